@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# vmlab set-up on Debian/Ubuntu. Idempotent: run it again at any time.
+#   - system packages: QEMU, qemu-img, OpenSSH client, and the tools the guest builder uses
+#   - npm ci + build
+#   - the tiny test guest in ~/.vmlab/images/vmlab-tiny.qcow2 (skip with --no-guest)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+build_guest=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-guest) build_guest=0 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+
+# QEMU and friends; the guest builder needs apt (download), dpkg-deb, cpio,
+# mtools/dosfstools/syslinux (a bootable disk without root or loop mounts).
+packages=(qemu-system-x86 qemu-utils openssh-client
+  syslinux syslinux-common mtools dosfstools cpio xz-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+# `apt-get download` (the guest builder) needs package lists.
+if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+  say "fetching apt package lists"
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "install.sh: vmlab needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "node modules up to date"
+fi
+say "building"
+npm run --silent build
+
+if [ "$build_guest" = 1 ]; then
+  image="${VMLAB_HOME:-$HOME/.vmlab}/images/vmlab-tiny.qcow2"
+  if [ -f "$image" ]; then
+    say "tiny guest present: $image"
+  else
+    say "building the tiny guest (Debian kernel + busybox + dropbear) into $image"
+    ./bin/vmlab images build tiny --output "$image"
+  fi
+fi
+say "done. Try: ./bin/vmlab deploy -S examples/demo"

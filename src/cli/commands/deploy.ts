@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { deployLab, planDeploy } from '../../lab/deploy.js';
+import { cliReporter } from '../reporter.js';
+import { printJson, style } from '../output.js';
+import { planText } from '../planText.js';
+import { globals } from '../globals.js';
+
+export function register(program: Command): void {
+  program
+    .command('deploy')
+    .description('deploy a lab from a spec directory (topology.json, platforms.json, profiles/)')
+    .requiredOption('-S, --specs <dir>', 'spec directory')
+    .option('--dry-run', 'print the plan (every QEMU argv, port and link) and start nothing')
+    .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
+    .addHelpText('after', '\nExamples:\n  vmlab deploy -S examples/demo\n  vmlab deploy -S specs/ --dry-run\n  vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv')
+    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean }) => {
+      const planned = await planDeploy(opts.specs);
+      const reporter = cliReporter(globals.verbose);
+      for (const w of planned.plan.warnings) reporter.warn(w);
+      if (opts.dryRun) {
+        if (opts.json) printJson(planned.plan);
+        else process.stdout.write(planText(planned.plan, planned.accelReason) + '\n');
+        return;
+      }
+      const state = await deployLab(planned, reporter);
+      if (opts.json) return printJson(state);
+      const name = state.name;
+      process.stdout.write(
+        [
+          style.green(`Lab "${name}" is up: ${Object.keys(state.nodes).length} node(s) reachable by SSH.`),
+          `  vmlab status                 nodes, ports, pids`,
+          `  vmlab ssh <node>             log in (or: ssh -F ${state.plan.files.sshConfig} <node>)`,
+          `  vmlab ssh <node> -- ip a     run a command`,
+          `  vmlab console <node>         serial console (Ctrl-] to leave)`,
+          `  vmlab destroy ${name.padEnd(14)} stop everything and restore the profiles`,
+        ].join('\n') + '\n',
+      );
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { destroyLab } from '../../lab/destroy.js';
+import { selectLab } from '../../lab/labSelect.js';
+import { cliReporter } from '../reporter.js';
+import { globals } from '../globals.js';
+
+export function register(program: Command): void {
+  program
+    .command('destroy')
+    .argument('[lab]', 'lab name (default: the only deployed lab)')
+    .description('stop every VM of a lab, delete its disks and state, restore the profiles')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .option('--force', 'clean up even when the lab state is unreadable')
+    .addHelpText('after', '\nExamples:\n  vmlab destroy\n  vmlab destroy spine-leaf\n  vmlab destroy --force spine-leaf')
+    .action(async (lab: string | undefined, opts: { specs?: string; force?: boolean }) => {
+      const ref = selectLab({ lab: lab ?? globals.lab, specDir: opts.specs });
+      const r = await destroyLab(ref, { force: Boolean(opts.force) }, cliReporter(globals.verbose));
+      if (!r.existed) {
+        process.stdout.write(`lab "${ref.name}" is not deployed: nothing to do\n`);
+        return;
+      }
+      process.stdout.write(`destroyed lab "${ref.name}"${r.stopped.length ? ` (stopped ${r.stopped.join(', ')})` : ''}\n`);
+      if (r.restoredProfiles.length) process.stdout.write(`restored ${r.restoredProfiles.join(', ')}\n`);
+    });
+}

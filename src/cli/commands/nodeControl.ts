@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { selectLab } from '../../lab/labSelect.js';
+import { startNode, stopNode } from '../../lab/nodeControl.js';
+import { cliReporter } from '../reporter.js';
+import { globals } from '../globals.js';
+
+export function register(program: Command): void {
+  program
+    .command('stop')
+    .argument('<node>', 'node name')
+    .description('stop a node (its disk is kept; vmlab start brings it back with its links)')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is quit', '15')
+    .option('--force', 'do not ask the guest to power off: quit QEMU at once')
+    .addHelpText('after', '\nExamples:\n  vmlab stop leaf1\n  vmlab stop --force leaf1')
+    .action(async (node: string, opts: { specs?: string; timeout: string; force?: boolean }) => {
+      const ref = selectLab({ lab: globals.lab, specDir: opts.specs });
+      const r = await stopNode(ref, node, { timeoutMs: Number(opts.timeout) * 1000, force: Boolean(opts.force) }, cliReporter(globals.verbose));
+      process.stdout.write(r === 'already' ? `${node} is not running\n` : `stopped ${node}\n`);
+    });
+  program
+    .command('start')
+    .argument('<node>', 'node name')
+    .description('start a stopped node and reconnect its links')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .addHelpText('after', '\nExamples:\n  vmlab start leaf1')
+    .action(async (node: string, opts: { specs?: string }) => {
+      const ref = selectLab({ lab: globals.lab, specDir: opts.specs });
+      const r = await startNode(ref, node, cliReporter(globals.verbose));
+      process.stdout.write(r.already ? `${node} is already running\n` : `started ${node}: SSH after ${(r.bootMs / 1000).toFixed(1)} s\n`);
+    });
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { listLabs } from '../../lab/labState.js';
+import { loadLab, selectLab, stateRoot } from '../../lab/labSelect.js';
+import { nodeRows } from '../../lab/labStatus.js';
+import { labDir } from '../../plan/labFiles.js';
+import { printJson, statusColor, table } from '../output.js';
+import { globals } from '../globals.js';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .argument('[lab]', 'lab name (default: every deployed lab)')
+    .description('show the nodes of deployed labs: state, pid, SSH and console ports')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json')
+    .action((lab: string | undefined, opts: { specs?: string; json?: boolean }) => {
+      const named = lab ?? globals.lab;
+      const refs = named || opts.specs ? [selectLab({ lab: named, specDir: opts.specs })] : listLabs(stateRoot()).map((name) => ({ name, dir: labDir(stateRoot(), name) }));
+      const labs = refs.map((ref) => {
+        const state = loadLab(ref);
+        return { name: state.name, status: state.status, spec_dir: state.spec_dir, created: state.created, accel: state.accel, nodes: nodeRows(state), links: state.links };
+      });
+      if (opts.json) return printJson(named || opts.specs ? labs[0] : labs);
+      if (labs.length === 0) {
+        process.stdout.write('no labs deployed (vmlab deploy -S <spec dir>)\n');
+        return;
+      }
+      for (const l of labs) {
+        process.stdout.write(`lab ${l.name} (${l.status}, ${l.accel.toUpperCase()}, from ${l.spec_dir})\n`);
+        const rows = l.nodes.map((n) => [n.node, statusColor(n.status), n.pid ? String(n.pid) : '-', `${n.mgmt_ip}:${n.ssh_port}`, String(n.console_port), n.platform ?? '-']);
+        process.stdout.write(table(['NODE', 'STATUS', 'PID', 'SSH', 'CONSOLE', 'PLATFORM'], rows) + '\n');
+        if (l.links.length) {
+          process.stdout.write(table(['LINK', 'A', 'Z', 'PORT'], l.links.map((k, i) => [String(i), k.a, k.z, `${k.transport} ${k.port}${k.z_port ? `/${k.z_port}` : ''}`])) + '\n');
+        }
+      }
+    });
+}

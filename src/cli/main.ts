@@ -1,0 +1,68 @@
+import { Command, CommanderError } from 'commander';
+import { LabError } from '../lab/labError.js';
+import { QemuError } from '../qemu/qemuError.js';
+import { SpecError } from '../spec/specError.js';
+import { globals } from './globals.js';
+import { style } from './output.js';
+import { register as console_ } from './commands/console.js';
+import { register as deploy } from './commands/deploy.js';
+import { register as destroy } from './commands/destroy.js';
+import { register as images } from './commands/images.js';
+import { register as nodeControl } from './commands/nodeControl.js';
+import { register as ssh } from './commands/ssh.js';
+import { register as status } from './commands/status.js';
+
+const program = new Command('vmlab')
+  .description('Deploy QEMU network labs from topology.json with socket links: no root, no Docker.')
+  .version('0.1.0')
+  .option('-v, --verbose', 'show every command run and every fallback taken')
+  .option('-l, --lab <name>', 'the lab to act on, when more than one is deployed')
+  .enablePositionalOptions()
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .hook('preAction', (cmd) => {
+    const o = cmd.opts<{ verbose?: boolean; lab?: string }>();
+    globals.verbose = Boolean(o.verbose);
+    globals.lab = o.lab;
+  })
+  .addHelpText(
+    'after',
+    `
+Examples:
+  vmlab images build tiny                 build the small test guest (Debian packages, offline after)
+  vmlab deploy -S examples/demo           deploy a lab; SSH answers when it returns
+  vmlab deploy -S specs/ --dry-run        print every QEMU argv and port, start nothing
+  vmlab status                            nodes, pids, ports
+  vmlab ssh r1 -- ip a                    run a command on a node
+  vmlab console r1                        serial console (Ctrl-] to leave)
+  vmlab stop r2 && vmlab start r2         restart a node; its links come back
+  vmlab destroy                           stop everything, restore the profiles
+
+Exit codes: 0 ok, 1 failure, 2 bad input. State lives in $VMLAB_HOME (default ~/.vmlab).`,
+  );
+
+for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images]) register(program);
+
+function fail(message: string, hint: string | undefined, code: number): never {
+  process.stderr.write(style.errRed(`error: ${message}`) + '\n');
+  if (hint) process.stderr.write(`  next: ${hint}\n`);
+  process.exit(code);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander printed its message already; --help and --version exit 0.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof SpecError) fail(err.message, undefined, 2);
+  if (err instanceof LabError) fail(err.message, err.hint, err.exitCode);
+  if (err instanceof QemuError) {
+    fail(`${err.reason}${err.logTail ? `\n${err.logTail}` : ''}${globals.verbose ? `\n  argv: ${err.argv.join(' ')}` : ''}`, err.hint, 1);
+  }
+  const e = err as Error;
+  process.stderr.write(style.errRed(`error: unexpected: ${e.message}`) + '\n');
+  process.stderr.write(globals.verbose ? `${e.stack}\n` : '  this is a bug in vmlab: please report it with the output of the same command run with -v\n');
+  process.exit(1);
+}

@@ -1,0 +1,28 @@
+/** Colours only on a terminal, and never with NO_COLOR set (no-color.org). */
+const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+
+const paint = (code: string, stream: NodeJS.WriteStream) => (s: string) => (useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+export const style = {
+  bold: paint('1', process.stdout),
+  dim: paint('2', process.stdout),
+  green: paint('32', process.stdout),
+  yellow: paint('33', process.stdout),
+  red: paint('31', process.stdout),
+  errRed: paint('31', process.stderr),
+  errYellow: paint('33', process.stderr),
+  errDim: paint('2', process.stderr),
+};
+
+/** Left-aligned columns; the header row is bold. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [style.bold(line(header)), ...rows.map(line)].join('\n');
+}
+
+export const printJson = (value: unknown): void => {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+};
+
+export const statusColor = (s: string) => (s === 'running' ? style.green(s) : s === 'stopped' ? style.yellow(s) : style.red(s));

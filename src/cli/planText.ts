@@ -1,0 +1,48 @@
+import type { LabPlan, NicPlan } from '../plan/labPlan.js';
+import { shellQuote } from '../lab/sshCommand.js';
+import { style } from './output.js';
+
+function nicText(nic: NicPlan): string {
+  const b = nic.backend;
+  const what =
+    b.kind === 'user'
+      ? `user-mode net, SSH 127.0.0.1:${b.sshPort} → guest :22`
+      : b.kind === 'unwired'
+        ? style.dim('unwired')
+        : b.kind === 'tcp-listen'
+          ? `tcp listen ${b.host}:${b.port} ← ${nic.peer}`
+          : b.kind === 'tcp-connect'
+            ? `tcp connect ${b.host}:${b.port} → ${nic.peer}`
+            : `udp ${b.host}:${b.localPort} ⇄ :${b.remotePort} ${nic.peer}`;
+  return `NIC ${String(nic.index).padEnd(2)} ${(nic.iface || '-').padEnd(12)} ${nic.mac}  ${what}`;
+}
+
+/** The plan as --dry-run prints it: every node, NIC, port, link and QEMU argv. */
+export function planText(plan: LabPlan, accelReason: string): string {
+  const out: string[] = [];
+  out.push(style.bold(`Lab "${plan.name}"`) + ` from ${plan.specDir}`);
+  out.push(`  ${plan.nodes.length} node(s), ${plan.links.length} link(s) over ${plan.transport.toUpperCase()}; accelerator ${plan.accel.toUpperCase()} (${accelReason})`);
+  out.push(`  state dir ${plan.files.dir}`);
+  out.push(`  start order: ${plan.startOrder.join(', ')}`);
+  for (const w of plan.warnings) out.push(style.yellow(`  warning: ${w}`));
+  out.push('', style.bold('Nodes'));
+  for (const n of plan.nodes) {
+    out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}, boot timeout ${n.bootTimeoutS} s`);
+    out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
+    out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${n.mgmtIp}:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
+    for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
+    out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
+  }
+  if (plan.links.length) {
+    out.push('', style.bold('Links'));
+    for (const l of plan.links) {
+      const ports = l.transport === 'udp' ? `udp ${l.port}/${l.zPort}` : `tcp ${l.port}, ${l.listener === 'a' ? l.a.node : l.z.node} listens`;
+      out.push(`  ${String(l.index).padStart(2)}  ${l.a.node}:${l.a.iface} ↔ ${l.z.node}:${l.z.iface}  (${ports})`);
+    }
+  }
+  if (plan.profiles.length) {
+    out.push('', style.bold('Profiles patched after deploy (restored by destroy)'));
+    for (const p of plan.profiles) out.push(`  ${p.label}: ${Object.entries(p.set).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,146 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { LabPlan, NodePlan } from '../plan/labPlan.js';
+import { imagePathsOf, planLab, resolveLab } from '../plan/planLab.js';
+import { loadSpec } from '../spec/loadSpec.js';
+import { createOverlay } from '../qemu/qemuImg.js';
+import { LabError } from './labError.js';
+import { withLabLock } from './labLock.js';
+import { initialState, readState, writeState, type LabState } from './labState.js';
+import { busyPorts } from './portCheck.js';
+import { isAlive } from './processes.js';
+import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
+import { waitForSsh } from './readiness.js';
+import type { Reporter } from './reporter.js';
+import { applyProfilePatches, restoreProfiles } from './profiles.js';
+import { generateKey, writeSshConfig } from './sshFiles.js';
+import { probeHost } from './hostProbe.js';
+import { argvForStart } from './relink.js';
+
+export interface PlannedLab {
+  plan: LabPlan;
+  accelReason: string;
+}
+
+/** Load → resolve → probe → plan. Throws SpecError for bad input; starts nothing. */
+export async function planDeploy(specDir: string, env: NodeJS.ProcessEnv = process.env): Promise<PlannedLab> {
+  const spec = loadSpec(specDir);
+  const resolved = resolveLab(spec, homedir());
+  const facts = await probeHost(imagePathsOf(resolved), env);
+  return { plan: planLab(spec, resolved, facts), accelReason: facts.accelReason };
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Start every node, each once the nodes it connects to are listening. */
+async function startAll(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
+  const started = new Map<string, Promise<void>>();
+  const startNode = (node: NodePlan): Promise<void> => {
+    let p = started.get(node.name);
+    if (!p) {
+      p = (async () => {
+        await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
+        const pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose);
+        state.nodes[node.name]!.pid = pid;
+        reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
+      })();
+      started.set(node.name, p);
+    }
+    return p;
+  };
+  const results = await Promise.allSettled(plan.nodes.map(startNode));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Wait for SSH on every node; report each as it answers. */
+async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number): Promise<string[]> {
+  const failures: string[] = [];
+  await Promise.all(
+    plan.nodes.map(async (n) => {
+      const ns = state.nodes[n.name]!;
+      const r = await waitForSsh(n.sshPort, n.bootTimeoutS * 1000, () => ns.pid !== null && isAlive(ns.pid));
+      if (r.banner) {
+        ns.status = 'running';
+        ns.boot_ms = Date.now() - t0;
+        reporter.info(`  ${n.name} ready after ${secs(ns.boot_ms)} (ssh -p ${n.sshPort} ${n.credentials.user}@${n.mgmtIp})`);
+      } else {
+        ns.status = 'failed';
+        ns.error = r.reason === 'exited' ? 'QEMU exited during boot' : `no SSH banner within vm_boot_timeout (${n.bootTimeoutS} s)`;
+        failures.push(`${n.name}: ${ns.error}\n${nodeLogTail(n)}`);
+      }
+    }),
+  );
+  return failures;
+}
+
+/** Undo a deploy that failed: no process, no overlay, profiles as before; logs stay. */
+async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
+  await Promise.all(
+    plan.nodes.map(async (n) => {
+      const pid = state.nodes[n.name]!.pid;
+      if (pid) await stopQemu(n, pid, { graceful: false, timeoutMs: 0 }, reporter.verbose);
+      state.nodes[n.name]!.pid = null;
+      if (state.nodes[n.name]!.status !== 'failed') state.nodes[n.name]!.status = 'stopped';
+    }),
+  );
+  restoreProfiles(plan);
+  for (const d of ['disks', 'qemu', 'keys']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
+  state.status = 'failed';
+  writeState(plan.files.state, state);
+}
+
+/**
+ * Deploy a planned lab: overlays, keys, QEMU processes in start order,
+ * readiness, profile patching, state.json. On any failure everything
+ * started is stopped again and the profiles are restored.
+ */
+export async function deployLab(planned: PlannedLab, reporter: Reporter, now = new Date()): Promise<LabState> {
+  const { plan } = planned;
+  const t0 = Date.now();
+  return withLabLock(plan.files.lock, plan.name, async () => {
+    if (existsSync(plan.files.state)) {
+      const prev = readState(plan.files.state);
+      const live = Object.values(prev.nodes).some((n) => n.pid && isAlive(n.pid));
+      if (prev.status !== 'failed' || live) {
+        throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`);
+      }
+      rmSync(join(plan.files.dir, 'logs'), { recursive: true, force: true }); // a failed earlier attempt
+    }
+    const busy = await busyPorts(plan);
+    if (busy.length) {
+      throw new LabError(
+        `ports already in use on 127.0.0.1: ${busy.map((b) => `${b.port} (${b.use})`).join(', ')}`,
+        'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
+      );
+    }
+    for (const d of ['disks', 'qemu', 'logs', 'keys']) mkdirSync(join(plan.files.dir, d), { recursive: true });
+    const state = initialState(plan, now);
+    writeState(plan.files.state, state);
+
+    try {
+      reporter.info(`Deploying lab "${plan.name}": ${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${planned.accelReason})`);
+      await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
+      await Promise.all(plan.nodes.map((n) => generateKey(n.files.hostKey, `${n.name}@vmlab-${plan.name}`)));
+      await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
+      reporter.verbose(`overlays created in ${secs(Date.now() - t0)}`);
+      writeSshConfig(plan);
+      await startAll(plan, state, reporter);
+      writeState(plan.files.state, state);
+      reporter.info(`  all QEMU processes up after ${secs(Date.now() - t0)}; waiting for SSH`);
+      const failures = await waitAllReady(plan, state, reporter, t0);
+      if (failures.length) {
+        throw new LabError(`${failures.length} node(s) did not come up:\n${failures.join('\n')}`, `logs are in ${join(plan.files.dir, 'logs')}`);
+      }
+      applyProfilePatches(plan);
+      state.status = 'running';
+      writeState(plan.files.state, state);
+      return state;
+    } catch (err) {
+      reporter.warn(`deploy failed; stopping what was started`);
+      await rollback(plan, state, reporter);
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,43 @@
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LabError } from './labError.js';
+import { isAlive, sleep } from './processes.js';
+
+/**
+ * An exclusive lock on one lab (a file created with O_EXCL holding our
+ * pid). A lock whose holder died is taken over. Two vmlab processes never
+ * change one lab at the same time.
+ */
+export async function withLabLock<T>(lockPath: string, lab: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
+  mkdirSync(dirname(lockPath), { recursive: true });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(lockPath, 'utf8'));
+      } catch {
+        /* removed meanwhile */
+      }
+      if (!Number.isFinite(holder) || holder <= 0 || !isAlive(holder)) {
+        rmSync(lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new LabError(`lab "${lab}" is busy: another vmlab (pid ${holder}) is working on it`, 'wait for it to finish, or stop that process');
+      }
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockPath, { force: true });
+  }
+}

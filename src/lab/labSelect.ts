@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { labDir, labFiles, vmlabRoot } from '../plan/labFiles.js';
+import { loadSpec } from '../spec/loadSpec.js';
+import { isValidName, NAME_RULE } from '../spec/names.js';
+import { LabError } from './labError.js';
+import { listLabs, readState, type LabState } from './labState.js';
+
+export const stateRoot = (env: NodeJS.ProcessEnv = process.env) => vmlabRoot(env, homedir());
+
+export interface LabRef {
+  name: string;
+  dir: string;
+}
+
+/**
+ * Which lab a command means: named with --lab/positional, taken from -S,
+ * or the only one deployed. Several deployed and none named is an error
+ * that lists them.
+ */
+export function selectLab(opts: { lab?: string; specDir?: string }, env: NodeJS.ProcessEnv = process.env): LabRef {
+  const root = stateRoot(env);
+  let name = opts.lab;
+  if (!name && opts.specDir) name = loadSpec(opts.specDir).name;
+  if (name) {
+    if (!isValidName(name)) throw new LabError(`"${name}" is not a valid lab name`, `use ${NAME_RULE}`, 2);
+    return { name, dir: labDir(root, name) };
+  }
+  const labs = listLabs(root);
+  if (labs.length === 1) return { name: labs[0]!, dir: labDir(root, labs[0]!) };
+  if (labs.length === 0) throw new LabError('no lab is deployed', 'deploy one: vmlab deploy -S <spec dir>');
+  throw new LabError(`${labs.length} labs are deployed (${labs.join(', ')}): which one?`, 'name it: --lab <name> (or -S <spec dir>)', 2);
+}
+
+export function loadLab(ref: LabRef): LabState {
+  const files = labFiles(ref.dir);
+  if (!existsSync(files.state)) throw new LabError(`lab "${ref.name}" is not deployed`, 'see deployed labs with: vmlab status');
+  return readState(files.state);
+}
+
+export function nodeOf(state: LabState, node: string) {
+  const plan = state.plan.nodes.find((n) => n.name === node);
+  if (!plan) {
+    throw new LabError(`lab "${state.name}" has no node "${node}"`, `nodes: ${state.plan.nodes.map((n) => n.name).join(', ')}`, 2);
+  }
+  return plan;
+}

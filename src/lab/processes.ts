@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function cmdline(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Is `pid` still our QEMU? Guards against PID reuse: the process must be a
+ * qemu-system binary whose command line names this node's QMP socket.
+ */
+export function isOurQemu(pid: number, qmpPath: string): boolean {
+  const argv = cmdline(pid);
+  if (!argv) return false;
+  return /qemu-system/.test(argv[0] ?? '') && argv.some((a) => a.includes(qmpPath));
+}
+
+/** Every QEMU whose command line mentions `dir` (a lab directory): catches VMs a lost state file forgot. */
+export function findQemusUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = cmdline(Number(entry));
+    if (argv && /qemu-system/.test(argv[0] ?? '') && argv.some((a) => a.includes(`${dir}/`))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `pid` has exited, up to `timeoutMs`; true if it did. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await sleep(50);
+  }
+  return !isAlive(pid);
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function terminate(pid: number, graceMs = 3000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  if (await waitForExit(pid, graceMs)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await waitForExit(pid, 2000);
+}
+
+export { sleep };

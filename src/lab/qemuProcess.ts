@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import type { NodePlan } from '../plan/labPlan.js';
+import { QmpClient, qmpCommand } from '../qemu/qmp.js';
+import { QemuError } from '../qemu/qemuError.js';
+import { tailLines } from '../qemu/run.js';
+import { isAlive, isOurQemu, sleep, terminate, waitForExit } from './processes.js';
+
+export type Log = (line: string) => void;
+
+/** The last lines QEMU and the guest wrote: what a failure message shows. */
+export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
+  const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+  const qemu = tailLines(read(node.files.log), lines);
+  const serial = tailLines(read(node.files.serialLog).replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), lines);
+  return [qemu && `qemu[stderr]:\n${qemu.replace(/^/gm, '  ')}`, serial && `serial console:\n${serial.replace(/^/gm, '  ')}`]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/**
+ * Start a node's QEMU detached (the VM outlives this command) and return
+ * its pid once QMP answers: by then every -netdev, including listening
+ * link sockets, is set up.
+ */
+export async function startQemu(node: NodePlan, argv: string[], log: Log, timeoutMs = 30_000): Promise<number> {
+  const out = openSync(node.files.log, 'a');
+  log(`exec ${argv.join(' ')}`);
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  child.on('exit', (code, signal) => (exited = { code, signal }));
+  child.on('error', (err) => (spawnError = err));
+  child.unref();
+
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (spawnError) throw new QemuError(`cannot run ${argv[0]} (${spawnError.message})`, argv, '', 'install QEMU: apt-get install qemu-system-x86');
+    if (exited) {
+      const how = exited.signal ? `killed by ${exited.signal}` : `exit code ${exited.code}`;
+      throw new QemuError(`QEMU for ${node.name} stopped at start-up (${how})`, argv, nodeLogTail(node));
+    }
+    if (existsSync(node.files.qmp)) {
+      try {
+        const qmp = await QmpClient.connect(node.files.qmp, 2000);
+        qmp.close();
+        return child.pid!;
+      } catch {
+        /* not listening yet */
+      }
+    }
+    await sleep(25);
+  }
+  if (child.pid) await terminate(child.pid);
+  throw new QemuError(`QEMU for ${node.name} did not answer on QMP within ${timeoutMs / 1000} s`, argv, nodeLogTail(node));
+}
+
+/**
+ * Stop a node in logged steps: ACPI power-down (the guest shuts down
+ * cleanly), then QMP quit, then SIGTERM/SIGKILL.
+ */
+export async function stopQemu(node: NodePlan, pid: number, opts: { graceful: boolean; timeoutMs: number }, log: Log): Promise<void> {
+  if (!isAlive(pid) || !isOurQemu(pid, node.files.qmp)) return;
+  if (opts.graceful) {
+    try {
+      await qmpCommand(node.files.qmp, 'system_powerdown');
+      if (await waitForExit(pid, opts.timeoutMs)) return;
+      log(`${node.name}: guest did not power off within ${opts.timeoutMs / 1000} s; quitting QEMU`);
+    } catch (err) {
+      log(`${node.name}: QMP power-down failed (${(err as Error).message}); quitting QEMU`);
+    }
+  }
+  try {
+    await qmpCommand(node.files.qmp, 'quit');
+    if (await waitForExit(pid, 3000)) return;
+    log(`${node.name}: QEMU did not quit; sending SIGTERM`);
+  } catch (err) {
+    log(`${node.name}: QMP quit failed (${(err as Error).message}); sending SIGTERM`);
+  }
+  await terminate(pid);
+}

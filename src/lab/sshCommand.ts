@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { packageRoot } from '../packageRoot.js';
+import type { LabState } from './labState.js';
+import { nodeOf } from './labSelect.js';
+
+/** Quote one argument for the remote POSIX shell. */
+export const shellQuote = (arg: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+
+export interface SshInvocation {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The OpenSSH command for a node. With a command, its arguments survive
+ * as separate words on the remote side (as `docker exec` keeps them). The
+ * lab key is offered first; the profile/platform password is given through
+ * SSH_ASKPASS, so nothing ever prompts; with no password, BatchMode.
+ */
+export function sshInvocation(state: LabState, node: string, command: string[], env: NodeJS.ProcessEnv = process.env): SshInvocation {
+  const n = nodeOf(state, node);
+  const argv = ['ssh', '-F', state.plan.files.sshConfig, '-o', 'ConnectTimeout=10'];
+  const childEnv: NodeJS.ProcessEnv = { ...env };
+  if (n.credentials.pass) {
+    childEnv.SSH_ASKPASS = join(packageRoot(), 'bin', 'vmlab-askpass');
+    childEnv.SSH_ASKPASS_REQUIRE = 'force';
+    childEnv.VMLAB_SSH_PASS = n.credentials.pass;
+    argv.push('-o', 'NumberOfPasswordPrompts=1');
+  } else {
+    argv.push('-o', 'BatchMode=yes');
+  }
+  argv.push(node);
+  if (command.length) argv.push('--', command.map(shellQuote).join(' '));
+  return { argv, env: childEnv };
+}

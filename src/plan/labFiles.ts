@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+
+/*
+ * Every on-disk name vmlab uses, in one place (docs/architecture.md,
+ * "State directory", explains each). Pure: only path arithmetic.
+ */
+
+/** Root of vmlab's state: $VMLAB_HOME or ~/.vmlab. */
+export function vmlabRoot(env: NodeJS.ProcessEnv, home: string): string {
+  return env.VMLAB_HOME && env.VMLAB_HOME.length > 0 ? env.VMLAB_HOME : join(home, '.vmlab');
+}
+
+export const labsDir = (root: string) => join(root, 'labs');
+export const labDir = (root: string, lab: string) => join(root, 'labs', lab);
+
+export interface LabFiles {
+  dir: string;
+  state: string;
+  lock: string;
+  labKey: string;
+  labKeyPub: string;
+  sshConfig: string;
+  knownHosts: string;
+  /** Profiles as they were before deploy, restored by destroy. */
+  profileBackups: string;
+}
+
+export function labFiles(dir: string): LabFiles {
+  return {
+    dir,
+    state: join(dir, 'state.json'),
+    lock: join(dir, 'lock'),
+    labKey: join(dir, 'lab.key'),
+    labKeyPub: join(dir, 'lab.key.pub'),
+    sshConfig: join(dir, 'ssh_config'),
+    knownHosts: join(dir, 'known_hosts'),
+    profileBackups: join(dir, 'profiles.orig'),
+  };
+}
+
+export interface NodeFiles {
+  pid: string;
+  qmp: string;
+  overlay: string;
+  /** QEMU's own stdout/stderr. */
+  log: string;
+  /** Everything the guest wrote to its serial console. */
+  serialLog: string;
+  hostKey: string;
+}
+
+export function nodeFiles(dir: string, node: string): NodeFiles {
+  return {
+    pid: join(dir, 'qemu', `${node}.pid`),
+    qmp: join(dir, 'qemu', `${node}.qmp`),
+    overlay: join(dir, 'disks', `${node}.qcow2`),
+    log: join(dir, 'logs', `${node}.log`),
+    serialLog: join(dir, 'logs', `${node}.serial.log`),
+    hostKey: join(dir, 'keys', `${node}_host_ed25519`),
+  };
+}
+
+/** Linux limits a unix socket path (the QMP socket) to 107 bytes plus NUL. */
+export const UNIX_SOCKET_PATH_MAX = 107;

@@ -1,0 +1,94 @@
+import type { InterfaceMap } from '../spec/schema.js';
+import type { LabFiles, NodeFiles } from './labFiles.js';
+
+export type Accel = 'kvm' | 'tcg';
+export type LinkTransport = 'tcp' | 'udp';
+
+/** What a data NIC is plugged into. */
+export type NicBackend =
+  | { kind: 'tcp-listen'; host: string; port: number }
+  | { kind: 'tcp-connect'; host: string; port: number }
+  | { kind: 'udp'; host: string; localPort: number; remotePort: number }
+  /** An unwired interface: a NIC on an empty hub, so later NICs keep their index. */
+  | { kind: 'unwired' };
+
+export interface NicPlan {
+  index: number;
+  /** Interface name in the spec ("Ethernet0", "eth1"), "mgmt" for NIC 0, "" for a gap. */
+  iface: string;
+  mac: string;
+  /** For NIC 0: user-mode networking with SSH forwarded. */
+  backend: NicBackend | { kind: 'user'; sshPort: number };
+  /** Index into LabPlan.links when wired. */
+  link?: number;
+  /** "leaf1:Ethernet0" when wired. */
+  peer?: string;
+}
+
+export interface NodePlan {
+  name: string;
+  /** Position in name order: the base of console and SSH ports. */
+  index: number;
+  platform: string | null;
+  image: { path: string; format: string };
+  memoryMb: number;
+  cpus: number;
+  cpuModel: string;
+  cpuFeatures: string[];
+  nicDriver: string;
+  diskBus: string;
+  interfaceMap: InterfaceMap;
+  bootTimeoutS: number;
+  credentials: { user: string; pass: string | null };
+  mgmtIp: string;
+  sshPort: number;
+  consolePort: number;
+  nics: NicPlan[];
+  files: NodeFiles;
+  /** Nodes whose listening sockets must be up before this one starts. */
+  after: string[];
+  argv: string[];
+}
+
+export interface LinkEndpointPlan {
+  node: string;
+  iface: string;
+  nic: number;
+}
+
+export interface LinkPlan {
+  index: number;
+  a: LinkEndpointPlan;
+  z: LinkEndpointPlan;
+  transport: LinkTransport;
+  /** TCP: the one port (A listens, Z connects). UDP: A's port; Z uses `zPort`. */
+  port: number;
+  zPort?: number;
+  /** Which side listens (TCP); A unless that would make a start-order cycle. */
+  listener: 'a' | 'z';
+}
+
+export interface ProfilePatch {
+  node: string;
+  path: string;
+  label: string;
+  /** The file before deploy, restored on destroy. */
+  before: string;
+  after: string;
+  set: Record<string, string | number>;
+}
+
+export interface LabPlan {
+  name: string;
+  specDir: string;
+  accel: Accel;
+  qemuBinary: string;
+  transport: LinkTransport;
+  files: LabFiles;
+  nodes: NodePlan[];
+  links: LinkPlan[];
+  /** A valid order to start nodes in (listeners first). */
+  startOrder: string[];
+  profiles: ProfilePatch[];
+  warnings: string[];
+}

@@ -1,0 +1,230 @@
+import type { Spec } from '../spec/loadSpec.js';
+import { TOPOLOGY } from '../spec/loadSpec.js';
+import { IssueList } from '../spec/specError.js';
+import { buildQemuArgv } from '../qemu/argv.js';
+import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
+import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
+import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodePlan, ProfilePatch } from './labPlan.js';
+import { macAddress } from './macAddress.js';
+import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
+import { patchProfileText } from './profilePatch.js';
+import { resolveNode, type ResolvedNode } from './resolveNode.js';
+import { chooseListeners } from './startOrder.js';
+
+/** What an image turned out to be when inspected (before QEMU sees it). */
+export interface ImageFacts {
+  format?: string;
+  /** Why the image cannot be used: missing, unreadable, unsafe. */
+  problem?: string;
+  hint?: string;
+}
+
+/** Everything the planner needs to know about the host, probed beforehand. */
+export interface HostFacts {
+  home: string;
+  /** vmlab's state root ($VMLAB_HOME or ~/.vmlab). */
+  root: string;
+  accel: Accel;
+  qemuBinary: string;
+  /** By absolute image path. */
+  images: Record<string, ImageFacts>;
+}
+
+/** Highest NIC index vmlab places on the q35 root bus. */
+export const MAX_NIC_INDEX = 24;
+
+/** Resolve every device (profile > platform > default); pure. */
+export function resolveLab(spec: Spec, home: string): ResolvedNode[] {
+  const issues = new IssueList();
+  const nodes = [...spec.devices].sort().map((d) => resolveNode(spec, d, home, issues));
+  issues.throwIfAny();
+  return nodes as ResolvedNode[];
+}
+
+/** Image paths the planner will need facts for. */
+export const imagePathsOf = (nodes: ResolvedNode[]) => [...new Set(nodes.map((n) => n.image.path))];
+
+/**
+ * Turn a loaded spec and the host facts into the complete LabPlan: every
+ * port, NIC, file and QEMU argv. Pure; all problems are thrown together as
+ * one SpecError.
+ */
+export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts): LabPlan {
+  const issues = new IssueList();
+  const section = spec.settingsKey;
+  const warnings = [...spec.warnings];
+  const names = resolved.map((n) => n.name);
+  const byName = new Map(resolved.map((n) => [n.name, n]));
+  const dir = labDir(facts.root, spec.name);
+  const files = labFiles(dir);
+
+  // Images must exist and be safe to open.
+  for (const n of resolved) {
+    const img = facts.images[n.image.path];
+    if (!img || img.problem) {
+      issues.add(n.image.file, n.image.jsonPath, `${img?.problem ?? 'image not inspected'}: ${n.image.path}`, img?.hint ?? 'point vm_image at an existing qcow2 file');
+    }
+  }
+
+  // Interfaces → NIC indexes, per node.
+  const wired = new Map<string, Map<number, { iface: string; link: number; side: 'a' | 'z' }>>(names.map((n) => [n, new Map()]));
+  for (const l of spec.links) {
+    for (const side of ['a', 'z'] as const) {
+      const ep = l[side];
+      const node = byName.get(ep.device)!;
+      const where = spec.links.length && l.path.startsWith('links') ? `${l.path}.${side}` : l.path;
+      const r = nicIndexOf(node.interfaceMap, ep.iface, node.customMap);
+      if ('error' in r) {
+        issues.add(l.file, where, `${ep.device}:${ep.iface}: ${r.error}`, r.hint);
+        continue;
+      }
+      if (r.nic === 0) {
+        issues.add(l.file, where, `${ep.device}:${ep.iface} is the management interface (NIC 0) under the ${node.interfaceMap} map`, `wire a data interface instead (${interfaceNameOf(node.interfaceMap, 1, node.customMap)} or above)`);
+        continue;
+      }
+      if (r.nic > MAX_NIC_INDEX) {
+        issues.add(l.file, where, `${ep.device}:${ep.iface} is NIC ${r.nic}; vmlab supports NIC indexes up to ${MAX_NIC_INDEX}`, 'use a lower interface');
+        continue;
+      }
+      const prev = wired.get(ep.device)!.get(r.nic);
+      if (prev) {
+        issues.add(l.file, where, `${ep.device}:${ep.iface} and ${ep.device}:${prev.iface} are the same NIC (${r.nic})`, 'each NIC takes one link: check vm_interface_map_custom or pick another interface');
+        continue;
+      }
+      wired.get(ep.device)!.set(r.nic, { iface: ep.iface, link: l.index, side });
+    }
+  }
+
+  // Ports.
+  const bases = { ...PORT_DEFAULTS };
+  for (const k of Object.keys(bases) as Array<keyof typeof bases>) bases[k] = spec.settings[k] ?? bases[k];
+  const transport = spec.settings.link_transport ?? 'tcp';
+  const ports = allocatePorts(
+    {
+      bases,
+      nodes: names,
+      links: spec.links.map((l) => `${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}`),
+      transport,
+      section,
+      file: TOPOLOGY,
+    },
+    issues,
+  );
+
+  // The QMP socket path must fit a unix socket address.
+  for (const n of names) {
+    const qmp = nodeFiles(dir, n).qmp;
+    if (Buffer.byteLength(qmp) > UNIX_SOCKET_PATH_MAX) {
+      issues.add('VMLAB_HOME', '', `the QMP socket path ${qmp} is ${Buffer.byteLength(qmp)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
+    }
+  }
+  issues.throwIfAny();
+
+  // Who listens; what starts after what.
+  const { listener, after, order, flipped } =
+    transport === 'tcp'
+      ? chooseListeners(names, spec.links.map((l) => ({ a: l.a.device, z: l.z.device })))
+      : { listener: spec.links.map(() => 'a' as const), after: new Map(names.map((n) => [n, new Set<string>()])), order: names, flipped: [] as number[] };
+  for (const i of flipped) {
+    const l = spec.links[i]!;
+    warnings.push(`link ${i} (${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}): ${l.z.device} listens instead of ${l.a.device}, because A-listens would need a start-order cycle`);
+  }
+
+  const links: LinkPlan[] = spec.links.map((l, i) => {
+    const [pa, pz] = ports.links[i]!;
+    const nicOf = (side: 'a' | 'z') => [...wired.get(l[side].device)!].find(([, w]) => w.link === i && w.side === side)![0];
+    return {
+      index: i,
+      a: { node: l.a.device, iface: l.a.iface, nic: nicOf('a') },
+      z: { node: l.z.device, iface: l.z.iface, nic: nicOf('z') },
+      transport,
+      port: pa,
+      ...(transport === 'udp' ? { zPort: pz } : {}),
+      listener: listener[i]!,
+    };
+  });
+
+  const backendFor = (link: LinkPlan, side: 'a' | 'z'): NicBackend => {
+    if (link.transport === 'udp') {
+      const mine = side === 'a' ? link.port : link.zPort!;
+      const theirs = side === 'a' ? link.zPort! : link.port;
+      return { kind: 'udp', host: '127.0.0.1', localPort: mine, remotePort: theirs };
+    }
+    return side === link.listener
+      ? { kind: 'tcp-listen', host: '127.0.0.1', port: link.port }
+      : { kind: 'tcp-connect', host: '127.0.0.1', port: link.port };
+  };
+
+  const macs = new Set<string>();
+  const nodes: NodePlan[] = resolved.map((n, index) => {
+    const w = wired.get(n.name)!;
+    // NICs up to the highest interface the device wires or lists; gaps are unwired NICs.
+    let top = Math.max(0, ...w.keys());
+    for (const iface of spec.listedInterfaces[n.name] ?? []) {
+      const r = nicIndexOf(n.interfaceMap, iface, n.customMap);
+      if ('nic' in r && r.nic <= MAX_NIC_INDEX) top = Math.max(top, r.nic);
+    }
+    const nics: NicPlan[] = [];
+    for (let i = 0; i <= top; i++) {
+      const mac = macAddress(spec.name, n.name, i, macs);
+      if (i === 0) {
+        nics.push({ index: 0, iface: 'mgmt', mac, backend: { kind: 'user', sshPort: ports.ssh[index]! } });
+        continue;
+      }
+      const wi = w.get(i);
+      if (!wi) {
+        nics.push({ index: i, iface: interfaceNameOf(n.interfaceMap, i, n.customMap), mac, backend: { kind: 'unwired' } });
+        continue;
+      }
+      const link = links[wi.link]!;
+      const peer = wi.side === 'a' ? link.z : link.a;
+      nics.push({ index: i, iface: wi.iface, mac, backend: backendFor(link, wi.side), link: link.index, peer: `${peer.node}:${peer.iface}` });
+    }
+    const node: Omit<NodePlan, 'argv'> = {
+      name: n.name,
+      index,
+      platform: n.platform,
+      image: { path: n.image.path, format: facts.images[n.image.path]!.format ?? 'qcow2' },
+      memoryMb: n.memoryMb,
+      cpus: n.cpus,
+      cpuModel: n.cpuModel ?? (facts.accel === 'kvm' ? 'host' : 'max'),
+      cpuFeatures: n.cpuFeatures ? n.cpuFeatures.split(',') : [],
+      nicDriver: n.nicDriver,
+      diskBus: n.diskBus,
+      interfaceMap: n.interfaceMap,
+      bootTimeoutS: n.bootTimeoutS,
+      credentials: n.credentials,
+      mgmtIp: '127.0.0.1',
+      sshPort: ports.ssh[index]!,
+      consolePort: ports.console[index]!,
+      nics,
+      files: nodeFiles(dir, n.name),
+      after: [...after.get(n.name)!].sort(),
+    };
+    return {
+      ...node,
+      argv: buildQemuArgv(node, { lab: spec.name, accel: facts.accel, qemuBinary: facts.qemuBinary, authorizedKeys: files.labKeyPub }),
+    };
+  });
+
+  const profiles: ProfilePatch[] = nodes.flatMap((n) => {
+    const p = spec.profiles[n.name];
+    if (!p) return [];
+    const set = { mgmt_ip: n.mgmtIp, ssh_port: n.sshPort, console_port: n.consolePort };
+    return [{ node: n.name, path: p.path, label: p.label, before: p.text, after: patchProfileText(p.text, set), set }];
+  });
+
+  return {
+    name: spec.name,
+    specDir: spec.dir,
+    accel: facts.accel,
+    qemuBinary: facts.qemuBinary,
+    transport,
+    files,
+    nodes,
+    links,
+    startOrder: order,
+    profiles,
+    warnings,
+  };
+}

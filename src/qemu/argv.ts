@@ -1,0 +1,92 @@
+import type { Accel, NicBackend, NodePlan } from '../plan/labPlan.js';
+
+/** QEMU's option parser splits on commas; a literal comma is written twice. */
+export const optValue = (v: string) => v.replace(/,/g, ',,');
+
+export interface ArgvContext {
+  lab: string;
+  accel: Accel;
+  qemuBinary: string;
+  /** The lab's public key, offered to the guest through fw_cfg. */
+  authorizedKeys: string;
+}
+
+export type ArgvInput = Omit<NodePlan, 'argv' | 'after'>;
+
+/** Netdev id of the socket behind data NIC i (replaced when a peer restarts). */
+export const linkNetdevId = (nic: number, generation = 0) => (generation ? `link${nic}g${generation}` : `link${nic}`);
+export const linkHubportId = (nic: number, generation = 0) => `${linkNetdevId(nic, generation)}port`;
+
+/** The `-netdev` value for a link socket (also used by QMP netdev_add on re-link). */
+export function linkNetdevOptions(backend: NicBackend, id: string): Record<string, string> | undefined {
+  switch (backend.kind) {
+    case 'tcp-listen':
+      return { type: 'socket', id, listen: `${backend.host}:${backend.port}` };
+    case 'tcp-connect':
+      return { type: 'socket', id, connect: `${backend.host}:${backend.port}` };
+    case 'udp':
+      return { type: 'socket', id, udp: `${backend.host}:${backend.remotePort}`, localaddr: `${backend.host}:${backend.localPort}` };
+    case 'unwired':
+      return undefined;
+  }
+}
+
+const toOptString = (o: Record<string, string>) =>
+  [o.type!, ...Object.entries(o).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${optValue(v)}`)].join(',');
+
+/**
+ * The complete QEMU command line of one node. Pure: every probe (KVM,
+ * image format) was done before and is in the input.
+ */
+export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
+  const f = node.files;
+  const argv: string[] = [ctx.qemuBinary];
+
+  // Identity: the guest name shows in `ps`; -pidfile lets destroy find it.
+  argv.push('-name', `guest=${optValue(`${ctx.lab}.${node.name}`)},process=vmlab-${node.name}`);
+  argv.push('-pidfile', f.pid);
+
+  // Machine and CPU. q35 (pc probes a floppy for seconds under TCG);
+  // `host` CPU only with KVM.
+  argv.push('-machine', `q35,accel=${ctx.accel}`);
+  argv.push('-cpu', [node.cpuModel, ...node.cpuFeatures].join(','));
+  argv.push('-smp', String(node.cpus), '-m', String(node.memoryMb));
+  argv.push('-nodefaults', '-no-user-config', '-display', 'none', '-rtc', 'base=utc');
+
+  // Disk: the node's copy-on-write overlay of the base image.
+  argv.push('-drive', `file=${optValue(f.overlay)},format=qcow2,if=${node.diskBus},cache=writeback`);
+
+  // NICs in index order. NIC 0: management, user-mode net, SSH on loopback.
+  // Data NICs sit on a hub of their own so the socket behind them can be
+  // replaced over QMP when the peer restarts; unwired ones get an empty hub.
+  for (const nic of node.nics) {
+    if (nic.backend.kind === 'user') {
+      argv.push('-netdev', `user,id=mgmt,hostfwd=tcp:127.0.0.1:${nic.backend.sshPort}-:22`);
+      argv.push('-device', `${node.nicDriver},netdev=mgmt,mac=${nic.mac}`);
+      continue;
+    }
+    argv.push('-netdev', `hubport,id=nic${nic.index},hubid=${nic.index}`);
+    argv.push('-device', `${node.nicDriver},netdev=nic${nic.index},mac=${nic.mac}`);
+    const socket = linkNetdevOptions(nic.backend, linkNetdevId(nic.index));
+    if (socket) {
+      argv.push('-netdev', toOptString(socket));
+      argv.push('-netdev', `hubport,id=${linkHubportId(nic.index)},hubid=${nic.index},netdev=${linkNetdevId(nic.index)}`);
+    }
+  }
+
+  // Serial console on a loopback TCP port, everything also logged to a file.
+  argv.push(
+    '-chardev',
+    `socket,id=console,host=127.0.0.1,port=${node.consolePort},server=on,wait=off,logfile=${optValue(f.serialLog)},logappend=on`,
+  );
+  argv.push('-serial', 'chardev:console');
+
+  // Control: QMP on a unix socket in the lab dir.
+  argv.push('-qmp', `unix:${optValue(f.qmp)},server=on,wait=off`);
+
+  // Guest identity through fw_cfg: the tiny guest reads these; others ignore them.
+  argv.push('-fw_cfg', `name=opt/vmlab/hostname,string=${node.name}`);
+  argv.push('-fw_cfg', `name=opt/vmlab/authorized_keys,file=${optValue(ctx.authorizedKeys)}`);
+  argv.push('-fw_cfg', `name=opt/vmlab/ssh_host_ed25519_key,file=${optValue(f.hostKey)}`);
+  return argv;
+}

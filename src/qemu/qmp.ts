@@ -1,0 +1,96 @@
+import { createConnection, type Socket } from 'node:net';
+
+/**
+ * A QMP client over the node's unix socket: greeting, capabilities, then
+ * one command at a time. Events are ignored.
+ */
+export class QmpClient {
+  private buffer = '';
+  private waiting: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];
+  private closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl).trim();
+        this.buffer = this.buffer.slice(nl + 1);
+        if (line) this.onMessage(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+    const fail = (err: Error) => {
+      this.closed = true;
+      for (const w of this.waiting.splice(0)) w.reject(err);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('QMP connection closed')));
+  }
+
+  private greeted!: Promise<unknown>;
+
+  private onMessage(msg: Record<string, unknown>): void {
+    if ('event' in msg) return;
+    const w = this.waiting.shift();
+    if (!w) return;
+    if ('error' in msg) {
+      const e = msg.error as { class?: string; desc?: string };
+      w.reject(new Error(`QMP ${e.class ?? 'error'}: ${e.desc ?? ''}`));
+    } else {
+      w.resolve('return' in msg ? msg.return : msg);
+    }
+  }
+
+  static connect(path: string, timeoutMs = 5000): Promise<QmpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(path);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`QMP: no greeting from ${path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      socket.once('connect', () => {
+        const client = new QmpClient(socket);
+        // The greeting is the first message; answer it with capabilities.
+        client.greeted = new Promise((res, rej) => client.waiting.push({ resolve: res, reject: rej }));
+        client.greeted
+          .then(() => client.execute('qmp_capabilities'))
+          .then(() => {
+            clearTimeout(timer);
+            resolve(client);
+          })
+          .catch((err: Error) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+      });
+    });
+  }
+
+  execute(command: string, args?: Record<string, unknown>): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('QMP connection closed'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
+/** Run one QMP command on a node and disconnect. */
+export async function qmpCommand(path: string, command: string, args?: Record<string, unknown>): Promise<unknown> {
+  const qmp = await QmpClient.connect(path);
+  try {
+    return await qmp.execute(command, args);
+  } finally {
+    qmp.close();
+  }
+}

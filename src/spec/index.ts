@@ -1,0 +1,5 @@
+export * from './specError.js';
+export * from './jsonFile.js';
+export * from './names.js';
+export * from './schema.js';
+export * from './loadSpec.js';

@@ -1,0 +1,236 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { readJsonFile, type JsonFile } from './jsonFile.js';
+import { isValidName, NAME_RULE } from './names.js';
+import {
+  platformsFileSchema,
+  profileSchema,
+  topologySchema,
+  type LabSettings,
+  type Platform,
+  type Profile,
+  type Topology,
+} from './schema.js';
+import { IssueList, jsonPath, SpecError } from './specError.js';
+
+export interface Endpoint {
+  device: string;
+  iface: string;
+}
+
+export interface LinkSpec {
+  index: number;
+  a: Endpoint;
+  z: Endpoint;
+  /** Where the link was declared, for messages. */
+  file: string;
+  path: string;
+}
+
+export interface ProfileFile {
+  path: string;
+  label: string;
+  /** The file as read, byte for byte: restored on destroy. */
+  text: string;
+  data: Profile;
+}
+
+export interface Spec {
+  dir: string;
+  name: string;
+  settings: LabSettings;
+  /** `vmlab` or the legacy `newtlab`: messages name the section the user wrote. */
+  settingsKey: 'vmlab' | 'newtlab';
+  /** Device names in file order. */
+  devices: string[];
+  /** Interfaces each device lists under `interfaces` (wired or not). */
+  listedInterfaces: Record<string, string[]>;
+  links: LinkSpec[];
+  platforms: Record<string, Platform>;
+  profiles: Record<string, ProfileFile>;
+  warnings: string[];
+}
+
+export const TOPOLOGY = 'topology.json';
+export const PLATFORMS = 'platforms.json';
+
+function validate<T>(schema: z.ZodType<T>, file: JsonFile, issues: IssueList): T | undefined {
+  const result = schema.safeParse(file.value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    issues.add(file.label, jsonPath(issue.path), issue.message.replace(/^Invalid input: /, ''));
+  }
+  return undefined;
+}
+
+export function parseEndpoint(text: string): Endpoint | undefined {
+  const m = /^([^:\s]+):([^:\s]+)$/.exec(text);
+  return m ? { device: m[1]!, iface: m[2]! } : undefined;
+}
+
+const endpointKey = (e: Endpoint) => `${e.device}:${e.iface}`;
+
+/** Lab name: explicit setting, then topology `name`, then the directory (its parent when it is called `specs`). */
+function labName(dir: string, topology: Topology, settings: LabSettings): string {
+  if (settings.name) return settings.name;
+  if (topology.name) return topology.name;
+  const base = basename(dir);
+  return base === 'specs' ? basename(dirname(dir)) : base;
+}
+
+function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
+  const devices = topology.devices;
+  const known = Object.keys(devices);
+  const links: LinkSpec[] = [];
+
+  // Interface-level declarations: devices.X.interfaces.Y.link
+  const declared = new Map<string, { peer: string; path: string }>();
+  for (const [dev, body] of Object.entries(devices)) {
+    for (const [iface, ifBody] of Object.entries(body?.interfaces ?? {})) {
+      if (ifBody?.link) declared.set(`${dev}:${iface}`, { peer: ifBody.link, path: jsonPath(['devices', dev, 'interfaces', iface, 'link']) });
+    }
+  }
+
+  const checkEndpoint = (text: string, path: string): Endpoint | undefined => {
+    const ep = parseEndpoint(text);
+    if (!ep) {
+      issues.add(TOPOLOGY, path, `"${text}" is not an endpoint`, 'write it as "device:interface", e.g. "spine1:Ethernet0"');
+      return undefined;
+    }
+    if (!(ep.device in devices)) {
+      issues.add(TOPOLOGY, path, `unknown device "${ep.device}"`, `use one of: ${known.join(', ')}, or add "${ep.device}" to devices`);
+      return undefined;
+    }
+    return ep;
+  };
+
+  if (topology.links) {
+    topology.links.forEach((l, i) => {
+      const a = checkEndpoint(l.a, `links[${i}].a`);
+      const z = checkEndpoint(l.z, `links[${i}].z`);
+      if (a && z) links.push({ index: i, a, z, file: TOPOLOGY, path: `links[${i}]` });
+    });
+    // Interface-level links must agree with the array.
+    const inArray = new Map<string, string>();
+    for (const l of links) {
+      inArray.set(endpointKey(l.a), endpointKey(l.z));
+      inArray.set(endpointKey(l.z), endpointKey(l.a));
+    }
+    for (const [ep, { peer, path }] of declared) {
+      const expected = inArray.get(ep);
+      if (expected === undefined) {
+        issues.add(TOPOLOGY, path, `says ${ep} links to ${peer}, but no entry in "links" wires ${ep}`, `add {"a": "${ep}", "z": "${peer}"} to links, or remove this "link" field`);
+      } else if (expected !== peer) {
+        issues.add(TOPOLOGY, path, `says ${ep} links to ${peer}, but "links" wires it to ${expected}`, 'make the two agree');
+      }
+    }
+  } else {
+    // No links array: derive links from interface declarations, first side seen is A.
+    const seen = new Set<string>();
+    for (const [ep, { peer, path }] of declared) {
+      if (seen.has(ep)) continue;
+      const a = parseEndpoint(ep)!;
+      const z = checkEndpoint(peer, path);
+      if (!z) continue;
+      const back = declared.get(endpointKey(z));
+      if (back && back.peer !== ep) {
+        issues.add(TOPOLOGY, back.path, `says ${endpointKey(z)} links to ${back.peer}, but ${ep} links to ${endpointKey(z)}`, 'make both ends name each other');
+        continue;
+      }
+      seen.add(ep);
+      seen.add(endpointKey(z));
+      links.push({ index: links.length, a, z, file: TOPOLOGY, path });
+    }
+  }
+
+  // Each endpoint once; no device linked to itself.
+  const used = new Map<string, string>();
+  for (const l of links) {
+    if (l.a.device === l.z.device) {
+      issues.add(l.file, l.path, `links ${l.a.device} to itself (${endpointKey(l.a)} ↔ ${endpointKey(l.z)})`, 'connect two different devices; a loopback cable is not supported');
+    }
+    for (const [side, ep] of [['a', l.a], ['z', l.z]] as const) {
+      const key = endpointKey(ep);
+      const prev = used.get(key);
+      const here = topology.links ? `${l.path}.${side}` : l.path;
+      if (prev) issues.add(l.file, here, `interface ${key} is already used by ${prev}`, 'an interface takes one link; pick another interface');
+      else used.set(key, here);
+    }
+  }
+  return links;
+}
+
+function resolveSecrets(profile: Profile, secrets: Record<string, unknown> | undefined, label: string, issues: IssueList): Profile {
+  const out: Record<string, unknown> = { ...profile };
+  for (const [key, value] of Object.entries(profile)) {
+    if (typeof value !== 'string') continue;
+    const m = /^\$\{secret:([^}]+)\}$/.exec(value);
+    if (!m) continue;
+    const secret = secrets?.[m[1]!];
+    if (typeof secret === 'string') out[key] = secret;
+    else issues.add(label, key, `secret "${m[1]}" is not defined`, `add "${m[1]}" to secrets.json in the spec directory`);
+  }
+  return out as Profile;
+}
+
+/**
+ * Load, validate and cross-check a spec directory. Every problem is
+ * collected and thrown together as one SpecError.
+ */
+export function loadSpec(specDir: string): Spec {
+  const dir = resolve(specDir);
+  if (!existsSync(dir)) {
+    throw new SpecError([{ file: specDir, path: '', message: 'spec directory not found', hint: 'pass the directory that holds topology.json with -S' }]);
+  }
+  const issues = new IssueList();
+  const warnings: string[] = [];
+
+  const topoFile = readJsonFile(join(dir, TOPOLOGY), TOPOLOGY);
+  const topology = validate(topologySchema, topoFile, issues);
+  issues.throwIfAny();
+  const topo = topology!;
+
+  const settingsKey = topo.vmlab ? 'vmlab' : topo.newtlab ? 'newtlab' : 'vmlab';
+  if (topo.vmlab && topo.newtlab) warnings.push('topology.json has both "vmlab" and "newtlab" sections: using "vmlab"');
+  const settings: LabSettings = topo.vmlab ?? topo.newtlab ?? {};
+
+  const devices = Object.keys(topo.devices);
+  if (devices.length === 0) issues.add(TOPOLOGY, 'devices', 'no devices', 'add at least one device');
+  for (const d of devices) {
+    if (!isValidName(d)) issues.add(TOPOLOGY, jsonPath(['devices', d]), `device name "${d}" is not valid`, `use ${NAME_RULE}`);
+  }
+  const name = labName(dir, topo, settings);
+  if (!isValidName(name)) {
+    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name "${name}" is not valid`, `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`);
+  }
+  const links = issues.empty ? collectLinks(topo, issues) : [];
+
+  let platforms: Record<string, Platform> = {};
+  if (existsSync(join(dir, PLATFORMS))) {
+    const pf = validate(platformsFileSchema, readJsonFile(join(dir, PLATFORMS), PLATFORMS), issues);
+    platforms = pf?.platforms ?? {};
+  }
+
+  let secrets: Record<string, unknown> | undefined;
+  if (existsSync(join(dir, 'secrets.json'))) {
+    const s = readJsonFile(join(dir, 'secrets.json'), 'secrets.json').value;
+    if (s && typeof s === 'object' && !Array.isArray(s)) secrets = s as Record<string, unknown>;
+    else issues.add('secrets.json', '', 'expected an object of name → value');
+  }
+
+  const profiles: Record<string, ProfileFile> = {};
+  const profileDir = join(dir, 'profiles');
+  const present = existsSync(profileDir) ? new Set(readdirSync(profileDir)) : new Set<string>();
+  for (const d of devices) {
+    if (!present.has(`${d}.json`)) continue;
+    const label = `profiles/${d}.json`;
+    const file = readJsonFile(join(profileDir, `${d}.json`), label);
+    const data = validate(profileSchema, file, issues);
+    if (data) profiles[d] = { path: file.path, label, text: file.text, data: resolveSecrets(data, secrets, label, issues) };
+  }
+
+  issues.throwIfAny();
+  const listedInterfaces = Object.fromEntries(devices.map((d) => [d, Object.keys(topo.devices[d]?.interfaces ?? {})]));
+  return { dir, name, settings, settingsKey, devices, listedInterfaces, links, platforms, profiles, warnings };
+}
