@@ -11,7 +11,8 @@ export type Log = (line: string) => void;
 /** The last lines QEMU and the guest wrote: what a failure message shows. */
 export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
   const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
-  const qemu = tailLines(read(node.files.log), lines);
+  // An unwired NIC's empty hub is intended: QEMU's warning about it is noise.
+  const qemu = tailLines(read(node.files.log).replace(/^.*warning: hub \d+ is not connected to host network\n?/gm, ''), lines);
   const serial = tailLines(read(node.files.serialLog).replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), lines);
   return [qemu && `qemu[stderr]:\n${qemu.replace(/^/gm, '  ')}`, serial && `serial console:\n${serial.replace(/^/gm, '  ')}`]
     .filter(Boolean)

@@ -13,7 +13,7 @@ export interface RunResult {
 export function run(argv: readonly string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -23,9 +23,12 @@ export function run(argv: readonly string[], opts: { timeoutMs?: number; input?:
           child.kill('SIGKILL');
         }, opts.timeoutMs)
       : undefined;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(opts.input ?? '');
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // the command may exit without reading its input
+      child.stdin.end(opts.input);
+    }
     const done = (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (timer) clearTimeout(timer);
       resolve({ exitCode, signal, stdout, stderr, timedOut, durationMs: Date.now() - started });

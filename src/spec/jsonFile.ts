@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseTolerant, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse as parseTolerant, ParseErrorCode, type ParseError } from 'jsonc-parser';
 import { SpecError } from './specError.js';
 
 export interface JsonFile {
@@ -10,6 +10,19 @@ export interface JsonFile {
   text: string;
   value: unknown;
 }
+
+const WHAT: Partial<Record<ParseErrorCode, string>> = {
+  [ParseErrorCode.CommaExpected]: 'expected a comma',
+  [ParseErrorCode.ColonExpected]: 'expected a colon',
+  [ParseErrorCode.PropertyNameExpected]: 'expected a property name ("key")',
+  [ParseErrorCode.ValueExpected]: 'expected a value',
+  [ParseErrorCode.CloseBraceExpected]: 'expected "}"',
+  [ParseErrorCode.CloseBracketExpected]: 'expected "]"',
+  [ParseErrorCode.EndOfFileExpected]: 'unexpected text after the end of the JSON',
+  [ParseErrorCode.InvalidSymbol]: 'unexpected character',
+  [ParseErrorCode.UnexpectedEndOfString]: 'unterminated string',
+  [ParseErrorCode.InvalidCommentToken]: 'comments are not allowed in JSON',
+};
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
@@ -40,7 +53,7 @@ export function readJsonFile(path: string, label: string): JsonFile {
     const first = errors[0];
     const offset = first ? first.offset : text.length;
     const { line, column } = lineColumn(text, offset);
-    const what = first ? printParseErrorCode(first.error) : (err as Error).message;
+    const what = (first && WHAT[first.error]) ?? (err as Error).message;
     throw new SpecError([
       {
         file: label,

@@ -17,7 +17,7 @@ const cases: Array<[string, () => string, string[]]> = [
   [
     'invalid JSON, with line and column',
     () => writeSpecDir({ ...baseSpec(), raw: { 'topology.json': '{\n  "devices": {\n    "r1": {}\n    "r2": {}\n  }\n}\n' } }),
-    ['topology.json: invalid JSON at line 4, column 5: CommaExpected'],
+    ['topology.json: invalid JSON at line 4, column 5: expected a comma'],
   ],
   [
     'unknown device in a link',

@@ -1,0 +1,150 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findQemusUnder } from '../../src/lab/processes.js';
+import { tempHome, vmlab } from '../helpers/cli.js';
+import { writeSpecDir } from '../helpers/specDir.js';
+import { tinyGuest } from '../helpers/tinyGuest.js';
+
+/**
+ * A real 3-node lab of tiny guests under QEMU (TCG), driven through the CLI
+ * as a user would. Sparse wiring: r1 is a stride-4 device wiring only
+ * Ethernet0 and Ethernet8 (guest eth1 and eth3); r3 leaves eth1 unwired.
+ *
+ *   r1:Ethernet0 (eth1) ── r2:eth1         10.0.1.0/30   r1 listens
+ *   r1:Ethernet8 (eth3) ── r3:eth2         10.0.2.0/30   r1 listens
+ *   r3:eth3             ── r2:eth2         10.0.3.0/30   r3 listens
+ */
+const addresses: Record<string, Array<[string, string]>> = {
+  r1: [['eth1', '10.0.1.1/30'], ['eth3', '10.0.2.1/30']],
+  r2: [['eth1', '10.0.1.2/30'], ['eth2', '10.0.3.2/30']],
+  r3: [['eth2', '10.0.2.2/30'], ['eth3', '10.0.3.1/30']],
+};
+const pings: Array<[string, string]> = [
+  ['r1', '10.0.1.2'],
+  ['r1', '10.0.2.2'],
+  ['r3', '10.0.3.2'],
+  ['r2', '10.0.1.1'],
+];
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+function labSpec(image: string, transport: 'tcp' | 'udp', name: string, base: number) {
+  const profileText: Record<string, unknown> = {
+    r1: { platform: 'vs', mgmt_ip: 'PLACEHOLDER', loopback_ip: '10.255.0.1' },
+    r2: { platform: 'host' },
+    r3: { platform: 'host', ssh_user: 'root' },
+  };
+  return writeSpecDir(
+    {
+      topology: {
+        devices: { r1: { interfaces: { Ethernet0: { link: 'r2:eth1' }, Ethernet8: { link: 'r3:eth2' } } }, r2: {}, r3: {} },
+        links: [
+          { a: 'r1:Ethernet0', z: 'r2:eth1' },
+          { a: 'r1:Ethernet8', z: 'r3:eth2' },
+          { a: 'r3:eth3', z: 'r2:eth2' },
+        ],
+        vmlab: { name, link_transport: transport, link_port_base: base, console_port_base: base + 100, ssh_port_base: base + 200 },
+      },
+      platforms: {
+        platforms: {
+          vs: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'e1000', vm_interface_map: 'stride-4', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
+          host: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
+        },
+      },
+      profiles: profileText,
+    },
+    name,
+  );
+}
+
+async function setAddresses(env: NodeJS.ProcessEnv, node: string): Promise<void> {
+  const cmds = addresses[node]!.map(([dev, ip]) => `ip addr add ${ip} dev ${dev} && ip link set ${dev} up`).join(' && ');
+  const r = await vmlab(['ssh', node, '--', 'sh', '-c', cmds], env);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+}
+
+async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<void> {
+  const r = await vmlab(['ssh', from, '--', 'ping', '-c', '2', '-W', '5', to], env);
+  expect(r.code, `${from} → ${to}\n${r.stdout}${r.stderr}`).toBe(0);
+}
+
+for (const transport of ['tcp', 'udp'] as const) {
+  describe(`a 3-node lab over ${transport.toUpperCase()} links`, () => {
+    const home = tempHome();
+    const env = { VMLAB_HOME: home };
+    const name = `e2e-${transport}`;
+    const base = transport === 'tcp' ? 23000 : 24000;
+    let dir = '';
+    let profilesBefore: Record<string, string> = {};
+
+    beforeAll(async () => {
+      dir = labSpec(await tinyGuest(), transport, name, base);
+      profilesBefore = Object.fromEntries(['r1', 'r2', 'r3'].map((n) => [n, readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')]));
+    });
+    afterAll(async () => {
+      await vmlab(['destroy', '--force', name], env);
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    it('deploys and every node answers SSH', async () => {
+      const r = await vmlab(['deploy', '-S', dir], env);
+      expect(r.code, r.stderr).toBe(0);
+      const status = JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
+      expect(status.nodes.map((n: { node: string; status: string }) => [n.node, n.status])).toEqual([
+        ['r1', 'running'],
+        ['r2', 'running'],
+        ['r3', 'running'],
+      ]);
+      const r1 = JSON.parse(readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8'));
+      expect(r1).toEqual({ platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200, console_port: base + 100 });
+    }, 300_000);
+
+    it('runs commands with their arguments intact, by password and by lab key', async () => {
+      const r = await vmlab(['ssh', 'r1', '--', 'sh', '-c', 'echo "a  b"; hostname'], env);
+      expect(r.stdout).toBe('a  b\nr1\n');
+      // Plain OpenSSH with the lab's ssh_config and key, no password.
+      const { spawnSync } = await import('node:child_process');
+      const ssh = spawnSync('ssh', ['-F', join(home, 'labs', name, 'ssh_config'), '-o', 'BatchMode=yes', 'r2', 'hostname'], { encoding: 'utf8' });
+      expect(ssh.stdout).toBe('r2\n');
+      const exit = await vmlab(['exec', 'r3', '--', 'sh', '-c', 'exit 7'], env);
+      expect(exit.code).toBe(7);
+    }, 120_000);
+
+    it('pings across every link', async () => {
+      for (const n of ['r1', 'r2', 'r3']) await setAddresses(env, n);
+      for (const [from, to] of pings) await ping(env, from, to);
+    }, 180_000);
+
+    it('gives a restarted listener its links back', async () => {
+      expect((await vmlab(['stop', 'r1', '--timeout', '5'], env)).code).toBe(0);
+      const down = JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
+      expect(down.nodes[0].status).toBe('stopped');
+      const r = await vmlab(['start', 'r1'], env);
+      expect(r.code, r.stderr).toBe(0);
+      await setAddresses(env, 'r1'); // the tiny guest keeps no state across boots
+      await ping(env, 'r1', '10.0.1.2');
+      await ping(env, 'r1', '10.0.2.2');
+      await ping(env, 'r3', '10.0.3.2'); // untouched link still fine
+    }, 240_000);
+
+    it('destroys everything: no process, no port, profiles as before', async () => {
+      const r = await vmlab(['destroy', name], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(findQemusUnder(join(home, 'labs', name))).toEqual([]);
+      for (const port of [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200, base + 201, base + 202]) {
+        expect(await portFree(port), `port ${port}`).toBe(true);
+      }
+      for (const n of ['r1', 'r2', 'r3']) expect(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')).toBe(profilesBefore[n]);
+      expect(existsSync(join(home, 'labs', name))).toBe(false);
+      expect((await vmlab(['destroy', name], env)).code).toBe(0); // idempotent
+    }, 60_000);
+  });
+}

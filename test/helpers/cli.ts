@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(__dirname, '../..');
+export const vmlabBin = join(repoRoot, 'bin', 'vmlab');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real CLI (the built one, as a user would), with its own VMLAB_HOME. */
+export function vmlab(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> {
+  return new Promise((done) => {
+    const child = spawn(vmlabBin, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** A short state root: QMP socket paths must stay under 108 bytes. */
+export const tempHome = () => mkdtempSync('/tmp/vmlab-t-');
