@@ -28,6 +28,8 @@ export function sshConfigText(plan: LabPlan): string {
       `  IdentityFile ${plan.files.labKey}`,
       `  UserKnownHostsFile ${plan.files.knownHosts}`,
       '  StrictHostKeyChecking accept-new',
+      '  ServerAliveInterval 5',
+      '  ServerAliveCountMax 6',
       '  LogLevel ERROR',
       '',
     );

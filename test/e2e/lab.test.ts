@@ -12,20 +12,22 @@ import { tinyGuest } from '../helpers/tinyGuest.js';
  * as a user would. Sparse wiring: r1 is a stride-4 device wiring only
  * Ethernet0 and Ethernet8 (guest eth1 and eth3); r3 leaves eth1 unwired.
  *
- *   r1:Ethernet0 (eth1) ── r2:eth1         10.0.1.0/30   r1 listens
- *   r1:Ethernet8 (eth3) ── r3:eth2         10.0.2.0/30   r1 listens
- *   r3:eth3             ── r2:eth2         10.0.3.0/30   r3 listens
+ *   r1:Ethernet0 (eth1) ── r2:eth1         10.1.1.0/30   r1 listens
+ *   r1:Ethernet8 (eth3) ── r3:eth2         10.1.2.0/30   r1 listens
+ *   r3:eth3             ── r2:eth2         10.1.3.0/30   r3 listens
+ *
+ * (Not 10.0.2.0/24: that is QEMU user-mode networking's subnet on eth0.)
  */
 const addresses: Record<string, Array<[string, string]>> = {
-  r1: [['eth1', '10.0.1.1/30'], ['eth3', '10.0.2.1/30']],
-  r2: [['eth1', '10.0.1.2/30'], ['eth2', '10.0.3.2/30']],
-  r3: [['eth2', '10.0.2.2/30'], ['eth3', '10.0.3.1/30']],
+  r1: [['eth1', '10.1.1.1/30'], ['eth3', '10.1.2.1/30']],
+  r2: [['eth1', '10.1.1.2/30'], ['eth2', '10.1.3.2/30']],
+  r3: [['eth2', '10.1.2.2/30'], ['eth3', '10.1.3.1/30']],
 };
 const pings: Array<[string, string]> = [
-  ['r1', '10.0.1.2'],
-  ['r1', '10.0.2.2'],
-  ['r3', '10.0.3.2'],
-  ['r2', '10.0.1.1'],
+  ['r1', '10.1.1.2'],
+  ['r1', '10.1.2.2'],
+  ['r3', '10.1.3.2'],
+  ['r2', '10.1.1.1'],
 ];
 
 const portFree = (port: number) =>
@@ -66,13 +68,13 @@ function labSpec(image: string, transport: 'tcp' | 'udp', name: string, base: nu
 
 async function setAddresses(env: NodeJS.ProcessEnv, node: string): Promise<void> {
   const cmds = addresses[node]!.map(([dev, ip]) => `ip addr add ${ip} dev ${dev} && ip link set ${dev} up`).join(' && ');
-  const r = await vmlab(['ssh', node, '--', 'sh', '-c', cmds], env);
+  const r = await vmlab(['ssh', node, '--', 'sh', '-c', cmds], env, 60_000);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
 }
 
 async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<void> {
-  const r = await vmlab(['ssh', from, '--', 'ping', '-c', '2', '-W', '5', to], env);
+  const r = await vmlab(['ssh', from, '--', 'ping', '-c', '2', '-W', '5', to], env, 60_000);
   expect(r.code, `${from} → ${to}\n${r.stdout}${r.stderr}`).toBe(0);
 }
 
@@ -130,9 +132,9 @@ for (const transport of ['tcp', 'udp'] as const) {
       const r = await vmlab(['start', 'r1'], env);
       expect(r.code, r.stderr).toBe(0);
       await setAddresses(env, 'r1'); // the tiny guest keeps no state across boots
-      await ping(env, 'r1', '10.0.1.2');
-      await ping(env, 'r1', '10.0.2.2');
-      await ping(env, 'r3', '10.0.3.2'); // untouched link still fine
+      await ping(env, 'r1', '10.1.1.2');
+      await ping(env, 'r1', '10.1.2.2');
+      await ping(env, 'r3', '10.1.3.2'); // untouched link still fine
     }, 240_000);
 
     it('destroys everything: no process, no port, profiles as before', async () => {
