@@ -67,7 +67,7 @@ async function byHand(n: number, accel: string): Promise<number> {
     procs.push(spawn('qemu-system-x86_64', argv, { stdio: 'ignore' }));
     await new Promise((r) => setTimeout(r, 50)); // listener up before the next connects
   }
-  await Promise.all(procs.map((_, i) => waitForSsh(27100 + i, 300_000, () => true)));
+  await Promise.all(procs.map((p, i) => waitForSsh(27100 + i, 300_000, () => p.exitCode === null)));
   const ms = performance.now() - t0;
   for (const p of procs) p.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 300));

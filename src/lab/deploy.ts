@@ -119,6 +119,16 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
     const state = initialState(plan, now);
     writeState(plan.files.state, state);
 
+    // Ctrl-C or a kill mid-deploy: undo like any other failure, then exit.
+    const onSignal = (signal: NodeJS.Signals) => {
+      reporter.warn(`${signal}: stopping what was started`);
+      void rollback(plan, state, reporter).finally(() => {
+        rmSync(plan.files.lock, { force: true });
+        process.exit(130);
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       reporter.info(`Deploying lab "${plan.name}": ${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${planned.accelReason})`);
       await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
@@ -141,6 +151,9 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
       reporter.warn(`deploy failed; stopping what was started`);
       await rollback(plan, state, reporter);
       throw err;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
   });
 }

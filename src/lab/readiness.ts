@@ -1,20 +1,24 @@
+import { setMaxListeners } from 'node:events';
 import { createConnection } from 'node:net';
-import { sleep } from './processes.js';
 
 /**
  * One attempt: connect and read until a line starting with "SSH-".
- * QEMU's user-mode forward accepts at once and drops the connection while
- * the guest's sshd is not up yet, so an accepted socket proves nothing.
+ * QEMU's user-mode forward accepts at once and then either drops the
+ * connection (guest port closed) or holds it silent (guest network not up
+ * yet), so an accepted socket proves nothing.
  */
-export function readSshBanner(port: number, host = '127.0.0.1', timeoutMs = 3000): Promise<string | null> {
+export function readSshBanner(port: number, host = '127.0.0.1', timeoutMs = 3000, signal?: AbortSignal): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     let data = '';
     const finish = (v: string | null) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve(v);
     };
+    const onAbort = () => finish(null);
+    signal?.addEventListener('abort', onAbort);
     const timer = setTimeout(() => finish(null), timeoutMs);
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
@@ -35,15 +39,38 @@ export interface WaitResult {
   elapsedMs: number;
 }
 
-/** Poll until the SSH banner answers, the process dies, or the timeout passes. */
-export async function waitForSsh(port: number, timeoutMs: number, stillRunning: () => boolean): Promise<WaitResult> {
+/** How often a new attempt starts; each attempt may wait longer for its banner. */
+const ATTEMPT_EVERY_MS = 200;
+const ATTEMPT_TIMEOUT_MS = 5000;
+
+/**
+ * Wait until the SSH banner answers, the process dies, or the timeout
+ * passes. Attempts overlap (a new one every 200 ms, each allowed 5 s), so a
+ * connection held silent while the guest boots costs no extra time and a
+ * slow banner is still seen.
+ */
+export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => boolean): Promise<WaitResult> {
   const started = Date.now();
-  const deadline = started + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!stillRunning()) return { banner: null, reason: 'exited', elapsedMs: Date.now() - started };
-    const banner = await readSshBanner(port, '127.0.0.1', Math.min(3000, Math.max(200, deadline - Date.now())));
-    if (banner) return { banner, elapsedMs: Date.now() - started };
-    await sleep(200);
-  }
-  return { banner: null, reason: 'timeout', elapsedMs: Date.now() - started };
+  const abort = new AbortController();
+  setMaxListeners(64, abort.signal); // one listener per attempt in flight (≤ 25)
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: Omit<WaitResult, 'elapsedMs'>) => {
+      if (done) return;
+      done = true;
+      clearInterval(tick);
+      abort.abort();
+      resolve({ ...r, elapsedMs: Date.now() - started });
+    };
+    const attempt = () => {
+      if (!stillRunning()) return finish({ banner: null, reason: 'exited' });
+      const left = started + timeoutMs - Date.now();
+      if (left <= 0) return finish({ banner: null, reason: 'timeout' });
+      void readSshBanner(port, '127.0.0.1', Math.min(ATTEMPT_TIMEOUT_MS, left), abort.signal).then((banner) => {
+        if (banner) finish({ banner });
+      });
+    };
+    const tick = setInterval(attempt, ATTEMPT_EVERY_MS);
+    attempt();
+  });
 }

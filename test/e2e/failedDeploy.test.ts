@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findQemusUnder } from '../../src/lab/processes.js';
-import { tempHome, vmlab } from '../helpers/cli.js';
+import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { baseSpec, writeSpecDir } from '../helpers/specDir.js';
 
 /** A deploy that fails midway (a disk that never boots) stops what it started. */
@@ -36,4 +36,25 @@ describe('a failed deploy', () => {
     expect((await vmlab(['destroy', 'sparse'], env)).code).toBe(0);
     expect((await vmlab(['status', '--json'], env)).stdout.trim()).toBe('[]');
   }, 120_000);
+
+  it('interrupted with Ctrl-C (SIGINT) stops what it started and exits 130', async () => {
+    const home = tempHome();
+    const blank = join(home, 'blank.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '64M']);
+    const spec = baseSpec(blank);
+    Object.assign((spec.topology as any).vmlab, { link_port_base: 25300, console_port_base: 25400, ssh_port_base: 25500 });
+    const dir = writeSpecDir(spec);
+    const before = readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8');
+    const child = spawn(vmlabBin, ['deploy', '-S', dir], { env: { ...process.env, VMLAB_HOME: home }, stdio: 'ignore' });
+    const labDir = join(home, 'labs', 'sparse');
+    // Wait until the VMs run, then interrupt.
+    for (let i = 0; i < 100 && findQemusUnder(labDir).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(findQemusUnder(labDir)).toHaveLength(3);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(130);
+    expect(findQemusUnder(labDir)).toEqual([]);
+    expect(existsSync(join(labDir, 'lock'))).toBe(false);
+    expect(readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8')).toBe(before);
+  }, 60_000);
 });

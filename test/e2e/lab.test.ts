@@ -120,6 +120,29 @@ for (const transport of ['tcp', 'udp'] as const) {
       expect(exit.code).toBe(7);
     }, 120_000);
 
+    it('attaches to the serial console and logs in there', async () => {
+      const { spawn } = await import('node:child_process');
+      const { vmlabBin } = await import('../helpers/cli.js');
+      const child = spawn(vmlabBin, ['console', 'r2'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let screen = '';
+      child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+      const until = async (text: string) => {
+        for (let i = 0; i < 100 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(screen).toContain(text);
+      };
+      child.stdin.write('\n');
+      await until('login:');
+      child.stdin.write('root\n');
+      await until('Password:');
+      child.stdin.write('vmlab\n');
+      await new Promise((r) => setTimeout(r, 1000));
+      child.stdin.write('echo console-$((6*7))\n');
+      await until('console-42');
+      child.stdin.end('exit\n');
+      await new Promise((r) => child.on('close', r));
+      expect(readFileSync(join(home, 'labs', name, 'logs', 'r2.serial.log'), 'utf8')).toContain('vmlab-tiny: ready');
+    }, 60_000);
+
     it('pings across every link', async () => {
       for (const n of ['r1', 'r2', 'r3']) await setAddresses(env, n);
       for (const [from, to] of pings) await ping(env, from, to);

@@ -27,7 +27,9 @@ export function register(program: Command): void {
       .argument('<node>', 'node name')
       .argument('[command...]', 'command and arguments, after --')
       .description(desc)
-      .option('-S, --specs <dir>', 'spec directory naming the lab')
+      .option('-S, --specs <dir>', 'spec directory naming the lab (options go before the node)')
+      // Everything after the node belongs to the remote command, dashes and all.
+      .passThroughOptions()
       .addHelpText('after', `\nExamples:\n  vmlab ${name} r1${name === 'exec' ? ' -- hostname' : ''}\n  vmlab ${name} r1 -- ip addr add 10.0.0.1/30 dev eth1\n  vmlab ${name} r1 -- sh -c 'ip a; ip r'\n  vmlab --lab spine-leaf ${name} leaf1 -- uptime`)
       .action((node: string, command: string[], opts: { specs?: string }) => runSsh(node, command, opts));
   }
