@@ -9,7 +9,7 @@ import { LabError } from './labError.js';
 import { withLabLock } from './labLock.js';
 import { initialState, readState, writeState, type LabState } from './labState.js';
 import { busyPorts } from './portCheck.js';
-import { isAlive } from './processes.js';
+import { findQemusUnder, isAlive, terminate } from './processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { waitForSsh } from './readiness.js';
 import type { Reporter } from './reporter.js';
@@ -41,7 +41,8 @@ async function startAll(plan: LabPlan, state: LabState, reporter: Reporter): Pro
     if (!p) {
       p = (async () => {
         await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
-        const pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose);
+        if (state.status === 'failed') throw new LabError('deploy cancelled');
+        const pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
         state.nodes[node.name]!.pid = pid;
         reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
       })();
@@ -77,6 +78,7 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
 
 /** Undo a deploy that failed: no process, no overlay, profiles as before; logs stay. */
 async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
+  state.status = 'failed'; // also stops startAll from starting more
   await Promise.all(
     plan.nodes.map(async (n) => {
       const pid = state.nodes[n.name]!.pid;
@@ -85,6 +87,8 @@ async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Pro
       if (state.nodes[n.name]!.status !== 'failed') state.nodes[n.name]!.status = 'stopped';
     }),
   );
+  // A QEMU spawned but not yet recorded (interrupted mid-start) is found by its lab path.
+  for (const pid of findQemusUnder(plan.files.dir)) await terminate(pid);
   restoreProfiles(plan);
   for (const d of ['disks', 'qemu', 'keys']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
   state.status = 'failed';
@@ -120,12 +124,13 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
     writeState(plan.files.state, state);
 
     // Ctrl-C or a kill mid-deploy: undo like any other failure, then exit.
+    let interrupted: Promise<never> | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
       reporter.warn(`${signal}: stopping what was started`);
-      void rollback(plan, state, reporter).finally(() => {
+      interrupted = rollback(plan, state, reporter).finally(() => {
         rmSync(plan.files.lock, { force: true });
         process.exit(130);
-      });
+      }) as Promise<never>;
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -148,6 +153,7 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
       writeState(plan.files.state, state);
       return state;
     } catch (err) {
+      if (interrupted) await interrupted; // exits 130 once the rollback is done
       reporter.warn(`deploy failed; stopping what was started`);
       await rollback(plan, state, reporter);
       throw err;

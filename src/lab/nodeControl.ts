@@ -16,6 +16,15 @@ export function nodeIsUp(state: LabState, node: string): boolean {
   return Boolean(ns?.pid && plan && isAlive(ns.pid) && isOurQemu(ns.pid, plan.files.qmp));
 }
 
+/** The node's plan, if its QEMU is running; otherwise an error that says how to start it. */
+export function runningNode(state: LabState, name: string) {
+  const node = nodeOf(state, name);
+  if (!nodeIsUp(state, name)) {
+    throw new LabError(`${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, `start it: vmlab start ${name}`);
+  }
+  return node;
+}
+
 /** Stop one node; its overlay (disk) is kept. */
 export async function stopNode(ref: LabRef, name: string, opts: { timeoutMs: number; force: boolean }, reporter: Reporter): Promise<'stopped' | 'already'> {
   const state0 = loadLab(ref);

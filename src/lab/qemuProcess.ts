@@ -24,7 +24,7 @@ export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
  * its pid once QMP answers: by then every -netdev, including listening
  * link sockets, is set up.
  */
-export async function startQemu(node: NodePlan, argv: string[], log: Log, timeoutMs = 30_000): Promise<number> {
+export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpawn?: (pid: number) => void, timeoutMs = 30_000): Promise<number> {
   const out = openSync(node.files.log, 'a');
   log(`exec ${argv.join(' ')}`);
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
@@ -34,6 +34,7 @@ export async function startQemu(node: NodePlan, argv: string[], log: Log, timeou
   child.on('exit', (code, signal) => (exited = { code, signal }));
   child.on('error', (err) => (spawnError = err));
   child.unref();
+  if (child.pid) onSpawn?.(child.pid);
 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

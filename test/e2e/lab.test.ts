@@ -1,9 +1,12 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/processes.js';
-import { tempHome, vmlab } from '../helpers/cli.js';
+import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
+import { assertIncludes } from '../helpers/assertions.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
 
@@ -69,66 +72,66 @@ function labSpec(image: string, transport: 'tcp' | 'udp', name: string, base: nu
 async function setAddresses(env: NodeJS.ProcessEnv, node: string): Promise<void> {
   const cmds = addresses[node]!.map(([dev, ip]) => `ip addr add ${ip} dev ${dev} && ip link set ${dev} up`).join(' && ');
   const r = await vmlab(['ssh', node, '--', 'sh', '-c', cmds], env, 60_000);
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
+  assert.equal(r.stderr, '');
+  assert.equal(r.code, 0);
 }
 
 async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<void> {
   const r = await vmlab(['ssh', from, '--', 'ping', '-c', '2', '-W', '5', to], env, 60_000);
-  expect(r.code, `${from} → ${to}\n${r.stdout}${r.stderr}`).toBe(0);
+  assert.equal(r.code, 0, `${from} → ${to}\n${r.stdout}${r.stderr}`);
 }
 
 for (const transport of ['tcp', 'udp'] as const) {
-  describe(`a 3-node lab over ${transport.toUpperCase()} links`, () => {
+  describe(`a 3-node lab over ${transport.toUpperCase()} links`, { concurrency: false }, () => {
     const home = tempHome();
     const env = { VMLAB_HOME: home };
     const name = `e2e-${transport}`;
     const base = transport === 'tcp' ? 23000 : 24000;
     let dir = '';
     let profilesBefore: Record<string, string> = {};
+    const status = async () => JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
 
-    beforeAll(async () => {
+    before(async () => {
       dir = labSpec(await tinyGuest(), transport, name, base);
       profilesBefore = Object.fromEntries(['r1', 'r2', 'r3'].map((n) => [n, readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')]));
     });
-    afterAll(async () => {
+    after(async () => {
       await vmlab(['destroy', '--force', name], env);
       rmSync(home, { recursive: true, force: true });
     });
 
-    it('deploys and every node answers SSH', async () => {
+    it('deploys and every node answers SSH', { timeout: 300_000 }, async () => {
       const r = await vmlab(['deploy', '-S', dir], env);
-      expect(r.code, r.stderr).toBe(0);
-      const status = JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
-      expect(status.nodes.map((n: { node: string; status: string }) => [n.node, n.status])).toEqual([
-        ['r1', 'running'],
-        ['r2', 'running'],
-        ['r3', 'running'],
-      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(
+        (await status()).nodes.map((n: { node: string; status: string }) => [n.node, n.status]),
+        [
+          ['r1', 'running'],
+          ['r2', 'running'],
+          ['r3', 'running'],
+        ],
+      );
       const r1 = JSON.parse(readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8'));
-      expect(r1).toEqual({ platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200, console_port: base + 100 });
-    }, 300_000);
+      assert.deepEqual(r1, { platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200, console_port: base + 100 });
+    });
 
-    it('runs commands with their arguments intact, by password and by lab key', async () => {
+    it('runs commands with their arguments intact, by password and by lab key', { timeout: 120_000 }, async () => {
       const r = await vmlab(['ssh', 'r1', '--', 'sh', '-c', 'echo "a  b"; hostname'], env);
-      expect(r.stdout).toBe('a  b\nr1\n');
+      assert.equal(r.stdout, 'a  b\nr1\n');
       // Plain OpenSSH with the lab's ssh_config and key, no password.
-      const { spawnSync } = await import('node:child_process');
       const ssh = spawnSync('ssh', ['-F', join(home, 'labs', name, 'ssh_config'), '-o', 'BatchMode=yes', 'r2', 'hostname'], { encoding: 'utf8' });
-      expect(ssh.stdout).toBe('r2\n');
+      assert.equal(ssh.stdout, 'r2\n');
       const exit = await vmlab(['exec', 'r3', '--', 'sh', '-c', 'exit 7'], env);
-      expect(exit.code).toBe(7);
-    }, 120_000);
+      assert.equal(exit.code, 7);
+    });
 
-    it('attaches to the serial console and logs in there', async () => {
-      const { spawn } = await import('node:child_process');
-      const { vmlabBin } = await import('../helpers/cli.js');
+    it('attaches to the serial console and logs in there', { timeout: 60_000 }, async () => {
       const child = spawn(vmlabBin, ['console', 'r2'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
       let screen = '';
       child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
       const until = async (text: string) => {
         for (let i = 0; i < 100 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-        expect(screen).toContain(text);
+        assertIncludes(screen, text, 'console');
       };
       child.stdin.write('\n');
       await until('login:');
@@ -140,36 +143,35 @@ for (const transport of ['tcp', 'udp'] as const) {
       await until('console-42');
       child.stdin.end('exit\n');
       await new Promise((r) => child.on('close', r));
-      expect(readFileSync(join(home, 'labs', name, 'logs', 'r2.serial.log'), 'utf8')).toContain('vmlab-tiny: ready');
-    }, 60_000);
+      assertIncludes(readFileSync(join(home, 'labs', name, 'logs', 'r2.serial.log'), 'utf8'), 'vmlab-tiny: ready');
+    });
 
-    it('pings across every link', async () => {
+    it('pings across every link', { timeout: 180_000 }, async () => {
       for (const n of ['r1', 'r2', 'r3']) await setAddresses(env, n);
       for (const [from, to] of pings) await ping(env, from, to);
-    }, 180_000);
+    });
 
-    it('gives a restarted listener its links back', async () => {
-      expect((await vmlab(['stop', 'r1', '--timeout', '5'], env)).code).toBe(0);
-      const down = JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
-      expect(down.nodes[0].status).toBe('stopped');
+    it('gives a restarted listener its links back', { timeout: 240_000 }, async () => {
+      assert.equal((await vmlab(['stop', 'r1', '--timeout', '5'], env)).code, 0);
+      assert.equal((await status()).nodes[0].status, 'stopped');
       const r = await vmlab(['start', 'r1'], env);
-      expect(r.code, r.stderr).toBe(0);
+      assert.equal(r.code, 0, r.stderr);
       await setAddresses(env, 'r1'); // the tiny guest keeps no state across boots
       await ping(env, 'r1', '10.1.1.2');
       await ping(env, 'r1', '10.1.2.2');
       await ping(env, 'r3', '10.1.3.2'); // untouched link still fine
-    }, 240_000);
+    });
 
-    it('destroys everything: no process, no port, profiles as before', async () => {
+    it('destroys everything: no process, no port, profiles as before', { timeout: 60_000 }, async () => {
       const r = await vmlab(['destroy', name], env);
-      expect(r.code, r.stderr).toBe(0);
-      expect(findQemusUnder(join(home, 'labs', name))).toEqual([]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(findQemusUnder(join(home, 'labs', name)), []);
       for (const port of [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200, base + 201, base + 202]) {
-        expect(await portFree(port), `port ${port}`).toBe(true);
+        assert.equal(await portFree(port), true, `port ${port}`);
       }
-      for (const n of ['r1', 'r2', 'r3']) expect(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')).toBe(profilesBefore[n]);
-      expect(existsSync(join(home, 'labs', name))).toBe(false);
-      expect((await vmlab(['destroy', name], env)).code).toBe(0); // idempotent
-    }, 60_000);
+      for (const n of ['r1', 'r2', 'r3']) assert.equal(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8'), profilesBefore[n]);
+      assert.equal(existsSync(join(home, 'labs', name)), false);
+      assert.equal((await vmlab(['destroy', name], env)).code, 0); // idempotent
+    });
   });
 }

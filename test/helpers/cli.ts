@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/packageRoot.js';
 
-export const repoRoot = resolve(__dirname, '../..');
+export const repoRoot = packageRoot();
 export const vmlabBin = join(repoRoot, 'bin', 'vmlab');
 
 export interface CliResult {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { attachConsole } from '../../lab/console.js';
-import { loadLab, nodeOf, selectLab } from '../../lab/labSelect.js';
+import { loadLab, selectLab } from '../../lab/labSelect.js';
+import { runningNode } from '../../lab/nodeControl.js';
 import { globals } from '../globals.js';
 
 export function register(program: Command): void {
@@ -12,7 +13,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nThe console is raw: what you type goes to the guest. Press Ctrl-] to leave.\nEverything the guest printed is also in ~/.vmlab/labs/<lab>/logs/<node>.serial.log.\n\nExamples:\n  vmlab console r1')
     .action(async (node: string, opts: { specs?: string }) => {
       const state = loadLab(selectLab({ lab: globals.lab, specDir: opts.specs }));
-      const n = nodeOf(state, node);
+      const n = runningNode(state, node);
       if (process.stdin.isTTY) process.stderr.write(`[vmlab: console of ${node} on 127.0.0.1:${n.consolePort}; Ctrl-] to detach]\r\n`);
       await attachConsole(n.consolePort, process.stdin, process.stdout);
     });

@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadLab, selectLab } from '../../lab/labSelect.js';
 import { sshInvocation } from '../../lab/sshCommand.js';
+import { runningNode } from '../../lab/nodeControl.js';
 import { globals } from '../globals.js';
 
 async function runSsh(node: string, command: string[], opts: { specs?: string }): Promise<void> {
   const state = loadLab(selectLab({ lab: globals.lab, specDir: opts.specs }));
+  runningNode(state, node);
   const { argv, env } = sshInvocation(state, node, command);
   if (globals.verbose) process.stderr.write(`exec ${argv.join(' ')}\n`);
   const code = await new Promise<number>((resolve) => {
@@ -31,6 +33,7 @@ export function register(program: Command): void {
       // Everything after the node belongs to the remote command, dashes and all.
       .passThroughOptions()
       .addHelpText('after', `\nExamples:\n  vmlab ${name} r1${name === 'exec' ? ' -- hostname' : ''}\n  vmlab ${name} r1 -- ip addr add 10.0.0.1/30 dev eth1\n  vmlab ${name} r1 -- sh -c 'ip a; ip r'\n  vmlab --lab spine-leaf ${name} leaf1 -- uptime`)
-      .action((node: string, command: string[], opts: { specs?: string }) => runSsh(node, command, opts));
+      // With pass-through options commander keeps the `--` separator: it is ours, not the command's.
+      .action((node: string, command: string[], opts: { specs?: string }) => runSsh(node, command[0] === '--' ? command.slice(1) : command, opts));
   }
 }

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { interfaceNameOf, nicIndexOf } from '../../../src/plan/interfaceMap.js';
+import type { InterfaceMap } from '../../../src/spec/schema.js';
 
 describe('nicIndexOf', () => {
-  it.each([
+  const good: Array<[InterfaceMap, string, number]> = [
     ['sequential', 'Ethernet0', 1],
     ['sequential', 'Ethernet3', 4],
     ['stride-4', 'Ethernet0', 1],
@@ -10,31 +12,33 @@ describe('nicIndexOf', () => {
     ['stride-4', 'Ethernet124', 32],
     ['linux', 'eth1', 1],
     ['linux', 'eth0', 0],
-  ] as const)('%s %s → NIC %i', (map, iface, nic) => {
-    expect(nicIndexOf(map, iface)).toEqual({ nic });
-  });
+  ];
+  for (const [map, iface, nic] of good) it(`${map} ${iface} → NIC ${nic}`, () => assert.deepEqual(nicIndexOf(map, iface), { nic }));
 
-  it.each([
+  const bad: Array<[InterfaceMap, string, string]> = [
     ['stride-4', 'Ethernet2', 'not valid under the stride-4 map'],
     ['sequential', 'eth1', 'not an EthernetN name'],
     ['linux', 'Ethernet0', 'not an ethN name'],
     ['custom', 'xe-0/0/0', 'needs vm_interface_map_custom'],
-  ] as const)('%s rejects %s', (map, iface, error) => {
-    const r = nicIndexOf(map, iface);
-    expect('error' in r && r.error).toContain(error);
-  });
+  ];
+  for (const [map, iface, error] of bad) {
+    it(`${map} rejects ${iface}`, () => {
+      const r = nicIndexOf(map, iface);
+      assert.ok('error' in r && r.error.includes(error), JSON.stringify(r));
+    });
+  }
 
-  it('custom maps look names up', () => {
+  it('looks custom names up', () => {
     const custom = { 'ge-0/0/0': 1, 'ge-0/0/1': 2 };
-    expect(nicIndexOf('custom', 'ge-0/0/1', custom)).toEqual({ nic: 2 });
-    expect(interfaceNameOf('custom', 1, custom)).toBe('ge-0/0/0');
+    assert.deepEqual(nicIndexOf('custom', 'ge-0/0/1', custom), { nic: 2 });
+    assert.equal(interfaceNameOf('custom', 1, custom), 'ge-0/0/0');
     const r = nicIndexOf('custom', 'ge-0/0/9', custom);
-    expect('hint' in r && r.hint).toContain('known: ge-0/0/0, ge-0/0/1');
+    assert.ok('hint' in r && r.hint.includes('known: ge-0/0/0, ge-0/0/1'));
   });
 
   it('names NICs back', () => {
-    expect([0, 1, 2, 3].map((n) => interfaceNameOf('stride-4', n))).toEqual(['mgmt', 'Ethernet0', 'Ethernet4', 'Ethernet8']);
-    expect(interfaceNameOf('sequential', 2)).toBe('Ethernet1');
-    expect(interfaceNameOf('linux', 2)).toBe('eth2');
+    assert.deepEqual([0, 1, 2, 3].map((n) => interfaceNameOf('stride-4', n)), ['mgmt', 'Ethernet0', 'Ethernet4', 'Ethernet8']);
+    assert.equal(interfaceNameOf('sequential', 2), 'Ethernet1');
+    assert.equal(interfaceNameOf('linux', 2), 'eth2');
   });
 });

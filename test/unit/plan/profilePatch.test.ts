@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { patchProfileText } from '../../../src/plan/profilePatch.js';
 import { restoredProfileText } from '../../../src/lab/profiles.js';
 
@@ -7,7 +8,8 @@ const set = { mgmt_ip: '127.0.0.1', ssh_port: 40000, console_port: 30000 };
 
 describe('profile patching', () => {
   it('keeps key order, formatting and unknown fields; appends new keys', () => {
-    expect(patchProfileText(before, set)).toBe(
+    assert.equal(
+      patchProfileText(before, set),
       '{\n    "loopback_ip": "10.0.0.11",\n    "mgmt_ip": "127.0.0.1",\n    "evpn": {"peers": ["s2"]},\n    "platform": "sonic-vpp",\n    "ssh_port": 40000,\n    "console_port": 30000\n}',
     );
   });
@@ -15,8 +17,8 @@ describe('profile patching', () => {
   it('restores the original bytes, or only undoes its own fields after a user edit', () => {
     const after = patchProfileText(before, set);
     const patch = { node: 'l1', path: '', label: '', before, after, set };
-    expect(restoredProfileText(after, patch)).toBe(before);
+    assert.equal(restoredProfileText(after, patch), before);
     const edited = after.replace('10.0.0.11', '10.0.0.99');
-    expect(JSON.parse(restoredProfileText(edited, patch))).toEqual({ loopback_ip: '10.0.0.99', mgmt_ip: 'PLACEHOLDER', evpn: { peers: ['s2'] }, platform: 'sonic-vpp' });
+    assert.deepEqual(JSON.parse(restoredProfileText(edited, patch)), { loopback_ip: '10.0.0.99', mgmt_ip: 'PLACEHOLDER', evpn: { peers: ['s2'] }, platform: 'sonic-vpp' });
   });
 });

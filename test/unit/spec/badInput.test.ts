@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { baseSpec, writeSpecDir, type SpecFiles } from '../../helpers/specDir.js';
 import { planError } from '../../helpers/planFor.js';
+import { assertIncludes } from '../../helpers/assertions.js';
 
 type Topo = { devices: Record<string, any>; links?: any[]; vmlab?: any; newtlab?: any };
 const mutate = (fn: (s: SpecFiles & { topology: Topo }) => void): string => {
@@ -31,10 +33,7 @@ const cases: Array<[string, () => string, string[]]> = [
   ],
   [
     'interface name not valid for the map',
-    () =>
-      mutate((s) => {
-        s.topology.links![1].a = 'r1:Ethernet2';
-      }),
+    () => mutate((s) => (s.topology.links![1].a = 'r1:Ethernet2')),
     ['topology.json: links[1].a: r1:Ethernet2: "Ethernet2" is not valid under the stride-4 map (EthernetN with N a multiple of 4)'],
   ],
   [
@@ -42,44 +41,21 @@ const cases: Array<[string, () => string, string[]]> = [
     () => mutate((s) => ((s.profiles!.r2 as any).platform = 'sonic')),
     ['profiles/r2.json: platform: unknown platform "sonic"', 'fix: use one of: vs, host (from platforms.json)'],
   ],
-  [
-    'missing image file',
-    () => mutate(() => undefined),
-    ['platforms.json: platforms.vs.vm_image: image file not found: /images/base.qcow2'],
-  ],
+  ['missing image file', () => mutate(() => undefined), ['platforms.json: platforms.vs.vm_image: image file not found: /images/base.qcow2']],
   [
     'device name with a slash',
-    () =>
-      mutate((s) => {
-        s.topology.devices['r/4'] = {};
-      }),
+    () => mutate((s) => (s.topology.devices['r/4'] = {})),
     ['topology.json: devices["r/4"]: device name "r/4" is not valid', 'letters, digits'],
   ],
-  [
-    'lab name with a space',
-    () => mutate((s) => (s.topology.vmlab.name = 'my lab')),
-    ['topology.json: vmlab.name: lab name "my lab" is not valid'],
-  ],
-  [
-    'port overflow',
-    () => mutate((s) => (s.topology.vmlab.ssh_port_base = 65534)),
-    ['topology.json: vmlab.ssh_port_base: SSH of r3 would get port 65536, above 65535'],
-  ],
+  ['lab name with a space', () => mutate((s) => (s.topology.vmlab.name = 'my lab')), ['topology.json: vmlab.name: lab name "my lab" is not valid']],
+  ['port overflow', () => mutate((s) => (s.topology.vmlab.ssh_port_base = 65534)), ['topology.json: vmlab.ssh_port_base: SSH of r3 would get port 65536, above 65535']],
   [
     'port collision',
     () => mutate((s) => (s.topology.vmlab.console_port_base = 40001)),
     ['topology.json: vmlab.ssh_port_base: port 40001 is used twice: the console of r1 and SSH of r2'],
   ],
-  [
-    'a wrong type',
-    () => mutate((s) => ((s.platforms as any).platforms.vs.vm_memory = '256')),
-    ['platforms.json: platforms.vs.vm_memory: expected number, received string'],
-  ],
-  [
-    'a node linked to itself',
-    () => mutate((s) => (s.topology.links![1].z = 'r1:Ethernet4')),
-    ['topology.json: links[1]: links r1 to itself (r1:Ethernet8 ↔ r1:Ethernet4)'],
-  ],
+  ['a wrong type', () => mutate((s) => ((s.platforms as any).platforms.vs.vm_memory = '256')), ['platforms.json: platforms.vs.vm_memory: expected number, received string']],
+  ['a node linked to itself', () => mutate((s) => (s.topology.links![1].z = 'r1:Ethernet4')), ['topology.json: links[1]: links r1 to itself (r1:Ethernet8 ↔ r1:Ethernet4)']],
   [
     'links array and interfaces disagree',
     () => mutate((s) => (s.topology.devices.r1.interfaces.Ethernet0.link = 'r3:eth1')),
@@ -95,37 +71,32 @@ const cases: Array<[string, () => string, string[]]> = [
     () => mutate((s) => ((s.platforms as any).platforms.vs.vm_nic_driver = 'e1000,romfile=/etc/shadow')),
     ['platforms.json: platforms.vs.vm_nic_driver: a QEMU device name such as e1000 or virtio-net-pci'],
   ],
-  [
-    'an undefined secret',
-    () => mutate((s) => ((s.profiles!.r2 as any).ssh_pass = '${secret:r2_pass}')),
-    ['profiles/r2.json: ssh_pass: secret "r2_pass" is not defined'],
-  ],
+  ['an undefined secret', () => mutate((s) => ((s.profiles!.r2 as any).ssh_pass = '${secret:r2_pass}')), ['profiles/r2.json: ssh_pass: secret "r2_pass" is not defined']],
   [
     'a device without a profile or image',
     () => mutate((s) => delete s.profiles!.r2),
     ['profiles/r2.json: device "r2" has no profile, so no platform and no vm_image', 'fix: create profiles/r2.json'],
   ],
-  [
-    'an endpoint without a colon',
-    () => mutate((s) => (s.topology.links![0].a = 'r1')),
-    ['topology.json: links[0].a: "r1" is not an endpoint'],
-  ],
+  ['an endpoint without a colon', () => mutate((s) => (s.topology.links![0].a = 'r1')), ['topology.json: links[0].a: "r1" is not an endpoint']],
 ];
 
 describe('bad input is reported with file, JSON path and fix', () => {
-  it.each(cases)('%s', (_name, make, expected) => {
-    const dir = make();
-    const images = (p: string) => (p === '/images/base.qcow2' && _name === 'missing image file' ? { problem: 'image file not found' } : { format: 'qcow2' });
-    const message = planError(dir, images);
-    for (const e of expected) expect(message).toContain(e);
-  });
-
-  it('reports every problem at once', () => {
-    const dir = mutate((s) => {
-      s.topology.links![0].z = 'r9:Ethernet0';
-      (s.platforms as any).platforms.vs.vm_cpus = 0;
+  for (const [name, make, expected] of cases) {
+    it(name, () => {
+      const images = (p: string) => (p === '/images/base.qcow2' && name === 'missing image file' ? { problem: 'image file not found' } : { format: 'qcow2' });
+      const message = planError(make(), images);
+      for (const e of expected) assertIncludes(message, e);
     });
-    // Structure errors stop before links are checked: both files' problems appear together.
-    expect(planError(dir)).toMatch(/platforms\.json: platforms\.vs\.vm_cpus: Too small/);
+  }
+
+  it('reports every problem of a file at once', () => {
+    const dir = mutate((s) => {
+      (s.platforms as any).platforms.vs.vm_cpus = 0;
+      (s.platforms as any).platforms.host.vm_memory = -1;
+    });
+    const message = planError(dir);
+    assert.match(message, /^2 problems in the spec:/);
+    assert.match(message, /platforms\.json: platforms\.vs\.vm_cpus: Too small/);
+    assert.match(message, /platforms\.json: platforms\.host\.vm_memory: Too small/);
   });
 });
