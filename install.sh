@@ -20,7 +20,7 @@ say() { printf '==> %s\n' "$*"; }
 # QEMU and friends; the guest builder needs apt (download), dpkg-deb, cpio,
 # mtools/dosfstools/syslinux (a bootable disk without root or loop mounts).
 packages=(qemu-system-x86 qemu-utils openssh-client
-  syslinux syslinux-common mtools dosfstools cpio xz-utils)
+  syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

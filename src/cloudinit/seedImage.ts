@@ -1,0 +1,22 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QemuError } from '../qemu/qemuError.js';
+import { run, tailLines } from '../qemu/run.js';
+import type { SeedFiles } from './cloudConfig.js';
+
+/**
+ * Write a NoCloud seed ISO (volume label `cidata`) with genisoimage: no
+ * root, no mounts. QEMU attaches it read-only.
+ */
+export async function writeSeedIso(files: SeedFiles, out: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vmlab-seed-'));
+  try {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    const argv = ['genisoimage', '-quiet', '-output', out, '-volid', 'cidata', '-joliet', '-rock', ...Object.keys(files).map((f) => join(dir, f))];
+    const r = await run(argv, { timeoutMs: 30_000 });
+    if (r.exitCode !== 0) throw new QemuError('writing the cloud-init seed failed', argv, tailLines(r.stderr, 5), 'install genisoimage (./install.sh does)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../store/database.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  target: string | null;
+  params: string;
+  status: JobStatus;
+  progress: number;
+  detail: string;
+  log: string;
+  error: string | null;
+  cancel_requested: number;
+  pid: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+const now = () => new Date().toISOString();
+
+/** Jobs persisted beside the images: progress, log and cancel survive the process that runs them. */
+export class JobStore {
+  constructor(private readonly db: Db) {}
+
+  create(kind: string, target: string | null, params: Record<string, unknown> = {}): JobRecord {
+    const job: JobRecord = {
+      id: randomUUID().slice(0, 12),
+      kind,
+      target,
+      params: JSON.stringify(params),
+      status: 'queued',
+      progress: 0,
+      detail: '{}',
+      log: '',
+      error: null,
+      cancel_requested: 0,
+      pid: null,
+      created_at: now(),
+      started_at: null,
+      finished_at: null,
+    };
+    const cols = Object.keys(job);
+    this.db.prepare(`INSERT INTO jobs (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(job);
+    return job;
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRecord | undefined;
+  }
+
+  list(limit = 50): JobRecord[] {
+    return this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(limit) as JobRecord[];
+  }
+
+  start(id: string): void {
+    this.db.prepare("UPDATE jobs SET status = 'running', started_at = ?, pid = ? WHERE id = ?").run(now(), process.pid, id);
+  }
+
+  progress(id: string, progress: number, detail: Record<string, unknown>): void {
+    this.db.prepare('UPDATE jobs SET progress = ?, detail = ? WHERE id = ?').run(progress, JSON.stringify(detail), id);
+  }
+
+  log(id: string, line: string): void {
+    this.db.prepare("UPDATE jobs SET log = log || ? WHERE id = ?").run(`${now()} ${line}\n`, id);
+  }
+
+  finish(id: string, status: Exclude<JobStatus, 'queued' | 'running'>, error: string | null = null): void {
+    this.db.prepare('UPDATE jobs SET status = ?, error = ?, finished_at = ?, progress = CASE WHEN ? = \'succeeded\' THEN 1 ELSE progress END WHERE id = ?').run(status, error, now(), status, id);
+  }
+
+  requestCancel(id: string): boolean {
+    return this.db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')").run(id).changes > 0;
+  }
+
+  cancelRequested(id: string): boolean {
+    return (this.db.prepare('SELECT cancel_requested FROM jobs WHERE id = ?').get(id) as { cancel_requested: number } | undefined)?.cancel_requested === 1;
+  }
+}

@@ -1,0 +1,83 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ImageError } from '../images/imageError.js';
+
+export type Db = Database.Database;
+
+/**
+ * Versioned migrations: index i brings the schema from version i to i+1.
+ * Append only; never edit a released step. `PRAGMA user_version` records
+ * where a store is.
+ */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE images (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     kind TEXT NOT NULL DEFAULT 'qcow2',          -- qcow2 | docker
+     format TEXT,
+     virtual_size INTEGER,
+     actual_size INTEGER,
+     sha256 TEXT,
+     os_family TEXT, os_distro TEXT, os_version TEXT, os_arch TEXT,
+     default_user TEXT,
+     cloud_init INTEGER NOT NULL DEFAULT 0,
+     net_device TEXT,
+     source_type TEXT NOT NULL,                   -- catalog | url | file | scan | build
+     source TEXT NOT NULL,
+     path TEXT,
+     status TEXT NOT NULL,                        -- pending | downloading | verifying | converting | ready | failed
+     error TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE jobs (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,                          -- download | import | convert | build …
+     target TEXT,                                 -- what it works on (an image id)
+     params TEXT NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL,                        -- queued | running | succeeded | failed | cancelled
+     progress REAL NOT NULL DEFAULT 0,
+     detail TEXT NOT NULL DEFAULT '{}',
+     log TEXT NOT NULL DEFAULT '',
+     error TEXT,
+     cancel_requested INTEGER NOT NULL DEFAULT 0,
+     pid INTEGER,
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT
+   );
+   CREATE INDEX jobs_status ON jobs(status);`,
+];
+
+/** Apply pending migrations; refuse a store written by a newer vmlab rather than guess. */
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new ImageError(
+      'bad-input',
+      `the vmlab store was written by a newer vmlab (schema ${current}, this vmlab knows ${MIGRATIONS.length})`,
+      'upgrade vmlab; nothing was changed in the store',
+      1,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export const storePath = (root: string) => join(root, 'vmlab.db');
+
+/** Open (creating if needed) the store under the vmlab root, migrated. */
+export function openStore(path: string): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}

@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './database.js';
+
+export type ImageStatus = 'pending' | 'downloading' | 'verifying' | 'converting' | 'ready' | 'failed';
+
+export interface ImageRecord {
+  id: string;
+  name: string;
+  kind: 'qcow2' | 'docker';
+  format: string | null;
+  virtual_size: number | null;
+  actual_size: number | null;
+  sha256: string | null;
+  os_family: string | null;
+  os_distro: string | null;
+  os_version: string | null;
+  os_arch: string | null;
+  default_user: string | null;
+  cloud_init: number;
+  net_device: string | null;
+  source_type: 'catalog' | 'url' | 'file' | 'scan' | 'build';
+  source: string;
+  path: string | null;
+  status: ImageStatus;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type NewImage = Pick<ImageRecord, 'name' | 'source_type' | 'source'> & Partial<Omit<ImageRecord, 'id' | 'created_at' | 'updated_at'>>;
+
+const now = () => new Date().toISOString();
+
+/** The image table: plain statements, one place. */
+export class ImageStore {
+  constructor(private readonly db: Db) {}
+
+  add(img: NewImage): ImageRecord {
+    const rec: ImageRecord = {
+      id: randomUUID().slice(0, 12),
+      kind: 'qcow2',
+      format: null,
+      virtual_size: null,
+      actual_size: null,
+      sha256: null,
+      os_family: null,
+      os_distro: null,
+      os_version: null,
+      os_arch: null,
+      default_user: null,
+      cloud_init: 0,
+      net_device: null,
+      path: null,
+      status: 'pending',
+      error: null,
+      created_at: now(),
+      updated_at: now(),
+      ...img,
+    };
+    const cols = Object.keys(rec);
+    this.db.prepare(`INSERT INTO images (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(rec);
+    return rec;
+  }
+
+  update(id: string, fields: Partial<Omit<ImageRecord, 'id' | 'created_at'>>): ImageRecord {
+    const set = { ...fields, updated_at: now() };
+    this.db.prepare(`UPDATE images SET ${Object.keys(set).map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run({ ...set, id });
+    return this.get(id)!;
+  }
+
+  get(id: string): ImageRecord | undefined {
+    return this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRecord | undefined;
+  }
+
+  /** By id, or by name. */
+  find(ref: string): ImageRecord | undefined {
+    return (this.db.prepare('SELECT * FROM images WHERE id = ? OR name = ?').get(ref, ref) as ImageRecord | undefined) ?? undefined;
+  }
+
+  list(): ImageRecord[] {
+    return this.db.prepare('SELECT * FROM images ORDER BY name').all() as ImageRecord[];
+  }
+
+  remove(id: string): void {
+    this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+  }
+}
