@@ -8,6 +8,8 @@ import { register as console_ } from './commands/console.js';
 import { register as deploy } from './commands/deploy.js';
 import { register as destroy } from './commands/destroy.js';
 import { register as images } from './commands/images.js';
+import { register as jobs } from './commands/jobs.js';
+import { ImageError } from '../images/imageError.js';
 import { register as nodeControl } from './commands/nodeControl.js';
 import { register as ssh } from './commands/ssh.js';
 import { register as status } from './commands/status.js';
@@ -41,7 +43,7 @@ Examples:
 Exit codes: 0 ok, 1 failure, 2 bad input. State lives in $VMLAB_HOME (default ~/.vmlab).`,
   );
 
-for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images]) register(program);
+for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images, jobs]) register(program);
 
 function fail(message: string, hint: string | undefined, code: number): never {
   process.stderr.write(style.errRed(`error: ${message}`) + '\n');
@@ -58,6 +60,7 @@ try {
   }
   if (err instanceof SpecError) fail(err.message, undefined, 2);
   if (err instanceof LabError) fail(err.message, err.hint, err.exitCode);
+  if (err instanceof ImageError) fail(err.message, err.hint, err.exitCode);
   if (err instanceof QemuError) {
     fail(`${err.reason}${err.logTail ? `\n${err.logTail}` : ''}${globals.verbose ? `\n  argv: ${err.argv.join(' ')}` : ''}`, err.hint, 1);
   }

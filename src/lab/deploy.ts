@@ -17,6 +17,8 @@ import { applyProfilePatches, restoreProfiles } from './profiles.js';
 import { generateKey, writeSshConfig } from './sshFiles.js';
 import { probeHost } from './hostProbe.js';
 import { argvForStart } from './relink.js';
+import { writeNodeSeed } from './seeds.js';
+import { waitForCloudInit } from './cloudInitReady.js';
 
 export interface PlannedLab {
   plan: LabPlan;
@@ -62,6 +64,17 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
     plan.nodes.map(async (n) => {
       const ns = state.nodes[n.name]!;
       const r = await waitForSsh(n.sshPort, n.bootTimeoutS * 1000, () => ns.pid !== null && isAlive(ns.pid));
+      if (r.banner && n.seed) {
+        // A cloud image is ready when cloud-init has finished, not at the first banner.
+        const ci = await waitForCloudInit(state, n, t0 + n.bootTimeoutS * 1000);
+        if (!ci.ok) {
+          ns.status = 'failed';
+          ns.error = ci.error;
+          failures.push(`${n.name}: ${ci.error}\n${nodeLogTail(n)}`);
+          return;
+        }
+        if (ci.warning) reporter.warn(`${n.name}: ${ci.warning}`);
+      }
       if (r.banner) {
         ns.status = 'running';
         ns.boot_ms = Date.now() - t0;
@@ -139,6 +152,7 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
       await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
       await Promise.all(plan.nodes.map((n) => generateKey(n.files.hostKey, `${n.name}@vmlab-${plan.name}`)));
       await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
+      await Promise.all(plan.nodes.map((n) => writeNodeSeed(plan, n, state.created)));
       reporter.verbose(`overlays created in ${secs(Date.now() - t0)}`);
       writeSshConfig(plan);
       await startAll(plan, state, reporter);

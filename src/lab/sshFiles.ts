@@ -18,6 +18,7 @@ export async function generateKey(path: string, comment: string): Promise<void> 
  * ~/.ssh/known_hosts, where reused ports would clash between labs).
  */
 export function sshConfigText(plan: LabPlan): string {
+  // A node on a cloud image got its host key from us (cloud-init ssh_keys): check it strictly.
   const lines = [`# vmlab lab "${plan.name}": ssh -F ${plan.files.sshConfig} <node>`, ''];
   for (const n of plan.nodes) {
     lines.push(
@@ -27,7 +28,7 @@ export function sshConfigText(plan: LabPlan): string {
       `  User ${n.credentials.user}`,
       `  IdentityFile ${plan.files.labKey}`,
       `  UserKnownHostsFile ${plan.files.knownHosts}`,
-      '  StrictHostKeyChecking accept-new',
+      `  StrictHostKeyChecking ${n.seed ? 'yes' : 'accept-new'}`,
       '  ServerAliveInterval 5',
       '  ServerAliveCountMax 6',
       '  LogLevel ERROR',
@@ -39,7 +40,10 @@ export function sshConfigText(plan: LabPlan): string {
 
 export function writeSshConfig(plan: LabPlan): void {
   writeFileAtomic(plan.files.sshConfig, sshConfigText(plan));
-  if (!existsSync(plan.files.knownHosts)) writeFileAtomic(plan.files.knownHosts, '', 0o600);
+  const known = plan.nodes
+    .filter((n) => n.seed)
+    .map((n) => `[${n.mgmtIp}]:${n.sshPort} ${readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`);
+  if (!existsSync(plan.files.knownHosts) || known.length) writeFileAtomic(plan.files.knownHosts, known.join(''), 0o600);
 }
 
 export const readPublicKey = (path: string) => readFileSync(`${path}.pub`, 'utf8').trim();

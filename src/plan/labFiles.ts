@@ -47,6 +47,8 @@ export interface NodeFiles {
   /** Everything the guest wrote to its serial console. */
   serialLog: string;
   hostKey: string;
+  /** cloud-init NoCloud seed (cloud images only). */
+  seed: string;
 }
 
 export function nodeFiles(dir: string, node: string): NodeFiles {
@@ -57,6 +59,7 @@ export function nodeFiles(dir: string, node: string): NodeFiles {
     log: join(dir, 'logs', `${node}.log`),
     serialLog: join(dir, 'logs', `${node}.serial.log`),
     hostKey: join(dir, 'keys', `${node}_host_ed25519`),
+    seed: join(dir, 'seeds', `${node}.iso`),
   };
 }
 

@@ -31,6 +31,8 @@ export interface NodePlan {
   index: number;
   platform: string | null;
   image: { path: string; format: string };
+  /** NoCloud seed for cloud images: written at deploy, attached read-only. */
+  seed: { path: string; user: string; extra?: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean } } | null;
   memoryMb: number;
   cpus: number;
   cpuModel: string;

@@ -14,6 +14,10 @@ import { chooseListeners } from './startOrder.js';
 /** What an image turned out to be when inspected (before QEMU sees it). */
 export interface ImageFacts {
   format?: string;
+  /** The file, when the spec named a library image. */
+  path?: string;
+  /** The image runs cloud-init: the node gets a NoCloud seed and this user. */
+  cloudInit?: { user: string };
   /** Why the image cannot be used: missing, unreadable, unsafe. */
   problem?: string;
   hint?: string;
@@ -180,11 +184,13 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       const peer = wi.side === 'a' ? link.z : link.a;
       nics.push({ index: i, iface: wi.iface, mac, backend: backendFor(link, wi.side), link: link.index, peer: `${peer.node}:${peer.iface}` });
     }
+    const img = facts.images[n.image.path]!;
     const node: Omit<NodePlan, 'argv'> = {
       name: n.name,
       index,
       platform: n.platform,
-      image: { path: n.image.path, format: facts.images[n.image.path]!.format ?? 'qcow2' },
+      image: { path: img.path ?? n.image.path, format: img.format ?? 'qcow2' },
+      seed: img.cloudInit ? { path: nodeFiles(dir, n.name).seed, user: n.userExplicit ? n.credentials.user : img.cloudInit.user, ...(n.cloudInit ? { extra: n.cloudInit } : {}) } : null,
       memoryMb: n.memoryMb,
       cpus: n.cpus,
       cpuModel: n.cpuModel ?? (facts.accel === 'kvm' ? 'host' : 'max'),
@@ -193,7 +199,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       diskBus: n.diskBus,
       interfaceMap: n.interfaceMap,
       bootTimeoutS: n.bootTimeoutS,
-      credentials: n.credentials,
+      credentials: img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials,
       mgmtIp: '127.0.0.1',
       sshPort: ports.ssh[index]!,
       consolePort: ports.console[index]!,

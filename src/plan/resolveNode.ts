@@ -18,7 +18,11 @@ export const DEFAULTS = {
 export interface ResolvedNode {
   name: string;
   platform: string | null;
-  /** Absolute image path, and where it was set (for messages). */
+  /**
+   * `path`: an absolute file path, or `library:<name>` for an image of the
+   * library (vm_image without a slash or image extension); the facts map it
+   * to a file. `file`/`jsonPath`: where it was set, for messages.
+   */
   image: { path: string; file: string; jsonPath: string };
   memoryMb: number;
   cpus: number;
@@ -30,7 +34,14 @@ export interface ResolvedNode {
   diskBus: string;
   bootTimeoutS: number;
   credentials: { user: string; pass: string | null };
+  /** The user came from the profile or platform, not the built-in default (a cloud image's own user wins over that). */
+  userExplicit: boolean;
+  cloudInit: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean } | undefined;
 }
+
+/** vm_image names a library image when it has no slash, no `~` and no image file extension. */
+export const isLibraryRef = (value: string) => !/[/~]/.test(value) && !/\.(qcow2|img|raw|vmdk|vhdx?|iso)$/i.test(value);
+export const LIBRARY_PREFIX = 'library:';
 
 /** `~/x` → home/x; relative paths are relative to the spec directory. */
 export function expandPath(path: string, specDir: string, home: string): string {
@@ -93,7 +104,7 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
   return {
     name,
     platform: platformName,
-    image: { path: expandPath(image.value, spec.dir, home), file: image.file, jsonPath: image.path },
+    image: { path: isLibraryRef(image.value) ? LIBRARY_PREFIX + image.value : expandPath(image.value, spec.dir, home), file: image.file, jsonPath: image.path },
     memoryMb: pick('vm_memory')?.value ?? DEFAULTS.memoryMb,
     cpus: pick('vm_cpus')?.value ?? DEFAULTS.cpus,
     nicDriver: pick('vm_nic_driver')?.value ?? DEFAULTS.nicDriver,
@@ -107,5 +118,7 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
       user: profile.ssh_user || platform.vm_credentials?.user || DEFAULTS.sshUser,
       pass: profile.ssh_pass || platform.vm_credentials?.pass || null,
     },
+    userExplicit: Boolean(profile.ssh_user || platform.vm_credentials?.user),
+    cloudInit: profile.cloud_init,
   };
 }

@@ -55,6 +55,8 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
 
   // Disk: the node's copy-on-write overlay of the base image.
   argv.push('-drive', `file=${optValue(f.overlay)},format=qcow2,if=${node.diskBus},cache=writeback`);
+  // cloud-init NoCloud seed (volume label cidata), read-only.
+  if (node.seed) argv.push('-drive', `file=${optValue(node.seed.path)},format=raw,if=${node.diskBus},readonly=on`);
 
   // NICs in index order. NIC 0: management, user-mode net, SSH on loopback.
   // Data NICs sit on a hub of their own so the socket behind them can be

@@ -77,6 +77,14 @@ export const profileSchema = z.looseObject({
   ssh_user: z.string().optional(),
   ssh_pass: z.string().optional(),
   vm_host: z.string().optional(),
+  /** Extra cloud-init for nodes on cloud images. */
+  cloud_init: z
+    .looseObject({
+      packages: z.array(z.string()).optional(),
+      runcmd: z.array(z.union([z.string(), z.array(z.string())])).optional(),
+      ssh_import_user_keys: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type LabSettings = z.infer<typeof labSettingsSchema>;

@@ -2,11 +2,40 @@ import type { Command } from 'commander';
 import { buildTinyGuest, defaultTinyImagePath } from '../../images/tinyGuest.js';
 import { LabError } from '../../lab/labError.js';
 import { stateRoot } from '../../lab/labSelect.js';
+import { defaultImageIds, openLibrary } from '../../images/openLibrary.js';
+import type { ImageRecord } from '../../store/imageStore.js';
+import type { JobObserver } from '../../jobs/runJob.js';
 import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
+import { formatBytes, progressBar } from '../progressBar.js';
+import { printJson, statusColor, style, table } from '../output.js';
+
+/** Draw a job's progress as a bar; its log lines show with -v. */
+function follow(label: string): JobObserver & { done(): void } {
+  const bar = progressBar(label);
+  return {
+    progress: (f, d) => bar.update(f, d),
+    log: (l) => cliReporter(globals.verbose).verbose(l),
+    done: () => bar.done(),
+  };
+}
+
+const size = (n: number | null) => (n === null ? '-' : formatBytes(n));
+const osText = (i: ImageRecord) => [i.os_distro, i.os_version, i.os_arch].filter(Boolean).join(' ') || '-';
+
+async function withBar<T>(label: string, fn: (o: JobObserver) => Promise<T>): Promise<T> {
+  const o = follow(label);
+  try {
+    return await fn(o);
+  } finally {
+    o.done();
+  }
+}
 
 export function register(program: Command): void {
-  const images = program.command('images').description('VM images');
+  const images = program.command('images').description('the image library: catalog, pull, import, scan, list, verify');
+  const lib = () => openLibrary(stateRoot());
+
   images
     .command('build')
     .argument('<kind>', 'what to build: tiny (a small Linux test guest from Debian packages)')
@@ -17,5 +46,126 @@ export function register(program: Command): void {
       if (kind !== 'tiny') throw new LabError(`unknown image kind "${kind}"`, 'the only kind is: tiny', 2);
       const out = await buildTinyGuest(opts.output ?? defaultTinyImagePath(stateRoot()), cliReporter(globals.verbose));
       process.stdout.write(`${out}\n`);
+    });
+
+  images
+    .command('catalog')
+    .description('list the images vmlab knows how to pull (built in + ~/.vmlab/catalog.d + $VMLAB_CATALOG)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  vmlab images catalog\n  VMLAB_CATALOG=mirror.yaml vmlab images catalog --json')
+    .action((opts: { json?: boolean }) => {
+      const { catalog } = lib();
+      if (opts.json) return printJson(catalog);
+      process.stdout.write(table(['ID', 'NAME', 'ARCH', 'USER', 'URL'], catalog.map((c) => [c.id, c.name, c.arch, c.defaultUser, c.url])) + '\n');
+    });
+
+  images
+    .command('pull')
+    .argument('<id...>', 'catalog ids (vmlab images catalog)')
+    .description('download catalog images, verified against their published checksums')
+    .addHelpText('after', '\nAn interrupted pull resumes where it stopped. Examples:\n  vmlab images pull debian-12\n  vmlab images pull ubuntu-24.04 rocky-9')
+    .action(async (ids: string[]) => {
+      const l = lib();
+      for (const id of ids) {
+        const img = await withBar(id, (o) => l.pull(id, o));
+        process.stdout.write(`${style.green('ready')} ${img.name} (${img.id}) ${img.path}\n`);
+      }
+    });
+
+  images
+    .command('import')
+    .argument('<source>', 'a URL (http/https) or a local file')
+    .description('add an image from a URL or file: inspected, converted to qcow2, registered')
+    .option('--name <name>', 'library name (default: from the file name)')
+    .option('--checksum <algo:hex>', 'expected digest: sha256:<hex> or sha512:<hex>')
+    .option('--os <distro-version>', 'OS, e.g. debian-12 or ubuntu-24.04 (sets the default user and cloud-init)')
+    .option('--no-convert', 'keep vmdk/vhd/vhdx/raw as they are (default: convert to qcow2)')
+    .addHelpText('after', '\nExamples:\n  vmlab images import ./router.vmdk --name vr1\n  vmlab images import https://mirror/img.qcow2 --checksum sha256:ab12… --os debian-12')
+    .action(async (source: string, opts: { name?: string; checksum?: string; os?: string; convert: boolean }) => {
+      const img = await withBar(opts.name ?? 'import', (o) => lib().import(source, opts, o));
+      process.stdout.write(`${style.green('ready')} ${img.name} (${img.id}) ${img.path}\n`);
+    });
+
+  images
+    .command('scan')
+    .argument('[dir]', 'directory to scan (default ~/.vmlab/images)')
+    .description('register image files already on disk (OS guessed from the file name)')
+    .option('--json', 'machine-readable output')
+    .action(async (dir: string | undefined, opts: { json?: boolean }) => {
+      const r = await lib().scan(dir);
+      if (opts.json) return printJson(r);
+      for (const a of r.added) process.stdout.write(`added ${a.name} (${osText(a)})\n`);
+      for (const s of r.skipped) process.stdout.write(style.yellow(`skipped ${s.file}: ${s.why}`) + '\n');
+      if (!r.added.length && !r.skipped.length) process.stdout.write('nothing new\n');
+    });
+
+  images
+    .command('list')
+    .description('the images in the library')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const list = lib().images.list();
+      if (opts.json) return printJson(list);
+      if (!list.length) return void process.stdout.write('no images (vmlab images pull <id>, import <url|file>, scan)\n');
+      process.stdout.write(table(['NAME', 'ID', 'STATUS', 'FORMAT', 'SIZE', 'OS', 'USER'], list.map((i) => [i.name, i.id, statusColor(i.status === 'ready' ? 'running' : i.status).replace('running', 'ready'), i.format ?? '-', size(i.virtual_size), osText(i), i.default_user ?? '-'])) + '\n');
+    });
+
+  images
+    .command('show')
+    .argument('<image>', 'name or id')
+    .description('everything the library knows about an image')
+    .option('--json', 'machine-readable output')
+    .action((ref: string, opts: { json?: boolean }) => {
+      const l = lib();
+      const img = l.images.find(ref);
+      if (!img) throw new LabError(`no image "${ref}"`, 'see vmlab images list', 2);
+      const out = { ...img, used_by: l.usersOf(img) };
+      if (opts.json) return printJson(out);
+      for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(13)} ${Array.isArray(v) ? v.join(', ') || '-' : (v ?? '-')}\n`);
+    });
+
+  images
+    .command('rm')
+    .argument('<image>', 'name or id')
+    .description('remove an image (refused while a lab uses it, unless --force)')
+    .option('--force', 'remove even if a lab uses it')
+    .action((ref: string, opts: { force?: boolean }) => {
+      const img = lib().remove(ref, Boolean(opts.force));
+      process.stdout.write(`removed ${img.name}\n`);
+    });
+
+  images
+    .command('verify')
+    .argument('<image>', 'name or id')
+    .description('re-hash the file and compare with the recorded sha256')
+    .action(async (ref: string) => {
+      const r = await lib().verify(ref);
+      if (!r.ok) throw new LabError(`${ref}: sha256 is ${r.actual}, recorded ${r.expected}: the file changed`, `re-pull or re-import it`);
+      process.stdout.write(`${style.green('ok')} ${ref} sha256 ${r.actual}\n`);
+    });
+
+  images
+    .command('ensure')
+    .description('with AUTO_DOWNLOAD_IMAGES=true, pull the default images that are missing (VMLAB_DEFAULT_IMAGES), in parallel')
+    .addHelpText('after', '\nExamples:\n  AUTO_DOWNLOAD_IMAGES=true vmlab images ensure\n  AUTO_DOWNLOAD_IMAGES=true VMLAB_DEFAULT_IMAGES=debian-12,alpine-3.23 vmlab images ensure')
+    .action(async () => {
+      const ids = defaultImageIds(process.env);
+      if (process.env.AUTO_DOWNLOAD_IMAGES !== 'true') {
+        process.stdout.write(`AUTO_DOWNLOAD_IMAGES is not "true": not downloading (${ids.join(', ')})\n`);
+      }
+      const l = lib();
+      const results = await Promise.allSettled(
+        ids.map(async (id) => {
+          const have = l.images.find(id);
+          if (have?.status === 'ready') return have;
+          if (process.env.AUTO_DOWNLOAD_IMAGES !== 'true') throw new Error('missing');
+          return l.pull(id, { log: (m) => cliReporter(globals.verbose).verbose(`${id}: ${m}`) });
+        }),
+      );
+      process.stdout.write('Image status summary:\n');
+      results.forEach((r, i) => {
+        process.stdout.write(r.status === 'fulfilled' ? `  ${style.green('✓')} ${ids[i]}\n` : `  ${style.red('✗')} ${ids[i]} (${(r.reason as Error).message}; labs using it will fail to start)\n`);
+      });
+      if (results.some((r) => r.status === 'rejected')) process.exitCode = 1;
     });
 }

@@ -1,0 +1,263 @@
+import { accessSync, constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { run, tailLines, type RunResult } from '../qemu/run.js';
+import { ImageError } from './imageError.js';
+
+/** What the bytes of a file say it is. `vpc` is VHD; `iso` is an ISO 9660 (CD) image. */
+export type ImageFormat = 'qcow2' | 'vmdk' | 'vhdx' | 'vpc' | 'raw' | 'iso';
+
+export interface ImageInfo {
+  format: ImageFormat;
+  /** Disk size the guest sees, in bytes. */
+  virtualSize: number;
+  /** Bytes the file takes on the host. */
+  actualSize: number;
+  clusterSize?: number;
+  /** The image was not closed cleanly (qcow2/vmdk/vhdx dirty flag). */
+  dirty?: boolean;
+  /** Not fatal, worth telling the user (e.g. leaked qcow2 clusters). */
+  warnings: string[];
+}
+
+const QEMU_IMG = 'qemu-img';
+/** Limits for qemu-img on untrusted input, as OpenStack does: 1 GiB address space, 30 s of CPU. */
+const PRLIMIT_ARGS = ['--as=1073741824', '--cpu=30', '--'];
+/** Wall-clock limit on one qemu-img info/check of an untrusted image. */
+const INSPECT_TIMEOUT_MS = 60_000;
+
+const TRUST_HINT = 'if you trust the image and the files it names, flatten it yourself into a self-contained image: qemu-img convert -O qcow2 <image> <new>.qcow2';
+
+// ---------------------------------------------------------------- names
+
+/**
+ * An image name from the user or a catalog becomes a file name: reject
+ * anything that could leave the images directory or hide itself.
+ */
+export function assertSafeImageName(name: string): void {
+  const bad = (why: string) =>
+    new ImageError('bad-input', `image name ${JSON.stringify(name)} is not allowed: ${why}`, 'use a plain file name such as "debian-12.qcow2" (letters, digits, ".", "-", "_"; no directories)');
+  if (name.length === 0) throw bad('it is empty');
+  if (name.includes('\0')) throw bad('it contains a NUL byte');
+  if (name.includes('/') || name.includes('\\')) throw bad('it contains a path separator');
+  if (name.includes('..')) throw bad('it contains ".."');
+  if (name.startsWith('.')) throw bad('it starts with "."');
+}
+
+// ---------------------------------------------------------------- magic
+
+async function readAt(fd: import('node:fs/promises').FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await fd.read(buf, 0, length, position);
+  return buf.subarray(0, bytesRead);
+}
+
+async function regularFileSize(path: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new ImageError('not-found', `image file ${path} does not exist`, 'check the path, or download the image again');
+  }
+  if (!st.isFile()) throw new ImageError('not-an-image', `${path} is not a regular file`, 'point at an image file, not a directory or device');
+  return st.size;
+}
+
+/**
+ * The image format from the file's bytes, never from its name: a qcow2
+ * renamed .vmdk is qcow2. An HTML page (a saved 404 or login page) or an
+ * empty file is not an image.
+ */
+export async function detectFormatByMagic(path: string): Promise<ImageFormat> {
+  const size = await regularFileSize(path);
+  if (size === 0) throw new ImageError('not-an-image', `${path} is empty`, 'the download probably failed: delete it and download again');
+  const fd = await open(path, 'r');
+  try {
+    const head = await readAt(fd, 0, 512);
+    const ascii = (b: Buffer, start: number, len: number) => b.subarray(start, start + len).toString('latin1');
+    const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
+    if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
+      throw new ImageError('not-an-image', `${path} is an HTML page, not a disk image`, 'the server sent an error or login page instead of the image: check the URL, delete the file and download again');
+    }
+    if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb) return 'qcow2';
+    if (ascii(head, 0, 4) === 'KDMV') return 'vmdk';
+    if (ascii(head, 0, 21) === '# Disk DescriptorFile') return 'vmdk';
+    if (ascii(head, 0, 8) === 'vhdxfile') return 'vhdx';
+    if (ascii(head, 0, 8) === 'conectix') return 'vpc'; // dynamic VHD: footer copy at the start
+    if (size >= 512 && ascii(await readAt(fd, size - 512, 8), 0, 8) === 'conectix') return 'vpc'; // fixed VHD: footer only
+    if (size >= 0x8001 + 5 && ascii(await readAt(fd, 0x8001, 5), 0, 5) === 'CD001') return 'iso';
+    return 'raw';
+  } finally {
+    await fd.close();
+  }
+}
+
+// ---------------------------------------------------------------- qemu-img under limits
+
+let prlimitPath: string | null | undefined;
+
+/** prlimit (util-linux) on PATH, or null. Looked up once. */
+function findPrlimit(): string | null {
+  if (prlimitPath !== undefined) return prlimitPath;
+  prlimitPath = null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, 'prlimit'), constants.X_OK);
+      prlimitPath = join(dir, 'prlimit');
+      break;
+    } catch {
+      /* not here */
+    }
+  }
+  return prlimitPath;
+}
+
+/** qemu-img on an untrusted image: memory and CPU limited by prlimit when present, always under a timeout. */
+function limitedQemuImg(args: readonly string[]): Promise<RunResult> {
+  const prlimit = findPrlimit();
+  const argv = prlimit ? [prlimit, ...PRLIMIT_ARGS, QEMU_IMG, ...args] : [QEMU_IMG, ...args];
+  return run(argv, { timeoutMs: INSPECT_TIMEOUT_MS });
+}
+
+function qemuImgFailure(path: string, what: string, r: RunResult): ImageError {
+  const why = r.timedOut
+    ? `it did not finish within ${INSPECT_TIMEOUT_MS / 1000} s`
+    : r.exitCode === 127
+      ? 'qemu-img could not be started'
+      : r.signal
+        ? `it was killed by ${r.signal} (a resource limit was hit: the image may be hostile)`
+        : tailLines(r.stderr, 2) || `exit code ${r.exitCode}`;
+  const hint = r.exitCode === 127 ? 'install qemu-utils (qemu-img), e.g. with ./install.sh' : 'the file is damaged or not what it claims to be: download it again';
+  return new ImageError('qemu-img', `qemu-img ${what} failed for ${path}: ${why}`, hint);
+}
+
+/** Format name qemu-img uses for our detected format. */
+const qemuFormat = (f: ImageFormat) => (f === 'iso' ? 'raw' : f);
+
+interface QemuImgInfo {
+  format?: string;
+  'virtual-size'?: number;
+  'actual-size'?: number;
+  'cluster-size'?: number;
+  'dirty-flag'?: boolean;
+  'backing-filename'?: string;
+  'full-backing-filename'?: string;
+  'format-specific'?: {
+    type?: string;
+    data?: {
+      'data-file'?: string;
+      corrupt?: boolean;
+      extents?: { filename?: string }[];
+    };
+  };
+}
+
+async function qemuImgInfo(path: string, format: string | null): Promise<QemuImgInfo> {
+  const args = ['info', '--output=json', ...(format ? ['-f', format] : []), path];
+  const r = await limitedQemuImg(args);
+  if (r.exitCode !== 0) throw qemuImgFailure(path, 'info', r);
+  try {
+    return JSON.parse(r.stdout) as QemuImgInfo;
+  } catch {
+    throw new ImageError('qemu-img', `qemu-img info gave no JSON for ${path}`, 'check that qemu-img works: qemu-img --version');
+  }
+}
+
+/** Extent file names in a text VMDK descriptor (`RW 2048 FLAT "disk-flat.vmdk" 0`). */
+function descriptorExtents(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:RW|RDONLY|NOACCESS)\s+\d+\s+\w+\s+"([^"]*)"/.exec(line);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+/**
+ * Inspect an untrusted image before QEMU opens it: detect the format from
+ * its bytes, read it with `qemu-img info` under resource limits, and reject
+ * anything that names another host file (backing file, external data file,
+ * VMDK extents elsewhere), is corrupt, or that qemu-img sees as a different
+ * format than the bytes say.
+ */
+export async function inspectImage(imagePath: string): Promise<ImageInfo> {
+  // Absolute path: qemu-img would read "nbd:..." or "json:{...}" as a protocol.
+  const path = resolve(imagePath);
+  const format = await detectFormatByMagic(path);
+  const warnings: string[] = [];
+
+  if (format === 'vmdk') {
+    // A text descriptor only points at other files: refuse before qemu-img opens them.
+    const fd = await open(path, 'r');
+    let head: string;
+    try {
+      head = (await readAt(fd, 0, 64 * 1024)).toString('latin1');
+    } finally {
+      await fd.close();
+    }
+    if (head.startsWith('# Disk DescriptorFile')) {
+      const extents = descriptorExtents(head);
+      throw new ImageError(
+        'unsafe',
+        `${path} is a VMDK descriptor that names other files (${extents.length ? extents.join(', ') : 'its extents'}); vmlab only accepts self-contained images`,
+        TRUST_HINT,
+      );
+    }
+  }
+
+  // Never let qemu-img probe: with the format pinned it cannot be talked into
+  // another driver (a text that qemu would probe as a VMDK descriptor naming
+  // json:/nbd: extents stays a raw file). Launch QEMU with this format too.
+  const info = await qemuImgInfo(path, qemuFormat(format));
+  if (info.format !== qemuFormat(format)) {
+    throw new ImageError('unsafe', `${path}: its bytes say ${format} but qemu-img reports ${info.format ?? 'no format'}`, 'download the image again; do not use a file whose format is ambiguous');
+  }
+  const backing = info['backing-filename'] ?? info['full-backing-filename'];
+  if (backing !== undefined) throw new ImageError('unsafe', `${path} names a backing file (${backing}): QEMU would read that host file`, TRUST_HINT);
+  const dataFile = info['format-specific']?.data?.['data-file'];
+  if (dataFile !== undefined) throw new ImageError('unsafe', `${path} names an external data file (${dataFile}): QEMU would read and write that host file`, TRUST_HINT);
+  for (const extent of info['format-specific']?.data?.extents ?? []) {
+    const file = extent.filename;
+    if (file === undefined) continue;
+    const abs = isAbsolute(file) ? file : resolve(dirname(path), file);
+    if (abs !== path && file !== path) throw new ImageError('unsafe', `${path} has a VMDK extent in another file (${file})`, TRUST_HINT);
+  }
+  if (info['format-specific']?.data?.corrupt === true) {
+    throw new ImageError('qemu-img', `${path} is marked corrupt in its qcow2 header`, 'download the image again');
+  }
+
+  if (format === 'qcow2') {
+    const r = await limitedQemuImg(['check', '--output=json', '-f', 'qcow2', path]);
+    // 0 clean, 2 corruptions, 3 only leaked clusters, 1 check could not run, 63 unsupported.
+    let check: { corruptions?: number; leaks?: number; 'check-errors'?: number } = {};
+    try {
+      check = JSON.parse(r.stdout) as typeof check;
+    } catch {
+      /* no JSON on hard failures */
+    }
+    if (r.exitCode === 2 || (check.corruptions ?? 0) > 0) {
+      throw new ImageError('qemu-img', `${path} is corrupt: qemu-img check found ${check.corruptions ?? 'some'} corruption(s)`, 'download the image again; do not boot a corrupt image');
+    }
+    if (r.exitCode === 3 || (check.leaks ?? 0) > 0) {
+      warnings.push(`${path}: ${check.leaks ?? 'some'} leaked cluster(s) (wasted space only; \`qemu-img check -r leaks\` reclaims them)`);
+    } else if (r.exitCode !== 0) {
+      throw qemuImgFailure(path, 'check', r);
+    }
+  }
+
+  const result: ImageInfo = {
+    format,
+    virtualSize: info['virtual-size'] ?? 0,
+    actualSize: info['actual-size'] ?? 0,
+    warnings,
+  };
+  if (info['cluster-size'] !== undefined) result.clusterSize = info['cluster-size'];
+  if (info['dirty-flag'] !== undefined) result.dirty = info['dirty-flag'];
+  return result;
+}
+
+/** For tests: forget the cached prlimit lookup. */
+export function resetPrlimitCache(): void {
+  prlimitPath = undefined;
+}
