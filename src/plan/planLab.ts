@@ -8,7 +8,7 @@ import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodePlan, ProfilePa
 import { macAddress } from './macAddress.js';
 import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
 import { patchProfileText } from './profilePatch.js';
-import { resolveNode, type ResolvedNode } from './resolveNode.js';
+import { LIBRARY_PREFIX, resolveNode, type ResolvedNode } from './resolveNode.js';
 import { chooseListeners } from './startOrder.js';
 
 /** What an image turned out to be when inspected (before QEMU sees it). */
@@ -66,7 +66,10 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
   for (const n of resolved) {
     const img = facts.images[n.image.path];
     if (!img || img.problem) {
-      issues.add(n.image.file, n.image.jsonPath, `${img?.problem ?? 'image not inspected'}: ${n.image.path}`, img?.hint ?? 'point vm_image at an existing qcow2 file');
+      const what = img?.problem ?? 'image not inspected';
+      // A library problem names the image already; a file problem gets the path.
+      const message = n.image.path.startsWith(LIBRARY_PREFIX) ? what : `${what}: ${n.image.path}`;
+      issues.add(n.image.file, n.image.jsonPath, message, img?.hint ?? 'point vm_image at an existing qcow2 file');
     }
   }
 

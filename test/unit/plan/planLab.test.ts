@@ -113,4 +113,27 @@ describe('planLab', () => {
     );
     assertIncludes(p.nodes[0]!.argv.join(' '), 'socket,id=link1,udp=127.0.0.1:20001,localaddr=127.0.0.1:20000');
   });
+
+  it('gives a node on a cloud-init library image a seed drive and the image user', () => {
+    const dir = writeSpecDir({
+      topology: { devices: { c1: {}, c2: {} } },
+      platforms: { platforms: { cloud: { vm_image: 'debian-12', vm_interface_map: 'linux' } } },
+      profiles: { c1: { platform: 'cloud' }, c2: { platform: 'cloud', ssh_user: 'ops' } },
+    });
+    const p = planFor(dir, (key) => (key === 'library:debian-12' ? { format: 'qcow2', path: '/lib/debian-12.qcow2', cloudInit: { user: 'debian' } } : { problem: 'unexpected' }));
+    const c1 = node(p, 'c1');
+    assert.equal(c1.image.path, '/lib/debian-12.qcow2');
+    assert.equal(c1.credentials.user, 'debian');
+    assert.equal(node(p, 'c2').credentials.user, 'ops');
+    assert.deepEqual(c1.seed, { path: '/home/user/.vmlab/labs/lab/seeds/c1.iso', user: 'debian' });
+    assertIncludes(c1.argv.join(' '), '-drive file=/home/user/.vmlab/labs/lab/seeds/c1.iso,format=raw,if=virtio,readonly=on');
+  });
+
+  it('reports a library image that is not there against the field that names it', () => {
+    const dir = writeSpecDir({ topology: { devices: { c1: {} } }, profiles: { c1: { vm_image: 'ubuntu-24.04' } } });
+    assertIncludes(
+      planError(dir, () => ({ problem: 'no image "ubuntu-24.04" in the library', hint: 'pull or import it' })),
+      'profiles/c1.json: vm_image: no image "ubuntu-24.04" in the library\n    fix: pull or import it',
+    );
+  });
 });
