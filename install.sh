@@ -17,10 +17,13 @@ done
 
 say() { printf '==> %s\n' "$*"; }
 
-# QEMU and friends; the guest builder needs apt (download), dpkg-deb, cpio,
-# mtools/dosfstools/syslinux (a bootable disk without root or loop mounts).
+# QEMU and friends; the guest builders need apt (download), dpkg-deb, cpio,
+# mtools/dosfstools/syslinux (a bootable disk without root or loop mounts),
+# debootstrap/fdisk/e2fsprogs (the cloud test image); genisoimage writes
+# cloud-init seeds; util-linux has prlimit (limits on qemu-img for untrusted images).
 packages=(qemu-system-x86 qemu-utils openssh-client
-  syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage)
+  syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage
+  debootstrap fdisk e2fsprogs util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
@@ -179,10 +178,7 @@ export class ImageLibrary {
       hash = await hashFile(final, 'sha256');
     } else if (!inPlace) {
       if (file.startsWith(imagesDir(this.root))) renameSync(file, final);
-      else {
-        const { copyFileSync } = await import('node:fs');
-        copyFileSync(file, final);
-      }
+      else copyFileSync(file, final);
     }
     const actual = statSync(final).size;
     return this.images.update(rec.id, { status: 'ready', path: final, format, sha256: hash, virtual_size: info.virtualSize, actual_size: actual, ...osFields(os) });
