@@ -12,16 +12,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NSTEPS=8
-step=0
-say() { step=$((step + 1)); echo "step $step/$NSTEPS: $*"; }
-die() { echo "build.sh: error: $*" >&2; exit 1; }
-
-[ $# -eq 1 ] && [ -n "$1" ] || { echo "usage: $0 OUTPUT.qcow2" >&2; exit 2; }
-OUT=$1
-case "$OUT" in */) die "OUTPUT must be a file name, not a directory: $OUT" ;; esac
-OUTDIR=$(dirname -- "$OUT")
-[ -d "$OUTDIR" ] || die "output directory does not exist: $OUTDIR"
-[ -w "$OUTDIR" ] || die "output directory is not writable: $OUTDIR"
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
+output_arg "$@"
 
 CACHE=${VMLAB_CACHE:-$HOME/.cache/vmlab}
 DEBS=$CACHE/debs
@@ -39,10 +32,6 @@ ROOT_PASSWORD=vmlab
 
 # ---------------------------------------------------------------- host tools
 say "checking host tools"
-missing=""
-need() { # need TOOL DEBIAN-PACKAGE
-    command -v "$1" >/dev/null 2>&1 || missing="$missing  $1 (Debian package: $2)"$'\n'
-}
 need apt-get apt
 need apt-cache apt
 need dpkg-deb dpkg
@@ -58,11 +47,7 @@ need find findutils
 need tar tar
 need stat coreutils
 need sed sed
-if [ -n "$missing" ]; then
-    printf 'build.sh: error: missing host tools:\n%s' "$missing" >&2
-    echo "build.sh: install them with: apt-get install <packages above>" >&2
-    exit 1
-fi
+need_done
 [ "$(dpkg --print-architecture)" = amd64 ] || die "host architecture must be amd64 (dpkg --print-architecture)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmlab-tiny.XXXXXX")

@@ -39,8 +39,9 @@ export function cloudInitFiles(input: CloudInitInput): SeedFiles {
       },
     ],
     ssh_pwauth: false,
+    // With ssh_keys given, cloud-init generates no host keys (ssh_genkeytypes: [] would fail 22.4's schema check).
+    ssh_deletekeys: true,
     ssh_keys: { ed25519_private: input.hostKey.private, ed25519_public: input.hostKey.public },
-    ssh_genkeytypes: [],
   };
   if (input.packages?.length) userData.packages = input.packages;
   if (input.runcmd?.length) userData.runcmd = input.runcmd;

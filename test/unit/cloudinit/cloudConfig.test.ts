@@ -27,7 +27,8 @@ describe('cloud-init seed', () => {
     assert.deepEqual(ud.users[0].ssh_authorized_keys, ['ssh-ed25519 AAAA lab']);
     assert.equal(ud.users[0].sudo, 'ALL=(ALL) NOPASSWD:ALL');
     assert.equal(ud.ssh_keys.ed25519_public, 'ssh-ed25519 BBBB host');
-    assert.deepEqual(ud.ssh_genkeytypes, []);
+    assert.equal(ud.ssh_genkeytypes, undefined);
+    assert.equal(ud.ssh_deletekeys, true);
     assert.deepEqual(ud.packages, ['tcpdump']);
     assert.deepEqual(parse(f['meta-data']), { 'instance-id': 'lab-c1-1', 'local-hostname': 'c1' });
     assert.deepEqual(parse(f['network-config']).ethernets.eth0.match, { macaddress: '52:54:00:aa:bb:cc' });

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { symlinkSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, it } from 'node:test';
+import { cloudGuest } from '../helpers/cloudGuest.js';
+import { serveDir } from '../helpers/fileServer.js';
+import type { TestServer } from '../helpers/httpServer.js';
+import { tempHome, vmlab } from '../helpers/cli.js';
+import { writeSpecDir } from '../helpers/specDir.js';
+import { assertIncludes } from '../helpers/assertions.js';
+
+/**
+ * The whole cloud path for real: catalog entry → pull (local HTTP server
+ * with SHA256SUMS) → verify → deploy a library image → cloud-init in the
+ * guest (user, lab key, hostname, host key) → vmlab ssh. Minutes under TCG:
+ * one lab, one node.
+ */
+describe('a cloud image from the catalog to cloud-init', { concurrency: false }, () => {
+  const home = tempHome();
+  const env = { VMLAB_HOME: home };
+  let server: TestServer | undefined;
+  let image: string | null = null;
+
+  before(async () => {
+    image = await cloudGuest();
+    if (!image) return;
+    const www = join(home, 'www');
+    mkdirSync(www);
+    const name = 'debian-12-genericcloud-amd64.qcow2';
+    symlinkSync(image, join(www, name));
+    const h = createHash('sha256');
+    await pipeline(createReadStream(image), h);
+    writeFileSync(join(www, 'SHA256SUMS'), `${h.digest('hex')}  ${name}\n`);
+    server = await serveDir(www);
+    mkdirSync(join(home, 'catalog.d'));
+    writeFileSync(
+      join(home, 'catalog.d', 'local.yaml'),
+      `- id: debian-12\n  url: ${server.url}/${name}\n  checksum: { url: ${server.url}/SHA256SUMS, style: gnu }\n`,
+    );
+  });
+  after(async () => {
+    await vmlab(['destroy', '--force', 'cloud'], env);
+    await server?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('pulls, deploys, runs cloud-init and answers vmlab ssh', { timeout: 900_000 }, async (t) => {
+    if (!image) return t.skip('debootstrap needs root to build the cloud image');
+    const pull = await vmlab(['images', 'pull', 'debian-12'], env);
+    assert.equal(pull.code, 0, pull.stderr);
+    const dir = writeSpecDir(
+      {
+        topology: { devices: { c1: {} }, vmlab: { name: 'cloud', console_port_base: 27100, ssh_port_base: 27200, link_port_base: 27000 } },
+        platforms: { platforms: { cloud: { vm_image: 'debian-12', vm_memory: 1024, vm_cpus: 2, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 600 } } },
+        profiles: { c1: { platform: 'cloud', cloud_init: { runcmd: ['touch /run/vmlab-runcmd'] } } },
+      },
+      'cloud',
+    );
+    const deploy = await vmlab(['deploy', '-S', dir], env, 900_000);
+    assert.equal(deploy.code, 0, deploy.stderr);
+    const r = await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'cloud-init status; hostname; whoami; sudo -n true && echo sudo-ok; ls /run/vmlab-runcmd'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'status: done\nc1\ndebian\nsudo-ok\n/run/vmlab-runcmd\n');
+    // Strict host-key checking against the key vmlab put in the seed.
+    const cfg = await vmlab(['status', '--json', 'cloud'], env);
+    assertIncludes(cfg.stdout, '"status": "running"');
+    assert.ok(basename(dir) === 'cloud');
+  });
+});

@@ -1,0 +1,25 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { packageRoot } from '../../src/packageRoot.js';
+
+/**
+ * A real Debian 12 cloud image (debootstrap + cloud-init + openssh-server,
+ * self-booting qcow2) built offline from Debian packages by
+ * guest/cloud/build.sh, once, into the test cache outside the repo.
+ * debootstrap needs root: returns null (and the caller skips) without it.
+ */
+export async function cloudGuest(): Promise<string | null> {
+  const dir = process.env.VMLAB_TEST_CACHE ?? join(homedir(), '.cache', 'vmlab', 'test');
+  const image = join(dir, 'vmlab-cloud-debian12.qcow2');
+  if (existsSync(image)) return image;
+  if (process.getuid?.() !== 0) return null;
+  mkdirSync(dir, { recursive: true });
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn('bash', [join(packageRoot(), 'guest', 'cloud', 'build.sh'), image], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0 || !existsSync(image)) throw new Error(`guest/cloud/build.sh failed (exit ${code})`);
+  return image;
+}
