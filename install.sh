@@ -49,6 +49,13 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# better-sqlite3 compiles against Node's headers; with no network for node-gyp
+# to fetch them, point it at the ones installed with Node (Debian: /usr/include/node).
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] \
+   && [ "$(npm config get nodedir 2>/dev/null)" = "undefined" -o -z "$(npm config get nodedir 2>/dev/null)" ]; then
+  export npm_config_nodedir=/usr
+fi
+
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error

@@ -28,3 +28,13 @@ need_done() {
         exit 1
     fi
 }
+
+# publish_qcow2 RAW: convert to qcow2 next to $OUT and move it into place in
+# one rename, so a reader never sees half an image. Cleanup traps remove $TMPOUT.
+publish_qcow2() {
+    TMPOUT=$(mktemp "$OUTDIR/.$(basename -- "$OUT").XXXXXX")
+    qemu-img convert -f raw -O qcow2 "$1" "$TMPOUT" || die "qemu-img convert failed"
+    chmod 644 "$TMPOUT"
+    mv -f "$TMPOUT" "$OUT"
+    TMPOUT=""
+}

@@ -249,9 +249,5 @@ mkfs.ext4 -q -F -L rootfs -E offset=$((ROOT_START * 512)) -d "$R" "$IMG" $((ROOT
 
 # ---------------------------------------------------------------- qcow2
 say "converting to qcow2"
-TMPOUT=$(mktemp "$OUTDIR/.$(basename -- "$OUT").XXXXXX")
-qemu-img convert -f raw -O qcow2 "$IMG" "$TMPOUT" || die "qemu-img convert failed"
-chmod 644 "$TMPOUT"
-mv -f "$TMPOUT" "$OUT"
-TMPOUT=""
+publish_qcow2 "$IMG"
 echo "done: $OUT ($(($(stat -c %s "$OUT") / 1048576)) MiB, ${DISK_MIB} MiB virtual, kernel $KVER, $((SECONDS - T0)) s)"

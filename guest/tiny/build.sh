@@ -242,9 +242,5 @@ MTOOLS_SKIP_CHECK=1 mcopy -i "$IMG" "$VMLINUZ" ::vmlinuz || die "mcopy vmlinuz f
 MTOOLS_SKIP_CHECK=1 mcopy -i "$IMG" "$INITRD" ::initrd.img || die "mcopy initrd failed"
 MTOOLS_SKIP_CHECK=1 mcopy -i "$IMG" "$HERE/syslinux.cfg" ::syslinux.cfg || die "mcopy syslinux.cfg failed"
 syslinux --install "$IMG" || die "syslinux --install failed"
-TMPOUT=$(mktemp "$OUTDIR/.$(basename -- "$OUT").XXXXXX")
-qemu-img convert -f raw -O qcow2 "$IMG" "$TMPOUT" || die "qemu-img convert failed"
-chmod 644 "$TMPOUT"
-mv -f "$TMPOUT" "$OUT"
-TMPOUT=""
+publish_qcow2 "$IMG"
 echo "done: $OUT ($(($(stat -c %s "$OUT") / 1024)) KiB, kernel $KVER)"
