@@ -15,6 +15,7 @@ import { assertSafeImageName, inspectImage } from './inspect.js';
 import type { CatalogEntry } from './catalog.js';
 import { listLabs, readState } from '../lab/labState.js';
 import { labDir, labFiles } from '../plan/labFiles.js';
+import { isAlive } from '../lab/processes.js';
 
 export const imagesDir = (root: string) => join(root, 'images');
 
@@ -75,7 +76,7 @@ export class ImageLibrary {
     if (!entry) throw new ImageError('bad-input', `"${id}" is not in the catalog`, `see vmlab images catalog; known: ${this.catalog.map((c) => c.id).slice(0, 8).join(', ')}, …`);
     const existing = this.images.find(entry.id);
     if (existing?.status === 'ready') return existing;
-    if (existing && existing.status !== 'failed' && this.jobs.list(200).some((j) => j.target === existing.id && j.status === 'running' && j.pid !== process.pid)) {
+    if (existing && existing.status !== 'failed' && this.jobs.list(200).some((j) => j.target === existing.id && j.status === 'running' && j.pid !== null && j.pid !== process.pid && isAlive(j.pid))) {
       return this.waitForOther(entry.id);
     }
     const os: DetectedOs = { family: 'linux', distro: entry.distro as DetectedOs['distro'], version: entry.version, arch: entry.arch, defaultUser: entry.defaultUser, cloudInit: entry.cloudInit };
