@@ -12,7 +12,7 @@ import { detectOs, parseOsArg, type DetectedOs } from './detect.js';
 import { downloadFile } from './downloader.js';
 import { ImageError } from './imageError.js';
 import { assertSafeImageName, inspectImage } from './inspect.js';
-import type { CatalogEntry } from './catalog.js';
+import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { listLabs, readState } from '../lab/labState.js';
 import { labDir, labFiles } from '../plan/labFiles.js';
 import { isAlive } from '../lab/processes.js';
@@ -72,8 +72,7 @@ export class ImageLibrary {
   }
 
   private async pullOnce(id: string, observer: JobObserver): Promise<ImageRecord> {
-    const entry = this.catalog.find((c) => c.id === id);
-    if (!entry) throw new ImageError('bad-input', `"${id}" is not in the catalog`, `see vmlab images catalog; known: ${this.catalog.map((c) => c.id).slice(0, 8).join(', ')}, …`);
+    const entry = findCatalogEntry(this.catalog, id);
     const existing = this.images.find(entry.id);
     if (existing?.status === 'ready') return existing;
     if (existing && existing.status !== 'failed' && this.jobs.list(200).some((j) => j.target === existing.id && j.status === 'running' && j.pid !== null && j.pid !== process.pid && isAlive(j.pid))) {

@@ -6,4 +6,3 @@ export interface Reporter {
   verbose(message: string): void;
 }
 
-export const silentReporter: Reporter = { info() {}, warn() {}, verbose() {} };

@@ -46,4 +46,3 @@ export function writeSshConfig(plan: LabPlan): void {
   if (!existsSync(plan.files.knownHosts) || known.length) writeFileAtomic(plan.files.knownHosts, known.join(''), 0o600);
 }
 
-export const readPublicKey = (path: string) => readFileSync(`${path}.pub`, 'utf8').trim();

@@ -160,6 +160,6 @@ describe('image library', () => {
     assert.equal(existsSync(list[0].path), false);
     const bad = await vmlab(['images', 'pull', 'nope'], env);
     assert.equal(bad.code, 2);
-    assertIncludes(bad.stderr, '"nope" is not in the catalog');
+    assertIncludes(bad.stderr, 'no image "nope" in the catalog');
   });
 });
