@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Checksum } from './checksums.js';
 import { ImageError } from './imageError.js';
+import { isAlive } from '../lab/processes.js';
 
 /**
  * Download one URL to a file: http/https, redirects, resume, hashing while the
@@ -95,15 +96,6 @@ function cancelled(url: string): ImageError {
   return new ImageError('cancelled', `Download of ${url} cancelled.`, 'run it again to resume from the part file');
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** True when the lock was taken; false when a live process holds it. Removes stale locks. */
 async function tryLock(lockPath: string): Promise<boolean> {
   for (;;) {
@@ -129,7 +121,7 @@ async function tryLock(lockPath: string): Promise<boolean> {
     }
     const pid = Number.parseInt(text.trim(), 10);
     // An empty lock is one being written right now, unless it is old.
-    const stale = Number.isInteger(pid) && pid > 0 ? !pidAlive(pid) : Date.now() - mtimeMs > 10_000;
+    const stale = Number.isInteger(pid) && pid > 0 ? !isAlive(pid) : Date.now() - mtimeMs > 10_000;
     if (!stale) return false;
     await fsp.rm(lockPath, { force: true });
   }

@@ -1,7 +1,6 @@
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import type { Db } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
 import { JobStore } from '../jobs/jobStore.js';
@@ -147,9 +146,10 @@ export class ImageLibrary {
     const job = this.jobs.create('import', rec.id, { path });
     try {
       return await runJob(this.jobs, job, async (ctx) => {
-        const sha256 = await hashFile(path, 'sha256');
+        const digests = await hashFile(path, o.expected ? ['sha256', o.expected.algo] : ['sha256']);
+        const sha256 = digests.sha256!;
         if (o.expected) {
-          const got = o.expected.algo === 'sha256' ? sha256 : await hashFile(path, o.expected.algo);
+          const got = digests[o.expected.algo]!;
           if (got !== o.expected.hex) throw new ImageError('checksum-mismatch', `${path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, 'the file is not the one the checksum names');
         }
         return this.finishFile(rec, path, sha256, o.os, o.convert ?? true, ctx.log, !o.copy);
@@ -175,7 +175,7 @@ export class ImageLibrary {
       await convertToQcow2(file, info.format, final);
       if (file.endsWith('.download')) rmSync(file, { force: true });
       format = 'qcow2';
-      hash = await hashFile(final, 'sha256');
+      hash = (await hashFile(final, ['sha256'])).sha256!;
     } else if (!inPlace) {
       if (file.startsWith(imagesDir(this.root))) renameSync(file, final);
       else copyFileSync(file, final);
@@ -208,7 +208,7 @@ export class ImageLibrary {
   /** Re-hash against the recorded sha256. */
   async verify(ref: string): Promise<{ ok: boolean; expected: string; actual: string }> {
     const img = this.resolve(ref);
-    const actual = await hashFile(img.path!, 'sha256');
+    const actual = (await hashFile(img.path!, ['sha256'])).sha256!;
     return { ok: actual === img.sha256, expected: img.sha256 ?? '', actual };
   }
 
@@ -239,8 +239,9 @@ function osFields(os: DetectedOs | null): Partial<ImageRecord> {
   return { os_family: os.family, os_distro: os.distro, os_version: os.version, os_arch: os.arch, default_user: os.defaultUser, cloud_init: os.cloudInit ? 1 : 0 };
 }
 
-export async function hashFile(path: string, algo: 'sha256' | 'sha512'): Promise<string> {
-  const h = createHash(algo);
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
-  return h.digest('hex');
+/** Hex digests of a file for each algorithm asked, in one read. */
+export async function hashFile(path: string, algos: Array<'sha256' | 'sha512'>): Promise<Partial<Record<'sha256' | 'sha512', string>>> {
+  const hashes = [...new Set(algos)].map((a) => [a, createHash(a)] as const);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) for (const [, h] of hashes) h.update(chunk as Buffer);
+  return Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')]));
 }

@@ -11,7 +11,7 @@ import { initialState, readState, writeState, type LabState } from './labState.j
 import { busyPorts } from './portCheck.js';
 import { findQemusUnder, isAlive, terminate } from './processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
-import { waitForSsh } from './readiness.js';
+import { readinessFailure, waitForSsh } from './readiness.js';
 import type { Reporter } from './reporter.js';
 import { applyProfilePatches, restoreProfiles } from './profiles.js';
 import { generateKey, writeSshConfig } from './sshFiles.js';
@@ -81,7 +81,7 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
         reporter.info(`  ${n.name} ready after ${secs(ns.boot_ms)} (ssh -p ${n.sshPort} ${n.credentials.user}@${n.mgmtIp})`);
       } else {
         ns.status = 'failed';
-        ns.error = r.reason === 'exited' ? 'QEMU exited during boot' : `no SSH banner within vm_boot_timeout (${n.bootTimeoutS} s)`;
+        ns.error = readinessFailure(r, n.bootTimeoutS);
         failures.push(`${n.name}: ${ns.error}\n${nodeLogTail(n)}`);
       }
     }),

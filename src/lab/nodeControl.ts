@@ -5,7 +5,7 @@ import { writeState, type LabState } from './labState.js';
 import { loadLab, nodeOf, type LabRef } from './labSelect.js';
 import { isAlive, isOurQemu } from './processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
-import { waitForSsh } from './readiness.js';
+import { readinessFailure, waitForSsh } from './readiness.js';
 import { argvForStart, relinkNic, tcpPeersOf } from './relink.js';
 import type { Reporter } from './reporter.js';
 
@@ -81,7 +81,7 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
     const r = await waitForSsh(node.sshPort, node.bootTimeoutS * 1000, () => isAlive(ns.pid!));
     if (!r.banner) {
       ns.status = 'failed';
-      ns.error = r.reason === 'exited' ? 'QEMU exited during boot' : `no SSH banner within ${node.bootTimeoutS} s`;
+      ns.error = readinessFailure(r, node.bootTimeoutS);
       writeState(plan.files.state, state);
       throw new LabError(`${name} did not come up: ${ns.error}\n${nodeLogTail(node)}`, `see ${node.files.serialLog}`);
     }

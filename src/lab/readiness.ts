@@ -74,3 +74,7 @@ export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => 
     attempt();
   });
 }
+
+/** Why a node is not ready, for state.json and the failure message. */
+export const readinessFailure = (r: WaitResult, bootTimeoutS: number) =>
+  r.reason === 'exited' ? 'QEMU exited during boot' : `no SSH banner within vm_boot_timeout (${bootTimeoutS} s)`;
