@@ -3,3 +3,4 @@ export * from './jsonFile.js';
 export * from './names.js';
 export * from './schema.js';
 export * from './loadSpec.js';
+export * from './zodIssue.js';

@@ -13,6 +13,7 @@ import {
   type Topology,
 } from './schema.js';
 import { IssueList, jsonPath, SpecError } from './specError.js';
+import { zodIssueMessages } from './zodIssue.js';
 
 export interface Endpoint {
   device: string;
@@ -56,11 +57,10 @@ export const TOPOLOGY = 'topology.json';
 export const PLATFORMS = 'platforms.json';
 
 function validate<T>(schema: z.ZodType<T>, file: JsonFile, issues: IssueList): T | undefined {
-  const result = schema.safeParse(file.value);
+  // reportInput: messages quote the value the user wrote.
+  const result = schema.safeParse(file.value, { reportInput: true });
   if (result.success) return result.data;
-  for (const issue of result.error.issues) {
-    issues.add(file.label, jsonPath(issue.path), issue.message.replace(/^Invalid input: /, ''));
-  }
+  for (const issue of zodIssueMessages(result.error.issues)) issues.add(file.label, jsonPath(issue.path), issue.message);
   return undefined;
 }
 
