@@ -1,16 +1,33 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyEdits, modify, parse } from 'jsonc-parser';
 import type { LabPlan, ProfilePatch } from '../plan/labPlan.js';
 import { writeFileAtomic } from './atomicWrite.js';
+
+/**
+ * Replace a profile's content atomically without changing what it is: a
+ * symlink stays a symlink (the write goes to its target, beside the
+ * target), and the file keeps its mode (writeFileAtomic keeps it).
+ */
+function writeProfile(path: string, text: string): void {
+  let target = path;
+  try {
+    target = realpathSync(path);
+  } catch (err) {
+    // Gone since it was read: write a new file where it was.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileAtomic(target, text);
+}
 
 /** Keep the original profile in the lab dir, then write the patched one. */
 export function applyProfilePatches(plan: LabPlan): void {
   mkdirSync(plan.files.profileBackups, { recursive: true });
   for (const p of plan.profiles) {
     const backup = join(plan.files.profileBackups, `${p.node}.json`);
-    if (!existsSync(backup)) writeFileAtomic(backup, p.before);
-    writeFileAtomic(p.path, p.after);
+    // The backup may hold a password (ssh_pass): owner-only.
+    if (!existsSync(backup)) writeFileAtomic(backup, p.before, 0o600);
+    writeProfile(p.path, p.after);
   }
 }
 
@@ -36,7 +53,7 @@ export function restoreProfiles(plan: LabPlan): string[] {
     const current = readFileSync(p.path, 'utf8');
     const next = restoredProfileText(current, p);
     if (next !== current) {
-      writeFileAtomic(p.path, next);
+      writeProfile(p.path, next);
       restored.push(p.label);
     }
   }
