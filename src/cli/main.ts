@@ -13,6 +13,30 @@ import { ImageError } from '../images/imageError.js';
 import { register as nodeControl } from './commands/nodeControl.js';
 import { register as ssh } from './commands/ssh.js';
 import { register as status } from './commands/status.js';
+import { OptionError } from './options.js';
+
+/*
+ * A reader that goes away is not a failure: `vmlab status | head -1`,
+ * `vmlab --help | true`.
+ * - stdout: the command ends at once, silently, with exit code 0 (what the
+ *   user asked for has reached everyone still listening; 0 rather than a
+ *   SIGPIPE-like 141 so `set -o pipefail` scripts do not fail because head
+ *   had enough). Commands write stdout only when their work is done, so no
+ *   deploy or destroy is cut short by this.
+ * - stderr: progress and diagnostics only. Further writes are dropped and
+ *   the command finishes its work; its exit code still tells the outcome.
+ */
+const closedPipe = (err: NodeJS.ErrnoException) => err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED';
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (closedPipe(err)) process.exit(0);
+  unexpected(err);
+});
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (!closedPipe(err)) unexpected(err);
+});
+// Errors thrown outside the command's own await (an event handler, a stray promise): the same one-line report as any other bug.
+process.on('uncaughtException', (err) => unexpected(err));
+process.on('unhandledRejection', (err) => unexpected(err));
 
 const program = new Command('vmlab')
   .description('Deploy QEMU network labs from topology.json with socket links: no root, no Docker.')
@@ -40,7 +64,8 @@ Examples:
   vmlab stop r2 && vmlab start r2         restart a node; its links come back
   vmlab destroy                           stop everything, restore the profiles
 
-Exit codes: 0 ok, 1 failure, 2 bad input. State lives in $VMLAB_HOME (default ~/.vmlab).`,
+Exit codes: 0 ok, 1 failure, 2 bad input (0 too when the reader of the output goes away,
+as in vmlab status | head -1). State lives in $VMLAB_HOME (default ~/.vmlab).`,
   );
 
 for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images, jobs]) register(program);
@@ -51,6 +76,21 @@ function fail(message: string, hint: string | undefined, code: number): never {
   process.exit(code);
 }
 
+/** -v may not have reached the preAction hook (an error while parsing options). */
+function verbose(): boolean {
+  const args = process.argv.slice(2);
+  const end = args.indexOf('--');
+  return globals.verbose || (end === -1 ? args : args.slice(0, end)).some((a) => a === '-v' || a === '--verbose');
+}
+
+/** A bug: one line and how to report it; the stack only with -v. */
+function unexpected(err: unknown): never {
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(style.errRed(`error: unexpected: ${e.message}`) + '\n');
+  process.stderr.write(verbose() ? `${e.stack}\n` : '  this is a bug in vmlab: please report it with the output of the same command run with -v\n');
+  process.exit(1);
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
@@ -58,14 +98,15 @@ try {
     // Commander printed its message already; --help and --version exit 0.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
+  if (err instanceof OptionError) {
+    process.stderr.write(style.errRed(`error: ${err.message}`) + '\n(run with --help for usage)\n');
+    process.exit(2);
+  }
   if (err instanceof SpecError) fail(err.message, undefined, 2);
   if (err instanceof LabError) fail(err.message, err.hint, err.exitCode);
   if (err instanceof ImageError) fail(err.message, err.hint, err.exitCode);
   if (err instanceof QemuError) {
     fail(`${err.reason}${err.logTail ? `\n${err.logTail}` : ''}${globals.verbose ? `\n  argv: ${err.argv.join(' ')}` : ''}`, err.hint, 1);
   }
-  const e = err as Error;
-  process.stderr.write(style.errRed(`error: unexpected: ${e.message}`) + '\n');
-  process.stderr.write(globals.verbose ? `${e.stack}\n` : '  this is a bug in vmlab: please report it with the output of the same command run with -v\n');
-  process.exit(1);
+  unexpected(err);
 }

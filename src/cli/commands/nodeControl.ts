@@ -3,6 +3,7 @@ import { selectLab } from '../../lab/labSelect.js';
 import { startNode, stopNode } from '../../lab/nodeControl.js';
 import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
+import { wholeNumberOption } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -10,12 +11,12 @@ export function register(program: Command): void {
     .argument('<node>', 'node name')
     .description('stop a node (its disk is kept; vmlab start brings it back with its links)')
     .option('-S, --specs <dir>', 'spec directory naming the lab')
-    .option('--timeout <seconds>', 'how long the guest gets to power off before QEMU is quit', '15')
+    .addOption(wholeNumberOption('--timeout <seconds>', 'how long the guest gets to power off before QEMU is quit', { unit: 'seconds', min: 0, default: 15 }))
     .option('--force', 'do not ask the guest to power off: quit QEMU at once')
     .addHelpText('after', '\nExamples:\n  vmlab stop leaf1\n  vmlab stop --force leaf1')
-    .action(async (node: string, opts: { specs?: string; timeout: string; force?: boolean }) => {
+    .action(async (node: string, opts: { specs?: string; timeout: number; force?: boolean }) => {
       const ref = selectLab({ lab: globals.lab, specDir: opts.specs });
-      const r = await stopNode(ref, node, { timeoutMs: Number(opts.timeout) * 1000, force: Boolean(opts.force) }, cliReporter(globals.verbose));
+      const r = await stopNode(ref, node, { timeoutMs: opts.timeout * 1000, force: Boolean(opts.force) }, cliReporter(globals.verbose));
       process.stdout.write(r === 'already' ? `${node} is not running\n` : `stopped ${node}\n`);
     });
   program
