@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitForSsh } from '../src/lab/readiness.js';
-import { detectAccel } from '../src/qemu/accel.js';
+import { accelFacts } from '../src/host/accel.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -76,7 +76,7 @@ async function byHand(n: number, accel: string): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const { accel } = await detectAccel('qemu-system-x86_64');
+const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64' });
 console.log(`bench/deploy: tiny guest ${image}, ${accel.toUpperCase()}, ${MEM} MiB/node, median of ${runs} run(s)`);
 console.log('nodes  raw qemu (s)  vmlab (s)  ratio vmlab/raw');
 for (const n of [1, 2, 4]) {

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { LabPlan, NodePlan } from '../plan/labPlan.js';
 import { imagePathsOf, planLab, resolveLab } from '../plan/planLab.js';
 import { loadSpec } from '../spec/loadSpec.js';
@@ -11,7 +11,7 @@ import { initialState, readState, writeState, type LabState } from './labState.j
 import { busyPorts } from './portCheck.js';
 import { findQemusUnder, isAlive, terminate } from './processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
-import { readinessFailure, waitForSsh } from './readiness.js';
+import { readinessFailure, waitForNode } from './readiness.js';
 import type { Reporter } from './reporter.js';
 import { applyProfilePatches, restoreProfiles } from './profiles.js';
 import { generateKey, writeSshConfig } from './sshFiles.js';
@@ -19,10 +19,15 @@ import { probeHost } from './hostProbe.js';
 import { argvForStart } from './relink.js';
 import { writeNodeSeed } from './seeds.js';
 import { waitForCloudInit } from './cloudInitReady.js';
+import { recordKvmCrash, type AccelFacts } from '../host/accel.js';
+import { planForAccel } from '../plan/accelPlan.js';
+import type { VmFault } from './vmWatch.js';
+import { deployInterrupted, scanLabQemus } from './labScan.js';
 
 export interface PlannedLab {
   plan: LabPlan;
   accelReason: string;
+  accelFacts?: AccelFacts;
 }
 
 /** Load → resolve → probe → plan. Throws SpecError for bad input; starts nothing. */
@@ -30,13 +35,13 @@ export async function planDeploy(specDir: string, env: NodeJS.ProcessEnv = proce
   const spec = loadSpec(specDir);
   const resolved = resolveLab(spec, homedir());
   const facts = await probeHost(imagePathsOf(resolved), env);
-  return { plan: planLab(spec, resolved, facts), accelReason: facts.accelReason };
+  return { plan: planLab(spec, resolved, facts), accelReason: facts.accelReason, accelFacts: facts.accelFacts };
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Start every node, each once the nodes it connects to are listening. */
-async function startAll(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
+/** Start every node, each once the nodes it connects to are listening; records when each QEMU started. */
+async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>): Promise<void> {
   const started = new Map<string, Promise<void>>();
   const startNode = (node: NodePlan): Promise<void> => {
     let p = started.get(node.name);
@@ -44,8 +49,10 @@ async function startAll(plan: LabPlan, state: LabState, reporter: Reporter): Pro
       p = (async () => {
         await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
         if (state.status === 'failed') throw new LabError('deploy cancelled');
+        startedAt.set(node.name, Date.now());
         const pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
         state.nodes[node.name]!.pid = pid;
+        state.nodes[node.name]!.accel = plan.accel;
         reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
       })();
       started.set(node.name, p);
@@ -57,20 +64,37 @@ async function startAll(plan: LabPlan, state: LabState, reporter: Reporter): Pro
   if (failed) throw failed.reason;
 }
 
-/** Wait for SSH on every node; report each as it answers. */
-async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number): Promise<string[]> {
-  const failures: string[] = [];
+interface ReadyOutcome {
+  failures: string[];
+  /** A guest KVM killed before it was ready: the deploy starts again under TCG. */
+  kvmCrash?: { node: string; fault: VmFault };
+}
+
+/**
+ * Wait for SSH on every node while watching every VM; report each as it
+ * answers. A node whose VM fails stops its own wait at once; under KVM an
+ * internal-error stops every wait (the lab is started again under TCG).
+ */
+async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>): Promise<ReadyOutcome> {
+  const out: ReadyOutcome = { failures: [] };
+  const all = new AbortController();
   await Promise.all(
     plan.nodes.map(async (n) => {
       const ns = state.nodes[n.name]!;
-      const r = await waitForSsh(n.sshPort, n.bootTimeoutS * 1000, () => ns.pid !== null && isAlive(ns.pid));
+      const r = await waitForNode(n, ns.pid!, startedAt.get(n.name) ?? t0, n.bootTimeoutS * 1000, all.signal);
+      if (all.signal.aborted && !r.banner) return;
+      if (r.fault?.kind === 'internal-error' && plan.accel === 'kvm') {
+        out.kvmCrash ??= { node: n.name, fault: r.fault };
+        all.abort();
+        return;
+      }
       if (r.banner && n.seed) {
         // A cloud image is ready when cloud-init has finished, not at the first banner.
         const ci = await waitForCloudInit(state, n, t0 + n.bootTimeoutS * 1000);
         if (!ci.ok) {
           ns.status = 'failed';
           ns.error = ci.error;
-          failures.push(`${n.name}: ${ci.error}\n${nodeLogTail(n)}`);
+          out.failures.push(`${n.name}: ${ci.error}\n${nodeLogTail(n)}`);
           return;
         }
         if (ci.warning) reporter.warn(`${n.name}: ${ci.warning}`);
@@ -80,32 +104,94 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
         ns.boot_ms = Date.now() - t0;
         reporter.info(`  ${n.name} ready after ${secs(ns.boot_ms)} (ssh -p ${n.sshPort} ${n.credentials.user}@${n.mgmtIp})`);
       } else {
+        const why = readinessFailure(r, n);
         ns.status = 'failed';
-        ns.error = readinessFailure(r, n.bootTimeoutS);
-        failures.push(`${n.name}: ${ns.error}\n${nodeLogTail(n)}`);
+        ns.error = why.message;
+        out.failures.push(`${why.message}\n  next: ${why.hint}\n${nodeLogTail(n)}`);
       }
     }),
   );
-  return failures;
+  return out;
 }
 
-/** Undo a deploy that failed: no process, no overlay, profiles as before; logs stay. */
-async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
-  state.status = 'failed'; // also stops startAll from starting more
+/** Stop every QEMU of the lab now (recorded or found by its lab path). */
+async function killAll(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
   await Promise.all(
     plan.nodes.map(async (n) => {
       const pid = state.nodes[n.name]!.pid;
       if (pid) await stopQemu(n, pid, { graceful: false, timeoutMs: 0 }, reporter.verbose);
       state.nodes[n.name]!.pid = null;
-      if (state.nodes[n.name]!.status !== 'failed') state.nodes[n.name]!.status = 'stopped';
     }),
   );
   // A QEMU spawned but not yet recorded (interrupted mid-start) is found by its lab path.
   for (const pid of findQemusUnder(plan.files.dir)) await terminate(pid);
+}
+
+/** Undo a deploy that failed: no process, no overlay, profiles as before; logs stay. */
+async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
+  state.status = 'failed'; // also stops startAll from starting more
+  await killAll(plan, state, reporter);
+  for (const ns of Object.values(state.nodes)) if (ns.status !== 'failed') ns.status = 'stopped';
   restoreProfiles(plan);
   for (const d of ['disks', 'qemu', 'keys']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
   state.status = 'failed';
   writeState(plan.files.state, state);
+}
+
+/**
+ * What an earlier deploy of this lab left: a failed one is cleared, an
+ * interrupted one (its vmlab was killed) is rolled back first; a running
+ * lab, or QEMUs with no state, stop the new deploy.
+ */
+async function clearEarlierAttempt(plan: LabPlan, reporter: Reporter): Promise<void> {
+  const live = scanLabQemus(plan.files.dir);
+  if (!existsSync(plan.files.state)) {
+    if (live.size === 0) return;
+    throw new LabError(
+      `lab "${plan.name}" has ${live.size} QEMU process(es) running but no state.json`,
+      `stop them and clean up first: vmlab destroy ${plan.name}`,
+    );
+  }
+  const prev = readState(plan.files.state);
+  if (deployInterrupted(prev)) {
+    reporter.warn(`an earlier deploy of "${plan.name}" was interrupted (vmlab pid ${prev.owner_pid ?? '?'} is gone); cleaning up what it left`);
+    await killAll(prev.plan, prev, reporter);
+    restoreProfiles(prev.plan);
+  } else if (prev.status !== 'failed' || live.size > 0) {
+    throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`);
+  }
+  for (const d of ['disks', 'qemu', 'keys', 'logs']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
+}
+
+/** Lab directories hold keys, passwords and QMP sockets: owner only. */
+function makePrivateDirs(plan: LabPlan): void {
+  for (const d of [dirname(dirname(plan.files.dir)), dirname(plan.files.dir), plan.files.dir]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
+  for (const d of ['disks', 'qemu', 'logs', 'keys']) mkdirSync(join(plan.files.dir, d), { recursive: true, mode: 0o700 });
+}
+
+/**
+ * KVM crashed a guest before it was ready: remember that for this host,
+ * say so once, and start the whole lab again under TCG on fresh overlays.
+ */
+async function restartUnderTcg(state: LabState, crash: { node: string; fault: VmFault }, reporter: Reporter, startedAt: Map<string, number>): Promise<LabPlan> {
+  const old = state.plan;
+  const at = (crash.fault.afterMs / 1000).toFixed(1);
+  recordKvmCrash({ qemuBinary: old.qemuBinary }, `guest ${crash.node} of lab ${old.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`);
+  reporter.warn(
+    `KVM crashed ${crash.node} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting the lab again under TCG.`,
+  );
+  await killAll(old, state, reporter);
+  const plan = planForAccel(old, 'tcg');
+  state.plan = plan;
+  state.accel = 'tcg';
+  for (const ns of Object.values(state.nodes)) Object.assign(ns, { status: 'starting', pid: null, link_generation: {} });
+  await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
+  await startAll(plan, state, reporter, startedAt);
+  writeState(plan.files.state, state);
+  return plan;
 }
 
 /**
@@ -114,17 +200,10 @@ async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Pro
  * started is stopped again and the profiles are restored.
  */
 export async function deployLab(planned: PlannedLab, reporter: Reporter, now = new Date()): Promise<LabState> {
-  const { plan } = planned;
+  let { plan } = planned;
   const t0 = Date.now();
   return withLabLock(plan.files.lock, plan.name, async () => {
-    if (existsSync(plan.files.state)) {
-      const prev = readState(plan.files.state);
-      const live = Object.values(prev.nodes).some((n) => n.pid && isAlive(n.pid));
-      if (prev.status !== 'failed' || live) {
-        throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`);
-      }
-      rmSync(join(plan.files.dir, 'logs'), { recursive: true, force: true }); // a failed earlier attempt
-    }
+    await clearEarlierAttempt(plan, reporter);
     const busy = await busyPorts(plan);
     if (busy.length) {
       throw new LabError(
@@ -132,7 +211,7 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
         'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
       );
     }
-    for (const d of ['disks', 'qemu', 'logs', 'keys']) mkdirSync(join(plan.files.dir, d), { recursive: true });
+    makePrivateDirs(plan);
     const state = initialState(plan, now);
     writeState(plan.files.state, state);
 
@@ -140,7 +219,7 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
     let interrupted: Promise<never> | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
       reporter.warn(`${signal}: stopping what was started`);
-      interrupted = rollback(plan, state, reporter).finally(() => {
+      interrupted = rollback(state.plan, state, reporter).finally(() => {
         rmSync(plan.files.lock, { force: true });
         process.exit(130);
       }) as Promise<never>;
@@ -155,21 +234,27 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
       await Promise.all(plan.nodes.map((n) => writeNodeSeed(plan, n, state.created)));
       reporter.verbose(`overlays created in ${secs(Date.now() - t0)}`);
       writeSshConfig(plan);
-      await startAll(plan, state, reporter);
+      const startedAt = new Map<string, number>();
+      await startAll(plan, state, reporter, startedAt);
       writeState(plan.files.state, state);
       reporter.info(`  all QEMU processes up after ${secs(Date.now() - t0)}; waiting for SSH`);
-      const failures = await waitAllReady(plan, state, reporter, t0);
-      if (failures.length) {
-        throw new LabError(`${failures.length} node(s) did not come up:\n${failures.join('\n')}`, `logs are in ${join(plan.files.dir, 'logs')}`);
+      let outcome = await waitAllReady(plan, state, reporter, t0, startedAt);
+      if (outcome.kvmCrash) {
+        plan = await restartUnderTcg(state, outcome.kvmCrash, reporter, startedAt);
+        outcome = await waitAllReady(plan, state, reporter, t0, startedAt);
+      }
+      if (outcome.failures.length) {
+        throw new LabError(`${outcome.failures.length} node(s) did not come up:\n${outcome.failures.join('\n')}`, `logs are in ${join(plan.files.dir, 'logs')}`);
       }
       applyProfilePatches(plan);
       state.status = 'running';
+      delete state.owner_pid;
       writeState(plan.files.state, state);
       return state;
     } catch (err) {
       if (interrupted) await interrupted; // exits 130 once the rollback is done
       reporter.warn(`deploy failed; stopping what was started`);
-      await rollback(plan, state, reporter);
+      await rollback(state.plan, state, reporter);
       throw err;
     } finally {
       process.removeListener('SIGINT', onSignal);

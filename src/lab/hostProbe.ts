@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { detectAccel } from '../qemu/accel.js';
+import { accelFacts, type AccelFacts } from '../host/accel.js';
 import { inspectImage } from '../images/inspect.js';
 import { ImageError } from '../images/imageError.js';
 import { vmlabRoot } from '../plan/labFiles.js';
@@ -31,7 +31,7 @@ async function fileFacts(path: string, record: ImageRecord | undefined): Promise
  * (library names resolved through the store, every file inspected before
  * QEMU opens it).
  */
-export async function probeHost(imageKeys: string[], env: NodeJS.ProcessEnv = process.env): Promise<HostFacts & { accelReason: string }> {
+export async function probeHost(imageKeys: string[], env: NodeJS.ProcessEnv = process.env): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
   const home = homedir();
   const root = vmlabRoot(env, home);
   const needStore = imageKeys.some((k) => k.startsWith(LIBRARY_PREFIX)) || existsSync(storePath(root));
@@ -46,12 +46,13 @@ export async function probeHost(imageKeys: string[], env: NodeJS.ProcessEnv = pr
     if (img.status !== 'ready' || !img.path) return { problem: `library image "${ref}" is ${img.status}`, hint: 'vmlab images list' };
     return { ...(await fileFacts(img.path, img)), path: img.path };
   };
-  const [accel, ...infos] = await Promise.all([detectAccel(QEMU_SYSTEM, env), ...imageKeys.map(factsFor)]);
+  const [accel, ...infos] = await Promise.all([accelFacts({ qemuBinary: QEMU_SYSTEM, env }), ...imageKeys.map(factsFor)]);
   return {
     home,
     root,
     accel: accel.accel,
-    accelReason: accel.reason,
+    accelReason: accel.source === 'cache' ? `${accel.reason}; verdict cached for this host, see vmlab doctor` : accel.reason,
+    accelFacts: accel,
     qemuBinary: QEMU_SYSTEM,
     images: Object.fromEntries(imageKeys.map((p, i) => [p, infos[i]!])),
   };

@@ -19,6 +19,8 @@ export interface NodeState {
   error?: string;
   /** Milliseconds from deploy start to SSH answering. */
   boot_ms?: number;
+  /** The accelerator its running QEMU uses (the lab's may change on a KVM fallback). */
+  accel?: string;
 }
 
 /** state.json (seed §8.2), plus the plan that made the lab so start/stop/destroy need no spec. */
@@ -27,6 +29,8 @@ export interface LabState {
   created: string;
   spec_dir: string;
   status: 'deploying' | 'running' | 'failed';
+  /** The vmlab process deploying the lab: a dead one means the deploy was interrupted. */
+  owner_pid?: number;
   accel: string;
   nodes: Record<string, NodeState>;
   links: Array<{ a: string; z: string; port: number; z_port?: number; transport: string }>;
@@ -39,6 +43,7 @@ export function initialState(plan: LabPlan, now: Date): LabState {
     created: now.toISOString().replace(/\.\d+Z$/, 'Z'),
     spec_dir: plan.specDir,
     status: 'deploying',
+    owner_pid: process.pid,
     accel: plan.accel,
     nodes: Object.fromEntries(
       plan.nodes.map((n) => [

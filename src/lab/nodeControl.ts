@@ -3,17 +3,30 @@ import { LabError } from './labError.js';
 import { withLabLock } from './labLock.js';
 import { writeState, type LabState } from './labState.js';
 import { loadLab, nodeOf, type LabRef } from './labSelect.js';
-import { isAlive, isOurQemu } from './processes.js';
+import { accelFacts, recordKvmCrash } from '../host/accel.js';
+import { planForAccel } from '../plan/accelPlan.js';
+import { deployInterrupted, livePid } from './labScan.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
-import { readinessFailure, waitForSsh } from './readiness.js';
+import { readinessFailure, waitForNode, type NodeReadiness } from './readiness.js';
 import { argvForStart, relinkNic, tcpPeersOf } from './relink.js';
 import type { Reporter } from './reporter.js';
 
-/** Is the node's recorded QEMU still the one running? */
+/**
+ * Is the node's QEMU running? The recorded pid if it is still ours, else
+ * one found by its lab path (a deploy killed before it wrote the pid).
+ * A found pid is written back into `state`.
+ */
 export function nodeIsUp(state: LabState, node: string): boolean {
-  const ns = state.nodes[node];
-  const plan = state.plan.nodes.find((n) => n.name === node);
-  return Boolean(ns?.pid && plan && isAlive(ns.pid) && isOurQemu(ns.pid, plan.files.qmp));
+  const pid = livePid(state, node);
+  if (pid && state.nodes[node]) state.nodes[node]!.pid = pid;
+  return pid !== null;
+}
+
+/** start/stop on a lab whose deploy was killed would act on half a lab. */
+function refuseInterrupted(state: LabState): void {
+  if (deployInterrupted(state)) {
+    throw new LabError(`the deploy of lab "${state.name}" was interrupted before it finished`, `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`);
+  }
 }
 
 /** The node's plan, if its QEMU is running; otherwise an error that says how to start it. */
@@ -31,6 +44,7 @@ export async function stopNode(ref: LabRef, name: string, opts: { timeoutMs: num
   const node = nodeOf(state0, name);
   return withLabLock(state0.plan.files.lock, ref.name, async () => {
     const state = loadLab(ref);
+    refuseInterrupted(state);
     const ns = state.nodes[name]!;
     if (!nodeIsUp(state, name)) {
       ns.status = 'stopped';
@@ -47,6 +61,40 @@ export async function stopNode(ref: LabRef, name: string, opts: { timeoutMs: num
   });
 }
 
+/** Nodes started from now on run under TCG (those running keep their accelerator). */
+function useTcg(state: LabState): void {
+  state.plan = planForAccel(state.plan, 'tcg');
+  state.accel = 'tcg';
+}
+
+/**
+ * Start one node's QEMU with its links (peers that listen get a fresh
+ * socket first, peers that connect are re-linked once it listens) and wait
+ * until it answers SSH or its VM fails.
+ */
+async function bootNode(state: LabState, name: string, reporter: Reporter): Promise<NodeReadiness> {
+  const plan = state.plan;
+  const node = nodeOf(state, name);
+  const ns = state.nodes[name]!;
+  ns.link_generation = {};
+  const before = tcpPeersOf(plan, name, state);
+  for (const p of before.listeners) {
+    if (nodeIsUp(state, p.node.name)) await relinkNic(p, state);
+  }
+  ns.status = 'starting';
+  const startedAt = Date.now();
+  ns.pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose);
+  ns.accel = plan.accel;
+  for (const p of before.connectors) {
+    if (nodeIsUp(state, p.node.name)) {
+      reporter.verbose(`re-linking ${p.node.name} NIC ${p.nic} to ${name}`);
+      await relinkNic(p, state);
+    }
+  }
+  writeState(plan.files.state, state);
+  return waitForNode(node, ns.pid, startedAt, node.bootTimeoutS * 1000);
+}
+
 /**
  * Start a stopped node and give it its links back: peers that listen get a
  * fresh listening socket before it starts; peers that connect to it are
@@ -57,37 +105,32 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
   const node = nodeOf(state0, name);
   return withLabLock(state0.plan.files.lock, ref.name, async () => {
     const state = loadLab(ref);
-    const plan = state.plan;
+    refuseInterrupted(state);
     if (nodeIsUp(state, name)) return { bootMs: 0, already: true };
     if (!existsSync(node.files.overlay)) throw new LabError(`the disk of ${name} is gone (${node.files.overlay})`, 'redeploy the lab');
     const t0 = Date.now();
+    // KVM may have been found broken since the lab was deployed.
+    if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary })).accel === 'tcg') useTcg(state);
+    let r = await bootNode(state, name, reporter);
+    if (r.fault?.kind === 'internal-error' && state.plan.accel === 'kvm') {
+      const at = (r.fault.afterMs / 1000).toFixed(1);
+      recordKvmCrash({ qemuBinary: state.plan.qemuBinary }, `guest ${name} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot`);
+      reporter.warn(`KVM crashed ${name} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting ${name} again under TCG.`);
+      await stopQemu(node, state.nodes[name]!.pid!, { graceful: false, timeoutMs: 0 }, reporter.verbose);
+      useTcg(state);
+      r = await bootNode(state, name, reporter);
+    }
     const ns = state.nodes[name]!;
-    ns.link_generation = {};
-
-    const before = tcpPeersOf(plan, name, state);
-    for (const p of before.listeners) {
-      if (nodeIsUp(state, p.node.name)) await relinkNic(p, state);
-    }
-    ns.status = 'starting';
-    ns.pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose);
-    for (const p of before.connectors) {
-      if (nodeIsUp(state, p.node.name)) {
-        reporter.verbose(`re-linking ${p.node.name} NIC ${p.nic} to ${name}`);
-        await relinkNic(p, state);
-      }
-    }
-    writeState(plan.files.state, state);
-
-    const r = await waitForSsh(node.sshPort, node.bootTimeoutS * 1000, () => isAlive(ns.pid!));
     if (!r.banner) {
+      const why = readinessFailure(r, node);
       ns.status = 'failed';
-      ns.error = readinessFailure(r, node.bootTimeoutS);
-      writeState(plan.files.state, state);
-      throw new LabError(`${name} did not come up: ${ns.error}\n${nodeLogTail(node)}`, `see ${node.files.serialLog}`);
+      ns.error = why.message;
+      writeState(state.plan.files.state, state);
+      throw new LabError(`${name} did not come up: ${why.message}\n${nodeLogTail(node)}`, why.hint);
     }
     ns.status = 'running';
     delete ns.error;
-    writeState(plan.files.state, state);
+    writeState(state.plan.files.state, state);
     return { bootMs: Date.now() - t0, already: false };
   });
 }

@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { createConnection } from 'node:net';
+import type { NodePlan } from '../plan/labPlan.js';
+import { describeFault, watchVm, type VmFault } from './vmWatch.js';
 
 /**
  * One attempt: connect and read until a line starting with "SSH-".
@@ -75,6 +77,47 @@ export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => 
   });
 }
 
-/** Why a node is not ready, for state.json and the failure message. */
-export const readinessFailure = (r: WaitResult, bootTimeoutS: number) =>
-  r.reason === 'exited' ? 'QEMU exited during boot' : `no SSH banner within vm_boot_timeout (${bootTimeoutS} s)`;
+export interface NodeReadiness {
+  banner: string | null;
+  reason?: 'timeout' | 'fault' | 'aborted';
+  fault?: VmFault;
+  elapsedMs: number;
+}
+
+/**
+ * Wait until a node answers SSH, or fails: its VM is watched over QMP the
+ * whole time, so a crash, panic, power-off or exit ends the wait within a
+ * second instead of at vm_boot_timeout.
+ */
+export async function waitForNode(
+  node: Pick<NodePlan, 'sshPort' | 'files'>,
+  pid: number,
+  startedAt: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<NodeReadiness> {
+  const stop = new AbortController();
+  const onOuter = () => stop.abort();
+  signal?.addEventListener('abort', onOuter);
+  const watch = watchVm(node.files.qmp, pid, startedAt, stop.signal).then((f) => {
+    if (f) stop.abort();
+    return f;
+  });
+  const ssh = await waitForSsh(node.sshPort, timeoutMs, () => !stop.signal.aborted);
+  stop.abort();
+  signal?.removeEventListener('abort', onOuter);
+  const fault = await watch;
+  if (ssh.banner) return { banner: ssh.banner, elapsedMs: ssh.elapsedMs };
+  if (fault) return { banner: null, reason: 'fault', fault, elapsedMs: ssh.elapsedMs };
+  return { banner: null, reason: ssh.reason === 'timeout' ? 'timeout' : 'aborted', elapsedMs: ssh.elapsedMs };
+}
+
+/** Why a node is not ready, in words, with the next step (state.json keeps the message). */
+export function readinessFailure(r: NodeReadiness, node: Pick<NodePlan, 'name' | 'bootTimeoutS' | 'files'>): { message: string; hint: string } {
+  if (r.fault) return describeFault(r.fault, node.name, node.files);
+  if (r.reason === 'aborted') return { message: `${node.name}: stopped waiting (cancelled)`, hint: 'deploy again' };
+  return {
+    message: `${node.name}: no SSH banner within vm_boot_timeout (${node.bootTimeoutS} s)`,
+    hint: `watch it boot with: vmlab console ${node.name}; a slow host may need a larger vm_boot_timeout`,
+  };
+}

@@ -7,3 +7,4 @@ export * from './profilePatch.js';
 export * from './resolveNode.js';
 export * from './startOrder.js';
 export * from './planLab.js';
+export * from './accelPlan.js';

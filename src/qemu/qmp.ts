@@ -1,13 +1,22 @@
 import { createConnection, type Socket } from 'node:net';
 
+export interface QmpEvent {
+  event: string;
+  data?: Record<string, unknown>;
+  timestamp?: { seconds: number; microseconds: number };
+}
+
 /**
  * A QMP client over the node's unix socket: greeting, capabilities, then
- * one command at a time. Events are ignored.
+ * one command at a time. Events go to `onEvent` listeners; `onClose` tells
+ * when QEMU went away.
  */
 export class QmpClient {
   private buffer = '';
   private waiting: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];
   private closed = false;
+  private readonly eventListeners: Array<(e: QmpEvent) => void> = [];
+  private readonly closeListeners: Array<() => void> = [];
 
   private constructor(private readonly socket: Socket) {
     socket.setEncoding('utf8');
@@ -25,13 +34,19 @@ export class QmpClient {
       for (const w of this.waiting.splice(0)) w.reject(err);
     };
     socket.on('error', fail);
-    socket.on('close', () => fail(new Error('QMP connection closed')));
+    socket.on('close', () => {
+      fail(new Error('QMP connection closed'));
+      for (const l of this.closeListeners.splice(0)) l();
+    });
   }
 
   private greeted!: Promise<unknown>;
 
   private onMessage(msg: Record<string, unknown>): void {
-    if ('event' in msg) return;
+    if ('event' in msg) {
+      for (const l of this.eventListeners) l(msg as unknown as QmpEvent);
+      return;
+    }
     const w = this.waiting.shift();
     if (!w) return;
     if ('error' in msg) {
@@ -77,6 +92,15 @@ export class QmpClient {
       this.waiting.push({ resolve, reject });
       this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
     });
+  }
+
+  onEvent(listener: (e: QmpEvent) => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
   }
 
   close(): void {

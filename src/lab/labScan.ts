@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LabState } from './labState.js';
+import { isAlive, isOurQemu } from './processes.js';
+
+/**
+ * The QEMUs really running for a lab, found from /proc by the lab path in
+ * their command line: what status, start and destroy trust when state.json
+ * is stale (a killed deploy), missing or unreadable.
+ */
+export function scanLabQemus(labDir: string): Map<string, number> {
+  const found = new Map<string, number>();
+  const qmpPrefix = join(labDir, 'qemu') + '/';
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!/qemu-system/.test(argv[0] ?? '')) continue;
+    const pid = Number(entry);
+    if (!isAlive(pid)) continue;
+    // -qmp unix:<lab>/qemu/<node>.qmp,server=on,wait=off
+    for (const a of argv) {
+      const at = a.indexOf(qmpPrefix);
+      if (at < 0) continue;
+      const m = /^([^/,]+)\.qmp(,|$)/.exec(a.slice(at + qmpPrefix.length));
+      if (m) found.set(m[1]!, pid);
+    }
+    if (![...found.values()].includes(pid) && argv.some((a) => a.includes(`${labDir}/`))) found.set(`pid-${pid}`, pid);
+  }
+  return found;
+}
+
+/** The pid of a node's QEMU: the recorded one if it is still ours, else one found by scan. */
+export function livePid(state: LabState, node: string, scan?: Map<string, number>): number | null {
+  const plan = state.plan.nodes.find((n) => n.name === node);
+  if (!plan) return null;
+  const recorded = state.nodes[node]?.pid;
+  if (recorded && isAlive(recorded) && isOurQemu(recorded, plan.files.qmp)) return recorded;
+  const found = (scan ?? scanLabQemus(state.plan.files.dir)).get(node);
+  return found && isOurQemu(found, plan.files.qmp) ? found : null;
+}
+
+/** A deploy whose process died before it finished (kill -9, power loss). */
+export function deployInterrupted(state: LabState): boolean {
+  return state.status === 'deploying' && !(state.owner_pid && isAlive(state.owner_pid));
+}
