@@ -64,7 +64,9 @@ need_done
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap needs it)"
 [ "$(dpkg --print-architecture 2>/dev/null || uname -m)" = amd64 ] || die "host architecture must be amd64"
 # mke2fs -d needs e2fsprogs >= 1.43; -E offset= needs >= 1.43 too.
-mkfs.ext4 -V 2>&1 | grep -q 'mke2fs 1\.4[3-9]\|mke2fs 1\.[5-9]' || die "e2fsprogs >= 1.43 needed (mkfs.ext4 -d / -E offset=)"
+# (Read the version first: `grep -q` closing the pipe early fails the line under pipefail.)
+mke2fs_version=$(mkfs.ext4 -V 2>&1 || true)
+grep -q 'mke2fs 1\.4[3-9]\|mke2fs 1\.[5-9]' <<<"$mke2fs_version" || die "e2fsprogs >= 1.43 needed (mkfs.ext4 -d / -E offset=)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmlab-cloud.XXXXXX")
 TMPOUT=""

@@ -25,4 +25,4 @@ export const printJson = (value: unknown): void => {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 };
 
-export const statusColor = (s: string) => (s === 'running' ? style.green(s) : s === 'stopped' ? style.yellow(s) : style.red(s));
+export const statusColor = (s: string) => (s === 'running' ? style.green(s) : ['stopped', 'starting', 'deploying'].includes(s) ? style.yellow(s) : style.red(s));

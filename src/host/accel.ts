@@ -39,10 +39,12 @@ export interface AccelFacts {
 export interface AccelOptions {
   qemuBinary: string;
   env?: NodeJS.ProcessEnv;
-  /** Injected by tests; default /dev/kvm. */
+  /** Default $VMLAB_KVM_DEVICE, else /dev/kvm. */
   kvmDevice?: string;
   cacheFile?: string;
   probeTimeoutMs?: number;
+  /** Probe again even if a verdict is cached (`vmlab doctor --reprobe`). */
+  fresh?: boolean;
 }
 
 export function accelCacheFile(env: NodeJS.ProcessEnv = process.env): string {
@@ -107,7 +109,7 @@ export interface ProbeOutcome {
  * QEMU dying first is a failure at vCPU reset; "KVM internal error" (the
  * VM then sits in internal-error) or no exit is a failure at run time.
  */
-export function probeKvm(qemuBinary: string, timeoutMs = 20_000): Promise<ProbeOutcome> {
+export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<ProbeOutcome> {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-probe-'));
   const img = join(dir, 'probe.img');
@@ -117,7 +119,7 @@ export function probeKvm(qemuBinary: string, timeoutMs = 20_000): Promise<ProbeO
   const argv = ['-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-m', '16', '-nodefaults', '-no-user-config', '-display', 'none',
     '-boot', 'menu=off', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-drive', `file=${img},format=raw,if=ide`];
   return new Promise((resolve) => {
-    const child = spawn(qemuBinary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(qemuBinary, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     let settled = false;
     const finish = (o: Omit<ProbeOutcome, 'ms' | 'conclusive'>, conclusive = true) => {
@@ -178,7 +180,7 @@ const REASONS: Record<Exclude<AccelVerdict, 'forced'>, string> = {
 /** The accelerator to use: VMLAB_ACCEL, else the cached verdict for this host, else a probe (then cached). */
 export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
   const env = opts.env ?? process.env;
-  const device = opts.kvmDevice ?? '/dev/kvm';
+  const device = opts.kvmDevice ?? env.VMLAB_KVM_DEVICE ?? '/dev/kvm';
   const key = hostKey(opts.qemuBinary, env);
   const base = { at: now(), key };
   const forced = env.VMLAB_ACCEL;
@@ -193,8 +195,8 @@ export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
   }
   const file = opts.cacheFile ?? accelCacheFile(env);
   const cached = readCache(file);
-  if (cached && sameKey(cached.key, key)) return { ...cached, source: 'cache' };
-  const outcome = await probeKvm(opts.qemuBinary, opts.probeTimeoutMs);
+  if (cached && sameKey(cached.key, key) && !opts.fresh) return { ...cached, source: 'cache' };
+  const outcome = await probeKvm(opts.qemuBinary, opts.probeTimeoutMs, env);
   const facts: AccelFacts = {
     ...base,
     accel: outcome.verdict === 'kvm-works' ? 'kvm' : 'tcg',

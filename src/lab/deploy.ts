@@ -94,7 +94,7 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
         if (!ci.ok) {
           ns.status = 'failed';
           ns.error = ci.error;
-          out.failures.push(`${n.name}: ${ci.error}\n${nodeLogTail(n)}`);
+          out.failures.push([`${n.name}: ${ci.error}`, nodeLogTail(n)].filter(Boolean).join('\n'));
           return;
         }
         if (ci.warning) reporter.warn(`${n.name}: ${ci.warning}`);
@@ -107,7 +107,7 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
         const why = readinessFailure(r, n);
         ns.status = 'failed';
         ns.error = why.message;
-        out.failures.push(`${why.message}\n  next: ${why.hint}\n${nodeLogTail(n)}`);
+        out.failures.push([why.message, `  next: ${why.hint}`, nodeLogTail(n)].filter(Boolean).join('\n'));
       }
     }),
   );
@@ -127,12 +127,19 @@ async function killAll(plan: LabPlan, state: LabState, reporter: Reporter): Prom
   for (const pid of findQemusUnder(plan.files.dir)) await terminate(pid);
 }
 
+/** Restore what this lab wrote into the profiles; its record goes once that worked. */
+function undoProfiles(plan: LabPlan, reporter: Reporter): void {
+  const r = restoreProfiles(plan.files);
+  if (r.problem) reporter.warn(`profiles not fully restored: ${r.problem}; the originals stay in ${plan.files.profileBackups}`);
+  else rmSync(plan.files.profileBackups, { recursive: true, force: true });
+}
+
 /** Undo a deploy that failed: no process, no overlay, profiles as before; logs stay. */
 async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
   state.status = 'failed'; // also stops startAll from starting more
   await killAll(plan, state, reporter);
   for (const ns of Object.values(state.nodes)) if (ns.status !== 'failed') ns.status = 'stopped';
-  restoreProfiles(plan);
+  undoProfiles(plan, reporter);
   for (const d of ['disks', 'qemu', 'keys']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
   state.status = 'failed';
   writeState(plan.files.state, state);
@@ -156,7 +163,7 @@ async function clearEarlierAttempt(plan: LabPlan, reporter: Reporter): Promise<v
   if (deployInterrupted(prev)) {
     reporter.warn(`an earlier deploy of "${plan.name}" was interrupted (vmlab pid ${prev.owner_pid ?? '?'} is gone); cleaning up what it left`);
     await killAll(prev.plan, prev, reporter);
-    restoreProfiles(prev.plan);
+    undoProfiles(prev.plan, reporter);
   } else if (prev.status !== 'failed' || live.size > 0) {
     throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`);
   }

@@ -1,9 +1,11 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { labFiles } from '../plan/labFiles.js';
 import { withLabLock } from './labLock.js';
+import { scanLabQemus } from './labScan.js';
 import { readState, type LabState } from './labState.js';
 import type { LabRef } from './labSelect.js';
-import { findQemusUnder, isOurQemu, terminate } from './processes.js';
+import { isOurQemu, terminate } from './processes.js';
 import { restoreProfiles } from './profiles.js';
 import { stopQemu } from './qemuProcess.js';
 import type { Reporter } from './reporter.js';
@@ -12,23 +14,29 @@ export interface DestroyResult {
   stopped: string[];
   restoredProfiles: string[];
   existed: boolean;
+  /** Set when profiles could not all be restored: where their originals were kept. */
+  keptOriginals?: string;
 }
 
 /**
- * Remove a lab whatever shape it is in: dead pids, missing files and a
- * reused pid (checked against our QMP path) are all fine. Idempotent.
- * With `force`, an unreadable state.json does not stop it either.
+ * Remove a lab whatever shape it is in: dead pids, a reused pid (checked
+ * against our QMP path), QEMUs state.json forgot or a state.json that is
+ * gone are all fine: processes are found by their lab path, profiles are
+ * restored from the lab's own record of what it wrote. Idempotent. Only an
+ * unreadable state.json needs `force` (it may be a newer vmlab's).
  */
 export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter: Reporter): Promise<DestroyResult> {
   const files = labFiles(ref.dir);
   if (!existsSync(ref.dir)) return { stopped: [], restoredProfiles: [], existed: false };
   return withLabLock(files.lock, ref.name, async () => {
     let state: LabState | undefined;
-    try {
-      state = readState(files.state);
-    } catch (err) {
-      if (!opts.force && existsSync(files.state)) throw err;
-      reporter.warn(`state of lab "${ref.name}" unreadable; cleaning up by process scan (--force)`);
+    if (existsSync(files.state)) {
+      try {
+        state = readState(files.state);
+      } catch (err) {
+        if (!opts.force) throw err;
+        reporter.warn(`state of lab "${ref.name}" is unreadable; finding its QEMUs by their lab path (--force)`);
+      }
     }
     const stopped: string[] = [];
     if (state) {
@@ -43,12 +51,20 @@ export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter
       );
     }
     // Any QEMU still running from this lab dir (state lost track of it).
-    for (const pid of findQemusUnder(ref.dir)) {
-      reporter.verbose(`stopping stray QEMU pid ${pid} of lab ${ref.name}`);
+    for (const [node, pid] of scanLabQemus(ref.dir)) {
+      reporter.verbose(`stopping QEMU pid ${pid} (${node}) of lab ${ref.name}, found by its lab path`);
       await terminate(pid);
+      if (!node.startsWith('pid-')) stopped.push(node);
     }
-    const restoredProfiles = state ? restoreProfiles(state.plan) : [];
-    rmSync(ref.dir, { recursive: true, force: true });
-    return { stopped, restoredProfiles, existed: true };
+
+    const profiles = restoreProfiles(files);
+    if (!profiles.problem) {
+      rmSync(ref.dir, { recursive: true, force: true });
+      return { stopped, restoredProfiles: profiles.restored, existed: true };
+    }
+    // Keep the originals (and only them) where the user can find them.
+    reporter.warn(`profiles of lab "${ref.name}" not fully restored: ${profiles.problem}; originals kept in ${files.profileBackups}`);
+    for (const entry of readdirSync(ref.dir)) if (join(ref.dir, entry) !== files.profileBackups) rmSync(join(ref.dir, entry), { recursive: true, force: true });
+    return { stopped, restoredProfiles: profiles.restored, existed: true, keptOriginals: files.profileBackups };
   });
 }

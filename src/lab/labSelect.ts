@@ -4,7 +4,8 @@ import { labDir, labFiles, vmlabRoot } from '../plan/labFiles.js';
 import { loadSpec } from '../spec/loadSpec.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { LabError } from './labError.js';
-import { listLabs, readState, type LabState } from './labState.js';
+import { readState, type LabState } from './labState.js';
+import { discoverLabs } from './labStatus.js';
 
 export const stateRoot = (env: NodeJS.ProcessEnv = process.env) => vmlabRoot(env, homedir());
 
@@ -18,7 +19,9 @@ export interface LabRef {
  * or the only one deployed. Several deployed and none named is an error
  * that lists them.
  */
-export function selectLab(opts: { lab?: string; specDir?: string }, env: NodeJS.ProcessEnv = process.env): LabRef {
+export function selectLab(opts: { lab?: string; specDir?: string }, env?: NodeJS.ProcessEnv): LabRef;
+export function selectLab(opts: { lab?: string; specDir?: string; optional: true }, env?: NodeJS.ProcessEnv): LabRef | undefined;
+export function selectLab(opts: { lab?: string; specDir?: string; optional?: boolean }, env: NodeJS.ProcessEnv = process.env): LabRef | undefined {
   const root = stateRoot(env);
   let name = opts.lab;
   if (!name && opts.specDir) name = loadSpec(opts.specDir).name;
@@ -26,8 +29,9 @@ export function selectLab(opts: { lab?: string; specDir?: string }, env: NodeJS.
     if (!isValidName(name)) throw new LabError(`"${name}" is not a valid lab name`, `use ${NAME_RULE}`, 2);
     return { name, dir: labDir(root, name) };
   }
-  const labs = listLabs(root);
+  const labs = discoverLabs(root);
   if (labs.length === 1) return { name: labs[0]!, dir: labDir(root, labs[0]!) };
+  if (labs.length === 0 && opts.optional) return undefined;
   if (labs.length === 0) throw new LabError('no lab is deployed', 'deploy one: vmlab deploy -S <spec dir>');
   throw new LabError(`${labs.length} labs are deployed (${labs.join(', ')}): which one?`, 'name it: --lab <name> (or -S <spec dir>)', 2);
 }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LabPlan } from '../plan/labPlan.js';
 import { labFiles, labsDir } from '../plan/labFiles.js';
 import { writeFileAtomic } from './atomicWrite.js';
@@ -72,7 +72,7 @@ export function readState(path: string): LabState {
   try {
     return JSON.parse(text) as LabState;
   } catch {
-    throw new LabError(`lab state ${path} is not valid JSON`, 'remove the lab with: vmlab destroy --force <lab>');
+    throw new LabError(`lab state ${path} is not valid JSON`, `remove the lab with: vmlab destroy --force ${basename(dirname(path))}`);
   }
 }
 

@@ -1,32 +1,148 @@
-import type { LabState } from './labState.js';
-import { nodeIsUp } from './nodeControl.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { labFiles, labsDir } from '../plan/labFiles.js';
+import { QmpClient } from '../qemu/qmp.js';
+import { deployInterrupted, livePid, scanLabQemus } from './labScan.js';
+import { readState, type LabState } from './labState.js';
+import type { LabRef } from './labSelect.js';
 
 export interface NodeRow {
   node: string;
+  /** From the process and QMP: running, paused, crashed, panicked, shut down, exited, stopped, failed, starting. */
   status: string;
   pid: number | null;
-  mgmt_ip: string;
-  ssh_port: number;
-  console_port: number;
+  mgmt_ip: string | null;
+  ssh_port: number | null;
+  console_port: number | null;
   platform: string | null;
-  image: string;
+  image: string | null;
+  accel: string | null;
+  error?: string;
 }
 
-/** What is really running, not just what state.json last said: a recorded pid that died shows as "exited". */
-export function nodeRows(state: LabState): NodeRow[] {
-  return state.plan.nodes.map((n) => {
-    const ns = state.nodes[n.name]!;
-    let status: string = ns.status;
-    if ((status === 'running' || status === 'starting') && !nodeIsUp(state, n.name)) status = 'exited';
+/**
+ * A lab as it really is: `status` is what state.json says, corrected by
+ * the processes (interrupted: the deploying vmlab died; state-lost: QEMUs
+ * run but state.json is gone; unreadable: state.json is corrupt).
+ */
+export interface LabReport {
+  name: string;
+  status: 'deploying' | 'running' | 'failed' | 'interrupted' | 'state-lost' | 'unreadable';
+  hint?: string;
+  spec_dir: string | null;
+  created: string | null;
+  accel: string | null;
+  nodes: NodeRow[];
+  links: LabState['links'];
+}
+
+/** QMP run states in the words `status` shows. */
+const RUN_STATE: Record<string, string> = {
+  running: 'running',
+  paused: 'paused',
+  prelaunch: 'starting',
+  'internal-error': 'crashed',
+  'guest-panicked': 'panicked',
+  shutdown: 'shut down',
+  'io-error': 'io-error',
+  watchdog: 'watchdog',
+  'restore-vm': 'restoring',
+  'save-vm': 'saving',
+  suspended: 'suspended',
+  inmigrate: 'migrating',
+  postmigrate: 'migrated',
+  'finish-migrate': 'migrating',
+};
+
+/** The QMP run state of a live VM; null when QMP does not answer quickly (QEMU serves one client: a deploy may hold it). */
+async function runState(qmpPath: string): Promise<string | null> {
+  let qmp: QmpClient | undefined;
+  try {
+    qmp = await QmpClient.connect(qmpPath, 700);
+    const r = (await qmp.execute('query-status')) as { status?: string };
+    return r.status ?? null;
+  } catch {
+    return null;
+  } finally {
+    qmp?.close();
+  }
+}
+
+async function nodeRow(state: LabState, node: LabState['plan']['nodes'][number], scan: Map<string, number>): Promise<NodeRow> {
+  const ns = state.nodes[node.name]!;
+  const pid = livePid(state, node.name, scan);
+  let status: string;
+  if (pid) {
+    const qmp = await runState(node.files.qmp);
+    status = qmp ? (RUN_STATE[qmp] ?? qmp) : ns.status === 'starting' ? 'starting' : 'running';
+    if (status === 'running' && ns.status === 'starting' && state.status === 'deploying' && !deployInterrupted(state)) status = 'starting';
+  } else {
+    status = ns.status === 'running' || ns.status === 'starting' ? 'exited' : ns.status;
+  }
+  return {
+    node: node.name,
+    status,
+    pid,
+    mgmt_ip: ns.mgmt_ip,
+    ssh_port: ns.ssh_port,
+    console_port: ns.console_port,
+    platform: node.platform,
+    image: node.image.path,
+    accel: pid ? (ns.accel ?? state.accel) : null,
+    ...(ns.error && !pid ? { error: ns.error } : {}),
+  };
+}
+
+/** What `status` shows for one lab, from its processes and QMP first, state.json second. */
+export async function labReport(ref: LabRef): Promise<LabReport> {
+  const files = labFiles(ref.dir);
+  const scan = scanLabQemus(ref.dir);
+  let state: LabState | undefined;
+  let unreadable = false;
+  if (existsSync(files.state)) {
+    try {
+      state = readState(files.state);
+    } catch {
+      unreadable = true;
+    }
+  }
+  if (!state) {
+    const nodes = [...scan].map(([node, pid]) => ({ node, status: 'running', pid, mgmt_ip: null, ssh_port: null, console_port: null, platform: null, image: null, accel: null }));
     return {
-      node: n.name,
-      status,
-      pid: status === 'running' || status === 'starting' ? ns.pid : null,
-      mgmt_ip: ns.mgmt_ip,
-      ssh_port: ns.ssh_port,
-      console_port: ns.console_port,
-      platform: n.platform,
-      image: n.image.path,
+      name: ref.name,
+      status: unreadable ? 'unreadable' : 'state-lost',
+      hint: `${unreadable ? `${files.state} is corrupt` : 'its state.json is gone'}${nodes.length ? `; ${nodes.length} QEMU process(es) still run` : ''}: remove it with vmlab destroy${unreadable ? ' --force' : ''} ${ref.name}`,
+      spec_dir: null,
+      created: null,
+      accel: null,
+      nodes,
+      links: [],
     };
-  });
+  }
+  const nodes = await Promise.all(state.plan.nodes.map((n) => nodeRow(state, n, scan)));
+  const interrupted = deployInterrupted(state);
+  return {
+    name: state.name,
+    status: interrupted ? 'interrupted' : state.status,
+    ...(interrupted ? { hint: `its deploy (vmlab pid ${state.owner_pid ?? '?'}) was killed before it finished: deploy again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})` } : {}),
+    spec_dir: state.spec_dir,
+    created: state.created,
+    accel: state.accel,
+    nodes,
+    links: state.links,
+  };
+}
+
+/**
+ * Every lab vmlab knows of: a directory under labs/ with a state file, or
+ * with QEMUs running from it (a lab whose state.json was deleted).
+ */
+export function discoverLabs(root: string): string[] {
+  const dir = labsDir(root);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .filter((e) => existsSync(labFiles(join(dir, e.name)).state) || scanLabQemus(join(dir, e.name)).size > 0)
+    .map((e) => e.name)
+    .sort();
 }

@@ -8,11 +8,25 @@ import { isAlive, isOurQemu, sleep, terminate, waitForExit } from './processes.j
 
 export type Log = (line: string) => void;
 
+/** The CPU register dump QEMU prints after "KVM internal error": for the log, not the terminal. */
+const REGISTER_DUMP = /^(extra data\[\d+\]|emulation failure|E?[A-Z]{2,3}=|[CDEFGS]S =|LDT=|TR =|[GI]DT=|CR\d=|DR\d=|EFER=|Code=|[XY]MM\d|FPR\d|FCW=|PDPTE|R\d+ +=)/;
+
+/** QEMU's own log without noise: the empty-hub warning of unwired NICs, register dumps. */
+export function qemuLogForPeople(text: string, logPath: string): string {
+  // An unwired NIC's empty hub is intended: QEMU's warning about it is noise.
+  const lines = text.replace(/^.*warning: hub \d+ is not connected to host network\n?/gm, '').split('\n');
+  const out: string[] = [];
+  for (const line of lines) {
+    if (!REGISTER_DUMP.test(line)) out.push(line);
+    else if (!out[out.length - 1]?.startsWith('(register dump')) out.push(`(register dump in ${logPath})`);
+  }
+  return out.join('\n');
+}
+
 /** The last lines QEMU and the guest wrote: what a failure message shows. */
 export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
   const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
-  // An unwired NIC's empty hub is intended: QEMU's warning about it is noise.
-  const qemu = tailLines(read(node.files.log).replace(/^.*warning: hub \d+ is not connected to host network\n?/gm, ''), lines);
+  const qemu = tailLines(qemuLogForPeople(read(node.files.log), node.files.log), lines);
   const serial = tailLines(read(node.files.serialLog).replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), lines);
   return [qemu && `qemu[stderr]:\n${qemu.replace(/^/gm, '  ')}`, serial && `serial console:\n${serial.replace(/^/gm, '  ')}`]
     .filter(Boolean)

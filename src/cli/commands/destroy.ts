@@ -13,7 +13,11 @@ export function register(program: Command): void {
     .option('--force', 'clean up even when the lab state is unreadable')
     .addHelpText('after', '\nExamples:\n  vmlab destroy\n  vmlab destroy spine-leaf\n  vmlab destroy --force spine-leaf')
     .action(async (lab: string | undefined, opts: { specs?: string; force?: boolean }) => {
-      const ref = selectLab({ lab: lab ?? globals.lab, specDir: opts.specs });
+      const ref = selectLab({ lab: lab ?? globals.lab, specDir: opts.specs, optional: true });
+      if (!ref) {
+        process.stdout.write('no lab is deployed: nothing to do\n');
+        return;
+      }
       const r = await destroyLab(ref, { force: Boolean(opts.force) }, cliReporter(globals.verbose));
       if (!r.existed) {
         process.stdout.write(`lab "${ref.name}" is not deployed: nothing to do\n`);

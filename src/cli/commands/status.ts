@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { listLabs } from '../../lab/labState.js';
-import { loadLab, selectLab, stateRoot } from '../../lab/labSelect.js';
-import { nodeRows } from '../../lab/labStatus.js';
+import { selectLab, stateRoot } from '../../lab/labSelect.js';
+import { discoverLabs, labReport } from '../../lab/labStatus.js';
 import { labDir } from '../../plan/labFiles.js';
 import { printJson, statusColor, table } from '../output.js';
 import { globals } from '../globals.js';
+import { LabError } from '../../lab/labError.js';
 
 export function register(program: Command): void {
   program
@@ -14,21 +14,30 @@ export function register(program: Command): void {
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json')
-    .action((lab: string | undefined, opts: { specs?: string; json?: boolean }) => {
+    .action(async (lab: string | undefined, opts: { specs?: string; json?: boolean }) => {
       const named = lab ?? globals.lab;
-      const refs = named || opts.specs ? [selectLab({ lab: named, specDir: opts.specs })] : listLabs(stateRoot()).map((name) => ({ name, dir: labDir(stateRoot(), name) }));
-      const labs = refs.map((ref) => {
-        const state = loadLab(ref);
-        return { name: state.name, status: state.status, spec_dir: state.spec_dir, created: state.created, accel: state.accel, nodes: nodeRows(state), links: state.links };
-      });
+      const refs = named || opts.specs ? [selectLab({ lab: named, specDir: opts.specs })] : discoverLabs(stateRoot()).map((name) => ({ name, dir: labDir(stateRoot(), name) }));
+      const labs = await Promise.all(refs.map(labReport));
+      if (named && labs[0]?.status === 'state-lost' && labs[0].nodes.length === 0) {
+        throw new LabError(`lab "${named}" is not deployed`, 'see deployed labs with: vmlab status');
+      }
       if (opts.json) return printJson(named || opts.specs ? labs[0] : labs);
       if (labs.length === 0) {
         process.stdout.write('no labs deployed (vmlab deploy -S <spec dir>)\n');
         return;
       }
       for (const l of labs) {
-        process.stdout.write(`lab ${l.name} (${l.status}, ${l.accel.toUpperCase()}, from ${l.spec_dir})\n`);
-        const rows = l.nodes.map((n) => [n.node, statusColor(n.status), n.pid ? String(n.pid) : '-', `${n.mgmt_ip}:${n.ssh_port}`, String(n.console_port), n.platform ?? '-']);
+        const about = [statusColor(l.status), l.accel?.toUpperCase(), l.spec_dir && `from ${l.spec_dir}`].filter(Boolean).join(', ');
+        process.stdout.write(`lab ${l.name} (${about})\n`);
+        if (l.hint) process.stdout.write(`  ${l.hint}\n`);
+        const rows = l.nodes.map((n) => [
+          n.node,
+          statusColor(n.status),
+          n.pid ? String(n.pid) : '-',
+          n.ssh_port ? `${n.mgmt_ip}:${n.ssh_port}` : '-',
+          n.console_port ? String(n.console_port) : '-',
+          n.platform ?? '-',
+        ]);
         process.stdout.write(table(['NODE', 'STATUS', 'PID', 'SSH', 'CONSOLE', 'PLATFORM'], rows) + '\n');
         if (l.links.length) {
           process.stdout.write(table(['LINK', 'A', 'Z', 'PORT'], l.links.map((k, i) => [String(i), k.a, k.z, `${k.transport} ${k.port}${k.z_port ? `/${k.z_port}` : ''}`])) + '\n');

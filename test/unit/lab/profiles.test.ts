@@ -39,7 +39,7 @@ describe('profiles: deploy patches them, destroy restores them', () => {
     assert.equal(readFileSync(target, 'utf8'), AFTER);
     assert.equal(mode(target), 0o640);
 
-    assert.deepEqual(restoreProfiles(plan), ['profiles/r1.json']);
+    assert.deepEqual(restoreProfiles(plan.files).restored, ['profiles/r1.json']);
     assert.ok(lstatSync(path).isSymbolicLink(), 'still a symlink after destroy');
     assert.equal(readFileSync(target, 'utf8'), BEFORE);
     assert.equal(mode(target), 0o640);
@@ -58,7 +58,7 @@ describe('profiles: deploy patches them, destroy restores them', () => {
     assert.ok(lstatSync(path).isSymbolicLink());
     assert.ok(lstatSync(join(root, 'middle.json')).isSymbolicLink());
     assert.equal(readFileSync(real, 'utf8'), AFTER);
-    restoreProfiles(plan);
+    restoreProfiles(plan.files).restored;
     assert.equal(readFileSync(real, 'utf8'), BEFORE);
     assert.deepEqual(readdirSync(profiles), ['r1.json']);
   });
@@ -71,7 +71,7 @@ describe('profiles: deploy patches them, destroy restores them', () => {
     assert.equal(readFileSync(path, 'utf8'), AFTER);
     assert.equal(mode(path), 0o600);
     chmodSync(path, 0o664);
-    restoreProfiles(plan);
+    restoreProfiles(plan.files).restored;
     assert.equal(readFileSync(path, 'utf8'), BEFORE);
     assert.equal(mode(path), 0o664);
   });
@@ -89,7 +89,7 @@ describe('profiles: deploy patches them, destroy restores them', () => {
   it('restores nothing that is already as it was', () => {
     const { path, plan } = setup();
     writeFileSync(path, BEFORE);
-    assert.deepEqual(restoreProfiles(plan), []);
+    assert.deepEqual(restoreProfiles(plan.files).restored, []);
   });
 });
 
