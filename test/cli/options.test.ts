@@ -5,6 +5,7 @@ import { OptionError, parseWholeNumber } from '../../src/cli/options.js';
 import { register as console_ } from '../../src/cli/commands/console.js';
 import { register as deploy } from '../../src/cli/commands/deploy.js';
 import { register as destroy } from '../../src/cli/commands/destroy.js';
+import { register as doctor } from '../../src/cli/commands/doctor.js';
 import { register as images } from '../../src/cli/commands/images.js';
 import { register as jobs } from '../../src/cli/commands/jobs.js';
 import { register as nodeControl } from '../../src/cli/commands/nodeControl.js';
@@ -49,7 +50,7 @@ describe('numeric options are validated', () => {
 
   it('every option that takes a number has a validating parser', () => {
     const program = new Command('vmlab').enablePositionalOptions();
-    for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images, jobs]) register(program);
+    for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images, jobs, doctor]) register(program);
     const numeric = /<(seconds|secs|ms|n|num|number|count|port|bytes|size|percent|timeout|retries|jobs|cpus|memory|mb)>/i;
     const unparsed: string[] = [];
     const walk = (cmd: Command) => {
