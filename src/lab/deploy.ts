@@ -185,6 +185,7 @@ function makePrivateDirs(plan: LabPlan): void {
  */
 async function restartUnderTcg(state: LabState, crash: { node: string; fault: VmFault }, reporter: Reporter, startedAt: Map<string, number>): Promise<LabPlan> {
   const old = state.plan;
+  const seen = Date.now();
   const at = (crash.fault.afterMs / 1000).toFixed(1);
   recordKvmCrash({ qemuBinary: old.qemuBinary }, `guest ${crash.node} of lab ${old.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`);
   reporter.warn(
@@ -198,6 +199,7 @@ async function restartUnderTcg(state: LabState, crash: { node: string; fault: Vm
   await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
   await startAll(plan, state, reporter, startedAt);
   writeState(plan.files.state, state);
+  reporter.verbose(`under TCG: every QEMU up ${Date.now() - seen} ms after the crash was seen`);
   return plan;
 }
 

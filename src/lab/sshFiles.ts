@@ -39,7 +39,7 @@ export function sshConfigText(plan: LabPlan): string {
 }
 
 export function writeSshConfig(plan: LabPlan): void {
-  writeFileAtomic(plan.files.sshConfig, sshConfigText(plan));
+  writeFileAtomic(plan.files.sshConfig, sshConfigText(plan), 0o600);
   const known = plan.nodes
     .filter((n) => n.seed)
     .map((n) => `[${n.mgmtIp}]:${n.sshPort} ${readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`);
