@@ -9,7 +9,7 @@ import { LabError } from './labError.js';
 import { withLabLock } from './labLock.js';
 import { initialState, readState, writeState, type LabState } from './labState.js';
 import { busyPorts } from './portCheck.js';
-import { findQemusUnder, isAlive, terminate } from './processes.js';
+import { terminate } from './processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode } from './readiness.js';
 import type { Reporter } from './reporter.js';
@@ -22,7 +22,7 @@ import { waitForCloudInit } from './cloudInitReady.js';
 import { recordKvmCrash, type AccelFacts } from '../host/accel.js';
 import { planForAccel } from '../plan/accelPlan.js';
 import type { VmFault } from './vmWatch.js';
-import { deployInterrupted, scanLabQemus } from './labScan.js';
+import { deployInterrupted, findQemusUnder, scanLabQemus } from './labScan.js';
 
 export interface PlannedLab {
   plan: LabPlan;

@@ -3,19 +3,14 @@ import { join } from 'node:path';
 import type { LabState } from './labState.js';
 import { isAlive, isOurQemu } from './processes.js';
 
-/**
- * The QEMUs really running for a lab, found from /proc by the lab path in
- * their command line: what status, start and destroy trust when state.json
- * is stale (a killed deploy), missing or unreadable.
- */
-export function scanLabQemus(labDir: string): Map<string, number> {
-  const found = new Map<string, number>();
-  const qmpPrefix = join(labDir, 'qemu') + '/';
+/** Every live qemu-system process with its command line (one pass over /proc). */
+export function qemuProcesses(): Array<{ pid: number; argv: string[] }> {
+  const out: Array<{ pid: number; argv: string[] }> = [];
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return found;
+    return out;
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
@@ -25,20 +20,39 @@ export function scanLabQemus(labDir: string): Map<string, number> {
     } catch {
       continue;
     }
-    if (!/qemu-system/.test(argv[0] ?? '')) continue;
-    const pid = Number(entry);
-    if (!isAlive(pid)) continue;
-    // -qmp unix:<lab>/qemu/<node>.qmp,server=on,wait=off
+    if (/qemu-system/.test(argv[0] ?? '') && isAlive(Number(entry))) out.push({ pid: Number(entry), argv });
+  }
+  return out;
+}
+
+/**
+ * The QEMUs really running for a lab, found from /proc by the lab path in
+ * their command line: what status, start and destroy trust when state.json
+ * is stale (a killed deploy), missing or unreadable. Keyed by node name
+ * (from `-qmp unix:<lab>/qemu/<node>.qmp`), or `pid-N` for a QEMU that
+ * names the lab dir otherwise.
+ */
+export function scanLabQemus(labDir: string, procs = qemuProcesses()): Map<string, number> {
+  const found = new Map<string, number>();
+  const qmpPrefix = join(labDir, 'qemu') + '/';
+  for (const { pid, argv } of procs) {
+    let named = false;
     for (const a of argv) {
       const at = a.indexOf(qmpPrefix);
       if (at < 0) continue;
       const m = /^([^/,]+)\.qmp(,|$)/.exec(a.slice(at + qmpPrefix.length));
-      if (m) found.set(m[1]!, pid);
+      if (m) {
+        found.set(m[1]!, pid);
+        named = true;
+      }
     }
-    if (![...found.values()].includes(pid) && argv.some((a) => a.includes(`${labDir}/`))) found.set(`pid-${pid}`, pid);
+    if (!named && argv.some((a) => a.includes(`${labDir}/`))) found.set(`pid-${pid}`, pid);
   }
   return found;
 }
+
+/** Every QEMU running from `labDir`: what a rollback or destroy must stop. */
+export const findQemusUnder = (labDir: string): number[] => [...new Set(scanLabQemus(labDir).values())];
 
 /** The pid of a node's QEMU: the recorded one if it is still ours, else one found by scan. */
 export function livePid(state: LabState, node: string, scan?: Map<string, number>): number | null {

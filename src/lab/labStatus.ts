@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { labFiles, labsDir } from '../plan/labFiles.js';
 import { QmpClient } from '../qemu/qmp.js';
-import { deployInterrupted, livePid, scanLabQemus } from './labScan.js';
+import { deployInterrupted, livePid, qemuProcesses, scanLabQemus } from './labScan.js';
 import { readState, type LabState } from './labState.js';
 import type { LabRef } from './labSelect.js';
 
@@ -140,9 +140,10 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
 export function discoverLabs(root: string): string[] {
   const dir = labsDir(root);
   if (!existsSync(dir)) return [];
+  const procs = qemuProcesses();
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory())
-    .filter((e) => existsSync(labFiles(join(dir, e.name)).state) || scanLabQemus(join(dir, e.name)).size > 0)
+    .filter((e) => existsSync(labFiles(join(dir, e.name)).state) || scanLabQemus(join(dir, e.name), procs).size > 0)
     .map((e) => e.name)
     .sort();
 }

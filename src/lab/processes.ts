@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /** Is the process there and not a zombie? (Detached VMs are reaped by init, which may take its time.) */
 export function isAlive(pid: number): boolean {
@@ -31,17 +31,6 @@ export function isOurQemu(pid: number, qmpPath: string): boolean {
   const argv = cmdline(pid);
   if (!argv) return false;
   return /qemu-system/.test(argv[0] ?? '') && argv.some((a) => a.includes(qmpPath));
-}
-
-/** Every QEMU whose command line mentions `dir` (a lab directory): catches VMs a lost state file forgot. */
-export function findQemusUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = cmdline(Number(entry));
-    if (argv && /qemu-system/.test(argv[0] ?? '') && argv.some((a) => a.includes(`${dir}/`))) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

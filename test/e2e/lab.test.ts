@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/processes.js';
+import { findQemusUnder } from '../../src/lab/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';
 import { writeSpecDir } from '../helpers/specDir.js';
