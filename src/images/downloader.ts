@@ -1,18 +1,18 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import { closeSync, createReadStream, ftruncateSync, openSync, promises as fsp, rmSync, writeFileSync, writeSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvHttpProxyAgent, interceptors, type Dispatcher } from 'undici';
 import type { Checksum } from './checksums.js';
 import { ImageError } from './imageError.js';
 import { isAlive } from '../lab/processes.js';
 
 /**
- * Download one URL to a file: http/https, redirects, resume, hashing while the
- * bytes stream to `dest.part`, verification, then an atomic rename to `dest`.
+ * Download one URL to a file: http/https through undici (redirects, proxies
+ * from the environment), retries with backoff that resume with Range/If-Range,
+ * hashing while the bytes stream to `dest.part`, verification, then an atomic
+ * rename to `dest`. A run that gives up keeps what it has for the next run.
  *
  * Files next to `dest` while a download is under way or interrupted:
  *  - `dest.part`       the bytes so far (never mistaken for a finished file);
@@ -50,6 +50,15 @@ export interface DownloadOptions {
   idleTimeoutMs?: number;
   /** Extra trusted CA certificate(s) for https (PEM). */
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * Give up after this many attempts in a row that bring no new bytes
+   * (default 5); an attempt that gets further starts the count again.
+   */
+  attempts?: number;
+  /** First wait between attempts, doubling up to 30 s (default 1000 ms); a Retry-After header wins. */
+  retryDelayMs?: number;
+  /** Where http_proxy, https_proxy and no_proxy (or upper case) are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface DownloadResult {
@@ -73,7 +82,7 @@ interface PartMeta {
 const HWM = 1 << 20;
 const MAX_REDIRECTS = 10;
 const PROGRESS_INTERVAL_MS = 100;
-const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+const MAX_RETRY_DELAY_MS = 30_000;
 
 const inFlight = new Map<string, Promise<DownloadResult>>();
 
@@ -208,51 +217,6 @@ export function looksLikeHtml(buf: Buffer): boolean | undefined {
   return undecided ? undefined : false;
 }
 
-/** Pass-through that hashes and counts every chunk, and refuses a body that is an HTML page. */
-class HashingPassThrough extends Transform {
-  private sniffing: boolean;
-  private sniffed: Buffer | undefined;
-  constructor(
-    private readonly hashes: Hashes,
-    private readonly onBytes: (n: number) => void,
-    sniff: boolean,
-    private readonly url: string,
-  ) {
-    super({ highWaterMark: HWM });
-    this.sniffing = sniff;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.sniffing) {
-      const buf = this.sniffed ? Buffer.concat([this.sniffed, chunk]) : chunk;
-      const verdict = looksLikeHtml(buf);
-      if (verdict === undefined && buf.length < 1024) {
-        this.sniffed = buf;
-        return cb();
-      }
-      this.sniffing = false;
-      this.sniffed = undefined;
-      if (verdict === true) return cb(notAnImage(this.url, 'the body is an HTML page'));
-      chunk = buf;
-    }
-    this.hashes.update(chunk);
-    this.onBytes(chunk.length);
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    if (this.sniffed) {
-      const buf = this.sniffed;
-      this.sniffed = undefined;
-      if (looksLikeHtml(buf)) return cb(notAnImage(this.url, 'the body is an HTML page'));
-      this.hashes.update(buf);
-      this.onBytes(buf.length);
-      this.push(buf);
-    }
-    cb();
-  }
-}
-
 function notAnImage(url: string, why: string): ImageError {
   return new ImageError(
     'not-an-image',
@@ -261,87 +225,163 @@ function notAnImage(url: string, why: string): ImageError {
   );
 }
 
-// ---------------------------------------------------------------- HTTP
+// ---------------------------------------------------------------- HTTP (undici)
 
-interface Opened {
-  res: http.IncomingMessage;
-  finalUrl: string;
+/**
+ * One dispatcher per download: HTTP_PROXY / HTTPS_PROXY / NO_PROXY (lower
+ * case first, as curl reads them) from `env`, redirects followed. Plain
+ * http:// goes to the proxy as an absolute-URI request (as curl sends it);
+ * https:// is tunnelled with CONNECT. With no HTTPS_PROXY, undici sends
+ * https through HTTP_PROXY too.
+ */
+function makeDispatcher(opts: DownloadOptions): { dispatcher: Dispatcher; close(): Promise<void>; proxied: boolean } {
+  const env = opts.env ?? process.env;
+  // '' (not undefined) so undici never falls back to process.env behind our back.
+  const pick = (name: string) => env[name] || env[name.toUpperCase()] || '';
+  const tls = opts.ca ? { ca: opts.ca } : undefined;
+  const agent = new EnvHttpProxyAgent({
+    httpProxy: pick('http_proxy'),
+    httpsProxy: pick('https_proxy'),
+    noProxy: pick('no_proxy'),
+    proxyTunnel: false,
+    ...(tls ? { connect: tls, requestTls: tls } : {}),
+  });
+  return {
+    dispatcher: agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
+    close: () => agent.close(),
+    proxied: Boolean(pick('http_proxy') || pick('https_proxy')),
+  };
 }
 
-function networkError(url: string, err: unknown): ImageError {
-  const e = err as NodeJS.ErrnoException;
-  const what = e?.code && !String(e.message).includes(e.code) ? `${e.message} (${e.code})` : String(e?.message ?? err);
-  return new ImageError('network', `Download of ${url} failed: ${what}.`, 'check the network and the URL, then run it again');
+/** A failure worth another attempt: the network (wrapped) or a transient HTTP status. */
+class Transient extends Error {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
 }
 
-function get(url: URL, headers: Record<string, string>, opts: DownloadOptions): Promise<http.IncomingMessage> {
-  return new Promise((resolveRes, reject) => {
-    const mod = url.protocol === 'https:' ? https : http;
-    const req = mod.get(
-      url,
+/** Errors that another attempt cannot fix: certificates, bad URLs, unknown hosts. */
+const PERMANENT = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_INVALID_URL|UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ENOTFOUND)/;
+
+function errCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; errors?: unknown[]; cause?: unknown };
+  if (typeof e?.code === 'string') return e.code;
+  if (Array.isArray(e?.errors) && e.errors.length) return errCode(e.errors[0]);
+  return undefined;
+}
+
+/** What went wrong on the wire, for a person. */
+function describeNetError(err: unknown, idleMs: number): string {
+  const e = err as Error & { errors?: Error[] };
+  const code = errCode(err);
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return `no data for ${Math.round(idleMs / 1000)} s`;
+  if (code === 'UND_ERR_SOCKET') return `the connection was dropped (${e.message})`;
+  let message = e?.message || (Array.isArray(e?.errors) && e.errors[0]?.message) || String(err);
+  if (code && !message.includes(code)) message = `${message} (${code})`;
+  return message;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
+
+function retryAfterMs(h: IncomingHttpHeaders): number | undefined {
+  const v = h['retry-after'];
+  if (typeof v !== 'string') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function parseContentRange(v: string | string[] | undefined): { start: number; total: number | null } | null {
+  const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(String(v ?? '').trim());
+  return m ? { start: Number(m[1]), total: m[3] === '*' ? null : Number(m[3]) } : null;
+}
+
+function contentLength(h: IncomingHttpHeaders): number | null {
+  const len = h['content-length'];
+  return typeof len === 'string' && /^\d+$/.test(len) ? Number(len) : null;
+}
+
+/** Thrown by a response handler: the server refused a resume, ask again from byte 0. */
+const RESTART = Symbol('restart');
+
+/**
+ * One GET through `dispatcher`. `onResponse` judges the status and headers
+ * (and may throw to refuse the answer); what it returns takes each body chunk,
+ * synchronously. The body is never paused: undici 7's HTTP/1 parser asserts
+ * (uncatchably) when a `Connection: close` server ends while the parser is
+ * paused (nodejs/undici#5360, fixed in undici 8, which needs Node 22), so
+ * the chunk is written and hashed in the data callback instead of queued.
+ * Resolves when the body is complete; rejects with what `onResponse` or the
+ * body handler threw, or with a Transient for the network.
+ */
+function exchange(
+  dispatcher: Dispatcher,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+  idleMs: number,
+  onResponse: (status: number, statusText: string, headers: IncomingHttpHeaders, history: URL[]) => (chunk: Buffer) => void,
+): Promise<void> {
+  return new Promise((resolveDone, reject) => {
+    const u = new URL(url);
+    let controller: Dispatcher.DispatchController | undefined;
+    let history: URL[] = [];
+    let onChunk: ((chunk: Buffer) => void) | undefined;
+    let refused: { error: unknown } | undefined;
+    const onAbort = () => controller?.abort(signal?.reason ?? new Error('aborted'));
+    const settle = (err?: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (refused) reject(refused.error);
+      else if (err !== undefined) reject(new Transient(describeNetError(err, idleMs), err));
+      else resolveDone();
+    };
+    const refuse = (c: Dispatcher.DispatchController, error: unknown) => {
+      refused ??= { error };
+      c.abort(error instanceof Error ? error : new Error('refused'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    dispatcher.dispatch(
+      { origin: u.origin, path: u.pathname + u.search, method: 'GET', headers, headersTimeout: idleMs, bodyTimeout: idleMs },
       {
-        headers,
-        signal: opts.signal,
-        ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
+        onRequestStart(c, context: { history?: URL[] } | undefined) {
+          controller = c;
+          history = context?.history ?? [];
+          if (signal?.aborted) onAbort();
+        },
+        onResponseStart(c, statusCode, h, statusMessage) {
+          if (statusCode < 200) return; // 1xx: the real answer follows
+          try {
+            onChunk = onResponse(statusCode, statusMessage ?? '', h, [...history]);
+          } catch (e) {
+            refuse(c, e);
+          }
+        },
+        onResponseData(c, chunk) {
+          if (refused || !onChunk) return;
+          try {
+            onChunk(chunk);
+          } catch (e) {
+            refuse(c, e);
+          }
+        },
+        onResponseEnd() {
+          settle();
+        },
+        onResponseError(_c, err) {
+          settle(err);
+        },
       },
-      resolveRes,
     );
-    req.setTimeout(opts.idleTimeoutMs ?? 60_000, () => req.destroy(new Error(`no data for ${Math.round((opts.idleTimeoutMs ?? 60_000) / 1000)} s`)));
-    req.on('error', reject);
   });
 }
 
-/** GET with redirects followed; any error comes back as an ImageError. */
-async function open(url: string, headers: Record<string, string>, opts: DownloadOptions): Promise<Opened> {
-  let current: URL;
-  try {
-    current = new URL(url);
-  } catch {
-    throw new ImageError('bad-input', `${JSON.stringify(url)} is not a URL.`, 'give an http:// or https:// URL');
-  }
-  for (let hops = 0; ; hops++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
-      throw new ImageError('bad-input', `Cannot download ${current.href}: only http and https are supported.`);
-    }
-    let res: http.IncomingMessage;
-    try {
-      res = await get(current, headers, opts);
-    } catch (e) {
-      if (opts.signal?.aborted) throw cancelled(url);
-      throw networkError(current.href, e);
-    }
-    const status = res.statusCode ?? 0;
-    if (REDIRECT_CODES.has(status) && res.headers.location) {
-      res.resume();
-      if (hops >= MAX_REDIRECTS) {
-        throw new ImageError('http', `Download of ${url} failed: more than ${MAX_REDIRECTS} redirects.`, 'the server redirects in a loop; check the URL');
-      }
-      const next = new URL(res.headers.location, current);
-      opts.log?.(`${status} redirect to ${next.href}`);
-      current = next;
-      continue;
-    }
-    return { res, finalUrl: current.href };
-  }
-}
-
-function httpError(url: string, res: http.IncomingMessage): ImageError {
-  res.resume();
-  const status = res.statusCode ?? 0;
-  if (status === 404 || status === 410) {
-    return new ImageError('not-found', `${url} was not found (HTTP ${status}).`, 'check the URL; the image may have been moved or replaced by a newer release');
-  }
-  return new ImageError('http', `Download of ${url} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + '.', 'try again later, or check the URL');
-}
-
-function parseTotal(res: http.IncomingMessage): { start: number; total: number | null } | null {
-  if (res.statusCode === 206) {
-    const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(String(res.headers['content-range'] ?? '').trim());
-    if (!m) return null;
-    return { start: Number(m[1]), total: m[3] === '*' ? null : Number(m[3]) };
-  }
-  const len = res.headers['content-length'];
-  return { start: 0, total: len !== undefined && /^\d+$/.test(len) ? Number(len) : null };
+function discardSync(...paths: string[]): void {
+  for (const p of paths) rmSync(p, { force: true });
 }
 
 // ---------------------------------------------------------------- transfer
@@ -368,91 +408,60 @@ async function discard(...paths: string[]): Promise<void> {
   await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
 }
 
+/** Hash the first `length` bytes of the part file (a resume across runs). */
+async function hashPrefix(part: string, length: number, expected: Checksum | undefined): Promise<Hashes | undefined> {
+  const hashes = new Hashes(expected);
+  let onDisk = 0;
+  for await (const chunk of createReadStream(part, { highWaterMark: HWM, end: length - 1 })) {
+    hashes.update(chunk as Buffer);
+    onDisk += (chunk as Buffer).length;
+  }
+  return onDisk === length ? hashes : undefined;
+}
+
+/** Where a download stands between attempts (and across runs, through the part file). */
+interface State {
+  /** Bytes in the part file, all of them hashed into `hashes` once that exists. */
+  have: number;
+  /** Covers bytes [0, have); undefined until a resumed prefix has been re-read. */
+  hashes: Hashes | undefined;
+  meta: PartMeta | undefined;
+  total: number | null;
+  /** Bytes kept from an earlier run (0 once the download starts over). */
+  fromEarlier: number;
+  /** Most bytes the part file has held: an attempt that goes past it made progress. */
+  best: number;
+}
+
 async function transfer(url: string, dest: string, opts: DownloadOptions): Promise<DownloadResult> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ImageError('bad-input', `${JSON.stringify(url)} is not a URL.`, 'give an http:// or https:// URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ImageError('bad-input', `Cannot download ${url}: only http and https are supported.`, 'give an http:// or https:// URL');
+  }
   const part = `${dest}.part`;
   const metaPath = `${dest}.part.json`;
   const log = opts.log ?? (() => {});
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
+  const maxAttempts = Math.max(1, opts.attempts ?? 5);
+  const baseDelay = opts.retryDelayMs ?? 1000;
 
   // Resume only what we can trust: same URL, and a validator for If-Range
   // (or an expected digest, which catches a changed file at the end).
-  let offset = await partSize(part);
+  const trusted = (m: PartMeta | undefined) => m !== undefined && m.url === url && (m.etag !== null || m.lastModified !== null || opts.expected !== undefined);
+  const offset = await partSize(part);
   const meta = offset > 0 ? await readMeta(metaPath) : undefined;
-  const validator = meta?.etag ?? meta?.lastModified ?? null;
-  const canResume = offset > 0 && meta !== undefined && meta.url === url && (validator !== null || opts.expected !== undefined);
-  if (offset > 0 && !canResume) {
-    log(`discarding ${part}: it cannot be resumed safely`);
-    offset = 0;
-  }
+  const st: State = { have: 0, hashes: undefined, meta: undefined, total: null, fromEarlier: 0, best: 0 };
+  if (offset > 0 && trusted(meta)) Object.assign(st, { have: offset, meta, total: meta!.total, fromEarlier: offset, best: offset });
+  else if (offset > 0) log(`discarding ${part}: it cannot be resumed safely`);
 
-  const headers: Record<string, string> = { 'user-agent': 'vmlab', 'accept-encoding': 'identity', accept: '*/*' };
-  if (canResume) {
-    headers.range = `bytes=${offset}-`;
-    if (validator) headers['if-range'] = validator;
-    log(`resuming ${url} at byte ${offset}`);
-  } else {
-    log(`GET ${url}`);
-  }
-
-  let { res, finalUrl } = await open(url, headers, opts);
-  let range = res.statusCode === 206 ? parseTotal(res) : null;
-
-  if (canResume && (res.statusCode === 416 || (res.statusCode === 206 && (!range || range.start !== offset)))) {
-    // The part does not fit what the server has now: start over.
-    log(`server refused the resume (HTTP ${res.statusCode}); starting over`);
-    res.resume();
-    delete headers.range;
-    delete headers['if-range'];
-    ({ res, finalUrl } = await open(url, headers, opts));
-    range = null;
-  }
-
-  const status = res.statusCode ?? 0;
-  if (status !== 200 && status !== 206) {
-    if (status === 404 || status === 410 || !canResume) await discard(part, metaPath);
-    throw httpError(url, res);
-  }
-  const contentType = String(res.headers['content-type'] ?? '').toLowerCase();
-  if (/^\s*text\/html\b/.test(contentType)) {
-    res.resume();
-    await discard(part, metaPath);
-    throw notAnImage(url, `the server sent ${contentType.split(';')[0]}`);
-  }
-
-  const resumed = status === 206;
-  if (!resumed) {
-    if (offset > 0) log(`server sent the whole file (HTTP ${status}); starting over`);
-    offset = 0;
-  }
-  const total = resumed ? (range?.total ?? null) : (parseTotal(res)?.total ?? null);
-
-  const hashes = new Hashes(opts.expected);
-  if (resumed) {
-    // Re-hash what is already on disk, then continue with the new bytes.
-    let onDisk = 0;
-    for await (const chunk of createReadStream(part, { highWaterMark: HWM, end: offset - 1 })) {
-      hashes.update(chunk as Buffer);
-      onDisk += (chunk as Buffer).length;
-    }
-    if (onDisk !== offset) {
-      res.destroy();
-      throw new ImageError('network', `Download of ${url} failed: ${part} changed while resuming.`, 'run it again');
-    }
-  } else {
-    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : null;
-    // A weak ETag cannot validate a range request.
-    const newMeta: PartMeta = {
-      url,
-      etag: etag && !etag.startsWith('W/') ? etag : null,
-      lastModified: typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : null,
-      total,
-    };
-    await fsp.writeFile(metaPath, JSON.stringify(newMeta) + '\n');
-  }
-  if (finalUrl !== url) log(`downloading from ${finalUrl}`);
-
-  // Progress: bytes so far (with the resumed prefix), speed of this transfer.
-  let bytes = offset;
+  // Progress: bytes so far (with the resumed prefix), speed of this run.
   const started = Date.now();
+  const startBytes = st.have;
   let lastReport = 0;
   const report = (force: boolean) => {
     if (!opts.onProgress) return;
@@ -460,44 +469,168 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
     lastReport = now;
     const secs = (now - started) / 1000;
-    const bytesPerSec = secs > 0 ? (bytes - offset) / secs : 0;
-    const etaSec = total !== null && bytesPerSec > 0 ? Math.max(0, (total - bytes) / bytesPerSec) : null;
-    opts.onProgress({ bytes, total, bytesPerSec, etaSec });
-  };
-  const onBytes = (n: number) => {
-    bytes += n;
-    report(false);
+    const bytesPerSec = secs > 0 ? Math.max(0, st.have - startBytes) / secs : 0;
+    const etaSec = st.total !== null && bytesPerSec > 0 ? Math.max(0, (st.total - st.have) / bytesPerSec) : null;
+    opts.onProgress({ bytes: st.have, total: st.total, bytesPerSec, etaSec });
   };
 
-  const out = createWriteStream(part, { flags: resumed ? 'a' : 'w', highWaterMark: HWM });
-  const tap = new HashingPassThrough(hashes, onBytes, !resumed, url);
-  try {
-    await pipeline(res, tap, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
-  } catch (e) {
-    // Let the write stream finish what it has so the part file is consistent.
-    if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
-    if (e instanceof ImageError) {
-      await discard(part, metaPath);
+  const startOver = () => Object.assign(st, { have: 0, hashes: undefined, meta: undefined, fromEarlier: 0 });
+
+  /** One request. True when the body is complete; false to go again at once (the server refused the resume). */
+  const attempt = async (dispatcher: Dispatcher): Promise<boolean> => {
+    if (st.have > 0 && !st.hashes) {
+      // Re-hash what an earlier run left before asking for the rest.
+      st.hashes = await hashPrefix(part, st.have, opts.expected);
+      if (!st.hashes) throw new ImageError('network', `Download of ${url} failed: ${part} changed while resuming.`, 'run it again');
+    }
+    const headers: Record<string, string> = { 'user-agent': 'vmlab', 'accept-encoding': 'identity', accept: '*/*' };
+    if (st.have > 0) {
+      headers.range = `bytes=${st.have}-`;
+      const validator = st.meta?.etag ?? st.meta?.lastModified ?? null;
+      if (validator) headers['if-range'] = validator;
+      log(`resuming ${url} at byte ${st.have}`);
+    } else {
+      log(`GET ${url}`);
+    }
+
+    let fd: number | undefined;
+    // The first bytes of a fresh file are held back until they are known not to be HTML.
+    let sniff: Buffer | undefined;
+    const write = (buf: Buffer) => {
+      writeSync(fd!, buf, 0, buf.length, st.have);
+      st.hashes!.update(buf);
+      st.have += buf.length;
+      report(false);
+    };
+
+    /** Headers are in: judge the answer, get the part file ready, and hand back what takes the body. */
+    const onResponse = (status: number, statusText: string, h: IncomingHttpHeaders, history: URL[]): ((chunk: Buffer) => void) => {
+      if (history.length > 1) log(`followed ${history.length - 1} redirect(s): ${history.map((u) => u.href).join(' → ')}`);
+      if (REDIRECT_CODES.has(status)) throw new ImageError('http', `Download of ${url} failed: more than ${MAX_REDIRECTS} redirects.`, 'the server redirects in a loop; check the URL');
+      const range = status === 206 ? parseContentRange(h['content-range']) : null;
+      if (st.have > 0 && (status === 416 || (status === 206 && range?.start !== st.have))) {
+        // The part does not fit what the server has now: start over.
+        log(`server refused the resume (HTTP ${status}); starting over`);
+        startOver();
+        throw RESTART;
+      }
+      if (status === 404 || status === 410) {
+        discardSync(part, metaPath);
+        throw new ImageError('not-found', `${url} was not found (HTTP ${status}).`, 'check the URL; the image may have been moved or replaced by a newer release');
+      }
+      if (RETRY_STATUS.has(status)) throw new Transient(`HTTP ${status} ${statusText}`.trimEnd(), undefined, retryAfterMs(h));
+      if (status !== 200 && !(status === 206 && range)) {
+        if (!(st.have > 0 && trusted(st.meta))) discardSync(part, metaPath);
+        throw new ImageError('http', `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.', 'try again later, or check the URL');
+      }
+      const contentType = String(h['content-type'] ?? '').toLowerCase();
+      if (/^\s*text\/html\b/.test(contentType)) {
+        discardSync(part, metaPath);
+        throw notAnImage(url, `the server sent ${contentType.split(';')[0]}`);
+      }
+      if (status === 200) {
+        if (st.have > 0) log(`server sent the whole file (HTTP 200); starting over`);
+        startOver();
+        st.hashes = new Hashes(opts.expected);
+        st.total = contentLength(h);
+        const etag = typeof h.etag === 'string' ? h.etag : null;
+        st.meta = {
+          url,
+          // A weak ETag cannot validate a range request.
+          etag: etag && !etag.startsWith('W/') ? etag : null,
+          lastModified: typeof h['last-modified'] === 'string' ? h['last-modified'] : null,
+          total: st.total,
+        };
+        writeFileSync(metaPath, JSON.stringify(st.meta) + '\n', { mode: 0o600 });
+        fd = openSync(part, 'w', 0o600);
+        sniff = Buffer.alloc(0);
+      } else {
+        st.total = range!.total ?? st.total;
+        fd = openSync(part, 'r+');
+        ftruncateSync(fd, st.have);
+      }
+      return (chunk) => {
+        if (!sniff) return write(chunk);
+        const buf = Buffer.concat([sniff, chunk]);
+        const verdict = looksLikeHtml(buf);
+        if (verdict === undefined && buf.length < 1024) {
+          sniff = buf;
+          return;
+        }
+        sniff = undefined;
+        if (verdict === true) throw notAnImage(url, 'the body is an HTML page');
+        write(buf);
+      };
+    };
+
+    try {
+      await exchange(dispatcher, url, headers, opts.signal, idleMs, onResponse);
+      if (sniff?.length) {
+        if (looksLikeHtml(sniff)) throw notAnImage(url, 'the body is an HTML page');
+        write(sniff);
+      }
+    } catch (e) {
+      if (e === RESTART) return false;
+      if (e instanceof ImageError && e.code === 'not-an-image') discardSync(part, metaPath);
       throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
-    if (opts.signal?.aborted) throw cancelled(url);
-    if ((e as NodeJS.ErrnoException).syscall && !['read', 'connect'].includes((e as NodeJS.ErrnoException).syscall!)) {
-      throw e; // a local file system error (write, open): not the network's fault
+    if (st.total !== null && st.have < st.total) throw new Transient(`the server closed the connection at ${st.have} of ${st.total} bytes`);
+    return true;
+  };
+
+  const { dispatcher, close, proxied } = makeDispatcher(opts);
+  const proxyNote = proxied ? ' and the proxy (HTTP_PROXY/HTTPS_PROXY, NO_PROXY)' : ' (set HTTPS_PROXY/HTTP_PROXY if you need a proxy)';
+  let failures = 0;
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) throw cancelled(url);
+      const bestBefore = st.best;
+      try {
+        if (await attempt(dispatcher)) break;
+        continue;
+      } catch (e) {
+        if (opts.signal?.aborted) throw cancelled(url);
+        if (!(e instanceof Transient)) throw e; // a verdict (404, HTML, …) or a local file system error
+        st.best = Math.max(st.best, st.have);
+        failures = st.have > bestBefore ? 1 : failures + 1;
+        const permanent = e.cause !== undefined && PERMANENT.test(errCode(e.cause) ?? '');
+        const resumable = st.have > 0 && trusted(st.meta);
+        if (permanent || failures >= maxAttempts) {
+          if (!resumable) await discard(part, metaPath);
+          const got = `${st.have}${st.total !== null ? ` of ${st.total}` : ''} bytes received`;
+          if (permanent || maxAttempts === 1) {
+            throw new ImageError(
+              'network',
+              `Download of ${url} failed: ${e.message}${resumable ? ` (${got})` : ''}.`,
+              resumable ? `${st.have} bytes are kept in ${part}; run it again to resume` : `check the network${proxyNote} and the URL, then run it again`,
+            );
+          }
+          throw new ImageError(
+            'network',
+            `Download of ${url} failed after ${failures} attempts: ${e.message}; ${got}.`,
+            resumable
+              ? `${st.have} bytes are kept in ${part}: run the same command again to resume; check the network${proxyNote}`
+              : `check the network${proxyNote} and the URL, then run it again`,
+          );
+        }
+        if (!resumable) startOver();
+        const wait = Math.min(e.retryAfterMs ?? baseDelay * 2 ** (failures - 1), MAX_RETRY_DELAY_MS);
+        log(`${e.message}; ${resumable ? `resuming at byte ${st.have}` : 'starting again'} in ${(wait / 1000).toFixed(1)} s (attempt ${failures + 1} of ${maxAttempts})`);
+        try {
+          await sleep(wait, undefined, { signal: opts.signal });
+        } catch {
+          throw cancelled(url);
+        }
+      }
     }
-    const kept = await partSize(part);
-    const m = await readMeta(metaPath);
-    const resumable = kept > 0 && m !== undefined && (m.etag !== null || m.lastModified !== null || opts.expected !== undefined);
-    if (!resumable) await discard(part, metaPath);
-    const err = networkError(url, e);
-    throw resumable ? new ImageError('network', err.message, `${kept} bytes are kept in ${part}; run it again to resume`) : err;
+  } finally {
+    await close().catch(() => {});
   }
   report(true);
 
-  if (total !== null && bytes !== total) {
-    throw new ImageError('network', `Download of ${url} failed: got ${bytes} of ${total} bytes.`, `run it again to resume from ${part}`);
-  }
-
-  const digests = hashes.digest();
+  const digests = st.hashes!.digest();
   if (opts.expected) {
     const actual = digests[opts.expected.algo]!;
     const want = opts.expected.hex.toLowerCase();
@@ -513,6 +646,7 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
 
   await fsp.rename(part, dest);
   await discard(metaPath);
-  log(`saved ${dest} (${bytes} bytes${resumed ? ', resumed' : ''})`);
-  return { path: dest, bytes, sha256: digests.sha256, ...(digests.sha512 ? { sha512: digests.sha512 } : {}), resumed };
+  const resumed = st.fromEarlier > 0;
+  log(`saved ${dest} (${st.have} bytes${resumed ? ', resumed' : ''})`);
+  return { path: dest, bytes: st.have, sha256: digests.sha256, ...(digests.sha512 ? { sha512: digests.sha512 } : {}), resumed };
 }

@@ -74,3 +74,43 @@ export function serveBytes(
   res.writeHead(200, { ...headers, 'content-length': body.length });
   res.end(body);
 }
+
+/**
+ * A real, tiny HTTP forward proxy on 127.0.0.1: it takes absolute-URI
+ * requests (`GET http://host/path`, what clients send a proxy for http://
+ * URLs), records them and relays them to the origin. No CONNECT.
+ */
+export async function startForwardProxy(): Promise<TestServer> {
+  const requests: SeenRequest[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '');
+    } catch {
+      res.writeHead(400).end('a proxy needs an absolute URI');
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers['proxy-connection'];
+    const upstream = http.request(target, { method: req.method, headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+      up.on('error', () => res.destroy());
+    });
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end('bad gateway')));
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -3,12 +3,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { downloadFile, looksLikeHtml, type DownloadProgress } from '../../../src/images/downloader.js';
 import { ImageError, type ImageErrorCode } from '../../../src/images/imageError.js';
-import { serveBytes, startServer, type TestServer } from '../../helpers/httpServer.js';
+import { serveBytes, startForwardProxy, startServer, type TestServer } from '../../helpers/httpServer.js';
 import { assertIncludes } from '../../helpers/assertions.js';
 
 const BODY = randomBytes(3 * 1024 * 1024 + 123);
@@ -111,7 +112,7 @@ describe('downloadFile', () => {
     const r = await downloadFile(`${s.url}/a`, destIn().dest, { log: (l) => lines.push(l) });
     assert.equal(r.sha256, BODY_SHA256);
     assert.deepEqual(s.requests.map((q) => q.url), ['/a', '/b', '/dir/c', '/dir/sub/d', '/dir/e', '/file.img']);
-    assert.ok(lines.some((l) => l.includes('308 redirect')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('followed 5 redirect(s)') && l.endsWith('/file.img')), lines.join('\n'));
   });
 
   it('gives up after 10 redirects', async () => {
@@ -122,12 +123,13 @@ describe('downloadFile', () => {
     assert.deepEqual(files(dir), []);
   });
 
-  it('resumes a dropped download with Range and If-Range and gets the right sha256', async () => {
+  it('resumes a download an earlier run left, with Range and If-Range, and gets the right sha256', async () => {
     const N = 1024 * 1024 + 7;
     const s = await server((req, res) => (s.requests.length === 1 ? dropAfter(res, N) : serveBytes(res, req, BODY)));
     const { dir, dest } = destIn();
     const url = `${s.url}/disk.img`;
-    const err = await rejectsWith(downloadFile(url, dest), 'network', url);
+    // One attempt only: the run gives up at the first drop, as a killed run would stop.
+    const err = await rejectsWith(downloadFile(url, dest, { attempts: 1 }), 'network', url);
     assertIncludes(err.hint ?? '', 'resume');
     // Interrupted: only the part file and its metadata, never a "finished" dest.
     assert.deepEqual(files(dir), ['disk.img.part', 'disk.img.part.json']);
@@ -154,7 +156,7 @@ describe('downloadFile', () => {
       s.requests.length === 1 ? dropAfter(res, 500_000, { 'last-modified': 'Tue, 02 Jan 2024 00:00:00 GMT' }) : serveBytes(res, req, BODY, { ranges: false }),
     );
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest), 'network');
+    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { attempts: 1 }), 'network');
     const r = await downloadFile(`${s.url}/disk.img`, dest);
     assert.equal(s.requests[1]!.headers['if-range'], 'Tue, 02 Jan 2024 00:00:00 GMT');
     assert.equal(r.resumed, false);
@@ -181,11 +183,12 @@ describe('downloadFile', () => {
     assert.deepEqual(files(dir), []);
   });
 
-  it('maps 404 to not-found and other statuses to http with the status', async () => {
-    const s = await server((req, res) => res.writeHead(req.url === '/missing' ? 404 : 503, { 'content-type': 'text/plain' }).end('no'));
+  it('maps 404 to not-found and other statuses to http with the status, without retrying', async () => {
+    const s = await server((req, res) => res.writeHead(req.url === '/missing' ? 404 : 403, { 'content-type': 'text/plain' }).end('no'));
     const { dir, dest } = destIn();
     await rejectsWith(downloadFile(`${s.url}/missing`, dest), 'not-found', `${s.url}/missing`, '404');
-    await rejectsWith(downloadFile(`${s.url}/busy`, dest), 'http', '503');
+    await rejectsWith(downloadFile(`${s.url}/private`, dest), 'http', '403');
+    assert.equal(s.requests.length, 2);
     assert.deepEqual(files(dir), []);
   });
 
@@ -311,19 +314,166 @@ describe('downloadFile', () => {
     assert.equal(last.etaSec, 0);
   });
 
-  it('turns a refused connection into a network error naming the URL', async () => {
+  it('turns a refused connection into a network error naming the URL, after its attempts', async () => {
     const s = await startServer(() => {});
     await s.close();
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest), 'network', `${s.url}/disk.img`, 'ECONNREFUSED');
+    const lines: string[] = [];
+    const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 5, log: (l) => lines.push(l) }), 'network', `${s.url}/disk.img`, 'ECONNREFUSED', 'after 5 attempts');
+    assertIncludes(e.hint ?? '', 'check the network');
+    assert.equal(lines.filter((l) => l.includes('attempt')).length, 4, lines.join('\n'));
     assert.deepEqual(files(dir), []);
   });
 
-  it('turns a reset mid-body with nothing to resume into a network error and removes the part', async () => {
+  it('with no validator, starts each retry over, and after its attempts removes the part', async () => {
     const s = await server((req, res) => dropAfter(res, 100_000, {}));
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest), 'network', `${s.url}/disk.img`);
+    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 5 }), 'network', `${s.url}/disk.img`, 'after 5 attempts');
+    assert.equal(s.requests.length, 5);
+    assert.ok(s.requests.every((q) => q.headers.range === undefined), 'no Range without a validator');
     assert.deepEqual(files(dir), []);
+  });
+
+  it('survives connections dropped mid-body: retries with backoff, resumes with Range/If-Range, right bytes and hash', async () => {
+    const drops = [700_000, 900_000, 1_100_000]; // bytes sent by each of the first three answers
+    const s = await server((req, res) => {
+      const i = s.requests.length - 1;
+      if (i >= drops.length) return serveBytes(res, req, BODY);
+      const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      const headers = { 'content-type': 'application/octet-stream', etag: '"v1"', 'content-length': BODY.length - start };
+      res.writeHead(start ? 206 : 200, start ? { ...headers, 'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}` } : headers);
+      res.write(BODY.subarray(start, start + drops[i]!), () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+    const { dir, dest } = destIn();
+    const lines: string[] = [];
+    const seen: DownloadProgress[] = [];
+    const t0 = Date.now();
+    const r = await downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 40, log: (l) => lines.push(l), onProgress: (p) => seen.push(p), expected: { algo: 'sha256', hex: BODY_SHA256 } });
+    // Each attempt got further, so the wait never grows past the first step.
+    assert.ok(Date.now() - t0 >= 3 * 40, 'waits between attempts');
+    assert.equal(r.sha256, BODY_SHA256);
+    assert.equal(r.bytes, BODY.length);
+    assert.equal(sha256(readFileSync(dest)), BODY_SHA256);
+    assert.deepEqual(files(dir), ['disk.img']);
+    assert.equal(s.requests.length, 4);
+    let at = 0;
+    for (const [i, q] of s.requests.entries()) {
+      assert.equal(q.headers.range, i === 0 ? undefined : `bytes=${at}-`);
+      assert.equal(q.headers['if-range'], i === 0 ? undefined : '"v1"');
+      at += drops[i] ?? 0;
+    }
+    assert.equal(lines.filter((l) => /dropped.*resuming at byte \d+ in 0\.\d s \(attempt 2 of 5\)/.test(l)).length, 3, lines.join('\n'));
+    assert.ok(seen.every((p, i) => i === 0 || p.bytes >= seen[i - 1]!.bytes), 'progress never goes back');
+  });
+
+  it('retries 503 (honouring Retry-After) and gives up on a persistent one naming the status', async () => {
+    let healthy = false;
+    const s = await server((req, res) => (healthy && s.requests.length > 2 ? serveBytes(res, req, BODY) : res.writeHead(503, { 'retry-after': '0' }).end('busy')));
+    const { dest } = destIn();
+    healthy = true;
+    const r = await downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 10_000 }); // Retry-After: 0 wins over the delay
+    assert.equal(r.sha256, BODY_SHA256);
+    assert.equal(s.requests.length, 3);
+    healthy = false;
+    await rejectsWith(downloadFile(`${s.url}/disk.img`, destIn().dest, { attempts: 3 }), 'network', 'HTTP 503', 'after 3 attempts');
+  });
+
+  it('gives up after its attempts with URL, bytes received and the next step; the next run resumes', async () => {
+    const N = 600_000;
+    let healthy = false;
+    const s = await server((req, res) => {
+      if (healthy) return serveBytes(res, req, BODY);
+      if (s.requests.length === 1) return dropAfter(res, N);
+      res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': BODY.length - N, 'content-range': `bytes ${N}-${BODY.length - 1}/${BODY.length}`, etag: '"v1"' });
+      res.flushHeaders();
+      setTimeout(() => res.socket?.destroy(), 10); // headers, then nothing
+    });
+    const { dir, dest } = destIn();
+    const url = `${s.url}/disk.img`;
+    const e = await rejectsWith(downloadFile(url, dest, { retryDelayMs: 5 }), 'network', url, 'after 5 attempts', `${N} of ${BODY.length} bytes received`);
+    assertIncludes(e.hint ?? '', `${N} bytes are kept in ${dest}.part`);
+    assertIncludes(e.hint ?? '', 'run the same command again to resume');
+    assert.equal(s.requests.length, 5);
+    assert.deepEqual(s.requests.slice(1).map((q) => q.headers.range), Array(4).fill(`bytes=${N}-`));
+    assert.deepEqual(files(dir), ['disk.img.part', 'disk.img.part.json']);
+    assert.equal(statSync(`${dest}.part`).size, N);
+
+    healthy = true;
+    const r = await downloadFile(url, dest);
+    assert.equal(s.requests.at(-1)!.headers.range, `bytes=${N}-`);
+    assert.equal(r.resumed, true);
+    assert.equal(r.sha256, BODY_SHA256);
+  });
+
+  it('cancels while waiting to retry', async () => {
+    const ac = new AbortController();
+    const s = await server((req, res) => res.writeHead(503).end());
+    const { dest } = destIn();
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 100);
+    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { signal: ac.signal, retryDelayMs: 20_000 }), 'cancelled');
+    assert.ok(Date.now() - t0 < 2000, 'did not wait out the backoff');
+    assert.equal(s.requests.length, 1);
+  });
+
+  it('takes a body from a Connection: close server that ends the socket at once, whole or cut short', async () => {
+    // The bytes all arrive before the client reads them, then FIN: the case that
+    // crashes undici 7 when its parser is paused (nodejs/undici#5360).
+    const big = Buffer.concat([BODY, BODY, BODY]);
+    let n = 0;
+    const srv = createNetServer((sock) => {
+      sock.once('data', () => {
+        const cut = n++ === 0 ? 2 * 1024 * 1024 : big.length; // the first answer stops early
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\nETag: "c1"\r\nConnection: close\r\n\r\n`);
+        sock.write(big.subarray(0, cut));
+        sock.end();
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = srv.address() as AddressInfo;
+      const r = await downloadFile(`http://127.0.0.1:${port}/big.img`, destIn().dest, { retryDelayMs: 5 });
+      assert.equal(r.bytes, big.length);
+      assert.equal(r.sha256, sha256(big));
+      assert.equal(n, 2);
+    } finally {
+      srv.close();
+    }
+  });
+
+  describe('through a proxy from the environment', () => {
+    it('sends http:// through HTTP_PROXY (an absolute-URI request) and bypasses it for NO_PROXY', async () => {
+      const proxy = await startForwardProxy();
+      servers.push(proxy);
+      const s = await server((req, res) => serveBytes(res, req, BODY));
+      const url = `${s.url}/disk.img`;
+
+      const r = await downloadFile(url, destIn().dest, { env: { HTTP_PROXY: proxy.url } });
+      assert.equal(r.sha256, BODY_SHA256);
+      assert.deepEqual(proxy.requests.map((q) => `${q.method} ${q.url}`), [`GET ${url}`]);
+      assert.equal(s.requests.length, 1, 'the origin served it (through the proxy)');
+
+      // Lower case wins over upper case, as curl reads them.
+      await downloadFile(url, destIn().dest, { env: { http_proxy: proxy.url, HTTP_PROXY: 'http://127.0.0.1:9' } });
+      assert.equal(proxy.requests.length, 2);
+
+      for (const noProxy of ['127.0.0.1', `localhost,127.0.0.1:${new URL(s.url).port}`, '*']) {
+        const direct = await downloadFile(url, destIn().dest, { env: { HTTP_PROXY: proxy.url, NO_PROXY: noProxy } });
+        assert.equal(direct.sha256, BODY_SHA256);
+        assert.equal(proxy.requests.length, 2, `NO_PROXY=${noProxy} bypasses the proxy`);
+      }
+      assert.equal(s.requests.length, 5);
+    });
+
+    it('names the URL when the proxy is down, and says to check the proxy', async () => {
+      const gone = await startServer(() => {});
+      await gone.close();
+      const s = await server((req, res) => serveBytes(res, req, BODY));
+      const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, destIn().dest, { env: { http_proxy: gone.url }, attempts: 2, retryDelayMs: 5 }), 'network', `${s.url}/disk.img`);
+      assertIncludes(e.hint ?? '', 'proxy');
+      assert.equal(s.requests.length, 0);
+    });
   });
 });
 
