@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { rename, rm } from 'node:fs/promises';
+import { chmod, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ImageError } from './imageError.js';
 import { inspectImage, type ImageFormat, type ImageInfo } from './inspect.js';
@@ -86,6 +86,7 @@ export async function convertToQcow2(src: string, srcFormat: ImageFormat, dest: 
       /ENOENT|spawn/.test(why) ? 'install qemu-utils (qemu-img), e.g. with ./install.sh' : 'check free disk space next to the destination, and that the source is not damaged',
     );
   }
+  await chmod(part, 0o600); // images are private by default
   await rename(part, out);
 
   let info: ImageInfo;

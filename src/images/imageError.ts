@@ -14,6 +14,7 @@ export type ImageErrorCode =
   | 'unsupported-format'
   | 'qemu-img' // qemu-img failed
   | 'cancelled'
+  | 'busy' // another live vmlab process is working on it
   | 'bad-input';
 
 export class ImageError extends Error {

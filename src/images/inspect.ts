@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { run, tailLines, type RunResult } from '../qemu/run.js';
 import { ImageError } from './imageError.js';
 
@@ -52,32 +52,67 @@ async function readAt(fd: import('node:fs/promises').FileHandle, position: numbe
   return buf.subarray(0, bytesRead);
 }
 
-async function regularFileSize(path: string): Promise<number> {
+/** How a file is named in messages, and which name's extension says what it claims to be. */
+export interface Provenance {
+  /** Name whose extension claims a format (default: the path). For a download, the URL's file name. */
+  name?: string;
+  /** What to call the file in messages (default: the path). For a download, the URL. */
+  label?: string;
+}
+
+/** Formats a file name's extension claims; `.img`, `.raw`, `.bin` claim nothing. */
+const CLAIMS: Record<string, ImageFormat> = { qcow2: 'qcow2', vmdk: 'vmdk', vhd: 'vpc', vpc: 'vpc', vhdx: 'vhdx', iso: 'iso' };
+const FORMAT_NAME: Record<ImageFormat, string> = { qcow2: 'qcow2', vmdk: 'VMDK', vpc: 'VHD', vhdx: 'VHDX', iso: 'ISO 9660', raw: 'raw' };
+
+/** The format a file name claims by its extension, if any. */
+export function claimedFormat(name: string): ImageFormat | undefined {
+  return CLAIMS[extname(name).slice(1).toLowerCase()];
+}
+
+async function regularFileSize(path: string, label: string): Promise<number> {
   let st;
   try {
     st = await stat(path);
   } catch {
-    throw new ImageError('not-found', `image file ${path} does not exist`, 'check the path, or download the image again');
+    throw new ImageError('not-found', `image file ${label} does not exist`, 'check the path, or download the image again');
   }
-  if (!st.isFile()) throw new ImageError('not-an-image', `${path} is not a regular file`, 'point at an image file, not a directory or device');
+  if (st.isDirectory()) {
+    throw new ImageError('not-an-image', `${label} is a directory, not a disk image`, `give the path of one image file in it, or register every image in it: vmlab images scan ${label}`, 2);
+  }
+  if (!st.isFile()) throw new ImageError('not-an-image', `${label} is not a regular file (a device, socket or pipe), not a disk image`, 'point at an image file', 2);
   return st.size;
 }
 
+/** A few words on what the bytes look like, for an error: size, and the start if it is text. */
+function describeBytes(head: Buffer, size: number): string {
+  const text = head.subarray(0, 64);
+  const printable = text.length > 0 && [...text].every((c) => c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f));
+  const preview = printable ? `, starting with the text ${JSON.stringify(text.toString('latin1').slice(0, 40))}` : '';
+  return `${size} byte${size === 1 ? '' : 's'} with no image header${preview}`;
+}
+
 /**
- * The image format from the file's bytes, never from its name: a qcow2
- * renamed .vmdk is qcow2. An HTML page (a saved 404 or login page) or an
- * empty file is not an image.
+ * The image format from the file's bytes: a qcow2 renamed .vmdk is qcow2.
+ * What is not an image is refused (ImageError 'not-an-image', exit 2): an
+ * HTML page (a saved 404 or login page), an empty file, a directory, and
+ * data with no image header unless it can be a raw disk: a whole number of
+ * 512-byte sectors, under a name that claims no other format (a `.qcow2`
+ * with no qcow2 header is not a raw disk, whatever its size).
  */
-export async function detectFormatByMagic(path: string): Promise<ImageFormat> {
-  const size = await regularFileSize(path);
-  if (size === 0) throw new ImageError('not-an-image', `${path} is empty`, 'the download probably failed: delete it and download again');
+export async function detectFormatByMagic(path: string, from: Provenance = {}): Promise<ImageFormat> {
+  const label = from.label ?? path;
+  const isUrl = /^https?:\/\//.test(label);
+  const size = await regularFileSize(path, label);
+  if (size === 0) {
+    throw new ImageError('not-an-image', `${label} is empty (0 bytes): expected a disk image`, isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file', 2);
+  }
   const fd = await open(path, 'r');
   try {
     const head = await readAt(fd, 0, 512);
     const ascii = (b: Buffer, start: number, len: number) => b.subarray(start, start + len).toString('latin1');
     const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
     if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
-      throw new ImageError('not-an-image', `${path} is an HTML page, not a disk image`, 'the server sent an error or login page instead of the image: check the URL, delete the file and download again');
+      throw new ImageError('not-an-image', `${label} is an HTML page, not a disk image`, 'the server sent an error or login page instead of the image: check the URL, delete the file and download again', 2);
     }
     if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb) return 'qcow2';
     if (ascii(head, 0, 4) === 'KDMV') return 'vmdk';
@@ -86,6 +121,28 @@ export async function detectFormatByMagic(path: string): Promise<ImageFormat> {
     if (ascii(head, 0, 8) === 'conectix') return 'vpc'; // dynamic VHD: footer copy at the start
     if (size >= 512 && ascii(await readAt(fd, size - 512, 8), 0, 8) === 'conectix') return 'vpc'; // fixed VHD: footer only
     if (size >= 0x8001 + 5 && ascii(await readAt(fd, 0x8001, 5), 0, 5) === 'CD001') return 'iso';
+
+    // No header: raw, but only if nothing says otherwise.
+    const named = from.name ?? path;
+    const claimed = claimedFormat(named);
+    if (claimed !== undefined) {
+      throw new ImageError(
+        'not-an-image',
+        `${label} is not a ${FORMAT_NAME[claimed]} image: expected a ${FORMAT_NAME[claimed]} header (the name ends in ${extname(named)}), got ${describeBytes(head, size)}`,
+        isUrl
+          ? 'the URL does not point to the image it names: check the URL'
+          : 'check that it is the right file (a failed download, or a renamed file?); if it really is a raw disk image, give it a .img or .raw name',
+        2,
+      );
+    }
+    if (size % 512 !== 0) {
+      throw new ImageError(
+        'not-an-image',
+        `${label} is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got ${describeBytes(head, size)}`,
+        isUrl ? 'check the URL: it should point to the image file itself' : 'check that it is the right file; a raw disk image is always a whole number of 512-byte sectors',
+        2,
+      );
+    }
     return 'raw';
   } finally {
     await fd.close();
@@ -181,10 +238,10 @@ function descriptorExtents(text: string): string[] {
  * VMDK extents elsewhere), is corrupt, or that qemu-img sees as a different
  * format than the bytes say.
  */
-export async function inspectImage(imagePath: string): Promise<ImageInfo> {
+export async function inspectImage(imagePath: string, from: Provenance = {}): Promise<ImageInfo> {
   // Absolute path: qemu-img would read "nbd:..." or "json:{...}" as a protocol.
   const path = resolve(imagePath);
-  const format = await detectFormatByMagic(path);
+  const format = await detectFormatByMagic(path, from);
   const warnings: string[] = [];
 
   if (format === 'vmdk') {

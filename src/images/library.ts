@@ -1,16 +1,17 @@
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.js';
-import { ImageStore, type ImageRecord } from '../store/imageStore.js';
-import { JobStore } from '../jobs/jobStore.js';
-import { runJob, type JobObserver } from '../jobs/runJob.js';
+import { ImageStore, type ImageRecord, type ImageStatus } from '../store/imageStore.js';
+import { JobStore, type JobRecord } from '../jobs/jobStore.js';
+import { reapInterrupted } from '../jobs/reap.js';
+import { runJob, type JobContext, type JobObserver } from '../jobs/runJob.js';
 import { findChecksum, parseChecksumArg, type Checksum } from './checksums.js';
 import { convertToQcow2 } from './convert.js';
 import { detectOs, parseOsArg, type DetectedOs } from './detect.js';
-import { downloadFile } from './downloader.js';
+import { downloadFile, type DownloadOptions } from './downloader.js';
 import { ImageError } from './imageError.js';
-import { assertSafeImageName, inspectImage } from './inspect.js';
+import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { listLabs, readState } from '../lab/labState.js';
 import { labDir, labFiles } from '../plan/labFiles.js';
@@ -18,10 +19,41 @@ import { isAlive } from '../lab/processes.js';
 
 export const imagesDir = (root: string) => join(root, 'images');
 
+/** Image files and the images directory are private by default. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** Codes that are a verdict on the source (nothing to resume): the record and every file go. */
+const VERDICTS = new Set(['not-found', 'not-an-image', 'checksum-mismatch', 'checksum-unavailable', 'unsafe', 'unsupported-format', 'qemu-img', 'bad-input']);
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Files a pull or import of `name` leaves in the images directory while it is
+ * under way or after it was interrupted: the download (`name.download`), its
+ * `.part`, `.part.json` and `.part.lock`, the checksum list (`.download.sums…`)
+ * and a copy or conversion not yet renamed (`name.qcow2.part`, …).
+ */
+export function tempFilesOf(dir: string, name: string): string[] {
+  const re = new RegExp(`^${escapeRe(name)}\\.(download(\\.sums)?(\\.part(\\.json|\\.lock)?)?|(qcow2|raw|vmdk|vhdx|vpc|iso)\\.part)$`);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.filter((f) => re.test(f)).map((f) => join(dir, f));
+}
+
+/** How the library's downloads behave: proxies (env), attempts, backoff. */
+export type LibraryDownloadOptions = Pick<DownloadOptions, 'env' | 'attempts' | 'retryDelayMs' | 'idleTimeoutMs'>;
+
 /** The library: store + files under <root>/images + jobs. One per command run. */
 export class ImageLibrary {
   readonly images: ImageStore;
   readonly jobs: JobStore;
+  /** Applied to every download (openLibrary fills it from the environment). */
+  downloadOptions: LibraryDownloadOptions = {};
   constructor(
     readonly db: Db,
     readonly root: string,
@@ -29,7 +61,11 @@ export class ImageLibrary {
   ) {
     this.images = new ImageStore(db);
     this.jobs = new JobStore(db);
-    mkdirSync(imagesDir(root), { recursive: true });
+    const dir = imagesDir(root);
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    if ((statSync(dir).mode & 0o777) !== DIR_MODE) chmodSync(dir, DIR_MODE);
+    // A killed vmlab leaves nothing stuck in "running" or "converting".
+    reapInterrupted(db, isAlive);
   }
 
   /** An image by name or id, ready to use; otherwise a clear error. */
@@ -39,7 +75,13 @@ export class ImageLibrary {
       const inCatalog = this.catalog.some((c) => c.id === ref);
       throw new ImageError('not-found', `no image "${ref}" in the library`, inCatalog ? `pull it: vmlab images pull ${ref}` : 'see vmlab images list; import one with vmlab images import <url|file>');
     }
-    if (img.status !== 'ready' || !img.path) throw new ImageError('not-found', `image "${ref}" is ${img.status}${img.error ? ` (${img.error})` : ''}`, `retry: vmlab images rm ${img.name} && vmlab images pull|import …`);
+    if (img.status !== 'ready' || !img.path) {
+      const hint =
+        img.status === 'failed'
+          ? `run the same vmlab images ${img.source_type === 'catalog' ? 'pull' : 'import'} again to resume it, or remove it: vmlab images rm ${img.name}`
+          : 'it is still being fetched: see vmlab jobs list';
+      throw new ImageError('not-found', `image "${ref}" is ${img.status}${img.error ? ` (${img.error})` : ''}`, hint);
+    }
     return img;
   }
 
@@ -59,9 +101,10 @@ export class ImageLibrary {
     return p;
   }
 
-  /** Another process is pulling it: wait for its outcome. */
+  /** Another process is pulling it: wait for its outcome (or for it to die). */
   private async waitForOther(id: string): Promise<ImageRecord> {
     for (;;) {
+      reapInterrupted(this.db, isAlive);
       const img = this.images.find(id);
       if (!img) throw new ImageError('network', `the other pull of "${id}" gave up`, `run vmlab images pull ${id} again`);
       if (img.status === 'ready') return img;
@@ -74,46 +117,76 @@ export class ImageLibrary {
     const entry = findCatalogEntry(this.catalog, id);
     const existing = this.images.find(entry.id);
     if (existing?.status === 'ready') return existing;
-    if (existing && existing.status !== 'failed' && this.jobs.list(200).some((j) => j.target === existing.id && j.status === 'running' && j.pid !== null && j.pid !== process.pid && isAlive(j.pid))) {
-      return this.waitForOther(entry.id);
-    }
+    if (existing && this.jobs.activeFor(existing.id, isAlive)) return this.waitForOther(entry.id);
     const os: DetectedOs = { family: 'linux', distro: entry.distro as DetectedOs['distro'], version: entry.version, arch: entry.arch, defaultUser: entry.defaultUser, cloudInit: entry.cloudInit };
-    return this.fetchInto(existing ?? null, entry.id, entry.url, { checksumUrl: entry.checksum.url, os, sourceType: 'catalog', source: entry.id }, observer);
+    try {
+      return await this.fetchInto(entry.id, entry.url, { checksumUrl: entry.checksum.url, os, sourceType: 'catalog', source: entry.id }, observer);
+    } catch (err) {
+      // Another process took it between our look and our claim: wait for it.
+      if (err instanceof ImageError && err.code === 'busy') return this.waitForOther(entry.id);
+      throw err;
+    }
   }
 
-  /** Import from a URL or a local file. */
+  /**
+   * Import from a URL or a local file. A failed or interrupted import of the
+   * same name is taken over and resumed (its part file is kept), never in the way.
+   */
   async import(src: string, opts: { name?: string; checksum?: string; os?: string; convert?: boolean } = {}, observer: JobObserver = {}): Promise<ImageRecord> {
     const isUrl = /^https?:\/\//.test(src);
     const fileName = basename(isUrl ? new URL(src).pathname : src);
     const name = opts.name ?? fileName.replace(/\.(qcow2|img|raw|vmdk|vhdx?|vpc)$/i, '');
     assertSafeImageName(name);
-    if (this.images.find(name)) throw new ImageError('bad-input', `an image named "${name}" exists already`, `pick another name with --name, or remove it: vmlab images rm ${name}`);
     const os = opts.os ? parseOsArg(opts.os) : detectOs(fileName);
     const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
-    if (isUrl) return this.fetchInto(null, name, src, { expected, os, sourceType: 'url', source: src, convert: opts.convert }, observer);
+    if (isUrl) return this.fetchInto(name, src, { expected, os, sourceType: 'url', source: src, convert: opts.convert }, observer);
     const path = resolve(src);
-    if (!existsSync(path) || !statSync(path).isFile()) throw new ImageError('not-found', `no such file: ${path}`);
+    if (!existsSync(path)) throw new ImageError('not-found', `no such file: ${path}`, 'check the path; a URL must start with http:// or https://', 2);
+    // A directory, an empty file, or bytes that are no disk image: refused before anything is recorded.
+    await detectFormatByMagic(path);
     return this.registerFile(name, path, { expected, os, sourceType: 'file', source: path, copy: true, convert: opts.convert }, observer);
   }
 
+  /**
+   * Claim `name` for a new pull/import and start its job, in one transaction:
+   * a busy image always has a running job with a pid, which is what lets a
+   * later command tell an interrupted one from one under way.
+   */
+  private begin(name: string, fields: Pick<ImageRecord, 'source_type' | 'source'> & Partial<ImageRecord>, status: ImageStatus, kind: string, params: Record<string, unknown>): { rec: ImageRecord; job: JobRecord } {
+    return this.db
+      .transaction(() => {
+        const existing = this.images.find(name);
+        if (existing?.status === 'ready') {
+          throw new ImageError('bad-input', `an image named "${name}" exists already`, `pick another name with --name, or remove it: vmlab images rm ${name}`);
+        }
+        const owner = existing && this.jobs.activeFor(existing.id, isAlive);
+        if (owner) {
+          throw new ImageError('busy', `image "${name}" is being ${existing.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `wait for it (vmlab jobs show ${owner.id}), or stop it: vmlab jobs cancel ${owner.id}`);
+        }
+        // Failed or interrupted: this command takes the record over (and the part file with it).
+        const rec = existing ? this.images.update(existing.id, { ...fields, status, error: null }) : this.images.add({ name, ...fields, status });
+        const job = this.jobs.create(kind, rec.id, params);
+        this.jobs.start(job.id);
+        return { rec, job };
+      })
+      .immediate();
+  }
+
   private async fetchInto(
-    existing: ImageRecord | null,
     name: string,
     url: string,
     o: { checksumUrl?: string; expected?: Checksum; os: DetectedOs | null; sourceType: ImageRecord['source_type']; source: string; convert?: boolean },
     observer: JobObserver,
   ): Promise<ImageRecord> {
     assertSafeImageName(name);
-    const rec = existing ?? this.images.add({ name, source_type: o.sourceType, source: o.source, ...osFields(o.os) });
-    const job = this.jobs.create('download', rec.id, { url });
+    const { rec, job } = this.begin(name, { source_type: o.sourceType, source: o.source, ...osFields(o.os) }, 'downloading', 'download', { url });
     const download = join(imagesDir(this.root), `${name}.download`);
     try {
       return await runJob(this.jobs, job, async (ctx) => {
-        this.images.update(rec.id, { status: 'downloading', error: null });
         let expected = o.expected;
         if (!expected && o.checksumUrl) {
           ctx.log(`fetching checksums ${o.checksumUrl}`);
-          const sums = await downloadFile(o.checksumUrl, `${download}.sums`, { signal: ctx.signal, shareInProcess: false });
+          const sums = await downloadFile(o.checksumUrl, `${download}.sums`, { ...this.downloadOptions, signal: ctx.signal, shareInProcess: false, log: ctx.log });
           const entry = findChecksum(readFileSync(sums.path, 'utf8'), basename(new URL(url).pathname));
           rmSync(sums.path, { force: true });
           if (!entry) throw new ImageError('checksum-unavailable', `${o.checksumUrl} lists no checksum for ${basename(url)}`, 'check the catalog entry (a mirror may be out of date)');
@@ -121,17 +194,24 @@ export class ImageLibrary {
         }
         ctx.log(`downloading ${url}${expected ? ` (${expected.algo} ${expected.hex.slice(0, 16)}…)` : ' (no checksum given)'}`);
         const got = await downloadFile(url, download, {
+          ...this.downloadOptions,
           expected,
           signal: ctx.signal,
           log: ctx.log,
           onProgress: (p) => ctx.progress(p.total ? p.bytes / p.total : 0, { ...p }),
         });
         if (got.resumed) ctx.log('resumed an earlier partial download');
-        return this.finishFile(rec, got.path, got.sha256, o.os, o.convert ?? true, ctx.log);
+        return this.finishFile(rec, got.path, got.sha256, o.os, o.convert ?? true, ctx, { from: { name: basename(new URL(url).pathname), label: url } });
       }, observer);
     } catch (err) {
-      this.images.update(rec.id, { status: 'failed', error: (err as Error).message });
-      if ((err as ImageError).code !== 'cancelled' && (err as ImageError).code !== 'network') this.images.remove(rec.id); // nothing half-registered
+      if (err instanceof ImageError && VERDICTS.has(err.code)) {
+        // Nothing half-registered, nothing left behind.
+        this.images.remove(rec.id);
+        for (const f of tempFilesOf(imagesDir(this.root), name)) rmSync(f, { force: true });
+      } else {
+        // Cancelled, the network, the disk: keep the record and the part file; the same command resumes.
+        this.images.update(rec.id, { status: 'failed', error: (err as Error).message });
+      }
       throw err;
     }
   }
@@ -142,8 +222,7 @@ export class ImageLibrary {
     o: { expected?: Checksum; os: DetectedOs | null; sourceType: ImageRecord['source_type']; source: string; copy: boolean; convert?: boolean },
     observer: JobObserver,
   ): Promise<ImageRecord> {
-    const rec = this.images.add({ name, source_type: o.sourceType, source: o.source, ...osFields(o.os), status: 'verifying' });
-    const job = this.jobs.create('import', rec.id, { path });
+    const { rec, job } = this.begin(name, { source_type: o.sourceType, source: o.source, ...osFields(o.os) }, 'verifying', 'import', { path });
     try {
       return await runJob(this.jobs, job, async (ctx) => {
         const digests = await hashFile(path, o.expected ? ['sha256', o.expected.algo] : ['sha256']);
@@ -152,36 +231,56 @@ export class ImageLibrary {
           const got = digests[o.expected.algo]!;
           if (got !== o.expected.hex) throw new ImageError('checksum-mismatch', `${path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, 'the file is not the one the checksum names');
         }
-        return this.finishFile(rec, path, sha256, o.os, o.convert ?? true, ctx.log, !o.copy);
+        return this.finishFile(rec, path, sha256, o.os, o.convert ?? true, ctx, { inPlace: !o.copy });
       }, observer);
     } catch (err) {
+      // A local file is cheap to read again: the next run starts clean.
       this.images.remove(rec.id);
+      if (o.copy) for (const f of tempFilesOf(imagesDir(this.root), name)) rmSync(f, { force: true });
       throw err;
     }
   }
 
-  /** Inspect (untrusted until then), convert to qcow2 if needed, move into the library, mark ready. */
-  private async finishFile(rec: ImageRecord, file: string, sha256: string, os: DetectedOs | null, convert: boolean, log: (l: string) => void, inPlace = false): Promise<ImageRecord> {
+  /** Inspect (untrusted until then), convert to qcow2 if needed, move into the library (0600), mark ready. */
+  private async finishFile(
+    rec: ImageRecord,
+    file: string,
+    sha256: string,
+    os: DetectedOs | null,
+    convert: boolean,
+    ctx: Pick<JobContext, 'log' | 'signal'>,
+    opts: { inPlace?: boolean; from?: Provenance } = {},
+  ): Promise<ImageRecord> {
+    const inPlace = opts.inPlace ?? false;
+    const dir = imagesDir(this.root);
     this.images.update(rec.id, { status: 'verifying' });
-    const info = await inspectImage(file);
-    log(`inspected: ${info.format}, ${info.virtualSize} bytes virtual`);
-    let final = inPlace ? file : join(imagesDir(this.root), `${rec.name}.${info.format === 'qcow2' ? 'qcow2' : info.format}`);
+    const info = await inspectImage(file, opts.from);
+    ctx.log(`inspected: ${info.format}, ${info.virtualSize} bytes virtual`);
+    let final = inPlace ? file : join(dir, `${rec.name}.${info.format}`);
     let format: string = info.format;
     let hash = sha256;
     if (info.format !== 'qcow2' && info.format !== 'iso' && convert) {
       this.images.update(rec.id, { status: 'converting' });
-      final = join(imagesDir(this.root), `${rec.name}.qcow2`);
-      log(`converting ${info.format} → qcow2`);
-      await convertToQcow2(file, info.format, final);
+      final = join(dir, `${rec.name}.qcow2`);
+      ctx.log(`converting ${info.format} → qcow2`);
+      await convertToQcow2(file, info.format, final, { signal: ctx.signal });
       if (file.endsWith('.download')) rmSync(file, { force: true });
       format = 'qcow2';
       hash = (await hashFile(final, ['sha256'])).sha256!;
     } else if (!inPlace) {
-      if (file.startsWith(imagesDir(this.root))) renameSync(file, final);
-      else copyFileSync(file, final);
+      if (file.startsWith(dir + '/')) {
+        renameSync(file, final);
+      } else {
+        // Copy under a temporary name: a killed copy never looks like an image.
+        const part = `${final}.part`;
+        copyFileSync(file, part);
+        chmodSync(part, FILE_MODE);
+        renameSync(part, final);
+      }
     }
+    if (final.startsWith(dir + '/')) chmodSync(final, FILE_MODE);
     const actual = statSync(final).size;
-    return this.images.update(rec.id, { status: 'ready', path: final, format, sha256: hash, virtual_size: info.virtualSize, actual_size: actual, ...osFields(os) });
+    return this.images.update(rec.id, { status: 'ready', path: final, format, sha256: hash, virtual_size: info.virtualSize, actual_size: actual, error: null, ...osFields(os) });
   }
 
   /** Register images already on disk (default: the images dir), OS guessed from the file name. */
@@ -223,12 +322,17 @@ export class ImageLibrary {
     });
   }
 
+  /** Remove an image: its record, its file in the library, and any part or temporary files a pull/import left. */
   remove(ref: string, force: boolean): ImageRecord {
     const img = this.images.find(ref);
     if (!img) throw new ImageError('not-found', `no image "${ref}" in the library`, 'see vmlab images list');
+    const owner = this.jobs.activeFor(img.id, isAlive);
+    if (owner) throw new ImageError('busy', `image "${img.name}" is being ${img.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `stop it first: vmlab jobs cancel ${owner.id}`);
     const users = this.usersOf(img);
     if (users.length && !force) throw new ImageError('bad-input', `image "${img.name}" is used by lab(s) ${users.join(', ')}`, `destroy them first, or remove anyway with --force`);
-    if (img.path && img.path.startsWith(imagesDir(this.root)) && img.source_type !== 'scan') rmSync(img.path, { force: true });
+    const dir = imagesDir(this.root);
+    if (img.path && img.path.startsWith(dir + '/') && img.source_type !== 'scan') rmSync(img.path, { force: true });
+    for (const f of tempFilesOf(dir, img.name)) rmSync(f, { force: true });
     this.images.remove(img.id);
     return img;
   }

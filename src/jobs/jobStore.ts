@@ -76,6 +76,51 @@ export class JobStore {
     return this.db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')").run(id).changes > 0;
   }
 
+  /**
+   * Cancel a job: one that is still queued, or whose process is gone, is
+   * cancelled here and now; a running one is asked to stop (it polls the flag).
+   */
+  cancel(id: string, isAlive: (pid: number) => boolean): 'cancelled' | 'requested' | 'not-active' {
+    return this.db.transaction(() => {
+      const j = this.get(id);
+      if (!j || (j.status !== 'queued' && j.status !== 'running')) return 'not-active' as const;
+      const dead = j.status === 'running' && (j.pid === null || (j.pid !== process.pid && !isAlive(j.pid)));
+      if (j.status === 'queued' || dead) {
+        const why = dead ? `cancelled; its process${j.pid !== null ? ` (pid ${j.pid})` : ''} was gone` : 'cancelled before it started';
+        this.db.prepare("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, error = ?, finished_at = ? WHERE id = ? AND status = ?").run(why, now(), id, j.status);
+        return 'cancelled' as const;
+      }
+      this.requestCancel(id);
+      return 'requested' as const;
+    }).immediate();
+  }
+
+  /** The running job on `target` whose process is alive, if any. */
+  activeFor(target: string, isAlive: (pid: number) => boolean): JobRecord | undefined {
+    const rows = this.db.prepare("SELECT * FROM jobs WHERE target = ? AND status = 'running' ORDER BY created_at DESC").all(target) as JobRecord[];
+    return rows.find((j) => j.pid !== null && (j.pid === process.pid || isAlive(j.pid)));
+  }
+
+  /**
+   * Jobs left `running` by a process that is gone (kill -9, a crash, a
+   * reboot) are finished: `cancelled` if someone asked for that, else
+   * `failed` as interrupted. Returns them.
+   */
+  reapDead(isAlive: (pid: number) => boolean): JobRecord[] {
+    const running = this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRecord[];
+    const dead = running.filter((j) => j.pid === null || (j.pid !== process.pid && !isAlive(j.pid)));
+    const mark = this.db.prepare("UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running' AND pid IS ?");
+    const reaped: JobRecord[] = [];
+    this.db.transaction(() => {
+      for (const j of dead) {
+        const status = j.cancel_requested ? 'cancelled' : 'failed';
+        const error = `interrupted: its process${j.pid !== null ? ` (pid ${j.pid})` : ''} is gone; run the same command again to resume`;
+        if (mark.run(status, error, now(), j.id, j.pid).changes > 0) reaped.push({ ...j, status, error });
+      }
+    })();
+    return reaped;
+  }
+
   cancelRequested(id: string): boolean {
     return (this.db.prepare('SELECT cancel_requested FROM jobs WHERE id = ?').get(id) as { cancel_requested: number } | undefined)?.cancel_requested === 1;
   }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ImageError } from '../images/imageError.js';
 
@@ -71,13 +71,31 @@ export function migrate(db: Db): void {
 
 export const storePath = (root: string) => join(root, 'vmlab.db');
 
+/** The store and its WAL files are private (0600): they name every image and job. Existing ones are tightened on open. */
+const STORE_MODE = 0o600;
+
+function tighten(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o777) !== STORE_MODE) chmodSync(f, STORE_MODE);
+    } catch (e) {
+      // Gone, or not ours to change (another owner, a read-only file system): leave it.
+      if (!['ENOENT', 'EPERM', 'EROFS'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    }
+  }
+}
+
 /** Open (creating if needed) the store under the vmlab root, migrated. */
 export function openStore(path: string): Db {
   mkdirSync(dirname(path), { recursive: true });
+  // Create it 0600 before SQLite does: SQLite gives -wal and -shm the mode of the database file.
+  closeSync(openSync(path, 'a', STORE_MODE));
+  tighten(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  tighten(path);
   return db;
 }

@@ -81,6 +81,27 @@ export class ImageStore {
     return this.db.prepare('SELECT * FROM images ORDER BY name').all() as ImageRecord[];
   }
 
+  /**
+   * Records left in a busy state (pending, downloading, verifying,
+   * converting) with no queued or running job on them: their process is
+   * gone. They become `failed` (interrupted), which the same command resumes.
+   * Reap dead jobs first. Returns the records as they were.
+   */
+  reapInterrupted(): ImageRecord[] {
+    return this.db.transaction(() => {
+      const stuck = this.db
+        .prepare(
+          `SELECT * FROM images WHERE status IN ('pending', 'downloading', 'verifying', 'converting')
+             AND id NOT IN (SELECT target FROM jobs WHERE target IS NOT NULL AND status IN ('queued', 'running'))`,
+        )
+        .all() as ImageRecord[];
+      for (const img of stuck) {
+        this.update(img.id, { status: 'failed', error: `interrupted while ${img.status}: the vmlab process doing it is gone; run the same command again to resume` });
+      }
+      return stuck;
+    })();
+  }
+
   remove(id: string): void {
     this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
   }

@@ -1,18 +1,45 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
+import type http from 'node:http';
 import { startServer, type TestServer } from './httpServer.js';
 
 export interface FileServerOptions {
   /** Drop the connection after this many body bytes, for the first request of a path only. */
   dropFirstAfter?: Record<string, number>;
+  /**
+   * Drop the connection of the n-th request of a path after drops[path][n]
+   * body bytes (0: headers, then nothing); later requests are served whole.
+   */
+  drops?: Record<string, number[]>;
+  /** Send the body of these paths at about this many bytes a second (a slow link). */
+  bytesPerSec?: Record<string, number>;
   /** Serve this body (and content type) instead of a file. */
   override?: Record<string, { status: number; body: string; type: string }>;
 }
 
+/** Write `file` from `start`, at most `limit` bytes, `rate` bytes a second; resolves when written or the client went away. */
+function sendSlowly(res: http.ServerResponse, file: string, start: number, limit: number, rate: number): Promise<void> {
+  const piece = Math.max(1, Math.min(64 * 1024, Math.floor(rate / 10)));
+  return new Promise((done) => {
+    const s = createReadStream(file, { start, end: start + limit - 1, highWaterMark: piece });
+    s.on('data', (c) => {
+      s.pause();
+      res.write(c);
+      setTimeout(() => s.resume(), (1000 * c.length) / rate);
+    });
+    s.on('end', () => done());
+    s.on('error', () => done());
+    res.on('close', () => {
+      s.destroy();
+      done();
+    });
+  });
+}
+
 /** A static file server over a directory, with ETag and Range/If-Range, streaming (large files fine). */
 export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<TestServer> {
-  const dropped = new Set<string>();
-  return startServer((req, res) => {
+  const seen = new Map<string, number>();
+  return startServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const o = opts.override?.[path];
     if (o) {
@@ -24,6 +51,8 @@ export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<Tes
       res.writeHead(404, { 'content-type': 'text/plain' });
       return res.end('not found');
     }
+    const nth = seen.get(path) ?? 0;
+    seen.set(path, nth + 1);
     const st = statSync(file);
     const etag = `"${st.size}-${st.mtimeMs}"`;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
@@ -32,12 +61,17 @@ export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<Tes
     const headers = { 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes', 'content-length': st.size - start };
     if (start > 0) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` });
     else res.writeHead(200, headers);
-    const dropAt = opts.dropFirstAfter?.[path];
-    if (dropAt !== undefined && !dropped.has(path)) {
-      dropped.add(path);
-      const s = createReadStream(file, { start, end: start + dropAt - 1 });
-      s.on('data', (c) => res.write(c));
-      s.on('end', () => setTimeout(() => res.destroy(), 50));
+    const dropAt = opts.drops?.[path]?.[nth] ?? (nth === 0 ? opts.dropFirstAfter?.[path] : undefined);
+    const rate = opts.bytesPerSec?.[path];
+    if (dropAt !== undefined) {
+      res.flushHeaders();
+      if (dropAt > 0) await sendSlowly(res, file, start, dropAt, rate ?? 1e12);
+      setTimeout(() => res.destroy(), 50);
+      return;
+    }
+    if (rate !== undefined) {
+      await sendSlowly(res, file, start, st.size - start, rate);
+      res.end();
       return;
     }
     createReadStream(file, { start, highWaterMark: 1 << 20 }).pipe(res);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLibrary } from '../../src/images/openLibrary.js';
 import { serveDir } from '../helpers/fileServer.js';
-import type { TestServer } from '../helpers/httpServer.js';
+import { startForwardProxy, type TestServer } from '../helpers/httpServer.js';
 import { vmlab } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';
 
@@ -15,6 +15,10 @@ import { assertIncludes } from '../helpers/assertions.js';
  * qemu-img images: catalog → pull → verify, imports, and every way an
  * untrusted download or file is refused.
  */
+const MiB = 1024 * 1024;
+const fast = { VMLAB_DOWNLOAD_RETRY_DELAY_MS: '20' };
+const rangesOf = (server: TestServer, path: string) => server.requests.filter((r) => r.url === path).map((r) => r.headers.range);
+
 describe('image library', () => {
   const work = mkdtempSync('/tmp/vmlab-lib-');
   const served = join(work, 'www');
@@ -52,9 +56,17 @@ describe('image library', () => {
     writeFileSync(join(served, 'SHA256SUMS'), `${sha} *debian-12-genericcloud-amd64.qcow2\n${'0'.repeat(64)}  wrong.qcow2\n`);
     execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'wrong.qcow2')]);
     execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'flaky.qcow2')]);
+    execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'dying.qcow2')]);
+    execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'abandoned.qcow2')]);
     writeFileSync(join(served, 'FLAKYSUMS'), `${sha}  flaky.qcow2\n`);
+    writeFileSync(join(served, 'text.qcow2'), 'this is not a disk\n');
     server = await serveDir(served, {
-      dropFirstAfter: { '/flaky.qcow2': 5 * 1024 * 1024 },
+      // Drops mid-body: a few in one run (which survives them), then a run whose attempts all fail.
+      drops: {
+        '/flaky.qcow2': [5 * MiB, 3 * MiB, 7 * MiB],
+        '/dying.qcow2': [4 * MiB, 0, 0, 0, 0],
+        '/abandoned.qcow2': [2 * MiB, 0],
+      },
       override: { '/html.qcow2': { status: 200, body: '<!DOCTYPE html><html><body>Sign in</body></html>', type: 'text/html' } },
     });
   });
@@ -75,14 +87,77 @@ describe('image library', () => {
     assert.deepEqual(readdirSync(join(root, 'images')), ['debian-12.qcow2']);
   });
 
-  it('resumes after a dropped connection (the server sees a Range request)', async () => {
+  it('survives connections dropped mid-body in one pull: retries and resumes with Range', async () => {
     const root = home('resume');
     catalog(root, [{ ...entry('flaky', 'flaky.qcow2', 'FLAKYSUMS') }]);
-    const lib = openLibrary(root, {});
-    await assert.rejects(lib.pull('flaky'), (e: Error & { code?: string }) => e.code === 'network');
-    const img = await lib.pull('flaky');
+    const lib = openLibrary(root, fast);
+    const lines: string[] = [];
+    const img = await lib.pull('flaky', { log: (l) => lines.push(l) });
+    assert.equal(img.status, 'ready');
     assert.equal(img.sha256, sha);
-    assert.ok(server.requests.some((r) => r.url === '/flaky.qcow2' && r.headers.range?.startsWith('bytes=')), 'no Range request seen');
+    assert.equal(createHash('sha256').update(readFileSync(img.path!)).digest('hex'), sha);
+    assert.deepEqual(rangesOf(server, '/flaky.qcow2'), [undefined, `bytes=${5 * MiB}-`, `bytes=${8 * MiB}-`, `bytes=${15 * MiB}-`]);
+    assert.equal(lines.filter((l) => l.includes('resuming at byte')).length, 3, lines.join('\n'));
+    assert.deepEqual(readdirSync(join(root, 'images')), ['flaky.qcow2']);
+    assert.equal(lib.jobs.list()[0]!.status, 'succeeded');
+  });
+
+  it('after its attempts gives up clearly; the same import again is not blocked, and resumes', async () => {
+    const root = home('exhaust');
+    const url = `${server.url}/dying.qcow2`;
+    const lib = openLibrary(root, fast);
+    await assert.rejects(lib.import(url, { checksum: `sha256:${sha}` }), (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'network');
+      assertIncludes(e.message, `Download of ${url} failed after 5 attempts`);
+      assertIncludes(e.message, `${4 * MiB} of ${statSync(join(served, 'dying.qcow2')).size} bytes received`);
+      assertIncludes(e.hint ?? '', 'run the same command again to resume');
+      return true;
+    });
+    const failed = lib.images.find('dying')!;
+    assert.equal(failed.status, 'failed');
+    assert.equal(lib.jobs.list()[0]!.status, 'failed');
+    assert.deepEqual(readdirSync(join(root, 'images')).sort(), ['dying.download.part', 'dying.download.part.json']);
+
+    // The same command again (a new process would do the same: a fresh library).
+    const again = await openLibrary(root, fast).import(url, { checksum: `sha256:${sha}` });
+    assert.equal(again.id, failed.id, 'the failed record is taken over, not "exists already"');
+    assert.equal(again.status, 'ready');
+    assert.equal(again.sha256, sha);
+    assert.equal(rangesOf(server, '/dying.qcow2').at(-1), `bytes=${4 * MiB}-`);
+    assert.deepEqual(readdirSync(join(root, 'images')), ['dying.qcow2']);
+    // Now it is there: a third import is refused.
+    await assert.rejects(openLibrary(root, fast).import(url), /an image named "dying" exists already/);
+  });
+
+  it('rm of an interrupted import removes its part files too; files and store are private', async () => {
+    const root = home('rm-part');
+    const lib = openLibrary(root, { ...fast, VMLAB_DOWNLOAD_ATTEMPTS: '2' });
+    await assert.rejects(lib.import(`${server.url}/abandoned.qcow2`, { name: 'ab' }), /after 2 attempts/);
+    assert.deepEqual(readdirSync(join(root, 'images')).sort(), ['ab.download.part', 'ab.download.part.json']);
+    const mode = (f: string) => statSync(f).mode & 0o777;
+    assert.equal(mode(join(root, 'images', 'ab.download.part')), 0o600);
+    lib.remove('ab', false);
+    assert.deepEqual(readdirSync(join(root, 'images')), []);
+    assert.deepEqual(lib.images.list(), []);
+
+    const img = await lib.import(`${server.url}/debian-12-genericcloud-amd64.qcow2`, { name: 'priv' });
+    assert.equal(mode(join(root, 'images')), 0o700);
+    assert.equal(mode(img.path!), 0o600);
+    for (const f of ['vmlab.db', 'vmlab.db-wal', 'vmlab.db-shm']) assert.equal(mode(join(root, f)), 0o600, f);
+  });
+
+  it('refuses a download that is not a disk image (19 bytes of text named .qcow2) and keeps nothing', async () => {
+    const root = home('text');
+    const lib = openLibrary(root, fast);
+    const url = `${server.url}/text.qcow2`;
+    await assert.rejects(lib.import(url), (e: Error & { code?: string; exitCode?: number }) => {
+      assert.equal(e.code, 'not-an-image');
+      assert.equal(e.exitCode, 2);
+      assertIncludes(e.message, `${url} is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header`);
+      return true;
+    });
+    assert.deepEqual(lib.images.list(), []);
+    assert.deepEqual(readdirSync(join(root, 'images')), []);
   });
 
   it('rejects a checksum mismatch and registers nothing', async () => {
@@ -161,5 +236,23 @@ describe('image library', () => {
     const bad = await vmlab(['images', 'pull', 'nope'], env);
     assert.equal(bad.code, 2);
     assertIncludes(bad.stderr, 'no image "nope" in the catalog');
+  });
+
+  it('through the CLI: HTTP_PROXY is honoured, NO_PROXY bypasses it', async () => {
+    const proxy = await startForwardProxy();
+    try {
+      const root = home('proxy');
+      const url = `${server.url}/debian-12-genericcloud-amd64.qcow2`;
+      const r = await vmlab(['images', 'import', url, '--name', 'via-proxy'], { VMLAB_HOME: root, HTTP_PROXY: proxy.url, NO_PROXY: '' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(proxy.requests.map((q) => `${q.method} ${q.url}`), [`GET ${url}`]);
+      const direct = await vmlab(['images', 'import', url, '--name', 'direct'], { VMLAB_HOME: root, http_proxy: proxy.url, no_proxy: '127.0.0.1' });
+      assert.equal(direct.code, 0, direct.stderr);
+      assert.equal(proxy.requests.length, 1, 'no_proxy bypassed the proxy');
+      const list = JSON.parse((await vmlab(['images', 'list', '--json'], { VMLAB_HOME: root })).stdout) as Array<{ name: string; sha256: string }>;
+      assert.deepEqual(list.map((i) => [i.name, i.sha256]), [['direct', sha], ['via-proxy', sha]]);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -108,6 +108,9 @@ export function register(program: Command): void {
       if (opts.json) return printJson(list);
       if (!list.length) return void process.stdout.write('no images (vmlab images pull <id>, import <url|file>, scan)\n');
       process.stdout.write(table(['NAME', 'ID', 'STATUS', 'FORMAT', 'SIZE', 'OS', 'USER'], list.map((i) => [i.name, i.id, statusColor(i.status === 'ready' ? 'running' : i.status).replace('running', 'ready'), i.format ?? '-', size(i.virtual_size), osText(i), i.default_user ?? '-'])) + '\n');
+      for (const i of list.filter((x) => x.status === 'failed')) {
+        process.stdout.write(style.yellow(`${i.name}: ${i.error ?? 'failed'}`) + `\n  resume: vmlab images ${i.source_type === 'catalog' ? `pull ${i.source}` : `import ${i.source} --name ${i.name}`}   or remove: vmlab images rm ${i.name}\n`);
+      }
     });
 
   images

@@ -3,11 +3,19 @@ import { LabError } from '../../lab/labError.js';
 import { stateRoot } from '../../lab/labSelect.js';
 import { openStore, storePath } from '../../store/database.js';
 import { JobStore } from '../../jobs/jobStore.js';
+import { reapInterrupted } from '../../jobs/reap.js';
+import { isAlive } from '../../lab/processes.js';
 import { printJson, table } from '../output.js';
 
 export function register(program: Command): void {
   const jobs = program.command('jobs').description('downloads, imports and conversions: progress, log, cancel');
-  const store = () => new JobStore(openStore(storePath(stateRoot())));
+  const open = () => openStore(storePath(stateRoot()));
+  /** The jobs, with those a dead process left `running` finished first. */
+  const store = () => {
+    const db = open();
+    reapInterrupted(db, isAlive);
+    return new JobStore(db);
+  };
   jobs
     .command('list')
     .option('--json', 'machine-readable output')
@@ -31,9 +39,16 @@ export function register(program: Command): void {
   jobs
     .command('cancel')
     .argument('<id>')
-    .description('ask a running job to stop (its process sees it within half a second)')
+    .description('stop a job: a running one sees it within half a second; one whose process is gone is cancelled at once')
     .action((id: string) => {
-      if (!store().requestCancel(id)) throw new LabError(`job "${id}" is not queued or running`, 'see vmlab jobs list', 2);
-      process.stdout.write(`cancel requested for ${id}\n`);
+      const db = open();
+      const jobs = new JobStore(db);
+      const job = jobs.get(id);
+      if (!job) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 2);
+      // Before any reaping: a job whose process is gone is cancelled, not "failed".
+      const outcome = jobs.cancel(id, isAlive);
+      reapInterrupted(db, isAlive);
+      if (outcome === 'not-active') throw new LabError(`job "${id}" is not queued or running (it is ${job.status})`, 'see vmlab jobs list', 2);
+      process.stdout.write(outcome === 'cancelled' ? `cancelled ${id}${job.pid !== null && job.status === 'running' ? ` (its process ${job.pid} was gone)` : ''}\n` : `cancel requested for ${id}\n`);
     });
 }

@@ -84,9 +84,42 @@ describe('images/inspect', () => {
       const e = await rejectsWith(() => detectFormatByMagic(at('page.qcow2')), 'not-an-image', 'page.qcow2');
       assert.ok(e.hint);
       await rejectsWith(() => detectFormatByMagic(at('page2.img')), 'not-an-image', 'HTML');
-      await rejectsWith(() => detectFormatByMagic(at('empty.qcow2')), 'not-an-image', 'empty');
+      const empty = await rejectsWith(() => detectFormatByMagic(at('empty.qcow2')), 'not-an-image', 'empty.qcow2 is empty (0 bytes): expected a disk image');
+      assert.doesNotMatch(empty.hint ?? '', /download/, 'a local empty file is not a failed download');
+      assert.equal(empty.exitCode, 2);
       await rejectsWith(() => detectFormatByMagic(at('missing.qcow2')), 'not-found', 'missing.qcow2');
-      await rejectsWith(() => detectFormatByMagic(dir), 'not-an-image', 'not a regular file');
+      const d = await rejectsWith(() => detectFormatByMagic(dir), 'not-an-image', `${dir} is a directory, not a disk image`);
+      assertIncludes(d.hint ?? '', `vmlab images scan ${dir}`);
+      assert.equal(d.exitCode, 2);
+    });
+
+    it('refuses data with no image header unless it can be a raw disk', async () => {
+      // 19 bytes of text named .qcow2: neither a qcow2 nor a raw disk.
+      writeFileSync(at('x.qcow2'), 'this is not a disk\n');
+      const e = await rejectsWith(() => detectFormatByMagic(at('x.qcow2')), 'not-an-image', 'x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header, starting with the text "this is not a disk\\n"');
+      assert.equal(e.exitCode, 2);
+      assertIncludes(e.hint ?? '', '.img or .raw');
+      // The same 19 bytes under a name that claims nothing: not whole 512-byte sectors.
+      writeFileSync(at('x.img'), 'this is not a disk\n');
+      await rejectsWith(() => detectFormatByMagic(at('x.img')), 'not-an-image', 'x.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 19 bytes');
+      // Whole sectors of data with no header, named as a format they are not.
+      writeFileSync(at('zeros.vmdk'), Buffer.alloc(4096));
+      writeFileSync(at('zeros.vhd'), Buffer.alloc(4096));
+      writeFileSync(at('zeros.vhdx'), Buffer.alloc(4096));
+      await rejectsWith(() => detectFormatByMagic(at('zeros.vmdk')), 'not-an-image', 'expected a VMDK header (the name ends in .vmdk), got 4096 bytes with no image header');
+      await rejectsWith(() => detectFormatByMagic(at('zeros.vhd')), 'not-an-image', 'expected a VHD header');
+      await rejectsWith(() => detectFormatByMagic(at('zeros.vhdx')), 'not-an-image', 'expected a VHDX header');
+      // ...and named as nothing in particular they are a raw disk.
+      writeFileSync(at('zeros.img'), Buffer.alloc(4096));
+      writeFileSync(at('zeros.raw'), Buffer.alloc(512));
+      assert.equal(await detectFormatByMagic(at('zeros.img')), 'raw');
+      assert.equal(await detectFormatByMagic(at('zeros.raw')), 'raw');
+      // A download is judged by its URL's name and named by its URL.
+      copyFileSync(at('x.qcow2'), at('x.download'));
+      const url = 'https://example.test/images/x.qcow2';
+      const u = await rejectsWith(() => detectFormatByMagic(at('x.download'), { name: 'x.qcow2', label: url }), 'not-an-image', `${url} is not a qcow2 image`);
+      assertIncludes(u.hint ?? '', 'check the URL');
+      await rejectsWith(() => inspectImage(at('x.qcow2')), 'not-an-image', 'expected a qcow2 header');
     });
   });
 

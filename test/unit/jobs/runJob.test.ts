@@ -46,4 +46,29 @@ describe('jobs', () => {
     assert.equal(jobs.get(job.id)!.status, 'cancelled');
     assert.equal(jobs.requestCancel(job.id), false); // finished jobs cannot be cancelled
   });
+
+  it('cancel: a running job is asked, a queued one or one whose process is gone is cancelled at once', () => {
+    const jobs = jobStore();
+    const running = jobs.create('download', 'i1');
+    jobs.start(running.id);
+    assert.equal(jobs.cancel(running.id, () => true), 'requested');
+    assert.equal(jobs.get(running.id)!.status, 'running');
+    assert.equal(jobs.cancelRequested(running.id), true);
+
+    const orphan = jobs.create('download', 'i2');
+    jobs.start(orphan.id);
+    // Pretend its process died: another pid, reported dead.
+    const db = (jobs as unknown as { db: import('../../../src/store/database.js').Db }).db;
+    db.prepare('UPDATE jobs SET pid = ? WHERE id = ?').run(999_999_999, orphan.id);
+    assert.equal(jobs.cancel(orphan.id, () => false), 'cancelled');
+    assert.equal(jobs.get(orphan.id)!.status, 'cancelled');
+    assert.match(jobs.get(orphan.id)!.error!, /pid 999999999\) was gone/);
+
+    const queued = jobs.create('convert', null);
+    assert.equal(jobs.cancel(queued.id, () => true), 'cancelled');
+    assert.equal(jobs.cancel(queued.id, () => true), 'not-active');
+    assert.equal(jobs.cancel('nope', () => true), 'not-active');
+    assert.equal(jobs.activeFor('i1', () => true)!.id, running.id);
+    assert.equal(jobs.activeFor('i2', () => true), undefined);
+  });
 });
