@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { LabError } from '../lab/labError.js';
+import { VmlabError } from '../errors/vmlabError.js';
 import { QemuError } from '../qemu/qemuError.js';
-import { SpecError } from '../spec/specError.js';
 import { globals } from './globals.js';
 import { style } from './output.js';
 import { register as console_ } from './commands/console.js';
@@ -10,7 +9,6 @@ import { register as destroy } from './commands/destroy.js';
 import { register as doctor } from './commands/doctor.js';
 import { register as images } from './commands/images.js';
 import { register as jobs } from './commands/jobs.js';
-import { ImageError } from '../images/imageError.js';
 import { register as nodeControl } from './commands/nodeControl.js';
 import { register as ssh } from './commands/ssh.js';
 import { register as status } from './commands/status.js';
@@ -104,11 +102,8 @@ try {
     process.stderr.write(style.errRed(`error: ${err.message}`) + '\n(run with --help for usage)\n');
     process.exit(2);
   }
-  if (err instanceof SpecError) fail(err.message, undefined, 2);
-  if (err instanceof LabError) fail(err.message, err.hint, err.exitCode);
-  if (err instanceof ImageError) fail(err.message, err.hint, err.exitCode);
-  if (err instanceof QemuError) {
-    fail(`${err.reason}${err.logTail ? `\n${err.logTail}` : ''}${globals.verbose ? `\n  argv: ${err.argv.join(' ')}` : ''}`, err.hint, 1);
-  }
+  if (err instanceof QemuError && globals.verbose) fail(`${err.message}\n  argv: ${err.argv.join(' ')}`, err.hint, err.exitCode);
+  // Every error vmlab means to show: its kind decides the exit code (input, not_found: 2; conflict, failure: 1).
+  if (err instanceof VmlabError) fail(err.message, err.hint, err.exitCode);
   unexpected(err);
 }

@@ -1,15 +1,14 @@
 import { Option } from 'commander';
+import { VmlabError } from '../errors/vmlabError.js';
 
 /**
  * A bad option value. Thrown from an option's argParser; commander lets it
  * through (only its own InvalidArgumentError is reworded), and main prints
  * `error: <message>` and exits 2.
  */
-export class OptionError extends Error {
-  readonly exitCode = 2;
+export class OptionError extends VmlabError {
   constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
+    super('bad_option', message, { kind: 'input' });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Reporter } from '../lab/reporter.js';
+import type { Reporter } from '../host/reporter.js';
 import { style } from './output.js';
 
 /** Progress on stderr, so stdout stays clean for --json and piping. */

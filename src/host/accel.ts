@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync,
 import { homedir, release, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Accel } from '../plan/labPlan.js';
-import { writeFileAtomic } from '../lab/atomicWrite.js';
+import { writeFileAtomic } from './atomicWrite.js';
 import { PROBE_EXIT_CODE, probeBootSector } from './probeSector.js';
 
 /**

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvHttpProxyAgent, interceptors, type Dispatcher } from 'undici';
 import type { Checksum } from './checksums.js';
 import { ImageError } from './imageError.js';
-import { isAlive } from '../lab/processes.js';
+import { isAlive } from '../host/processes.js';
 
 /**
  * Download one URL to a file: http/https through undici (redirects, proxies

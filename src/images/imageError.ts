@@ -1,3 +1,5 @@
+import { VmlabError, type ErrorKind } from '../errors/vmlabError.js';
+
 /**
  * A problem with an image or its download, as data: `code` is what jobs,
  * API and CLI branch on (never the message text); `hint` is the next step.
@@ -15,16 +17,28 @@ export type ImageErrorCode =
   | 'qemu-img' // qemu-img failed
   | 'cancelled'
   | 'busy' // another live vmlab process is working on it
+  | 'in-use' // a lab runs on it
   | 'bad-input';
 
-export class ImageError extends Error {
-  constructor(
-    readonly code: ImageErrorCode,
-    message: string,
-    readonly hint?: string,
-    readonly exitCode: 1 | 2 = code === 'bad-input' || code === 'unsafe' || code === 'checksum-mismatch' ? 2 : 1,
-  ) {
-    super(message);
-    this.name = 'ImageError';
+const KIND: Record<ImageErrorCode, ErrorKind> = {
+  'not-found': 'not_found',
+  http: 'failure',
+  network: 'failure',
+  'not-an-image': 'input',
+  'checksum-mismatch': 'input',
+  'checksum-unavailable': 'failure',
+  unsafe: 'input',
+  'unsupported-format': 'input',
+  'qemu-img': 'failure',
+  cancelled: 'failure',
+  busy: 'conflict',
+  'in-use': 'conflict',
+  'bad-input': 'input',
+};
+
+export class ImageError extends VmlabError {
+  declare readonly code: ImageErrorCode;
+  constructor(code: ImageErrorCode, message: string, hint?: string, kind: ErrorKind = KIND[code]) {
+    super(code, message, { kind, ...(hint ? { hint } : {}) });
   }
 }

@@ -77,9 +77,9 @@ async function regularFileSize(path: string, label: string): Promise<number> {
     throw new ImageError('not-found', `image file ${label} does not exist`, 'check the path, or download the image again');
   }
   if (st.isDirectory()) {
-    throw new ImageError('not-an-image', `${label} is a directory, not a disk image`, `give the path of one image file in it, or register every image in it: vmlab images scan ${label}`, 2);
+    throw new ImageError('not-an-image', `${label} is a directory, not a disk image`, `give the path of one image file in it, or register every image in it: vmlab images scan ${label}`);
   }
-  if (!st.isFile()) throw new ImageError('not-an-image', `${label} is not a regular file (a device, socket or pipe), not a disk image`, 'point at an image file', 2);
+  if (!st.isFile()) throw new ImageError('not-an-image', `${label} is not a regular file (a device, socket or pipe), not a disk image`, 'point at an image file');
   return st.size;
 }
 
@@ -104,7 +104,7 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
   const isUrl = /^https?:\/\//.test(label);
   const size = await regularFileSize(path, label);
   if (size === 0) {
-    throw new ImageError('not-an-image', `${label} is empty (0 bytes): expected a disk image`, isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file', 2);
+    throw new ImageError('not-an-image', `${label} is empty (0 bytes): expected a disk image`, isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file');
   }
   const fd = await open(path, 'r');
   try {
@@ -112,7 +112,7 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
     const ascii = (b: Buffer, start: number, len: number) => b.subarray(start, start + len).toString('latin1');
     const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
     if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
-      throw new ImageError('not-an-image', `${label} is an HTML page, not a disk image`, 'the server sent an error or login page instead of the image: check the URL, delete the file and download again', 2);
+      throw new ImageError('not-an-image', `${label} is an HTML page, not a disk image`, 'the server sent an error or login page instead of the image: check the URL, delete the file and download again');
     }
     if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb) return 'qcow2';
     if (ascii(head, 0, 4) === 'KDMV') return 'vmdk';
@@ -132,7 +132,6 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
         isUrl
           ? 'the URL does not point to the image it names: check the URL'
           : 'check that it is the right file (a failed download, or a renamed file?); if it really is a raw disk image, give it a .img or .raw name',
-        2,
       );
     }
     if (size % 512 !== 0) {
@@ -140,7 +139,6 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
         'not-an-image',
         `${label} is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got ${describeBytes(head, size)}`,
         isUrl ? 'check the URL: it should point to the image file itself' : 'check that it is the right file; a raw disk image is always a whole number of 512-byte sectors',
-        2,
       );
     }
     return 'raw';

@@ -13,11 +13,14 @@ import { downloadFile, type DownloadOptions } from './downloader.js';
 import { ImageError } from './imageError.js';
 import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
-import { listLabs, readState } from '../lab/labState.js';
-import { labDir, labFiles } from '../plan/labFiles.js';
-import { isAlive } from '../lab/processes.js';
+import { isAlive } from '../host/processes.js';
 
 export const imagesDir = (root: string) => join(root, 'images');
+
+export interface ScanResult {
+  added: ImageRecord[];
+  skipped: Array<{ file: string; why: string }>;
+}
 
 /** Image files and the images directory are private by default. */
 const FILE_MODE = 0o600;
@@ -141,10 +144,34 @@ export class ImageLibrary {
     const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
     if (isUrl) return this.fetchInto(name, src, { expected, os, sourceType: 'url', source: src, convert: opts.convert }, observer);
     const path = resolve(src);
-    if (!existsSync(path)) throw new ImageError('not-found', `no such file: ${path}`, 'check the path; a URL must start with http:// or https://', 2);
+    if (!existsSync(path)) throw new ImageError('not-found', `no such file: ${path}`, 'check the path; a URL must start with http:// or https://');
     // A directory, an empty file, or bytes that are no disk image: refused before anything is recorded.
     await detectFormatByMagic(path);
     return this.registerFile(name, path, { expected, os, sourceType: 'file', source: path, copy: true, convert: opts.convert }, observer);
+  }
+
+  /**
+   * Register a file streamed into uploadDir() (same filesystem): moved into
+   * the library, not copied; a refused file is deleted, nothing is left.
+   */
+  async importUpload(path: string, opts: { name?: string; checksum?: string; os?: string } = {}, observer: JobObserver = {}): Promise<ImageRecord> {
+    try {
+      const name = opts.name ?? 'upload';
+      assertSafeImageName(name);
+      const os = opts.os ? parseOsArg(opts.os) : detectOs(name);
+      const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
+      await detectFormatByMagic(path, { name, label: opts.name ? `upload "${opts.name}"` : 'the upload' });
+      return await this.registerFile(name, path, { expected, os, sourceType: 'file', source: 'upload', copy: true }, observer);
+    } finally {
+      rmSync(path, { force: true }); // moved in on success (then gone already), deleted on refusal
+    }
+  }
+
+  /** Where uploads are streamed: inside the images dir, so registering one is a rename. */
+  uploadDir(): string {
+    const dir = join(imagesDir(this.root), '.uploads');
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    return dir;
   }
 
   /**
@@ -284,7 +311,7 @@ export class ImageLibrary {
   }
 
   /** Register images already on disk (default: the images dir), OS guessed from the file name. */
-  async scan(dir = imagesDir(this.root)): Promise<{ added: ImageRecord[]; skipped: Array<{ file: string; why: string }> }> {
+  async scan(dir = imagesDir(this.root)): Promise<ScanResult> {
     const added: ImageRecord[] = [];
     const skipped: Array<{ file: string; why: string }> = [];
     const known = new Set(this.images.list().map((i) => i.path));
@@ -311,15 +338,15 @@ export class ImageLibrary {
     return { ok: actual === img.sha256, expected: img.sha256 ?? '', actual };
   }
 
+  /**
+   * Who uses an image file (lab names): a question only the labs can
+   * answer, so the service that opens the library hands the answer in.
+   */
+  imageUsers: (path: string) => string[] = () => [];
+
   /** Labs whose nodes run on this image. */
   usersOf(img: ImageRecord): string[] {
-    return listLabs(this.root).filter((lab) => {
-      try {
-        return readState(labFiles(labDir(this.root, lab)).state).plan.nodes.some((n) => n.image.path === img.path);
-      } catch {
-        return false;
-      }
-    });
+    return img.path ? this.imageUsers(img.path) : [];
   }
 
   /** Remove an image: its record, its file in the library, and any part or temporary files a pull/import left. */
@@ -329,7 +356,7 @@ export class ImageLibrary {
     const owner = this.jobs.activeFor(img.id, isAlive);
     if (owner) throw new ImageError('busy', `image "${img.name}" is being ${img.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `stop it first: vmlab jobs cancel ${owner.id}`);
     const users = this.usersOf(img);
-    if (users.length && !force) throw new ImageError('bad-input', `image "${img.name}" is used by lab(s) ${users.join(', ')}`, `destroy them first, or remove anyway with --force`);
+    if (users.length && !force) throw new ImageError('in-use', `image "${img.name}" is used by lab(s) ${users.join(', ')}`, `destroy them first, or remove anyway with --force`);
     const dir = imagesDir(this.root);
     if (img.path && img.path.startsWith(dir + '/') && img.source_type !== 'scan') rmSync(img.path, { force: true });
     for (const f of tempFilesOf(dir, img.name)) rmSync(f, { force: true });

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../packageRoot.js';
-import { LabError } from '../lab/labError.js';
-import type { Reporter } from '../lab/reporter.js';
+import { VmlabError } from '../errors/vmlabError.js';
+import type { Reporter } from '../host/reporter.js';
 
 export const TINY_IMAGE_NAME = 'vmlab-tiny.qcow2';
 
@@ -37,7 +37,9 @@ export async function buildTinyGuest(output: string, reporter: Reporter, env: No
     child.on('close', (c) => done(c ?? 1));
   });
   if (code !== 0) {
-    throw new LabError(`building the tiny guest failed (exit code ${code}):\n${tail.slice(-10).join('\n')}`, 'run ./install.sh to get the build tools, and check that apt can reach the Debian mirror');
+    throw new VmlabError('guest_build_failed', `building the tiny guest failed (exit code ${code}):\n${tail.slice(-10).join('\n')}`, {
+      hint: 'run ./install.sh to get the build tools, and check that apt can reach the Debian mirror',
+    });
   }
   return out;
 }

@@ -11,6 +11,8 @@ export interface JobContext {
 
 /** Observers of a job in this process (the CLI draws its progress bar from these). */
 export interface JobObserver {
+  /** The job exists and is starting: a server answers 202 with its id here. */
+  started?(job: JobRecord): void;
   progress?(fraction: number, detail: Record<string, unknown>): void;
   log?(line: string): void;
 }
@@ -25,6 +27,7 @@ const PROGRESS_WRITE_MS = 250;
 export async function runJob<T>(jobs: JobStore, job: JobRecord, work: (ctx: JobContext) => Promise<T>, observer: JobObserver = {}): Promise<T> {
   const abort = new AbortController();
   jobs.start(job.id);
+  observer.started?.(job);
   const poll = setInterval(() => {
     if (jobs.cancelRequested(job.id)) abort.abort(new Error('cancelled'));
   }, 500);

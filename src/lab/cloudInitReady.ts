@@ -1,7 +1,7 @@
 import type { NodePlan } from '../plan/labPlan.js';
 import { run, tailLines } from '../qemu/run.js';
 import type { LabState } from './labState.js';
-import { sleep } from './processes.js';
+import { sleep } from '../host/processes.js';
 import { sshInvocation } from './sshCommand.js';
 
 /**

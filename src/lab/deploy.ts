@@ -6,16 +6,16 @@ import { imagePathsOf, planLab, resolveLab } from '../plan/planLab.js';
 import { loadSpec } from '../spec/loadSpec.js';
 import { createOverlay } from '../qemu/qemuImg.js';
 import { LabError } from './labError.js';
-import { withLabLock } from './labLock.js';
+import { withLabLock } from '../host/lock.js';
 import { initialState, readState, writeState, type LabState } from './labState.js';
 import { busyPorts } from './portCheck.js';
-import { terminate } from './processes.js';
+import { terminate } from '../host/processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode } from './readiness.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../host/reporter.js';
 import { applyProfilePatches, restoreProfiles } from './profiles.js';
 import { generateKey, writeSshConfig } from './sshFiles.js';
-import { probeHost } from './hostProbe.js';
+import { probeHost, type ImageFactsResolver } from './hostProbe.js';
 import { argvForStart } from './relink.js';
 import { writeNodeSeed } from './seeds.js';
 import { waitForCloudInit } from './cloudInitReady.js';
@@ -31,10 +31,10 @@ export interface PlannedLab {
 }
 
 /** Load → resolve → probe → plan. Throws SpecError for bad input; starts nothing. */
-export async function planDeploy(specDir: string, env: NodeJS.ProcessEnv = process.env): Promise<PlannedLab> {
+export async function planDeploy(specDir: string, images: ImageFactsResolver, env: NodeJS.ProcessEnv = process.env): Promise<PlannedLab> {
   const spec = loadSpec(specDir);
   const resolved = resolveLab(spec, homedir());
-  const facts = await probeHost(imagePathsOf(resolved), env);
+  const facts = await probeHost(imagePathsOf(resolved), images, env);
   return { plan: planLab(spec, resolved, facts), accelReason: facts.accelReason, accelFacts: facts.accelFacts };
 }
 
@@ -75,9 +75,11 @@ interface ReadyOutcome {
  * answers. A node whose VM fails stops its own wait at once; under KVM an
  * internal-error stops every wait (the lab is started again under TCG).
  */
-async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>): Promise<ReadyOutcome> {
+async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>, signal?: AbortSignal): Promise<ReadyOutcome> {
   const out: ReadyOutcome = { failures: [] };
   const all = new AbortController();
+  if (signal?.aborted) all.abort();
+  signal?.addEventListener('abort', () => all.abort(), { once: true });
   await Promise.all(
     plan.nodes.map(async (n) => {
       const ns = state.nodes[n.name]!;
@@ -127,6 +129,9 @@ async function killAll(plan: LabPlan, state: LabState, reporter: Reporter): Prom
   for (const pid of findQemusUnder(plan.files.dir)) await terminate(pid);
 }
 
+const cancelled = (plan: LabPlan) =>
+  new LabError(`deploy of lab "${plan.name}" interrupted: everything it started was stopped`, `deploy it again: vmlab deploy -S ${plan.specDir}`, 'failure', 'cancelled');
+
 /** Restore what this lab wrote into the profiles; its record goes once that worked. */
 function undoProfiles(plan: LabPlan, reporter: Reporter): void {
   const r = restoreProfiles(plan.files);
@@ -165,7 +170,7 @@ async function clearEarlierAttempt(plan: LabPlan, reporter: Reporter): Promise<v
     await killAll(prev.plan, prev, reporter);
     undoProfiles(prev.plan, reporter);
   } else if (prev.status !== 'failed' || live.size > 0) {
-    throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`);
+    throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`, 'conflict', 'lab_exists');
   }
   for (const d of ['disks', 'qemu', 'keys', 'logs']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
 }
@@ -208,8 +213,9 @@ async function restartUnderTcg(state: LabState, crash: { node: string; fault: Vm
  * readiness, profile patching, state.json. On any failure everything
  * started is stopped again and the profiles are restored.
  */
-export async function deployLab(planned: PlannedLab, reporter: Reporter, now = new Date()): Promise<LabState> {
+export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: { signal?: AbortSignal; now?: Date } = {}): Promise<LabState> {
   let { plan } = planned;
+  const { signal, now = new Date() } = opts;
   const t0 = Date.now();
   return withLabLock(plan.files.lock, plan.name, async () => {
     await clearEarlierAttempt(plan, reporter);
@@ -224,17 +230,15 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
     const state = initialState(plan, now);
     writeState(plan.files.state, state);
 
-    // Ctrl-C or a kill mid-deploy: undo like any other failure, then exit.
-    let interrupted: Promise<never> | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      reporter.warn(`${signal}: stopping what was started`);
-      interrupted = rollback(state.plan, state, reporter).finally(() => {
-        rmSync(plan.files.lock, { force: true });
-        process.exit(130);
-      }) as Promise<never>;
+    // Aborted (Ctrl-C in the CLI, a cancelled job in the server): roll back at once; the
+    // waits then end and the deploy rejects with code "cancelled" once the rollback is done.
+    let interrupted: Promise<void> | undefined;
+    const onAbort = () => {
+      reporter.warn('interrupted: stopping what was started');
+      interrupted = rollback(state.plan, state, reporter);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    if (signal?.aborted) throw cancelled(plan);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       reporter.info(`Deploying lab "${plan.name}": ${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${planned.accelReason})`);
       await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
@@ -247,11 +251,12 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
       await startAll(plan, state, reporter, startedAt);
       writeState(plan.files.state, state);
       reporter.info(`  all QEMU processes up after ${secs(Date.now() - t0)}; waiting for SSH`);
-      let outcome = await waitAllReady(plan, state, reporter, t0, startedAt);
-      if (outcome.kvmCrash) {
+      let outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal);
+      if (outcome.kvmCrash && !signal?.aborted) {
         plan = await restartUnderTcg(state, outcome.kvmCrash, reporter, startedAt);
-        outcome = await waitAllReady(plan, state, reporter, t0, startedAt);
+        outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal);
       }
+      if (signal?.aborted) throw cancelled(plan);
       if (outcome.failures.length) {
         throw new LabError(`${outcome.failures.length} node(s) did not come up:\n${outcome.failures.join('\n')}`, `logs are in ${join(plan.files.dir, 'logs')}`);
       }
@@ -261,13 +266,15 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, now = n
       writeState(plan.files.state, state);
       return state;
     } catch (err) {
-      if (interrupted) await interrupted; // exits 130 once the rollback is done
+      if (interrupted) {
+        await interrupted;
+        throw cancelled(plan);
+      }
       reporter.warn(`deploy failed; stopping what was started`);
       await rollback(state.plan, state, reporter);
       throw err;
     } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      signal?.removeEventListener('abort', onAbort);
     }
   });
 }

@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { labFiles } from '../plan/labFiles.js';
-import { withLabLock } from './labLock.js';
+import { withLabLock } from '../host/lock.js';
 import { scanLabQemus } from './labScan.js';
 import { readState, type LabState } from './labState.js';
 import type { LabRef } from './labSelect.js';
-import { isOurQemu, terminate } from './processes.js';
+import { isOurQemu, terminate } from '../host/processes.js';
 import { restoreProfiles } from './profiles.js';
 import { stopQemu } from './qemuProcess.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../host/reporter.js';
 
 export interface DestroyResult {
   stopped: string[];

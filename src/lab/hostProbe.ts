@@ -1,59 +1,27 @@
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { accelFacts, type AccelFacts } from '../host/accel.js';
-import { inspectImage } from '../images/inspect.js';
-import { ImageError } from '../images/imageError.js';
 import { vmlabRoot } from '../plan/labFiles.js';
 import type { HostFacts, ImageFacts } from '../plan/planLab.js';
-import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
-import { openStore, storePath } from '../store/database.js';
-import { ImageStore, type ImageRecord } from '../store/imageStore.js';
 
 export const QEMU_SYSTEM = process.env.VMLAB_QEMU ?? 'qemu-system-x86_64';
 
-/** Inspect a file as untrusted input; a problem becomes a fact the planner reports against the spec field. */
-async function fileFacts(path: string, record: ImageRecord | undefined): Promise<ImageFacts> {
-  if (!existsSync(path)) return { problem: 'image file not found', hint: 'point vm_image at an existing qcow2 file or a library image (build the test guest with `vmlab images build tiny`)' };
-  try {
-    const info = await inspectImage(path);
-    return {
-      format: info.format,
-      ...(record?.cloud_init && record.default_user ? { cloudInit: { user: record.default_user } } : {}),
-    };
-  } catch (err) {
-    if (err instanceof ImageError) return { problem: err.message, ...(err.hint ? { hint: err.hint } : {}) };
-    throw err;
-  }
-}
+/** What the planner learns of each image a spec names: handed in (labs never import images/). */
+export type ImageFactsResolver = (keys: string[]) => Promise<Record<string, ImageFacts>>;
 
 /**
- * Probe what the planner must not: the accelerator, and each image
- * (library names resolved through the store, every file inspected before
- * QEMU opens it).
+ * Probe what the planner must not: the accelerator (host/accel), and each
+ * image through the resolver the service hands in.
  */
-export async function probeHost(imageKeys: string[], env: NodeJS.ProcessEnv = process.env): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
+export async function probeHost(imageKeys: string[], images: ImageFactsResolver, env: NodeJS.ProcessEnv = process.env): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
   const home = homedir();
-  const root = vmlabRoot(env, home);
-  const needStore = imageKeys.some((k) => k.startsWith(LIBRARY_PREFIX)) || existsSync(storePath(root));
-  const store = needStore ? new ImageStore(openStore(storePath(root))) : undefined;
-  const byPath = new Map((store?.list() ?? []).filter((i) => i.path).map((i) => [i.path!, i]));
-
-  const factsFor = async (key: string): Promise<ImageFacts> => {
-    if (!key.startsWith(LIBRARY_PREFIX)) return fileFacts(key, byPath.get(key));
-    const ref = key.slice(LIBRARY_PREFIX.length);
-    const img = store!.find(ref);
-    if (!img) return { problem: `no image "${ref}" in the library`, hint: `pull or import it (vmlab images pull ${ref}; vmlab images list shows what is there)` };
-    if (img.status !== 'ready' || !img.path) return { problem: `library image "${ref}" is ${img.status}`, hint: 'vmlab images list' };
-    return { ...(await fileFacts(img.path, img)), path: img.path };
-  };
-  const [accel, ...infos] = await Promise.all([accelFacts({ qemuBinary: QEMU_SYSTEM, env }), ...imageKeys.map(factsFor)]);
+  const [accel, facts] = await Promise.all([accelFacts({ qemuBinary: QEMU_SYSTEM, env }), images(imageKeys)]);
   return {
     home,
-    root,
+    root: vmlabRoot(env, home),
     accel: accel.accel,
     accelReason: accel.source === 'cache' ? `${accel.reason}; verdict cached for this host, see vmlab doctor` : accel.reason,
     accelFacts: accel,
     qemuBinary: QEMU_SYSTEM,
-    images: Object.fromEntries(imageKeys.map((p, i) => [p, infos[i]!])),
+    images: facts,
   };
 }

@@ -1,14 +1,12 @@
+import { VmlabError, type ErrorKind } from '../errors/vmlabError.js';
+
 /**
- * A failure of the lab engine with what to do next. `exitCode` is 1 for
- * failures, 2 for bad input the user can correct (a name, a flag).
+ * A failure of the lab engine with what to do next. `kind` decides the
+ * exit code and HTTP status (input and not_found: exit 2); `code` is what
+ * callers branch on.
  */
-export class LabError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-    this.name = 'LabError';
+export class LabError extends VmlabError {
+  constructor(message: string, hint?: string, kind: ErrorKind = 'failure', code = 'lab_failed') {
+    super(code, message, { kind, ...(hint ? { hint } : {}) });
   }
 }

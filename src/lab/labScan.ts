@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabState } from './labState.js';
-import { isAlive, isOurQemu } from './processes.js';
+import { isAlive, isOurQemu } from '../host/processes.js';
 
 /** Every live qemu-system process with its command line (one pass over /proc). */
 export function qemuProcesses(): Array<{ pid: number; argv: string[] }> {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LabPlan } from '../plan/labPlan.js';
 import { labFiles, labsDir } from '../plan/labFiles.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from '../host/atomicWrite.js';
 import { LabError } from './labError.js';
 
 export type NodeStatus = 'starting' | 'running' | 'stopped' | 'failed';
@@ -67,12 +67,12 @@ export function readState(path: string): LabState {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new LabError(`no lab state at ${path}`, 'deploy the lab first: vmlab deploy -S <spec dir>');
+    throw new LabError(`no lab state at ${path}`, 'deploy the lab first: vmlab deploy -S <spec dir>', 'not_found', 'lab_not_found');
   }
   try {
     return JSON.parse(text) as LabState;
   } catch {
-    throw new LabError(`lab state ${path} is not valid JSON`, `remove the lab with: vmlab destroy --force ${basename(dirname(path))}`);
+    throw new LabError(`lab state ${path} is not valid JSON`, `remove the lab with: vmlab destroy --force ${basename(dirname(path))}`, 'failure', 'state_unreadable');
   }
 }
 

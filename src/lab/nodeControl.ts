@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { LabError } from './labError.js';
-import { withLabLock } from './labLock.js';
+import { withLabLock } from '../host/lock.js';
 import { writeState, type LabState } from './labState.js';
 import { loadLab, nodeOf, type LabRef } from './labSelect.js';
 import { accelFacts, recordKvmCrash } from '../host/accel.js';
@@ -9,7 +9,7 @@ import { deployInterrupted, livePid } from './labScan.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode, type NodeReadiness } from './readiness.js';
 import { argvForStart, relinkNic, tcpPeersOf } from './relink.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../host/reporter.js';
 
 /**
  * Is the node's QEMU running? The recorded pid if it is still ours, else
@@ -25,7 +25,7 @@ export function nodeIsUp(state: LabState, node: string): boolean {
 /** start/stop on a lab whose deploy was killed would act on half a lab. */
 function refuseInterrupted(state: LabState): void {
   if (deployInterrupted(state)) {
-    throw new LabError(`the deploy of lab "${state.name}" was interrupted before it finished`, `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`);
+    throw new LabError(`the deploy of lab "${state.name}" was interrupted before it finished`, `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`, 'conflict', 'lab_interrupted');
   }
 }
 
@@ -33,7 +33,7 @@ function refuseInterrupted(state: LabState): void {
 export function runningNode(state: LabState, name: string) {
   const node = nodeOf(state, name);
   if (!nodeIsUp(state, name)) {
-    throw new LabError(`${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, `start it: vmlab start ${name}`);
+    throw new LabError(`${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, `start it: vmlab start ${name}`, 'conflict', 'node_not_running');
   }
   return node;
 }

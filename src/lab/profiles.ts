@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { applyEdits, modify, parse } from 'jsonc-parser';
 import type { LabFiles } from '../plan/labFiles.js';
 import type { LabPlan, ProfilePatch } from '../plan/labPlan.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from '../host/atomicWrite.js';
 
 /**
  * Replace a profile's content atomically without changing what it is: a

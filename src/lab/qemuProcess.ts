@@ -4,7 +4,7 @@ import type { NodePlan } from '../plan/labPlan.js';
 import { QmpClient, qmpCommand } from '../qemu/qmp.js';
 import { QemuError } from '../qemu/qemuError.js';
 import { tailLines } from '../qemu/run.js';
-import { isAlive, isOurQemu, sleep, terminate, waitForExit } from './processes.js';
+import { isAlive, isOurQemu, sleep, terminate, waitForExit } from '../host/processes.js';
 
 export type Log = (line: string) => void;
 

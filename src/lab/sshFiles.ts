@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { LabPlan } from '../plan/labPlan.js';
 import { QemuError } from '../qemu/qemuError.js';
 import { run, tailLines } from '../qemu/run.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from '../host/atomicWrite.js';
 
 /** An ed25519 key pair without passphrase (ssh-keygen from openssh-client). */
 export async function generateKey(path: string, comment: string): Promise<void> {

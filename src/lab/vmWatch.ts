@@ -1,5 +1,5 @@
 import { QmpClient, type QmpEvent } from '../qemu/qmp.js';
-import { isAlive } from './processes.js';
+import { isAlive } from '../host/processes.js';
 
 /** Why a booting VM will never answer SSH. */
 export type VmFaultKind = 'internal-error' | 'guest-panicked' | 'shutdown' | 'exited';

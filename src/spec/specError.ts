@@ -1,3 +1,5 @@
+import { VmlabError } from '../errors/vmlabError.js';
+
 /** One problem found in a spec: where it is and what to do about it. */
 export interface SpecIssue {
   /** File the problem is in, as the user would name it (relative to the spec dir when possible). */
@@ -18,17 +20,15 @@ export function formatIssue(issue: SpecIssue): string {
  * Bad input: every problem found, reported at once. The CLI prints the
  * message and exits 2; nothing has been started when this is thrown.
  */
-export class SpecError extends Error {
+export class SpecError extends VmlabError {
   readonly issues: SpecIssue[];
-  readonly exitCode = 2;
 
   constructor(issues: SpecIssue[]) {
     super(
-      issues.length === 1
-        ? formatIssue(issues[0]!)
-        : `${issues.length} problems in the spec:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'),
+      'spec_invalid',
+      issues.length === 1 ? formatIssue(issues[0]!) : `${issues.length} problems in the spec:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'),
+      { kind: 'input', details: issues },
     );
-    this.name = 'SpecError';
     this.issues = issues;
   }
 }

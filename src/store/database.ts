@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ImageError } from '../images/imageError.js';
+import { StoreError } from './storeError.js';
 
 export type Db = Database.Database;
 
@@ -54,11 +54,10 @@ export const MIGRATIONS: string[] = [
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new ImageError(
-      'bad-input',
+    throw new StoreError(
+      'store_newer',
       `the vmlab store was written by a newer vmlab (schema ${current}, this vmlab knows ${MIGRATIONS.length})`,
       'upgrade vmlab; nothing was changed in the store',
-      1,
     );
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
@@ -91,7 +90,12 @@ export function openStore(path: string): Db {
   // Create it 0600 before SQLite does: SQLite gives -wal and -shm the mode of the database file.
   closeSync(openSync(path, 'a', STORE_MODE));
   tighten(path);
-  const db = new Database(path);
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new StoreError('store_unusable', `cannot open the vmlab store ${path}: ${(err as Error).message}`, 'check the file and its permissions; move it aside to start an empty library');
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

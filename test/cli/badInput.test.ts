@@ -30,9 +30,9 @@ describe('vmlab deploy with bad input', () => {
     assertIncludes(r.stderr, "unknown command 'deplyo'");
   });
 
-  it('exits 1 with the next step when no lab is deployed', async () => {
+  it('exits 2 (not found) with the next step when no lab is deployed', async () => {
     const r = await vmlab(['ssh', 'r1', '--', 'true'], env);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assertIncludes(r.stderr, 'error: no lab is deployed');
     assertIncludes(r.stderr, 'next: deploy one: vmlab deploy -S <spec dir>');
   });

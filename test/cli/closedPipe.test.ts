@@ -100,7 +100,7 @@ describe('a closed output pipe ends the command quietly', () => {
     assert.equal(bad.code, 2);
     assert.equal(bad.other, '');
     const none = await runClosing(['ssh', 'r1', '--', 'true'], { VMLAB_HOME: tempHome() }, { stream: 'stderr', after: 'nothing' });
-    assert.equal(none.code, 1);
+    assert.equal(none.code, 2);
   });
 
   it('a closed stderr does not stop a command that succeeds', async () => {

@@ -28,10 +28,10 @@ describe('numeric options are validated', () => {
     });
   });
 
-  it('a valid --timeout gets past option parsing (to "no lab is deployed", exit 1)', async () => {
+  it('a valid --timeout gets past option parsing (to "no lab is deployed", exit 2: not found)', async () => {
     const results = await Promise.all([['--timeout', '0'], ['--timeout=30'], []].map((args) => vmlab(['stop', ...args, 'r1'], env)));
     for (const r of results) {
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^error: no lab is deployed/);
     }
   });

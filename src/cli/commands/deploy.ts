@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { deployLab, planDeploy } from '../../lab/deploy.js';
+import { services } from '../services.js';
 import { cliReporter } from '../reporter.js';
 import { printJson, style } from '../output.js';
 import { planText } from '../planText.js';
@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
     .addHelpText('after', '\nExamples:\n  vmlab deploy -S examples/demo\n  vmlab deploy -S specs/ --dry-run\n  vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv')
     .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean }) => {
-      const planned = await planDeploy(opts.specs);
+      const labs = services().labs;
+      const planned = await labs.plan(opts.specs);
       const reporter = cliReporter(globals.verbose);
       for (const w of planned.plan.warnings) reporter.warn(w);
       if (opts.dryRun) {
@@ -22,7 +23,21 @@ export function register(program: Command): void {
         else process.stdout.write(planText(planned.plan, planned.accelReason) + '\n');
         return;
       }
-      const state = await deployLab(planned, reporter);
+      // Ctrl-C / SIGTERM: the deploy rolls back what it started, then we exit 130.
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let state;
+      try {
+        state = await labs.deploy(planned, { reporter, signal: stop.signal });
+      } catch (err) {
+        if (stop.signal.aborted) process.exit(130);
+        throw err;
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
       if (opts.json) return printJson(state);
       const name = state.name;
       process.stdout.write(

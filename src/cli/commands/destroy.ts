@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { destroyLab } from '../../lab/destroy.js';
-import { selectLab } from '../../lab/labSelect.js';
+import { services } from '../services.js';
 import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 
@@ -13,12 +12,13 @@ export function register(program: Command): void {
     .option('--force', 'clean up even when the lab state is unreadable')
     .addHelpText('after', '\nExamples:\n  vmlab destroy\n  vmlab destroy spine-leaf\n  vmlab destroy --force spine-leaf')
     .action(async (lab: string | undefined, opts: { specs?: string; force?: boolean }) => {
-      const ref = selectLab({ lab: lab ?? globals.lab, specDir: opts.specs, optional: true });
+      const labs = services().labs;
+      const ref = labs.selectIfAny({ lab: lab ?? globals.lab, specDir: opts.specs });
       if (!ref) {
         process.stdout.write('no lab is deployed: nothing to do\n');
         return;
       }
-      const r = await destroyLab(ref, { force: Boolean(opts.force) }, cliReporter(globals.verbose));
+      const r = await labs.destroy(ref, { force: Boolean(opts.force) }, { reporter: cliReporter(globals.verbose) });
       if (!r.existed) {
         process.stdout.write(`lab "${ref.name}" is not deployed: nothing to do\n`);
         return;

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { buildTinyGuest, defaultTinyImagePath } from '../../images/tinyGuest.js';
 import { LabError } from '../../lab/labError.js';
-import { stateRoot } from '../../lab/labSelect.js';
-import { defaultImageIds, openLibrary } from '../../images/openLibrary.js';
+import { services } from '../services.js';
 import type { ImageRecord } from '../../store/imageStore.js';
 import type { JobObserver } from '../../jobs/runJob.js';
 import { cliReporter } from '../reporter.js';
@@ -34,7 +32,7 @@ async function withBar<T>(label: string, fn: (o: JobObserver) => Promise<T>): Pr
 
 export function register(program: Command): void {
   const images = program.command('images').description('the image library: catalog, pull, import, scan, list, verify');
-  const lib = () => openLibrary(stateRoot());
+  const lib = () => services().images;
 
   images
     .command('build')
@@ -43,8 +41,8 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'where to write the qcow2 (default ~/.vmlab/images/vmlab-tiny.qcow2)')
     .addHelpText('after', '\nThe tiny guest: kernel + busybox + dropbear, boots in seconds under TCG, DHCP on eth0,\nSSH as root (password vmlab, or the lab key). Guest NIC N is ethN.\n\nExamples:\n  vmlab images build tiny\n  vmlab images build tiny --output /tmp/tiny.qcow2')
     .action(async (kind: string, opts: { output?: string }) => {
-      if (kind !== 'tiny') throw new LabError(`unknown image kind "${kind}"`, 'the only kind is: tiny', 2);
-      const out = await buildTinyGuest(opts.output ?? defaultTinyImagePath(stateRoot()), cliReporter(globals.verbose));
+      if (kind !== 'tiny') throw new LabError(`unknown image kind "${kind}"`, 'the only kind is: tiny', 'input', 'unknown_kind');
+      const out = await lib().buildTiny(opts.output, cliReporter(globals.verbose));
       process.stdout.write(`${out}\n`);
     });
 
@@ -54,7 +52,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  vmlab images catalog\n  VMLAB_CATALOG=mirror.yaml vmlab images catalog --json')
     .action((opts: { json?: boolean }) => {
-      const { catalog } = lib();
+      const catalog = lib().catalog();
       if (opts.json) return printJson(catalog);
       process.stdout.write(table(['ID', 'NAME', 'ARCH', 'USER', 'URL'], catalog.map((c) => [c.id, c.name, c.arch, c.defaultUser, c.url])) + '\n');
     });
@@ -65,9 +63,8 @@ export function register(program: Command): void {
     .description('download catalog images, verified against their published checksums')
     .addHelpText('after', '\nAn interrupted pull resumes where it stopped. Examples:\n  vmlab images pull debian-12\n  vmlab images pull ubuntu-24.04 rocky-9')
     .action(async (ids: string[]) => {
-      const l = lib();
       for (const id of ids) {
-        const img = await withBar(id, (o) => l.pull(id, o));
+        const img = await withBar(id, (o) => lib().pull(id, o));
         process.stdout.write(`${style.green('ready')} ${img.name} (${img.id}) ${img.path}\n`);
       }
     });
@@ -104,7 +101,7 @@ export function register(program: Command): void {
     .description('the images in the library')
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
-      const list = lib().images.list();
+      const list = lib().list();
       if (opts.json) return printJson(list);
       if (!list.length) return void process.stdout.write('no images (vmlab images pull <id>, import <url|file>, scan)\n');
       process.stdout.write(table(['NAME', 'ID', 'STATUS', 'FORMAT', 'SIZE', 'OS', 'USER'], list.map((i) => [i.name, i.id, statusColor(i.status === 'ready' ? 'running' : i.status).replace('running', 'ready'), i.format ?? '-', size(i.virtual_size), osText(i), i.default_user ?? '-'])) + '\n');
@@ -119,10 +116,7 @@ export function register(program: Command): void {
     .description('everything the library knows about an image')
     .option('--json', 'machine-readable output')
     .action((ref: string, opts: { json?: boolean }) => {
-      const l = lib();
-      const img = l.images.find(ref);
-      if (!img) throw new LabError(`no image "${ref}"`, 'see vmlab images list', 2);
-      const out = { ...img, used_by: l.usersOf(img) };
+      const out = lib().show(ref);
       if (opts.json) return printJson(out);
       for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(13)} ${Array.isArray(v) ? v.join(', ') || '-' : (v ?? '-')}\n`);
     });
@@ -143,8 +137,7 @@ export function register(program: Command): void {
     .description('re-hash the file and compare with the recorded sha256')
     .action(async (ref: string) => {
       const r = await lib().verify(ref);
-      if (!r.ok) throw new LabError(`${ref}: sha256 is ${r.actual}, recorded ${r.expected}: the file changed`, `re-pull or re-import it`);
-      process.stdout.write(`${style.green('ok')} ${ref} sha256 ${r.actual}\n`);
+      process.stdout.write(`${style.green('ok')} ${ref} sha256 ${r.sha256}\n`);
     });
 
   images
@@ -152,23 +145,13 @@ export function register(program: Command): void {
     .description('with AUTO_DOWNLOAD_IMAGES=true, pull the default images that are missing (VMLAB_DEFAULT_IMAGES), in parallel')
     .addHelpText('after', '\nExamples:\n  AUTO_DOWNLOAD_IMAGES=true vmlab images ensure\n  AUTO_DOWNLOAD_IMAGES=true VMLAB_DEFAULT_IMAGES=debian-12,alpine-3.23 vmlab images ensure')
     .action(async () => {
-      const ids = defaultImageIds(process.env);
-      if (process.env.AUTO_DOWNLOAD_IMAGES !== 'true') {
-        process.stdout.write(`AUTO_DOWNLOAD_IMAGES is not "true": not downloading (${ids.join(', ')})\n`);
-      }
-      const l = lib();
-      const results = await Promise.allSettled(
-        ids.map(async (id) => {
-          const have = l.images.find(id);
-          if (have?.status === 'ready') return have;
-          if (process.env.AUTO_DOWNLOAD_IMAGES !== 'true') throw new Error('missing');
-          return l.pull(id, { log: (m) => cliReporter(globals.verbose).verbose(`${id}: ${m}`) });
-        }),
-      );
+      const auto = process.env.AUTO_DOWNLOAD_IMAGES === 'true';
+      if (!auto) process.stdout.write(`AUTO_DOWNLOAD_IMAGES is not "true": not downloading (${lib().defaultIds().join(', ')})\n`);
+      const results = await lib().ensure(auto, (id, m) => cliReporter(globals.verbose).verbose(`${id}: ${m}`));
       process.stdout.write('Image status summary:\n');
-      results.forEach((r, i) => {
-        process.stdout.write(r.status === 'fulfilled' ? `  ${style.green('✓')} ${ids[i]}\n` : `  ${style.red('✗')} ${ids[i]} (${(r.reason as Error).message}; labs using it will fail to start)\n`);
-      });
-      if (results.some((r) => r.status === 'rejected')) process.exitCode = 1;
+      for (const r of results) {
+        process.stdout.write(r.ok ? `  ${style.green('✓')} ${r.id}\n` : `  ${style.red('✗')} ${r.id} (${r.error}; labs using it will fail to start)\n`);
+      }
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { selectLab } from '../../lab/labSelect.js';
-import { startNode, stopNode } from '../../lab/nodeControl.js';
+import { services } from '../services.js';
 import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 import { wholeNumberOption } from '../options.js';
@@ -15,8 +14,9 @@ export function register(program: Command): void {
     .option('--force', 'do not ask the guest to power off: quit QEMU at once')
     .addHelpText('after', '\nExamples:\n  vmlab stop leaf1\n  vmlab stop --force leaf1')
     .action(async (node: string, opts: { specs?: string; timeout: number; force?: boolean }) => {
-      const ref = selectLab({ lab: globals.lab, specDir: opts.specs });
-      const r = await stopNode(ref, node, { timeoutMs: opts.timeout * 1000, force: Boolean(opts.force) }, cliReporter(globals.verbose));
+      const labs = services().labs;
+      const ref = labs.select({ lab: globals.lab, specDir: opts.specs });
+      const r = await labs.stopNode(ref, node, { timeoutMs: opts.timeout * 1000, force: Boolean(opts.force) }, { reporter: cliReporter(globals.verbose) });
       process.stdout.write(r === 'already' ? `${node} is not running\n` : `stopped ${node}\n`);
     });
   program
@@ -26,8 +26,9 @@ export function register(program: Command): void {
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .addHelpText('after', '\nExamples:\n  vmlab start leaf1')
     .action(async (node: string, opts: { specs?: string }) => {
-      const ref = selectLab({ lab: globals.lab, specDir: opts.specs });
-      const r = await startNode(ref, node, cliReporter(globals.verbose));
+      const labs = services().labs;
+      const ref = labs.select({ lab: globals.lab, specDir: opts.specs });
+      const r = await labs.startNode(ref, node, { reporter: cliReporter(globals.verbose) });
       process.stdout.write(r.already ? `${node} is already running\n` : `started ${node}: SSH after ${(r.bootMs / 1000).toFixed(1)} s\n`);
     });
 }

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { selectLab, stateRoot } from '../../lab/labSelect.js';
-import { discoverLabs, labReport } from '../../lab/labStatus.js';
-import { labDir } from '../../plan/labFiles.js';
+import { services } from '../services.js';
 import { printJson, statusColor, table } from '../output.js';
 import { globals } from '../globals.js';
-import { LabError } from '../../lab/labError.js';
 
 export function register(program: Command): void {
   program
@@ -16,11 +13,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json')
     .action(async (lab: string | undefined, opts: { specs?: string; json?: boolean }) => {
       const named = lab ?? globals.lab;
-      const refs = named || opts.specs ? [selectLab({ lab: named, specDir: opts.specs })] : discoverLabs(stateRoot()).map((name) => ({ name, dir: labDir(stateRoot(), name) }));
-      const labs = await Promise.all(refs.map(labReport));
-      if (named && labs[0]?.status === 'state-lost' && labs[0].nodes.length === 0) {
-        throw new LabError(`lab "${named}" is not deployed`, 'see deployed labs with: vmlab status');
-      }
+      const svc = services().labs;
+      const labs = named || opts.specs ? [await svc.get(svc.select({ lab: named, specDir: opts.specs }))] : await svc.list();
       if (opts.json) return printJson(named || opts.specs ? labs[0] : labs);
       if (labs.length === 0) {
         process.stdout.write('no labs deployed (vmlab deploy -S <spec dir>)\n');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LabPlan, ProfilePatch } from '../../../src/plan/labPlan.js';
-import { writeFileAtomic } from '../../../src/lab/atomicWrite.js';
+import { writeFileAtomic } from '../../../src/host/atomicWrite.js';
 import { applyProfilePatches, restoreProfiles } from '../../../src/lab/profiles.js';
 
 const BEFORE = '{\n    "platform": "vs",\n    "mgmt_ip": "PLACEHOLDER"\n}\n';

@@ -1,14 +1,14 @@
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LabError } from './labError.js';
+import { VmlabError } from '../errors/vmlabError.js';
 import { isAlive, sleep } from './processes.js';
 
 /**
- * An exclusive lock on one lab (a file created with O_EXCL holding our
- * pid). A lock whose holder died is taken over. Two vmlab processes never
- * change one lab at the same time.
+ * An exclusive lock (a file created with O_EXCL holding our pid). A lock
+ * whose holder died is taken over. Two vmlab processes never change one
+ * lab at the same time. `what` names the locked thing in the busy error.
  */
-export async function withLabLock<T>(lockPath: string, lab: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
+export async function withLock<T>(lockPath: string, what: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
   mkdirSync(dirname(lockPath), { recursive: true });
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -30,7 +30,7 @@ export async function withLabLock<T>(lockPath: string, lab: string, fn: () => Pr
         continue;
       }
       if (Date.now() > deadline) {
-        throw new LabError(`lab "${lab}" is busy: another vmlab (pid ${holder}) is working on it`, 'wait for it to finish, or stop that process');
+        throw new VmlabError('busy', `${what} is busy: another vmlab (pid ${holder}) is working on it`, { kind: 'conflict', hint: 'wait for it to finish, or stop that process' });
       }
       await sleep(100);
     }
@@ -41,3 +41,6 @@ export async function withLabLock<T>(lockPath: string, lab: string, fn: () => Pr
     rmSync(lockPath, { force: true });
   }
 }
+
+/** The lock on one lab. */
+export const withLabLock = <T>(lockPath: string, lab: string, fn: () => Promise<T>, waitMs?: number) => withLock(lockPath, `lab "${lab}"`, fn, waitMs);

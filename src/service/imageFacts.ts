@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { ImageError } from '../images/imageError.js';
+import { inspectImage } from '../images/inspect.js';
+import type { ImageFacts } from '../plan/planLab.js';
+import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
+import { openStore, storePath } from '../store/database.js';
+import { ImageStore, type ImageRecord } from '../store/imageStore.js';
+
+/** Inspect a file as untrusted input; a problem becomes a fact the planner reports against the spec field. */
+async function fileFacts(path: string, record: ImageRecord | undefined): Promise<ImageFacts> {
+  if (!existsSync(path)) return { problem: 'image file not found', hint: 'point vm_image at an existing qcow2 file or a library image (build the test guest with `vmlab images build tiny`)' };
+  try {
+    const info = await inspectImage(path);
+    return {
+      format: info.format,
+      ...(record?.cloud_init && record.default_user ? { cloudInit: { user: record.default_user } } : {}),
+    };
+  } catch (err) {
+    if (err instanceof ImageError) return { problem: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+    throw err;
+  }
+}
+
+/**
+ * What the lab planner needs to know of each image a spec names, for the
+ * labs (which never import images/): library names resolved through the
+ * store, every file inspected before QEMU opens it.
+ */
+export function imageFactsResolver(root: string): (keys: string[]) => Promise<Record<string, ImageFacts>> {
+  return async (keys) => {
+    const needStore = keys.some((k) => k.startsWith(LIBRARY_PREFIX)) || existsSync(storePath(root));
+    const store = needStore ? new ImageStore(openStore(storePath(root))) : undefined;
+    const byPath = new Map((store?.list() ?? []).filter((i) => i.path).map((i) => [i.path!, i]));
+    const factsFor = async (key: string): Promise<ImageFacts> => {
+      if (!key.startsWith(LIBRARY_PREFIX)) return fileFacts(key, byPath.get(key));
+      const ref = key.slice(LIBRARY_PREFIX.length);
+      const img = store!.find(ref);
+      if (!img) return { problem: `no image "${ref}" in the library`, hint: `pull or import it (vmlab images pull ${ref}; vmlab images list shows what is there)` };
+      if (img.status !== 'ready' || !img.path) return { problem: `library image "${ref}" is ${img.status}`, hint: 'vmlab images list' };
+      return { ...(await fileFacts(img.path, img)), path: img.path };
+    };
+    const facts = await Promise.all(keys.map(factsFor));
+    return Object.fromEntries(keys.map((k, i) => [k, facts[i]!]));
+  };
+}

@@ -1,0 +1,21 @@
+import { ImageService } from './images.js';
+import { JobService } from './jobs.js';
+import { LabService } from './labs.js';
+
+export interface Services {
+  labs: LabService;
+  images: ImageService;
+  jobs: JobService;
+}
+
+/** The application both front doors call: one set per process, for one state root. */
+export function createServices(env: NodeJS.ProcessEnv = process.env): Services {
+  const labs = new LabService(env);
+  const jobs = new JobService(labs.root, env);
+  labs.jobs = jobs;
+  return { labs, images: new ImageService(labs.root, env, (path) => labs.imageUsers(path)), jobs };
+}
+
+export type { LabService, ImageService, JobService };
+export type { OpContext, DeployInput, InlineSpec } from './labs.js';
+export type { ImagePatch, ImportOptions } from './images.js';

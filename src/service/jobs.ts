@@ -1,0 +1,100 @@
+import { isAlive } from '../host/processes.js';
+import { LabError } from '../lab/labError.js';
+import { JobStore, type JobRecord } from '../jobs/jobStore.js';
+import { reapInterrupted } from '../jobs/reap.js';
+import { runJob, type JobContext } from '../jobs/runJob.js';
+import { openStore, storePath, type Db } from '../store/database.js';
+
+/**
+ * Jobs: downloads, imports, conversions, deploys, as the store has them
+ * (jobs a dead process left running are finished first). `run` queues
+ * work in this process under a concurrency limit (VMLAB_JOB_CONCURRENCY,
+ * default 2): what the server does with a deploy it was asked for.
+ */
+export class JobService {
+  private db: Db | undefined;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  readonly limit: number;
+
+  constructor(
+    private readonly root: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    const n = Number(env.VMLAB_JOB_CONCURRENCY);
+    this.limit = Number.isSafeInteger(n) && n > 0 ? n : 2;
+  }
+
+  private store(reap = true): JobStore {
+    this.db ??= openStore(storePath(this.root));
+    if (reap) reapInterrupted(this.db, isAlive);
+    return new JobStore(this.db);
+  }
+
+  /** Finish what dead processes left running (a server does this at start-up). */
+  reap(): { jobs: number; images: number } {
+    this.db ??= openStore(storePath(this.root));
+    const r = reapInterrupted(this.db, isAlive);
+    return { jobs: r.jobs.length, images: r.images.length };
+  }
+
+  list(limit?: number): JobRecord[] {
+    return this.store().list(limit);
+  }
+
+  get(id: string): JobRecord {
+    const j = this.store().get(id);
+    if (!j) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
+    return j;
+  }
+
+  /**
+   * Queue `work` as a job and return at once; it starts when a slot is
+   * free (a job cancelled while queued never starts). `done` settles with
+   * the outcome, which the job record also keeps.
+   */
+  run<T>(kind: string, target: string | null, params: Record<string, unknown>, work: (ctx: JobContext) => Promise<T>): { job: JobRecord; done: Promise<T> } {
+    const jobs = this.store(false);
+    const job = jobs.create(kind, target, params);
+    const done = this.slot().then(async (release) => {
+      try {
+        if (jobs.get(job.id)?.status !== 'queued') throw new LabError(`job ${job.id} was cancelled before it started`, undefined, 'failure', 'cancelled');
+        return await runJob(jobs, job, work);
+      } finally {
+        release();
+      }
+    });
+    done.catch(() => undefined); // the outcome lives in the job record
+    return { job, done };
+  }
+
+  private slot(): Promise<() => void> {
+    const release = () => {
+      this.active--;
+      this.waiting.shift()?.();
+    };
+    return new Promise((resolve) => {
+      const take = () => {
+        this.active++;
+        resolve(release);
+      };
+      if (this.active < this.limit) take();
+      else this.waiting.push(take);
+    });
+  }
+
+  /**
+   * Cancel a queued or running job: a live one sees the request within
+   * half a second; one whose process is gone is cancelled at once.
+   */
+  cancel(id: string): { job: JobRecord; outcome: 'cancelled' | 'requested'; processGone: boolean } {
+    // No reaping first: a job whose process is gone is cancelled, not "failed".
+    const jobs = this.store(false);
+    const job = jobs.get(id);
+    if (!job) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
+    const outcome = jobs.cancel(id, isAlive);
+    reapInterrupted(this.db!, isAlive);
+    if (outcome === 'not-active') throw new LabError(`job "${id}" is not queued or running (it is ${job.status})`, 'see vmlab jobs list', 'conflict', 'job_not_active');
+    return { job, outcome, processGone: outcome === 'cancelled' && job.pid !== null && job.status === 'running' };
+  }
+}

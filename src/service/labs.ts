@@ -1,0 +1,153 @@
+import { homedir } from 'node:os';
+import { labDir, vmlabRoot } from '../plan/labFiles.js';
+import { deployLab, planDeploy, type PlannedLab } from '../lab/deploy.js';
+import { destroyLab, type DestroyResult } from '../lab/destroy.js';
+import { LabError } from '../lab/labError.js';
+import { loadLab, selectLab, type LabRef } from '../lab/labSelect.js';
+import { listLabs } from '../lab/labState.js';
+import { discoverLabs, labReport, type LabReport } from '../lab/labStatus.js';
+import { startNode, stopNode } from '../lab/nodeControl.js';
+import type { LabState } from '../lab/labState.js';
+import type { Reporter } from '../host/reporter.js';
+import { imageFactsResolver } from './imageFacts.js';
+import type { JobService } from './jobs.js';
+import type { JobRecord } from '../jobs/jobStore.js';
+import type { JobContext } from '../jobs/runJob.js';
+import { writeFileAtomic } from '../host/atomicWrite.js';
+import { isValidName, NAME_RULE } from '../spec/names.js';
+import { runningNode } from '../lab/nodeControl.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface InlineSpec {
+  name: string;
+  topology: unknown;
+  platforms?: unknown;
+  profiles?: Record<string, unknown>;
+}
+
+export type DeployInput = { spec_dir: string } | InlineSpec;
+
+/** A job's log as the lab engine's reporter. */
+const jobReporter = (ctx: Pick<JobContext, 'log'>): Reporter => ({
+  info: (m) => ctx.log(m),
+  warn: (m) => ctx.log(`warning: ${m}`),
+  verbose: (m) => ctx.log(m),
+});
+
+/** What every lab operation needs: who reports, and how to stop it. */
+export interface OpContext {
+  reporter: Reporter;
+  signal?: AbortSignal;
+}
+
+/**
+ * Labs: everything either front door does with them. Each call is
+ * complete on its own (it reads state from disk), so the CLI and a
+ * long-running server share no in-memory state.
+ */
+export class LabService {
+  readonly root: string;
+  constructor(readonly env: NodeJS.ProcessEnv = process.env) {
+    this.root = vmlabRoot(env, homedir());
+  }
+
+  /** A lab named, taken from a spec dir, or the only one deployed. */
+  select(opts: { lab?: string; specDir?: string }): LabRef {
+    return selectLab(opts, this.env);
+  }
+
+  /** Like select, but nothing deployed is not an error. */
+  selectIfAny(opts: { lab?: string; specDir?: string }): LabRef | undefined {
+    return selectLab({ ...opts, optional: true }, this.env);
+  }
+
+  ref(name: string): LabRef {
+    return this.select({ lab: name });
+  }
+
+  /** Every lab, as its processes say it is. */
+  list(): Promise<LabReport[]> {
+    return Promise.all(discoverLabs(this.root).map((name) => labReport({ name, dir: labDir(this.root, name) })));
+  }
+
+  async get(ref: LabRef): Promise<LabReport> {
+    const r = await labReport(ref);
+    if (r.status === 'state-lost' && r.nodes.length === 0) throw new LabError(`lab "${ref.name}" is not deployed`, 'see deployed labs with: vmlab status', 'not_found', 'lab_not_found');
+    return r;
+  }
+
+  state(ref: LabRef): LabState {
+    return loadLab(ref);
+  }
+
+  /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). */
+  plan(specDir: string): Promise<PlannedLab> {
+    return planDeploy(specDir, imageFactsResolver(this.root), this.env);
+  }
+
+  /** Deploy a plan; an aborted signal rolls everything back and rejects with code "cancelled". */
+  deploy(planned: PlannedLab, op: OpContext): Promise<LabState> {
+    return deployLab(planned, op.reporter, { ...(op.signal ? { signal: op.signal } : {}) });
+  }
+
+  destroy(ref: LabRef, opts: { force: boolean }, op: OpContext): Promise<DestroyResult> {
+    return destroyLab(ref, opts, op.reporter);
+  }
+
+  stopNode(ref: LabRef, node: string, opts: { timeoutMs: number; force: boolean }, op: OpContext) {
+    return stopNode(ref, node, opts, op.reporter);
+  }
+
+  startNode(ref: LabRef, node: string, op: OpContext) {
+    return startNode(ref, node, op.reporter);
+  }
+
+  /** Set by createServices: deploys asked for by a server run as jobs. */
+  jobs: JobService | undefined;
+
+  /**
+   * Plan (bad specs throw SpecError before anything starts), then deploy
+   * as a background job. An inline spec is written to a spec dir of its own
+   * under the state root (specs/<name>/), so the CLI sees the same lab.
+   */
+  async startDeploy(input: DeployInput): Promise<{ job: JobRecord; lab: string }> {
+    if (!this.jobs) throw new Error('LabService.jobs is not set');
+    const specDir = 'spec_dir' in input ? input.spec_dir : this.writeInlineSpec(input);
+    const planned = await this.plan(specDir);
+    const lab = planned.plan.name;
+    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir }, (ctx) => deployLab(planned, jobReporter(ctx), { signal: ctx.signal }));
+    return { job, lab };
+  }
+
+  private writeInlineSpec(spec: InlineSpec): string {
+    if (!isValidName(spec.name)) throw new LabError(`"${spec.name}" is not a valid lab name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
+    const dir = join(this.root, 'specs', spec.name);
+    mkdirSync(join(dir, 'profiles'), { recursive: true, mode: 0o700 });
+    const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+    writeFileAtomic(join(dir, 'topology.json'), json(spec.topology), 0o600);
+    if (spec.platforms !== undefined) writeFileAtomic(join(dir, 'platforms.json'), json(spec.platforms), 0o600);
+    for (const [node, profile] of Object.entries(spec.profiles ?? {})) {
+      if (!isValidName(node)) throw new LabError(`profile name "${node}" is not a valid device name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
+      writeFileAtomic(join(dir, 'profiles', `${node}.json`), json(profile), 0o600);
+    }
+    return dir;
+  }
+
+  /** The 127.0.0.1 port of a running node's serial console. */
+  consolePort(ref: LabRef, node: string): number {
+    const state = loadLab(ref);
+    return runningNode(state, node).consolePort;
+  }
+
+  /** Labs whose nodes run on the image file at `path` (what the image library asks before removing one). */
+  imageUsers(path: string): string[] {
+    return listLabs(this.root).filter((lab) => {
+      try {
+        return loadLab({ name: lab, dir: labDir(this.root, lab) }).plan.nodes.some((n) => n.image.path === path);
+      } catch {
+        return false;
+      }
+    });
+  }
+}
