@@ -16,7 +16,7 @@ import { fakeQemuBinary } from '../helpers/fakeQemuBin.js';
  * with no orphan process and the profiles right. One spec (r1 — r2 over
  * TCP); the steps run in order and share booted labs to keep time down.
  */
-const PORTS = 27000;
+const PORTS = 27500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
