@@ -1,0 +1,96 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Services } from '../service/index.js';
+import { ConsoleHub } from './consoleHub.js';
+import auth from './plugins/auth.js';
+import errors from './plugins/errors.js';
+import openapi from './plugins/openapi.js';
+import uploads from './plugins/uploads.js';
+import websocket from './plugins/websocket.js';
+import catalogRoutes from './routes/catalog.js';
+import consoleRoutes from './routes/console.js';
+import imageRoutes from './routes/images.js';
+import jobRoutes from './routes/jobs.js';
+import labRoutes from './routes/labs.js';
+import metaRoutes from './routes/meta.js';
+
+export interface ApiOptions {
+  /** The API token every /api/v1 request must carry. */
+  token: string;
+  /** Largest upload accepted, in bytes (over it: 413, nothing kept). */
+  maxUploadBytes: number;
+  /** Served over HTTPS: the login cookie gets `Secure`. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** pino options (level, stream) or false; tokens are always redacted. */
+  logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
+  /** How often the job event stream looks at the job record. */
+  jobPollMs?: number;
+  version?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+    api: Required<Pick<ApiOptions, 'maxUploadBytes' | 'jobPollMs'>>;
+    consoles: ConsoleHub;
+  }
+}
+
+/** `?token=…` never reaches a log. */
+export const redactUrl = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[REDACTED]');
+
+function loggerOptions(o: ApiOptions['logger']): FastifyServerOptions['logger'] {
+  if (o === false) return false;
+  return {
+    level: o?.level ?? 'info',
+    ...(o?.stream ? { stream: o.stream } : {}),
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[REDACTED]' },
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip ?? req.socket?.remoteAddress }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  };
+}
+
+/** Fastify's request log as one line per request: method, URL (token redacted), status, time. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply): void {
+    const line = { req, res: reply, responseTime: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
+
+/**
+ * The HTTP front door, not listening: plugins (one concern each) and
+ * routes (thin: parse, call a service, shape the reply). Tests build it
+ * with services on a temp VMLAB_HOME and use inject().
+ */
+export async function buildApp(services: Services, opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(opts.logger),
+    logController: new OneLinePerRequest(),
+    bodyLimit: 1 << 20,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
+  app.decorate('services', services);
+  app.decorate('api', { maxUploadBytes: opts.maxUploadBytes, jobPollMs: opts.jobPollMs ?? 250 });
+  app.decorate('consoles', new ConsoleHub(app.log));
+  app.addHook('onClose', async () => app.consoles.closeAll());
+
+  await app.register(errors);
+  await app.register(openapi, { version: opts.version ?? '0.1.0' });
+  await app.register(auth, { token: opts.token, secure: Boolean(opts.tls) });
+  await app.register(uploads, { maxBytes: opts.maxUploadBytes });
+  await app.register(websocket);
+
+  const z = app.withTypeProvider<ZodTypeProvider>();
+  await z.register(metaRoutes);
+  await z.register(catalogRoutes, { prefix: '/api/v1' });
+  await z.register(imageRoutes, { prefix: '/api/v1' });
+  await z.register(jobRoutes, { prefix: '/api/v1' });
+  await z.register(labRoutes, { prefix: '/api/v1' });
+  await z.register(consoleRoutes, { prefix: '/api/v1' });
+  return app;
+}

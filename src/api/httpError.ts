@@ -1,0 +1,16 @@
+import { VmlabError } from '../errors/vmlabError.js';
+
+/**
+ * An error only HTTP has (401 no token, 403 cross-origin, 413 too large):
+ * a VmlabError with its status named outright, since no kind maps to it.
+ */
+export class HttpError extends VmlabError {
+  constructor(
+    readonly status: 401 | 403 | 413,
+    code: string,
+    message: string,
+    hint?: string,
+  ) {
+    super(code, message, { kind: 'input', ...(hint ? { hint } : {}) });
+  }
+}

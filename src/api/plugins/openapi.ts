@@ -1,0 +1,46 @@
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler } from 'fastify-type-provider-zod';
+
+/**
+ * The OpenAPI document, made from the routes' zod schemas (each route
+ * states operationId, tags, summary and every response). Responses are
+ * serialized through the same schemas, so what the document says is what
+ * a client gets (and nothing more).
+ */
+export default fp(async function openapi(app: FastifyInstance, opts: { version: string }) {
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'vmlab API',
+        version: opts.version,
+        description:
+          'QEMU network labs and their image library. Every /api/v1 route needs the token from $VMLAB_HOME/api-token (Authorization: Bearer …) or the login cookie. Errors are {"error":{"code","message","hint","details"}}; 422 details list each problem with its JSON path.',
+      },
+      tags: [
+        { name: 'meta', description: 'health and this document' },
+        { name: 'catalog', description: 'images vmlab knows how to pull' },
+        { name: 'images', description: 'the image library' },
+        { name: 'jobs', description: 'downloads, imports, conversions, deploys' },
+        { name: 'labs', description: 'labs, their nodes and consoles' },
+      ],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'the token in $VMLAB_HOME/api-token (or VMLAB_API_TOKEN)' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'vmlab_token', description: 'set by the login link GET /?token=…' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+    // @fastify/websocket hides its routes from the document; ours are part of the API.
+    transform: (doc) => {
+      const route = doc.route as { websocket?: boolean } | undefined;
+      const schema = doc.schema as Record<string, unknown> | undefined;
+      return jsonSchemaTransform(route?.websocket && schema ? { ...doc, schema: { ...schema, hide: false } } : doc);
+    },
+    transformObject: jsonSchemaTransformObject,
+  });
+});

@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Name, errors } from '../schemas.js';
+
+/**
+ * The serial console of a running node over a WebSocket: binary frames
+ * both ways, raw bytes; any number of viewers share the node's one
+ * connection (see ConsoleHub).
+ */
+const consoleRoute: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/labs/:lab/nodes/:node/console',
+    {
+      websocket: true,
+      schema: {
+        operationId: 'nodeConsole',
+        tags: ['labs'],
+        summary: 'WebSocket: the raw serial console of a running node, both ways (binary frames); several viewers at once',
+        description:
+          'Upgrade to a WebSocket. Frames from the server are what the guest printed; frames to it are typed into the guest. Closed with 1011 when the node stops. 409 (as an HTTP answer before the upgrade) when the node is not running. While the server holds a console, `vmlab console` cannot attach to it.',
+        params: z.object({ lab: Name, node: Name }),
+        response: { 101: z.null().describe('switching to the WebSocket protocol'), ...errors(404, 409) },
+      },
+      // Refuse before the upgrade, so a client sees 404/409 with the usual body.
+      preValidation: async (req) => {
+        const { lab, node } = req.params as { lab: string; node: string };
+        (req as unknown as { consolePort: number }).consolePort = app.services.labs.consolePort(app.services.labs.ref(lab), node);
+      },
+    },
+    async (socket, req) => {
+      const { lab, node } = req.params;
+      const port = (req as unknown as { consolePort: number }).consolePort;
+      try {
+        await app.consoles.attach(`${lab}/${node}`, port, socket);
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'console not reachable');
+        socket.close(1011, 'the console is not reachable (is the node running?)');
+      }
+    },
+  );
+};
+export default consoleRoute;

@@ -1,0 +1,230 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { VmlabError } from '../../errors/vmlabError.js';
+import type { JobRecord } from '../../jobs/jobStore.js';
+import { HttpError } from '../httpError.js';
+import { issuesAt } from '../plugins/errors.js';
+import { ImageDetail, ImageRecord, JobAccepted, Name, errors } from '../schemas.js';
+
+const ImportBody = z
+  .object({
+    url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional().describe('download from here'),
+    path: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('a file on the server'),
+    name: z.string().min(1).optional().describe('library name (default: from the file name)'),
+    checksum: z.string().optional().describe('sha256:<hex> or sha512:<hex>'),
+    os: z.string().optional().describe('distro-version, e.g. debian-12 (sets the default user and cloud-init)'),
+  })
+  .strict()
+  .refine((b) => (b.url === undefined) !== (b.path === undefined), { message: 'give exactly one of url or path', path: ['url'] });
+
+const UploadFields = z
+  .object({
+    name: z.string().min(1).optional(),
+    checksum: z.string().optional(),
+    os: z.string().optional(),
+  })
+  .strict();
+
+const Patch = z
+  .object({
+    name: z.string().min(1).optional(),
+    os_distro: z.string().nullable().optional(),
+    os_version: z.string().nullable().optional(),
+    os_arch: z.string().nullable().optional(),
+    default_user: z.string().nullable().optional(),
+    cloud_init: z.boolean().optional(),
+  })
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, { message: 'nothing to change: give at least one field' });
+
+const Ref = z.object({ ref: Name.describe('image id or name') });
+
+/** An upload that finishes within this long answers 201 with the image; a longer one (a conversion) answers 202 with its job. */
+const QUICK_MS = 5_000;
+
+/** The library name an uploaded file gets by default: its file name without the image extension. */
+export function uploadName(filename: string | undefined): string | undefined {
+  const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
+  const name = base.replace(/\.(qcow2|img|raw|vmdk|vhdx?|vdi|qcow)$/i, '');
+  return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
+}
+
+const images: FastifyPluginAsyncZod = async (app) => {
+  const lib = app.services.images;
+
+  app.get(
+    '/images',
+    { schema: { operationId: 'listImages', tags: ['images'], summary: 'Every image in the library', response: { 200: z.array(ImageRecord), ...errors() } } },
+    async (_req, reply) => {
+      // A big library: plain JSON.stringify of the store's rows (the schema documents the shape; the rows are that shape).
+      return reply.serializer(JSON.stringify).send(lib.list());
+    },
+  );
+
+  app.get(
+    '/images/:ref',
+    { schema: { operationId: 'getImage', tags: ['images'], summary: 'One image, with the labs that use it', params: Ref, response: { 200: ImageDetail, ...errors(404) } } },
+    async (req) => lib.show(req.params.ref),
+  );
+
+  app.patch(
+    '/images/:ref',
+    {
+      schema: {
+        operationId: 'updateImage',
+        tags: ['images'],
+        summary: 'Rename an image or correct its OS fields and default user',
+        params: Ref,
+        body: Patch,
+        response: { 200: ImageRecord, ...errors(404, 409, 422) },
+      },
+    },
+    async (req) => lib.update(req.params.ref, req.body),
+  );
+
+  app.delete(
+    '/images/:ref',
+    {
+      schema: {
+        operationId: 'deleteImage',
+        tags: ['images'],
+        summary: 'Remove an image (409 while a lab uses it, unless force=true)',
+        params: Ref,
+        querystring: z.object({ force: z.enum(['true', 'false']).optional().describe('remove even if a lab uses it') }),
+        response: { 200: ImageRecord, ...errors(404, 409, 422) },
+      },
+    },
+    async (req) => lib.remove(req.params.ref, req.query.force === 'true'),
+  );
+
+  app.post(
+    '/images/import',
+    {
+      schema: {
+        operationId: 'importImage',
+        tags: ['images'],
+        summary: 'Add an image from a URL or a file on the server, as a job',
+        description: 'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events.',
+        body: ImportBody,
+        response: { 202: JobAccepted, ...errors(404, 409, 422) },
+      },
+    },
+    async (req, reply) => {
+      const { url, path, ...opts } = req.body;
+      const job = await lib.startImport((url ?? path)!, opts);
+      return reply.code(202).send({ job_id: job.id });
+    },
+  );
+
+  app.post(
+    '/images/upload',
+    {
+      schema: {
+        operationId: 'uploadImage',
+        tags: ['images'],
+        summary: 'Upload an image file (multipart/form-data: file, and optional name, checksum, os)',
+        description:
+          'Streamed to disk while hashed, then inspected as an import is. 201 with the image, or 202 with a job when the work (a conversion) takes longer. Over the size limit: 413 and nothing is kept; a refused file is deleted.',
+        consumes: ['multipart/form-data'],
+        response: { 201: ImageRecord, 202: JobAccepted, ...errors(400, 409, 413, 422) },
+      },
+    },
+    async (req, reply) => {
+      const max = app.api.maxUploadBytes;
+      const tooLarge = () => new HttpError(413, 'too_large', `the upload is larger than the limit of ${max} bytes`, 'start the server with a larger --max-upload, or import the file by path');
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > max + 1024 * 1024) throw tooLarge();
+      if (!req.isMultipart()) throw new VmlabError('not_multipart', `expected a multipart/form-data body, got ${req.headers['content-type'] ?? 'none'}`, { kind: 'input', hint: 'send the file as the form field "file"' });
+
+      const fields: Record<string, string> = {};
+      let tmp: string | undefined;
+      let sha256 = '';
+      let filename: string | undefined;
+      try {
+        for await (const part of req.parts()) {
+          if (part.type !== 'file') {
+            fields[part.fieldname] = String(part.value);
+            continue;
+          }
+          if (part.fieldname !== 'file' || tmp) {
+            part.file.resume();
+            throw new VmlabError('invalid_request', `unexpected file field "${part.fieldname}": send one file, as "file"`, { kind: 'input', details: [{ in: 'body', path: part.fieldname, message: 'unexpected file' }] });
+          }
+          filename = part.filename;
+          tmp = join(lib.uploadDir(), `${randomUUID()}.upload`);
+          const hash = createHash('sha256');
+          const hashing = new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              hash.update(chunk);
+              done(null, chunk);
+            },
+          });
+          await pipeline(part.file, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+          if (part.file.truncated) throw tooLarge();
+          sha256 = hash.digest('hex');
+        }
+        if (!tmp) throw new VmlabError('invalid_request', 'no file in the upload', { kind: 'input', hint: 'send the image as the form field "file"', details: [{ in: 'body', path: 'file', message: 'required' }] });
+        const parsed = UploadFields.safeParse(fields);
+        if (!parsed.success) {
+          const details = issuesAt('body', parsed.error.issues);
+          throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { kind: 'input', details });
+        }
+        const opts = parsed.data;
+        const m = /^sha256:([0-9a-f]{64})$/i.exec(opts.checksum ?? '');
+        if (m && m[1]!.toLowerCase() !== sha256) {
+          throw new VmlabError('checksum-mismatch', `the upload's sha256 is ${sha256}, expected ${m[1]}`, { kind: 'input', hint: 'upload the right file, or fix the checksum' });
+        }
+        const name = opts.name ?? uploadName(filename);
+        let job: JobRecord | undefined;
+        const file = tmp;
+        tmp = undefined; // importUpload owns it now: moved in, or deleted on refusal
+        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}) }, { started: (j) => (job = j) });
+        done.catch(() => undefined);
+        const quick = await Promise.race([done.then((img) => ({ img })), sleep(QUICK_MS, undefined, { ref: false })]);
+        if (quick) return reply.code(201).send(quick.img);
+        if (job) return reply.code(202).send({ job_id: job.id });
+        return reply.code(201).send(await done);
+      } catch (err) {
+        if (tmp) rmSync(tmp, { force: true });
+        if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+        throw err;
+      }
+    },
+  );
+
+  app.post(
+    '/images/scan',
+    {
+      schema: {
+        operationId: 'scanImages',
+        tags: ['images'],
+        summary: 'Register image files already on disk (OS guessed from the file name)',
+        body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().optional(),
+        response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(404, 422) },
+      },
+    },
+    async (req) => lib.scan(req.body?.dir),
+  );
+
+  app.post(
+    '/images/:ref/verify',
+    {
+      schema: {
+        operationId: 'verifyImage',
+        tags: ['images'],
+        summary: 'Re-hash the file and compare with the recorded sha256',
+        params: Ref,
+        response: { 200: z.object({ sha256: z.string() }), ...errors(404, 409) },
+      },
+    },
+    async (req) => lib.verify(req.params.ref),
+  );
+};
+
+export default images;

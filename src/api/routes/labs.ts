@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Reporter } from '../../host/reporter.js';
+import { LabReport, Name, errors } from '../schemas.js';
+
+const LabParams = z.object({ lab: Name.describe('lab name') });
+const NodeParams = LabParams.extend({ node: Name.describe('node name') });
+
+const DeployBody = z.union([
+  z.object({ spec_dir: z.string().startsWith('/', 'expected an absolute path on the server').describe('a spec directory on the server') }).strict(),
+  z
+    .object({
+      name: z.string().min(1).describe('lab name'),
+      topology: z.record(z.string(), z.unknown()).describe('topology.json'),
+      platforms: z.record(z.string(), z.unknown()).optional().describe('platforms.json'),
+      profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional().describe('profiles/<node>.json, by node'),
+    })
+    .strict(),
+]);
+
+const labs: FastifyPluginAsyncZod = async (app) => {
+  const svc = app.services.labs;
+  /** Lab engine messages go to the request's log line context. */
+  const reporter = (log: { info(o: object, m: string): void; warn(o: object, m: string): void }): Reporter => ({
+    info: (m) => log.info({ lab: true }, m),
+    warn: (m) => log.warn({ lab: true }, m),
+    verbose: (m) => log.info({ lab: true }, m),
+  });
+
+  app.get(
+    '/labs',
+    { schema: { operationId: 'listLabs', tags: ['labs'], summary: 'Every lab, as its processes say it is', response: { 200: z.array(LabReport), ...errors() } } },
+    async () => svc.list(),
+  );
+
+  app.post(
+    '/labs',
+    {
+      schema: {
+        operationId: 'deployLab',
+        tags: ['labs'],
+        summary: 'Deploy a lab from a spec directory on the server or an inline spec, as a job',
+        description: 'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, and nothing starts. Follow the job with GET /api/v1/jobs/{id}/events.',
+        body: DeployBody,
+        response: { 202: z.object({ job_id: z.string(), lab: z.string() }), ...errors(404, 409, 422) },
+      },
+    },
+    async (req, reply) => {
+      const { job, lab } = await svc.startDeploy(req.body);
+      return reply.code(202).send({ job_id: job.id, lab });
+    },
+  );
+
+  app.get(
+    '/labs/:lab',
+    { schema: { operationId: 'getLab', tags: ['labs'], summary: 'A lab with its nodes and links', params: LabParams, response: { 200: LabReport, ...errors(404) } } },
+    async (req) => svc.get(svc.ref(req.params.lab)),
+  );
+
+  app.delete(
+    '/labs/:lab',
+    {
+      schema: {
+        operationId: 'destroyLab',
+        tags: ['labs'],
+        summary: 'Stop every node, remove the lab and restore the profiles',
+        params: LabParams,
+        querystring: z.object({ force: z.enum(['true', 'false']).optional().describe('remove even a lab whose state.json is unreadable') }),
+        response: {
+          200: z.object({ stopped: z.array(z.string()), restored_profiles: z.array(z.string()), existed: z.boolean(), kept_originals: z.string().optional() }),
+          ...errors(404, 409),
+        },
+      },
+    },
+    async (req) => {
+      const r = await svc.destroy(svc.ref(req.params.lab), { force: req.query.force === 'true' }, { reporter: reporter(req.log) });
+      return { stopped: r.stopped, restored_profiles: r.restoredProfiles, existed: r.existed, ...(r.keptOriginals ? { kept_originals: r.keptOriginals } : {}) };
+    },
+  );
+
+  app.post(
+    '/labs/:lab/nodes/:node/stop',
+    {
+      schema: {
+        operationId: 'stopNode',
+        tags: ['labs'],
+        summary: 'Stop a node (its disk is kept)',
+        params: NodeParams,
+        body: z.object({ timeout_sec: z.number().int().min(0).max(600).optional().describe('how long the guest gets to power off (default 15)'), force: z.boolean().optional().describe('quit QEMU at once') }).strict().optional(),
+        response: { 200: z.object({ node: z.string(), result: z.enum(['stopped', 'already']) }), ...errors(404, 409, 422) },
+      },
+    },
+    async (req) => {
+      const { lab, node } = req.params;
+      const result = await svc.stopNode(svc.ref(lab), node, { timeoutMs: (req.body?.timeout_sec ?? 15) * 1000, force: Boolean(req.body?.force) }, { reporter: reporter(req.log) });
+      app.consoles.closeNode(`${lab}/${node}`);
+      return { node, result };
+    },
+  );
+
+  app.post(
+    '/labs/:lab/nodes/:node/start',
+    {
+      schema: {
+        operationId: 'startNode',
+        tags: ['labs'],
+        summary: 'Start a stopped node and reconnect its links; answers when SSH does',
+        params: NodeParams,
+        response: { 200: z.object({ node: z.string(), already: z.boolean(), boot_ms: z.number() }), ...errors(404, 409) },
+      },
+    },
+    async (req) => {
+      const { lab, node } = req.params;
+      const r = await svc.startNode(svc.ref(lab), node, { reporter: reporter(req.log) });
+      return { node, already: r.already, boot_ms: r.bootMs };
+    },
+  );
+};
+export default labs;

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errors } from '../schemas.js';
+
+/** Health (no token) and the OpenAPI document. */
+const meta: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'health',
+        tags: ['meta'],
+        summary: 'Is the server up (no token needed)',
+        security: [],
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
+    async () => ({ ok: true as const }),
+  );
+  app.get(
+    '/api/v1/openapi.json',
+    {
+      schema: {
+        operationId: 'getOpenApi',
+        tags: ['meta'],
+        summary: 'This API as an OpenAPI 3.0 document',
+        response: { 200: z.record(z.string(), z.unknown()).describe('the OpenAPI document'), ...errors() },
+      },
+    },
+    async () => app.swagger() as unknown as Record<string, unknown>,
+  );
+};
+export default meta;

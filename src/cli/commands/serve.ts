@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { Command } from 'commander';
+import { buildApp } from '../../api/app.js';
+import { loadToken, tokenPath } from '../../api/token.js';
+import { VmlabError } from '../../errors/vmlabError.js';
+import { OptionError, wholeNumberOption } from '../options.js';
+import { services } from '../services.js';
+import { style } from '../output.js';
+
+const GIB = 1024 ** 3;
+
+/** `host:port`, `[v6]:port`, or a bare port. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+))?:?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new OptionError(`option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the HTTP API (and web UI): the same services as the CLI, behind a token')
+    .option('--listen <host:port>', 'address to listen on (anything but loopback is reachable from the network)', '127.0.0.1:8080')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (use it when listening beyond loopback)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .addOption(wholeNumberOption('--max-upload <GiB>', 'largest image upload accepted', { unit: 'GiB', min: 1, max: 4096, default: 64 }))
+    .addHelpText(
+      'after',
+      `
+The token is in $VMLAB_HOME/api-token (created on first start, mode 0600; VMLAB_API_TOKEN overrides it).
+Clients send Authorization: Bearer <token>; a browser opens the login link printed at start.
+With AUTO_DOWNLOAD_IMAGES=true the missing default images are pulled in the background.
+
+Examples:
+  vmlab serve
+  vmlab serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
+    )
+    .action(async (opts: { listen: string; tlsCert?: string; tlsKey?: string; maxUpload: number }) => {
+      const { host, port } = parseListen(opts.listen);
+      if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new OptionError('options --tls-cert and --tls-key go together: give both or neither');
+      const svc = services();
+      const { token, source } = loadToken(svc.labs.root, process.env);
+      const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
+      const reaped = svc.jobs.reap();
+      const app = await buildApp(svc, { token, maxUploadBytes: opts.maxUpload * GIB, ...(tls ? { tls } : {}) });
+      try {
+        await app.listen({ host, port });
+      } catch (err) {
+        await app.close();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new VmlabError('address_in_use', `cannot listen on ${host}:${port}: the address is in use`, { kind: 'conflict', hint: 'pick another with --listen' });
+        throw err;
+      }
+      const addr = app.server.address();
+      const bound = typeof addr === 'object' && addr ? addr.port : port;
+      const scheme = tls ? 'https' : 'http';
+      const shown = host.includes(':') ? `[${host}]` : host;
+      const loginHost = isLoopback(host) || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : shown;
+      process.stderr.write(
+        [
+          `vmlab API on ${scheme}://${shown}:${bound}/`,
+          `  login link: ${scheme}://${loginHost}:${bound}/?token=${token}`,
+          `  token: ${source === 'env' ? 'from VMLAB_API_TOKEN' : `${tokenPath(svc.labs.root)}${source === 'created' ? ' (created)' : ''}`}`,
+          `  OpenAPI: ${scheme}://${loginHost}:${bound}/api/v1/openapi.json`,
+          ...(reaped.jobs ? [`  ${reaped.jobs} job(s) left running by a dead process marked failed`] : []),
+        ].join('\n') + '\n',
+      );
+      if (!isLoopback(host)) {
+        process.stderr.write(style.errYellow(`warning: listening on ${host}: the API is reachable from the network${tls ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`) + '\n');
+      }
+
+      // Seed 001: the default images, pulled as jobs while the server already answers; a failure never stops it.
+      if (process.env.AUTO_DOWNLOAD_IMAGES === 'true') {
+        void svc.images.ensure(true, (id, line) => app.log.info({ image: id }, line)).then((results) => {
+          const bad = results.filter((r) => !r.ok);
+          app.log.info({ ok: results.filter((r) => r.ok).map((r) => r.id), failed: bad.map((r) => `${r.id}: ${r.error}`) }, `default images: ${results.length - bad.length} of ${results.length} ready`);
+        });
+      }
+
+      await new Promise<void>((resolve) => {
+        const stop = (sig: NodeJS.Signals) => {
+          process.removeListener('SIGINT', stop);
+          process.removeListener('SIGTERM', stop);
+          process.stderr.write(`${sig}: closing the server\n`);
+          void app.close().then(() => resolve());
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
