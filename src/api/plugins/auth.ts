@@ -30,7 +30,8 @@ function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (!origin || origin === 'null') return false;
   try {
-    return new URL(origin).host === req.headers.host;
+    const o = new URL(origin);
+    return o.host === new URL(`${o.protocol}//${req.headers.host ?? ''}`).host;
   } catch {
     return false;
   }

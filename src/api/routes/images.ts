@@ -205,7 +205,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
         operationId: 'scanImages',
         tags: ['images'],
         summary: 'Register image files already on disk (OS guessed from the file name)',
-        body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().optional(),
+        body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().nullish(),
         response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(404, 422) },
       },
     },

@@ -86,7 +86,7 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         tags: ['labs'],
         summary: 'Stop a node (its disk is kept)',
         params: NodeParams,
-        body: z.object({ timeout_sec: z.number().int().min(0).max(600).optional().describe('how long the guest gets to power off (default 15)'), force: z.boolean().optional().describe('quit QEMU at once') }).strict().optional(),
+        body: z.object({ timeout_sec: z.number().int().min(0).max(600).optional().describe('how long the guest gets to power off (default 15)'), force: z.boolean().optional().describe('quit QEMU at once') }).strict().nullish(),
         response: { 200: z.object({ node: z.string(), result: z.enum(['stopped', 'already']) }), ...errors(404, 409, 422) },
       },
     },

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadToken, sameToken } from '../../src/api/token.js';
+import { TOKEN, auth, testApp, type TestApp } from './fixture.js';
+
+describe('the API token', () => {
+  it('is created on first start (0600) and the same on the next; VMLAB_API_TOKEN overrides it', () => {
+    const root = join(mkdtempSync('/tmp/vmlab-tok-'), 'home');
+    const first = loadToken(root, {});
+    assert.equal(first.source, 'created');
+    assert.ok(first.token.length >= 40);
+    assert.equal(statSync(join(root, 'api-token')).mode & 0o777, 0o600);
+    const again = loadToken(root, {});
+    assert.deepEqual(again, { token: first.token, source: 'file' });
+    assert.deepEqual(loadToken(root, { VMLAB_API_TOKEN: 'from-the-env-1234' }), { token: 'from-the-env-1234', source: 'env' });
+  });
+
+  it('a token file anyone could read is made private again; a short one is refused', () => {
+    const root = mkdtempSync('/tmp/vmlab-tok-');
+    writeFileSync(join(root, 'api-token'), 'a-long-enough-token-value\n', { mode: 0o644 });
+    assert.equal(loadToken(root, {}).token, 'a-long-enough-token-value');
+    assert.equal(statSync(join(root, 'api-token')).mode & 0o777, 0o600);
+    writeFileSync(join(root, 'api-token'), 'short\n');
+    assert.throws(() => loadToken(root, {}), { code: 'token_unusable' });
+  });
+
+  it('compares whole tokens', () => {
+    assert.equal(sameToken('abc', 'abc'), true);
+    assert.equal(sameToken('abc', 'abd'), false);
+    assert.equal(sameToken('abc', 'abcd'), false);
+    assert.equal(sameToken('abc', ''), false);
+  });
+});
+
+describe('auth on every /api/v1 route', () => {
+  let t: TestApp;
+  before(async () => (t = await testApp()));
+  after(() => t.app.close());
+
+  it('/healthz needs no token', async () => {
+    const r = await t.app.inject({ url: '/healthz' });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(r.json(), { ok: true });
+  });
+
+  for (const [what, headers] of [
+    ['no token', {}],
+    ['a wrong token', { authorization: 'Bearer wrong-token-0123456789abcdef' }],
+    ['a token one character short', { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
+    ['another scheme', { authorization: `Basic ${TOKEN}` }],
+    ['a wrong cookie', { cookie: 'vmlab_token=nope' }],
+  ] as const) {
+    it(`401 with ${what}`, async () => {
+      for (const [method, url] of [['GET', '/api/v1/images'], ['POST', '/api/v1/images/scan'], ['GET', '/api/v1/openapi.json'], ['GET', '/api/v1/labs/x/nodes/y/console'], ['GET', '/api/v1/nope']] as const) {
+        const r = await t.app.inject({ method, url, headers });
+        assert.equal(r.statusCode, 401, `${method} ${url}`);
+        assert.equal(r.json().error.code, 'unauthorized');
+        assert.match(r.json().error.hint, /Bearer/);
+      }
+    });
+  }
+
+  it('a Bearer token is let in', async () => {
+    const r = await t.app.inject({ url: '/api/v1/images', headers: auth });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(r.json(), []);
+  });
+
+  it('the login link sets an HttpOnly, SameSite=Strict cookie and redirects to /; a wrong one is 401', async () => {
+    const bad = await t.app.inject({ url: '/?token=wrong' });
+    assert.equal(bad.statusCode, 401);
+    assert.equal(bad.headers['set-cookie'], undefined);
+    const r = await t.app.inject({ url: `/?token=${TOKEN}` });
+    assert.equal(r.statusCode, 303);
+    assert.equal(r.headers.location, '/');
+    const cookie = String(r.headers['set-cookie']);
+    assert.match(cookie, /^vmlab_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
+    const jar = cookie.split(';')[0]!;
+    const ok = await t.app.inject({ url: '/api/v1/jobs', headers: { cookie: `other=1; ${jar}` } });
+    assert.equal(ok.statusCode, 200);
+  });
+
+  it('a cookie request that changes state needs a same-origin Origin header (403 otherwise); a WebSocket too', async () => {
+    const cookie = `vmlab_token=${TOKEN}`;
+    const host = 'localhost:80';
+    for (const origin of [undefined, 'http://evil.example', 'null']) {
+      const r = await t.app.inject({ method: 'POST', url: '/api/v1/images/scan', headers: { cookie, host, ...(origin ? { origin } : {}) } });
+      assert.equal(r.statusCode, 403, String(origin));
+      assert.equal(r.json().error.code, 'cross_origin');
+    }
+    const ws = await t.app.inject({ url: '/api/v1/labs/x/nodes/y/console', headers: { cookie, host, connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' } });
+    assert.equal(ws.statusCode, 403);
+    const same = await t.app.inject({ method: 'POST', url: '/api/v1/images/scan', headers: { cookie, host, origin: `http://${host}` } });
+    assert.equal(same.statusCode, 200);
+    // A Bearer token is not sent by a browser on its own: no Origin needed.
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/images/scan', headers: auth })).statusCode, 200);
+  });
+
+  it('logs one line per request and never the token, the cookie or ?token=', async () => {
+    const before = t.logs.length;
+    await t.app.inject({ url: `/?token=${TOKEN}` });
+    await t.app.inject({ url: '/api/v1/images', headers: { ...auth, cookie: `vmlab_token=${TOKEN}` } });
+    await t.app.inject({ url: '/api/v1/images', headers: { authorization: 'Bearer a-wrong-password-token' } });
+    const lines = t.logs.slice(before);
+    assert.equal(lines.length, 3, lines.join('\n'));
+    for (const l of lines) assert.equal(JSON.parse(l).msg, 'request completed');
+    assert.match(lines[0]!, /"url":"\/\?token=\[REDACTED\]"/);
+    const all = t.logs.join('\n');
+    assert.ok(!all.includes(TOKEN), 'the token is in the log');
+    assert.ok(!all.includes('a-wrong-password-token'), 'a wrong token is in the log');
+    assert.deepEqual(JSON.parse(lines[1]!).res, { statusCode: 200 });
+  });
+});
