@@ -4,6 +4,7 @@ import type { LabPlan } from '../plan/labPlan.js';
 import { labFiles, labsDir } from '../plan/labFiles.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import { LabError } from './labError.js';
+import type { SnapshotRecord } from './snapshotFacts.js';
 
 export type NodeStatus = 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -35,6 +36,8 @@ export interface LabState {
   nodes: Record<string, NodeState>;
   links: Array<{ a: string; z: string; port: number; z_port?: number; transport: string }>;
   plan: LabPlan;
+  /** Whole-lab snapshots (vmlab snapshot), oldest first: what makes each restorable. */
+  snapshots?: SnapshotRecord[];
 }
 
 export function initialState(plan: LabPlan, now: Date): LabState {

@@ -1,11 +1,13 @@
 import { ImageService } from './images.js';
 import { JobService } from './jobs.js';
 import { LabService } from './labs.js';
+import { SnapshotService } from './snapshots.js';
 
 export interface Services {
   labs: LabService;
   images: ImageService;
   jobs: JobService;
+  snapshots: SnapshotService;
 }
 
 /** The application both front doors call: one set per process, for one state root. */
@@ -13,9 +15,9 @@ export function createServices(env: NodeJS.ProcessEnv = process.env): Services {
   const labs = new LabService(env);
   const jobs = new JobService(labs.root, env);
   labs.jobs = jobs;
-  return { labs, images: new ImageService(labs.root, env, (path) => labs.imageUsers(path)), jobs };
+  return { labs, images: new ImageService(labs.root, env, (path) => labs.imageUsers(path)), jobs, snapshots: new SnapshotService() };
 }
 
-export type { LabService, ImageService, JobService };
+export type { LabService, ImageService, JobService, SnapshotService };
 export type { OpContext, DeployInput, InlineSpec } from './labs.js';
 export type { ImagePatch, ImportOptions } from './images.js';

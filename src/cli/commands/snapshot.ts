@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { services } from '../services.js';
+import { cliReporter } from '../reporter.js';
+import { globals } from '../globals.js';
+import { printJson, table } from '../output.js';
+import { OptionError } from '../options.js';
+import { snapshotBytes } from '../../lab/snapshotFacts.js';
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+interface SnapshotFlags {
+  specs?: string;
+  name?: string;
+  list?: boolean;
+  delete?: string;
+  json?: boolean;
+  force?: boolean;
+  diskOnly?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('snapshot')
+    .argument('[lab]', 'lab name (default: the only deployed lab)')
+    .description('save the whole lab at one consistent point (every VM paused, RAM and disks saved, resumed); list or delete snapshots')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .option('--name <name>', 'take a snapshot with this name')
+    .option('--force', 'replace a snapshot of the same name')
+    .option('--disk-only', 'disks only, no RAM state: every node must be stopped')
+    .option('--list', 'list the lab\'s snapshots')
+    .option('--json', 'with --list: machine-readable output')
+    .option('--delete <name>', 'delete a snapshot from every node')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vmlab snapshot --name base                  pause, save every node, resume
+  vmlab snapshot --name base --force spine    replace "base" in lab spine
+  vmlab snapshot --list --json
+  vmlab snapshot --delete base
+  vmlab stop r1 && vmlab stop r2 && vmlab snapshot --disk-only --name cold
+  vmlab restore --name base                   every node back to "base"`,
+    )
+    .action(async (lab: string | undefined, opts: SnapshotFlags) => {
+      const modes = [opts.name !== undefined, Boolean(opts.list), opts.delete !== undefined].filter(Boolean).length;
+      if (modes !== 1) throw new OptionError('give exactly one of --name <name>, --list or --delete <name>');
+      if (opts.json && !opts.list) throw new OptionError('--json goes with --list');
+      const svc = services();
+      const ref = svc.labs.select({ lab: lab ?? globals.lab, specDir: opts.specs });
+      const op = { reporter: cliReporter(globals.verbose) };
+      if (opts.list) {
+        const all = svc.snapshots.list(ref);
+        if (opts.json) return printJson(all);
+        if (!all.length) return void process.stdout.write(`lab ${ref.name} has no snapshots (vmlab snapshot --name <name>)\n`);
+        const rows = all.map((s) => [s.name, s.created, s.kind, s.accel.toUpperCase(), s.machine, s.qemu_version, Object.keys(s.nodes).join(','), mib(snapshotBytes(s))]);
+        process.stdout.write(table(['NAME', 'CREATED', 'KIND', 'ACCEL', 'MACHINE', 'QEMU', 'NODES', 'VM STATE'], rows) + '\n');
+        return;
+      }
+      if (opts.delete !== undefined) {
+        await svc.snapshots.delete(ref, opts.delete, op);
+        process.stdout.write(`deleted snapshot ${opts.delete} of lab ${ref.name}\n`);
+        return;
+      }
+      const rec = await svc.snapshots.snapshot(ref, { name: opts.name!, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
+      const what = rec.kind === 'full' ? `lab paused ${secs(rec.took_ms)}, VM state ${mib(snapshotBytes(rec))}` : 'disks only';
+      process.stdout.write(`snapshot ${rec.name} of lab ${ref.name}: ${Object.keys(rec.nodes).length} node(s), ${what}\n`);
+    });
+
+  program
+    .command('restore')
+    .argument('[lab]', 'lab name (default: the only deployed lab)')
+    .description('bring every node back to a snapshot: links re-made, guest clocks set to now; stopped nodes start from it')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .requiredOption('--name <name>', 'the snapshot to restore')
+    .addHelpText('after', '\nExamples:\n  vmlab restore --name base\n  vmlab restore --name base spine\n  vmlab snapshot --list          the snapshots there are')
+    .action(async (lab: string | undefined, opts: { specs?: string; name: string }) => {
+      const svc = services();
+      const ref = svc.labs.select({ lab: lab ?? globals.lab, specDir: opts.specs });
+      const r = await svc.snapshots.restore(ref, opts.name, { reporter: cliReporter(globals.verbose) });
+      const how = r.kind === 'disk-only' ? 'disks restored; start the nodes with vmlab start <node>' : [r.loaded.length && `loaded on ${r.loaded.join(', ')}`, r.started.length && `started ${r.started.join(', ')} from it`].filter(Boolean).join(', ');
+      process.stdout.write(`restored ${r.name} in lab ${ref.name} (${how}) in ${secs(r.ms)}\n`);
+    });
+}

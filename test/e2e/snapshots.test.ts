@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findQemusUnder } from '../../src/lab/labScan.js';
+import { QmpClient } from '../../src/qemu/qmp.js';
+import { run } from '../../src/qemu/run.js';
+import { tempHome, vmlab } from '../helpers/cli.js';
+import { writeSpecDir } from '../helpers/specDir.js';
+import { tinyGuest } from '../helpers/tinyGuest.js';
+
+/**
+ * Whole-lab snapshots on a real 2-node lab of tiny guests (TCG), through
+ * the CLI: r1:eth1 — r2:eth1 over TCP (r1 listens). One lab is deployed
+ * and shared by every step, in order: the data-link addresses are set
+ * before the snapshot; after it they are removed and a file is written in
+ * r1's RAM; restore brings the addresses back (ping works over re-made
+ * links), the file is gone and the guest clocks are now.
+ */
+const PORTS = 28500;
+const LAB = 'snap';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('whole-lab snapshots', { concurrency: false }, () => {
+  const home = tempHome();
+  const env = { VMLAB_HOME: home };
+  const labDir = join(home, 'labs', LAB);
+  const stateFile = join(labDir, 'state.json');
+  let spec = '';
+  let profileBefore = '';
+  let pristine = '';
+  let snappedAt = 0;
+
+  const ssh = (node: string, script: string) => vmlab(['ssh', node, '--', 'sh', '-c', script], env, 60_000);
+  const ok = async (node: string, script: string) => {
+    const r = await ssh(node, script);
+    assert.equal(r.code, 0, `${node}: ${script}\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  // -I eth1: through the data link only (user-mode networking on eth0 may answer pings to any address).
+  const ping = (from: string, to: string) => ssh(from, `ping -c 1 -W 3 -I eth1 ${to} || ping -c 1 -W 3 -I eth1 ${to}`);
+  const state = () => JSON.parse(readFileSync(stateFile, 'utf8'));
+  const status = async () => JSON.parse((await vmlab(['status', '--json', LAB], env)).stdout) as { nodes: Array<{ node: string; status: string; pid: number }> };
+  const overlay = (node: string) => join(labDir, 'disks', `${node}.qcow2`);
+  const overlaySnapshots = async (node: string): Promise<string[]> => {
+    const r = await run(['qemu-img', 'info', '-U', '--output=json', overlay(node)]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    return ((JSON.parse(r.stdout) as { snapshots?: Array<{ name: string }> }).snapshots ?? []).map((s) => s.name).sort();
+  };
+  const runState = async (node: string) => {
+    const q = await QmpClient.connect(join(labDir, 'qemu', `${node}.qmp`));
+    try {
+      return ((await q.execute('query-status')) as { status: string }).status;
+    } finally {
+      q.close();
+    }
+  };
+  /** The guest clock minus the host's, in seconds. */
+  const clockSkew = async (node: string) => {
+    const out = await ok(node, 'date +%s');
+    return Number(out.trim()) - Date.now() / 1000;
+  };
+
+  before(async () => {
+    const image = await tinyGuest();
+    spec = writeSpecDir(
+      {
+        topology: {
+          devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
+          vmlab: { name: LAB, link_port_base: PORTS, console_port_base: PORTS + 10, ssh_port_base: PORTS + 20 },
+        },
+        platforms: {
+          platforms: {
+            tiny: { vm_image: image, vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
+          },
+        },
+        profiles: { r1: { platform: 'tiny' }, r2: { platform: 'tiny' } },
+      },
+      LAB,
+    );
+    pristine = readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8');
+  });
+  after(async () => {
+    await vmlab(['destroy', '--force', LAB], env);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('deploys; the link carries traffic once addresses are set', { timeout: 300_000 }, async () => {
+    const r = await vmlab(['deploy', '-S', spec], env);
+    assert.equal(r.code, 0, r.stderr);
+    profileBefore = readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8');
+    await ok('r1', 'ip addr add 10.9.0.1/30 dev eth1 && ip link set eth1 up');
+    await ok('r2', 'ip addr add 10.9.0.2/30 dev eth1 && ip link set eth1 up');
+    const p = await ping('r1', '10.9.0.2');
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+  });
+
+  it('bad and taken names are refused; a snapshot of the running lab records its facts', { timeout: 120_000 }, async () => {
+    const bad = await vmlab(['snapshot', '--name', 'a/b', LAB], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a valid snapshot name/);
+
+    const pidsBefore = (await status()).nodes.map((n) => n.pid);
+    const r = await vmlab(['snapshot', '--name', 'base', LAB], env);
+    assert.equal(r.code, 0, r.stderr);
+    snappedAt = Date.now();
+    assert.match(r.stdout, /snapshot base of lab snap: 2 node\(s\), lab paused [\d.]+ s/);
+    // Same processes, running again (never left paused).
+    assert.deepEqual((await status()).nodes.map((n) => n.pid), pidsBefore);
+    assert.deepEqual([await runState('r1'), await runState('r2')], ['running', 'running']);
+    assert.deepEqual(await overlaySnapshots('r1'), ['base']);
+    assert.deepEqual(await overlaySnapshots('r2'), ['base']);
+
+    const again = await vmlab(['snapshot', '--name', 'base', LAB], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already has a snapshot "base"[\s\S]*--force/);
+
+    const list = await vmlab(['snapshot', '--list', '--json', LAB], env);
+    assert.equal(list.code, 0, list.stderr);
+    const snaps = JSON.parse(list.stdout);
+    assert.equal(snaps.length, 1);
+    const s = snaps[0];
+    assert.equal(s.name, 'base');
+    assert.equal(s.kind, 'full');
+    assert.equal(s.accel, state().accel);
+    assert.equal(s.machine, 'q35');
+    const version = /version (\d+\.\d+\.\d+)/.exec((await run(['qemu-system-x86_64', '--version'])).stdout)![1];
+    assert.equal(s.qemu_version, version);
+    assert.deepEqual(Object.keys(s.nodes).sort(), ['r1', 'r2']);
+    const macs = state().plan.nodes.find((n: { name: string }) => n.name === 'r1').nics.map((n: { mac: string }) => n.mac);
+    assert.equal(s.nodes.r1.memory_mb, 256);
+    assert.deepEqual(s.nodes.r1.nics.map((n: { mac: string }) => n.mac), macs);
+    assert.equal(s.nodes.r1.nic_driver, 'virtio-net-pci');
+    assert.deepEqual(s.nodes.r1.disks, ['qcow2 overlay']);
+    assert.ok(s.nodes.r1.vm_state_bytes > 10 * 1024 * 1024, `vm state of r1: ${s.nodes.r1.vm_state_bytes} bytes`);
+    assert.ok(s.nodes.r2.overlay_bytes >= s.nodes.r2.vm_state_bytes);
+    assert.deepEqual(s.links, [{ a: 'r1:eth1', z: 'r2:eth1', transport: 'tcp', port: PORTS }]);
+    const text = await vmlab(['snapshot', '--list', LAB], env);
+    assert.match(text.stdout, /^base\s+\S+\s+full\s+TCG|^base\s+\S+\s+full\s+KVM/m);
+  });
+
+  it('a snapshot that fails on one node resumes every VM and leaves no partial snapshot', { timeout: 120_000 }, async () => {
+    // A writable raw drive cannot hold an internal snapshot: r2's savevm fails, r1's succeeds first.
+    const raw = join(home, 'junk.raw');
+    writeFileSync(raw, Buffer.alloc(1024 * 1024));
+    const q = await QmpClient.connect(join(labDir, 'qemu', 'r2.qmp'));
+    const added = await q.execute('human-monitor-command', { 'command-line': `drive_add 0 if=none,id=junk,format=raw,file=${raw}` });
+    q.close();
+    assert.match(String(added), /OK/);
+    const r = await vmlab(['snapshot', '--name', 'half', LAB], env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /snapshot "half" of lab "snap" failed on r2: .*junk/);
+    assert.deepEqual([await runState('r1'), await runState('r2')], ['running', 'running']);
+    assert.deepEqual(await overlaySnapshots('r1'), ['base']);
+    assert.deepEqual(await overlaySnapshots('r2'), ['base']);
+    assert.deepEqual(state().snapshots.map((s: { name: string }) => s.name), ['base']);
+    const q2 = await QmpClient.connect(join(labDir, 'qemu', 'r2.qmp'));
+    await q2.execute('human-monitor-command', { 'command-line': 'drive_del junk' });
+    q2.close();
+  });
+
+  it('restore brings addresses back, drops the file, re-links the TCP link and sets the clocks', { timeout: 180_000 }, async () => {
+    await ok('r1', 'ip addr flush dev eth1 && echo changed > /tmp/marker');
+    await ok('r2', 'ip addr flush dev eth1');
+    assert.notEqual((await ping('r1', '10.9.0.2')).code, 0);
+    // Let the guests' clocks fall well behind if restore did not set them.
+    const wait = snappedAt + 25_000 - Date.now();
+    if (wait > 0) await sleep(wait);
+
+    const r = await vmlab(['restore', '--name', 'base', LAB], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /restored base in lab snap \(loaded on r1, r2\)/);
+    assert.equal((await ssh('r1', 'test -e /tmp/marker')).code, 1);
+    assert.match(await ok('r1', 'ip -4 addr show dev eth1'), /10\.9\.0\.1\/30/);
+    assert.match(await ok('r2', 'ip -4 addr show dev eth1'), /10\.9\.0\.2\/30/);
+    const p = await ping('r1', '10.9.0.2');
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+    const back = await ping('r2', '10.9.0.1');
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    for (const n of ['r1', 'r2']) {
+      const skew = await clockSkew(n);
+      assert.ok(Math.abs(skew) < 4, `${n} clock is ${skew.toFixed(1)} s off the host's`);
+    }
+    assert.equal(readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'), profileBefore);
+    assert.deepEqual((await status()).nodes.map((n) => n.status), ['running', 'running']);
+  });
+
+  it('a missing or mismatched snapshot is refused before anything stops', { timeout: 120_000 }, async () => {
+    const missing = await vmlab(['restore', '--name', 'nope', LAB], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /has no snapshot "nope"; it has: base/);
+
+    const pids = (await status()).nodes.map((n) => n.pid);
+    const original = readFileSync(stateFile, 'utf8');
+    const tampered = JSON.parse(original);
+    tampered.snapshots[0].nodes.r1.memory_mb = 512;
+    tampered.snapshots[0].nodes.r2.accel = tampered.snapshots[0].nodes.r2.accel === 'tcg' ? 'kvm' : 'tcg';
+    writeFileSync(stateFile, JSON.stringify(tampered, null, 2));
+    const r = await vmlab(['restore', '--name', 'base', LAB], env);
+    writeFileSync(stateFile, original);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /does not fit lab "snap"/);
+    assert.match(r.stderr, /r1 memory: expected 512 MiB, got 256 MiB/);
+    assert.match(r.stderr, /r2 accelerator: expected (kvm|tcg), got (tcg|kvm)/);
+    assert.deepEqual((await status()).nodes.map((n) => n.pid), pids);
+    assert.deepEqual([await runState('r1'), await runState('r2')], ['running', 'running']);
+  });
+
+  it('a stopped node starts from the snapshot (-loadvm) and its link works', { timeout: 180_000 }, async () => {
+    await ok('r1', 'echo changed > /tmp/marker');
+    const stop = await vmlab(['stop', '--force', 'r2'], env);
+    assert.equal(stop.code, 0, stop.stderr);
+    const r = await vmlab(['restore', '--name', 'base', LAB], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /loaded on r1, started r2 from it/);
+    assert.equal((await ssh('r1', 'test -e /tmp/marker')).code, 1);
+    // r2 came from the snapshot, not a cold boot: its address is there.
+    assert.match(await ok('r2', 'ip -4 addr show dev eth1'), /10\.9\.0\.2\/30/);
+    const p = await ping('r2', '10.9.0.1');
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+    assert.ok(Math.abs(await clockSkew('r2')) < 4);
+  });
+
+  it('disk-only snapshots of a stopped lab; a full restore starts every node from RAM state', { timeout: 240_000 }, async () => {
+    const running = await vmlab(['snapshot', '--disk-only', '--name', 'cold', LAB], env);
+    assert.equal(running.code, 1);
+    assert.match(running.stderr, /--disk-only needs every node stopped; running: r1, r2/);
+    for (const n of ['r1', 'r2']) assert.equal((await vmlab(['stop', '--force', n], env)).code, 0);
+    const full = await vmlab(['snapshot', '--name', 'warm', LAB], env);
+    assert.equal(full.code, 1);
+    assert.match(full.stderr, /needs every node running; stopped: r1, r2/);
+
+    const d = await vmlab(['snapshot', '--disk-only', '--name', 'cold', LAB], env);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /disks only/);
+    assert.deepEqual(await overlaySnapshots('r1'), ['base', 'cold']);
+    const rd = await vmlab(['restore', '--name', 'cold', LAB], env);
+    assert.equal(rd.code, 0, rd.stderr);
+    assert.match(rd.stdout, /disks restored/);
+
+    const r = await vmlab(['restore', '--name', 'base', LAB], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /started r1, r2 from it/);
+    const p = await ping('r1', '10.9.0.2');
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+  });
+
+  it('delete removes a snapshot from every node; destroy leaves nothing', { timeout: 120_000 }, async () => {
+    const missing = await vmlab(['snapshot', '--delete', 'nope', LAB], env);
+    assert.equal(missing.code, 2);
+    for (const name of ['cold', 'base']) {
+      const r = await vmlab(['snapshot', '--delete', name, LAB], env);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.deepEqual(await overlaySnapshots('r1'), []);
+    assert.deepEqual(await overlaySnapshots('r2'), []);
+    assert.deepEqual(JSON.parse((await vmlab(['snapshot', '--list', '--json', LAB], env)).stdout), []);
+    const d = await vmlab(['destroy', LAB], env);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(findQemusUnder(labDir), []);
+    assert.equal(existsSync(labDir), false);
+    assert.equal(readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'), pristine);
+  });
+});
