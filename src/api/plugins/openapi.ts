@@ -36,10 +36,13 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
       security: [{ bearer: [] }, { cookie: [] }],
     },
     // @fastify/websocket hides its routes from the document; ours are part of the API.
+    // A multipart route states its form as plain JSON Schema in config.openapiBody (it is streamed, not validated as a whole).
     transform: (doc) => {
-      const route = doc.route as { websocket?: boolean } | undefined;
+      const route = doc.route as { websocket?: boolean; config?: { openapiBody?: unknown } } | undefined;
       const schema = doc.schema as Record<string, unknown> | undefined;
-      return jsonSchemaTransform(route?.websocket && schema ? { ...doc, schema: { ...schema, hide: false } } : doc);
+      const out = jsonSchemaTransform(route?.websocket && schema ? { ...doc, schema: { ...schema, hide: false } } : doc);
+      if (route?.config?.openapiBody && out.schema) (out.schema as Record<string, unknown>).body = route.config.openapiBody;
+      return out;
     },
     transformObject: jsonSchemaTransformObject,
   });

@@ -134,6 +134,18 @@ const images: FastifyPluginAsyncZod = async (app) => {
         consumes: ['multipart/form-data'],
         response: { 201: ImageRecord, 202: JobAccepted, ...errors(400, 409, 413, 422) },
       },
+      config: {
+        openapiBody: {
+          type: 'object',
+          required: ['file'],
+          properties: {
+            file: { type: 'string', format: 'binary', description: 'the image (qcow2, raw, vmdk, vhd, vhdx, vdi)' },
+            name: { type: 'string', description: 'library name (default: the file name without its extension)' },
+            checksum: { type: 'string', description: 'sha256:<hex> or sha512:<hex>' },
+            os: { type: 'string', description: 'distro-version, e.g. debian-12' },
+          },
+        },
+      } as object,
     },
     async (req, reply) => {
       const max = app.api.maxUploadBytes;

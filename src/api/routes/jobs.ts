@@ -56,8 +56,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         description:
           'text/event-stream. event: progress, data {status, progress, bytes, total, bytes_per_sec, eta_sec}; event: log, data {line}; event: end, data {status, error, target, finished_at}, then the stream closes. Works for jobs started by the CLI too.',
         params: Id,
-        produces: ['text/event-stream'],
-        response: { 200: z.string().describe('text/event-stream'), ...errors(404) },
+        response: { 200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errors(404) },
       },
     },
     async (req, reply) => {

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fakeQemuBinary } from '../helpers/fakeQemuBin.js';
+
+// The lab engine reads VMLAB_QEMU when it loads: set it before the app's modules are imported.
+process.env.VMLAB_QEMU = fakeQemuBinary();
+process.env.VMLAB_ACCEL = 'tcg';
+const { auth, multipart, qcow2, testApp, tmp } = await import('./fixture.js');
+type TestApp = Awaited<ReturnType<typeof testApp>>;
+
+const PORTS = 28600;
+
+/**
+ * Lab routes in process, against the fake QEMU (QMP, SSH banner, run
+ * states: what the lab engine talks to) so a deploy takes a second:
+ * deploy as a job followed over SSE, get, stop/start, 409 for an image in
+ * use, console refusals, destroy.
+ */
+describe('labs routes', { concurrency: false }, () => {
+  let t: TestApp;
+  const spec = (name: string) => ({
+    name,
+    topology: {
+      devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
+      vmlab: { name, link_port_base: PORTS, console_port_base: PORTS + 10, ssh_port_base: PORTS + 20 },
+    },
+    platforms: {
+      platforms: {
+        fake: { vm_image: 'fake-guest', vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 60 },
+      },
+    },
+    profiles: { r1: { platform: 'fake' }, r2: { platform: 'fake' } },
+  });
+
+  before(async () => {
+    t = await testApp();
+    const m = multipart({ name: 'fake-guest' }, { name: 'g.qcow2', data: readFileSync(qcow2(tmp(), 'g.qcow2')) });
+    const r = await t.app.inject({ method: 'POST', url: '/api/v1/images/upload', headers: { ...auth, ...m.headers }, payload: m.payload });
+    assert.equal(r.statusCode, 201, r.body);
+  });
+  after(async () => {
+    await t.app.inject({ method: 'DELETE', url: '/api/v1/labs/apilab', headers: auth });
+    await t.app.close();
+  });
+
+  it('no labs yet: list is empty, a named one is 404', async () => {
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/labs', headers: auth })).json(), []);
+    for (const [method, url] of [
+      ['GET', '/api/v1/labs/nope'],
+      ['POST', '/api/v1/labs/nope/nodes/r1/stop'],
+      ['POST', '/api/v1/labs/nope/nodes/r1/start'],
+      ['GET', '/api/v1/labs/nope/nodes/r1/console'],
+    ] as const) {
+      const r = await t.app.inject({ method, url, headers: auth });
+      assert.equal(r.statusCode, 404, `${method} ${url}: ${r.body}`);
+    }
+  });
+
+  it('POST /labs with an inline spec: 202 with the job, whose events end in success', async () => {
+    const r = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: spec('apilab') });
+    assert.equal(r.statusCode, 202, r.body);
+    assert.equal(r.json().lab, 'apilab');
+    const ev = await t.app.inject({ url: `/api/v1/jobs/${r.json().job_id}/events`, headers: auth });
+    const frames = ev.body.split('\n\n').filter(Boolean);
+    const end = frames.at(-1)!;
+    assert.match(end, /^id: \d+\nevent: end\n/);
+    assert.equal(JSON.parse(/data: (.*)/.exec(end)![1]!).status, 'succeeded', ev.body);
+    assert.ok(frames.some((f) => f.includes('event: log')));
+  });
+
+  it('GET /labs and /labs/{lab} show it running with both nodes', async () => {
+    const list = (await t.app.inject({ url: '/api/v1/labs', headers: auth })).json();
+    assert.deepEqual(list.map((l: { name: string }) => l.name), ['apilab']);
+    const lab = (await t.app.inject({ url: '/api/v1/labs/apilab', headers: auth })).json();
+    assert.equal(lab.status, 'running');
+    assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), ['r1:running', 'r2:running']);
+    assert.equal(lab.nodes[0].console_port >= PORTS + 10, true);
+  });
+
+  it('the image the lab runs on cannot be deleted (409) and says who uses it', async () => {
+    const img = (await t.app.inject({ url: '/api/v1/images/fake-guest', headers: auth })).json();
+    assert.deepEqual(img.used_by, ['apilab']);
+    const d = await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest', headers: auth });
+    assert.equal(d.statusCode, 409, d.body);
+    assert.equal(d.json().error.code, 'in-use');
+  });
+
+  it('a bad lab name and a relative spec_dir are 422 before any job', async () => {
+    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...spec('bad lab') } });
+    assert.equal(bad.statusCode, 422, bad.body);
+    const dir = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { spec_dir: 'relative/dir' } });
+    assert.equal(dir.statusCode, 422);
+    assert.deepEqual(dir.json().error.details.map((d: { path: string }) => d.path), ['spec_dir']);
+  });
+
+  it('stop and start a node; a stopped node has no console (409); an unknown node is 404', async () => {
+    const s = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/nodes/r2/stop', headers: auth, payload: { timeout_sec: 2 } });
+    assert.equal(s.statusCode, 200, s.body);
+    assert.deepEqual(s.json(), { node: 'r2', result: 'stopped' });
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/nodes/r2/stop', headers: auth });
+    assert.deepEqual(again.json(), { node: 'r2', result: 'already' });
+    const lab = (await t.app.inject({ url: '/api/v1/labs/apilab', headers: auth })).json();
+    assert.equal(lab.nodes.find((n: { node: string }) => n.node === 'r2').status, 'stopped');
+    const c = await t.app.inject({ url: '/api/v1/labs/apilab/nodes/r2/console', headers: auth });
+    assert.equal(c.statusCode, 409, c.body);
+    assert.equal(c.json().error.code, 'node_not_running');
+    const u = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/nodes/r9/start', headers: auth });
+    assert.equal(u.statusCode, 404, u.body);
+    const st = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/nodes/r2/start', headers: auth });
+    assert.equal(st.statusCode, 200, st.body);
+    assert.equal(st.json().already, false);
+    assert.equal(st.json().node, 'r2');
+  });
+
+  it('DELETE /labs/{lab} stops everything; then the lab is gone and its image can go', async () => {
+    const d = await t.app.inject({ method: 'DELETE', url: '/api/v1/labs/apilab', headers: auth });
+    assert.equal(d.statusCode, 200, d.body);
+    assert.deepEqual(d.json().stopped.sort(), ['r1', 'r2']);
+    assert.equal(d.json().existed, true);
+    assert.equal((await t.app.inject({ url: '/api/v1/labs/apilab', headers: auth })).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest', headers: auth })).statusCode, 200);
+  });
+});
