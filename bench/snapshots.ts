@@ -1,0 +1,94 @@
+/**
+ * Whole-lab snapshots on a 2-node tiny lab (r1 — r2 over TCP), through the
+ * CLI: snapshot time and VM-state size per node, restore of the running
+ * lab, restore of the stopped lab (every node starts with -loadvm), and a
+ * cold start of the same stopped lab (vmlab start per node) to compare.
+ * Prints numbers and ratios; asserts nothing.
+ *
+ *   node dist/bench/snapshots.js [--image FILE] [--runs N]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { accelFacts } from '../src/host/accel.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+};
+const image = resolve(opt('--image', [join(homedir(), '.cache/vmlab/test/vmlab-tiny.qcow2'), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? ''));
+const runs = Number(opt('--runs', '2'));
+const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../bin/vmlab');
+const MEM = 256;
+const LAB = 'benchsnap';
+
+if (!existsSync(image)) {
+  console.error('no tiny guest found: run `vmlab images build tiny` (or pass --image FILE)');
+  process.exit(2);
+}
+
+const home = mkdtempSync('/tmp/vmlab-bench-');
+const env = { ...process.env, VMLAB_HOME: home, NO_COLOR: '1' };
+const spec = join(home, 'spec');
+mkdirSync(join(spec, 'profiles'), { recursive: true });
+writeFileSync(
+  join(spec, 'topology.json'),
+  JSON.stringify({ devices: { r1: {}, r2: {} }, links: [{ a: 'r1:eth1', z: 'r2:eth1' }], vmlab: { name: LAB, link_port_base: 26500, console_port_base: 26510, ssh_port_base: 26520 } }),
+);
+writeFileSync(
+  join(spec, 'platforms.json'),
+  JSON.stringify({ platforms: { tiny: { vm_image: image, vm_memory: MEM, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 300 } } }),
+);
+for (const x of ['r1', 'r2']) writeFileSync(join(spec, 'profiles', `${x}.json`), '{"platform": "tiny"}\n');
+
+/** Run the CLI; milliseconds it took (throws on failure). */
+function vmlab(...a: string[]): { ms: number; stdout: string } {
+  const t0 = performance.now();
+  const r = spawnSync(vmlabBin, a, { env, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`vmlab ${a.join(' ')} failed:\n${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+
+const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64' });
+console.log(`bench/snapshots: 2 tiny nodes (${MEM} MiB) over TCP, ${accel.toUpperCase()}, median of ${runs} run(s)`);
+const snap: number[] = [];
+const paused: number[] = [];
+const hot: number[] = [];
+const warm: number[] = [];
+const cold: number[] = [];
+let sizes: Record<string, { vm_state_bytes: number; overlay_bytes: number }> = {};
+try {
+  const d = vmlab('deploy', '-S', spec);
+  console.log(`  deploy (cold boot of both nodes, CLI end to end): ${s(d.ms)}`);
+  for (let i = 0; i < runs; i++) {
+    const t = vmlab('snapshot', '--force', '--name', 'b', LAB);
+    snap.push(t.ms);
+    const rec = (JSON.parse(vmlab('snapshot', '--list', '--json', LAB).stdout) as Array<{ took_ms: number; nodes: typeof sizes }>)[0]!;
+    paused.push(rec.took_ms);
+    sizes = rec.nodes;
+    hot.push(vmlab('restore', '--name', 'b', LAB).ms);
+    for (const n of ['r1', 'r2']) vmlab('stop', '--force', n);
+    warm.push(vmlab('restore', '--name', 'b', LAB).ms);
+    for (const n of ['r1', 'r2']) vmlab('stop', '--force', n);
+    const t0 = performance.now();
+    vmlab('start', 'r1');
+    vmlab('start', 'r2');
+    cold.push(performance.now() - t0);
+  }
+} finally {
+  spawnSync(vmlabBin, ['destroy', LAB], { env });
+  rmSync(home, { recursive: true, force: true });
+}
+console.log(`  snapshot (CLI end to end): ${s(median(snap))}; lab paused ${s(median(paused))}`);
+for (const [n, f] of Object.entries(sizes)) console.log(`    ${n}: VM state ${mib(f.vm_state_bytes)}, overlay ${mib(f.overlay_bytes)}`);
+console.log(`  restore, lab running (loadvm in place + re-link + clocks): ${s(median(hot))}`);
+console.log(`  restore, lab stopped (both start with -loadvm, SSH ready, clocks): ${s(median(warm))}`);
+console.log(`  cold start of the stopped lab (vmlab start r1, r2; SSH ready): ${s(median(cold))}`);
+console.log(`  cold start / restore of the stopped lab: ${(median(cold) / median(warm)).toFixed(1)}x`);
