@@ -453,7 +453,12 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
         ns.link_generation = {};
         ns.status = 'starting';
         startedAt.set(n.name, Date.now());
-        ns.pid = await startQemu(n, [...argvForStart(plan, n, state), '-S', '-loadvm', name], reporter.verbose);
+        try {
+          ns.pid = await startQemu(n, [...argvForStart(plan, n, state), '-S', '-loadvm', name], reporter.verbose);
+        } catch (err) {
+          Object.assign(ns, { status: 'failed', pid: null, error: `did not start from snapshot "${name}": ${errText(err).split('\n')[0]}` });
+          throw err;
+        }
         ns.accel = plan.accel;
         paused.push(n);
       }

@@ -240,6 +240,13 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const rd = await vmlab(['restore', '--name', 'cold', LAB], env);
     assert.equal(rd.code, 0, rd.stderr);
     assert.match(rd.stdout, /disks restored/);
+    // A recorded snapshot gone from one disk is refused before anything starts.
+    const del = await run(['qemu-img', 'snapshot', '-d', 'cold', overlay('r2')]);
+    assert.equal(del.exitCode, 0, del.stderr);
+    const gone = await vmlab(['restore', '--name', 'cold', LAB], env);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /snapshot "cold" is recorded but missing from the disk of r2/);
+    assert.deepEqual(findQemusUnder(labDir), []);
 
     const r = await vmlab(['restore', '--name', 'base', LAB], env);
     assert.equal(r.code, 0, r.stderr);
