@@ -81,9 +81,10 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
 
   await app.register(errors);
   await app.register(openapi, { version: opts.version ?? '0.1.0' });
+  // Before auth: its onRequest hook marks upgrade requests, so a refused upgrade (401) still has its socket ended.
+  await app.register(websocket);
   await app.register(auth, { token: opts.token, secure: Boolean(opts.tls) });
   await app.register(uploads, { maxBytes: opts.maxUploadBytes });
-  await app.register(websocket);
 
   const z = app.withTypeProvider<ZodTypeProvider>();
   await z.register(metaRoutes);
