@@ -12,10 +12,13 @@ const GIB = 1024 ** 3;
 
 /** `host:port`, `[v6]:port`, or a bare port. */
 export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+))?:?(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new OptionError(`option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+  const v = value.trim();
+  const parts: { host?: string; port?: string } | undefined = /^\d+$/.test(v)
+    ? { host: '127.0.0.1', port: v }
+    : (/^\[(?<host>[0-9a-fA-F:.]+)\]:(?<port>\d+)$/.exec(v)?.groups ?? /^(?<host>[A-Za-z0-9.-]+):(?<port>\d+)$/.exec(v)?.groups);
+  const port = Number(parts?.port);
+  if (!parts?.host || !Number.isInteger(port) || port > 65535) throw new OptionError(`option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
+  return { host: parts.host, port };
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
