@@ -99,6 +99,9 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const bad = await vmlab(['snapshot', '--name', 'a/b', LAB], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not a valid snapshot name/);
+    const none = await vmlab(['snapshot', LAB], env);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /give exactly one of --name <name>, --list or --delete <name>/);
 
     const pidsBefore = (await status()).nodes.map((n) => n.pid);
     const r = await vmlab(['snapshot', '--name', 'base', LAB], env);
