@@ -9,7 +9,7 @@ import { MIGRATIONS, openStore } from '../../../src/store/database.js';
 import { ImageStore } from '../../../src/store/imageStore.js';
 import { JobStore } from '../../../src/jobs/jobStore.js';
 import { reapInterrupted } from '../../../src/jobs/reap.js';
-import { isAlive } from '../../../src/lab/processes.js';
+import { isAlive } from '../../../src/host/processes.js';
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), 'vmlab-db-')), 'vmlab.db');
 
