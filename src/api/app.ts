@@ -1,7 +1,9 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Services } from '../service/index.js';
+import { storePath } from '../store/database.js';
 import { ConsoleHub } from './consoleHub.js';
+import { StoreCache } from './storeCache.js';
 import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
 import openapi from './plugins/openapi.js';
@@ -25,14 +27,18 @@ export interface ApiOptions {
   logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
   /** How often the job event stream looks at the job record. */
   jobPollMs?: number;
+  /** An upload whose inspection finishes within this long answers 201 with the image; a longer one (a conversion) 202 with its job. */
+  uploadWaitMs?: number;
   version?: string;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
-    api: Required<Pick<ApiOptions, 'maxUploadBytes' | 'jobPollMs'>>;
+    api: Required<Pick<ApiOptions, 'maxUploadBytes' | 'jobPollMs' | 'uploadWaitMs'>>;
     consoles: ConsoleHub;
+    /** GET /images's JSON while the store is unchanged. */
+    storeCache: StoreCache;
   }
 }
 
@@ -75,9 +81,14 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   app.decorate('services', services);
-  app.decorate('api', { maxUploadBytes: opts.maxUploadBytes, jobPollMs: opts.jobPollMs ?? 250 });
+  app.decorate('api', { maxUploadBytes: opts.maxUploadBytes, jobPollMs: opts.jobPollMs ?? 250, uploadWaitMs: opts.uploadWaitMs ?? 5_000 });
   app.decorate('consoles', new ConsoleHub(app.log));
   app.addHook('onClose', async () => app.consoles.closeAll());
+  app.decorate('storeCache', new StoreCache(storePath(services.labs.root)));
+  // Whatever this server changes, it does not answer from before the change.
+  app.addHook('onResponse', async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') app.storeCache.invalidate();
+  });
 
   await app.register(errors);
   await app.register(openapi, { version: opts.version ?? '0.1.0' });

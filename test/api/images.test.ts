@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createServices } from '../../src/service/index.js';
 import { auth, multipart, qcow2, testApp, tmp, type TestApp } from './fixture.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,6 +128,17 @@ describe('images, catalog and jobs routes', () => {
     assert.equal(taken.json().error.code, 'name_taken');
   });
 
+  it('GET /images answers from a cache only while the store is unchanged: a change by another process (the CLI) shows at once', async () => {
+    const names = async () => (await t.app.inject({ url: '/api/v1/images', headers: auth })).json().map((i: { name: string; default_user: string }) => `${i.name}:${i.default_user}`);
+    const first = await names();
+    assert.deepEqual(await names(), first);
+    const cli = createServices({ ...process.env, VMLAB_HOME: t.home });
+    cli.images.update('router-b', { default_user: 'changed-elsewhere' });
+    assert.ok((await names()).includes('router-b:changed-elsewhere'));
+    cli.images.update('router-b', { default_user: 'alpine' });
+    assert.ok((await names()).includes('router-b:alpine'));
+  });
+
   it('verify re-hashes (404 for an unknown image); scan registers files on disk', async () => {
     const v = await t.app.inject({ method: 'POST', url: '/api/v1/images/router-b/verify', headers: auth });
     assert.equal(v.statusCode, 200);
@@ -183,6 +195,29 @@ describe('images, catalog and jobs routes', () => {
     assert.equal(c.json().job.status, 'cancelled');
     for (const r of release) r();
     await assert.rejects(done);
+  });
+
+  it('an upload that needs a conversion taking longer than the wait answers 202 with its job, which ends with the image ready', async () => {
+    const slow = await testApp({ uploadWaitMs: 0 });
+    try {
+      const raw = join(tmp(), 'disk.vmdk');
+      execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'vmdk', qcow2(tmp(), 'src.qcow2', '32M'), raw]);
+      const m = multipart({ name: 'converted' }, { name: 'disk.vmdk', data: readFileSync(raw) });
+      const r = await slow.app.inject({ method: 'POST', url: '/api/v1/images/upload', headers: { ...auth, ...m.headers }, payload: m.payload });
+      assert.equal(r.statusCode, 202, r.body);
+      const id = r.json().job_id;
+      let job = { status: 'running', error: null as string | null };
+      for (let i = 0; i < 200 && ['queued', 'running'].includes(job.status); i++) {
+        await sleep(50);
+        job = (await slow.app.inject({ url: `/api/v1/jobs/${id}`, headers: auth })).json();
+      }
+      assert.equal(job.status, 'succeeded', job.error ?? '');
+      const img = (await slow.app.inject({ url: '/api/v1/images/converted', headers: auth })).json();
+      assert.equal(img.status, 'ready');
+      assert.equal(img.format, 'qcow2');
+    } finally {
+      await slow.app.close();
+    }
   });
 
   it('DELETE removes an image; an unknown one is 404', async () => {

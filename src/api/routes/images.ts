@@ -45,9 +45,6 @@ const Patch = z
 
 const Ref = z.object({ ref: Name.describe('image id or name') });
 
-/** An upload that finishes within this long answers 201 with the image; a longer one (a conversion) answers 202 with its job. */
-const QUICK_MS = 5_000;
-
 /** The library name an uploaded file gets by default: its file name without the image extension. */
 export function uploadName(filename: string | undefined): string | undefined {
   const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
@@ -55,15 +52,19 @@ export function uploadName(filename: string | undefined): string | undefined {
   return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
 }
 
+const ImageList = z.array(ImageRecord);
+
 const images: FastifyPluginAsyncZod = async (app) => {
   const lib = app.services.images;
+  const listCache = app.storeCache;
 
   app.get(
     '/images',
-    { schema: { operationId: 'listImages', tags: ['images'], summary: 'Every image in the library', response: { 200: z.array(ImageRecord), ...errors() } } },
+    { schema: { operationId: 'listImages', tags: ['images'], summary: 'Every image in the library', response: { 200: ImageList, ...errors() } } },
     async (_req, reply) => {
-      // A big library: plain JSON.stringify of the store's rows (the schema documents the shape; the rows are that shape).
-      return reply.serializer(JSON.stringify).send(lib.list());
+      // A big library is asked for often (the web UI polls it): the JSON is kept while the store is unchanged.
+      const json = listCache.get(() => JSON.stringify(ImageList.parse(lib.list())));
+      return reply.type('application/json; charset=utf-8').serializer((s: string) => s).send(json as unknown as z.infer<typeof ImageList>);
     },
   );
 
@@ -193,15 +194,17 @@ const images: FastifyPluginAsyncZod = async (app) => {
           throw new VmlabError('checksum-mismatch', `the upload's sha256 is ${sha256}, expected ${m[1]}`, { kind: 'input', hint: 'upload the right file, or fix the checksum' });
         }
         const name = opts.name ?? uploadName(filename);
-        let job: JobRecord | undefined;
+        let started: (job: JobRecord) => void = () => undefined;
+        const job = new Promise<JobRecord>((r) => (started = r));
         const file = tmp;
         tmp = undefined; // importUpload owns it now: moved in, or deleted on refusal
-        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}) }, { started: (j) => (job = j) });
+        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}) }, { started });
         done.catch(() => undefined);
-        const quick = await Promise.race([done.then((img) => ({ img })), sleep(QUICK_MS, undefined, { ref: false })]);
+        const quick = await Promise.race([done.then((img) => ({ img })), sleep(app.api.uploadWaitMs, undefined, { ref: false })]);
         if (quick) return reply.code(201).send(quick.img);
-        if (job) return reply.code(202).send({ job_id: job.id });
-        return reply.code(201).send(await done);
+        const first = await Promise.race([done.then((img) => ({ img, job: undefined })), job.then((j) => ({ img: undefined, job: j }))]);
+        if (first.job) return reply.code(202).send({ job_id: first.job.id });
+        return reply.code(201).send(first.img!);
       } catch (err) {
         if (tmp) rmSync(tmp, { force: true });
         if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
