@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 
 /**
- * One serialized answer, kept while the store is unchanged. Any commit,
+ * One serialized answer (as bytes, ready to send), kept while the store is unchanged. Any commit,
  * by this server or by a CLI in another process, writes the SQLite file
  * or its WAL, so their size and mtime are the key; a state-changing
  * request of this server drops the answer outright, and none is older than
@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
  */
 export class StoreCache {
   private key = '';
-  private value: string | undefined;
+  private value: Buffer | undefined;
   private at = 0;
 
   constructor(
@@ -28,12 +28,12 @@ export class StoreCache {
       .join('|');
   }
 
-  get(make: () => string): string {
+  get(make: () => string): Buffer {
     const key = this.currentKey();
     const now = Date.now();
     if (this.value !== undefined && key === this.key && now - this.at < this.maxAgeMs) return this.value;
     // Key taken before reading: a commit during the read changes the key, so the next call reads again.
-    this.value = make();
+    this.value = Buffer.from(make());
     this.key = key;
     this.at = now;
     return this.value;

@@ -64,7 +64,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
     async (_req, reply) => {
       // A big library is asked for often (the web UI polls it): the JSON is kept while the store is unchanged.
       const json = listCache.get(() => JSON.stringify(ImageList.parse(lib.list())));
-      return reply.type('application/json; charset=utf-8').serializer((s: string) => s).send(json as unknown as z.infer<typeof ImageList>);
+      return reply.type('application/json; charset=utf-8').send(json as unknown as z.infer<typeof ImageList>);
     },
   );
 
