@@ -170,6 +170,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
             throw new VmlabError('invalid_request', `unexpected file field "${part.fieldname}": send one file, as "file"`, { kind: 'input', details: [{ in: 'body', path: part.fieldname, message: 'unexpected file' }] });
           }
           filename = part.filename;
+          const t0 = performance.now();
           tmp = join(lib.uploadDir(), `${randomUUID()}.upload`);
           const hash = createHash('sha256');
           const hashing = new Transform({
@@ -181,6 +182,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
           await pipeline(part.file, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
           if (part.file.truncated) throw tooLarge();
           sha256 = hash.digest('hex');
+          req.log.info({ bytes: part.file.bytesRead, ms: Math.round(performance.now() - t0), sha256 }, 'upload received');
         }
         if (!tmp) throw new VmlabError('invalid_request', 'no file in the upload', { kind: 'input', hint: 'send the image as the form field "file"', details: [{ in: 'body', path: 'file', message: 'required' }] });
         const parsed = UploadFields.safeParse(fields);
