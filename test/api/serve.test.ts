@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseListen } from '../../src/cli/commands/serve.js';
+import { JobStore } from '../../src/jobs/jobStore.js';
+import { openStore, storePath } from '../../src/store/database.js';
 import { tempHome, vmlabBin } from '../helpers/cli.js';
 import { serveDir } from '../helpers/fileServer.js';
 import { qcow2, tmp } from './fixture.js';
@@ -77,6 +79,23 @@ describe('vmlab serve', () => {
     const local = await serve(['--listen', '127.0.0.1:0']);
     running.push(local.stop);
     assert.doesNotMatch(local.err(), /warning/);
+  });
+
+  it('marks jobs a dead process left running as failed when it starts', async () => {
+    const home = tempHome();
+    const db = openStore(storePath(home));
+    const jobs = new JobStore(db);
+    const job = jobs.create('download', 'debian-12');
+    jobs.start(job.id);
+    const dead = spawnSync('true').pid!;
+    db.prepare('UPDATE jobs SET pid = ? WHERE id = ?').run(dead, job.id);
+    db.close();
+    const s = await serve(['--listen', '127.0.0.1:0'], { VMLAB_HOME: home });
+    running.push(s.stop);
+    assert.match(s.err(), /1 job\(s\) left running by a dead process marked failed/);
+    const got = (await (await fetch(`${s.base}/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { status: string; error: string };
+    assert.equal(got.status, 'failed');
+    assert.match(got.error, new RegExp(`interrupted: its process \\(pid ${dead}\\) is gone`));
   });
 
   it('with AUTO_DOWNLOAD_IMAGES=true it answers at once, pulls the missing defaults as jobs in the background and logs a summary; a failed one does not stop it', { timeout: 60_000 }, async () => {
