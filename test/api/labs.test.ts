@@ -78,12 +78,16 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(lab.nodes[0].console_port >= PORTS + 10, true);
   });
 
-  it('the image the lab runs on cannot be deleted (409) and says who uses it', async () => {
+  it('the image the lab runs on cannot be deleted (409) and says who uses it; force=true removes it anyway', async () => {
     const img = (await t.app.inject({ url: '/api/v1/images/fake-guest', headers: auth })).json();
     assert.deepEqual(img.used_by, ['apilab']);
     const d = await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest', headers: auth });
     assert.equal(d.statusCode, 409, d.body);
     assert.equal(d.json().error.code, 'in-use');
+    assert.match(d.json().error.message, /apilab/);
+    const forced = await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest?force=true', headers: auth });
+    assert.equal(forced.statusCode, 200, forced.body);
+    assert.equal((await t.app.inject({ url: '/api/v1/images/fake-guest', headers: auth })).statusCode, 404);
   });
 
   it('a bad lab name and a relative spec_dir are 422 before any job', async () => {
@@ -113,12 +117,12 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(st.json().node, 'r2');
   });
 
-  it('DELETE /labs/{lab} stops everything; then the lab is gone and its image can go', async () => {
+  it('DELETE /labs/{lab} stops everything; then the lab is gone', async () => {
     const d = await t.app.inject({ method: 'DELETE', url: '/api/v1/labs/apilab', headers: auth });
     assert.equal(d.statusCode, 200, d.body);
     assert.deepEqual(d.json().stopped.sort(), ['r1', 'r2']);
     assert.equal(d.json().existed, true);
     assert.equal((await t.app.inject({ url: '/api/v1/labs/apilab', headers: auth })).statusCode, 404);
-    assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest', headers: auth })).statusCode, 200);
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/labs', headers: auth })).json(), []);
   });
 });

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Reporter } from '../../host/reporter.js';
@@ -20,11 +21,11 @@ const DeployBody = z.union([
 
 const labs: FastifyPluginAsyncZod = async (app) => {
   const svc = app.services.labs;
-  /** Lab engine messages go to the request's log line context. */
-  const reporter = (log: { info(o: object, m: string): void; warn(o: object, m: string): void }): Reporter => ({
-    info: (m) => log.info({ lab: true }, m),
-    warn: (m) => log.warn({ lab: true }, m),
-    verbose: (m) => log.info({ lab: true }, m),
+  /** What the lab engine reports during a request goes to the server log, under the request's id. */
+  const reporter = (log: FastifyBaseLogger): Reporter => ({
+    info: (m) => log.info(m),
+    warn: (m) => log.warn(m),
+    verbose: (m) => log.debug(m),
   });
 
   app.get(
