@@ -120,12 +120,26 @@ describe('vmlab serve', () => {
     const H = { authorization: `Bearer ${TOKEN}` };
     assert.deepEqual(await (await fetch(`${s.base}/healthz`)).json(), { ok: true });
     // The pull is under way while the server answers.
-    let jobs: Array<{ kind: string; target: string; status: string }> = [];
-    for (let i = 0; i < 100 && !jobs.some((j) => j.status === 'running'); i++) {
+    let jobs: Array<{ id: string; kind: string; params: string; status: string }> = [];
+    const isDeb = (j: (typeof jobs)[number]) => j.kind === 'download' && j.params.includes('deb.qcow2');
+    for (let i = 0; i < 100 && !jobs.some((j) => isDeb(j) && j.status === 'running'); i++) {
       jobs = (await (await fetch(`${s.base}/api/v1/jobs`, { headers: H })).json()) as typeof jobs;
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.ok(jobs.some((j) => j.kind === 'download' && j.status === 'running'), JSON.stringify(jobs));
+    const pull = jobs.find((j) => isDeb(j) && j.status === 'running');
+    assert.ok(pull, JSON.stringify(jobs));
+    // Its event stream: progress with bytes, total, speed and ETA, then the outcome.
+    const stream = await (await fetch(`${s.base}/api/v1/jobs/${pull.id}/events`, { headers: H })).text();
+    const events = stream.split('\n\n').filter((f) => f.startsWith('id:')).map((f) => ({ event: /event: (\w+)/.exec(f)![1], data: JSON.parse(/data: (.*)/.exec(f)![1]!) }));
+    const size = readFileSync(img).length;
+    const moving = events.filter((e) => e.event === 'progress' && e.data.bytes > 0 && e.data.bytes < size);
+    assert.ok(moving.length > 0, stream);
+    for (const e of moving) {
+      assert.equal(e.data.total, size);
+      assert.ok(e.data.bytes_per_sec > 0);
+      assert.equal(typeof e.data.eta_sec, 'number');
+    }
+    assert.deepEqual([events.at(-1)!.event, events.at(-1)!.data.status], ['end', 'succeeded']);
     const end = Date.now() + 50_000;
     while (!s.out().includes('default images:')) {
       if (Date.now() > end) throw new Error(`no summary in the log:\n${s.out()}`);
