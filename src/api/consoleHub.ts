@@ -7,6 +7,8 @@ interface Line {
   socket: Socket;
   viewers: Set<WebSocket>;
   open: Promise<void>;
+  /** Lets the console go for `vmlab console` (removes the holder marker). */
+  release: () => void;
 }
 
 /**
@@ -32,14 +34,14 @@ export class ConsoleHub {
    * stopped between the check and now); the WebSocket is then closed by
    * the caller.
    */
-  async attach(key: string, port: number, ws: WebSocket): Promise<void> {
+  async attach(key: string, port: number, ws: WebSocket, hold: () => () => void = () => () => undefined): Promise<void> {
     let line = this.lines.get(key);
     if (line && line.port !== port) {
       // The node restarted on another port: the old line is dead.
       this.drop(key, line, 'the console moved');
       line = undefined;
     }
-    if (!line) line = this.open(key, port);
+    if (!line) line = this.open(key, port, hold);
     line.viewers.add(ws);
     const l = line;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -57,21 +59,27 @@ export class ConsoleHub {
     }
   }
 
-  private open(key: string, port: number): Line {
+  private open(key: string, port: number, hold: () => () => void): Line {
     const socket = createConnection({ host: '127.0.0.1', port });
+    let held: (() => void) | undefined = hold();
+    const release = () => {
+      held?.();
+      held = undefined;
+    };
     const viewers = new Set<WebSocket>();
     const open = new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);
     });
     open.catch(() => undefined);
-    const line: Line = { port, socket, viewers, open };
+    const line: Line = { port, socket, viewers, open, release };
     this.lines.set(key, line);
     socket.on('data', (d: Buffer) => {
       for (const v of viewers) if (v.readyState === v.OPEN) v.send(d, { binary: true });
     });
     socket.on('error', (err) => this.log.warn({ console: key, err: err.message }, 'console connection failed'));
     socket.on('close', () => {
+      release();
       if (this.lines.get(key) === line) this.lines.delete(key);
       for (const v of viewers) v.close(1011, 'the console closed (the node stopped?)');
       viewers.clear();
@@ -85,6 +93,7 @@ export class ConsoleHub {
     for (const v of line.viewers) v.close(1001, why ?? 'closing');
     line.viewers.clear();
     line.socket.destroy();
+    line.release();
     this.log.info({ console: key }, 'console connection closed');
   }
 

@@ -223,5 +223,5 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 export function findCatalogEntry(catalog: readonly CatalogEntry[], id: string): CatalogEntry {
   const e = catalog.find((c) => c.id === id);
   if (e) return e;
-  throw new ImageError('bad-input', `no image "${id}" in the catalog`, `known images: ${catalog.map((c) => c.id).join(', ')}`);
+  throw new ImageError('not-found', `no image "${id}" in the catalog`, `known images: ${catalog.map((c) => c.id).join(', ')}`);
 }

@@ -18,6 +18,7 @@ export type ImageErrorCode =
   | 'cancelled'
   | 'busy' // another live vmlab process is working on it
   | 'in-use' // a lab runs on it
+  | 'exists' // the name is taken
   | 'bad-input';
 
 const KIND: Record<ImageErrorCode, ErrorKind> = {
@@ -33,6 +34,7 @@ const KIND: Record<ImageErrorCode, ErrorKind> = {
   cancelled: 'failure',
   busy: 'conflict',
   'in-use': 'conflict',
+  exists: 'conflict',
   'bad-input': 'input',
 };
 

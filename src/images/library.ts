@@ -184,7 +184,7 @@ export class ImageLibrary {
       .transaction(() => {
         const existing = this.images.find(name);
         if (existing?.status === 'ready') {
-          throw new ImageError('bad-input', `an image named "${name}" exists already`, `pick another name with --name, or remove it: vmlab images rm ${name}`);
+          throw new ImageError('exists', `an image named "${name}" exists already`, `pick another name with --name, or remove it: vmlab images rm ${name}`);
         }
         const owner = existing && this.jobs.activeFor(existing.id, isAlive);
         if (owner) {
@@ -322,7 +322,7 @@ export class ImageLibrary {
       const name = f.replace(/\.(qcow2|img|raw|vmdk|vhdx?)$/i, '');
       try {
         assertSafeImageName(name);
-        if (this.images.find(name)) throw new ImageError('bad-input', `name "${name}" is taken`);
+        if (this.images.find(name)) throw new ImageError('exists', `name "${name}" is taken`);
         added.push(await this.registerFile(name, path, { os: detectOs(f), sourceType: 'scan', source: path, copy: false, convert: false }, {}));
       } catch (err) {
         skipped.push({ file: f, why: (err as Error).message });

@@ -1,5 +1,35 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { isAlive } from '../host/processes.js';
 import { LabError } from './labError.js';
+
+/**
+ * Claim a node's console for this process (a server fanning it out to
+ * viewers); the returned function lets it go. QEMU serves one console
+ * client: a second one would wait, silent, behind the first.
+ */
+export function holdConsole(holderFile: string): () => void {
+  writeFileSync(holderFile, `${process.pid}\n`, { mode: 0o600 });
+  return () => rmSync(holderFile, { force: true });
+}
+
+/** Refuse to attach while another live vmlab process holds the console. */
+export function assertConsoleFree(holderFile: string, node: string): void {
+  let pid = NaN;
+  try {
+    pid = Number(readFileSync(holderFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+    throw new LabError(
+      `the serial console of ${node} is held by vmlab serve (pid ${pid}), which shares it with its web viewers`,
+      'open it through the server (web UI or its console WebSocket), or stop the server',
+      'conflict',
+      'console_busy',
+    );
+  }
+}
 
 /** Ctrl-] ends a console session, as in telnet. */
 export const CONSOLE_ESCAPE = 0x1d;

@@ -63,5 +63,12 @@ export function nodeFiles(dir: string, node: string): NodeFiles {
   };
 }
 
+/**
+ * Present (holding a pid) while a vmlab server holds a node's serial
+ * console for its WebSocket viewers: QEMU serves one console client, so
+ * `vmlab console` checks it and says who has the console instead of hanging.
+ */
+export const consoleHolderFile = (labDir: string, node: string) => join(labDir, 'qemu', `${node}.console-holder`);
+
 /** Linux limits a unix socket path (the QMP socket) to 107 bytes plus NUL. */
 export const UNIX_SOCKET_PATH_MAX = 107;

@@ -16,6 +16,8 @@ import type { JobContext } from '../jobs/runJob.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
+import { holdConsole } from '../lab/console.js';
+import { consoleHolderFile } from '../plan/labFiles.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -138,6 +140,11 @@ export class LabService {
   consolePort(ref: LabRef, node: string): number {
     const state = loadLab(ref);
     return runningNode(state, node).consolePort;
+  }
+
+  /** Mark a node's console as held by this process (until the returned function runs): `vmlab console` then says so. */
+  holdConsole(ref: LabRef, node: string): () => void {
+    return holdConsole(consoleHolderFile(ref.dir, node));
   }
 
   /** Labs whose nodes run on the image file at `path` (what the image library asks before removing one). */

@@ -40,9 +40,9 @@ describe('images, catalog and jobs routes', () => {
     assert.equal(r.statusCode, 200);
     assert.ok(r.json().some((e: { id: string }) => e.id === 'debian-12'));
     const p = await t.app.inject({ method: 'POST', url: '/api/v1/catalog/no-such-os/pull', headers: auth });
-    // The catalog says bad-input (kind input) for an unknown id, so 422.
-    assert.equal(p.statusCode, 422);
-    assert.equal(p.json().error.code, 'bad-input');
+    // An id the catalog does not know is not_found: 404.
+    assert.equal(p.statusCode, 404);
+    assert.equal(p.json().error.code, 'not-found');
     assert.deepEqual((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json(), []);
   });
 
@@ -97,7 +97,8 @@ describe('images, catalog and jobs routes', () => {
     assert.equal(json.json().error.code, 'not_multipart');
 
     const dup = await upload({ name: 'router-a' }, { name: 'x.qcow2', data: readFileSync(qcow2(dir, 'x.qcow2')) });
-    assert.equal(dup.statusCode, 422);
+    assert.equal(dup.statusCode, 409); // the name is taken: a conflict
+    assert.equal(dup.json().error.code, 'exists');
     assert.deepEqual(leftovers(), before);
     assert.deepEqual((await t.app.inject({ url: '/api/v1/images', headers: auth })).json().map((i: { name: string }) => i.name), ['router-a']);
   });

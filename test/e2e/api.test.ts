@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { findQemusUnder } from '../../src/lab/labScan.js';
-import { tempHome, vmlabBin } from '../helpers/cli.js';
+import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
 
 const TOKEN = 'e2e-token-0123456789abcdefghij';
@@ -176,6 +176,10 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
     b.ws.send(Buffer.from('echo from-b-$((6*7))\n'));
     await a.waitFor('from-b-42');
     b.ws.send(Buffer.from('exit\n'));
+    // Meanwhile the CLI's console says who holds it instead of hanging.
+    const cli = await vmlab(['console', 'r1'], { VMLAB_HOME: home });
+    assert.equal(cli.code, 1, cli.stderr);
+    assert.match(cli.stderr, /the serial console of r1 is held by vmlab serve \(pid \d+\)/);
     // Without the token the upgrade is refused.
     await assert.rejects(
       new Promise((resolve, reject) => {

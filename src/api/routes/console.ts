@@ -17,7 +17,7 @@ const consoleRoute: FastifyPluginAsyncZod = async (app) => {
         tags: ['labs'],
         summary: 'WebSocket: the raw serial console of a running node, both ways (binary frames); several viewers at once',
         description:
-          'Upgrade to a WebSocket. Frames from the server are what the guest printed; frames to it are typed into the guest. Closed with 1011 when the node stops. 409 (as an HTTP answer before the upgrade) when the node is not running. While the server holds a console, `vmlab console` cannot attach to it.',
+          'Upgrade to a WebSocket. Frames from the server are what the guest printed; frames to it are typed into the guest. Closed with 1011 when the node stops. 409 (as an HTTP answer before the upgrade) when the node is not running. While the server holds a console, `vmlab console` refuses with a clear error naming the server (a marker file beside the QMP socket).',
         params: z.object({ lab: Name, node: Name }),
         response: { 101: z.null().describe('switching to the WebSocket protocol'), ...errors(404, 409) },
       },
@@ -31,7 +31,7 @@ const consoleRoute: FastifyPluginAsyncZod = async (app) => {
       const { lab, node } = req.params;
       const port = (req as unknown as { consolePort: number }).consolePort;
       try {
-        await app.consoles.attach(`${lab}/${node}`, port, socket);
+        await app.consoles.attach(`${lab}/${node}`, port, socket, () => app.services.labs.holdConsole(app.services.labs.ref(lab), node));
       } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'console not reachable');
         socket.close(1011, 'the console is not reachable (is the node running?)');

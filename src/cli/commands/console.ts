@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { attachConsole } from '../../lab/console.js';
+import { assertConsoleFree, attachConsole } from '../../lab/console.js';
+import { consoleHolderFile } from '../../plan/labFiles.js';
 import { loadLab, selectLab } from '../../lab/labSelect.js';
 import { runningNode } from '../../lab/nodeControl.js';
 import { globals } from '../globals.js';
@@ -14,6 +15,7 @@ export function register(program: Command): void {
     .action(async (node: string, opts: { specs?: string }) => {
       const state = loadLab(selectLab({ lab: globals.lab, specDir: opts.specs }));
       const n = runningNode(state, node);
+      assertConsoleFree(consoleHolderFile(state.plan.files.dir, node), node);
       if (process.stdin.isTTY) process.stderr.write(`[vmlab: console of ${node} on 127.0.0.1:${n.consolePort}; Ctrl-] to detach]\r\n`);
       await attachConsole(n.consolePort, process.stdin, process.stdout);
     });

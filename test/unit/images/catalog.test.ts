@@ -28,12 +28,12 @@ const REFERENCE_USER: Record<CatalogEntry['distro'], string> = {
   alpine: 'alpine',
 };
 
-function badInput(fn: () => unknown): ImageError {
+function badInput(fn: () => unknown, code: ImageError['code'] = 'bad-input'): ImageError {
   try {
     fn();
   } catch (e) {
     assert.ok(e instanceof ImageError, String(e));
-    assert.equal(e.code, 'bad-input');
+    assert.equal(e.code, code);
     return e;
   }
   assert.fail('expected an ImageError');
@@ -129,7 +129,8 @@ describe('images/catalog', () => {
     });
 
     it('findCatalogEntry lists known ids for an unknown one', () => {
-      const e = badInput(() => findCatalogEntry(BUILTIN_CATALOG, 'windows-11'));
+      const e = badInput(() => findCatalogEntry(BUILTIN_CATALOG, 'windows-11'), 'not-found');
+      assert.equal(e.kind, 'not_found');
       assertIncludes(e.hint ?? '', 'debian-12');
     });
   });
