@@ -1,7 +1,6 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Services } from '../service/index.js';
-import { storePath } from '../store/database.js';
 import { ConsoleHub } from './consoleHub.js';
 import { StoreCache } from './storeCache.js';
 import auth from './plugins/auth.js';
@@ -84,7 +83,7 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
   app.decorate('api', { maxUploadBytes: opts.maxUploadBytes, jobPollMs: opts.jobPollMs ?? 250, uploadWaitMs: opts.uploadWaitMs ?? 5_000 });
   app.decorate('consoles', new ConsoleHub(app.log));
   app.addHook('onClose', async () => app.consoles.closeAll());
-  app.decorate('storeCache', new StoreCache(storePath(services.labs.root)));
+  app.decorate('storeCache', new StoreCache(services.images.storeFile()));
   // Whatever this server changes, it does not answer from before the change.
   app.addHook('onResponse', async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') app.storeCache.invalidate();

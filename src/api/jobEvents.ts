@@ -1,4 +1,4 @@
-import type { JobRecord } from '../jobs/jobStore.js';
+import type { JobRecord } from '../service/index.js';
 
 /** One Server-Sent Event. */
 export interface JobEvent {

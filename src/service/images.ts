@@ -8,6 +8,7 @@ import { buildTinyGuest, defaultTinyImagePath } from '../images/tinyGuest.js';
 import type { JobObserver } from '../jobs/runJob.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { assertSafeImageName } from '../images/inspect.js';
+import { storePath } from '../store/database.js';
 import type { ImageRecord } from '../store/imageStore.js';
 
 export interface ImportOptions {
@@ -113,6 +114,11 @@ export class ImageService {
     const fields = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     if ('cloud_init' in fields) fields.cloud_init = fields.cloud_init ? 1 : 0;
     return lib.images.update(img.id, fields);
+  }
+
+  /** The store file: its size and mtime change with every commit (a front door may key a cache on them). */
+  storeFile(): string {
+    return storePath(this.root);
   }
 
   catalog(): CatalogEntry[] {

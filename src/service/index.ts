@@ -21,3 +21,4 @@ export function createServices(env: NodeJS.ProcessEnv = process.env): Services {
 export type { LabService, ImageService, JobService, SnapshotService };
 export type { OpContext, DeployInput, InlineSpec } from './labs.js';
 export type { ImagePatch, ImportOptions } from './images.js';
+export type { JobRecord } from '../jobs/jobStore.js';
