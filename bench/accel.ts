@@ -14,16 +14,14 @@
  */
 import { spawnSync, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { accelFacts } from '../src/host/accel.js';
 import { probeBootSector } from '../src/host/probeSector.js';
 import { fakeQemuBinary } from '../test/helpers/fakeQemuBin.js';
+import { tinyImage, vmlabBin } from './args.js';
 
-const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../bin/vmlab');
-const args = process.argv.slice(2);
-const imageArg = args.indexOf('--image') >= 0 ? args[args.indexOf('--image') + 1] : undefined;
-const image = resolve(imageArg ?? [join(homedir(), '.cache/vmlab/test/vmlab-tiny.qcow2'), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? '');
+const image = tinyImage();
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

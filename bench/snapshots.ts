@@ -9,18 +9,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { accelFacts } from '../src/host/accel.js';
+import { opt, tinyImage, vmlabBin } from './args.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const image = resolve(opt('--image', [join(homedir(), '.cache/vmlab/test/vmlab-tiny.qcow2'), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? ''));
+const image = tinyImage();
 const runs = Number(opt('--runs', '2'));
-const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../bin/vmlab');
 const MEM = 256;
 const LAB = 'benchsnap';
 

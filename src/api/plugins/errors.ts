@@ -3,23 +3,13 @@ import fp from 'fastify-plugin';
 import type { ZodType, core } from 'zod';
 import { HTTP_STATUS, VmlabError, type ErrorBody } from '../../errors/vmlabError.js';
 import { HttpError } from '../httpError.js';
+import { jsonPath } from '../../spec/specError.js';
 
 /** One problem with a request, where it is: `{ in: "body", path: "topology.devices.r1", message }`. */
 export interface RequestIssue {
   in: string;
   path: string;
   message: string;
-}
-
-/** `a.b[2].c` from a zod issue path; empty for the whole document. */
-export function jsonPath(parts: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of parts) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (typeof p === 'string' && /^[A-Za-z_$][\w$-]*$/.test(p)) out += out ? `.${p}` : p;
-    else out += `[${JSON.stringify(String(p))}]`;
-  }
-  return out;
 }
 
 /** Each problem with its JSON path; an unknown key is named in the path, not only in the message. */

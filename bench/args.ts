@@ -1,0 +1,19 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** What every bench reads from its command line, and where it finds vmlab and the tiny guest. */
+const args = process.argv.slice(2);
+
+export const opt = (name: string, dflt: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+};
+
+export const flag = (name: string): boolean => args.includes(name);
+
+/** --image, else the test cache's tiny guest, else the one install.sh built. */
+export const tinyImage = (): string =>
+  resolve(opt('--image', [join(homedir(), '.cache/vmlab/test/vmlab-tiny.qcow2'), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? ''));
+
+export const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../bin/vmlab');
