@@ -26,7 +26,8 @@ const now = () => new Date().toISOString();
 export class JobStore {
   constructor(private readonly db: Db) {}
 
-  create(kind: string, target: string | null, params: Record<string, unknown> = {}): JobRecord {
+  /** A new queued job; `owner` is the process that will run it (a server's queue), so a dead one's queue is reaped. */
+  create(kind: string, target: string | null, params: Record<string, unknown> = {}, owner: number | null = null): JobRecord {
     const job: JobRecord = {
       id: randomUUID().slice(0, 12),
       kind,
@@ -38,7 +39,7 @@ export class JobStore {
       log: '',
       error: null,
       cancel_requested: 0,
-      pid: null,
+      pid: owner,
       created_at: now(),
       started_at: null,
       finished_at: null,
@@ -107,15 +108,18 @@ export class JobStore {
    * `failed` as interrupted. Returns them.
    */
   reapDead(isAlive: (pid: number) => boolean): JobRecord[] {
-    const running = this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRecord[];
-    const dead = running.filter((j) => j.pid === null || (j.pid !== process.pid && !isAlive(j.pid)));
-    const mark = this.db.prepare("UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running' AND pid IS ?");
+    const active = this.db.prepare("SELECT * FROM jobs WHERE status IN ('running', 'queued')").all() as JobRecord[];
+    const gone = (pid: number | null) => pid !== null && pid !== process.pid && !isAlive(pid);
+    // A running job without a pid has no owner left; a queued one without a pid is owned by whoever runs it next.
+    const dead = active.filter((j) => (j.status === 'running' ? j.pid === null || gone(j.pid) : gone(j.pid)));
+    const mark = this.db.prepare('UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = ? AND pid IS ?');
     const reaped: JobRecord[] = [];
     this.db.transaction(() => {
       for (const j of dead) {
         const status = j.cancel_requested ? 'cancelled' : 'failed';
-        const error = `interrupted: its process${j.pid !== null ? ` (pid ${j.pid})` : ''} is gone; run the same command again to resume`;
-        if (mark.run(status, error, now(), j.id, j.pid).changes > 0) reaped.push({ ...j, status, error });
+        const owner = `its process${j.pid !== null ? ` (pid ${j.pid})` : ''} is gone`;
+        const error = j.status === 'queued' ? `never started: ${owner}; ask for it again` : `interrupted: ${owner}; run the same command again to resume`;
+        if (mark.run(status, error, now(), j.id, j.status, j.pid).changes > 0) reaped.push({ ...j, status, error });
       }
     })();
     return reaped;

@@ -55,7 +55,7 @@ export class JobService {
    */
   run<T>(kind: string, target: string | null, params: Record<string, unknown>, work: (ctx: JobContext) => Promise<T>): { job: JobRecord; done: Promise<T> } {
     const jobs = this.store(false);
-    const job = jobs.create(kind, target, params);
+    const job = jobs.create(kind, target, params, process.pid);
     const done = this.slot().then(async (release) => {
       try {
         if (jobs.get(job.id)?.status !== 'queued') throw new LabError(`job ${job.id} was cancelled before it started`, undefined, 'failure', 'cancelled');

@@ -71,4 +71,17 @@ describe('jobs', () => {
     assert.equal(jobs.activeFor('i1', () => true)!.id, running.id);
     assert.equal(jobs.activeFor('i2', () => true), undefined);
   });
+
+  it('reaping: a queued job whose owner (a server) died never starts and is marked so; an ownerless queued job is left for whoever runs it', () => {
+    const jobs = jobStore();
+    const orphaned = jobs.create('deploy', 'lab1', {}, 999_999_999);
+    const mine = jobs.create('deploy', 'lab2', {}, process.pid);
+    const ownerless = jobs.create('convert', null);
+    const reaped = jobs.reapDead((pid) => pid === process.pid);
+    assert.deepEqual(reaped.map((j) => j.id), [orphaned.id]);
+    assert.equal(jobs.get(orphaned.id)!.status, 'failed');
+    assert.match(jobs.get(orphaned.id)!.error!, /never started: its process \(pid 999999999\) is gone/);
+    assert.equal(jobs.get(mine.id)!.status, 'queued');
+    assert.equal(jobs.get(ownerless.id)!.status, 'queued');
+  });
 });
