@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VmlabError } from '../errors/vmlabError.js';
 import { isAlive, sleep } from './processes.js';
@@ -18,14 +18,23 @@ export async function withLock<T>(lockPath: string, what: string, fn: () => Prom
       closeSync(fd);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let holder = NaN;
-      try {
-        holder = Number(readFileSync(lockPath, 'utf8'));
-      } catch {
-        /* removed meanwhile */
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        // The directory went away meanwhile (a concurrent destroy removed the lab): make it again and retry.
+        mkdirSync(dirname(lockPath), { recursive: true });
+        continue;
       }
-      if (!Number.isFinite(holder) || holder <= 0 || !isAlive(holder)) {
+      if (code !== 'EEXIST') throw err;
+      let text: string | undefined;
+      try {
+        text = readFileSync(lockPath, 'utf8');
+      } catch {
+        continue; // removed meanwhile
+      }
+      const holder = Number(text);
+      // An empty lock is one being written (created, pid not yet in it) unless it is old: a writer that died.
+      const young = text === '' && Date.now() - (statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 2000;
+      if (!young && (!Number.isSafeInteger(holder) || holder <= 0 || !isAlive(holder))) {
         rmSync(lockPath, { force: true });
         continue;
       }

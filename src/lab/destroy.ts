@@ -29,6 +29,11 @@ export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter
   const files = labFiles(ref.dir);
   if (!existsSync(ref.dir)) return { stopped: [], restoredProfiles: [], existed: false };
   return withLabLock(files.lock, ref.name, async () => {
+    // A concurrent destroy may have finished while we waited for the lock: then only our lock is left.
+    if (readdirSync(ref.dir).every((e) => join(ref.dir, e) === files.lock) && scanLabQemus(ref.dir).size === 0) {
+      rmSync(ref.dir, { recursive: true, force: true });
+      return { stopped: [], restoredProfiles: [], existed: false };
+    }
     let state: LabState | undefined;
     if (existsSync(files.state)) {
       try {
