@@ -19,8 +19,8 @@ import { probeHost, type ImageFactsResolver } from './hostProbe.js';
 import { argvForStart } from './relink.js';
 import { writeNodeSeed } from './seeds.js';
 import { waitForCloudInit } from './cloudInitReady.js';
-import { recordKvmCrash, type AccelFacts } from '../host/accel.js';
-import { planForAccel } from '../plan/accelPlan.js';
+import type { AccelFacts } from '../host/accel.js';
+import { fallBackToTcg } from './kvmFallback.js';
 import type { VmFault } from './vmWatch.js';
 import { deployInterrupted, findQemusUnder, scanLabQemus } from './labScan.js';
 
@@ -189,17 +189,10 @@ function makePrivateDirs(plan: LabPlan): void {
  * say so once, and start the whole lab again under TCG on fresh overlays.
  */
 async function restartUnderTcg(state: LabState, crash: { node: string; fault: VmFault }, reporter: Reporter, startedAt: Map<string, number>): Promise<LabPlan> {
-  const old = state.plan;
   const seen = Date.now();
-  const at = (crash.fault.afterMs / 1000).toFixed(1);
-  recordKvmCrash({ qemuBinary: old.qemuBinary }, `guest ${crash.node} of lab ${old.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`);
-  reporter.warn(
-    `KVM crashed ${crash.node} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting the lab again under TCG.`,
-  );
-  await killAll(old, state, reporter);
-  const plan = planForAccel(old, 'tcg');
-  state.plan = plan;
-  state.accel = 'tcg';
+  fallBackToTcg(state, crash.node, crash.fault, reporter, 'the lab');
+  const plan = state.plan;
+  await killAll(plan, state, reporter); // same nodes, pids and files as under KVM
   for (const ns of Object.values(state.nodes)) Object.assign(ns, { status: 'starting', pid: null, link_generation: {} });
   await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
   await startAll(plan, state, reporter, startedAt);

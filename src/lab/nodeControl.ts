@@ -3,8 +3,8 @@ import { LabError } from './labError.js';
 import { withLabLock } from '../host/lock.js';
 import { writeState, type LabState } from './labState.js';
 import { loadLab, nodeOf, type LabRef } from './labSelect.js';
-import { accelFacts, recordKvmCrash } from '../host/accel.js';
-import { planForAccel } from '../plan/accelPlan.js';
+import { accelFacts } from '../host/accel.js';
+import { fallBackToTcg, useTcg } from './kvmFallback.js';
 import { deployInterrupted, livePid } from './labScan.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode, type NodeReadiness } from './readiness.js';
@@ -61,12 +61,6 @@ export async function stopNode(ref: LabRef, name: string, opts: { timeoutMs: num
   });
 }
 
-/** Nodes started from now on run under TCG (those running keep their accelerator). */
-function useTcg(state: LabState): void {
-  state.plan = planForAccel(state.plan, 'tcg');
-  state.accel = 'tcg';
-}
-
 /**
  * Start one node's QEMU with its links (peers that listen get a fresh
  * socket first, peers that connect are re-linked once it listens) and wait
@@ -113,11 +107,8 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
     if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary })).accel === 'tcg') useTcg(state);
     let r = await bootNode(state, name, reporter);
     if (r.fault?.kind === 'internal-error' && state.plan.accel === 'kvm') {
-      const at = (r.fault.afterMs / 1000).toFixed(1);
-      recordKvmCrash({ qemuBinary: state.plan.qemuBinary }, `guest ${name} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot`);
-      reporter.warn(`KVM crashed ${name} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting ${name} again under TCG.`);
+      fallBackToTcg(state, name, r.fault, reporter, name);
       await stopQemu(node, state.nodes[name]!.pid!, { graceful: false, timeoutMs: 0 }, reporter.verbose);
-      useTcg(state);
       r = await bootNode(state, name, reporter);
     }
     const ns = state.nodes[name]!;
