@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { homedir, release, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { Accel } from '../plan/labPlan.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { PROBE_EXIT_CODE, probeBootSector } from './probeSector.js';
+import { whichBinary } from './which.js';
 
 /**
  * Which accelerator this host really gives, and why. KVM fails here in
@@ -50,21 +51,6 @@ export interface AccelOptions {
 export function accelCacheFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'vmlab', 'accel.json');
-}
-
-/** Full path of a command found on PATH (or the path itself). */
-export function whichBinary(bin: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (bin.includes('/')) return existsSync(bin) ? bin : undefined;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    const p = join(dir, bin);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 export function kvmModules(sysModule = '/sys/module'): string[] {

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { release } from 'node:os';
 import { run } from '../qemu/run.js';
-import { accelCacheFile, accelFacts, whichBinary, type AccelFacts } from './accel.js';
+import { accelCacheFile, accelFacts, type AccelFacts } from './accel.js';
+import { whichBinary } from './which.js';
 
 /** A tool vmlab runs, where it was found, and its version line. */
 export interface ToolFact {

@@ -1,6 +1,6 @@
-import { accessSync, constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { delimiter, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { whichBinary } from '../host/which.js';
 import { run, tailLines, type RunResult } from '../qemu/run.js';
 import { ImageError } from './imageError.js';
 
@@ -153,18 +153,7 @@ let prlimitPath: string | null | undefined;
 
 /** prlimit (util-linux) on PATH, or null. Looked up once. */
 function findPrlimit(): string | null {
-  if (prlimitPath !== undefined) return prlimitPath;
-  prlimitPath = null;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, 'prlimit'), constants.X_OK);
-      prlimitPath = join(dir, 'prlimit');
-      break;
-    } catch {
-      /* not here */
-    }
-  }
+  if (prlimitPath === undefined) prlimitPath = whichBinary('prlimit') ?? null;
   return prlimitPath;
 }
 
