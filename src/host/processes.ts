@@ -15,7 +15,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-function cmdline(pid: number): string[] | undefined {
+/** A process's argv from /proc, or undefined when it is gone. */
+export function cmdline(pid: number): string[] | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabState } from './labState.js';
-import { isAlive, isOurQemu } from '../host/processes.js';
+import { cmdline, isAlive, isOurQemu } from '../host/processes.js';
 
 /** Every live qemu-system process with its command line (one pass over /proc). */
 export function qemuProcesses(): Array<{ pid: number; argv: string[] }> {
@@ -14,13 +14,8 @@ export function qemuProcesses(): Array<{ pid: number; argv: string[] }> {
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (/qemu-system/.test(argv[0] ?? '') && isAlive(Number(entry))) out.push({ pid: Number(entry), argv });
+    const argv = cmdline(Number(entry));
+    if (argv && /qemu-system/.test(argv[0] ?? '') && isAlive(Number(entry))) out.push({ pid: Number(entry), argv });
   }
   return out;
 }
