@@ -154,14 +154,15 @@ export class ImageLibrary {
    * Register a file streamed into uploadDir() (same filesystem): moved into
    * the library, not copied; a refused file is deleted, nothing is left.
    */
-  async importUpload(path: string, opts: { name?: string; checksum?: string; os?: string } = {}, observer: JobObserver = {}): Promise<ImageRecord> {
+  async importUpload(path: string, opts: { name?: string; checksum?: string; os?: string } = {}, observer: JobObserver = {}, known: { sha256?: string } = {}): Promise<ImageRecord> {
     try {
       const name = opts.name ?? 'upload';
       assertSafeImageName(name);
       const os = opts.os ? parseOsArg(opts.os) : detectOs(name);
       const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
-      await detectFormatByMagic(path, { name, label: opts.name ? `upload "${opts.name}"` : 'the upload' });
-      return await this.registerFile(name, path, { expected, os, sourceType: 'file', source: 'upload', copy: true }, observer);
+      const label = opts.name ? `upload "${opts.name}"` : 'the upload';
+      await detectFormatByMagic(path, { name, label });
+      return await this.registerFile(name, path, { expected, os, sourceType: 'file', source: 'upload', copy: true, label, ...(known.sha256 ? { sha256: known.sha256 } : {}) }, observer);
     } finally {
       rmSync(path, { force: true }); // moved in on success (then gone already), deleted on refusal
     }
@@ -246,17 +247,29 @@ export class ImageLibrary {
   private async registerFile(
     name: string,
     path: string,
-    o: { expected?: Checksum; os: DetectedOs | null; sourceType: ImageRecord['source_type']; source: string; copy: boolean; convert?: boolean },
+    o: {
+      expected?: Checksum;
+      os: DetectedOs | null;
+      sourceType: ImageRecord['source_type'];
+      source: string;
+      copy: boolean;
+      convert?: boolean;
+      /** How messages name the file (default: its path). */
+      label?: string;
+      /** Already computed while the file arrived (an upload): not hashed again. */
+      sha256?: string;
+    },
     observer: JobObserver,
   ): Promise<ImageRecord> {
     const { rec, job } = this.begin(name, { source_type: o.sourceType, source: o.source, ...osFields(o.os) }, 'verifying', 'import', { path });
     try {
       return await runJob(this.jobs, job, async (ctx) => {
-        const digests = await hashFile(path, o.expected ? ['sha256', o.expected.algo] : ['sha256']);
+        const known = o.sha256 && (!o.expected || o.expected.algo === 'sha256');
+        const digests = known ? { sha256: o.sha256 } : await hashFile(path, o.expected ? ['sha256', o.expected.algo] : ['sha256']);
         const sha256 = digests.sha256!;
         if (o.expected) {
           const got = digests[o.expected.algo]!;
-          if (got !== o.expected.hex) throw new ImageError('checksum-mismatch', `${path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, 'the file is not the one the checksum names');
+          if (got !== o.expected.hex) throw new ImageError('checksum-mismatch', `${o.label ?? path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, 'the file is not the one the checksum names');
         }
         return this.finishFile(rec, path, sha256, o.os, o.convert ?? true, ctx, { inPlace: !o.copy });
       }, observer);

@@ -96,8 +96,9 @@ export class ImageService {
     return this.library().uploadDir();
   }
 
-  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert'>, observer?: JobObserver): Promise<ImageRecord> {
-    return this.library().importUpload(tempPath, opts, observer);
+  /** `sha256`: the digest computed while the upload streamed in, so the file is not read twice. */
+  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert'>, observer?: JobObserver, known: { sha256?: string } = {}): Promise<ImageRecord> {
+    return this.library().importUpload(tempPath, opts, observer, known);
   }
 
   /** Rename an image or correct what the library believes about it (OS, default user, cloud-init). */

@@ -191,16 +191,13 @@ const images: FastifyPluginAsyncZod = async (app) => {
           throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { kind: 'input', details });
         }
         const opts = parsed.data;
-        const m = /^sha256:([0-9a-f]{64})$/i.exec(opts.checksum ?? '');
-        if (m && m[1]!.toLowerCase() !== sha256) {
-          throw new VmlabError('checksum-mismatch', `the upload's sha256 is ${sha256}, expected ${m[1]}`, { kind: 'input', hint: 'upload the right file, or fix the checksum' });
-        }
         const name = opts.name ?? uploadName(filename);
         let started: (job: JobRecord) => void = () => undefined;
         const job = new Promise<JobRecord>((r) => (started = r));
         const file = tmp;
         tmp = undefined; // importUpload owns it now: moved in, or deleted on refusal
-        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}) }, { started });
+        // The digest computed while streaming: the library checks a given checksum against it and does not hash again.
+        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}) }, { started }, { sha256 });
         done.catch(() => undefined);
         const quick = await Promise.race([done.then((img) => ({ img })), sleep(app.api.uploadWaitMs, undefined, { ref: false })]);
         if (quick) return reply.code(201).send(quick.img);
