@@ -1,6 +1,6 @@
 import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { ImageStore, type ImageRecord, type ImageStatus } from '../store/imageStore.js';
 import { JobStore, type JobRecord } from '../jobs/jobStore.js';
@@ -166,6 +166,20 @@ export class ImageLibrary {
     } finally {
       rmSync(path, { force: true }); // moved in on success (then gone already), deleted on refusal
     }
+  }
+
+  /**
+   * A new file name for this process's next upload. Its name starts with
+   * our pid, so an upload a killed server left half-written is recognised
+   * and removed here, the next time anyone uploads.
+   */
+  newUploadPath(): string {
+    const dir = this.uploadDir();
+    for (const f of readdirSync(dir)) {
+      const pid = Number(/^(\d+)-/.exec(f)?.[1]);
+      if (pid && pid !== process.pid && !isAlive(pid)) rmSync(join(dir, f), { force: true });
+    }
+    return join(dir, `${process.pid}-${randomUUID()}.upload`);
   }
 
   /** Where uploads are streamed: inside the images dir, so registering one is a rename. */

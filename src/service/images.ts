@@ -96,6 +96,11 @@ export class ImageService {
     return this.library().uploadDir();
   }
 
+  /** Where to stream the next upload (half files a killed server left are cleared first). */
+  newUploadPath(): string {
+    return this.library().newUploadPath();
+  }
+
   /** `sha256`: the digest computed while the upload streamed in, so the file is not read twice. */
   importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert'>, observer?: JobObserver, known: { sha256?: string } = {}): Promise<ImageRecord> {
     return this.library().importUpload(tempPath, opts, observer, known);

@@ -66,6 +66,15 @@ describe('the service layer both front doors call', () => {
     await assert.rejects(svc.images.importUpload(bad, { name: 'up2' }), (e: VmlabError) => e.kind === 'input');
     assert.deepEqual(readdirSync(svc.images.uploadDir()), []);
     assert.throws(() => svc.images.show('up2'), (e: VmlabError) => e.kind === 'not_found');
+    // A half upload of a server that was killed (its pid is in the name) goes when the next upload starts.
+    const half = join(svc.images.uploadDir(), '999999999-killed.upload');
+    const live = join(svc.images.uploadDir(), `${process.ppid}-streaming.upload`);
+    writeFileSync(half, 'half');
+    writeFileSync(live, 'still arriving');
+    const next = svc.images.newUploadPath();
+    assert.match(next, new RegExp(`/${process.pid}-[0-9a-f-]+\\.upload$`));
+    assert.equal(existsSync(half), false);
+    assert.equal(existsSync(live), true);
   });
 
   it('labs.startDeploy refuses a bad inline spec before any job, with file and JSON path', async () => {

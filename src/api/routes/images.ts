@@ -1,6 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -171,7 +170,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
           }
           filename = part.filename;
           const t0 = performance.now();
-          tmp = join(lib.uploadDir(), `${randomUUID()}.upload`);
+          tmp = lib.newUploadPath();
           const hash = createHash('sha256');
           const hashing = new Transform({
             transform(chunk: Buffer, _enc, done) {
