@@ -105,14 +105,17 @@ export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.Pro
   const argv = ['-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-m', '16', '-nodefaults', '-no-user-config', '-display', 'none',
     '-boot', 'menu=off', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-drive', `file=${img},format=raw,if=ide`];
   return new Promise((resolve) => {
-    const child = spawn(qemuBinary, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    // Under coreutils `timeout`: if vmlab is killed (-9) mid-probe, the probe VM still ends by itself
+    // instead of staying behind in internal-error. It forwards our SIGTERM and QEMU's exit or signal.
+    const limit = String(Math.ceil(timeoutMs / 1000) + 5);
+    const child = spawn('timeout', ['--kill-after=2', limit, qemuBinary, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     let settled = false;
     const finish = (o: Omit<ProbeOutcome, 'ms' | 'conclusive'>, conclusive = true) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
       resolve({ ...o, ms: Date.now() - t0, conclusive });
     };
