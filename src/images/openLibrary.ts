@@ -1,6 +1,6 @@
 import { openStore, storePath } from '../store/database.js';
 import { loadCatalog } from './catalogFiles.js';
-import { ImageError } from './imageError.js';
+import { envWholeNumber } from '../host/envNumber.js';
 import { ImageLibrary, type LibraryDownloadOptions } from './library.js';
 
 /**
@@ -17,14 +17,8 @@ export function openLibrary(root: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 function downloadOptionsFrom(env: NodeJS.ProcessEnv): LibraryDownloadOptions {
-  const int = (name: string, min: number): number | undefined => {
-    const v = env[name];
-    if (v === undefined || v === '') return undefined;
-    if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new ImageError('bad-input', `${name}=${JSON.stringify(v)}: expected a whole number ≥ ${min}`, `fix or unset ${name}`);
-    return Number(v);
-  };
-  const attempts = int('VMLAB_DOWNLOAD_ATTEMPTS', 1);
-  const retryDelayMs = int('VMLAB_DOWNLOAD_RETRY_DELAY_MS', 0);
+  const attempts = envWholeNumber(env, 'VMLAB_DOWNLOAD_ATTEMPTS', 1);
+  const retryDelayMs = envWholeNumber(env, 'VMLAB_DOWNLOAD_RETRY_DELAY_MS', 0);
   return { env, ...(attempts !== undefined ? { attempts } : {}), ...(retryDelayMs !== undefined ? { retryDelayMs } : {}) };
 }
 

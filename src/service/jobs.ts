@@ -1,3 +1,4 @@
+import { envWholeNumber } from '../host/envNumber.js';
 import { isAlive } from '../host/processes.js';
 import { LabError } from '../lab/labError.js';
 import { JobStore, type JobRecord } from '../jobs/jobStore.js';
@@ -21,8 +22,7 @@ export class JobService {
     private readonly root: string,
     env: NodeJS.ProcessEnv = process.env,
   ) {
-    const n = Number(env.VMLAB_JOB_CONCURRENCY);
-    this.limit = Number.isSafeInteger(n) && n > 0 ? n : 2;
+    this.limit = envWholeNumber(env, 'VMLAB_JOB_CONCURRENCY', 1) ?? 2;
   }
 
   private store(reap = true): JobStore {

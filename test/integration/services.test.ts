@@ -39,6 +39,15 @@ describe('the service layer both front doors call', () => {
     assert.equal(svc.jobs.get(third.job.id).status, 'cancelled');
   });
 
+  it('a malformed numeric setting in the environment is a clear input error, not a silent default', () => {
+    assert.throws(
+      () => createServices({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_JOB_CONCURRENCY: 'lots' }),
+      (e: VmlabError) => e.kind === 'input' && e.message === 'VMLAB_JOB_CONCURRENCY="lots": expected a whole number ≥ 1' && e.hint === 'fix or unset VMLAB_JOB_CONCURRENCY',
+    );
+    const svc = createServices({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_DOWNLOAD_ATTEMPTS: '0' });
+    assert.throws(() => svc.images.list(), (e: VmlabError) => e.kind === 'input' && /VMLAB_DOWNLOAD_ATTEMPTS="0": expected a whole number ≥ 1/.test(e.message));
+  });
+
   it('images.startImport answers with the job at once; the image is ready when it ends; update renames it', async () => {
     const home = tempHome();
     const svc = createServices({ ...process.env, VMLAB_HOME: home });
