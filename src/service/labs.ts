@@ -16,7 +16,7 @@ import type { JobContext } from '../jobs/runJob.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
-import { holdConsole } from '../lab/console.js';
+import { assertConsoleFree, holdConsole } from '../lab/console.js';
 import { consoleHolderFile } from '../plan/labFiles.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +140,13 @@ export class LabService {
   consolePort(ref: LabRef, node: string): number {
     const state = loadLab(ref);
     return runningNode(state, node).consolePort;
+  }
+
+  /** The console port of a running node for a terminal to attach to; a conflict while a server holds that console. */
+  consoleForTerminal(ref: LabRef, node: string): number {
+    const port = this.consolePort(ref, node);
+    assertConsoleFree(consoleHolderFile(ref.dir, node), node);
+    return port;
   }
 
   /** Mark a node's console as held by this process (until the returned function runs): `vmlab console` then says so. */

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { doctorReport } from '../../host/doctor.js';
-import { QEMU_SYSTEM } from '../../lab/hostProbe.js';
-import { stateRoot } from '../../lab/labSelect.js';
+import { services } from '../services.js';
 import { printJson, style } from '../output.js';
 
 export function register(program: Command): void {
@@ -12,7 +10,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  vmlab doctor\n  vmlab doctor --reprobe\n  vmlab doctor --json | jq .accel')
     .action(async (opts: { reprobe?: boolean; json?: boolean }) => {
-      const r = await doctorReport({ qemuBinary: QEMU_SYSTEM, root: stateRoot(), reprobe: Boolean(opts.reprobe) });
+      const r = await services().host.doctor(Boolean(opts.reprobe));
       if (opts.json) printJson(r);
       else {
         const a = r.accel;
