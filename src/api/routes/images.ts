@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VmlabError } from '../../errors/vmlabError.js';
+import { ThreadedDigest } from '../../host/threadedDigest.js';
 import type { JobRecord } from '../../jobs/jobStore.js';
 import { HttpError } from '../httpError.js';
 import { issuesAt } from '../plugins/errors.js';
@@ -171,16 +170,11 @@ const images: FastifyPluginAsyncZod = async (app) => {
           filename = part.filename;
           const t0 = performance.now();
           tmp = lib.newUploadPath();
-          const hash = createHash('sha256');
-          const hashing = new Transform({
-            transform(chunk: Buffer, _enc, done) {
-              hash.update(chunk);
-              done(null, chunk);
-            },
-          });
-          await pipeline(part.file, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+          const hashing = new ThreadedDigest('sha256');
+          // A deep write buffer: the socket keeps being read while the kernel writes earlier chunks.
+          await pipeline(part.file, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 4 << 20 }));
           if (part.file.truncated) throw tooLarge();
-          sha256 = hash.digest('hex');
+          sha256 = await hashing.digest();
           req.log.info({ bytes: part.file.bytesRead, ms: Math.round(performance.now() - t0), sha256 }, 'upload received');
         }
         if (!tmp) throw new VmlabError('invalid_request', 'no file in the upload', { kind: 'input', hint: 'send the image as the form field "file"', details: [{ in: 'body', path: 'file', message: 'required' }] });
