@@ -14,6 +14,7 @@ import { ImageError } from './imageError.js';
 import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { isAlive } from '../host/processes.js';
+import { VmlabError } from '../errors/vmlabError.js';
 
 export const imagesDir = (root: string) => join(root, 'images');
 
@@ -207,11 +208,27 @@ export class ImageLibrary {
         }
         // Failed or interrupted: this command takes the record over (and the part file with it).
         const rec = existing ? this.images.update(existing.id, { ...fields, status, error: null }) : this.images.add({ name, ...fields, status });
-        const job = this.jobs.create(kind, rec.id, params);
-        this.jobs.start(job.id);
+        const job = this.jobs.create(kind, rec.id, params, process.pid);
+        if (!this.gate) this.jobs.start(job.id);
         return { rec, job };
       })
       .immediate();
+  }
+
+  /**
+   * Run a pull's or import's job; with a gate (a server's concurrency
+   * limit) the job is announced while queued and waits for its slot.
+   */
+  private async runGated<T>(job: JobRecord, work: (ctx: JobContext) => Promise<T>, observer: JobObserver): Promise<T> {
+    if (!this.gate) return runJob(this.jobs, job, work, observer);
+    observer.started?.(job);
+    const release = await this.gate();
+    try {
+      if (this.jobs.get(job.id)?.status !== 'queued') throw new VmlabError('cancelled', `job ${job.id} was cancelled before it started`, { kind: 'failure' });
+      return await runJob(this.jobs, job, work, { ...observer, started: undefined });
+    } finally {
+      release();
+    }
   }
 
   private async fetchInto(
@@ -224,7 +241,7 @@ export class ImageLibrary {
     const { rec, job } = this.begin(name, { source_type: o.sourceType, source: o.source, ...osFields(o.os) }, 'downloading', 'download', { url });
     const download = join(imagesDir(this.root), `${name}.download`);
     try {
-      return await runJob(this.jobs, job, async (ctx) => {
+      return await this.runGated(job, async (ctx) => {
         let expected = o.expected;
         if (!expected && o.checksumUrl) {
           ctx.log(`fetching checksums ${o.checksumUrl}`);
@@ -277,7 +294,7 @@ export class ImageLibrary {
   ): Promise<ImageRecord> {
     const { rec, job } = this.begin(name, { source_type: o.sourceType, source: o.source, ...osFields(o.os) }, 'verifying', 'import', { path });
     try {
-      return await runJob(this.jobs, job, async (ctx) => {
+      return await this.runGated(job, async (ctx) => {
         const known = o.sha256 && (!o.expected || o.expected.algo === 'sha256');
         const digests = known ? { sha256: o.sha256 } : await hashFile(path, o.expected ? ['sha256', o.expected.algo] : ['sha256']);
         const sha256 = digests.sha256!;
@@ -370,6 +387,8 @@ export class ImageLibrary {
    * answer, so the service that opens the library hands the answer in.
    */
   imageUsers: (path: string) => string[] = () => [];
+  /** A server's job slots: pulls and imports queue for one (none: they run at once, as in the CLI). */
+  gate: (() => Promise<() => void>) | undefined;
 
   /** Labs whose nodes run on this image. */
   usersOf(img: ImageRecord): string[] {

@@ -98,7 +98,8 @@ export class JobStore {
 
   /** The running job on `target` whose process is alive, if any. */
   activeFor(target: string, isAlive: (pid: number) => boolean): JobRecord | undefined {
-    const rows = this.db.prepare("SELECT * FROM jobs WHERE target = ? AND status = 'running' ORDER BY created_at DESC").all(target) as JobRecord[];
+    // A queued job records its owner too: it holds its target as firmly as a running one.
+    const rows = this.db.prepare("SELECT * FROM jobs WHERE target = ? AND status IN ('running', 'queued') ORDER BY created_at DESC").all(target) as JobRecord[];
     return rows.find((j) => j.pid !== null && (j.pid === process.pid || isAlive(j.pid)));
   }
 

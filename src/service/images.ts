@@ -43,6 +43,8 @@ export class ImageService {
     private readonly root: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly imageUsers: (path: string) => string[],
+    /** Job slots shared with the other jobs of this process (pulls and imports wait for one). */
+    private readonly slot?: () => Promise<() => void>,
   ) {}
 
   private lib: ImageLibrary | undefined;
@@ -52,6 +54,7 @@ export class ImageService {
     if (!this.lib) {
       this.lib = openLibrary(this.root, this.env);
       this.lib.imageUsers = this.imageUsers;
+      this.lib.gate = this.slot;
     }
     return this.lib;
   }

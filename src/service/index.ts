@@ -17,7 +17,7 @@ export function createServices(env: NodeJS.ProcessEnv = process.env): Services {
   const labs = new LabService(env);
   const jobs = new JobService(labs.root, env);
   labs.jobs = jobs;
-  return { labs, images: new ImageService(labs.root, env, (path) => labs.imageUsers(path)), jobs, host: new HostService(labs.root, env), snapshots: new SnapshotService() };
+  return { labs, images: new ImageService(labs.root, env, (path) => labs.imageUsers(path), () => jobs.slot()), jobs, host: new HostService(labs.root, env), snapshots: new SnapshotService() };
 }
 
 export type { LabService, ImageService, JobService, HostService, SnapshotService };

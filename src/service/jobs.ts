@@ -68,7 +68,8 @@ export class JobService {
     return { job, done };
   }
 
-  private slot(): Promise<() => void> {
+  /** A place among the running jobs: resolves with its release once fewer than the limit run. */
+  slot(): Promise<() => void> {
     const release = () => {
       this.active--;
       this.waiting.shift()?.();

@@ -198,6 +198,29 @@ describe('images, catalog and jobs routes', () => {
     await assert.rejects(done);
   });
 
+  it('imports wait for a job slot as deploys do: queued (and holding their name) while the slots are busy, cancelled cleanly while queued', async () => {
+    const release: Array<() => void> = [];
+    const busy = Array.from({ length: t.services.jobs.limit }, () => t.services.jobs.run('test', null, {}, () => new Promise<void>((r) => release.push(r))).done);
+    const src = qcow2(dir, 'queued-src.qcow2');
+    const a = await t.app.inject({ method: 'POST', url: '/api/v1/images/import', headers: auth, payload: { path: src, name: 'queued-a' } });
+    assert.equal(a.statusCode, 202, a.body);
+    const b = await t.app.inject({ method: 'POST', url: '/api/v1/images/import', headers: auth, payload: { path: src, name: 'queued-b' } });
+    assert.equal(b.statusCode, 202, b.body);
+    await sleep(300);
+    const ja = (await t.app.inject({ url: `/api/v1/jobs/${a.json().job_id}`, headers: auth })).json();
+    assert.equal(ja.status, 'queued', 'no slot free: the import waits');
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/images/import', headers: auth, payload: { path: src, name: 'queued-a' } });
+    assert.equal(again.statusCode, 409, `a queued import holds its name: ${again.body}`);
+    const c = await t.app.inject({ method: 'POST', url: `/api/v1/jobs/${b.json().job_id}/cancel`, headers: auth });
+    assert.equal(c.json().outcome, 'cancelled');
+    for (const r of release) r();
+    await Promise.all(busy);
+    assert.equal((await waitJob(a.json().job_id)).status, 'succeeded');
+    assert.equal((await waitJob(b.json().job_id)).status, 'cancelled');
+    assert.equal((await t.app.inject({ url: '/api/v1/images/queued-a', headers: auth })).json().status, 'ready');
+    assert.equal((await t.app.inject({ url: '/api/v1/images/queued-b', headers: auth })).statusCode, 404, 'the cancelled import left no record');
+  });
+
   it('an upload that needs a conversion taking longer than the wait answers 202 with its job, which ends with the image ready', async () => {
     const slow = await testApp({ uploadWaitMs: 0 });
     try {
