@@ -1,6 +1,6 @@
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { ImageStore, type ImageRecord, type ImageStatus } from '../store/imageStore.js';
 import { JobStore, type JobRecord } from '../jobs/jobStore.js';
@@ -14,6 +14,7 @@ import { ImageError } from './imageError.js';
 import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { isAlive } from '../host/processes.js';
+import { hashFile } from '../host/fileDigest.js';
 import { VmlabError } from '../errors/vmlabError.js';
 
 export const imagesDir = (root: string) => join(root, 'images');
@@ -416,9 +417,3 @@ function osFields(os: DetectedOs | null): Partial<ImageRecord> {
   return { os_family: os.family, os_distro: os.distro, os_version: os.version, os_arch: os.arch, default_user: os.defaultUser, cloud_init: os.cloudInit ? 1 : 0 };
 }
 
-/** Hex digests of a file for each algorithm asked, in one read. */
-export async function hashFile(path: string, algos: Array<'sha256' | 'sha512'>): Promise<Partial<Record<'sha256' | 'sha512', string>>> {
-  const hashes = [...new Set(algos)].map((a) => [a, createHash(a)] as const);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) for (const [, h] of hashes) h.update(chunk as Buffer);
-  return Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')]));
-}

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { initialState } from '../../src/lab/labState.js';
 import { labDir, labFiles } from '../../src/plan/labFiles.js';
