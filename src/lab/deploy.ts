@@ -23,6 +23,8 @@ import type { AccelFacts } from '../host/accel.js';
 import { fallBackToTcg } from './kvmFallback.js';
 import type { VmFault } from './vmWatch.js';
 import { deployInterrupted, findQemusUnder, scanLabQemus } from './labScan.js';
+import { placeWarmFiles, type WarmStart } from './snapshotArchive.js';
+import { setClockWithRetry } from './snapshot.js';
 
 export interface PlannedLab {
   plan: LabPlan;
@@ -41,7 +43,7 @@ export async function planDeploy(specDir: string, images: ImageFactsResolver, en
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Start every node, each once the nodes it connects to are listening; records when each QEMU started. */
-async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>): Promise<void> {
+async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>, extraArgs: string[] = []): Promise<void> {
   const started = new Map<string, Promise<void>>();
   const startNode = (node: NodePlan): Promise<void> => {
     let p = started.get(node.name);
@@ -50,7 +52,7 @@ async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, star
         await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
         if (state.status === 'failed') throw new LabError('deploy cancelled');
         startedAt.set(node.name, Date.now());
-        const pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
+        const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
         state.nodes[node.name]!.pid = pid;
         state.nodes[node.name]!.accel = plan.accel;
         reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
@@ -206,9 +208,9 @@ async function restartUnderTcg(state: LabState, crash: { node: string; fault: Vm
  * readiness, profile patching, state.json. On any failure everything
  * started is stopped again and the profiles are restored.
  */
-export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: { signal?: AbortSignal; now?: Date } = {}): Promise<LabState> {
+export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: { signal?: AbortSignal; now?: Date; warm?: WarmStart } = {}): Promise<LabState> {
   let { plan } = planned;
-  const { signal, now = new Date() } = opts;
+  const { signal, now = new Date(), warm } = opts;
   const t0 = Date.now();
   return withLabLock(plan.files.lock, plan.name, async () => {
     await clearEarlierAttempt(plan, reporter);
@@ -233,18 +235,27 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
     if (signal?.aborted) throw cancelled(plan);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      reporter.info(`Deploying lab "${plan.name}": ${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${planned.accelReason})`);
-      await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
-      await Promise.all(plan.nodes.map((n) => generateKey(n.files.hostKey, `${n.name}@vmlab-${plan.name}`)));
-      await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
-      await Promise.all(plan.nodes.map((n) => writeNodeSeed(plan, n, state.created)));
-      reporter.verbose(`overlays created in ${secs(Date.now() - t0)}`);
+      const from = warm ? `, warm from snapshot "${warm.archive.manifest.snapshot.name}"` : '';
+      reporter.info(`Deploying lab "${plan.name}": ${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${planned.accelReason})${from}`);
+      if (warm) {
+        await placeWarmFiles(plan, warm);
+      } else {
+        await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
+        await Promise.all(plan.nodes.map((n) => generateKey(n.files.hostKey, `${n.name}@vmlab-${plan.name}`)));
+        await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
+        await Promise.all(plan.nodes.map((n) => writeNodeSeed(plan, n, state.created)));
+      }
+      reporter.verbose(`overlays ${warm ? 'in place' : 'created'} in ${secs(Date.now() - t0)}`);
       writeSshConfig(plan);
       const startedAt = new Map<string, number>();
-      await startAll(plan, state, reporter, startedAt);
+      await startAll(plan, state, reporter, startedAt, warm ? ['-loadvm', warm.archive.manifest.snapshot.name] : []);
       writeState(plan.files.state, state);
       reporter.info(`  all QEMU processes up after ${secs(Date.now() - t0)}; waiting for SSH`);
       let outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal);
+      if (outcome.kvmCrash && warm) {
+        // A VM state saved under KVM does not load under TCG: there is nothing to fall back to.
+        throw new LabError(`${outcome.kvmCrash.node} crashed under KVM while starting from the snapshot (${outcome.kvmCrash.fault.detail ?? outcome.kvmCrash.fault.kind})`, `this host's KVM is not usable; deploy cold instead: vmlab deploy -S ${plan.specDir}`);
+      }
       if (outcome.kvmCrash && !signal?.aborted) {
         plan = await restartUnderTcg(state, outcome.kvmCrash, reporter, startedAt);
         outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal);
@@ -252,6 +263,12 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
       if (signal?.aborted) throw cancelled(plan);
       if (outcome.failures.length) {
         throw new LabError(`${outcome.failures.length} node(s) did not come up:\n${outcome.failures.join('\n')}`, `logs are in ${join(plan.files.dir, 'logs')}`);
+      }
+      if (warm) {
+        // The guests resumed at the time they were saved.
+        const clocks = await Promise.allSettled(plan.nodes.map((n) => setClockWithRetry(state, n.name)));
+        clocks.forEach((c, i) => c.status === 'rejected' && reporter.warn(`${plan.nodes[i]!.name}: clock not set (${(c.reason as Error).message})`));
+        state.snapshots = [warm.archive.manifest.snapshot];
       }
       applyProfilePatches(plan);
       state.status = 'running';

@@ -50,7 +50,7 @@ async function hmp(node: NodePlan, command: string, timeoutMs = HMP_TIMEOUT_MS):
   }
 }
 
-async function qmp(node: NodePlan, command: string, args?: Record<string, unknown>): Promise<unknown> {
+export async function qmp(node: NodePlan, command: string, args?: Record<string, unknown>): Promise<unknown> {
   const c = await QmpClient.connect(node.files.qmp);
   try {
     return await c.execute(command, args);
@@ -91,7 +91,7 @@ export function checkSnapshotName(name: string): void {
 }
 
 /** The named snapshot, or not_found listing the ones there are. */
-function findSnapshot(state: LabState, name: string): SnapshotRecord {
+export function findSnapshot(state: LabState, name: string): SnapshotRecord {
   const rec = (state.snapshots ?? []).find((s) => s.name === name);
   if (rec) return rec;
   const have = (state.snapshots ?? []).map((s) => s.name);
@@ -113,7 +113,7 @@ async function onEach(nodes: NodePlan[], fn: (n: NodePlan) => Promise<unknown>):
 }
 
 /** Resume every paused VM; a failure is reported, never thrown (a lab is never left paused silently). */
-async function resumeAll(nodes: NodePlan[], reporter: Reporter): Promise<void> {
+export async function resumeAll(nodes: NodePlan[], reporter: Reporter): Promise<void> {
   for (const f of await onEach(nodes, (n) => qmp(n, 'cont'))) reporter.warn(`${f.node}: could not resume its VM (${f.error}); resume it with: vmlab console ${f.node} or restart it`);
 }
 
@@ -134,7 +134,7 @@ async function startAccel(plan: LabPlan): Promise<string> {
 }
 
 const binaryVersions = new Map<string, Promise<string>>();
-function qemuBinaryVersion(binary: string): Promise<string> {
+export function qemuBinaryVersion(binary: string): Promise<string> {
   let v = binaryVersions.get(binary);
   if (!v) {
     v = run([binary, '--version'], { timeoutMs: 30_000 }).then((r) => binaryVersion(r.stdout));
@@ -345,7 +345,7 @@ export function setGuestClock(state: LabState, node: string, timeoutMs = 30_000)
   });
 }
 
-async function setClockWithRetry(state: LabState, node: string): Promise<void> {
+export async function setClockWithRetry(state: LabState, node: string): Promise<void> {
   let last: unknown;
   for (let i = 0; i < 3; i++) {
     try {

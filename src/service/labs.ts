@@ -18,7 +18,9 @@ import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
 import { assertConsoleFree, holdConsole } from '../lab/console.js';
 import { consoleHolderFile } from '../plan/labFiles.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
+import { qemuBinaryVersion } from '../lab/snapshot.js';
 import { join } from 'node:path';
 
 export interface InlineSpec {
@@ -88,9 +90,25 @@ export class LabService {
     return planDeploy(specDir, imageFactsResolver(this.root), this.env);
   }
 
-  /** Deploy a plan; an aborted signal rolls everything back and rejects with code "cancelled". */
-  deploy(planned: PlannedLab, op: OpContext): Promise<LabState> {
-    return deployLab(planned, op.reporter, { ...(op.signal ? { signal: op.signal } : {}) });
+  /**
+   * Deploy a plan; an aborted signal rolls everything back and rejects with
+   * code "cancelled". With `snapshot` (an exported file, or the name of one
+   * exported into the store for this lab) the nodes start warm from it; a
+   * snapshot that does not fit is refused before anything starts.
+   */
+  async deploy(planned: PlannedLab, op: OpContext, opts: { snapshot?: string } = {}): Promise<LabState> {
+    const signal = op.signal ? { signal: op.signal } : {};
+    if (!opts.snapshot) return deployLab(planned, op.reporter, signal);
+    const file = findArchive(this.root, planned.plan.name, opts.snapshot);
+    const dir = join(this.root, 'tmp', `warm-${planned.plan.name}-${process.pid}`);
+    try {
+      op.reporter.verbose(`checking ${file}`);
+      const archive = await openArchive(file, dir);
+      const bases = await checkWarmStart(planned.plan, archive, await qemuBinaryVersion(planned.plan.qemuBinary));
+      return await deployLab(planned, op.reporter, { ...signal, warm: { archive, bases } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   destroy(ref: LabRef, opts: { force: boolean }, op: OpContext): Promise<DestroyResult> {

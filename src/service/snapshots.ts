@@ -2,6 +2,7 @@ import type { LabRef } from '../lab/labSelect.js';
 import { deleteSnapshot, listSnapshots, restoreSnapshot, takeSnapshot, type RestoreResult, type SnapshotOptions } from '../lab/snapshot.js';
 import type { SnapshotRecord } from '../lab/snapshotFacts.js';
 import { LabError } from '../lab/labError.js';
+import { exportSnapshot, type ExportResult } from '../lab/snapshotArchive.js';
 import type { OpContext } from './labs.js';
 
 /**
@@ -25,6 +26,12 @@ export class SnapshotService {
     return restoreSnapshot(ref, name, op.reporter);
   }
 
+  /** Write a full snapshot into one portable file (a bare name: into the store, where a warm deploy finds it by that name). */
+  export(ref: LabRef, name: string, file: string, opts: { withBase: boolean }, op: OpContext): Promise<ExportResult> {
+    notAborted(op);
+    return exportSnapshot(ref, name, file, opts, op.reporter);
+  }
+
   delete(ref: LabRef, name: string, op: OpContext): Promise<SnapshotRecord> {
     notAborted(op);
     return deleteSnapshot(ref, name, op.reporter);
@@ -35,4 +42,4 @@ function notAborted(op: OpContext): void {
   if (op.signal?.aborted) throw new LabError('cancelled before it began', 'run it again', 'failure', 'cancelled');
 }
 
-export type { SnapshotRecord, RestoreResult, SnapshotOptions };
+export type { SnapshotRecord, RestoreResult, SnapshotOptions, ExportResult };

@@ -12,8 +12,18 @@ export function register(program: Command): void {
     .requiredOption('-S, --specs <dir>', 'spec directory')
     .option('--dry-run', 'print the plan (every QEMU argv, port and link) and start nothing')
     .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
-    .addHelpText('after', '\nExamples:\n  vmlab deploy -S examples/demo\n  vmlab deploy -S specs/ --dry-run\n  vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv')
-    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean }) => {
+    .option('--snapshot <file|name>', 'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vmlab deploy -S examples/demo
+  vmlab deploy -S specs/ --dry-run
+  vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv
+  vmlab deploy -S specs/ --snapshot ready          warm, from "vmlab snapshot --name ready --export"
+  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file`,
+    )
+    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string }) => {
       const labs = services().labs;
       const planned = await labs.plan(opts.specs);
       const reporter = cliReporter(globals.verbose);
@@ -30,7 +40,7 @@ export function register(program: Command): void {
       process.once('SIGTERM', onSignal);
       let state;
       try {
-        state = await labs.deploy(planned, { reporter, signal: stop.signal });
+        state = await labs.deploy(planned, { reporter, signal: stop.signal }, opts.snapshot ? { snapshot: opts.snapshot } : {});
       } catch (err) {
         if (stop.signal.aborted) process.exit(130);
         throw err;

@@ -5,6 +5,7 @@ import { globals } from '../globals.js';
 import { printJson, table } from '../output.js';
 import { OptionError } from '../options.js';
 import { snapshotBytes } from '../../lab/snapshotFacts.js';
+import { isStoreName } from '../../lab/snapshotArchive.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -17,6 +18,8 @@ interface SnapshotFlags {
   json?: boolean;
   force?: boolean;
   diskOnly?: boolean;
+  export?: string;
+  withBase?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,6 +31,8 @@ export function register(program: Command): void {
     .option('--name <name>', 'take a snapshot with this name')
     .option('--force', 'replace a snapshot of the same name')
     .option('--disk-only', 'disks only, no RAM state: every node must be stopped')
+    .option('--export <file>', 'with --name: also write the snapshot into one portable file (taken first if it does not exist); a bare name (no "/" or ".") keeps it in vmlab\'s store, where deploy --snapshot <name> finds it')
+    .option('--with-base', 'with --export: carry the base images too (else they are referenced by sha256)')
     .option('--list', 'list the lab\'s snapshots')
     .option('--json', 'with --list: machine-readable output')
     .option('--delete <name>', 'delete a snapshot from every node')
@@ -37,6 +42,8 @@ export function register(program: Command): void {
 Examples:
   vmlab snapshot --name base                  pause, save every node, resume
   vmlab snapshot --name base --force spine    replace "base" in lab spine
+  vmlab snapshot --name ready --export ready   take "ready" (if new), keep it for deploy --snapshot ready
+  vmlab snapshot --name ready --export ci.tar --with-base   one file a CI job can deploy warm anywhere
   vmlab snapshot --list --json
   vmlab snapshot --delete base
   vmlab stop r1 && vmlab stop r2 && vmlab snapshot --disk-only --name cold
@@ -46,6 +53,8 @@ Examples:
       const modes = [opts.name !== undefined, Boolean(opts.list), opts.delete !== undefined].filter(Boolean).length;
       if (modes !== 1) throw new OptionError('give exactly one of --name <name>, --list or --delete <name>');
       if (opts.json && !opts.list) throw new OptionError('--json goes with --list');
+      if ((opts.export !== undefined || opts.withBase) && opts.name === undefined) throw new OptionError('--export and --with-base go with --name <name>');
+      if (opts.withBase && opts.export === undefined) throw new OptionError('--with-base goes with --export');
       const svc = services();
       const ref = svc.labs.select({ lab: lab ?? globals.lab, specDir: opts.specs });
       const op = { reporter: cliReporter(globals.verbose) };
@@ -62,9 +71,17 @@ Examples:
         process.stdout.write(`deleted snapshot ${opts.delete} of lab ${ref.name}\n`);
         return;
       }
-      const rec = await svc.snapshots.snapshot(ref, { name: opts.name!, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
-      const what = rec.kind === 'full' ? `lab paused ${secs(rec.took_ms)}, VM state ${mib(snapshotBytes(rec))}` : 'disks only';
-      process.stdout.write(`snapshot ${rec.name} of lab ${ref.name}: ${Object.keys(rec.nodes).length} node(s), ${what}\n`);
+      const exists = svc.snapshots.list(ref).some((s) => s.name === opts.name);
+      if (opts.export === undefined || !exists || opts.force) {
+        const rec = await svc.snapshots.snapshot(ref, { name: opts.name!, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
+        const what = rec.kind === 'full' ? `lab paused ${secs(rec.took_ms)}, VM state ${mib(snapshotBytes(rec))}` : 'disks only';
+        process.stdout.write(`snapshot ${rec.name} of lab ${ref.name}: ${Object.keys(rec.nodes).length} node(s), ${what}\n`);
+      }
+      if (opts.export !== undefined) {
+        const r = await svc.snapshots.export(ref, opts.name!, opts.export, { withBase: Boolean(opts.withBase) }, op);
+        process.stdout.write(`exported ${opts.name} to ${r.file}: ${mib(r.bytes)} in ${secs(r.took_ms)} (lab paused ${secs(r.paused_ms)})${r.base_included ? ', base images included' : ''}\n`);
+        process.stdout.write(`  start it warm: vmlab deploy -S <spec dir> --snapshot ${isStoreName(opts.export) ? opts.export : r.file}\n`);
+      }
     });
 
   program
