@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { ErrorBox } from '../../../components/ErrorBox.js';
 import { JobProgress } from '../../../components/JobProgress.js';
 import { useFollowJob } from '../../../lib/followJob.js';
@@ -48,7 +48,12 @@ function CatalogCard({ entry }: { entry: CatalogEntry }) {
   const pull = usePull();
   const cancel = useCancelJob();
   const running = activePull(entry, jobs.data);
-  const jobId = pull.data?.job_id ?? running?.id;
+  // Once found, the job stays followed after it leaves the running ones: its end (done, failed) stays shown.
+  const [followed, setFollowed] = useState<string>();
+  useEffect(() => {
+    if (running && !followed) setFollowed(running.id);
+  }, [running, followed]);
+  const jobId = pull.data?.job_id ?? followed;
   const job = useFollowJob(jobId, [['images']]);
   const local: Image | undefined = images.data?.find((i) => i.name === entry.id && i.status === 'ready');
   const busy = Boolean(job && !job.over);
