@@ -211,7 +211,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await shot('local-refused');
   });
 
-  it('jobs and labs lists, and the new-lab wizard', async () => {
+  it('jobs and labs lists', async () => {
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByRole('cell', { name: 'download' }).first().waitFor();
     await shot('jobs');
@@ -219,6 +219,9 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByRole('link', { name: LAB }).waitFor();
     assert.match((await page.locator('tr', { hasText: LAB }).textContent()) ?? '', /running.*2 \/ 2/);
     await shot('labs');
+  });
+
+  it('the new-lab wizard names bad input, deploys a lab and follows the job; the lab is destroyed after a confirmation', { timeout: 300_000 }, async () => {
     await page.getByRole('link', { name: 'New lab…' }).click();
     await page.getByRole('heading', { name: 'New lab' }).waitFor();
     await page.getByRole('button', { name: 'Add a node' }).click();
@@ -226,6 +229,23 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Deploy' }).click();
     await page.getByText('a lab name: letters, digits').waitFor();
     await shot('new-lab');
+    await page.getByLabel('Lab name').fill('wizlab');
+    await page.getByRole('button', { name: 'remove node vm2' }).click();
+    await page.getByLabel('Memory (MiB)').fill('256');
+    await page.getByLabel('Image').selectOption('tiny');
+    await page.getByRole('radio', { name: 'None' }).check();
+    await page.getByLabel(/Port base/).fill('29200');
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('link', { name: 'Open wizlab' }).waitFor({ timeout: 240_000 });
+    await page.getByRole('link', { name: 'Open wizlab' }).click();
+    await page.locator('[data-testid="graph-node-vm1"][data-status="running"]').waitFor({ timeout: 30_000 });
+    assert.match((await page.getByTestId('node-panel-vm1').textContent()) ?? '', /SSH 29220 · console 29210/);
+    await page.getByRole('link', { name: 'Labs', exact: true }).first().click();
+    const row = page.locator('tr', { hasText: 'wizlab' });
+    await row.getByRole('button', { name: 'Destroy' }).click();
+    await row.getByRole('button', { name: 'Yes' }).click();
+    await row.waitFor({ state: 'detached', timeout: 60_000 });
+    assert.equal((await api('GET', '/api/v1/labs/wizlab')).status, 404);
   });
 
   it('opens the lab: both nodes running on the graph; logs in on a serial console and reads a command’s output', { timeout: 120_000 }, async () => {
@@ -254,9 +274,26 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     // A second console beside it.
     await page.getByRole('button', { name: 'r2' }).click();
     await page.getByTestId('node-panel-r2').getByRole('button', { name: 'Console' }).click();
-    await page.getByTestId('console-r2').getByText('connected').waitFor();
+    const r2 = page.getByTestId('console-r2');
+    await r2.getByText('connected').waitFor();
+    await r2.locator('.xterm').click();
+    await page.keyboard.type('\n');
+    await r2.getByText(/login:/).waitFor({ timeout: 30_000 });
     await shot('lab');
-    await page.keyboard.type('exit\n');
+  });
+
+  it('stops and starts a node from its panel; its console pane connects again by itself', { timeout: 240_000 }, async () => {
+    const panel = page.getByTestId('node-panel-r2');
+    const r2 = page.getByTestId('console-r2');
+    await panel.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('[data-testid="graph-node-r2"][data-status="stopped"]').waitFor({ timeout: 60_000 });
+    await r2.getByText('[console closed: reconnecting…]').first().waitFor();
+    await panel.getByRole('button', { name: 'Start' }).click();
+    await page.locator('[data-testid="graph-node-r2"][data-status="running"]').waitFor({ timeout: 200_000 });
+    await r2.getByText('connected').waitFor({ timeout: 30_000 });
+    await r2.locator('.xterm').click();
+    await page.keyboard.type('\n');
+    await page.waitForFunction(() => ((document.querySelector('[data-testid="console-r2"] .xterm-rows')?.textContent ?? '').match(/login:/g) ?? []).length >= 2, undefined, { timeout: 30_000 });
   });
 
   it('phone width', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildSpec, checkWizard, wire, type WizardInput } from '../../web/src/lib/wizardSpec.js';
+import { buildSpec, checkWizard, portBases, wire, type WizardInput } from '../../web/src/lib/wizardSpec.js';
 
 const input = (over: Partial<WizardInput> = {}): WizardInput => ({
   lab: 'demo',
@@ -49,5 +49,14 @@ describe('web: the new-lab wizard → inline spec', () => {
       cloud_init: { packages: ['tcpdump', 'iperf3', 'curl'], runcmd: ['echo hi', 'touch /x'], ssh_import_user_keys: true },
     });
     assert.equal(buildSpec(input()).profiles.a!.cloud_init, undefined);
+    assert.deepEqual(buildSpec(input()).topology.vmlab, { name: 'demo' });
+  });
+
+  it('one port base: links, consoles and SSH in blocks that do not overlap', () => {
+    assert.deepEqual(buildSpec(input({ portBase: 29200 })).topology.vmlab, { name: 'demo', link_port_base: 29200, console_port_base: 29210, ssh_port_base: 29220 });
+    assert.deepEqual(portBases(29000, 12, 11), { link_port_base: 29000, console_port_base: 29030, ssh_port_base: 29060 });
+    assert.match(checkWizard(input({ portBase: 80 })).portBase!, /1024/);
+    assert.ok(checkWizard(input({ portBase: 65530 })).portBase);
+    assert.deepEqual(checkWizard(input({ portBase: null })), {});
   });
 });

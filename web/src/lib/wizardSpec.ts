@@ -18,11 +18,17 @@ export interface WizardInput {
   nodes: WizardNode[];
   wiring: Wiring;
   cloudInit: { importSshKeys: boolean; packages: string; runcmd: string };
+  /** First port of the lab's links, consoles and SSH forwards (blank: vmlab's defaults). */
+  portBase?: number | null;
 }
 
 export interface InlineSpec {
   name: string;
-  topology: { devices: Record<string, { interfaces?: Record<string, { link: string }> }>; links: Array<{ a: string; z: string }>; vmlab: { name: string } };
+  topology: {
+    devices: Record<string, { interfaces?: Record<string, { link: string }> }>;
+    links: Array<{ a: string; z: string }>;
+    vmlab: { name: string; link_port_base?: number; console_port_base?: number; ssh_port_base?: number };
+  };
   profiles: Record<string, Record<string, unknown>>;
 }
 
@@ -58,10 +64,23 @@ export function checkWizard(w: WizardInput): WizardProblems {
     if (!Number.isInteger(n.memory) || n.memory < 64) p[`nodes.${i}.memory`] = 'at least 64 MiB';
     if (!Number.isInteger(n.cpus) || n.cpus < 1 || n.cpus > 64) p[`nodes.${i}.cpus`] = '1 to 64';
   });
+  if (w.portBase !== undefined && w.portBase !== null) {
+    const top = w.portBase + 3 * portStride(w.nodes.length, wire(w.nodes.map((n) => n.name), w.wiring).length);
+    if (!Number.isInteger(w.portBase) || w.portBase < 1024 || top > 65535) p.portBase = `a port from 1024 to ${65535 - (top - w.portBase)}, or blank`;
+  }
   return p;
 }
 
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
+
+/** Ports each block (links, consoles, SSH) needs: UDP links take two a link; rounded up to tens. */
+export const portStride = (nodes: number, links: number) => Math.max(10, Math.ceil(Math.max(nodes, 2 * links) / 10) * 10);
+
+/** Links, consoles and SSH forwards in three blocks from one base, so they never overlap. */
+export function portBases(base: number, nodes: number, links: number) {
+  const stride = portStride(nodes, links);
+  return { link_port_base: base, console_port_base: base + stride, ssh_port_base: base + 2 * stride };
+}
 
 export function buildSpec(w: WizardInput): InlineSpec {
   const names = w.nodes.map((n) => n.name);
@@ -86,5 +105,6 @@ export function buildSpec(w: WizardInput): InlineSpec {
       },
     ]),
   );
-  return { name: w.lab, topology: { devices: Object.fromEntries(names.map((n) => [n, {}])), links, vmlab: { name: w.lab } }, profiles };
+  const ports = w.portBase ? portBases(w.portBase, names.length, links.length) : {};
+  return { name: w.lab, topology: { devices: Object.fromEntries(names.map((n) => [n, {}])), links, vmlab: { name: w.lab, ...ports } }, profiles };
 }

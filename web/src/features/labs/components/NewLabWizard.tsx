@@ -114,6 +114,23 @@ export function NewLabWizard() {
           </label>
         </fieldset>
 
+        <fieldset>
+          <legend>5 · Ports</legend>
+          <label>
+            Port base <span className="muted">(optional: links, consoles and SSH forwards from here, in three blocks)</span>
+            <input
+              type="number"
+              min={1024}
+              max={65535}
+              value={w.portBase ?? ''}
+              placeholder="vmlab's defaults"
+              aria-invalid={Boolean(shown.portBase)}
+              onChange={(e) => setW({ ...w, portBase: e.target.value === '' ? null : Number(e.target.value) })}
+            />
+          </label>
+          {shown.portBase ? <div className="field-error">{shown.portBase}</div> : null}
+        </fieldset>
+
         <button type="submit" className="primary" disabled={deploy.isPending || Boolean(job && !job.over)}>
           Deploy
         </button>
