@@ -211,8 +211,18 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await shot('local-refused');
   });
 
-  it('jobs and labs lists', async () => {
-    await page.getByRole('link', { name: 'Jobs' }).click();
+  it('jobs and labs lists; the keyboard reaches the navigation', async () => {
+    // From the top of the page: skip link, brand, Images, Jobs; Enter follows it.
+    await page.goto(`${base}/labs`);
+    await page.getByRole('link', { name: LAB }).waitFor();
+    let focused = '';
+    for (let i = 0; i < 6 && focused !== 'Jobs'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+    }
+    assert.equal(focused, 'Jobs');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/jobs`);
     await page.getByRole('cell', { name: 'download' }).first().waitFor();
     await shot('jobs');
     await page.getByRole('link', { name: 'Labs', exact: true }).click();
@@ -228,6 +238,8 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByLabel('Lab name').fill('bad name!');
     await page.getByRole('button', { name: 'Deploy' }).click();
     await page.getByText('a lab name: letters, digits').waitFor();
+    await page.getByText('Fix the field marked above.').waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot('new-lab');
     await page.getByLabel('Lab name').fill('wizlab');
     await page.getByRole('button', { name: 'remove node vm2' }).click();
@@ -296,8 +308,9 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.waitForFunction(() => ((document.querySelector('[data-testid="console-r2"] .xterm-rows')?.textContent ?? '').match(/login:/g) ?? []).length >= 2, undefined, { timeout: 30_000 });
   });
 
-  it('phone width', async () => {
+  it('phone width, dark theme', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${base}/images`);
     await page.locator('[data-testid^="catalog-"]').first().waitFor();
     await shot('phone-catalog');

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 
-/** A destructive action asks once more in place: "Destroy" → "Destroy lab x? Yes / No". */
+/** A destructive action asks once more in place: "Destroy" → "Destroy lab x? Yes / No" (Yes has the focus; Escape says no). */
 export function ConfirmButton({ label, question, onConfirm, disabled }: { label: string; question: string; onConfirm: () => void; disabled?: boolean }) {
   const [asking, setAsking] = useState(false);
   if (!asking) {
@@ -11,7 +11,7 @@ export function ConfirmButton({ label, question, onConfirm, disabled }: { label:
     );
   }
   return (
-    <span className="confirm" role="group" aria-label={question}>
+    <span className="confirm" role="group" aria-label={question} onKeyDown={(e) => e.key === 'Escape' && setAsking(false)}>
       <span>{question}</span>
       <button
         type="button"

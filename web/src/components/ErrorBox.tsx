@@ -8,6 +8,15 @@ export function ErrorBox({ error, onDismiss }: { error: unknown; onDismiss?: () 
   return (
     <div className="error" role="alert">
       <strong>{message}</strong>
+      {error instanceof ApiError && error.details.length > 1 ? (
+        <ul className="details">
+          {error.details.map((d, i) => (
+            <li key={i}>
+              {d.path ? <code>{d.path}</code> : null} {d.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {hint ? <div className="hint">{hint}</div> : null}
       {onDismiss ? (
         <button type="button" className="link" onClick={onDismiss} aria-label="dismiss the error">

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly hint?: string,
+    /** For 422: each problem with where it is (a spec's file and JSON path). */
+    readonly details: Array<{ path?: string; message: string }> = [],
   ) {
     super(message);
   }
@@ -16,10 +18,17 @@ export class ApiError extends Error {
 
 export const API = '/api/v1';
 
+function detailsOf(d: unknown): Array<{ path?: string; message: string }> {
+  if (!Array.isArray(d)) return [];
+  return d
+    .filter((x): x is { path?: unknown; file?: unknown; message: string } => Boolean(x) && typeof (x as { message?: unknown }).message === 'string')
+    .map((x) => ({ message: x.message, ...(typeof x.path === 'string' || typeof x.file === 'string' ? { path: [x.file, x.path].filter((v) => typeof v === 'string' && v).join(': ') } : {}) }));
+}
+
 export async function errorOf(res: Response): Promise<ApiError> {
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; hint?: string } };
-    if (body.error?.message) return new ApiError(res.status, body.error.code ?? 'error', body.error.message, body.error.hint);
+    const body = (await res.json()) as { error?: { code?: string; message?: string; hint?: string; details?: unknown } };
+    if (body.error?.message) return new ApiError(res.status, body.error.code ?? 'error', body.error.message, body.error.hint, detailsOf(body.error.details));
   } catch {
     // not JSON: a proxy or a crash page
   }

@@ -134,6 +134,7 @@ export function NewLabWizard() {
         <button type="submit" className="primary" disabled={deploy.isPending || Boolean(job && !job.over)}>
           Deploy
         </button>
+        {Object.keys(shown).length ? <div className="field-error">Fix the {Object.keys(shown).length === 1 ? 'field' : `${Object.keys(shown).length} fields`} marked above.</div> : null}
         <ErrorBox error={deploy.error ?? images.error} />
         {job ? <JobProgress job={job} /> : null}
         {job?.log.length ? <pre className="log">{job.log.join('\n')}</pre> : null}
