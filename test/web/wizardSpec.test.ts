@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildSpec, checkWizard, portBases, wire, type WizardInput } from '../../web/src/lib/wizardSpec.js';
+import { buildSpec, catalogChoice, catalogPulls, checkWizard, portBases, wire, type WizardInput } from '../../web/src/lib/wizardSpec.js';
 
 const input = (over: Partial<WizardInput> = {}): WizardInput => ({
   lab: 'demo',
@@ -58,5 +58,17 @@ describe('web: the new-lab wizard → inline spec', () => {
     assert.match(checkWizard(input({ portBase: 80 })).portBase!, /1024/);
     assert.ok(checkWizard(input({ portBase: 65530 })).portBase);
     assert.deepEqual(checkWizard(input({ portBase: null })), {});
+  });
+
+  it('catalog images are pulled first, each once, and the spec names them as the library will', () => {
+    const w = input({ nodes: [
+      { name: 'a', image: catalogChoice('debian-12'), memory: 512, cpus: 1 },
+      { name: 'b', image: catalogChoice('debian-12'), memory: 512, cpus: 1 },
+      { name: 'c', image: 'tiny', memory: 256, cpus: 1 },
+    ] });
+    assert.deepEqual(catalogPulls(w), ['debian-12']);
+    assert.equal(buildSpec(w).profiles.a!.vm_image, 'debian-12');
+    assert.equal(buildSpec(w).profiles.c!.vm_image, 'tiny');
+    assert.deepEqual(catalogPulls(input()), []);
   });
 });

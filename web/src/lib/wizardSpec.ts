@@ -8,6 +8,7 @@ export type Wiring = 'none' | 'chain' | 'star';
 
 export interface WizardNode {
   name: string;
+  /** A library image's name, or `catalog:<id>` for a catalog image the wizard pulls first. */
   image: string;
   memory: number;
   cpus: number;
@@ -71,6 +72,17 @@ export function checkWizard(w: WizardInput): WizardProblems {
   return p;
 }
 
+const CATALOG = 'catalog:';
+export const catalogChoice = (id: string) => CATALOG + id;
+
+/** The library name a node's image will have: a catalog pull is named by its catalog id. */
+export const libraryName = (image: string) => (image.startsWith(CATALOG) ? image.slice(CATALOG.length) : image);
+
+/** The catalog images to pull before the deploy, each once. */
+export function catalogPulls(w: WizardInput): string[] {
+  return [...new Set(w.nodes.filter((n) => n.image.startsWith(CATALOG)).map((n) => libraryName(n.image)))];
+}
+
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
 
 /** Ports each block (links, consoles, SSH) needs: UDP links take two a link; rounded up to tens. */
@@ -96,7 +108,7 @@ export function buildSpec(w: WizardInput): InlineSpec {
     w.nodes.map((n) => [
       n.name,
       {
-        vm_image: n.image,
+        vm_image: libraryName(n.image),
         vm_memory: n.memory,
         vm_cpus: n.cpus,
         vm_nic_driver: 'virtio-net-pci',

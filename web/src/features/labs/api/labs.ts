@@ -1,6 +1,6 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, enc } from '../../../lib/api.js';
-import type { Image, Lab } from '../../../lib/types.js';
+import type { CatalogEntry, Image, Lab } from '../../../lib/types.js';
 import type { InlineSpec } from '../../../lib/wizardSpec.js';
 
 export const labsQuery = queryOptions({ queryKey: ['labs'], queryFn: () => api<Lab[]>('/labs'), refetchInterval: 5000 });
@@ -29,3 +29,9 @@ export const useNodeAction = () =>
 
 /** The library's ready images, for the wizard (same cache entry as the images feature's list). */
 export const useReadyImages = () => useQuery({ queryKey: ['images'], queryFn: () => api<Image[]>('/images'), select: (l) => l.filter((i) => i.status === 'ready') });
+
+/** The catalog, for the wizard's "download first" choices (same cache entry as the images feature's). */
+export const useCatalogEntries = () => useQuery({ queryKey: ['catalog'], queryFn: () => api<CatalogEntry[]>('/catalog'), staleTime: 5 * 60_000 });
+
+export const usePullMany = () =>
+  useMutation({ mutationFn: (ids: string[]) => Promise.all(ids.map((id) => api<{ job_id: string }>(`/catalog/${enc(id)}/pull`, { method: 'POST' }).then((r) => ({ id, jobId: r.job_id })))) });

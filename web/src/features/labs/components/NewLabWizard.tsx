@@ -1,21 +1,28 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../../../components/ErrorBox.js';
 import { JobProgress } from '../../../components/JobProgress.js';
 import { Link } from '../../../components/Link.js';
 import { useFollowJob } from '../../../lib/followJob.js';
-import { buildSpec, checkWizard, type WizardInput, type WizardNode, type Wiring } from '../../../lib/wizardSpec.js';
-import { useDeploy, useReadyImages } from '../api/labs.js';
+import { buildSpec, catalogChoice, catalogPulls, checkWizard, libraryName, type WizardInput, type WizardNode, type Wiring } from '../../../lib/wizardSpec.js';
+import { useCatalogEntries, useDeploy, usePullMany, useReadyImages } from '../api/labs.js';
+import { PullsFirst } from './PullsFirst.js';
 
 const newNode = (i: number, image = ''): WizardNode => ({ name: `vm${i}`, image, memory: 512, cpus: 1 });
 
 /** /labs/new: images, node names, memory and CPUs, wiring, cloud-init → an inline spec, deployed as a job followed here. */
 export function NewLabWizard() {
   const images = useReadyImages();
+  const catalog = useCatalogEntries();
   const deploy = useDeploy();
+  const pull = usePullMany();
+  // Catalog pulls still running before the deploy, and any that did not succeed.
+  const [waiting, setWaiting] = useState<Set<string>>(new Set());
+  const [failedPulls, setFailedPulls] = useState<string[]>([]);
   const [w, setW] = useState<WizardInput>({ lab: 'lab1', nodes: [newNode(1)], wiring: 'chain', cloudInit: { importSshKeys: false, packages: '', runcmd: '' } });
   const [tried, setTried] = useState(false);
   const job = useFollowJob(deploy.data?.job_id, [['labs']]);
-  const firstImage = images.data?.[0]?.name ?? '';
+  const fromCatalog = (catalog.data ?? []).filter((c) => !images.data?.some((i) => i.name === c.id));
+  const firstImage = images.data?.[0]?.name ?? (fromCatalog[0] ? catalogChoice(fromCatalog[0].id) : '');
   const nodes = w.nodes.map((n) => (n.image ? n : { ...n, image: firstImage }));
   const input = { ...w, nodes };
   const shown = tried ? checkWizard(input) : {};
@@ -24,9 +31,28 @@ export function NewLabWizard() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setTried(true);
-    if (Object.keys(checkWizard(input)).length === 0) deploy.mutate(buildSpec(input));
+    if (Object.keys(checkWizard(input)).length > 0) return;
+    const pulls = catalogPulls(input).filter((id) => !images.data?.some((i) => i.name === id));
+    setFailedPulls([]);
+    if (pulls.length === 0) return deploy.mutate(buildSpec(input));
+    setWaiting(new Set(pulls));
+    pull.mutate(pulls);
   };
-  const userOf = (name: string) => images.data?.find((i) => i.name === name)?.default_user;
+  const onPullOver = useCallback((id: string, ok: boolean) => {
+    if (!ok) setFailedPulls((f) => (f.includes(id) ? f : [...f, id]));
+    setWaiting((w) => {
+      const next = new Set(w);
+      next.delete(id);
+      return next;
+    });
+  }, []);
+  // Every pull over and none failed: now the deploy.
+  const pullsDone = pull.isSuccess && waiting.size === 0;
+  useEffect(() => {
+    if (pullsDone && failedPulls.length === 0 && !deploy.data && !deploy.isPending) deploy.mutate(buildSpec(input));
+    // Runs when the pulls end (pullsDone turns true), with the input as it was then.
+  }, [pullsDone]);
+  const userOf = (name: string) => images.data?.find((i) => i.name === libraryName(name))?.default_user ?? catalog.data?.find((c) => c.id === libraryName(name))?.defaultUser;
 
   return (
     <section>
@@ -45,7 +71,7 @@ export function NewLabWizard() {
           <legend>2 · Nodes</legend>
           {images.data && images.data.length === 0 ? (
             <p className="muted">
-              The library has no ready image: <Link href="/images">download one from the catalog</Link> first.
+              The library has no ready image yet: pick a catalog image below (it is downloaded before the deploy), or <Link href="/images/local">upload one</Link>.
             </p>
           ) : null}
           {nodes.map((n, i) => (
@@ -58,11 +84,20 @@ export function NewLabWizard() {
               <label>
                 Image
                 <select value={n.image} onChange={(e) => setNode(i, { image: e.target.value })}>
-                  {(images.data ?? []).map((img) => (
-                    <option key={img.id} value={img.name}>
-                      {img.name}
-                    </option>
-                  ))}
+                  <optgroup label="Library">
+                    {(images.data ?? []).map((img) => (
+                      <option key={img.id} value={img.name}>
+                        {img.name}
+                      </option>
+                    ))}
+                  </optgroup>
+                  <optgroup label="Catalog (downloaded first)">
+                    {fromCatalog.map((c) => (
+                      <option key={c.id} value={catalogChoice(c.id)}>
+                        {c.name}
+                      </option>
+                    ))}
+                  </optgroup>
                 </select>
                 {shown[`nodes.${i}.image`] ? <span className="field-error">{shown[`nodes.${i}.image`]}</span> : null}
               </label>
@@ -131,11 +166,13 @@ export function NewLabWizard() {
           {shown.portBase ? <div className="field-error">{shown.portBase}</div> : null}
         </fieldset>
 
-        <button type="submit" className="primary" disabled={deploy.isPending || Boolean(job && !job.over)}>
+        <button type="submit" className="primary" disabled={deploy.isPending || pull.isPending || waiting.size > 0 || Boolean(job && !job.over)}>
           Deploy
         </button>
         {Object.keys(shown).length ? <div className="field-error">Fix the {Object.keys(shown).length === 1 ? 'field' : `${Object.keys(shown).length} fields`} marked above.</div> : null}
-        <ErrorBox error={deploy.error ?? images.error} />
+        {pull.data && (waiting.size > 0 || failedPulls.length > 0) ? <PullsFirst pulls={pull.data} onOver={onPullOver} /> : null}
+        {failedPulls.length ? <div className="error">Not deployed: the download of {failedPulls.join(', ')} did not succeed (see Jobs). Pick another image or try again.</div> : null}
+        <ErrorBox error={deploy.error ?? pull.error ?? images.error} />
         {job ? <JobProgress job={job} /> : null}
         {job?.log.length ? <pre className="log">{job.log.join('\n')}</pre> : null}
         {job?.status === 'succeeded' && deploy.data ? (
