@@ -43,6 +43,8 @@ declare module 'fastify' {
     consoles: ConsoleHub;
     /** GET /images's JSON while the store is unchanged. */
     storeCache: StoreCache;
+    /** The request carries the API token (see plugins/auth). */
+    signedIn: (req: FastifyRequest) => boolean;
   }
 }
 

@@ -56,6 +56,16 @@ describe('the web app is served from the package, the API stays under /api/v1', 
     assert.equal(r.headers['set-cookie'], undefined);
   });
 
+  it('GET /api/v1/session says whether the caller is signed in, without a 401; nothing else is open', async () => {
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session' })).json(), { signed_in: false });
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie: 'vmlab_token=nope' } })).json(), { signed_in: false });
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie: `vmlab_token=${TOKEN}` } })).json(), { signed_in: true });
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: auth })).json(), { signed_in: true });
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/session' })).statusCode, 401);
+    assert.equal((await t.app.inject({ url: '/api/v1/session/x' })).statusCode, 401);
+    assert.equal((await t.app.inject({ url: '/api/v1/sessions' })).statusCode, 401);
+  });
+
   it('the catalog says where a pull is checked from (the "verified" badge)', async () => {
     const r = await t.app.inject({ url: '/api/v1/catalog', headers: auth });
     const entries = r.json() as Array<{ id: string; checksum?: { url: string; style: string } }>;

@@ -130,10 +130,13 @@ describe('web UI in a real browser', { concurrency: false }, () => {
 
   it('without the login cookie: a page that says how to get the link, not a blank screen', async () => {
     const anon = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const anonErrors: string[] = [];
+    anon.on('console', (m) => m.type() === 'error' && anonErrors.push(m.text()));
     await anon.goto(`${base}/images`);
     await anon.getByRole('heading', { name: 'Sign in to vmlab' }).waitFor();
     assert.match(await anon.textContent('body') ?? '', /login link/);
     await shot('login-help', anon);
+    assert.deepEqual(anonErrors, []);
     await anon.goto(`${base}/labs?token=wrong`);
     assert.match((await anon.textContent('h1')) ?? '', /not valid/);
     await anon.close();

@@ -5,6 +5,9 @@ import { sameToken } from '../token.js';
 
 export const COOKIE = 'vmlab_token';
 
+/** The one /api/v1 route without the token: it says whether the caller has it (the web UI's first call). */
+export const SESSION_PATH = '/api/v1/session';
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The value of one cookie from a Cookie header. */
@@ -64,6 +67,7 @@ const WRONG_LINK = `<!doctype html><meta charset="utf-8"><meta name="viewport" c
  */
 export default fp(async function auth(app: FastifyInstance, opts: { token: string; secure: boolean }) {
   const { token } = opts;
+  app.decorate('signedIn', (req: FastifyRequest) => signedIn(req, token));
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const [path, query] = splitUrl(req.url);
     if (path !== '/api/v1' && !path.startsWith('/api/v1/')) {
@@ -76,6 +80,7 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
       const cookie = `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict${opts.secure ? '; Secure' : ''}`;
       return reply.header('set-cookie', cookie).redirect(path + (rest ? `?${rest}` : ''), 303);
     }
+    if (path === SESSION_PATH && req.method === 'GET') return;
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
@@ -90,6 +95,14 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
     }
   });
 });
+
+/** Whether a request carries the token (Bearer or login cookie); for GET /api/v1/session. */
+export function signedIn(req: FastifyRequest, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (m) return sameToken(token, m[1]!);
+  const cookie = cookieValue(req.headers.cookie, COOKIE);
+  return cookie !== undefined && sameToken(token, cookie);
+}
 
 function splitUrl(url: string): [string, string] {
   const q = url.indexOf('?');

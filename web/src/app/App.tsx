@@ -48,8 +48,10 @@ const NAV = [
 function Shell() {
   const path = usePath();
   const route = matchRoute(path);
-  // One cheap authenticated call decides between the app and the login page.
-  const session = useQuery({ queryKey: ['session'], queryFn: () => api<unknown[]>('/jobs?limit=1'), staleTime: Infinity });
+  // Asked first, without the token: signed out shows the login help without a 401 in the console.
+  const session = useQuery({ queryKey: ['session'], queryFn: () => api<{ signed_in: boolean }>('/session'), staleTime: Infinity });
+  if (session.data?.signed_in === false) return <LoginHelp />;
+  if (session.isPending) return null;
   return (
     <>
       <a className="skip" href="#main">
@@ -68,7 +70,7 @@ function Shell() {
         </nav>
       </header>
       <main id="main" tabIndex={-1}>
-        {session.error && !(session.error instanceof ApiError && session.error.status === 401) ? <ErrorBox error={session.error} /> : null}
+        {session.error ? <ErrorBox error={session.error} /> : null}
         {route.view === 'catalog' ? <CatalogView /> : null}
         {route.view === 'local' ? <LocalView /> : null}
         {route.view === 'jobs' ? <JobsView /> : null}
