@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -55,6 +55,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
   const shot = (name: string, p: Page = page) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 
   before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run ./install.sh (it installs Debian's chromium), or set CHROMIUM to a Chromium binary`);
     mkdirSync(SHOTS, { recursive: true });
     const tiny = await tinyGuest();
     // The catalog image: the tiny guest, served slowly enough to watch the bar (and reload mid-way).
