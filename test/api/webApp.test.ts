@@ -45,6 +45,12 @@ describe('the web app is served from the package, the API stays under /api/v1', 
     assert.equal(r.statusCode, 303);
     assert.equal(r.headers.location, '/labs/x?tab=2');
     assert.match(String(r.headers['set-cookie']), /^vmlab_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
+    // Never to another site.
+    for (const url of [`//evil.example?token=${TOKEN}`, `/\\evil.example?token=${TOKEN}`]) {
+      const o = await t.app.inject({ url });
+      assert.equal(o.statusCode, 303, url);
+      assert.equal(o.headers.location, '/', url);
+    }
   });
 
   it('a wrong login link is a page saying how to get the right one', async () => {

@@ -40,14 +40,6 @@ function sameOrigin(req: FastifyRequest): boolean {
   }
 }
 
-/**
- * Every /api/v1 route (WebSockets included) needs the token: as a Bearer
- * header, or the HttpOnly login cookie. A cookie is sent by the browser
- * on its own, so a cookie-authenticated request that changes state (and
- * any WebSocket: it carries console keystrokes) must also come with an
- * Origin header naming this server. `GET /?token=…` is the login link:
- * it sets the cookie and redirects to /.
- */
 /** What a browser gets for a wrong login link: how to get the right one, not a JSON error. */
 const WRONG_LINK = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>vmlab: wrong login link</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}code{background:#8882;padding:0 .3em}</style>
@@ -78,7 +70,9 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
       params.delete('token');
       const rest = params.toString();
       const cookie = `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict${opts.secure ? '; Secure' : ''}`;
-      return reply.header('set-cookie', cookie).redirect(path + (rest ? `?${rest}` : ''), 303);
+      // Only back to a path of this site: `//host` or `/\host` would leave it.
+      const back = /^\/(?![/\\])/.test(path) ? path : '/';
+      return reply.header('set-cookie', cookie).redirect(back + (rest ? `?${rest}` : ''), 303);
     }
     if (path === SESSION_PATH && req.method === 'GET') return;
     const auth = req.headers.authorization;

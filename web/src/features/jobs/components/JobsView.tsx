@@ -1,10 +1,12 @@
 import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { api } from '../../../lib/api.js';
 import { ErrorBox } from '../../../components/ErrorBox.js';
 import { ProgressBar } from '../../../components/ProgressBar.js';
 import { useCancelJob, useJobs } from '../../../lib/jobs.js';
 import { progressLine } from '../../../lib/format.js';
 import { isOver } from '../../../lib/jobState.js';
-import type { Job } from '../../../lib/types.js';
+import type { Image, Job } from '../../../lib/types.js';
 
 function transferOf(j: Job) {
   let d: Record<string, unknown> = {};
@@ -22,6 +24,9 @@ export function JobsView() {
   const jobs = useJobs();
   const cancel = useCancelJob();
   const [open, setOpen] = useState<string>();
+  // Image jobs name the image by its id: shown by name (same cache entry as the library's list).
+  const images = useQuery({ queryKey: ['images'], queryFn: () => api<Image[]>('/images') });
+  const nameOf = (target: string | null) => images.data?.find((i) => i.id === target)?.name ?? target ?? '—';
   return (
     <section>
       <h2>Jobs</h2>
@@ -41,7 +46,7 @@ export function JobsView() {
           </thead>
           <tbody>
             {(jobs.data ?? []).map((j) => (
-              <JobRow key={j.id} job={j} open={open === j.id} onToggle={() => setOpen(open === j.id ? undefined : j.id)} onCancel={() => cancel.mutate(j.id)} />
+              <JobRow key={j.id} job={j} target={nameOf(j.target)} open={open === j.id} onToggle={() => setOpen(open === j.id ? undefined : j.id)} onCancel={() => cancel.mutate(j.id)} />
             ))}
           </tbody>
         </table>
@@ -50,14 +55,14 @@ export function JobsView() {
   );
 }
 
-function JobRow({ job, open, onToggle, onCancel }: { job: Job; open: boolean; onToggle: () => void; onCancel: () => void }) {
+function JobRow({ job, target, open, onToggle, onCancel }: { job: Job; target: string; open: boolean; onToggle: () => void; onCancel: () => void }) {
   const t = transferOf(job);
   const tone = job.status === 'succeeded' ? 'ok' : job.status === 'failed' || job.status === 'cancelled' ? 'bad' : 'busy';
   return (
     <>
       <tr>
         <td>{job.kind}</td>
-        <td>{job.target ?? '—'}</td>
+        <td>{target}</td>
         <td className="wide">
           <ProgressBar progress={t.progress} label={progressLine(t)} tone={tone} />
         </td>
