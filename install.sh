@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vmlab set-up on Debian/Ubuntu. Idempotent: run it again at any time.
-#   - system packages: QEMU, qemu-img, OpenSSH client, and the tools the guest builder uses
+#   - system packages: QEMU, qemu-img, OpenSSH client, the tools the guest builder uses, chromium (web UI e2e)
 #   - npm ci + build
 #   - the tiny test guest in ~/.vmlab/images/vmlab-tiny.qcow2 (skip with --no-guest)
 set -euo pipefail
@@ -20,10 +20,11 @@ say() { printf '==> %s\n' "$*"; }
 # QEMU and friends; the guest builders need apt (download), dpkg-deb, cpio,
 # mtools/dosfstools/syslinux (a bootable disk without root or loop mounts),
 # debootstrap/fdisk/e2fsprogs (the cloud test image); genisoimage writes
-# cloud-init seeds; util-linux has prlimit (limits on qemu-img for untrusted images).
+# cloud-init seeds; util-linux has prlimit (limits on qemu-img for untrusted images);
+# chromium is the real browser the web UI's e2e test drives (playwright-core, no browser download).
 packages=(qemu-system-x86 qemu-utils openssh-client
   syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage
-  debootstrap fdisk e2fsprogs util-linux)
+  debootstrap fdisk e2fsprogs util-linux chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

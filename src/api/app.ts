@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { join } from 'node:path';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { packageRoot } from '../packageRoot.js';
 import type { Services } from '../service/index.js';
 import { ConsoleHub } from './consoleHub.js';
 import { StoreCache } from './storeCache.js';
@@ -7,6 +9,7 @@ import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
 import openapi from './plugins/openapi.js';
 import uploads from './plugins/uploads.js';
+import webApp from './plugins/webApp.js';
 import websocket from './plugins/websocket.js';
 import catalogRoutes from './routes/catalog.js';
 import consoleRoutes from './routes/console.js';
@@ -29,6 +32,8 @@ export interface ApiOptions {
   /** An upload whose inspection finishes within this long answers 201 with the image; a longer one (a conversion) 202 with its job. */
   uploadWaitMs?: number;
   version?: string;
+  /** The built web app (index.html + assets/); default: dist/ui in the package. Absent: `/` says how to build it. */
+  webRoot?: string;
 }
 
 declare module 'fastify' {
@@ -38,6 +43,8 @@ declare module 'fastify' {
     consoles: ConsoleHub;
     /** GET /images's JSON while the store is unchanged. */
     storeCache: StoreCache;
+    /** The request carries the API token (see plugins/auth). */
+    signedIn: (req: FastifyRequest) => boolean;
   }
 }
 
@@ -97,6 +104,7 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
   await app.register(uploads, { maxBytes: opts.maxUploadBytes });
 
   const z = app.withTypeProvider<ZodTypeProvider>();
+  await app.register(webApp, { root: opts.webRoot ?? join(packageRoot(), 'dist', 'ui') });
   await z.register(metaRoutes);
   await z.register(catalogRoutes, { prefix: '/api/v1' });
   await z.register(imageRoutes, { prefix: '/api/v1' });

@@ -72,6 +72,7 @@ export const CatalogEntry = z
     version: z.string(),
     arch: z.string(),
     url: z.string(),
+    checksum: z.object({ url: z.string(), style: z.string() }).optional().describe('where the digest comes from: a pull is verified against it'),
     format: z.string(),
     defaultUser: z.string(),
     cloudInit: z.boolean(),

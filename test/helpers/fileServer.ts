@@ -15,6 +15,8 @@ export interface FileServerOptions {
   bytesPerSec?: Record<string, number>;
   /** Serve this body (and content type) instead of a file. */
   override?: Record<string, { status: number; body: string; type: string }>;
+  /** Listen here instead of a free port. */
+  port?: number;
 }
 
 /** Write `file` from `start`, at most `limit` bytes, `rate` bytes a second; resolves when written or the client went away. */
@@ -75,5 +77,5 @@ export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<Tes
       return;
     }
     createReadStream(file, { start, highWaterMark: 1 << 20 }).pipe(res);
-  });
+  }, undefined, opts.port);
 }

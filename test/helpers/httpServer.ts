@@ -18,8 +18,8 @@ export interface TestServer {
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
 
-/** A real HTTP(S) server on 127.0.0.1, a free port; pass `tls` (key, cert) for https. */
-export async function startServer(handler: Handler, tls?: { key: string | Buffer; cert: string | Buffer }): Promise<TestServer> {
+/** A real HTTP(S) server on 127.0.0.1, a free port (or `port`: a suite confined to a port range); pass `tls` (key, cert) for https. */
+export async function startServer(handler: Handler, tls?: { key: string | Buffer; cert: string | Buffer }, port = 0): Promise<TestServer> {
   const requests: SeenRequest[] = [];
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
@@ -28,10 +28,10 @@ export async function startServer(handler: Handler, tls?: { key: string | Buffer
     });
   };
   const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${bound}`,
     requests,
     close: () =>
       new Promise<void>((r) => {

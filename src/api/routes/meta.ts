@@ -18,6 +18,20 @@ const meta: FastifyPluginAsyncZod = async (app) => {
     async () => ({ ok: true as const }),
   );
   app.get(
+    '/api/v1/session',
+    {
+      schema: {
+        operationId: 'getSession',
+        tags: ['meta'],
+        summary: 'Does this request carry the token (no token needed to ask)',
+        description: 'The web UI asks first: signed out, it shows how to get the login link (a 401 would be an error in the browser console). Says nothing else.',
+        security: [],
+        response: { 200: z.object({ signed_in: z.boolean() }) },
+      },
+    },
+    async (req) => ({ signed_in: app.signedIn(req) }),
+  );
+  app.get(
     '/api/v1/openapi.json',
     {
       schema: {

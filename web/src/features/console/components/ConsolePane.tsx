@@ -1,0 +1,70 @@
+import { useEffect, useRef, useState } from 'react';
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import '@xterm/xterm/css/xterm.css';
+
+type Link = 'connecting' | 'open' | 'closed';
+
+const consoleUrl = (lab: string, node: string) =>
+  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`;
+
+/**
+ * A node's serial console in xterm.js over the API's WebSocket (raw bytes
+ * both ways). The pane resizes with its box; when the socket closes (the
+ * node stopped or restarted) it keeps trying to connect again, so a
+ * restarted node's console comes back in the same pane.
+ */
+export function ConsolePane({ lab, node, onClose }: { lab: string; node: string; onClose: () => void }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [link, setLink] = useState<Link>('connecting');
+  useEffect(() => {
+    const term = new Terminal({ convertEol: false, fontSize: 13, scrollback: 5000, fontFamily: 'ui-monospace, Menlo, Consolas, monospace' });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(box.current!);
+    fit.fit();
+    const resize = new ResizeObserver(() => fit.fit());
+    resize.observe(box.current!);
+    const encoder = new TextEncoder();
+    let ws: WebSocket | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let disposed = false;
+    const connect = () => {
+      setLink('connecting');
+      ws = new WebSocket(consoleUrl(lab, node));
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => setLink('open');
+      ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) => term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+      ws.onclose = () => {
+        if (disposed) return;
+        setLink('closed');
+        term.write('\r\n\x1b[33m[console closed: reconnecting…]\x1b[0m\r\n');
+        retry = setTimeout(connect, 2000);
+      };
+    };
+    const typed = term.onData((d) => {
+      if (ws?.readyState === WebSocket.OPEN) ws.send(encoder.encode(d));
+    });
+    connect();
+    return () => {
+      disposed = true;
+      clearTimeout(retry);
+      typed.dispose();
+      resize.disconnect();
+      ws?.close();
+      term.dispose();
+    };
+  }, [lab, node]);
+  return (
+    <div className="console" data-testid={`console-${node}`}>
+      <div className="console-head">
+        <strong>{node}</strong>
+        <span className={`badge ${link === 'open' ? 'ok' : link === 'closed' ? 'bad' : 'busy'}`}>{link === 'open' ? 'connected' : link}</span>
+        <button type="button" onClick={onClose} aria-label={`close the console of ${node}`}>
+          Close
+        </button>
+      </div>
+      <div className="console-body" ref={box} />
+    </div>
+  );
+}
