@@ -3,15 +3,19 @@
  * CLI: snapshot time and VM-state size per node, restore of the running
  * lab, restore of the stopped lab (every node starts with -loadvm), and a
  * cold start of the same stopped lab (vmlab start per node) to compare.
+ * Then a pre-booted lab (seed 002): a 2-node cloud-init lab deployed cold,
+ * exported (`snapshot --export`), destroyed and deployed warm from the
+ * file (`deploy --snapshot`). Goal: warm ≤ 0.10 × cold.
  * Prints numbers and ratios; asserts nothing.
  *
- *   node dist/bench/snapshots.js [--image FILE] [--runs N]
+ *   node dist/bench/snapshots.js [--image FILE] [--cloud-image FILE] [--runs N] [--no-cloud]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accelFacts } from '../src/host/accel.js';
-import { opt, tinyImage, vmlabBin } from './args.js';
+import { homedir } from 'node:os';
+import { flag, opt, tinyImage, vmlabBin } from './args.js';
 
 const image = tinyImage();
 const runs = Number(opt('--runs', '2'));
@@ -40,7 +44,7 @@ for (const x of ['r1', 'r2']) writeFileSync(join(spec, 'profiles', `${x}.json`),
 /** Run the CLI; milliseconds it took (throws on failure). */
 function vmlab(...a: string[]): { ms: number; stdout: string } {
   const t0 = performance.now();
-  const r = spawnSync(vmlabBin, a, { env, encoding: 'utf8' });
+  const r = spawnSync(vmlabBin, a, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`vmlab ${a.join(' ')} failed:\n${r.stderr}`);
   return { ms, stdout: r.stdout };
@@ -78,7 +82,6 @@ try {
   }
 } finally {
   spawnSync(vmlabBin, ['destroy', LAB], { env });
-  rmSync(home, { recursive: true, force: true });
 }
 console.log(`  snapshot (CLI end to end): ${s(median(snap))}; lab paused ${s(median(paused))}`);
 for (const [n, f] of Object.entries(sizes)) console.log(`    ${n}: VM state ${mib(f.vm_state_bytes)}, overlay ${mib(f.overlay_bytes)}`);
@@ -86,3 +89,35 @@ console.log(`  restore, lab running (loadvm in place + re-link + clocks): ${s(me
 console.log(`  restore, lab stopped (both start with -loadvm, SSH ready, clocks): ${s(median(warm))}`);
 console.log(`  cold start of the stopped lab (vmlab start r1, r2; SSH ready): ${s(median(cold))}`);
 console.log(`  cold start / restore of the stopped lab: ${(median(cold) / median(warm)).toFixed(1)}x`);
+
+// A pre-booted cloud-init lab: cold deploy vs warm deploy from an exported snapshot.
+const cloudImage = opt('--cloud-image', join(homedir(), '.cache/vmlab/test/vmlab-cloud-debian12.qcow2'));
+if (flag('--no-cloud')) {
+  rmSync(home, { recursive: true, force: true });
+} else if (!existsSync(cloudImage)) {
+  console.log(`  (no cloud image at ${cloudImage}: build it with guest/cloud/build.sh FILE, or run the e2e tests once; cold vs warm skipped)`);
+  rmSync(home, { recursive: true, force: true });
+} else {
+  const CLOUD = 'benchwarm';
+  const cspec = join(home, 'cloud-spec');
+  mkdirSync(join(cspec, 'profiles'), { recursive: true });
+  writeFileSync(join(cspec, 'topology.json'), JSON.stringify({ devices: { c1: {}, c2: {} }, links: [{ a: 'c1:eth1', z: 'c2:eth1' }], vmlab: { name: CLOUD, link_port_base: 26600, console_port_base: 26610, ssh_port_base: 26620 } }));
+  writeFileSync(join(cspec, 'platforms.json'), JSON.stringify({ platforms: { cloud: { vm_image: cloudImage, vm_memory: 1024, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 900 } } }));
+  for (const x of ['c1', 'c2']) writeFileSync(join(cspec, 'profiles', `${x}.json`), '{"platform": "cloud"}\n');
+  try {
+    const coldDeploy = vmlab('deploy', '-S', cspec);
+    const exp = vmlab('snapshot', '--name', 'ready', '--export', 'ready', CLOUD);
+    const size = /: ([\d.]+ MiB) in/.exec(exp.stdout)?.[1] ?? '?';
+    vmlab('destroy', CLOUD);
+    const warmDeploy = vmlab('deploy', '-S', cspec, '--snapshot', 'ready');
+    const ci = vmlab('ssh', 'c2', '--', 'cloud-init', 'status').stdout.trim();
+    console.log(`bench/snapshots: 2 cloud-init nodes (Debian 12, 1024 MiB) over TCP, ${accel.toUpperCase()}`);
+    console.log(`  cold deploy (boot + cloud-init, SSH ready): ${s(coldDeploy.ms)}`);
+    console.log(`  snapshot + export (one file, ${size}): ${s(exp.ms)}`);
+    console.log(`  warm deploy from the file (-loadvm, SSH ready, clocks set; then "${ci}"): ${s(warmDeploy.ms)}`);
+    console.log(`  warm / cold: ${(warmDeploy.ms / coldDeploy.ms).toFixed(3)}x (goal ≤ 0.10x)`);
+  } finally {
+    spawnSync(vmlabBin, ['destroy', CLOUD], { env });
+    rmSync(home, { recursive: true, force: true });
+  }
+}

@@ -23,6 +23,7 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
   const env = { VMLAB_HOME: home };
   let server: TestServer | undefined;
   let image: string | null = null;
+  let spec = '';
 
   before(async () => {
     image = await cloudGuest();
@@ -59,6 +60,7 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
       },
       'cloud',
     );
+    spec = dir;
     const deploy = await vmlab(['deploy', '-S', dir], env, 900_000);
     assert.equal(deploy.code, 0, deploy.stderr);
     const r = await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'cloud-init status; hostname; whoami; sudo -n true && echo sudo-ok; ls /run/vmlab-runcmd'], env);
@@ -68,5 +70,23 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     const cfg = await vmlab(['status', '--json', 'cloud'], env);
     assertIncludes(cfg.stdout, '"status": "running"');
     assert.ok(basename(dir) === 'cloud');
+  });
+
+  it('exported, destroyed and deployed warm: ready at once, cloud-init done, hostname and host key kept', { timeout: 600_000 }, async (t) => {
+    if (!image || !spec) return t.skip('needs the cloud lab of the test before');
+    await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'echo provisioned | sudo -n tee /etc/vmlab-provisioned >/dev/null'], env);
+    const x = await vmlab(['snapshot', '--name', 'ready', '--export', 'ready', 'cloud'], env, 300_000);
+    assert.equal(x.code, 0, x.stderr);
+    assert.equal((await vmlab(['destroy', 'cloud'], env)).code, 0);
+    const t0 = Date.now();
+    const warm = await vmlab(['deploy', '-S', spec, '--snapshot', 'ready'], env, 300_000);
+    assert.equal(warm.code, 0, warm.stdout + warm.stderr);
+    console.log(`# warm deploy of the cloud-init lab: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // StrictHostKeyChecking=yes against the exported host key: a changed key would fail here.
+    const r = await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'cloud-init status; hostname; cat /etc/vmlab-provisioned; date +%s'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const [status, host, mark, clock] = r.stdout.trim().split('\n');
+    assert.deepEqual([status, host, mark], ['status: done', 'c1', 'provisioned']);
+    assert.ok(Math.abs(Number(clock) - Date.now() / 1000) < 5, `guest clock ${clock} vs host ${Date.now() / 1000}`);
   });
 });
