@@ -17,6 +17,7 @@ import imageRoutes from './routes/images.js';
 import jobRoutes from './routes/jobs.js';
 import labRoutes from './routes/labs.js';
 import metaRoutes from './routes/meta.js';
+import snapshotRoutes from './routes/snapshots.js';
 
 export interface ApiOptions {
   /** The API token every /api/v1 request must carry. */
@@ -111,5 +112,6 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
   await z.register(jobRoutes, { prefix: '/api/v1' });
   await z.register(labRoutes, { prefix: '/api/v1' });
   await z.register(consoleRoutes, { prefix: '/api/v1' });
+  await z.register(snapshotRoutes, { prefix: '/api/v1' });
   return app;
 }

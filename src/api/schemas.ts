@@ -108,6 +108,36 @@ export const LabReport = z
   })
   .meta({ id: 'Lab' });
 
+export const SnapshotRecord = z
+  .object({
+    name: z.string(),
+    created: z.string(),
+    kind: z.enum(['full', 'disk-only']).describe('full: RAM, devices and disks of running nodes; disk-only: disks of stopped nodes'),
+    accel: z.string(),
+    machine: z.string(),
+    qemu_version: z.string(),
+    nodes: z.record(
+      z.string(),
+      z.object({
+        memory_mb: z.number(),
+        cpus: z.number(),
+        cpu: z.string(),
+        machine: z.string(),
+        nic_driver: z.string(),
+        disk_bus: z.string(),
+        nics: z.array(z.object({ index: z.number(), mac: z.string() })),
+        disks: z.array(z.string()),
+        accel: z.string(),
+        qemu_version: z.string(),
+        vm_state_bytes: z.number(),
+        overlay_bytes: z.number(),
+      }),
+    ),
+    links: z.array(z.object({ a: z.string(), z: z.string(), transport: z.string(), port: z.number(), z_port: z.number().optional() })),
+    took_ms: z.number().describe('how long the lab was paused (full) or the snapshot took (disk-only)'),
+  })
+  .meta({ id: 'Snapshot' });
+
 export const JobAccepted = z.object({ job_id: z.string() }).meta({ id: 'JobAccepted' });
 
 /** Names of images, labs, nodes as they appear in a URL. */

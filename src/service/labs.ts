@@ -30,7 +30,8 @@ export interface InlineSpec {
   profiles?: Record<string, unknown>;
 }
 
-export type DeployInput = { spec_dir: string } | InlineSpec;
+/** `snapshot`: start warm from an exported snapshot (a file on the server, or a name in the store). */
+export type DeployInput = ({ spec_dir: string } | InlineSpec) & { snapshot?: string };
 
 /** A job's log as the lab engine's reporter. */
 const jobReporter = (ctx: Pick<JobContext, 'log'>): Reporter => ({
@@ -136,11 +137,13 @@ export class LabService {
     const specDir = 'spec_dir' in input ? input.spec_dir : this.writeInlineSpec(input);
     const planned = await this.plan(specDir);
     const lab = planned.plan.name;
-    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir }, (ctx) => deployLab(planned, jobReporter(ctx), { signal: ctx.signal }));
+    const warm = input.snapshot ? { snapshot: input.snapshot } : {};
+    if (input.snapshot) findArchive(this.root, lab, input.snapshot); // a file that is not there is refused now, not in the job
+    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir, ...warm }, (ctx) => this.deploy(planned, { reporter: jobReporter(ctx), signal: ctx.signal }, warm));
     return { job, lab };
   }
 
-  private writeInlineSpec(spec: InlineSpec): string {
+  private writeInlineSpec(spec: InlineSpec & { snapshot?: string }): string {
     if (!isValidName(spec.name)) throw new LabError(`"${spec.name}" is not a valid lab name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
     const dir = join(this.root, 'specs', spec.name);
     mkdirSync(join(dir, 'profiles'), { recursive: true, mode: 0o700 });

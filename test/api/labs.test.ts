@@ -51,6 +51,9 @@ describe('labs routes', { concurrency: false }, () => {
       ['POST', '/api/v1/labs/nope/nodes/r1/stop'],
       ['POST', '/api/v1/labs/nope/nodes/r1/start'],
       ['GET', '/api/v1/labs/nope/nodes/r1/console'],
+      ['GET', '/api/v1/labs/nope/snapshots'],
+      ['POST', '/api/v1/labs/nope/snapshots/base/restore'],
+      ['DELETE', '/api/v1/labs/nope/snapshots/base'],
     ] as const) {
       const r = await t.app.inject({ method, url, headers: auth });
       assert.equal(r.statusCode, 404, `${method} ${url}: ${r.body}`);
@@ -76,6 +79,25 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(lab.status, 'running');
     assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), ['r1:running', 'r2:running']);
     assert.equal(lab.nodes[0].console_port >= PORTS + 10, true);
+  });
+
+  it('snapshot routes: an empty list, 404 for a snapshot it lacks, 422 for a bad name or field; a warm deploy from a file that is not there is 404 before any job', async () => {
+    const list = await t.app.inject({ url: '/api/v1/labs/apilab/snapshots', headers: auth });
+    assert.equal(list.statusCode, 200, list.body);
+    assert.deepEqual(list.json(), []);
+    const missing = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/snapshots/base/restore', headers: auth });
+    assert.equal(missing.statusCode, 404, missing.body);
+    assert.equal(missing.json().error.code, 'snapshot_not_found');
+    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/snapshots', headers: auth, payload: { name: '123' } });
+    assert.equal(bad.statusCode, 422, bad.body);
+    assert.equal(bad.json().error.code, 'invalid_name');
+    const extra = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/snapshots', headers: auth, payload: { name: 'ok', ram: true } });
+    assert.equal(extra.statusCode, 422, extra.body);
+    const jobs = (await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length;
+    const warm = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...spec('warmlab'), snapshot: 'nosuch' } });
+    assert.equal(warm.statusCode, 404, warm.body);
+    assert.equal(warm.json().error.code, 'snapshot_not_found');
+    assert.equal((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length, jobs, 'no job was made');
   });
 
   it('the image the lab runs on cannot be deleted (409) and says who uses it; force=true removes it anyway', async () => {

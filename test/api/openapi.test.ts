@@ -28,6 +28,10 @@ const CONTRACT = [
   'POST /api/v1/labs/{lab}/nodes/{node}/stop',
   'POST /api/v1/labs/{lab}/nodes/{node}/start',
   'GET /api/v1/labs/{lab}/nodes/{node}/console',
+  'GET /api/v1/labs/{lab}/snapshots',
+  'POST /api/v1/labs/{lab}/snapshots',
+  'POST /api/v1/labs/{lab}/snapshots/{name}/restore',
+  'DELETE /api/v1/labs/{lab}/snapshots/{name}',
 ].sort();
 
 type Op = { operationId?: string; tags?: string[]; summary?: string; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>; parameters?: Array<{ in: string; name: string }>; requestBody?: unknown };

@@ -26,6 +26,7 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
         { name: 'images', description: 'the image library' },
         { name: 'jobs', description: 'downloads, imports, conversions, deploys' },
         { name: 'labs', description: 'labs, their nodes and consoles' },
+        { name: 'snapshots', description: 'whole-lab snapshots: take, export, restore, delete' },
       ],
       components: {
         securitySchemes: {

@@ -7,14 +7,16 @@ import { LabReport, Name, errors } from '../schemas.js';
 const LabParams = z.object({ lab: Name.describe('lab name') });
 const NodeParams = LabParams.extend({ node: Name.describe('node name') });
 
+const Warm = z.string().min(1).optional().describe('start warm from an exported snapshot: a .tar file on the server, or the name it was exported under into the store (vmlab snapshot --export NAME)');
 const DeployBody = z.union([
-  z.object({ spec_dir: z.string().startsWith('/', 'expected an absolute path on the server').describe('a spec directory on the server') }).strict(),
+  z.object({ spec_dir: z.string().startsWith('/', 'expected an absolute path on the server').describe('a spec directory on the server'), snapshot: Warm }).strict(),
   z
     .object({
       name: z.string().min(1).describe('lab name'),
       topology: z.record(z.string(), z.unknown()).describe('topology.json'),
       platforms: z.record(z.string(), z.unknown()).optional().describe('platforms.json'),
       profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional().describe('profiles/<node>.json, by node'),
+      snapshot: Warm,
     })
     .strict(),
 ]);

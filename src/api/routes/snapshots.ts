@@ -1,0 +1,77 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Reporter } from '../../host/reporter.js';
+import { Name, SnapshotRecord, errors } from '../schemas.js';
+
+const LabParams = z.object({ lab: Name.describe('lab name') });
+const SnapParams = LabParams.extend({ name: Name.describe('snapshot name') });
+
+/** Whole-lab snapshots: the CLI's `vmlab snapshot` and `vmlab restore`. Each answers when the work is done (seconds). */
+const snapshots: FastifyPluginAsyncZod = async (app) => {
+  const labs = app.services.labs;
+  const svc = app.services.snapshots;
+  const op = (log: FastifyBaseLogger): { reporter: Reporter } => ({ reporter: { info: (m) => log.info(m), warn: (m) => log.warn(m), verbose: (m) => log.debug(m) } });
+
+  app.get(
+    '/labs/:lab/snapshots',
+    { schema: { operationId: 'listSnapshots', tags: ['snapshots'], summary: 'The lab\'s snapshots, oldest first', params: LabParams, response: { 200: z.array(SnapshotRecord), ...errors(404) } } },
+    async (req) => svc.list(labs.ref(req.params.lab)),
+  );
+
+  app.post(
+    '/labs/:lab/snapshots',
+    {
+      schema: {
+        operationId: 'takeSnapshot',
+        tags: ['snapshots'],
+        summary: 'Save the whole lab at one consistent point (every VM paused, saved, resumed); optionally export it into one file',
+        params: LabParams,
+        body: z
+          .object({
+            name: Name.describe('snapshot name'),
+            force: z.boolean().optional().describe('replace a snapshot of the same name'),
+            disk_only: z.boolean().optional().describe('disks only, no RAM state: every node must be stopped'),
+            export: z.string().min(1).optional().describe('also write it into one file on the server (a bare name: into the store, for a warm deploy by that name)'),
+            with_base: z.boolean().optional().describe('with export: carry the base images too'),
+          })
+          .strict(),
+        response: { 201: SnapshotRecord.extend({ export: z.object({ file: z.string(), bytes: z.number() }).optional() }), ...errors(404, 409, 422) },
+      },
+    },
+    async (req, reply) => {
+      const ref = labs.ref(req.params.lab);
+      const b = req.body;
+      const rec = await svc.snapshot(ref, { name: b.name, force: Boolean(b.force), diskOnly: Boolean(b.disk_only) }, op(req.log));
+      const exported = b.export ? await svc.export(ref, b.name, b.export, { withBase: Boolean(b.with_base) }, op(req.log)) : undefined;
+      return reply.code(201).send({ ...rec, ...(exported ? { export: { file: exported.file, bytes: exported.bytes } } : {}) });
+    },
+  );
+
+  app.post(
+    '/labs/:lab/snapshots/:name/restore',
+    {
+      schema: {
+        operationId: 'restoreSnapshot',
+        tags: ['snapshots'],
+        summary: 'Every node back to the snapshot: links re-made, guest clocks set to now; stopped nodes start from it',
+        params: SnapParams,
+        response: {
+          200: z.object({ name: z.string(), kind: z.enum(['full', 'disk-only']), loaded: z.array(z.string()), started: z.array(z.string()), clock_warnings: z.array(z.string()), ms: z.number() }),
+          ...errors(404, 409),
+        },
+      },
+    },
+    async (req) => {
+      const r = await svc.restore(labs.ref(req.params.lab), req.params.name, op(req.log));
+      return { name: r.name, kind: r.kind, loaded: r.loaded, started: r.started, clock_warnings: r.clockWarnings, ms: r.ms };
+    },
+  );
+
+  app.delete(
+    '/labs/:lab/snapshots/:name',
+    { schema: { operationId: 'deleteSnapshot', tags: ['snapshots'], summary: 'Delete a snapshot from every node', params: SnapParams, response: { 200: SnapshotRecord, ...errors(404) } } },
+    async (req) => svc.delete(labs.ref(req.params.lab), req.params.name, op(req.log)),
+  );
+};
+export default snapshots;
