@@ -39,8 +39,8 @@ const first = (re: RegExp, map: (m: RegExpExecArray) => string = (m) => m[1]!) =
   return m ? map(m) : null;
 };
 
-/** Cisco IOS-XE style: 17.11.01a, 16.12.03 */
-const xeVersion = first(/(\d+\.\d+\.\d+[a-z]?)(?![\d])/i);
+/** Cisco IOS-XE style: 17.11.01a, 16.12.03 (two-digit major: "k9.17.15" is no version) */
+const xeVersion = first(/(?<!\d)(\d{2}\.\d{1,2}\.\d{1,2}[a-z]?)(?!\d)/i);
 /** Junos style: 23.2R1.15, 21.4R3-S5.4 */
 const junosVersion = first(/(\d+\.\d+[RXD]\d+(?:-S\d+(?:\.\d+)?)?(?:\.\d+)?)/i);
 const dotted3 = first(/(\d+\.\d+\.\d+)/);

@@ -29,7 +29,8 @@ export function parseMakeVars(stdout: string): MakeVars {
   return out;
 }
 
-export type TagAnswer = { ok: true; version: string; tag: string } | { ok: false; why: string };
+/** `versionless`: the one failure a rename fixes (the Makefile read no version from the name). */
+export type TagAnswer = { ok: true; version: string; tag: string } | { ok: false; why: string; versionless?: boolean };
 
 /**
  * What vrnetlab would tag: `$(REGISTRY)$(IMG_VENDOR)_$(IMG_NAME):$(VERSION)`
@@ -39,11 +40,11 @@ export type TagAnswer = { ok: true; version: string; tag: string } | { ok: false
  */
 export function tagFromVars(v: MakeVars): TagAnswer {
   const version = v.VERSION ?? '';
-  if (!version || version === v.IMAGE) return { ok: false, why: 'Incorrect version string: the Makefile cannot read a version from this file name' };
+  if (!version || version === v.IMAGE) return { ok: false, versionless: true, why: 'Incorrect version string: the Makefile cannot read a version from this file name' };
   if (/\s/.test(version)) return { ok: false, why: `the Makefile read the version "${version}", which is no valid image tag` };
   const registry = v.REGISTRY ?? 'vrnetlab/';
   const name = v.IMG_NAME ? `${v.IMG_VENDOR ?? ''}_${v.IMG_NAME}` : v.VR_NAME ? `vr-${v.VR_NAME}` : '';
-  if (!name) return { ok: false, why: 'the Makefile defines no NAME (nor VR_NAME): not a vrnetlab device directory' };
+  if (!name) return { ok: false, why: 'IMG_NAME is empty (no NAME nor VR_NAME): not a vrnetlab device directory, or its ../../makefile.include is missing' };
   return { ok: true, version, tag: `${registry}${name}:${version}` };
 }
 

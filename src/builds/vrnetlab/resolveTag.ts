@@ -21,6 +21,7 @@ export async function resolveTag(dev: NetDevice, ask: AskMakefile): Promise<NetD
   }
   const asIs = await ask(dev.file);
   if (asIs.ok) return { ...dev, version: asIs.version, tag: asIs.tag };
+  if (!asIs.versionless) return { ...dev, buildable: false, reason: `${dev.dir}/Makefile: ${asIs.why}` };
 
   const version = family?.version?.(dev.file) ?? null;
   const candidate = version && family?.canonical ? family.canonical(version) : undefined;
@@ -29,6 +30,6 @@ export async function resolveTag(dev: NetDevice, ask: AskMakefile): Promise<NetD
     if (renamed.ok) return { ...dev, version: renamed.version, tag: renamed.tag, build_file: candidate };
     return { ...dev, buildable: false, reason: `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"), nor from "${candidate}": rename the file to the form that directory expects${example}` };
   }
-  const hint = candidate ? `rename it to "${candidate}"` : `rename it to the form that directory expects${example}`;
+  const hint = candidate && candidate !== dev.file ? `rename it to "${candidate}"` : `rename it to the form that directory expects${example}`;
   return { ...dev, buildable: false, reason: `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"): ${hint}` };
 }

@@ -6,7 +6,7 @@ import { resolveTag } from '../../../src/builds/vrnetlab/resolveTag.js';
 
 /** A stand-in for a device dir's Makefile: answers for the names it can parse. */
 const makefile = (parses: Record<string, string>, tagBase: string) => async (name: string): Promise<TagAnswer> =>
-  parses[name] ? { ok: true, version: parses[name]!, tag: `${tagBase}:${parses[name]}` } : { ok: false, why: 'Incorrect version string: the Makefile cannot read a version from this file name' };
+  parses[name] ? { ok: true, version: parses[name]!, tag: `${tagBase}:${parses[name]}` } : { ok: false, versionless: true, why: 'Incorrect version string: the Makefile cannot read a version from this file name' };
 
 describe('builds/vrnetlab/makeVars', () => {
   it('the print target prints every variable with a prefix', () => {
@@ -45,15 +45,20 @@ describe('builds/vrnetlab/resolveTag', () => {
   });
 
   it('no rename works: not buildable, saying which rename would', async () => {
-    const dev = await resolveTag(detectDevice('vios-adventerprisek9-m.spa.159-3.m6.qcow2')!, makefile({}, 'x'));
+    const dev = await resolveTag(detectDevice('vios-adventerprisek9-m.spa.159-3.m6.qcow2')!, makefile({}, "x"));
     assert.equal(dev.buildable, false);
     assert.equal(dev.reason, 'cisco/vios/Makefile: Incorrect version string: the Makefile cannot read a version from this file name ("vios-adventerprisek9-m.spa.159-3.m6.qcow2"), nor from "cisco_vios-159-3.m6.qcow2": rename the file to the form that directory expects (for example cisco_vios-159-3.M6.qcow2)');
   });
 
   it('no version of our own either: says the form', async () => {
-    const dev = await resolveTag(detectDevice('vJunos-router-latest.qcow2')!, makefile({}, 'x'));
+    const dev = await resolveTag(detectDevice('vJunos-router-latest.qcow2')!, makefile({}, "x"));
     assert.equal(dev.buildable, false);
     assert.match(dev.reason!, /\("vJunos-router-latest\.qcow2"\): rename it to the form that directory expects \(for example vJunos-router-23\.2R1\.15\.qcow2\)$/);
+  });
+
+  it('a Makefile that fails for another reason: that reason, no rename proposed', async () => {
+    const dev = await resolveTag(detectDevice('c8000v-universalk9_16G_serial.17.11.01a.qcow2')!, async () => ({ ok: false, why: 'IMG_NAME is empty' }));
+    assert.equal(dev.reason, 'cisco/c8000v/Makefile: IMG_NAME is empty');
   });
 
   it('a name make cannot take is refused before make runs', async () => {
