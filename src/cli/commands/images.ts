@@ -115,6 +115,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nThe tag comes from the checkout\'s own Makefile; without a checkout only the device and directory are known.\n\nExamples:\n  vmlab images detect c8000v-universalk9_16G_serial.17.11.01a.qcow2\n  vmlab images detect ~/Downloads/*.qcow2 --vrnetlab ~/src/vrnetlab --json')
     .action(async (files: string[], opts: { vrnetlab?: string; json?: boolean }) => {
       const answers = await services().builds.detect(files, opts);
+      // Exit 1 when any name cannot be built: scripts can check a download before importing it.
+      if (answers.some((a) => !a.buildable)) process.exitCode = 1;
       if (opts.json) return printJson(answers);
       const checkout = answers[0]?.checkout;
       process.stdout.write(
@@ -126,7 +128,6 @@ export function register(program: Command): void {
       for (const a of answers.filter((x) => x.device && x.buildable && x.build_file)) process.stdout.write(`${a.file}: built from a copy named ${a.build_file} (the name ${a.dir} reads a version from)\n`);
       for (const a of answers.filter((x) => x.device && x.install_phase && x.buildable)) process.stdout.write(`${a.file}: the build boots the VM under KVM (install phase)\n`);
       if (!checkout) process.stdout.write(style.dim(`no vrnetlab checkout found (--vrnetlab, VRNETLAB_PATH or ~/.vmlab/vrnetlab): tags unknown`) + '\n');
-      if (answers.some((a) => !a.buildable)) process.exitCode = 1;
     });
 
   images
