@@ -6,6 +6,7 @@ import { VmlabError, type ErrorKind } from '../errors/vmlabError.js';
  * tool, and `hint` the next step.
  */
 export type BuildErrorCode =
+  | 'image_not_found'
   | 'not_buildable' // no vrnetlab family, or vrnetlab cannot build it (reason given)
   | 'no_checkout' // no vrnetlab checkout where configured
   | 'device_dir_missing'
@@ -23,6 +24,7 @@ export type BuildErrorCode =
   | 'cancelled';
 
 const KIND: Record<BuildErrorCode, ErrorKind> = {
+  image_not_found: 'not_found',
   not_buildable: 'input',
   no_checkout: 'input',
   device_dir_missing: 'input',

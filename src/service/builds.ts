@@ -99,7 +99,7 @@ export class BuildService {
   /** Everything checked before a build touches anything: device, checkout, format, tag, Docker, KVM. */
   private async prepare(ref: string, checkoutOverride?: string): Promise<Prepared> {
     const img = this.images().find(ref);
-    if (!img) throw new BuildError('not_buildable', `no image "${ref}" in the library`, 'see vmlab images list');
+    if (!img) throw new BuildError('image_not_found', `no image "${ref}" in the library`, 'see vmlab images list');
     if (img.kind !== 'qcow2' || !img.path) throw new BuildError('not_buildable', `image "${img.name}" is a ${img.kind} image: only a disk image builds a vrnetlab image`, 'pick the disk it was built from: vmlab images list');
     if (img.status !== 'ready') throw new BuildError('not_buildable', `image "${img.name}" is ${img.status}`, 'wait until it is ready: vmlab jobs list');
     const known = img.net_device ? (JSON.parse(img.net_device) as Partial<NetDevice>) : undefined;

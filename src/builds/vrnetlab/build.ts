@@ -44,7 +44,8 @@ export function makeArgs(goal: string | null, buildFile: string): string[] {
   return goal === null ? [`IMAGE=${buildFile}`] : [`IMAGES=${buildFile}`, goal];
 }
 
-const lockName = (deviceDir: string) => `vrnetlab-${createHash('sha256').update(deviceDir).digest('hex').slice(0, 16)}.lock`;
+/** The lock on one device directory (its `.copy` note names the files a build put there). */
+export const buildLockFile = (lockDir: string, deviceDir: string) => join(lockDir, `vrnetlab-${createHash('sha256').update(deviceDir).digest('hex').slice(0, 16)}.lock`);
 
 /**
  * Build one vrnetlab image: under the directory's lock, put the disk in
@@ -55,7 +56,7 @@ const lockName = (deviceDir: string) => `vrnetlab-${createHash('sha256').update(
  */
 export async function buildInDeviceDir(plan: BuildPlan, ctx: BuildContext): Promise<BuildOutcome> {
   mkdirSync(plan.lockDir, { recursive: true, mode: 0o700 });
-  const lockPath = join(plan.lockDir, lockName(plan.deviceDir));
+  const lockPath = buildLockFile(plan.lockDir, plan.deviceDir);
   let entered = false;
   let waitingSaid = false;
   for (;;) {
