@@ -11,7 +11,7 @@ import { familyById } from '../builds/vrnetlab/families.js';
 import { resolveTag } from '../builds/vrnetlab/resolveTag.js';
 import { accelFacts } from '../host/accel.js';
 import { envWholeNumber } from '../host/envNumber.js';
-import type { JobObserver } from '../jobs/runJob.js';
+import type { JobContext, JobObserver } from '../jobs/runJob.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { QEMU_SYSTEM } from '../lab/hostProbe.js';
 import { openStore, storePath } from '../store/database.js';
@@ -151,42 +151,59 @@ export class BuildService {
   private queue(img: ImageRecord, opts: { vrnetlab?: string }, observer: JobObserver, prepared?: Prepared): { job: JobRecord; done: Promise<ImageRecord> } {
     const { job, done } = this.jobs.run('build', img.id, { image: img.name, ...(opts.vrnetlab ? { vrnetlab: opts.vrnetlab } : {}) }, async (ctx) => {
       observer.started?.(ctx.job);
+      // make prints hundreds of lines; each job log write is a store commit: batch them (≤ 4 commits a second).
+      let pending: string[] = [];
+      const flush = () => {
+        if (pending.length) ctx.log(pending.join('\n'));
+        pending = [];
+      };
+      const flusher = setInterval(flush, 250);
       const log = (line: string) => {
         observer.log?.(line);
-        ctx.log(line);
+        pending.push(line);
       };
-      const p = prepared ?? (await this.prepare(img.id, opts.vrnetlab));
-      log(`building ${p.dev.tag} from ${p.img.name} (${p.dev.label}) with vrnetlab ${p.dev.dir}${p.dev.build_file ? `, copy named ${p.dev.build_file} (the name that directory reads a version from)` : ''}`);
-      const out = await buildInDeviceDir(p.plan, {
-        log,
-        signal: ctx.signal,
-        step: (s) => {
-          const f = fractionOf(s);
-          ctx.progress(f, { ...s });
-          observer.progress?.(f, { ...s });
-        },
-      });
-      if (out.tag !== p.dev.tag) log(`note: make built ${out.tag}, the Makefile's variables said ${p.dev.tag}`);
-      const facts = await inspectDockerImage(out.tag, this.env);
-      if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, 'check the daemon the build talked to (DOCKER_HOST)');
-      const dev = { ...p.dev, tag: out.tag };
-      this.images().update(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
-      const rec = this.images().upsertDocker({
-        reference: out.tag,
-        device: dev.device,
-        version: dev.version,
-        built_from: p.img.id,
-        sha256: facts.id.replace(/^sha256:/, ''),
-        actual_size: facts.size,
-        net_device: JSON.stringify(dev),
-      });
-      log(`built ${out.tag} (${facts.id.slice(0, 19)}) in ${(out.make.durationMs / 1000).toFixed(1)} s; ${out.copy.method}, ${out.copy.bytesCopied} bytes copied; default for ${dev.device}`);
-      ctx.progress(1, { step: 'done', tag: out.tag, copy: out.copy.method, bytes_copied: out.copy.bytesCopied });
-      return rec;
+      try {
+        return await this.work(img, opts, prepared, ctx, log, observer);
+      } finally {
+        clearInterval(flusher);
+        flush();
+      }
     });
     this.done.set(job.id, done);
     done.finally(() => this.done.delete(job.id)).catch(() => undefined);
     return { job, done };
+  }
+
+  /** The build job's work: check (again, for a queued auto-build), build, confirm with Docker, record. */
+  private async work(img: ImageRecord, opts: { vrnetlab?: string }, prepared: Prepared | undefined, ctx: JobContext, log: (line: string) => void, observer: JobObserver): Promise<ImageRecord> {
+    const p = prepared ?? (await this.prepare(img.id, opts.vrnetlab));
+    log(`building ${p.dev.tag} from ${p.img.name} (${p.dev.label}) with vrnetlab ${p.dev.dir}${p.dev.build_file ? `, copy named ${p.dev.build_file} (the name that directory reads a version from)` : ''}`);
+    const out = await buildInDeviceDir(p.plan, {
+      log,
+      signal: ctx.signal,
+      step: (s) => {
+        const f = fractionOf(s);
+        ctx.progress(f, { ...s });
+        observer.progress?.(f, { ...s });
+      },
+    });
+    if (out.tag !== p.dev.tag) log(`note: make built ${out.tag}, the Makefile's variables said ${p.dev.tag}`);
+    const facts = await inspectDockerImage(out.tag, this.env);
+    if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, 'check the daemon the build talked to (DOCKER_HOST)');
+    const dev = { ...p.dev, tag: out.tag };
+    this.images().update(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
+    const rec = this.images().upsertDocker({
+      reference: out.tag,
+      device: dev.device,
+      version: dev.version,
+      built_from: p.img.id,
+      sha256: facts.id.replace(/^sha256:/, ''),
+      actual_size: facts.size,
+      net_device: JSON.stringify(dev),
+    });
+    log(`built ${out.tag} (${facts.id.slice(0, 19)}) in ${(out.make.durationMs / 1000).toFixed(1)} s; ${out.copy.method}, ${out.copy.bytesCopied} bytes copied; default for ${dev.device}`);
+    ctx.progress(1, { step: 'done', tag: out.tag, copy: out.copy.method, bytes_copied: out.copy.bytesCopied });
+    return rec;
   }
 
   /** The outcome of a build this process runs (the CLI waits for an auto-build this way). */
