@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../../src/api/app.js';
 import { createServices } from '../../src/service/index.js';
+import { multipart } from '../api/fixture.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { importBaseImage, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { FIXTURE_BASE_IMAGE, writeVrnetlabFixture } from '../helpers/vrnetlabFixture.js';
@@ -148,12 +149,48 @@ describe('e2e: vrnetlab builds with a real dockerd', { timeout: 600_000 }, () =>
     }
   });
 
+  it('an install-phase device on a host without working KVM is refused before anything is copied', async (t) => {
+    if (skip) return t.skip(`no dockerd: ${skip}`);
+    const c8k = join(env.VRNETLAB_PATH!, 'cisco', 'c8000v');
+    mkdirSync(join(c8k, 'docker'), { recursive: true });
+    writeFileSync(join(c8k, 'Makefile'), readFileSync(join(deviceDir, 'Makefile'), 'utf8').replace('VENDOR=Juniper', 'VENDOR=cisco').replace('NAME=vJunos-router', 'NAME=c8000v').replace(/^VERSION=.*$/m, () => "VERSION=$(shell echo $(IMAGE) | sed -e 's/^.*serial\\.\\([0-9.]*[a-z]*\\)\\.qcow2$$/\\1/')"));
+    const imp = await vmlab(['images', 'import', '--no-build', disk('c8000v-universalk9_16G_serial.17.11.01a.qcow2')], env);
+    assert.equal(imp.code, 0, imp.stderr);
+    const det = JSON.parse((await vmlab(['images', 'detect', '--json', 'c8000v-universalk9_16G_serial.17.11.01a.qcow2'], env)).stdout) as Array<{ tag: string }>;
+    assert.equal(det[0]!.tag, 'vrnetlab/cisco_c8000v:17.11.01a');
+    const r = await vmlab(['images', 'build-docker', 'c8000v-universalk9_16G_serial.17.11.01a'], { ...env, VMLAB_ACCEL: 'tcg' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /error: Cisco Catalyst 8000v: vrnetlab's build boots the VM under KVM \(install phase\), and this host has no working KVM/);
+    assert.deepEqual(readdirSync(c8k).sort(), ['Makefile', 'docker']);
+  });
+
+  it('an upload of a device disk answers with the build it queued', async (t) => {
+    if (skip) return t.skip(`no dockerd: ${skip}`);
+    const services = createServices({ ...process.env, ...env });
+    const app = await buildApp(services, { token: 'e2e-token-vrnetlab-0123456789', maxUploadBytes: 1 << 26, logger: false });
+    try {
+      const body = multipart({ name: 'vjr-upload' }, { name: 'vJunos-router-23.2R1.16.qcow2', data: readFileSync(disk('up.qcow2')) });
+      const res = await app.inject({ method: 'POST', url: '/api/v1/images/upload', headers: { ...body.headers, authorization: 'Bearer e2e-token-vrnetlab-0123456789' }, payload: body.payload });
+      assert.equal(res.statusCode, 201, res.body);
+      const up = res.json() as { name: string; device: string; build_job?: string };
+      assert.deepEqual([up.name, up.device], ['vjr-upload', 'vjunos-router']);
+      assert.ok(up.build_job, 'a build was queued');
+      const built = await services.builds.outcome(up.build_job)!;
+      assert.equal(built.reference, 'vrnetlab/juniper_vjunos-router:23.2R1.16');
+      assert.match((await inspect(built.reference)) ?? '', /^sha256:/);
+      assert.equal((await list()).find((i) => i.reference === 'vrnetlab/juniper_vjunos-router:23.2R1.16')?.is_default, 1);
+      assert.equal((await list()).find((i) => i.reference === TAG)?.is_default, 0, 'the newest build of a device is its default');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('rm --docker removes the library entry and the Docker image', async (t) => {
     if (skip) return t.skip(`no dockerd: ${skip}`);
     const r = await vmlab(['images', 'rm', '--docker', TAG], env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /removed the Docker image vrnetlab\/juniper_vjunos-router:23\.2R1\.15/);
     assert.equal(await inspect(TAG), undefined);
-    assert.deepEqual((await list()).filter((i) => i.kind === 'docker'), []);
+    assert.deepEqual((await list()).filter((i) => i.reference === TAG), []);
   });
 });
