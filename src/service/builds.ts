@@ -12,6 +12,7 @@ import { resolveTag } from '../builds/vrnetlab/resolveTag.js';
 import { accelFacts } from '../host/accel.js';
 import { envWholeNumber } from '../host/envNumber.js';
 import type { JobContext, JobObserver } from '../jobs/runJob.js';
+import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { QEMU_SYSTEM } from '../lab/hostProbe.js';
 import { openStore, storePath } from '../store/database.js';
@@ -145,33 +146,71 @@ export class BuildService {
    */
   async startBuild(ref: string, opts: { vrnetlab?: string } = {}, observer: JobObserver = {}): Promise<{ job: JobRecord; done: Promise<ImageRecord> }> {
     const prepared = await this.prepare(ref, opts.vrnetlab);
+    if (this.jobs.distributed) return this.enqueue(prepared.img, opts);
     return this.queue(prepared.img, opts, observer, prepared);
   }
 
   private queue(img: ImageRecord, opts: { vrnetlab?: string }, observer: JobObserver, prepared?: Prepared): { job: JobRecord; done: Promise<ImageRecord> } {
-    const { job, done } = this.jobs.run('build', img.id, { image: img.name, ...(opts.vrnetlab ? { vrnetlab: opts.vrnetlab } : {}) }, async (ctx) => {
+    const { job, done } = this.jobs.run('build', img.id, { image: img.id, ...(opts.vrnetlab ? { vrnetlab: opts.vrnetlab } : {}) }, (ctx) => {
       observer.started?.(ctx.job);
-      // make prints hundreds of lines; each job log write is a store commit: batch them (≤ 4 commits a second).
-      let pending: string[] = [];
-      const flush = () => {
-        if (pending.length) ctx.log(pending.join('\n'));
-        pending = [];
-      };
-      const flusher = setInterval(flush, 250);
-      const log = (line: string) => {
-        observer.log?.(line);
-        pending.push(line);
-      };
-      try {
-        return await this.work(img, opts, prepared, ctx, log, observer);
-      } finally {
-        clearInterval(flusher);
-        flush();
-      }
+      return this.runBuild(img, opts, prepared, ctx, observer);
     });
     this.done.set(job.id, done);
     done.finally(() => this.done.delete(job.id)).catch(() => undefined);
     return { job, done };
+  }
+
+  /**
+   * With VMLAB_REDIS_URL the build goes to the queue and a `vmlab worker`
+   * (sharing this library: same VMLAB_HOME) runs it; `done` follows the
+   * queued job and answers with the docker record the worker wrote.
+   */
+  private async enqueue(img: ImageRecord, opts: { vrnetlab?: string }): Promise<{ job: JobRecord; done: Promise<ImageRecord> }> {
+    const queue = this.jobs.queue();
+    const job = await queue.enqueue('build', img.id, { image: img.id, ...(opts.vrnetlab ? { vrnetlab: opts.vrnetlab } : {}) });
+    const done = queue.wait(job.id, 500).then((j) => {
+      if (j.status !== 'succeeded') throw new BuildError(j.status === 'cancelled' ? 'cancelled' : 'make_failed', `build job ${j.id} ${j.status}: ${j.error ?? 'no reason given'}`, `its log: vmlab jobs show ${j.id}`);
+      const tag = (JSON.parse(j.detail) as { tag?: string }).tag;
+      const rec = tag ? this.images().find(tag) : undefined;
+      if (!rec) throw new BuildError('image_missing', `build job ${j.id} succeeded, but the library has no record of ${tag ?? 'its image'}`, 'the worker must share this library (the same VMLAB_HOME)');
+      return rec;
+    });
+    this.done.set(job.id, done);
+    done.finally(() => this.done.delete(job.id)).catch(() => undefined);
+    return { job, done };
+  }
+
+  /** What `vmlab worker` runs for `build` jobs taken from the queue. */
+  handlers(): Record<string, JobHandler> {
+    return {
+      build: async (params, ctx) => {
+        const ref = String(params.image ?? '');
+        const img = this.images().find(ref);
+        if (!img) throw new BuildError('image_not_found', `no image "${ref}" in this worker's library (${this.root})`, 'run the worker with the same VMLAB_HOME as the server');
+        const rec = await this.runBuild(img, typeof params.vrnetlab === 'string' ? { vrnetlab: params.vrnetlab } : {}, undefined, ctx, {});
+        return { reference: rec.reference, id: rec.id };
+      },
+    };
+  }
+
+  /** One build, wherever it runs: make's log lines are written to the job in batches (each write is a store commit). */
+  private async runBuild(img: ImageRecord, opts: { vrnetlab?: string }, prepared: Prepared | undefined, ctx: JobContext, observer: JobObserver): Promise<ImageRecord> {
+    let pending: string[] = [];
+    const flush = () => {
+      if (pending.length) ctx.log(pending.join('\n'));
+      pending = [];
+    };
+    const flusher = setInterval(flush, 250);
+    const log = (line: string) => {
+      observer.log?.(line);
+      pending.push(line);
+    };
+    try {
+      return await this.work(img, opts, prepared, ctx, log, observer);
+    } finally {
+      clearInterval(flusher);
+      flush();
+    }
   }
 
   /** The build job's work: check (again, for a queued auto-build), build, confirm with Docker, record. */
@@ -202,7 +241,7 @@ export class BuildService {
       net_device: JSON.stringify(dev),
     });
     log(`built ${out.tag} (${facts.id.slice(0, 19)}) in ${(out.make.durationMs / 1000).toFixed(1)} s; ${out.copy.method}, ${out.copy.bytesCopied} bytes copied; default for ${dev.device}`);
-    ctx.progress(1, { step: 'done', tag: out.tag, copy: out.copy.method, bytes_copied: out.copy.bytesCopied });
+    ctx.progress(1, { step: 'done', tag: out.tag, image_id: rec.id, copy: out.copy.method, bytes_copied: out.copy.bytesCopied });
     return rec;
   }
 
@@ -226,7 +265,7 @@ export class BuildService {
       if (!checkout) return { ...rec, build_skipped: `no vrnetlab checkout at ${this.checkoutPath()}` };
       if (!dev.buildable) return { ...rec, build_skipped: dev.reason ?? 'not buildable' };
       if (rec.format !== dev.format) return { ...rec, build_skipped: `vrnetlab's ${dev.dir} builds from ${dev.format}, this image is ${rec.format}` };
-      const { job } = this.queue(rec, {}, {});
+      const { job } = this.jobs.distributed ? await this.enqueue(rec, {}) : this.queue(rec, {}, {});
       return { ...rec, build_job: job.id };
     } catch (err) {
       return { ...img, build_skipped: (err as Error).message };

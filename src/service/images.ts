@@ -6,6 +6,7 @@ import type { ImageLibrary, ScanResult } from '../images/library.js';
 import { defaultImageIds, openLibrary } from '../images/openLibrary.js';
 import { buildTinyGuest, defaultTinyImagePath } from '../images/tinyGuest.js';
 import type { JobObserver } from '../jobs/runJob.js';
+import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { assertSafeImageName } from '../images/inspect.js';
 import { storePath } from '../store/database.js';
@@ -161,6 +162,16 @@ export class ImageService {
     const img = lib.images.find(ref);
     if (!img) throw new ImageError('not-found', `no image "${ref}" in the library`, 'see vmlab images list');
     return { ...img, used_by: lib.usersOf(img) };
+  }
+
+  /** What `vmlab worker` runs for `download` jobs taken from a queue: a catalog pull into this library. */
+  handlers(): Record<string, JobHandler> {
+    return {
+      download: async (params, ctx) => {
+        const img = await this.pull(String(params.id ?? ''), { progress: (f, d) => ctx.progress(f, d), log: (l) => ctx.log(l) });
+        return { id: img.id, name: img.name };
+      },
+    };
   }
 
   pull(id: string, observer?: JobObserver): Promise<ImageRecord> {

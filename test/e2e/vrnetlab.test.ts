@@ -9,6 +9,9 @@ import { createServices } from '../../src/service/index.js';
 import { multipart } from '../api/fixture.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { importBaseImage, startDockerd, type Dockerd } from '../helpers/dockerd.js';
+import { startRedis } from '../helpers/redis.js';
+import { spawn } from 'node:child_process';
+import { vmlabBin } from '../helpers/cli.js';
 import { FIXTURE_BASE_IMAGE, writeVrnetlabFixture } from '../helpers/vrnetlabFixture.js';
 
 const run = promisify(execFile);
@@ -183,6 +186,35 @@ describe('e2e: vrnetlab builds with a real dockerd', { timeout: 600_000 }, () =>
     } finally {
       await app.close();
     }
+  });
+
+  it('the same build through a vmlab worker on Redis: enqueued by one process, run by the worker, log and outcome back', async (t) => {
+    if (skip) return t.skip(`no dockerd: ${skip}`);
+    const { redis, why } = await startRedis();
+    if (!redis) return t.skip(`no redis-server: ${why}`);
+    const renv = { ...env, VMLAB_REDIS_URL: redis.url };
+    const worker = spawn(vmlabBin, ['worker', '--kinds', 'build'], { env: { ...process.env, NO_COLOR: '1', ...renv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let wout = '';
+    worker.stdout!.on('data', (d: Buffer) => (wout += d.toString()));
+    worker.stderr!.on('data', (d: Buffer) => (wout += d.toString()));
+    try {
+      const r = await vmlab(['-v', 'images', 'build-docker', 'vJunos-router-23.2R1.15'], renv);
+      assert.equal(r.code, 0, `${r.stderr}\nworker: ${wout}`);
+      assert.match(r.stdout, /built vrnetlab\/juniper_vjunos-router:23\.2R1\.15/);
+      const id = /job (build\.[0-9a-f-]+)/.exec(r.stderr)?.[1];
+      assert.ok(id, r.stderr);
+      const show = JSON.parse((await vmlab(['jobs', 'show', '--json', id], renv)).stdout) as { status: string; log: string; detail: string };
+      assert.equal(show.status, 'succeeded');
+      assert.match(show.log, /Successfully tagged vrnetlab\/juniper_vjunos-router:23\.2R1\.15/);
+      assert.match(JSON.parse(show.detail).worker, new RegExp(`:${worker.pid}$`), 'run by the worker process');
+      assert.match((await inspect(TAG)) ?? '', /^sha256:/);
+      assert.deepEqual(inDeviceDir(), ['Makefile', 'docker']);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+      await redis.stop();
+    }
+    assert.match(wout, /taking build jobs from Redis/);
   });
 
   it('rm --docker removes the library entry and the Docker image', async (t) => {

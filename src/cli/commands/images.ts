@@ -103,6 +103,7 @@ export function register(program: Command): void {
       if (!img.build_job) return;
       process.stdout.write(`building its vrnetlab image (job ${img.build_job}; cancel with vmlab jobs cancel ${img.build_job})\n`);
       const built = await followBuild(img.build_job, `build ${img.device}`);
+      await services().jobs.close();
       if (built) process.stdout.write(`${style.green('built')} ${built.reference} (default for ${built.device})\n`);
     });
 
@@ -141,10 +142,11 @@ export function register(program: Command): void {
       let built: ImageRecord;
       try {
         const { job, done } = await services().builds.startBuild(ref, opts, { progress: o.progress, log: o.log });
-        cliReporter(globals.verbose).verbose(`job ${job.id}`);
+        cliReporter(globals.verbose).verbose(`job ${job.id}${services().jobs.distributed ? ' (queued on Redis: a vmlab worker runs it)' : ''}`);
         built = await done;
       } finally {
         o.done();
+        await services().jobs.close();
       }
       process.stdout.write(`${style.green('built')} ${built.reference} (${built.id}), default for ${built.device}\n`);
     });
