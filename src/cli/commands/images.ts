@@ -23,13 +23,38 @@ const osText = (i: ImageRecord) => [i.os_distro, i.os_version, i.os_arch].filter
 /** What runs in it: the OS of a cloud image, the device (and version) of a network device. */
 const whatText = (i: ImageRecord) => (i.device ? [i.device, i.version].filter(Boolean).join(' ') + (i.is_default ? ' (default)' : '') : osText(i));
 
+/**
+ * Ctrl-C / SIGTERM while a build runs: cancel its job (make runs in a
+ * process group of its own, so the terminal's signal does not reach it),
+ * wait for make and docker to stop and the copy to go, then exit 130.
+ */
+async function untilBuilt<T>(jobId: string, done: Promise<T>): Promise<T> {
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    process.stderr.write(`stopping build job ${jobId} (make and docker)…\n`);
+    services().jobs.cancelAnywhere(jobId).catch(() => undefined);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await done;
+  } catch (err) {
+    if (interrupted) process.exit(130);
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
 /** Wait for a build this process runs (an explicit one, or the one an import queued), drawing its progress. */
 async function followBuild(jobId: string, label: string): Promise<ImageRecord | undefined> {
   const done = services().builds.outcome(jobId);
   if (!done) return undefined;
   const o = follow(label);
   try {
-    return await done;
+    return await untilBuilt(jobId, done);
   } finally {
     o.done();
   }
@@ -143,7 +168,7 @@ export function register(program: Command): void {
       try {
         const { job, done } = await services().builds.startBuild(ref, opts, { progress: o.progress, log: o.log });
         cliReporter(globals.verbose).verbose(`job ${job.id}${services().jobs.distributed ? ' (queued on Redis: a vmlab worker runs it)' : ''}`);
-        built = await done;
+        built = await untilBuilt(job.id, done);
       } finally {
         o.done();
         await services().jobs.close();
