@@ -26,11 +26,12 @@ say() { printf '==> %s\n' "$*"; }
 # debootstrap/fdisk/e2fsprogs (the cloud test image); genisoimage writes
 # cloud-init seeds; util-linux has prlimit (limits on qemu-img for untrusted images).
 # vrnetlab builds run make and docker; the tests start their own dockerd (docker.io)
-# and docker-import a busybox-static rootfs as the base image.
+# and docker-import a busybox-static rootfs as the base image, and their own
+# redis-server (the BullMQ job backend's tests).
 packages=(qemu-system-x86 qemu-utils openssh-client
   syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage
   debootstrap fdisk e2fsprogs util-linux
-  make git docker.io)
+  make git docker.io redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
