@@ -41,7 +41,6 @@ const Uploaded = ImageRecord.extend({
 const DetectBody = z
   .object({
     files: z.array(z.string().min(1)).min(1).max(500).describe('disk file names (only the names are read)'),
-    vrnetlab: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('the vrnetlab checkout to ask (default: the configured one)'),
   })
   .strict();
 
@@ -149,7 +148,8 @@ const images: FastifyPluginAsyncZod = async (app) => {
         response: { 200: z.array(DetectAnswer), ...errors(422) },
       },
     },
-    async (req) => app.services.builds.detect(req.body.files, req.body.vrnetlab ? { vrnetlab: req.body.vrnetlab } : {}),
+    // The server's own checkout only: make runs that directory's Makefile, so a client does not get to name one.
+    async (req) => app.services.builds.detect(req.body.files),
   );
 
   app.post(
@@ -162,12 +162,12 @@ const images: FastifyPluginAsyncZod = async (app) => {
         description:
           'Checked first (device, checkout, tag, Docker, KVM for install-phase devices): a problem is an error here and nothing is copied. The job records a `docker` image, default for its device. Follow it with GET /api/v1/jobs/{id}/events; cancel stops make and docker.',
         params: Ref,
-        body: z.object({ vrnetlab: z.string().startsWith('/', 'expected an absolute path on the server').optional() }).strict().nullish(),
         response: { 202: JobAccepted, ...errors(404, 409, 422) },
       },
     },
     async (req, reply) => {
-      const { job } = await app.services.builds.startBuild(req.params.ref, req.body?.vrnetlab ? { vrnetlab: req.body.vrnetlab } : {});
+      // The checkout is the server's (VRNETLAB_PATH): make runs its Makefiles, so a client does not get to name a directory.
+      const { job } = await app.services.builds.startBuild(req.params.ref);
       return reply.code(202).send({ job_id: job.id });
     },
   );
