@@ -187,8 +187,11 @@ export class ImageService {
     return this.afterImport(img, fileName, build);
   }
 
-  scan(dir?: string): Promise<ScanResult> {
-    return this.library().scan(dir);
+  /** Register files already on disk; a network-device disk gets its `net_device` facts (no build: a scan may find many). */
+  async scan(dir?: string): Promise<ScanResult> {
+    const r = await this.library().scan(dir);
+    const added = await Promise.all(r.added.map(async (img) => (img.path ? this.afterImport(img, basename(img.path), false) : img)));
+    return { ...r, added: added.map(({ build_skipped: _s, build_job: _j, ...img }: ImportedImage) => img) };
   }
 
   /**
