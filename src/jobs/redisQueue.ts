@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { VmlabError } from '../errors/vmlabError.js';
 import type { JobRecord, JobStatus } from './jobStore.js';
 import { waitFor, type CancelOutcome, type JobHandler, type JobQueue, type JobWorker } from './queue.js';
 import type { JobContext } from './runJob.js';
@@ -35,19 +36,56 @@ export class RedisQueue implements JobQueue {
   private readonly redis: Redis;
   private readonly queues = new Map<string, Queue>();
 
+  private lastError = '';
+
   constructor(
     readonly url: string,
     private readonly prefix = 'vmlab',
+    /** Connection problems of a long-running worker, one line each (default: silent; calls report their own). */
+    private readonly onError: (message: string) => void = () => undefined,
   ) {
-    // BullMQ needs maxRetriesPerRequest null (its blocking calls must not give up).
-    this.redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
-    this.redis.on('error', () => undefined); // reconnects by itself; calls report failures
+    // Calls made while Redis is away fail after a couple of retries instead of waiting forever;
+    // the workers' blocking connections (duplicates below) wait, as BullMQ requires.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, lazyConnect: true });
+    this.redis.on('error', (e: Error) => this.noteError(e));
+  }
+
+  private noteError(e: Error): void {
+    if (e.message === this.lastError) return;
+    this.lastError = e.message;
+    this.onError(`redis ${this.url}: ${e.message}`);
+  }
+
+  /** Connected, or a clear error naming the URL (never a hang, never a stack). */
+  private async ready(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'wait') this.redis.connect().catch(() => undefined);
+    const ok = await new Promise<boolean>((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(t);
+        this.redis.off('ready', yes);
+        this.redis.off('error', no);
+        resolve(v);
+      };
+      const yes = () => done(true);
+      const no = () => done(false); // refused or unresolvable: say so now, not after the timeout
+      const t = setTimeout(no, 5000);
+      this.redis.once('ready', yes);
+      this.redis.once('error', no);
+    });
+    if (!ok) {
+      throw new VmlabError('redis_unreachable', `the job queue at VMLAB_REDIS_URL=${this.url} does not answer${this.lastError ? `: ${this.lastError}` : ''}`, {
+        kind: 'failure',
+        hint: 'start redis-server there, or unset VMLAB_REDIS_URL to run jobs in this process',
+      });
+    }
   }
 
   private queue(kind: string): Queue {
     let q = this.queues.get(kind);
     if (!q) {
       q = new Queue(`${this.prefix}-${kind}`, { connection: this.redis, prefix: this.prefix });
+      q.on('error', (e: Error) => this.noteError(e));
       this.queues.set(kind, q);
     }
     return q;
@@ -57,6 +95,7 @@ export class RedisQueue implements JobQueue {
 
   async enqueue(kind: string, target: string | null, params: Record<string, unknown>): Promise<JobRecord> {
     if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`job kind "${kind}" is not a plain name`);
+    await this.ready();
     const id = `${kind}.${randomUUID().slice(0, 12)}`;
     const data: Data = { kind, target, params, created_at: new Date().toISOString() };
     await this.queue(kind).add(kind, data, { jobId: id, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
@@ -65,7 +104,8 @@ export class RedisQueue implements JobQueue {
 
   async get(id: string): Promise<JobRecord | undefined> {
     const kind = id.split('.')[0];
-    if (!kind || !id.includes('.')) return undefined;
+    if (!kind || !id.includes('.') || !/^[a-z][a-z0-9-]*$/.test(kind)) return undefined;
+    await this.ready();
     const job = (await this.queue(kind).getJob(id)) as Job<Data> | undefined;
     if (!job) return undefined;
     const [state, cancelled, logs] = await Promise.all([job.getState(), this.redis.exists(this.cancelKey(id)), this.queue(kind).getJobLogs(id)]);
@@ -146,9 +186,11 @@ export class RedisQueue implements JobQueue {
             }
           },
           // No retries: a build that failed says why; running it again is the user's call.
-          { connection: connections[connections.push(this.redis.duplicate()) - 1]!, prefix: this.prefix, concurrency: opts.concurrency ?? 1 },
+          { connection: connections[connections.push(this.redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false })) - 1]!, prefix: this.prefix, concurrency: opts.concurrency ?? 1 },
         ),
     );
+    for (const w of workers) w.on('error', (e: Error) => this.noteError(e));
+    for (const c of connections) c.on('error', (e: Error) => this.noteError(e));
     return {
       close: async () => {
         await Promise.all(workers.map((w) => w.close()));

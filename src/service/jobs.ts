@@ -31,12 +31,12 @@ export class JobService {
   private q: JobQueue | undefined;
 
   /** Jobs of kinds `vmlab worker` takes: BullMQ on Redis with VMLAB_REDIS_URL, else the store's jobs table. */
-  queue(): JobQueue {
+  queue(onError?: (message: string) => void): JobQueue {
     if (!this.q) {
       const url = this.env.VMLAB_REDIS_URL;
       if (url && !/^rediss?:\/\//.test(url)) throw new LabError(`VMLAB_REDIS_URL: expected redis://host:port or rediss://…, got "${url}"`, 'fix or unset it', 'input', 'bad_env');
       this.db ??= openStore(storePath(this.root));
-      this.q = url ? new RedisQueue(url) : new EmbeddedQueue(this.db, isAlive);
+      this.q = url ? new RedisQueue(url, 'vmlab', onError) : new EmbeddedQueue(this.db, isAlive);
     }
     return this.q;
   }

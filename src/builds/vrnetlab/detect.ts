@@ -48,12 +48,3 @@ export function detectDevice(fileName: string): NetDevice | undefined {
   }
   return { ...base, buildable: true };
 }
-
-/**
- * The file name a copy of this disk is built from: vrnetlab globs by
- * extension, so a library file stored under another name keeps the
- * original name's stem with the family's extension.
- */
-export function buildFileName(dev: Pick<NetDevice, 'file' | 'format' | 'build_file'>): string {
-  return dev.build_file ?? dev.file;
-}

@@ -22,7 +22,8 @@ export function register(program: Command): void {
       if (!kinds.length || unknown.length) throw new LabError(`--kinds: expected some of ${KINDS.join(', ')}, got "${opts.kinds}"`, `e.g. --kinds ${KINDS.join(',')}`, 'input', 'bad_option');
       const svc = services();
       const all = { ...svc.builds.handlers(), ...svc.images.handlers() };
-      const queue = svc.jobs.queue();
+      // A long-running worker says when Redis goes away (and reconnects by itself).
+      const queue = svc.jobs.queue((m) => process.stderr.write(`worker: ${m}\n`));
       const worker = queue.work(Object.fromEntries(kinds.map((k) => [k, all[k]!])), { concurrency: opts.concurrency });
       const where = queue.backend === 'redis' ? `Redis ${process.env.VMLAB_REDIS_URL}` : 'the library store (no VMLAB_REDIS_URL)';
       process.stdout.write(`worker ${process.pid}: taking ${kinds.join(', ')} jobs from ${where}; Ctrl-C stops\n`);
