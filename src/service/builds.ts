@@ -217,6 +217,8 @@ export class BuildService {
   private async work(img: ImageRecord, opts: { vrnetlab?: string }, prepared: Prepared | undefined, ctx: JobContext, log: (line: string) => void, observer: JobObserver): Promise<ImageRecord> {
     const p = prepared ?? (await this.prepare(img.id, opts.vrnetlab));
     log(`building ${p.dev.tag} from ${p.img.name} (${p.dev.label}) with vrnetlab ${p.dev.dir}${p.dev.build_file ? `, copy named ${p.dev.build_file} (the name that directory reads a version from)` : ''}`);
+    // Progress writes are throttled (250 ms): a step reached just after another is written again shortly after, so the record never lags behind a long step.
+    let trailing: NodeJS.Timeout | undefined;
     const out = await buildInDeviceDir(p.plan, {
       log,
       signal: ctx.signal,
@@ -224,8 +226,10 @@ export class BuildService {
         const f = fractionOf(s);
         ctx.progress(f, { ...s });
         observer.progress?.(f, { ...s });
+        clearTimeout(trailing);
+        trailing = setTimeout(() => ctx.progress(f, { ...s }), 300);
       },
-    });
+    }).finally(() => clearTimeout(trailing));
     if (out.tag !== p.dev.tag) log(`note: make built ${out.tag}, the Makefile's variables said ${p.dev.tag}`);
     const facts = await inspectDockerImage(out.tag, this.env);
     if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, 'check the daemon the build talked to (DOCKER_HOST)');
