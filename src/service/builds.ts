@@ -31,14 +31,18 @@ interface Prepared {
 
 const DEFAULT_TIMEOUT_S = 30 * 60;
 
-/** Where progress stands at each step of a build (docker build steps fill the middle). */
-function fractionOf(s: StepUpdate): number {
+/**
+ * Where progress stands at each step of a build (docker build steps fill the
+ * middle). vrnetlab cleans its build context before and after a build, so
+ * `clean` keeps the fraction where it was.
+ */
+function fractionOf(s: StepUpdate, last: number): number {
   if (s.step === 'copy') return 0.02;
-  if (s.step === 'make') return 0.05;
-  if (s.step === 'docker build') return s.n && s.of ? 0.1 + (0.75 * s.n) / s.of : 0.1;
+  if (s.step === 'make') return Math.max(last, 0.05);
+  if (s.step === 'docker build') return Math.max(last, s.n && s.of ? 0.1 + (0.75 * s.n) / s.of : 0.1);
   if (s.step.startsWith('install')) return 0.87;
   if (s.step === 'commit') return 0.95;
-  return 0.97;
+  return last;
 }
 
 /**
@@ -219,11 +223,12 @@ export class BuildService {
     log(`building ${p.dev.tag} from ${p.img.name} (${p.dev.label}) with vrnetlab ${p.dev.dir}${p.dev.build_file ? `, copy named ${p.dev.build_file} (the name that directory reads a version from)` : ''}`);
     // Progress writes are throttled (250 ms): a step reached just after another is written again shortly after, so the record never lags behind a long step.
     let trailing: NodeJS.Timeout | undefined;
+    let last = 0;
     const out = await buildInDeviceDir(p.plan, {
       log,
       signal: ctx.signal,
       step: (s) => {
-        const f = fractionOf(s);
+        const f = (last = fractionOf(s, last));
         ctx.progress(f, { ...s });
         observer.progress?.(f, { ...s });
         clearTimeout(trailing);
