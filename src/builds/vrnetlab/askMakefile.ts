@@ -1,18 +1,45 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BuildError } from '../buildError.js';
 import { PRINT_MAKEFILE, PRINT_TARGET, parseMakeVars, tagFromVars, type TagAnswer } from './makeVars.js';
 
 let extraMakefile: string | undefined;
 
-/** The print-vars makefile, written once per process outside the checkout (the checkout may be read-only). */
+/**
+ * The print-vars makefile, outside the checkout (which may be read-only):
+ * one file per content and user in the temp dir, shared by every vmlab run
+ * (written under a temporary name and renamed, so a reader never sees half).
+ */
 function printMakefile(): string {
   if (!extraMakefile) {
-    const dir = mkdtempSync(join(tmpdir(), 'vmlab-mk-'));
-    extraMakefile = join(dir, 'print-vars.mk');
-    writeFileSync(extraMakefile, PRINT_MAKEFILE);
+    const hash = createHash('sha256').update(PRINT_MAKEFILE).digest('hex').slice(0, 12);
+    const uid = process.getuid?.() ?? -1;
+    const path = join(tmpdir(), `vmlab-print-vars-${uid}-${hash}.mk`);
+    // make runs this file: use it only if it is ours and says what we wrote (anyone may create files in /tmp).
+    const trusted = () => {
+      try {
+        const st = lstatSync(path);
+        return st.isFile() && st.uid === uid && (st.mode & 0o022) === 0 && readFileSync(path, 'utf8') === PRINT_MAKEFILE;
+      } catch {
+        return false;
+      }
+    };
+    if (!trusted()) {
+      const part = join(mkdtempSync(join(tmpdir(), 'vmlab-mk-')), 'print-vars.mk');
+      writeFileSync(part, PRINT_MAKEFILE, { mode: 0o644 });
+      try {
+        renameSync(part, path);
+        rmdirSync(dirname(part));
+      } catch {
+        /* cannot replace it (another user's file): use our private copy */
+      }
+      extraMakefile = trusted() ? path : part;
+    } else {
+      extraMakefile = path;
+    }
   }
   return extraMakefile;
 }
