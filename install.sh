@@ -3,14 +3,18 @@
 #   - system packages: QEMU, qemu-img, OpenSSH client, the tools the guest builder uses, chromium (web UI e2e)
 #   - npm ci + build
 #   - the tiny test guest in ~/.vmlab/images/vmlab-tiny.qcow2 (skip with --no-guest)
+#   - with --with-vrnetlab: clone (or update) srl-labs/vrnetlab into $VRNETLAB_PATH
+#     (default ~/.vmlab/vrnetlab), which vmlab builds network-device Docker images with
 set -euo pipefail
 cd "$(dirname "$0")"
 
 build_guest=1
+with_vrnetlab=0
 for arg in "$@"; do
   case "$arg" in
     --no-guest) build_guest=0 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --with-vrnetlab) with_vrnetlab=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -20,11 +24,15 @@ say() { printf '==> %s\n' "$*"; }
 # QEMU and friends; the guest builders need apt (download), dpkg-deb, cpio,
 # mtools/dosfstools/syslinux (a bootable disk without root or loop mounts),
 # debootstrap/fdisk/e2fsprogs (the cloud test image); genisoimage writes
-# cloud-init seeds; util-linux has prlimit (limits on qemu-img for untrusted images);
-# chromium is the real browser the web UI's e2e test drives (playwright-core, no browser download).
+# cloud-init seeds; util-linux has prlimit (limits on qemu-img for untrusted images).
+# vrnetlab builds run make and docker; the tests start their own dockerd (docker.io)
+# and docker-import a busybox-static rootfs as the base image, and their own
+# redis-server (the BullMQ job backend's tests); chromium is the real browser the
+# web UI's e2e test drives (playwright-core, no browser download).
 packages=(qemu-system-x86 qemu-utils openssh-client
   syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage
-  debootstrap fdisk e2fsprogs util-linux chromium)
+  debootstrap fdisk e2fsprogs util-linux
+  make git docker.io redis-server chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -73,6 +81,27 @@ if [ "$build_guest" = 1 ]; then
   else
     say "building the tiny guest (Debian kernel + busybox + dropbear) into $image"
     ./bin/vmlab images build tiny --output "$image"
+  fi
+fi
+if [ "$with_vrnetlab" = 1 ]; then
+  vrnetlab="${VRNETLAB_PATH:-${VMLAB_HOME:-$HOME/.vmlab}/vrnetlab}"
+  url=https://github.com/srl-labs/vrnetlab.git
+  if ! timeout 20 git ls-remote --heads "$url" >/dev/null 2>&1; then
+    if [ -d "$vrnetlab/.git" ]; then
+      say "vrnetlab: $url is not reachable from here; keeping the checkout in $vrnetlab as it is"
+    else
+      say "vrnetlab: $url is not reachable from here (no network?): NOT cloned."
+      say "  clone it later (git clone $url $vrnetlab) or copy a checkout there; vmlab builds need it"
+    fi
+  elif [ -d "$vrnetlab/.git" ]; then
+    say "vrnetlab: updating $vrnetlab"
+    git -C "$vrnetlab" pull --ff-only -q || say "vrnetlab: could not fast-forward $vrnetlab (local changes?); left as it is"
+  elif [ -e "$vrnetlab" ] && [ -n "$(ls -A "$vrnetlab" 2>/dev/null)" ]; then
+    say "vrnetlab: $vrnetlab exists and is no git checkout; left as it is"
+  else
+    say "vrnetlab: cloning $url into $vrnetlab"
+    mkdir -p "$(dirname "$vrnetlab")"
+    git clone -q --depth 1 "$url" "$vrnetlab"
   fi
 fi
 say "done. Try: ./bin/vmlab deploy -S examples/demo"

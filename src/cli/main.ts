@@ -14,6 +14,7 @@ import { register as serve } from './commands/serve.js';
 import { register as snapshot } from './commands/snapshot.js';
 import { register as ssh } from './commands/ssh.js';
 import { register as status } from './commands/status.js';
+import { register as worker } from './commands/worker.js';
 import { OptionError } from './options.js';
 
 /*
@@ -70,7 +71,7 @@ Exit codes: 0 ok, 1 failure, 2 bad input (0 too when the reader of the output go
 as in vmlab status | head -1). State lives in $VMLAB_HOME (default ~/.vmlab).`,
   );
 
-for (const register of [deploy, destroy, status, ssh, console_, nodeControl, snapshot, images, jobs, doctor, serve]) register(program);
+for (const register of [deploy, destroy, status, ssh, console_, nodeControl, snapshot, images, jobs, doctor, serve, worker]) register(program);
 
 function fail(message: string, hint: string | undefined, code: number): never {
   process.stderr.write(style.errRed(`error: ${message}`) + '\n');

@@ -6,17 +6,26 @@ import type { ImageLibrary, ScanResult } from '../images/library.js';
 import { defaultImageIds, openLibrary } from '../images/openLibrary.js';
 import { buildTinyGuest, defaultTinyImagePath } from '../images/tinyGuest.js';
 import type { JobObserver } from '../jobs/runJob.js';
+import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { assertSafeImageName } from '../images/inspect.js';
 import { storePath } from '../store/database.js';
 import type { ImageRecord } from '../store/imageStore.js';
+import { detectDevice } from '../builds/vrnetlab/detect.js';
+import type { BuildService } from './builds.js';
+import { basename } from 'node:path';
 
 export interface ImportOptions {
   name?: string;
   checksum?: string;
   os?: string;
   convert?: boolean;
+  /** false: do not queue a vrnetlab build for a detected device (`--no-build`). */
+  build?: boolean;
 }
+
+/** An imported image, with the vrnetlab build it queued (or why none). */
+export type ImportedImage = ImageRecord & { build_job?: string; build_skipped?: string };
 
 export interface ImagePatch {
   name?: string;
@@ -48,6 +57,14 @@ export class ImageService {
   ) {}
 
   private lib: ImageLibrary | undefined;
+
+  /** Set by createServices: imports of a detected network device queue its vrnetlab build. */
+  builds: BuildService | undefined;
+
+  /** The detected device facts go on the image; its build is queued when a checkout is configured. */
+  private async afterImport(img: ImageRecord, fileName: string, build: boolean | undefined): Promise<ImportedImage> {
+    return this.builds ? this.builds.afterImport(img, fileName, build === undefined ? {} : { build }) : img;
+  }
 
   /** One library per service: concurrent pulls of one image in this process share a transfer. */
   private library(): ImageLibrary {
@@ -105,8 +122,12 @@ export class ImageService {
   }
 
   /** `sha256`: the digest computed while the upload streamed in, so the file is not read twice. */
-  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert'>, observer?: JobObserver, known: { sha256?: string } = {}): Promise<ImageRecord> {
-    return this.library().importUpload(tempPath, opts, observer, known);
+  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert'>, observer?: JobObserver, known: { sha256?: string; fileName?: string } = {}): Promise<ImportedImage> {
+    const { build, ...rest } = opts;
+    const fileName = known.fileName ?? opts.name ?? 'upload';
+    return this.library()
+      .importUpload(tempPath, rest, observer, known.sha256 ? { sha256: known.sha256 } : {})
+      .then((img) => this.afterImport(img, fileName, build));
   }
 
   /** Rename an image or correct what the library believes about it (OS, default user, cloud-init). */
@@ -146,20 +167,50 @@ export class ImageService {
     return { ...img, used_by: lib.usersOf(img) };
   }
 
+  /** What `vmlab worker` runs for `download` jobs taken from a queue: a catalog pull into this library. */
+  handlers(): Record<string, JobHandler> {
+    return {
+      download: async (params, ctx) => {
+        const img = await this.pull(String(params.id ?? ''), { progress: (f, d) => ctx.progress(f, d), log: (l) => ctx.log(l) });
+        return { id: img.id, name: img.name };
+      },
+    };
+  }
+
   pull(id: string, observer?: JobObserver): Promise<ImageRecord> {
     return this.library().pull(id, observer);
   }
 
-  import(source: string, opts: ImportOptions, observer?: JobObserver): Promise<ImageRecord> {
-    return this.library().import(source, { ...opts, convert: opts.convert ?? true }, observer);
+  async import(source: string, opts: ImportOptions, observer?: JobObserver): Promise<ImportedImage> {
+    const { build, ...rest } = opts;
+    const fileName = basename(/^https?:\/\//.test(source) ? new URL(source).pathname : source);
+    // vrnetlab builds some devices (vEOS, RouterOS) from a vmdk: a detected one stays vmdk unless asked otherwise.
+    const keepVmdk = detectDevice(fileName)?.format === 'vmdk';
+    const img = await this.library().import(source, { ...rest, convert: opts.convert ?? !keepVmdk }, observer);
+    return this.afterImport(img, fileName, build);
   }
 
-  scan(dir?: string): Promise<ScanResult> {
-    return this.library().scan(dir);
+  /** Register files already on disk; a network-device disk gets its `net_device` facts (no build: a scan may find many). */
+  async scan(dir?: string): Promise<ScanResult> {
+    const r = await this.library().scan(dir);
+    const added = await Promise.all(r.added.map(async (img) => (img.path ? this.afterImport(img, basename(img.path), false) : img)));
+    return { ...r, added: added.map(({ build_skipped: _s, build_job: _j, ...img }: ImportedImage) => img) };
   }
 
-  remove(ref: string, force: boolean): ImageRecord {
-    return this.library().remove(ref, force);
+  /**
+   * Remove an image. A docker entry's Docker image stays unless `docker`
+   * (then `docker image rm` first: the record goes only if that worked).
+   */
+  async remove(ref: string, force: boolean, opts: { docker?: boolean } = {}): Promise<ImageRecord & { docker_image?: 'removed' | 'absent' | 'kept' }> {
+    const lib = this.library();
+    const img = lib.images.find(ref);
+    if (img?.kind === 'docker' && img.reference) {
+      if (!opts.docker) return { ...lib.remove(ref, force), docker_image: 'kept' };
+      if (!this.builds) throw new Error('ImageService.builds is not set');
+      const outcome = await this.builds.removeDockerImage(img.reference);
+      return { ...lib.remove(ref, force), docker_image: outcome };
+    }
+    return lib.remove(ref, force);
   }
 
   /** Re-hash the file; a mismatch is an error (the file changed under the library). */

@@ -5,6 +5,9 @@ import { JobStore, type JobRecord } from '../jobs/jobStore.js';
 import { reapInterrupted } from '../jobs/reap.js';
 import { runJob, type JobContext } from '../jobs/runJob.js';
 import { openStore, storePath, type Db } from '../store/database.js';
+import { EmbeddedQueue } from '../jobs/embeddedQueue.js';
+import type { CancelOutcome, JobQueue } from '../jobs/queue.js';
+import { RedisQueue } from '../jobs/redisQueue.js';
 
 /**
  * Jobs: downloads, imports, conversions, deploys, as the store has them
@@ -20,9 +23,51 @@ export class JobService {
 
   constructor(
     private readonly root: string,
-    env: NodeJS.ProcessEnv = process.env,
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     this.limit = envWholeNumber(env, 'VMLAB_JOB_CONCURRENCY', 1) ?? 2;
+  }
+
+  private q: JobQueue | undefined;
+
+  /** Jobs of kinds `vmlab worker` takes: BullMQ on Redis with VMLAB_REDIS_URL, else the store's jobs table. */
+  queue(onError?: (message: string) => void): JobQueue {
+    if (!this.q) {
+      const url = this.env.VMLAB_REDIS_URL;
+      if (url && !/^rediss?:\/\//.test(url)) throw new LabError(`VMLAB_REDIS_URL: expected redis://host:port or rediss://…, got "${url}"`, 'fix or unset it', 'input', 'bad_env');
+      this.db ??= openStore(storePath(this.root));
+      this.q = url ? new RedisQueue(url, 'vmlab', onError) : new EmbeddedQueue(this.db, isAlive);
+    }
+    return this.q;
+  }
+
+  /** Whether work goes to a job queue other processes take from (VMLAB_REDIS_URL). */
+  get distributed(): boolean {
+    return Boolean(this.env.VMLAB_REDIS_URL);
+  }
+
+  /** A job from the store, or from the Redis queue (ids `<kind>.<uuid>`). */
+  async find(id: string): Promise<JobRecord> {
+    const local = this.store().get(id);
+    if (local) return local;
+    const remote = this.distributed ? await this.queue().get(id) : undefined;
+    if (!remote) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
+    return remote;
+  }
+
+  /** Cancel a job wherever it lives (store or Redis queue). */
+  async cancelAnywhere(id: string): Promise<{ job: JobRecord; outcome: Exclude<CancelOutcome, 'not-active'>; processGone: boolean }> {
+    if (this.store(false).get(id) || !this.distributed) return this.cancel(id);
+    const job = await this.find(id);
+    const outcome = await this.queue().cancel(id);
+    if (outcome === 'not-active') throw new LabError(`job "${id}" is not queued or running (it is ${job.status})`, 'see vmlab jobs list', 'conflict', 'job_not_active');
+    return { job, outcome, processGone: false };
+  }
+
+  /** Release the queue's connections (a worker or a server that is closing). */
+  async close(): Promise<void> {
+    await this.q?.close();
+    this.q = undefined;
   }
 
   private store(reap = true): JobStore {

@@ -48,6 +48,12 @@ export const MIGRATIONS: string[] = [
      finished_at TEXT
    );
    CREATE INDEX jobs_status ON jobs(status);`,
+  // Docker images built from a library disk (vrnetlab): what containerlab runs, per device.
+  `ALTER TABLE images ADD COLUMN reference TEXT;            -- docker: the image reference (vrnetlab/cisco_c8000v:17.11.01a)
+   ALTER TABLE images ADD COLUMN device TEXT;               -- network device id (c8000v, vjunos-router, …)
+   ALTER TABLE images ADD COLUMN version TEXT;              -- the device's software version
+   ALTER TABLE images ADD COLUMN built_from TEXT;           -- docker: id of the disk image it was built from
+   ALTER TABLE images ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0; -- docker: the image labs use for this device`,
 ];
 
 /** Apply pending migrations; refuse a store written by a newer vmlab rather than guess. */

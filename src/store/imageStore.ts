@@ -17,7 +17,16 @@ export interface ImageRecord {
   os_arch: string | null;
   default_user: string | null;
   cloud_init: number;
+  /** JSON: what vmlab detected of a network-device disk (device, vrnetlab dir, tag or why not buildable). */
   net_device: string | null;
+  /** Docker images: the reference (`vrnetlab/…:version`). */
+  reference: string | null;
+  device: string | null;
+  version: string | null;
+  /** Docker images: the id of the disk image it was built from. */
+  built_from: string | null;
+  /** Docker images: 1 for the one labs use for this device. */
+  is_default: number;
   source_type: 'catalog' | 'url' | 'file' | 'scan' | 'build';
   source: string;
   path: string | null;
@@ -50,6 +59,11 @@ export class ImageStore {
       default_user: null,
       cloud_init: 0,
       net_device: null,
+      reference: null,
+      device: null,
+      version: null,
+      built_from: null,
+      is_default: 0,
       path: null,
       status: 'pending',
       error: null,
@@ -99,6 +113,23 @@ export class ImageStore {
         this.update(img.id, { status: 'failed', error: `interrupted while ${img.status}: the vmlab process doing it is gone; run the same command again to resume` });
       }
       return stuck;
+    })();
+  }
+
+  /**
+   * Record a docker image built for a device (a rebuild of the same
+   * reference updates it) and make it the device's default, in one transaction.
+   */
+  upsertDocker(img: Pick<ImageRecord, 'reference' | 'device' | 'version' | 'built_from' | 'sha256' | 'actual_size' | 'net_device'> & { reference: string; device: string }): ImageRecord {
+    return this.db.transaction(() => {
+      const fields = { ...img, kind: 'docker' as const, status: 'ready' as const, error: null, is_default: 1, source_type: 'build' as const, source: img.built_from ?? 'build' };
+      const existing = this.find(img.reference);
+      this.db.prepare("UPDATE images SET is_default = 0 WHERE kind = 'docker' AND device = ? AND name != ?").run(img.device, img.reference);
+      if (existing) {
+        if (existing.kind !== 'docker') throw new Error(`an image named "${img.reference}" exists and is no docker image`);
+        return this.update(existing.id, fields);
+      }
+      return this.add({ name: img.reference, ...fields });
     })();
   }
 

@@ -17,6 +17,8 @@ const CONTRACT = [
   'POST /api/v1/images/upload',
   'POST /api/v1/images/scan',
   'POST /api/v1/images/{ref}/verify',
+  'POST /api/v1/images/detect',
+  'POST /api/v1/images/{ref}/build-docker',
   'GET /api/v1/jobs',
   'GET /api/v1/jobs/{id}',
   'POST /api/v1/jobs/{id}/cancel',

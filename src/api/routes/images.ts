@@ -17,6 +17,7 @@ const ImportBody = z
     name: z.string().min(1).optional().describe('library name (default: from the file name)'),
     checksum: z.string().optional().describe('sha256:<hex> or sha512:<hex>'),
     os: z.string().optional().describe('distro-version, e.g. debian-12 (sets the default user and cloud-init)'),
+    build: z.boolean().optional().describe('false: do not queue the vrnetlab build of a detected network device'),
   })
   .strict()
   .refine((b) => (b.url === undefined) !== (b.path === undefined), { message: 'give exactly one of url or path', path: ['url'] });
@@ -26,8 +27,38 @@ const UploadFields = z
     name: z.string().min(1).optional(),
     checksum: z.string().optional(),
     os: z.string().optional(),
+    build: z.enum(['true', 'false']).optional(),
   })
   .strict();
+
+/** An uploaded image, with the vrnetlab build it queued (or why none). */
+const Uploaded = ImageRecord.extend({
+  build_job: z.string().optional().describe('the vrnetlab build queued for a detected network device'),
+  build_skipped: z.string().optional().describe('why a detected network device was not built'),
+}).meta({ id: 'UploadedImage' });
+
+const DetectBody = z
+  .object({
+    files: z.array(z.string().min(1)).min(1).max(500).describe('disk file names (only the names are read)'),
+  })
+  .strict();
+
+const DetectAnswer = z
+  .object({
+    file: z.string(),
+    device: z.string().nullable(),
+    label: z.string().optional(),
+    dir: z.string().nullable().optional().describe('vrnetlab directory'),
+    buildable: z.boolean(),
+    reason: z.string().optional().describe('why it cannot be built'),
+    install_phase: z.boolean().optional().describe('the build boots the VM under KVM'),
+    format: z.string().optional(),
+    version: z.string().optional(),
+    tag: z.string().optional().describe("the image the checkout's Makefile would build"),
+    build_file: z.string().optional().describe('the name the copy is built under, when the file name does not parse'),
+    checkout: z.string().nullable(),
+  })
+  .meta({ id: 'DetectedDevice' });
 
 const Patch = z
   .object({
@@ -95,11 +126,49 @@ const images: FastifyPluginAsyncZod = async (app) => {
         tags: ['images'],
         summary: 'Remove an image (409 while a lab uses it, unless force=true)',
         params: Ref,
-        querystring: z.object({ force: z.enum(['true', 'false']).optional().describe('remove even if a lab uses it') }),
+        querystring: z.object({
+          force: z.enum(['true', 'false']).optional().describe('remove even if a lab uses it'),
+          docker: z.enum(['true', 'false']).optional().describe('docker entries: remove the Docker image too'),
+        }),
         response: { 200: ImageRecord, ...errors(404, 409, 422) },
       },
     },
-    async (req) => lib.remove(req.params.ref, req.query.force === 'true'),
+    async (req) => lib.remove(req.params.ref, req.query.force === 'true', { docker: req.query.docker === 'true' }),
+  );
+
+  app.post(
+    '/images/detect',
+    {
+      schema: {
+        operationId: 'detectDevices',
+        tags: ['images'],
+        summary: 'Which network device each file name is, its vrnetlab directory and the tag the checkout would build',
+        body: DetectBody,
+        response: { 200: z.array(DetectAnswer), ...errors(422) },
+      },
+    },
+    // The server's own checkout only: make runs that directory's Makefile, so a client does not get to name one.
+    async (req) => app.services.builds.detect(req.body.files),
+  );
+
+  app.post(
+    '/images/:ref/build-docker',
+    {
+      schema: {
+        operationId: 'buildDockerImage',
+        tags: ['images'],
+        summary: 'Build the vrnetlab Docker image of a network-device disk, as a job',
+        description:
+          'Checked first (device, checkout, tag, Docker, KVM for install-phase devices): a problem is an error here and nothing is copied. The job records a `docker` image, default for its device. Follow it with GET /api/v1/jobs/{id}/events; cancel stops make and docker.',
+        params: Ref,
+        response: { 202: JobAccepted, ...errors(404, 409, 422) },
+      },
+    },
+    async (req, reply) => {
+      // The checkout is the server's (VRNETLAB_PATH): make runs its Makefiles, so a client does not get to name a directory.
+      const { job } = await app.services.builds.startBuild(req.params.ref);
+      return reply.code(202).send({ job_id: job.id });
+    },
   );
 
   app.post(
@@ -131,7 +200,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
         description:
           'Streamed to disk while hashed, then inspected as an import is. 201 with the image, or 202 with a job when the work (a conversion) takes longer. Over the size limit: 413 and nothing is kept; a refused file is deleted.',
         consumes: ['multipart/form-data'],
-        response: { 201: ImageRecord, 202: JobAccepted, ...errors(400, 409, 413, 422) },
+        response: { 201: Uploaded, 202: JobAccepted, ...errors(400, 409, 413, 422) },
       },
       config: {
         openapiBody: {
@@ -142,6 +211,7 @@ const images: FastifyPluginAsyncZod = async (app) => {
             name: { type: 'string', description: 'library name (default: the file name without its extension)' },
             checksum: { type: 'string', description: 'sha256:<hex> or sha512:<hex>' },
             os: { type: 'string', description: 'distro-version, e.g. debian-12' },
+            build: { type: 'string', enum: ['true', 'false'], description: 'false: no vrnetlab build of a detected network device' },
           },
         },
       } as object,
@@ -183,14 +253,15 @@ const images: FastifyPluginAsyncZod = async (app) => {
           const details = issuesAt('body', parsed.error.issues);
           throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { kind: 'input', details });
         }
-        const opts = parsed.data;
+        const { build, ...opts } = parsed.data;
         const name = opts.name ?? uploadName(filename);
         let started: (job: JobRecord) => void = () => undefined;
         const job = new Promise<JobRecord>((r) => (started = r));
         const file = tmp;
         tmp = undefined; // importUpload owns it now: moved in, or deleted on refusal
         // The digest computed while streaming: the library checks a given checksum against it and does not hash again.
-        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}) }, { started }, { sha256 });
+        const base = (filename ?? '').split(/[\\/]/).pop();
+        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}), ...(build ? { build: build === 'true' } : {}) }, { started }, { sha256, ...(base ? { fileName: base } : {}) });
         done.catch(() => undefined);
         const quick = await Promise.race([done.then((img) => ({ img })), sleep(app.api.uploadWaitMs, undefined, { ref: false })]);
         if (quick) return reply.code(201).send(quick.img);

@@ -25,7 +25,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/jobs/:id',
     { schema: { operationId: 'getJob', tags: ['jobs'], summary: 'A job with its progress, log and outcome', params: Id, response: { 200: JobRecord, ...errors(404) } } },
-    async (req) => svc.get(req.params.id),
+    async (req) => svc.find(req.params.id),
   );
 
   app.post(
@@ -41,8 +41,8 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const r = svc.cancel(req.params.id);
-      return { outcome: r.outcome, job: svc.get(req.params.id) };
+      const r = await svc.cancelAnywhere(req.params.id);
+      return { outcome: r.outcome, job: await svc.find(req.params.id) };
     },
   );
 
@@ -60,7 +60,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req, reply) => {
-      const first = svc.get(req.params.id); // 404 before the stream starts
+      const first = await svc.find(req.params.id); // 404 before the stream starts
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -83,12 +83,10 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
       };
       const tick = () => {
         if (res.destroyed) return stop();
-        try {
-          send(svc.get(req.params.id));
-        } catch (err) {
+        svc.find(req.params.id).then(send, (err: unknown) => {
           req.log.warn({ err }, 'job event stream ended');
           stop();
-        }
+        });
       };
       req.raw.on('close', stop);
       send(first);

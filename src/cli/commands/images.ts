@@ -20,6 +20,45 @@ function follow(label: string): JobObserver & { done(): void } {
 
 const size = (n: number | null) => (n === null ? '-' : formatBytes(n));
 const osText = (i: ImageRecord) => [i.os_distro, i.os_version, i.os_arch].filter(Boolean).join(' ') || '-';
+/** What runs in it: the OS of a cloud image, the device (and version) of a network device. */
+const whatText = (i: ImageRecord) => (i.device ? [i.device, i.version].filter(Boolean).join(' ') + (i.is_default ? ' (default)' : '') : osText(i));
+
+/**
+ * Ctrl-C / SIGTERM while a build runs: cancel its job (make runs in a
+ * process group of its own, so the terminal's signal does not reach it),
+ * wait for make and docker to stop and the copy to go, then exit 130.
+ */
+async function untilBuilt<T>(jobId: string, done: Promise<T>): Promise<T> {
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    process.stderr.write(`stopping build job ${jobId} (make and docker)…\n`);
+    services().jobs.cancelAnywhere(jobId).catch(() => undefined);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await done;
+  } catch (err) {
+    if (interrupted) process.exit(130);
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** Wait for a build this process runs (an explicit one, or the one an import queued), drawing its progress. */
+async function followBuild(jobId: string, label: string): Promise<ImageRecord | undefined> {
+  const done = services().builds.outcome(jobId);
+  if (!done) return undefined;
+  const o = follow(label);
+  try {
+    return await untilBuilt(jobId, done);
+  } finally {
+    o.done();
+  }
+}
 
 async function withBar<T>(label: string, fn: (o: JobObserver) => Promise<T>): Promise<T> {
   const o = follow(label);
@@ -76,11 +115,65 @@ export function register(program: Command): void {
     .option('--name <name>', 'library name (default: from the file name)')
     .option('--checksum <algo:hex>', 'expected digest: sha256:<hex> or sha512:<hex>')
     .option('--os <distro-version>', 'OS, e.g. debian-12 or ubuntu-24.04 (sets the default user and cloud-init)')
-    .option('--no-convert', 'keep vmdk/vhd/vhdx/raw as they are (default: convert to qcow2)')
-    .addHelpText('after', '\nExamples:\n  vmlab images import ./router.vmdk --name vr1\n  vmlab images import https://mirror/img.qcow2 --checksum sha256:ab12… --os debian-12')
-    .action(async (source: string, opts: { name?: string; checksum?: string; os?: string; convert: boolean }) => {
+    .option('--no-convert', 'keep vmdk/vhd/vhdx/raw as they are (default: convert to qcow2; a detected vmdk device stays vmdk)')
+    .option('--no-build', 'do not build the vrnetlab Docker image of a detected network device')
+    .addHelpText(
+      'after',
+      '\nA network-device disk (vmlab images detect) is built into its vrnetlab Docker image right after,\nwhen a vrnetlab checkout is there (VRNETLAB_PATH, default ~/.vmlab/vrnetlab; VMLAB_AUTO_BUILD=false turns it off).\n\nExamples:\n  vmlab images import ./router.vmdk --name vr1\n  vmlab images import https://mirror/img.qcow2 --checksum sha256:ab12… --os debian-12\n  vmlab images import ./vJunos-router-23.2R1.15.qcow2 --no-build',
+    )
+    .action(async (source: string, opts: { name?: string; checksum?: string; os?: string; convert: boolean; build: boolean }) => {
       const img = await withBar(opts.name ?? 'import', (o) => lib().import(source, opts, o));
       process.stdout.write(`${style.green('ready')} ${img.name} (${img.id}) ${img.path}\n`);
+      if (img.device && img.build_skipped) process.stdout.write(`${img.device}: no vrnetlab build: ${img.build_skipped}\n`);
+      if (!img.build_job) return;
+      process.stdout.write(`building its vrnetlab image (job ${img.build_job}; cancel with vmlab jobs cancel ${img.build_job})\n`);
+      const built = await followBuild(img.build_job, `build ${img.device}`);
+      await services().jobs.close();
+      if (built) process.stdout.write(`${style.green('built')} ${built.reference} (default for ${built.device})\n`);
+    });
+
+  images
+    .command('detect')
+    .argument('<file...>', 'disk file names (the files need not exist: only the names are read)')
+    .description('which network device a disk is, its vrnetlab directory and the image tag its Makefile would build')
+    .option('--vrnetlab <dir>', 'the vrnetlab checkout to ask (default $VRNETLAB_PATH, else ~/.vmlab/vrnetlab)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nThe tag comes from the checkout\'s own Makefile; without a checkout only the device and directory are known.\n\nExamples:\n  vmlab images detect c8000v-universalk9_16G_serial.17.11.01a.qcow2\n  vmlab images detect ~/Downloads/*.qcow2 --vrnetlab ~/src/vrnetlab --json')
+    .action(async (files: string[], opts: { vrnetlab?: string; json?: boolean }) => {
+      const answers = await services().builds.detect(files, opts);
+      // Exit 1 when any name cannot be built: scripts can check a download before importing it.
+      if (answers.some((a) => !a.buildable)) process.exitCode = 1;
+      if (opts.json) return printJson(answers);
+      const checkout = answers[0]?.checkout;
+      process.stdout.write(
+        table(
+          ['FILE', 'DEVICE', 'VRNETLAB DIR', 'TAG'],
+          answers.map((a) => [a.file, a.device ?? '-', a.device ? (a.dir ?? '-') : '-', a.buildable ? (a.tag ?? (checkout ? '-' : '(no checkout)')) : style.yellow(`not buildable: ${a.reason}`)]),
+        ) + '\n',
+      );
+      for (const a of answers.filter((x) => x.device && x.buildable && x.build_file)) process.stdout.write(`${a.file}: built from a copy named ${a.build_file} (the name ${a.dir} reads a version from)\n`);
+      for (const a of answers.filter((x) => x.device && x.install_phase && x.buildable)) process.stdout.write(`${a.file}: the build boots the VM under KVM (install phase)\n`);
+      if (!checkout) process.stdout.write(style.dim(`no vrnetlab checkout found (--vrnetlab, VRNETLAB_PATH or ~/.vmlab/vrnetlab): tags unknown`) + '\n');
+    });
+
+  images
+    .command('build-docker')
+    .argument('<image>', 'a disk image in the library (name or id)')
+    .description('build the vrnetlab Docker image of a network-device disk and make it the default for its device')
+    .option('--vrnetlab <dir>', 'the vrnetlab checkout (default $VRNETLAB_PATH, else ~/.vmlab/vrnetlab)')
+    .addHelpText('after', '\nDocker is reached as the docker CLI is (DOCKER_HOST). Time limit: 30 min (VMLAB_BUILD_TIMEOUT_S).\n\nExamples:\n  vmlab images build-docker c8000v-universalk9_16G_serial.17.11.01a\n  DOCKER_BUILDKIT=0 vmlab images build-docker vJunos-router-23.2R1.15 --vrnetlab ~/src/vrnetlab')
+    .action(async (ref: string, opts: { vrnetlab?: string }) => {
+      const o = follow(`build ${ref}`);
+      let built: ImageRecord;
+      try {
+        const { job, done } = await services().builds.startBuild(ref, opts, { progress: o.progress, log: o.log });
+        cliReporter(globals.verbose).verbose(`job ${job.id}${services().jobs.distributed ? ' (queued on Redis: a vmlab worker runs it)' : ''}`);
+        built = await untilBuilt(job.id, done);
+      } finally {
+        o.done();
+        await services().jobs.close();
+      }
+      process.stdout.write(`${style.green('built')} ${built.reference} (${built.id}), default for ${built.device}\n`);
     });
 
   images
@@ -104,7 +197,12 @@ export function register(program: Command): void {
       const list = lib().list();
       if (opts.json) return printJson(list);
       if (!list.length) return void process.stdout.write('no images (vmlab images pull <id>, import <url|file>, scan)\n');
-      process.stdout.write(table(['NAME', 'ID', 'STATUS', 'FORMAT', 'SIZE', 'OS', 'USER'], list.map((i) => [i.name, i.id, statusColor(i.status === 'ready' ? 'running' : i.status).replace('running', 'ready'), i.format ?? '-', size(i.virtual_size), osText(i), i.default_user ?? '-'])) + '\n');
+      process.stdout.write(
+        table(
+          ['NAME', 'ID', 'KIND', 'STATUS', 'FORMAT', 'SIZE', 'OS / DEVICE', 'USER'],
+          list.map((i) => [i.name, i.id, i.kind, statusColor(i.status === 'ready' ? 'running' : i.status).replace('running', 'ready'), i.kind === 'docker' ? '-' : (i.format ?? '-'), size(i.kind === 'docker' ? i.actual_size : i.virtual_size), whatText(i), i.default_user ?? '-']),
+        ) + '\n',
+      );
       for (const i of list.filter((x) => x.status === 'failed')) {
         process.stdout.write(style.yellow(`${i.name}: ${i.error ?? 'failed'}`) + `\n  resume: vmlab images ${i.source_type === 'catalog' ? `pull ${i.source}` : `import ${i.source} --name ${i.name}`}   or remove: vmlab images rm ${i.name}\n`);
       }
@@ -126,9 +224,12 @@ export function register(program: Command): void {
     .argument('<image>', 'name or id')
     .description('remove an image (refused while a lab uses it, unless --force)')
     .option('--force', 'remove even if a lab uses it')
-    .action((ref: string, opts: { force?: boolean }) => {
-      const img = lib().remove(ref, Boolean(opts.force));
+    .option('--docker', 'for a docker entry: remove the Docker image too (docker image rm)')
+    .action(async (ref: string, opts: { force?: boolean; docker?: boolean }) => {
+      const img = await lib().remove(ref, Boolean(opts.force), { docker: Boolean(opts.docker) });
       process.stdout.write(`removed ${img.name}\n`);
+      if (img.docker_image === 'kept') process.stdout.write(`the Docker image ${img.reference} is still there: remove it too with vmlab images rm --docker, or docker image rm ${img.reference}\n`);
+      if (img.docker_image === 'removed') process.stdout.write(`removed the Docker image ${img.reference}\n`);
     });
 
   images

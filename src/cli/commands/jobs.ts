@@ -18,8 +18,9 @@ export function register(program: Command): void {
     .argument('<id>')
     .option('--json', 'machine-readable output')
     .description('a job with its log')
-    .action((id: string, opts: { json?: boolean }) => {
-      const j = services().jobs.get(id);
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const j = await services().jobs.find(id);
+      await services().jobs.close();
       if (opts.json) return printJson(j);
       process.stdout.write(`${j.kind} ${j.id}: ${j.status} ${Math.round(j.progress * 100)}%${j.error ? ` (${j.error})` : ''}\n${j.log}`);
     });
@@ -27,8 +28,9 @@ export function register(program: Command): void {
     .command('cancel')
     .argument('<id>')
     .description('stop a job: a running one sees it within half a second; one whose process is gone is cancelled at once')
-    .action((id: string) => {
-      const { job, outcome, processGone } = services().jobs.cancel(id);
+    .action(async (id: string) => {
+      const { job, outcome, processGone } = await services().jobs.cancelAnywhere(id);
+      await services().jobs.close();
       process.stdout.write(outcome === 'cancelled' ? `cancelled ${id}${processGone ? ` (its process ${job.pid} was gone)` : ''}\n` : `cancel requested for ${id}\n`);
     });
 }
