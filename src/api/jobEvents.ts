@@ -20,7 +20,7 @@ const parseDetail = (s: string): Record<string, unknown> => {
 /**
  * What changed in a job since the last look, as events (pure: the SSE
  * route polls the record and sends these): progress with bytes, total,
- * speed and ETA; each new log line; and, once the job is over, `end`
+ * speed and ETA (a build's step); each new log line; and, once the job is over, `end`
  * with its outcome.
  */
 export class JobDelta {
@@ -38,7 +38,18 @@ export class JobDelta {
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
       out.push({
         event: 'progress',
-        data: { status: job.status, progress: job.progress, bytes: num(d.bytes), total: num(d.total), bytes_per_sec: num(d.bytesPerSec), eta_sec: num(d.etaSec) },
+        data: {
+          status: job.status,
+          progress: job.progress,
+          bytes: num(d.bytes),
+          total: num(d.total),
+          bytes_per_sec: num(d.bytesPerSec),
+          eta_sec: num(d.etaSec),
+          // Build jobs: the step they are at (docker build: step n of m).
+          step: typeof d.step === 'string' ? d.step : null,
+          step_n: num(d.n),
+          step_of: num(d.of),
+        },
       });
     }
     if (job.log.length > this.logLength) {

@@ -199,6 +199,27 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /ready.*qcow2.*64 MiB/);
     await page.getByTestId('image-tiny-web').waitFor();
+  });
+
+  it('a network-device disk: the Local tab names the device and the build is refused with the reason (no vrnetlab checkout)', { timeout: 60_000 }, async () => {
+    const name = 'c8000v-universalk9_16G_serial.17.11.01a';
+    const file = join(home, `${name}.qcow2`);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
+    await page.getByTestId('upload-input').setInputFiles(file);
+    await page.getByText(`Uploaded as “${name}”`).waitFor({ timeout: 30_000 });
+    const row = page.getByTestId(`image-${name}`);
+    await row.getByText('Cisco Catalyst 8000v').waitFor({ timeout: 10_000 });
+    const build = page.getByTestId(`build-${name}`);
+    await build.getByRole('button', { name: 'Build Docker image' }).click();
+    const alert = build.getByRole('alert');
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    assert.match(text, /no vrnetlab checkout at /);
+    assert.match(text, /git clone https:\/\/github\.com\/srl-labs\/vrnetlab/, 'the hint says how to get one');
+    assert.equal((await api('GET', '/api/v1/jobs')).body.filter((j: { kind: string }) => j.kind === 'build').length, 0, 'no build job was queued');
+    // The browser logs the refused request itself; that one is expected.
+    const i = consoleErrors.findIndex((e) => /status of 4\d\d/.test(e));
+    if (i >= 0) consoleErrors.splice(i, 1);
     await shot('local');
   });
 

@@ -54,4 +54,13 @@ describe('web: the job-state reducer (record, then SSE events)', () => {
     assert.equal(lost.lost, true);
     assert.equal(run([prog(0.2)], lost).lost, false);
   });
+
+  it('a build job shows its step: from the record, then from the stream; a stream without steps keeps it', () => {
+    const s = run([snap('running', 0.3, JSON.stringify({ step: 'docker build', n: 2, of: 7 }))]);
+    assert.equal(s.step, 'docker build 2/7');
+    const t = run([{ type: 'progress', data: { status: 'running', progress: 0.87, bytes: null, total: null, bytes_per_sec: null, eta_sec: null, step: 'install (VM boots under KVM)', step_n: null, step_of: null } }], s);
+    assert.equal(t.step, 'install (VM boots under KVM)');
+    assert.equal(run([prog(0.9)], t).step, t.step);
+    assert.equal(run([snap('running', 0.1)]).step, '', 'a download has no step');
+  });
 });

@@ -54,7 +54,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         tags: ['jobs'],
         summary: 'Server-Sent Events: progress (bytes, total, speed, ETA), log lines, and a final "end" event with the outcome',
         description:
-          'text/event-stream. event: progress, data {status, progress, bytes, total, bytes_per_sec, eta_sec}; event: log, data {line}; event: end, data {status, error, target, finished_at}, then the stream closes. Works for jobs started by the CLI too.',
+          'text/event-stream. event: progress, data {status, progress, bytes, total, bytes_per_sec, eta_sec, step, step_n, step_of} (step: the step of a build, else null); event: log, data {line}; event: end, data {status, error, target, finished_at}, then the stream closes. Works for jobs started by the CLI too.',
         params: Id,
         response: { 200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errors(404) },
       },

@@ -1,4 +1,5 @@
 import type { Transfer } from './format.js';
+import { stepLabel } from './netDevice.js';
 
 /*
  * A job as the UI follows it: the record's first look, then the server's
@@ -13,6 +14,8 @@ export interface JobView extends Transfer {
   status: JobStatus;
   log: string[];
   error: string | null;
+  /** A build's step ("docker build 3/7"), '' when the job has none. */
+  step: string;
   /** No more events will come. */
   over: boolean;
   /** The stream broke before `end`: the UI reconnects or shows it. */
@@ -21,7 +24,7 @@ export interface JobView extends Transfer {
 
 export type JobAction =
   | { type: 'snapshot'; job: { id: string; status: JobStatus; progress: number; detail: string; log: string; error: string | null } }
-  | { type: 'progress'; data: { status: JobStatus; progress: number; bytes: number | null; total: number | null; bytes_per_sec: number | null; eta_sec: number | null } }
+  | { type: 'progress'; data: { status: JobStatus; progress: number; bytes: number | null; total: number | null; bytes_per_sec: number | null; eta_sec: number | null; step?: string | null; step_n?: number | null; step_of?: number | null } }
   | { type: 'log'; data: { line: string } }
   | { type: 'end'; data: { status: JobStatus; error: string | null } }
   | { type: 'lost' };
@@ -30,7 +33,7 @@ const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancel
 export const isOver = (s: JobStatus) => TERMINAL.has(s);
 
 export function initialJob(id: string): JobView {
-  return { id, status: 'queued', progress: 0, bytes: null, total: null, bytesPerSec: null, etaSec: null, log: [], error: null, over: false, lost: false };
+  return { id, status: 'queued', progress: 0, bytes: null, total: null, bytesPerSec: null, etaSec: null, log: [], error: null, step: '', over: false, lost: false };
 }
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -64,6 +67,7 @@ export function jobReducer(state: JobView, action: JobAction): JobView {
         // The stream resends the log from its start: keep the snapshot's lines out of the way of it.
         log: [],
         error: job.error,
+        step: stepLabel(typeof d.step === 'string' ? d.step : null, num(d.n), num(d.of)),
         over,
         lost: false,
       };
@@ -71,7 +75,7 @@ export function jobReducer(state: JobView, action: JobAction): JobView {
     case 'progress': {
       const d = action.data;
       // Progress never goes backwards within one job (a retry restarts bytes, not the bar).
-      return { ...state, status: d.status, progress: Math.max(state.progress, d.progress), bytes: d.bytes, total: d.total, bytesPerSec: d.bytes_per_sec, etaSec: d.eta_sec, lost: false };
+      return { ...state, status: d.status, progress: Math.max(state.progress, d.progress), bytes: d.bytes, total: d.total, bytesPerSec: d.bytes_per_sec, etaSec: d.eta_sec, step: d.step === undefined ? state.step : stepLabel(d.step, d.step_n, d.step_of), lost: false };
     }
     case 'log':
       return { ...state, log: [...state.log, action.data.line].slice(-500) };

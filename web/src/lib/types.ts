@@ -27,6 +27,14 @@ export interface Image {
   os_version: string | null;
   os_arch: string | null;
   default_user: string | null;
+  /** JSON text: the detected network device (see lib/netDevice.ts). */
+  net_device: string | null;
+  /** docker entries: the image reference, its device and version, the disk it was built from (id), 1 if default for its device. */
+  reference: string | null;
+  device: string | null;
+  version: string | null;
+  built_from: string | null;
+  is_default: number;
   source_type: string;
   source: string;
   status: 'pending' | 'downloading' | 'verifying' | 'converting' | 'ready' | 'failed';

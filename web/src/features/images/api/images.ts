@@ -24,3 +24,5 @@ export const useDeleteImage = () => useInvalidating((ref: string) => api<Image>(
 export const useVerifyImage = () => useInvalidating((ref: string) => api<{ sha256: string }>(`/images/${enc(ref)}/verify`, { method: 'POST' }));
 export const useImportImage = () =>
   useInvalidating((b: { url: string; name?: string; checksum?: string }) => api<{ job_id: string }>('/images/import', { method: 'POST', body: b }));
+/** Build the vrnetlab Docker image of a network-device disk: 202 with the build job, or the server's refusal. */
+export const useBuildDocker = () => useInvalidating((ref: string) => api<{ job_id: string }>(`/images/${enc(ref)}/build-docker`, { method: 'POST' }));

@@ -11,6 +11,8 @@ const MARKS: Record<string, [string, string]> = {
   'opensuse-leap': ['#73ba25', 'Su'],
   arch: ['#1793d1', 'Ar'],
   freebsd: ['#ab2b28', 'Fb'],
+  // vrnetlab builds (kind: docker)
+  docker: ['#1d63ed', 'Dk'],
 };
 
 export function DistroMark({ distro }: { distro: string | null }) {
