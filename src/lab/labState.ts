@@ -38,6 +38,8 @@ export interface LabState {
   plan: LabPlan;
   /** Whole-lab snapshots (vmlab snapshot), oldest first: what makes each restorable. */
   snapshots?: SnapshotRecord[];
+  /** The vmlab process that has the lab's VMs paused (snapshot, restore, export); gone while it is set: they stay paused. */
+  paused_by?: number;
 }
 
 export function initialState(plan: LabPlan, now: Date): LabState {

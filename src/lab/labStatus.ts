@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../host/processes.js';
 import { labFiles, labsDir } from '../plan/labFiles.js';
 import { QmpClient } from '../qemu/qmp.js';
 import { deployInterrupted, livePid, qemuProcesses, scanLabQemus } from './labScan.js';
@@ -121,10 +122,16 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
   }
   const nodes = await Promise.all(state.plan.nodes.map((n) => nodeRow(state, n, scan)));
   const interrupted = deployInterrupted(state);
+  const leftPaused = state.paused_by !== undefined && state.paused_by !== process.pid && !isAlive(state.paused_by);
+  const hint = interrupted
+    ? `its deploy (vmlab pid ${state.owner_pid ?? '?'}) was killed before it finished: deploy again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`
+    : leftPaused
+      ? `vmlab (pid ${state.paused_by}) was killed while the lab was paused for a snapshot: resume it with vmlab resume ${state.name}`
+      : undefined;
   return {
     name: state.name,
     status: interrupted ? 'interrupted' : state.status,
-    ...(interrupted ? { hint: `its deploy (vmlab pid ${state.owner_pid ?? '?'}) was killed before it finished: deploy again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})` } : {}),
+    ...(hint ? { hint } : {}),
     spec_dir: state.spec_dir,
     created: state.created,
     accel: state.accel,

@@ -5,6 +5,7 @@ import { QmpClient } from '../qemu/qmp.js';
 import { QEMU_IMG } from '../qemu/qemuImg.js';
 import { run, tailLines } from '../qemu/run.js';
 import { withLabLock } from '../host/lock.js';
+import { isAlive } from '../host/processes.js';
 import { accelFacts } from '../host/accel.js';
 import type { Reporter } from '../host/reporter.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
@@ -112,9 +113,48 @@ async function onEach(nodes: NodePlan[], fn: (n: NodePlan) => Promise<unknown>):
   return r.flatMap((x, i) => (x.status === 'rejected' ? [{ node: nodes[i]!.name, error: errText(x.reason) }] : []));
 }
 
+/**
+ * Recorded before any VM is paused: if this vmlab is killed while the lab is
+ * paused, the next snapshot command (or `vmlab resume`) finds a dead pid
+ * here and resumes the VMs, and `vmlab status` says so.
+ */
+export function markPaused(state: LabState): void {
+  state.paused_by = process.pid;
+  writeState(state.plan.files.state, state);
+}
+
 /** Resume every paused VM; a failure is reported, never thrown (a lab is never left paused silently). */
-export async function resumeAll(nodes: NodePlan[], reporter: Reporter): Promise<void> {
-  for (const f of await onEach(nodes, (n) => qmp(n, 'cont'))) reporter.warn(`${f.node}: could not resume its VM (${f.error}); resume it with: vmlab console ${f.node} or restart it`);
+export async function resumeAll(state: LabState, nodes: NodePlan[], reporter: Reporter): Promise<void> {
+  for (const f of await onEach(nodes, (n) => qmp(n, 'cont'))) reporter.warn(`${f.node}: could not resume its VM (${f.error}); resume it with: vmlab resume ${state.name}, or restart it`);
+  delete state.paused_by;
+  writeState(state.plan.files.state, state);
+}
+
+/**
+ * Resume the VMs a killed vmlab left paused (its pid in `paused_by` is
+ * gone); with `always`, every paused VM of the lab (`vmlab resume`).
+ * Returns the nodes resumed.
+ */
+export async function resumeAbandoned(state: LabState, reporter: Reporter, always = false): Promise<string[]> {
+  const owner = state.paused_by;
+  if (!always && (owner === undefined || owner === process.pid || isAlive(owner))) return [];
+  const resumed: string[] = [];
+  for (const n of state.plan.nodes.filter((x) => nodeIsUp(state, x.name))) {
+    const s = (await qmp(n, 'query-status').catch(() => undefined)) as { status?: string } | undefined;
+    if (s?.status !== 'paused') continue;
+    await qmp(n, 'cont');
+    resumed.push(n.name);
+  }
+  delete state.paused_by;
+  writeState(state.plan.files.state, state);
+  if (resumed.length && owner !== undefined && owner !== process.pid) reporter.warn(`vmlab (pid ${owner}) was killed while lab "${state.name}" was paused; resumed ${resumed.join(', ')}`);
+  return resumed;
+}
+
+/** `vmlab resume`: every paused VM of the lab runs again. */
+export async function resumeLab(ref: LabRef, reporter: Reporter): Promise<string[]> {
+  const state0 = loadLab(ref);
+  return withLabLock(state0.plan.files.lock, ref.name, async () => resumeAbandoned(loadLab(ref), reporter, true));
 }
 
 export interface SnapshotOptions {
@@ -155,6 +195,7 @@ export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter:
   return withLabLock(state0.plan.files.lock, ref.name, async () => {
     const state = loadLab(ref);
     refuseInterrupted(state);
+    await resumeAbandoned(state, reporter);
     const plan = state.plan;
     const old = (state.snapshots ?? []).find((s) => s.name === opts.name);
     if (old && !opts.force) {
@@ -196,6 +237,7 @@ export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter:
       await Promise.all(up.map(async (n) => versions.set(n.name, qmpVersion(await qmp(n, 'query-version')))));
       const paused: NodePlan[] = [];
       let pausedMs = 0;
+      markPaused(state);
       try {
         const pauseFailed = await onEach(up, async (n) => {
           await qmp(n, 'stop');
@@ -228,7 +270,7 @@ export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter:
         }
         pausedMs = Date.now() - pausedAt;
       } finally {
-        await resumeAll(paused, reporter);
+        await resumeAll(state, paused, reporter);
       }
       rec = await record(state, opts.name, 'full', pausedMs, (n) => ({ accel: state.nodes[n.name]?.accel ?? plan.accel, qemu_version: versions.get(n.name) ?? 'unknown', vm: true, node: n }));
     }
@@ -283,6 +325,7 @@ export async function deleteSnapshot(ref: LabRef, name: string, reporter: Report
   return withLabLock(state0.plan.files.lock, ref.name, async () => {
     const state = loadLab(ref);
     refuseInterrupted(state);
+    await resumeAbandoned(state, reporter);
     const rec = findSnapshot(state, name);
     const failed = await onEach(state.plan.nodes, async (n) => {
       if (nodeIsUp(state, n.name)) return hmp(n, `delvm ${name}`);
@@ -385,6 +428,7 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
     const t0 = Date.now();
     const state = loadLab(ref);
     refuseInterrupted(state);
+    await resumeAbandoned(state, reporter);
     const plan = state.plan;
     const rec = findSnapshot(state, name);
     const up = plan.nodes.filter((n) => nodeIsUp(state, n.name));
@@ -435,6 +479,7 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
 
     const paused: NodePlan[] = [];
     const startedAt = new Map<string, number>();
+    markPaused(state);
     try {
       const pauseFailed = await onEach(up, async (n) => {
         await qmp(n, 'stop');
@@ -465,8 +510,7 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
       writeState(plan.files.state, state);
       await relinkTcp(state, reporter);
     } finally {
-      await resumeAll(paused, reporter);
-      writeState(plan.files.state, state);
+      await resumeAll(state, paused, reporter);
     }
 
     // Every node answers SSH again (started ones booted from the snapshot).

@@ -11,7 +11,7 @@ import { isValidName } from '../spec/names.js';
 import { LabError } from './labError.js';
 import { loadLab, type LabRef } from './labSelect.js';
 import { nodeIsUp } from './nodeControl.js';
-import { checkSnapshotName, findSnapshot, qmp, resumeAll } from './snapshot.js';
+import { checkSnapshotName, findSnapshot, markPaused, qmp, resumeAbandoned, resumeAll } from './snapshot.js';
 import { snapshotMismatches, type SnapshotRecord } from './snapshotFacts.js';
 
 /*
@@ -90,6 +90,7 @@ export async function exportSnapshot(ref: LabRef, name: string, file: string, op
   const state0 = loadLab(ref);
   return withLabLock(state0.plan.files.lock, ref.name, async () => {
     const state = loadLab(ref);
+    await resumeAbandoned(state, reporter);
     const plan = state.plan;
     const rec = findSnapshot(state, name);
     if (rec.kind !== 'full') throw new LabError(`"${name}" is a disk-only snapshot: an export is for starting warm, which needs the RAM state`, `take a full snapshot of the running lab: vmlab snapshot --name <name> ${ref.name}`, 'conflict', 'snapshot_disk_only');
@@ -102,6 +103,7 @@ export async function exportSnapshot(ref: LabRef, name: string, file: string, op
       const up = plan.nodes.filter((n) => nodeIsUp(state, n.name));
       const paused: typeof up = [];
       const pausedAt = Date.now();
+      markPaused(state);
       try {
         for (const n of up) {
           await qmp(n, 'stop');
@@ -109,7 +111,7 @@ export async function exportSnapshot(ref: LabRef, name: string, file: string, op
         }
         for (const n of plan.nodes) copyFast(n.files.overlay, join(staging, 'disks', `${n.name}.qcow2`));
       } finally {
-        await resumeAll(paused, reporter);
+        await resumeAll(state, paused, reporter);
         pausedMs = paused.length ? Date.now() - pausedAt : 0;
       }
 

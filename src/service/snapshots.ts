@@ -1,5 +1,5 @@
 import type { LabRef } from '../lab/labSelect.js';
-import { deleteSnapshot, listSnapshots, restoreSnapshot, takeSnapshot, type RestoreResult, type SnapshotOptions } from '../lab/snapshot.js';
+import { deleteSnapshot, listSnapshots, restoreSnapshot, resumeLab, takeSnapshot, type RestoreResult, type SnapshotOptions } from '../lab/snapshot.js';
 import type { SnapshotRecord } from '../lab/snapshotFacts.js';
 import { LabError } from '../lab/labError.js';
 import { exportSnapshot, type ExportResult } from '../lab/snapshotArchive.js';
@@ -24,6 +24,11 @@ export class SnapshotService {
   restore(ref: LabRef, name: string, op: OpContext): Promise<RestoreResult> {
     notAborted(op);
     return restoreSnapshot(ref, name, op.reporter);
+  }
+
+  /** Every paused VM of the lab runs again (what a vmlab killed mid-snapshot leaves); the nodes resumed. */
+  resume(ref: LabRef, op: OpContext): Promise<string[]> {
+    return resumeLab(ref, op.reporter);
   }
 
   /** Write a full snapshot into one portable file (a bare name: into the store, where a warm deploy finds it by that name). */

@@ -100,6 +100,14 @@ function runNode(): void {
             case 'netdev_del':
               reply({});
               break;
+            case 'stop':
+              status = 'paused';
+              reply({});
+              break;
+            case 'cont':
+              status = 'running';
+              reply({});
+              break;
             case 'query-status':
               reply({ status, singlestep: false, running: status === 'running' });
               break;

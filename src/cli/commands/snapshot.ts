@@ -98,4 +98,17 @@ Examples:
       const how = r.kind === 'disk-only' ? 'disks restored; start the nodes with vmlab start <node>' : [r.loaded.length && `loaded on ${r.loaded.join(', ')}`, r.started.length && `started ${r.started.join(', ')} from it`].filter(Boolean).join(', ');
       process.stdout.write(`restored ${r.name} in lab ${ref.name} (${how}) in ${secs(r.ms)}\n`);
     });
+
+  program
+    .command('resume')
+    .argument('[lab]', 'lab name (default: the only deployed lab)')
+    .description('resume every paused VM of the lab (a vmlab killed during a snapshot leaves them paused; the next snapshot command resumes them too)')
+    .option('-S, --specs <dir>', 'spec directory naming the lab')
+    .addHelpText('after', '\nExamples:\n  vmlab resume\n  vmlab resume spine')
+    .action(async (lab: string | undefined, opts: { specs?: string }) => {
+      const svc = services();
+      const ref = svc.labs.select({ lab: lab ?? globals.lab, specDir: opts.specs });
+      const resumed = await svc.snapshots.resume(ref, { reporter: cliReporter(globals.verbose) });
+      process.stdout.write(resumed.length ? `resumed ${resumed.join(', ')} in lab ${ref.name}\n` : `no VM of lab ${ref.name} was paused\n`);
+    });
 }
