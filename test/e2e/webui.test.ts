@@ -247,7 +247,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByTestId('wizard-node-vm2').waitFor();
     const addLink = async () => {
       await page.getByLabel('Link from').selectOption('vm1');
-      await page.getByLabel('to', { exact: true }).selectOption('vm2');
+      await page.getByLabel('Link to').selectOption('vm2');
       await page.getByRole('button', { name: 'Add link' }).click();
     };
     await addLink();

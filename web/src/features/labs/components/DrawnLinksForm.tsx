@@ -31,7 +31,7 @@ export function DrawnLinksForm({ names, drawn, onChange }: { names: string[]; dr
     <div className="drawn-form">
       <div className="add-link" role="group" aria-label="add a link">
         {node(a, setFrom, 'Link from')}
-        {node(z, setTo, 'to')}
+        {node(z, setTo, 'Link to')}
         <button
           type="button"
           onClick={() => {
