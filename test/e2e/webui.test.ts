@@ -14,7 +14,8 @@ import { tinyGuest } from '../helpers/tinyGuest.js';
  * The web UI in a real browser (Debian's chromium driven by playwright-core)
  * against a real `vmlab serve` and a real 2-node lab of the tiny guest. Every
  * view is screenshotted into screenshots/ (git-ignored). This suite's ports:
- * 29000-29400 (server 29050, image server 29060, lab 29100-29140).
+ * 29000-29400 (server 29050, image server 29060, lab 29100-29140, the
+ * wizard's 2-node lab 29200-29230).
  */
 
 const TOKEN = 'webui-token-0123456789abcdefghij';
@@ -235,18 +236,38 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot('new-lab');
     await page.getByLabel('Lab name').fill('wizlab');
-    await page.getByRole('button', { name: 'remove node vm2' }).click();
-    await page.getByLabel('Memory (MiB)').fill('256');
+    for (const memory of await page.getByLabel('Memory (MiB)').all()) await memory.fill('256');
     // A catalog image is offered too (pulled before the deploy); this lab uses the library's tiny guest,
     // which has no cloud-init, so it boots with the platform-less defaults quickly.
-    assert.ok(await page.getByLabel('Image').locator('option[value="catalog:tiny-wiz"]').count());
-    await page.getByLabel('Image').selectOption('tiny');
-    await page.getByRole('radio', { name: 'None' }).check();
+    assert.ok(await page.getByLabel('Image').first().locator('option[value="catalog:tiny-wiz"]').count());
+    for (const image of await page.getByLabel('Image').all()) await image.selectOption('tiny');
+    // Wiring drawn on the graph (lazy-loaded): a link added by the keyboard form shows on the graph with both interfaces;
+    // its × removes it; added again, it is the spec's one link.
+    await page.getByRole('radio', { name: 'Drawn on the graph' }).check();
+    await page.getByTestId('wizard-node-vm2').waitFor();
+    const addLink = async () => {
+      await page.getByLabel('Link from').selectOption('vm1');
+      await page.getByLabel('Link to').selectOption('vm2');
+      await page.getByRole('button', { name: 'Add link' }).click();
+    };
+    await addLink();
+    const edge = page.getByTestId('drawn-link-vm1:eth1--vm2:eth1');
+    assert.match((await edge.textContent()) ?? '', /eth1 ↔ eth1/);
+    await shot('new-lab-drawn');
+    await edge.getByRole('button', { name: /^remove link/ }).click();
+    await edge.waitFor({ state: 'detached' });
+    await addLink();
+    assert.deepEqual(await page.getByTestId('drawn-link-row').allTextContents(), ['vm1:eth1 ↔ vm2:eth1Remove']);
     await page.getByLabel(/Port base/).fill('29200');
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/labs');
     await page.getByRole('button', { name: 'Deploy' }).click();
+    const spec = (await sent).postDataJSON() as { topology: { links: unknown; vmlab: unknown } };
+    assert.deepEqual(spec.topology.links, [{ a: 'vm1:eth1', z: 'vm2:eth1' }]);
+    assert.deepEqual(spec.topology.vmlab, { name: 'wizlab', link_port_base: 29200, console_port_base: 29210, ssh_port_base: 29220 });
     await page.getByRole('link', { name: 'Open wizlab' }).waitFor({ timeout: 240_000 });
     await page.getByRole('link', { name: 'Open wizlab' }).click();
     await page.locator('[data-testid="graph-node-vm1"][data-status="running"]').waitFor({ timeout: 30_000 });
+    await page.getByText('eth1 ↔ eth1').first().waitFor();
     assert.match((await page.getByTestId('node-panel-vm1').textContent()) ?? '', /SSH 29220 · console 29210/);
     await page.getByRole('link', { name: 'Labs', exact: true }).first().click();
     const row = page.locator('tr', { hasText: 'wizlab' });

@@ -4,7 +4,13 @@
  * anything is sent; the server then checks the spec itself again.
  */
 
-export type Wiring = 'none' | 'chain' | 'star';
+export type Wiring = 'none' | 'chain' | 'star' | 'drawn';
+
+/** A link drawn on the wizard's graph: two nodes by their index in WizardInput.nodes (a: where the drag started). */
+export interface NodePair {
+  a: number;
+  z: number;
+}
 
 export interface WizardNode {
   name: string;
@@ -18,6 +24,8 @@ export interface WizardInput {
   lab: string;
   nodes: WizardNode[];
   wiring: Wiring;
+  /** The links drawn on the graph, in drawing order (used when wiring is "drawn"). */
+  drawn?: NodePair[];
   cloudInit: { importSshKeys: boolean; packages: string; runcmd: string };
   /** First port of the lab's links, consoles and SSH forwards (blank: vmlab's defaults). */
   portBase?: number | null;
@@ -37,18 +45,29 @@ export type WizardProblems = Record<string, string>;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
-/** Links of a wiring: chain n1–n2–n3…, star from the first node to each other one. eth1, eth2… per node in order. */
-export function wire(names: string[], wiring: Wiring): Array<{ a: string; z: string }> {
+/** Interfaces for node pairs, in order: eth1, eth2… per node, as each link takes the next one on both ends. */
+export function numberLinks(names: string[], pairs: ReadonlyArray<readonly [string, string]>): Array<{ a: string; z: string }> {
   const next = new Map<string, number>(names.map((n) => [n, 1]));
   const port = (n: string) => {
-    const i = next.get(n)!;
+    const i = next.get(n) ?? 1;
     next.set(n, i + 1);
     return `${n}:eth${i}`;
   };
+  return pairs.map(([a, z]) => ({ a: port(a), z: port(z) }));
+}
+
+/**
+ * Links of a wiring: chain n1–n2–n3…, star from the first node to each other one,
+ * or the drawn links (those whose two nodes still exist). eth1, eth2… per node in order.
+ */
+export function wire(names: string[], wiring: Wiring, drawn: readonly NodePair[] = []): Array<{ a: string; z: string }> {
   const pairs: Array<[string, string]> = [];
   if (wiring === 'chain') for (let i = 1; i < names.length; i++) pairs.push([names[i - 1]!, names[i]!]);
   if (wiring === 'star') for (let i = 1; i < names.length; i++) pairs.push([names[0]!, names[i]!]);
-  return pairs.map(([a, z]) => ({ a: port(a), z: port(z) }));
+  if (wiring === 'drawn') {
+    for (const l of drawn) if (l.a !== l.z && names[l.a] !== undefined && names[l.z] !== undefined) pairs.push([names[l.a]!, names[l.z]!]);
+  }
+  return numberLinks(names, pairs);
 }
 
 /** Problems by field ("lab", "nodes.1.name", …); empty when the input can be sent. */
@@ -66,7 +85,7 @@ export function checkWizard(w: WizardInput): WizardProblems {
     if (!Number.isInteger(n.cpus) || n.cpus < 1 || n.cpus > 64) p[`nodes.${i}.cpus`] = '1 to 64';
   });
   if (w.portBase !== undefined && w.portBase !== null) {
-    const top = w.portBase + 3 * portStride(w.nodes.length, wire(w.nodes.map((n) => n.name), w.wiring).length);
+    const top = w.portBase + 3 * portStride(w.nodes.length, wire(w.nodes.map((n) => n.name), w.wiring, w.drawn).length);
     if (!Number.isInteger(w.portBase) || w.portBase < 1024 || top > 65535) p.portBase = `a port from 1024 to ${65535 - (top - w.portBase)}, or blank`;
   }
   return p;
@@ -96,7 +115,7 @@ export function portBases(base: number, nodes: number, links: number) {
 
 export function buildSpec(w: WizardInput): InlineSpec {
   const names = w.nodes.map((n) => n.name);
-  const links = wire(names, w.wiring);
+  const links = wire(names, w.wiring, w.drawn);
   const packages = w.cloudInit.packages.split(/[\s,]+/).filter(Boolean);
   const runcmd = lines(w.cloudInit.runcmd);
   const cloudInit = {

@@ -1,11 +1,16 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../../../components/ErrorBox.js';
 import { JobProgress } from '../../../components/JobProgress.js';
 import { Link } from '../../../components/Link.js';
 import { useFollowJob } from '../../../lib/followJob.js';
+import { dropNode } from '../../../lib/drawnLinks.js';
 import { buildSpec, catalogChoice, catalogPulls, checkWizard, libraryName, type WizardInput, type WizardNode, type Wiring } from '../../../lib/wizardSpec.js';
 import { useCatalogEntries, useDeploy, usePullMany, useReadyImages } from '../api/labs.js';
+import { DrawnLinksForm } from './DrawnLinksForm.js';
 import { PullsFirst } from './PullsFirst.js';
+
+// xyflow is most of the graph's weight: loaded only when "drawn on the graph" is picked (the lab page shares the chunk).
+const DrawnWiring = lazy(() => import('./DrawnWiring.js'));
 
 const newNode = (i: number, image = ''): WizardNode => ({ name: `vm${i}`, image, memory: 512, cpus: 1 });
 
@@ -110,7 +115,7 @@ export function NewLabWizard() {
                 CPUs
                 <input type="number" min={1} max={64} value={n.cpus} onChange={(e) => setNode(i, { cpus: Number(e.target.value) })} />
               </label>
-              <button type="button" disabled={nodes.length === 1} onClick={() => setW({ ...w, nodes: nodes.filter((_, j) => j !== i) })} aria-label={`remove node ${n.name}`}>
+              <button type="button" disabled={nodes.length === 1} onClick={() => setW({ ...w, nodes: nodes.filter((_, j) => j !== i), drawn: dropNode(w.drawn ?? [], i) })} aria-label={`remove node ${n.name}`}>
                 Remove
               </button>
             </div>
@@ -123,13 +128,22 @@ export function NewLabWizard() {
         <fieldset>
           <legend>3 · Wiring</legend>
           <div className="radio-row" role="radiogroup">
-            {(['none', 'chain', 'star'] as Wiring[]).map((k) => (
+            {(['none', 'chain', 'star', 'drawn'] as Wiring[]).map((k) => (
               <label key={k}>
                 <input type="radio" name="wiring" checked={w.wiring === k} onChange={() => setW({ ...w, wiring: k })} />
-                {k === 'none' ? 'None' : k === 'chain' ? 'Chain (vm1–vm2–vm3…)' : `Star (around ${nodes[0]?.name ?? 'the first node'})`}
+                {k === 'none' ? 'None' : k === 'chain' ? 'Chain (vm1–vm2–vm3…)' : k === 'star' ? `Star (around ${nodes[0]?.name ?? 'the first node'})` : 'Drawn on the graph'}
               </label>
             ))}
           </div>
+          {w.wiring === 'drawn' ? (
+            <div className="drawn-wiring">
+              <p className="muted">Drag from one node to another to link them; select a link and press Delete, or click its ×, to remove it. Interfaces are eth1, eth2… on each node in the order the links are drawn.</p>
+              <Suspense fallback={<p className="muted">Loading the graph…</p>}>
+                <DrawnWiring names={nodes.map((n) => n.name)} drawn={w.drawn ?? []} onChange={(drawn) => setW((cur) => ({ ...cur, drawn }))} />
+              </Suspense>
+              <DrawnLinksForm names={nodes.map((n) => n.name)} drawn={w.drawn ?? []} onChange={(drawn) => setW((cur) => ({ ...cur, drawn }))} />
+            </div>
+          ) : null}
         </fieldset>
 
         <fieldset>
