@@ -15,6 +15,7 @@ import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { isAlive } from '../host/processes.js';
 import { hashFile } from '../host/fileDigest.js';
+import { removeLeftByDead } from '../host/leftovers.js';
 import { VmlabError } from '../errors/vmlabError.js';
 
 export const imagesDir = (root: string) => join(root, 'images');
@@ -177,10 +178,7 @@ export class ImageLibrary {
    */
   newUploadPath(): string {
     const dir = this.uploadDir();
-    for (const f of readdirSync(dir)) {
-      const pid = Number(/^(\d+)-/.exec(f)?.[1]);
-      if (pid && pid !== process.pid && !isAlive(pid)) rmSync(join(dir, f), { force: true });
-    }
+    removeLeftByDead(dir, (f) => Number(/^(\d+)-/.exec(f)?.[1]) || undefined);
     return join(dir, `${process.pid}-${randomUUID()}.upload`);
   }
 

@@ -66,7 +66,7 @@ interface OverlaySnapshot {
 }
 
 /** The overlay's snapshots and size (-U: a running QEMU holds the image lock). */
-async function overlayInfo(overlay: string): Promise<{ snapshots: OverlaySnapshot[]; bytes: number }> {
+export async function overlayInfo(overlay: string): Promise<{ snapshots: OverlaySnapshot[]; bytes: number }> {
   const argv = [QEMU_IMG, 'info', '-U', '--output=json', overlay];
   const r = await run(argv, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new LabError(`qemu-img info ${overlay} failed: ${tailLines(r.stderr, 3)}`, 'is the lab\'s disk still there?');
@@ -74,7 +74,7 @@ async function overlayInfo(overlay: string): Promise<{ snapshots: OverlaySnapsho
   return { snapshots: info.snapshots ?? [], bytes: info['actual-size'] ?? 0 };
 }
 
-async function qemuImgSnapshot(flag: '-c' | '-a' | '-d', name: string, overlay: string): Promise<void> {
+export async function qemuImgSnapshot(flag: '-c' | '-a' | '-d', name: string, overlay: string): Promise<void> {
   const argv = [QEMU_IMG, 'snapshot', flag, name, overlay];
   const r = await run(argv, { timeoutMs: 300_000 });
   if (r.exitCode !== 0) throw new Error(`${argv.join(' ')}: ${tailLines(r.stderr, 3) || `exit code ${r.exitCode}`}`);

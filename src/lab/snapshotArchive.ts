@@ -2,6 +2,7 @@ import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, r
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import type { LabPlan } from '../plan/labPlan.js';
 import { hashFile } from '../host/fileDigest.js';
+import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { withLabLock } from '../host/lock.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import type { Reporter } from '../host/reporter.js';
@@ -11,7 +12,7 @@ import { isValidName } from '../spec/names.js';
 import { LabError } from './labError.js';
 import { loadLab, type LabRef } from './labSelect.js';
 import { nodeIsUp } from './nodeControl.js';
-import { checkSnapshotName, findSnapshot, markPaused, qmp, resumeAbandoned, resumeAll } from './snapshot.js';
+import { checkSnapshotName, findSnapshot, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, resumeAll } from './snapshot.js';
 import { snapshotMismatches, type SnapshotRecord } from './snapshotFacts.js';
 
 /*
@@ -86,6 +87,8 @@ export async function exportSnapshot(ref: LabRef, name: string, file: string, op
   const out = resolve(isStoreName(file) ? storedArchivePath(rootOf(ref.dir), ref.name, file) : file);
   if (existsSync(out) && statSync(out).isDirectory()) throw new LabError(`${out} is a directory`, 'give the file to write, e.g. --export lab.tar', 'input', 'invalid_path');
   mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
+  // Beside the target, named with our pid: what a killed export left there goes first.
+  for (const kind of ['parts', 'tmp']) removeLeftByDead(dirname(out), pidAfter(`${basename(out)}.${kind}-`));
   const staging = `${out}.parts-${process.pid}`;
   const state0 = loadLab(ref);
   return withLabLock(state0.plan.files.lock, ref.name, async () => {
@@ -121,8 +124,7 @@ export async function exportSnapshot(ref: LabRef, name: string, file: string, op
         const baseName = `${sha}.${n.image.format}`;
         const overlay = `disks/${n.name}.qcow2`;
         // Only this snapshot travels; the copy names its base by digest (the importing host points it at its own copy).
-        const others = (JSON.parse(await qemuImg(['info', '--output=json', join(staging, overlay)], `${n.name}'s overlay`)) as { snapshots?: Array<{ name: string }> }).snapshots ?? [];
-        for (const o of others) if (o.name !== name) await qemuImg(['snapshot', '-d', o.name, join(staging, overlay)], `${n.name}'s overlay`);
+        for (const o of (await overlayInfo(join(staging, overlay))).snapshots) if (o.name !== name) await qemuImgSnapshot('-d', o.name, join(staging, overlay));
         await qemuImg(['rebase', '-u', '-b', baseName, '-F', n.image.format, join(staging, overlay)], `${n.name}'s overlay`);
         const hostKey = `keys/${basename(n.files.hostKey)}`;
         copyFileSync(n.files.hostKey, join(staging, hostKey));

@@ -14,6 +14,7 @@ import type { JobService } from './jobs.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import type { JobContext } from '../jobs/runJob.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
+import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
 import { assertConsoleFree, holdConsole } from '../lab/console.js';
@@ -101,7 +102,10 @@ export class LabService {
     const signal = op.signal ? { signal: op.signal } : {};
     if (!opts.snapshot) return deployLab(planned, op.reporter, signal);
     const file = findArchive(this.root, planned.plan.name, opts.snapshot);
-    const dir = join(this.root, 'tmp', `warm-${planned.plan.name}-${process.pid}`);
+    // Unpacked under the state root, named with our pid: what a killed warm deploy of this lab left goes first.
+    const prefix = `warm-${planned.plan.name}-`;
+    removeLeftByDead(join(this.root, 'tmp'), pidAfter(prefix));
+    const dir = join(this.root, 'tmp', `${prefix}${process.pid}`);
     try {
       op.reporter.verbose(`checking ${file}`);
       const archive = await openArchive(file, dir);
