@@ -37,6 +37,18 @@ export class SnapshotService {
     return exportSnapshot(ref, name, file, opts, op.reporter);
   }
 
+  /**
+   * Take a snapshot, or with `export` write it into one file: an existing
+   * snapshot of that name is exported as it is (unless `force` retakes it),
+   * a new one is taken first. What both front doors' "snapshot" does.
+   */
+  async takeAndExport(ref: LabRef, opts: SnapshotOptions & { export?: string; withBase?: boolean }, op: OpContext): Promise<{ taken?: SnapshotRecord; record: SnapshotRecord; exported?: ExportResult }> {
+    const existing = opts.export !== undefined && !opts.force ? this.list(ref).find((s) => s.name === opts.name) : undefined;
+    const taken = existing ? undefined : await this.snapshot(ref, { name: opts.name, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
+    const exported = opts.export !== undefined ? await this.export(ref, opts.name, opts.export, { withBase: Boolean(opts.withBase) }, op) : undefined;
+    return { ...(taken ? { taken } : {}), record: (taken ?? existing)!, ...(exported ? { exported } : {}) };
+  }
+
   delete(ref: LabRef, name: string, op: OpContext): Promise<SnapshotRecord> {
     notAborted(op);
     return deleteSnapshot(ref, name, op.reporter);

@@ -25,7 +25,7 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'takeSnapshot',
         tags: ['snapshots'],
-        summary: 'Save the whole lab at one consistent point (every VM paused, saved, resumed); optionally export it into one file',
+        summary: 'Save the whole lab at one consistent point (every VM paused, saved, resumed); with export, also write it into one file (an existing snapshot of that name is exported as it is unless force)',
         params: LabParams,
         body: z
           .object({
@@ -42,9 +42,8 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const ref = labs.ref(req.params.lab);
       const b = req.body;
-      const rec = await svc.snapshot(ref, { name: b.name, force: Boolean(b.force), diskOnly: Boolean(b.disk_only) }, op(req.log));
-      const exported = b.export ? await svc.export(ref, b.name, b.export, { withBase: Boolean(b.with_base) }, op(req.log)) : undefined;
-      return reply.code(201).send({ ...rec, ...(exported ? { export: { file: exported.file, bytes: exported.bytes } } : {}) });
+      const r = await svc.takeAndExport(ref, { name: b.name, force: Boolean(b.force), diskOnly: Boolean(b.disk_only), ...(b.export ? { export: b.export } : {}), withBase: Boolean(b.with_base) }, op(req.log));
+      return reply.code(201).send({ ...r.record, ...(r.exported ? { export: { file: r.exported.file, bytes: r.exported.bytes } } : {}) });
     },
   );
 

@@ -71,16 +71,16 @@ Examples:
         process.stdout.write(`deleted snapshot ${opts.delete} of lab ${ref.name}\n`);
         return;
       }
-      const exists = svc.snapshots.list(ref).some((s) => s.name === opts.name);
-      if (opts.export === undefined || !exists || opts.force) {
-        const rec = await svc.snapshots.snapshot(ref, { name: opts.name!, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
+      const r = await svc.snapshots.takeAndExport(ref, { name: opts.name!, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly), ...(opts.export !== undefined ? { export: opts.export } : {}), withBase: Boolean(opts.withBase) }, op);
+      if (r.taken) {
+        const rec = r.taken;
         const what = rec.kind === 'full' ? `lab paused ${secs(rec.took_ms)}, VM state ${mib(snapshotBytes(rec))}` : 'disks only';
         process.stdout.write(`snapshot ${rec.name} of lab ${ref.name}: ${Object.keys(rec.nodes).length} node(s), ${what}\n`);
       }
-      if (opts.export !== undefined) {
-        const r = await svc.snapshots.export(ref, opts.name!, opts.export, { withBase: Boolean(opts.withBase) }, op);
-        process.stdout.write(`exported ${opts.name} to ${r.file}: ${mib(r.bytes)} in ${secs(r.took_ms)} (lab paused ${secs(r.paused_ms)})${r.base_included ? ', base images included' : ''}\n`);
-        process.stdout.write(`  start it warm: vmlab deploy -S <spec dir> --snapshot ${isStoreName(opts.export) ? opts.export : r.file}\n`);
+      if (r.exported && opts.export !== undefined) {
+        const x = r.exported;
+        process.stdout.write(`exported ${opts.name} to ${x.file}: ${mib(x.bytes)} in ${secs(x.took_ms)} (lab paused ${secs(x.paused_ms)})${x.base_included ? ', base images included' : ''}\n`);
+        process.stdout.write(`  start it warm: vmlab deploy -S <spec dir> --snapshot ${isStoreName(opts.export) ? opts.export : x.file}\n`);
       }
     });
 
