@@ -57,6 +57,7 @@ export const ImageRecord = z
     version: z.string().nullable(),
     built_from: z.string().nullable().describe('docker images: id of the disk image it was built from'),
     is_default: z.number().describe('docker images: 1 for the default image of its device'),
+    checkpoint: z.string().nullable().describe('JSON text: a booted node saved with `vmlab images checkpoint` (accelerator, machine, QEMU, devices, base image); labs start from it warm'),
     source_type: z.string(),
     source: z.string(),
     path: z.string().nullable(),

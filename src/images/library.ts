@@ -25,6 +25,9 @@ export interface ScanResult {
   skipped: Array<{ file: string; why: string }>;
 }
 
+/** A checkpoint image's key (the private key its saved guest trusts) lives beside it, as private as the image. */
+export const checkpointKeyPath = (imagePath: string) => `${imagePath.replace(/\.qcow2$/, '')}.key`;
+
 /** Image files and the images directory are private by default. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -402,8 +405,12 @@ export class ImageLibrary {
     if (owner) throw new ImageError('busy', `image "${img.name}" is being ${img.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `stop it first: vmlab jobs cancel ${owner.id}`);
     const users = this.usersOf(img);
     if (users.length && !force) throw new ImageError('in-use', `image "${img.name}" is used by lab(s) ${users.join(', ')}`, `destroy them first, or remove anyway with --force`);
+    // Checkpoints' disks sit on their base image: --force would break them, so it does not apply.
+    const over = img.sha256 && !img.checkpoint ? this.images.list().filter((i) => i.checkpoint && (JSON.parse(i.checkpoint) as { base?: { sha256?: string } }).base?.sha256 === img.sha256) : [];
+    if (over.length) throw new ImageError('in-use', `image "${img.name}" holds the disks of checkpoint(s) ${over.map((i) => i.name).join(', ')}`, `remove those first: vmlab images rm ${over[0]!.name}`);
     const dir = imagesDir(this.root);
     if (img.path && img.path.startsWith(dir + '/') && img.source_type !== 'scan') rmSync(img.path, { force: true });
+    if (img.checkpoint && img.path) for (const k of [checkpointKeyPath(img.path), `${checkpointKeyPath(img.path)}.pub`]) rmSync(k, { force: true });
     for (const f of tempFilesOf(dir, img.name)) rmSync(f, { force: true });
     this.images.remove(img.id);
     return img;

@@ -24,7 +24,8 @@ import { fallBackToTcg } from './kvmFallback.js';
 import type { VmFault } from './vmWatch.js';
 import { deployInterrupted, findQemusUnder, scanLabQemus } from './labScan.js';
 import { placeWarmFiles, type WarmStart } from './snapshotArchive.js';
-import { setClockWithRetry } from './snapshot.js';
+import { qemuBinaryVersion, setClockWithRetry } from './snapshot.js';
+import { checkCheckpoints, giveIdentity, placeCheckpointDisk } from './checkpoint.js';
 
 export interface PlannedLab {
   plan: LabPlan;
@@ -43,7 +44,7 @@ export async function planDeploy(specDir: string, images: ImageFactsResolver, en
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Start every node, each once the nodes it connects to are listening; records when each QEMU started. */
-async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>, extraArgs: string[] = []): Promise<void> {
+async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>, extraArgs: (n: NodePlan) => string[] = () => []): Promise<void> {
   const started = new Map<string, Promise<void>>();
   const startNode = (node: NodePlan): Promise<void> => {
     let p = started.get(node.name);
@@ -52,7 +53,7 @@ async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, star
         await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
         if (state.status === 'failed') throw new LabError('deploy cancelled');
         startedAt.set(node.name, Date.now());
-        const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
+        const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs(node)], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
         state.nodes[node.name]!.pid = pid;
         state.nodes[node.name]!.accel = plan.accel;
         reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
@@ -77,7 +78,7 @@ interface ReadyOutcome {
  * answers. A node whose VM fails stops its own wait at once; under KVM an
  * internal-error stops every wait (the lab is started again under TCG).
  */
-async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>, signal?: AbortSignal): Promise<ReadyOutcome> {
+async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>, signal?: AbortSignal, fromCheckpoints = true): Promise<ReadyOutcome> {
   const out: ReadyOutcome = { failures: [] };
   const all = new AbortController();
   if (signal?.aborted) all.abort();
@@ -91,6 +92,18 @@ async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, 
         out.kvmCrash ??= { node: n.name, fault: r.fault };
         all.abort();
         return;
+      }
+      if (r.banner && n.checkpoint && fromCheckpoints) {
+        // Started from a library checkpoint: the guest is still the saved node until it is given its own identity.
+        try {
+          await giveIdentity(state, n);
+          await setClockWithRetry(state, n.name);
+        } catch (err) {
+          ns.status = 'failed';
+          ns.error = (err as Error).message;
+          out.failures.push(ns.error);
+          return;
+        }
       }
       if (r.banner && n.seed) {
         // A cloud image is ready when cloud-init has finished, not at the first banner.
@@ -221,6 +234,8 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
         'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
       );
     }
+    const fromCheckpoints = !warm && plan.nodes.some((n) => n.checkpoint);
+    if (fromCheckpoints) checkCheckpoints(plan, await qemuBinaryVersion(plan.qemuBinary));
     makePrivateDirs(plan);
     const state = initialState(plan, now);
     writeState(plan.files.state, state);
@@ -235,24 +250,26 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
     if (signal?.aborted) throw cancelled(plan);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const from = warm ? `, warm from snapshot "${warm.archive.manifest.snapshot.name}"` : '';
+      const fromCp = plan.nodes.filter((n) => n.checkpoint).length;
+      const from = warm ? `, warm from snapshot "${warm.archive.manifest.snapshot.name}"` : fromCp ? `, ${fromCp} warm from checkpoints` : '';
       reporter.info(`Deploying lab "${plan.name}": ${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${planned.accelReason})${from}`);
       if (warm) {
         await placeWarmFiles(plan, warm);
       } else {
         await generateKey(plan.files.labKey, `vmlab-${plan.name}`);
         await Promise.all(plan.nodes.map((n) => generateKey(n.files.hostKey, `${n.name}@vmlab-${plan.name}`)));
-        await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
+        await Promise.all(plan.nodes.map((n) => (n.checkpoint ? placeCheckpointDisk(n) : createOverlay(n.image.path, n.image.format, n.files.overlay))));
         await Promise.all(plan.nodes.map((n) => writeNodeSeed(plan, n, state.created)));
       }
       reporter.verbose(`overlays ${warm ? 'in place' : 'created'} in ${secs(Date.now() - t0)}`);
       writeSshConfig(plan);
       const startedAt = new Map<string, number>();
-      await startAll(plan, state, reporter, startedAt, warm ? ['-loadvm', warm.archive.manifest.snapshot.name] : []);
+      const loadvm = (n: NodePlan) => (warm ? ['-loadvm', warm.archive.manifest.snapshot.name] : n.checkpoint ? ['-loadvm', n.checkpoint.snapshot] : []);
+      await startAll(plan, state, reporter, startedAt, loadvm);
       writeState(plan.files.state, state);
       reporter.info(`  all QEMU processes up after ${secs(Date.now() - t0)}; waiting for SSH`);
-      let outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal);
-      if (outcome.kvmCrash && warm) {
+      let outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal, fromCheckpoints);
+      if (outcome.kvmCrash && (warm || fromCheckpoints)) {
         // A VM state saved under KVM does not load under TCG: there is nothing to fall back to.
         throw new LabError(`${outcome.kvmCrash.node} crashed under KVM while starting from the snapshot (${outcome.kvmCrash.fault.detail ?? outcome.kvmCrash.fault.kind})`, `this host's KVM is not usable; deploy cold instead: vmlab deploy -S ${plan.specDir}`);
       }

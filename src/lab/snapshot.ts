@@ -34,7 +34,7 @@ import { binaryVersion, devicesOf, machineOf, qmpVersion, snapshotMismatches, ty
 const HMP_TIMEOUT_MS = 300_000;
 
 /** One HMP command through QMP; HMP reports failure as text ("Error: ..."). */
-async function hmp(node: NodePlan, command: string, timeoutMs = HMP_TIMEOUT_MS): Promise<string> {
+export async function hmp(node: NodePlan, command: string, timeoutMs = HMP_TIMEOUT_MS): Promise<string> {
   const qmp = await QmpClient.connect(node.files.qmp);
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -68,9 +68,9 @@ async function baseDigests(plan: LabPlan): Promise<Map<string, string>> {
   return out;
 }
 
-const copyFast = (from: string, to: string) => copyFileSync(from, to, constants.COPYFILE_FICLONE);
+export const copyFast = (from: string, to: string) => copyFileSync(from, to, constants.COPYFILE_FICLONE);
 
-async function qemuImg(args: string[], what: string): Promise<string> {
+export async function qemuImg(args: string[], what: string): Promise<string> {
   const r = await run([QEMU_IMG, ...args], { timeoutMs: 300_000 });
   if (r.exitCode !== 0) throw new LabError(`${what}: qemu-img ${args[0]} failed: ${tailLines(r.stderr, 3) || `exit code ${r.exitCode}`}`, 'is the file complete and readable?');
   return r.stdout;

@@ -90,8 +90,33 @@ export interface CurrentNode {
 const nicsText = (nics: SnapshotDevices['nics']) => (nics.length ? nics.map((n) => `${n.index}=${n.mac}`).join(' ') : 'none');
 
 /**
+ * Every way one node as planned now differs from the saved one, in words
+ * ("r1 memory: expected 512 MiB, got 256 MiB"). `macs: false` compares the
+ * NICs by count only (a library checkpoint gives each node its own MACs).
+ */
+export function nodeMismatches(label: string, saved: SnapshotNode, c: CurrentNode, opts: { macs: boolean } = { macs: true }): string[] {
+  const out: string[] = [];
+  const d = devicesOf(c.plan);
+  const check = (what: string, expected: string | number, got: string | number, unit = '') => {
+    if (String(expected) !== String(got)) out.push(`${label} ${what}: expected ${expected}${unit}, got ${got}${unit}`);
+  };
+  check('accelerator', saved.accel, c.accel);
+  check('machine type', saved.machine, d.machine);
+  check('QEMU version', saved.qemu_version, c.qemu_version);
+  check('memory', saved.memory_mb, d.memory_mb, ' MiB');
+  check('CPUs', saved.cpus, d.cpus);
+  check('CPU model', saved.cpu, d.cpu);
+  check('NIC model', saved.nic_driver, d.nic_driver);
+  if (opts.macs) check('NICs', nicsText(saved.nics), nicsText(d.nics));
+  else check('NICs (management included)', saved.nics.length, d.nics.length);
+  check('disk bus', saved.disk_bus, d.disk_bus);
+  check('disks', saved.disks.join(' + '), d.disks.join(' + '));
+  return out;
+}
+
+/**
  * Every way the lab as it is now differs from what the snapshot needs, in
- * words ("r1 memory: expected 512 MiB, got 256 MiB"). Empty: it can load.
+ * words. Empty: it can load.
  */
 export function snapshotMismatches(rec: SnapshotRecord, current: CurrentNode[]): string[] {
   const out: string[] = [];
@@ -100,22 +125,7 @@ export function snapshotMismatches(rec: SnapshotRecord, current: CurrentNode[]):
   if (recorded.join(',') !== now.join(',')) out.push(`nodes: expected ${recorded.join(', ') || 'none'}, got ${now.join(', ') || 'none'}`);
   for (const c of current) {
     const r = rec.nodes[c.plan.name];
-    if (!r) continue;
-    const d = devicesOf(c.plan);
-    const n = c.plan.name;
-    const check = (what: string, expected: string | number, got: string | number, unit = '') => {
-      if (String(expected) !== String(got)) out.push(`${n} ${what}: expected ${expected}${unit}, got ${got}${unit}`);
-    };
-    check('accelerator', r.accel, c.accel);
-    check('machine type', r.machine, d.machine);
-    check('QEMU version', r.qemu_version, c.qemu_version);
-    check('memory', r.memory_mb, d.memory_mb, ' MiB');
-    check('CPUs', r.cpus, d.cpus);
-    check('CPU model', r.cpu, d.cpu);
-    check('NIC model', r.nic_driver, d.nic_driver);
-    check('NICs', nicsText(r.nics), nicsText(d.nics));
-    check('disk bus', r.disk_bus, d.disk_bus);
-    check('disks', r.disks.join(' + '), d.disks.join(' + '));
+    if (r) out.push(...nodeMismatches(c.plan.name, r, c));
   }
   return out;
 }

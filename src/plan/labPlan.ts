@@ -25,12 +25,31 @@ export interface NicPlan {
   peer?: string;
 }
 
+/** A node that starts from a library checkpoint: a booted node saved with its RAM (`vmlab images checkpoint`). */
+export interface NodeCheckpoint {
+  /** The checkpoint's name in the library. */
+  name: string;
+  /** The internal snapshot inside the checkpoint file that QEMU loads (-loadvm). */
+  snapshot: string;
+  /** The image the checkpoint's disk sits on. */
+  base: { path: string; format: string };
+  /** The private key the saved guest trusts, and its user: how vmlab logs in to give the node its own identity. */
+  key: string;
+  user: string;
+  /** NICs it was saved with, management included: the node gets at least as many. */
+  nics: number;
+  /** JSON: everything it was saved with (lab/checkpoint CheckpointFacts), checked at deploy. */
+  facts: string;
+}
+
 export interface NodePlan {
   name: string;
   /** Position in name order: the base of console and SSH ports. */
   index: number;
   platform: string | null;
   image: { path: string; format: string };
+  /** Set when vm_image is a library checkpoint: the node starts warm from it. */
+  checkpoint?: NodeCheckpoint;
   /** NoCloud seed for cloud images: written at deploy, attached read-only. */
   seed: { path: string; user: string; extra?: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean } } | null;
   memoryMb: number;

@@ -4,7 +4,7 @@ import { IssueList } from '../spec/specError.js';
 import { buildQemuArgv } from '../qemu/argv.js';
 import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
 import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
-import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodePlan, ProfilePatch } from './labPlan.js';
+import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch } from './labPlan.js';
 import { macAddress } from './macAddress.js';
 import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
 import { patchProfileText } from './profilePatch.js';
@@ -18,6 +18,8 @@ export interface ImageFacts {
   path?: string;
   /** The image runs cloud-init: the node gets a NoCloud seed and this user. */
   cloudInit?: { user: string };
+  /** A library checkpoint: the node starts from its saved state. */
+  checkpoint?: NodeCheckpoint;
   /** Why the image cannot be used: missing, unreadable, unsafe. */
   problem?: string;
   hint?: string;
@@ -165,8 +167,9 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
   const macs = new Set<string>();
   const nodes: NodePlan[] = resolved.map((n, index) => {
     const w = wired.get(n.name)!;
-    // NICs up to the highest interface the device wires or lists; gaps are unwired NICs.
-    let top = Math.max(0, ...w.keys());
+    const checkpoint = facts.images[n.image.path]?.checkpoint;
+    // NICs up to the highest interface the device wires or lists (or its checkpoint was saved with); gaps are unwired NICs.
+    let top = Math.max(0, ...w.keys(), (checkpoint?.nics ?? 0) - 1);
     for (const iface of spec.listedInterfaces[n.name] ?? []) {
       const r = nicIndexOf(n.interfaceMap, iface, n.customMap);
       if ('nic' in r && r.nic <= MAX_NIC_INDEX) top = Math.max(top, r.nic);
@@ -193,6 +196,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       index,
       platform: n.platform,
       image: { path: img.path ?? n.image.path, format: img.format ?? 'qcow2' },
+      ...(img.checkpoint ? { checkpoint: img.checkpoint } : {}),
       seed: img.cloudInit ? { path: nodeFiles(dir, n.name).seed, user: n.userExplicit ? n.credentials.user : img.cloudInit.user, ...(n.cloudInit ? { extra: n.cloudInit } : {}) } : null,
       memoryMb: n.memoryMb,
       cpus: n.cpus,

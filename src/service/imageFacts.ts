@@ -5,6 +5,8 @@ import type { ImageFacts } from '../plan/planLab.js';
 import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
 import { openStore, storePath } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
+import { checkpointKeyPath } from '../images/library.js';
+import { parseCheckpoint } from '../lab/checkpoint.js';
 
 /** Inspect a file as untrusted input; a problem becomes a fact the planner reports against the spec field. */
 async function fileFacts(path: string, record: ImageRecord | undefined): Promise<ImageFacts> {
@@ -19,6 +21,24 @@ async function fileFacts(path: string, record: ImageRecord | undefined): Promise
     if (err instanceof ImageError) return { problem: err.message, ...(err.hint ? { hint: err.hint } : {}) };
     throw err;
   }
+}
+
+/**
+ * A checkpoint made by this vmlab from a running node (not an untrusted
+ * file): its disk sits on a library image, found by digest.
+ */
+function checkpointFacts(img: ImageRecord, all: ImageRecord[]): ImageFacts {
+  const f = parseCheckpoint(img.checkpoint);
+  if (!f) return { problem: `library image "${img.name}" is a checkpoint this vmlab cannot read`, hint: 'save it again with this vmlab: vmlab images checkpoint LAB/NODE --name <name>' };
+  const base = all.find((i) => i.sha256 === f.base.sha256 && i.status === 'ready' && i.path && !i.checkpoint);
+  if (!base) return { problem: `checkpoint "${img.name}" sits on image ${f.base.name} (sha256 ${f.base.sha256.slice(0, 12)}…), which is no longer in the library`, hint: `import that image again, or save a new checkpoint` };
+  const key = checkpointKeyPath(img.path!);
+  return {
+    format: 'qcow2',
+    path: img.path!,
+    ...(img.cloud_init && img.default_user ? { cloudInit: { user: img.default_user } } : {}),
+    checkpoint: { name: img.name, snapshot: f.snapshot, base: { path: base.path!, format: base.format ?? f.base.format }, key, user: f.user, nics: f.saved.nics.length, facts: img.checkpoint! },
+  };
 }
 
 /**
@@ -37,6 +57,7 @@ export function imageFactsResolver(root: string): (keys: string[]) => Promise<Re
       const img = store!.find(ref);
       if (!img) return { problem: `no image "${ref}" in the library`, hint: `pull or import it (vmlab images pull ${ref}; vmlab images list shows what is there)` };
       if (img.status !== 'ready' || !img.path) return { problem: `library image "${ref}" is ${img.status}`, hint: 'vmlab images list' };
+      if (img.checkpoint) return checkpointFacts(img, store!.list());
       return { ...(await fileFacts(img.path, img)), path: img.path };
     };
     const facts = await Promise.all(keys.map(factsFor));

@@ -14,6 +14,9 @@ import type { ImageRecord } from '../store/imageStore.js';
 import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
 import { basename } from 'node:path';
+import type { LabRef } from '../lab/labSelect.js';
+import { checkpointNode } from './checkpoints.js';
+import type { OpContext } from './labs.js';
 
 export interface ImportOptions {
   name?: string;
@@ -149,6 +152,11 @@ export class ImageService {
   /** The store file: its size and mtime change with every commit (a front door may key a cache on them). */
   storeFile(): string {
     return storePath(this.root);
+  }
+
+  /** A running node's booted state as a library image: nodes whose vm_image names it start warm. */
+  checkpoint(ref: LabRef, node: string, name: string, op: OpContext): Promise<ImageRecord> {
+    return checkpointNode(this.library(), this.root, ref, node, name, op);
   }
 
   catalog(): CatalogEntry[] {

@@ -54,6 +54,8 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE images ADD COLUMN version TEXT;              -- the device's software version
    ALTER TABLE images ADD COLUMN built_from TEXT;           -- docker: id of the disk image it was built from
    ALTER TABLE images ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0; -- docker: the image labs use for this device`,
+  // A booted node's saved state published as a library image (vmlab images checkpoint).
+  `ALTER TABLE images ADD COLUMN checkpoint TEXT;           -- JSON: what it was saved with and on (lib/checkpointFacts)`,
 ];
 
 /** Apply pending migrations; refuse a store written by a newer vmlab rather than guess. */

@@ -27,7 +27,9 @@ export interface ImageRecord {
   built_from: string | null;
   /** Docker images: 1 for the one labs use for this device. */
   is_default: number;
-  source_type: 'catalog' | 'url' | 'file' | 'scan' | 'build';
+  /** JSON (CheckpointFacts): a node's booted state saved with `vmlab images checkpoint`; labs start from it warm. */
+  checkpoint: string | null;
+  source_type: 'catalog' | 'url' | 'file' | 'scan' | 'build' | 'checkpoint';
   source: string;
   path: string | null;
   status: ImageStatus;
@@ -64,6 +66,7 @@ export class ImageStore {
       version: null,
       built_from: null,
       is_default: 0,
+      checkpoint: null,
       path: null,
       status: 'pending',
       error: null,

@@ -33,6 +33,7 @@ const CONTRACT = [
   'GET /api/v1/labs/{lab}/snapshots',
   'POST /api/v1/labs/{lab}/snapshots',
   'POST /api/v1/labs/{lab}/snapshots/{name}/restore',
+  'POST /api/v1/labs/{lab}/nodes/{node}/checkpoint',
   'DELETE /api/v1/labs/{lab}/snapshots/{name}',
 ].sort();
 

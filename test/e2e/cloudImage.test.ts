@@ -43,7 +43,7 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     );
   });
   after(async () => {
-    await vmlab(['destroy', '--force', 'cloud'], env);
+    for (const lab of ['cloud', 'cloudck']) await vmlab(['destroy', '--force', lab], env);
     await server?.close();
     rmSync(home, { recursive: true, force: true });
   });
@@ -88,5 +88,35 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     const [status, host, mark, clock] = r.stdout.trim().split('\n');
     assert.deepEqual([status, host, mark], ['status: done', 'c1', 'provisioned']);
     assert.ok(Math.abs(Number(clock) - Date.now() / 1000) < 5, `guest clock ${clock} vs host ${Date.now() / 1000}`);
+  });
+
+  it('checkpointed into the library: two nodes start from it, each its own host, host key and lab key', { timeout: 600_000 }, async (t) => {
+    if (!image || !spec) return t.skip('needs the cloud lab of the tests before');
+    const cp = await vmlab(['images', 'checkpoint', 'cloud/c1', '--name', 'debian-booted'], env, 300_000);
+    assert.equal(cp.code, 0, cp.stderr);
+    const dir = writeSpecDir(
+      {
+        topology: { devices: { k1: {}, k2: {} }, vmlab: { name: 'cloudck', console_port_base: 27110, ssh_port_base: 27210, link_port_base: 27010 } },
+        platforms: { platforms: { cloud: { vm_image: 'debian-booted', vm_memory: 1024, vm_cpus: 2, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 300 } } },
+        profiles: { k1: { platform: 'cloud' }, k2: { platform: 'cloud' } },
+      },
+      'cloudck',
+    );
+    const t0 = Date.now();
+    const d = await vmlab(['deploy', '-S', dir], env, 400_000);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    console.log(`# 2 cloud-init nodes from a library checkpoint: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    try {
+      for (const node of ['k1', 'k2']) {
+        // StrictHostKeyChecking=yes against this lab's key for the node: the checkpoint's key would fail here.
+        const r = await vmlab(['--lab', 'cloudck', 'ssh', node, '--', 'sh', '-c', 'cloud-init status; hostname; cat /etc/vmlab-provisioned; sudo -n true && echo sudo-ok; date +%s'], env);
+        assert.equal(r.code, 0, r.stderr);
+        const [status, host, mark, sudo, clock] = r.stdout.trim().split('\n');
+        assert.deepEqual([status, host, mark, sudo], ['status: done', node, 'provisioned', 'sudo-ok']);
+        assert.ok(Math.abs(Number(clock) - Date.now() / 1000) < 10, `${node} clock ${clock} vs host ${Date.now() / 1000}`);
+      }
+    } finally {
+      await vmlab(['destroy', '--force', 'cloudck'], env);
+    }
   });
 });

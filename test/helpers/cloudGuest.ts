@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { packageRoot } from '../../src/packageRoot.js';
+import { buildOnce, guestCacheDir } from './guestCache.js';
 
 /**
  * A real Debian 12 cloud image (debootstrap + cloud-init + openssh-server,
@@ -11,15 +11,13 @@ import { packageRoot } from '../../src/packageRoot.js';
  * debootstrap needs root: returns null (and the caller skips) without it.
  */
 export async function cloudGuest(): Promise<string | null> {
-  const dir = process.env.VMLAB_TEST_CACHE ?? join(homedir(), '.cache', 'vmlab', 'test');
-  const image = join(dir, 'vmlab-cloud-debian12.qcow2');
-  if (existsSync(image)) return image;
-  if (process.getuid?.() !== 0) return null;
-  mkdirSync(dir, { recursive: true });
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn('bash', [join(packageRoot(), 'guest', 'cloud', 'build.sh'), image], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('close', (c) => resolve(c ?? 1));
+  const image = join(guestCacheDir(), 'vmlab-cloud-debian12.qcow2');
+  if (!existsSync(image) && process.getuid?.() !== 0) return null;
+  return buildOnce(image, async () => {
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn('bash', [join(packageRoot(), 'guest', 'cloud', 'build.sh'), image], { stdio: ['ignore', 'inherit', 'inherit'] });
+      child.on('close', (c) => resolve(c ?? 1));
+    });
+    if (code !== 0 || !existsSync(image)) throw new Error(`guest/cloud/build.sh failed (exit ${code})`);
   });
-  if (code !== 0 || !existsSync(image)) throw new Error(`guest/cloud/build.sh failed (exit ${code})`);
-  return image;
 }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Reporter } from '../../host/reporter.js';
-import { Name, SnapshotRecord, errors } from '../schemas.js';
+import { ImageRecord, Name, SnapshotRecord, errors } from '../schemas.js';
 
 const LabParams = z.object({ lab: Name.describe('lab name') });
 const SnapParams = LabParams.extend({ name: Name.describe('snapshot name') });
@@ -65,6 +65,21 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
       const r = await svc.restore(labs.ref(req.params.lab), req.params.name, op(req.log));
       return { name: r.name, kind: r.kind, loaded: r.loaded, started: r.started, clock_warnings: r.clockWarnings, ms: r.ms };
     },
+  );
+
+  app.post(
+    '/labs/:lab/nodes/:node/checkpoint',
+    {
+      schema: {
+        operationId: 'checkpointNode',
+        tags: ['snapshots', 'images'],
+        summary: "Save a running node's booted state as a library image; nodes whose vm_image names it start from it warm, each given its own identity",
+        params: LabParams.extend({ node: Name.describe('node name') }),
+        body: z.object({ name: Name.describe('the new image\'s name') }).strict(),
+        response: { 201: ImageRecord, ...errors(404, 409, 422) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await app.services.images.checkpoint(labs.ref(req.params.lab), req.params.node, req.body.name, op(req.log))),
   );
 
   app.delete(

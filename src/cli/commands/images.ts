@@ -7,6 +7,7 @@ import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 import { formatBytes, progressBar } from '../progressBar.js';
 import { printJson, statusColor, style, table } from '../output.js';
+import { OptionError } from '../options.js';
 
 /** Draw a job's progress as a bar; its log lines show with -v. */
 function follow(label: string): JobObserver & { done(): void } {
@@ -230,6 +231,31 @@ export function register(program: Command): void {
       process.stdout.write(`removed ${img.name}\n`);
       if (img.docker_image === 'kept') process.stdout.write(`the Docker image ${img.reference} is still there: remove it too with vmlab images rm --docker, or docker image rm ${img.reference}\n`);
       if (img.docker_image === 'removed') process.stdout.write(`removed the Docker image ${img.reference}\n`);
+    });
+
+  images
+    .command('checkpoint')
+    .argument('<lab/node>', 'the running node to save, e.g. spine/r1 (the lab may be omitted when only one is deployed: r1)')
+    .description('save a running node\'s booted state (RAM and disk) as a library image; nodes whose vm_image names it start from it in seconds, each given its own hostname, MACs, host key and the lab\'s key')
+    .requiredOption('--name <image>', 'the new image\'s name')
+    .option('--json', 'print the new image record as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vmlab images checkpoint demo/r1 --name tiny-booted    save r1 of lab demo
+  # then in platforms.json: "vm_image": "tiny-booted" (same memory, CPUs, NIC model and NIC count)
+  vmlab images list                                     the checkpoint shows with its source`,
+    )
+    .action(async (target: string, opts: { name: string; json?: boolean }) => {
+      const svc = services();
+      const [lab, node] = target.includes('/') ? target.split('/', 2) : [undefined, target];
+      if (!node) throw new OptionError(`"${target}" is not LAB/NODE`);
+      const ref = svc.labs.select({ lab: lab || globals.lab });
+      const img = await svc.images.checkpoint(ref, node, opts.name, { reporter: cliReporter(globals.verbose) });
+      if (opts.json) return printJson(img);
+      process.stdout.write(`checkpoint ${img.name}: ${ref.name}/${node} saved, ${size(img.actual_size)} (sha256 ${img.sha256!.slice(0, 12)}…)\n`);
+      process.stdout.write(`  start nodes from it: set "vm_image": "${img.name}" in their profile or platform and deploy\n`);
     });
 
   images

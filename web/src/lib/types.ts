@@ -35,6 +35,7 @@ export interface Image {
   version: string | null;
   built_from: string | null;
   is_default: number;
+  checkpoint: string | null;
   source_type: string;
   source: string;
   status: 'pending' | 'downloading' | 'verifying' | 'converting' | 'ready' | 'failed';
