@@ -18,8 +18,8 @@ import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
 import { assertConsoleFree, holdConsole } from '../lab/console.js';
-import { consoleHolderFile } from '../plan/labFiles.js';
-import { mkdirSync, rmSync } from 'node:fs';
+import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
 import { qemuBinaryVersion } from '../lab/snapshot.js';
 import { join } from 'node:path';
@@ -87,9 +87,23 @@ export class LabService {
     return loadLab(ref);
   }
 
-  /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). */
-  plan(specDir: string): Promise<PlannedLab> {
-    return planDeploy(specDir, imageFactsResolver(this.root), this.env);
+  /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). Multi-host: `host` is this machine's entry. */
+  plan(specDir: string, opts: { host?: string } = {}): Promise<PlannedLab> {
+    return planDeploy(specDir, imageFactsResolver(this.root), this.env, opts);
+  }
+
+  /** Multi-host: refuse to act on a lab this machine deployed for another host than `host` (none deployed: nothing to check). */
+  assertHost(ref: LabRef, host: string | undefined): void {
+    if (host === undefined || !existsSync(labFiles(ref.dir).state)) return;
+    const mine = loadLab(ref).plan.host;
+    if (mine !== host) {
+      throw new LabError(
+        mine ? `lab "${ref.name}" here runs host ${mine}'s nodes, not host ${host}'s` : `lab "${ref.name}" here is a single-host lab: it has no host "${host}"`,
+        mine ? `run this on host ${host} (or leave out --host)` : 'leave out --host',
+        'input',
+        'wrong_host',
+      );
+    }
   }
 
   /**

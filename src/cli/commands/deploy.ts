@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .requiredOption('-S, --specs <dir>', 'spec directory')
     .option('--dry-run', 'print the plan (every QEMU argv, port and link) and start nothing')
     .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
+    .option('--host <name>', 'multi-host lab: start only the nodes whose vm_host is this vmlab.hosts entry (run it on each host)')
     .option('--snapshot <file|name>', 'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting')
     .addHelpText(
       'after',
@@ -21,11 +22,12 @@ Examples:
   vmlab deploy -S specs/ --dry-run
   vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv
   vmlab deploy -S specs/ --snapshot ready          warm, from "vmlab snapshot --name ready --export"
-  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file`,
+  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file
+  vmlab deploy -S specs/ --host server-a           multi-host: this host's nodes (run on each host)`,
     )
-    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string }) => {
+    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string; host?: string }) => {
       const labs = services().labs;
-      const planned = await labs.plan(opts.specs);
+      const planned = await labs.plan(opts.specs, opts.host !== undefined ? { host: opts.host } : {});
       const reporter = cliReporter(globals.verbose);
       for (const w of planned.plan.warnings) reporter.warn(w);
       if (opts.dryRun) {
@@ -50,9 +52,11 @@ Examples:
       }
       if (opts.json) return printJson(state);
       const name = state.name;
+      const remote = state.plan.remote ?? [];
+      const where = state.plan.host ? ` on host ${state.plan.host}${remote.length ? ` (${remote.length} more on ${[...new Set(remote.map((r) => r.host))].join(', ')})` : ''}` : '';
       process.stdout.write(
         [
-          style.green(`Lab "${name}" is up: ${Object.keys(state.nodes).length} node(s) reachable by SSH.`),
+          style.green(`Lab "${name}" is up${where}: ${Object.keys(state.nodes).length} node(s) reachable by SSH.`),
           `  vmlab status                 nodes, ports, pids`,
           `  vmlab ssh <node>             log in (or: ssh -F ${state.plan.files.sshConfig} <node>)`,
           `  vmlab ssh <node> -- ip a     run a command`,
