@@ -32,7 +32,7 @@ function specFor(dir: string, hosts?: HostPair): void {
   const links = [{ a: 'n1:eth1', z: 'n2:eth1' }, { a: 'n2:eth2', z: 'n3:eth1' }, { a: 'n3:eth2', z: 'n4:eth1' }];
   const vmlab = { name: 'benchmh', link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200, ...(hosts ? { hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } } : {}) };
   writeFileSync(join(dir, 'topology.json'), JSON.stringify({ devices: Object.fromEntries(NAMES.map((n) => [n, {}])), links, vmlab }));
-  writeFileSync(join(dir, 'platforms.json'), JSON.stringify({ platforms: { tiny: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' } } } }));
+  writeFileSync(join(dir, 'platforms.json'), JSON.stringify({ platforms: { tiny: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 900 } } }));
   NAMES.forEach((n, i) => writeFileSync(join(dir, 'profiles', `${n}.json`), JSON.stringify({ platform: 'tiny', ...(hosts ? { vm_host: i < 2 ? 'a' : 'b' } : {}) }) + '\n'));
 }
 

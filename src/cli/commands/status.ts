@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { services } from '../services.js';
-import { printJson, statusColor, table } from '../output.js';
+import { lineSinks, printJson, statusColor, table } from '../output.js';
+import { OptionError } from '../options.js';
 import { globals } from '../globals.js';
 
 export function register(program: Command): void {
@@ -10,11 +11,16 @@ export function register(program: Command): void {
     .description('show the nodes of deployed labs: state, pid, SSH and console ports')
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .option('--host <name>', 'multi-host lab: check that this machine runs that host\'s nodes')
+    .option('--all-hosts', 'multi-host lab (with -S): the status of every host over SSH, output prefixed [host]')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json\n  vmlab status -S specs/ --host server-a     multi-host: this host\'s nodes live, the others "remote (host …)"')
-    .action(async (lab: string | undefined, opts: { specs?: string; json?: boolean; host?: string }) => {
+    .action(async (lab: string | undefined, opts: { specs?: string; json?: boolean; host?: string; allHosts?: boolean }) => {
       const named = lab ?? globals.lab;
       const svc = services().labs;
+      if (opts.allHosts) {
+        if (!opts.specs || opts.json || opts.host !== undefined) throw new OptionError('option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --json or --host');
+        return svc.onAllHosts(opts.specs, 'status', lineSinks);
+      }
       if (opts.host !== undefined) svc.assertHost(svc.select({ lab: named, specDir: opts.specs }), opts.host);
       const labs = named || opts.specs ? [await svc.get(svc.select({ lab: named, specDir: opts.specs }))] : await svc.list();
       if (opts.json) return printJson(named || opts.specs ? labs[0] : labs);
