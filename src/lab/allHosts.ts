@@ -24,9 +24,30 @@ export const remoteOptions = (env: NodeJS.ProcessEnv): RemoteOptions => ({
  * shell one string, so each word is quoted for it on its own: what a spec
  * says (a path, a host name) can never become shell syntax there.
  */
-export function remoteArgv(entry: HostEntry, args: string[], opts: RemoteOptions): string[] {
+export const remoteArgv = (entry: HostEntry, args: string[], opts: RemoteOptions): string[] => sshArgv(entry, [opts.bin, ...args], opts);
+
+/** The ssh argv that runs `command` (program first) on a host, each word quoted for its shell. */
+export function sshArgv(entry: HostEntry, command: string[], opts: RemoteOptions): string[] {
   const target = entry.user ? `${entry.user}@${entry.address}` : entry.address;
-  return [opts.ssh, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', ...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '--', target, [opts.bin, ...args].map(shellQuote).join(' ')];
+  return [opts.ssh, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', ...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '--', target, command.map(shellQuote).join(' ')];
+}
+
+/** Run `command` on a host and collect its output (stdin from `input` when given). */
+export function captureOnHost(entry: HostEntry, command: string[], opts: RemoteOptions, input?: NodeJS.ReadableStream): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, ...rest] = sshArgv(entry, command, opts);
+  return new Promise((resolve) => {
+    const child = spawn(cmd!, rest, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (input) {
+      child.stdin!.on('error', () => undefined); // ssh gone: its exit code says why
+      input.pipe(child.stdin!);
+    }
+    child.once('error', (err) => resolve({ code: 255, stdout, stderr: `cannot run ${cmd}: ${err.message}` }));
+    child.once('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
+  });
 }
 
 /** Where a host's output lines go (already prefixed with its name). */
@@ -43,8 +64,8 @@ export function runOnHost(name: string, entry: HostEntry, args: string[], opts: 
     // Interrupted: end the connection; the caller then rolls every host back (a remote deploy still running holds its lab lock until done).
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });
-    createInterface({ input: child.stdout }).on('line', (l) => sinks.stdout(`[${name}] ${l}`));
-    createInterface({ input: child.stderr }).on('line', (l) => sinks.stderr(`[${name}] ${l}`));
+    createInterface({ input: child.stdout! }).on('line', (l) => sinks.stdout(`[${name}] ${l}`));
+    createInterface({ input: child.stderr! }).on('line', (l) => sinks.stderr(`[${name}] ${l}`));
     child.once('error', (err) => {
       sinks.stderr(`[${name}] cannot run ${cmd}: ${err.message}`);
       resolve(255);

@@ -23,7 +23,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
 import { qemuBinaryVersion } from '../lab/snapshot.js';
 import { join } from 'node:path';
-import { loadSpec } from '../spec/loadSpec.js';
+import { loadSpec, type Spec } from '../spec/loadSpec.js';
+import { syncHostImages } from './hostImages.js';
 import type { HostEntry } from '../spec/hosts.js';
 import { remoteOptions, runOnAllHosts, type LineSinks } from '../lab/allHosts.js';
 
@@ -100,11 +101,13 @@ export class LabService {
    * on every host over SSH at once, each host's output prefixed with its
    * name. If any host fails (or this is interrupted), every host is rolled
    * back with `vmlab destroy --host`. The spec dir must be at the same path
-   * on every host (a shared checkout).
+   * on every host (a shared checkout). Library images a host lacks are
+   * copied there first (service/hostImages).
    */
   async deployAllHosts(specDir: string, sinks: LineSinks, signal?: AbortSignal): Promise<void> {
-    const { dir, hosts } = this.hostsOf(specDir);
+    const { dir, hosts, spec } = this.hostsOf(specDir);
     const opts = remoteOptions(this.env);
+    await syncHostImages(spec, this.root, opts, sinks);
     const codes = await runOnAllHosts(hosts, (h) => ['deploy', '-S', dir, '--host', h], opts, sinks, signal);
     const failed = Object.entries(codes).filter(([, c]) => c !== 0);
     if (!failed.length && !signal?.aborted) return;
@@ -126,12 +129,12 @@ export class LabService {
     if (failed.length) throw new LabError(`${command} failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ')}`, 'its output above is prefixed with its name', 'failure', 'host_failed');
   }
 
-  private hostsOf(specDir: string): { dir: string; hosts: Record<string, HostEntry> } {
+  private hostsOf(specDir: string): { dir: string; hosts: Record<string, HostEntry>; spec: Spec } {
     const spec = loadSpec(specDir);
     if (!Object.keys(spec.hosts).length) {
       throw new LabError(`--all-hosts: lab "${spec.name}" has no hosts (topology.json ${spec.settingsKey}.hosts is not set)`, `leave out --all-hosts, or add "${spec.settingsKey}": {"hosts": {"<name>": "<address>"}}`, 'input', 'no_hosts');
     }
-    return { dir: spec.dir, hosts: spec.hosts };
+    return { dir: spec.dir, hosts: spec.hosts, spec };
   }
 
   /** Multi-host: refuse to act on a lab this machine deployed for another host than `host` (none deployed: nothing to check). */

@@ -46,7 +46,7 @@ describe('--all-hosts', () => {
 
   it('rolls every host back when one host\'s deploy fails', async () => {
     writeFileSync(log, '');
-    const spec = writeSpecDir({ topology: { devices: { r1: {}, r2: {} }, vmlab: { hosts: { a: '10.0.0.1', b: '10.0.0.2' } } }, profiles: { r1: { vm_host: 'a' }, r2: { vm_host: 'b' } } }, 'mh');
+    const spec = writeSpecDir({ topology: { devices: { r1: {}, r2: {} }, vmlab: { hosts: { a: '10.0.0.1', b: '10.0.0.2' } } }, profiles: { r1: { vm_host: 'a', vm_image: '/images/r.qcow2' }, r2: { vm_host: 'b', vm_image: '/images/r.qcow2' } } }, 'mh');
     const svc = new LabService({ ...process.env, VMLAB_HOME: dir, VMLAB_SSH: fakeSsh, VMLAB_REMOTE_BIN: fakeVmlab });
     const err: string[] = [];
     const e = await svc.deployAllHosts(spec, { stdout: () => undefined, stderr: (l) => err.push(l) }).then(() => undefined, (x: unknown) => x);
