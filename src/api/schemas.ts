@@ -98,6 +98,7 @@ export const NodeRow = z
     image: z.string().nullable(),
     accel: z.string().nullable(),
     error: z.string().optional(),
+    host: z.string().optional().describe('multi-host: the vmlab.hosts entry the node runs on'),
   })
   .meta({ id: 'Node' });
 

@@ -3,6 +3,12 @@ const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !('NO_
 
 const paint = (code: string, stream: NodeJS.WriteStream) => (s: string) => (useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s);
 
+/** Lines from other hosts (already prefixed): their stdout to ours, their stderr to ours. */
+export const lineSinks = {
+  stdout: (line: string) => void process.stdout.write(line + '\n'),
+  stderr: (line: string) => void process.stderr.write(line + '\n'),
+};
+
 export const style = {
   bold: paint('1', process.stdout),
   dim: paint('2', process.stdout),

@@ -6,15 +6,24 @@ function nicText(nic: NicPlan): string {
   const b = nic.backend;
   const what =
     b.kind === 'user'
-      ? `user-mode net, SSH 127.0.0.1:${b.sshPort} → guest :22`
+      ? `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`
       : b.kind === 'unwired'
         ? style.dim('unwired')
         : b.kind === 'tcp-listen'
           ? `tcp listen ${b.host}:${b.port} ← ${nic.peer}`
           : b.kind === 'tcp-connect'
             ? `tcp connect ${b.host}:${b.port} → ${nic.peer}`
-            : `udp ${b.host}:${b.localPort} ⇄ :${b.remotePort} ${nic.peer}`;
-  return `NIC ${String(nic.index).padEnd(2)} ${(nic.iface || '-').padEnd(12)} ${nic.mac}  ${what}`;
+            : `udp ${b.host}:${b.localPort} ⇄ ${b.remoteHost ?? ''}:${b.remotePort} ${nic.peer}`;
+  const away = nic.peerHost ? ` (host ${nic.peerHost})` : '';
+  return `NIC ${String(nic.index).padEnd(2)} ${(nic.iface || '-').padEnd(12)} ${nic.mac}  ${what}${away}`;
+}
+
+/** What --dry-run says of a multi-host lab's other hosts. */
+function remoteText(plan: LabPlan): string[] {
+  if (!plan.host) return [];
+  const out = [`  host ${plan.host}: ${plan.nodes.map((n) => n.name).join(', ') || 'no nodes'}`];
+  for (const r of plan.remote ?? []) out.push(`  ${r.name} runs on host ${r.host} (${r.mgmtIp}, ssh ${r.sshPort})`);
+  return out;
 }
 
 /** The plan as --dry-run prints it: every node, NIC, port, link and QEMU argv. */
@@ -24,12 +33,13 @@ export function planText(plan: LabPlan, accelReason: string): string {
   out.push(`  ${plan.nodes.length} node(s), ${plan.links.length} link(s) over ${plan.transport.toUpperCase()}; accelerator ${plan.accel.toUpperCase()} (${accelReason})`);
   out.push(`  state dir ${plan.files.dir}`);
   out.push(`  start order: ${plan.startOrder.join(', ')}`);
+  out.push(...remoteText(plan));
   for (const w of plan.warnings) out.push(style.yellow(`  warning: ${w}`));
   out.push('', style.bold('Nodes'));
   for (const n of plan.nodes) {
     out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}, boot timeout ${n.bootTimeoutS} s`);
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
-    out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${n.mgmtIp}:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
+    out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console 127.0.0.1:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
     for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }

@@ -17,6 +17,7 @@ import { applyProfilePatches, restoreProfiles } from './profiles.js';
 import { generateKey, writeSshConfig } from './sshFiles.js';
 import { probeHost, type ImageFactsResolver } from './hostProbe.js';
 import { argvForStart } from './relink.js';
+import { waitForRemoteListeners } from './remoteListener.js';
 import { writeNodeSeed } from './seeds.js';
 import { waitForCloudInit } from './cloudInitReady.js';
 import type { AccelFacts } from '../host/accel.js';
@@ -33,12 +34,16 @@ export interface PlannedLab {
   accelFacts?: AccelFacts;
 }
 
-/** Load → resolve → probe → plan. Throws SpecError for bad input; starts nothing. */
-export async function planDeploy(specDir: string, images: ImageFactsResolver, env: NodeJS.ProcessEnv = process.env): Promise<PlannedLab> {
+/**
+ * Load → resolve → probe → plan. Throws SpecError for bad input; starts
+ * nothing. Multi-host: `host` is this machine's entry; only its nodes' images are probed.
+ */
+export async function planDeploy(specDir: string, images: ImageFactsResolver, env: NodeJS.ProcessEnv = process.env, opts: { host?: string } = {}): Promise<PlannedLab> {
   const spec = loadSpec(specDir);
   const resolved = resolveLab(spec, homedir());
-  const facts = await probeHost(imagePathsOf(resolved), images, env);
-  return { plan: planLab(spec, resolved, facts), accelReason: facts.accelReason, accelFacts: facts.accelFacts };
+  const mine = resolved.filter((n) => opts.host === undefined || n.host === opts.host);
+  const facts = await probeHost(imagePathsOf(mine), images, env);
+  return { plan: planLab(spec, resolved, facts, opts), accelReason: facts.accelReason, accelFacts: facts.accelFacts };
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -51,7 +56,10 @@ async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, star
     if (!p) {
       p = (async () => {
         await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
-        if (state.status === 'failed') throw new LabError('deploy cancelled');
+        const stopped = () => state.status === 'failed';
+        if (stopped()) throw new LabError('deploy cancelled');
+        await waitForRemoteListeners(node, Date.now() + node.bootTimeoutS * 1000, stopped, reporter.info);
+        if (stopped()) throw new LabError('deploy cancelled');
         startedAt.set(node.name, Date.now());
         const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs(node)], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
         state.nodes[node.name]!.pid = pid;
@@ -230,7 +238,7 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
     const busy = await busyPorts(plan);
     if (busy.length) {
       throw new LabError(
-        `ports already in use on 127.0.0.1: ${busy.map((b) => `${b.port} (${b.use})`).join(', ')}`,
+        `ports already in use: ${busy.map((b) => `${b.address}:${b.port} (${b.use})`).join(', ')}`,
         'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
       );
     }

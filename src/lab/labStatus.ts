@@ -6,6 +6,7 @@ import { QmpClient } from '../qemu/qmp.js';
 import { deployInterrupted, livePid, qemuProcesses, scanLabQemus } from './labScan.js';
 import { readState, type LabState } from './labState.js';
 import type { LabRef } from './labSelect.js';
+import type { RemoteNode } from '../plan/labPlan.js';
 
 export interface NodeRow {
   node: string;
@@ -19,6 +20,8 @@ export interface NodeRow {
   image: string | null;
   accel: string | null;
   error?: string;
+  /** Multi-host: the host it runs on. */
+  host?: string;
 }
 
 /**
@@ -91,8 +94,23 @@ async function nodeRow(state: LabState, node: LabState['plan']['nodes'][number],
     image: node.image.path,
     accel: pid ? (ns.accel ?? state.accel) : null,
     ...(ns.error && !pid ? { error: ns.error } : {}),
+    ...(node.host ? { host: node.host } : {}),
   };
 }
+
+/** A node another host runs: this host knows its plan, not its processes. */
+const remoteRow = (n: RemoteNode): NodeRow => ({
+  node: n.name,
+  status: `remote (host ${n.host})`,
+  pid: null,
+  mgmt_ip: n.mgmtIp,
+  ssh_port: n.sshPort,
+  console_port: n.consolePort,
+  platform: n.platform,
+  image: null,
+  accel: null,
+  host: n.host,
+});
 
 /** What `status` shows for one lab, from its processes and QMP first, state.json second. */
 export async function labReport(ref: LabRef): Promise<LabReport> {
@@ -120,7 +138,8 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
       links: [],
     };
   }
-  const nodes = await Promise.all(state.plan.nodes.map((n) => nodeRow(state, n, scan)));
+  const local = await Promise.all(state.plan.nodes.map((n) => nodeRow(state, n, scan)));
+  const nodes = [...local, ...(state.plan.remote ?? []).map(remoteRow)].sort((a, b) => a.node.localeCompare(b.node));
   const interrupted = deployInterrupted(state);
   const leftPaused = state.paused_by !== undefined && state.paused_by !== process.pid && !isAlive(state.paused_by);
   const hint = interrupted

@@ -9,6 +9,7 @@ import { deployInterrupted, livePid } from './labScan.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode, type NodeReadiness } from './readiness.js';
 import { argvForStart, relinkNic, tcpPeersOf } from './relink.js';
+import { waitForRemoteListeners } from './remoteListener.js';
 import type { Reporter } from '../host/reporter.js';
 
 /**
@@ -75,6 +76,8 @@ async function bootNode(state: LabState, name: string, reporter: Reporter): Prom
   for (const p of before.listeners) {
     if (nodeIsUp(state, p.node.name)) await relinkNic(p, state);
   }
+  // Multi-host: a listener on another host is not this state's to re-link; wait until it listens.
+  await waitForRemoteListeners(node, Date.now() + node.bootTimeoutS * 1000, () => false, reporter.info);
   ns.status = 'starting';
   const startedAt = Date.now();
   ns.pid = await startQemu(node, argvForStart(plan, node, state), reporter.verbose);

@@ -51,7 +51,7 @@ const ATTEMPT_TIMEOUT_MS = 5000;
  * connection held silent while the guest boots costs no extra time and a
  * slow banner is still seen.
  */
-export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => boolean): Promise<WaitResult> {
+export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => boolean, host = '127.0.0.1'): Promise<WaitResult> {
   const started = Date.now();
   const abort = new AbortController();
   setMaxListeners(64, abort.signal); // one listener per attempt in flight (≤ 25)
@@ -68,7 +68,7 @@ export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => 
       if (!stillRunning()) return finish({ banner: null, reason: 'exited' });
       const left = started + timeoutMs - Date.now();
       if (left <= 0) return finish({ banner: null, reason: 'timeout' });
-      void readSshBanner(port, '127.0.0.1', Math.min(ATTEMPT_TIMEOUT_MS, left), abort.signal).then((banner) => {
+      void readSshBanner(port, host, Math.min(ATTEMPT_TIMEOUT_MS, left), abort.signal).then((banner) => {
         if (banner) finish({ banner });
       });
     };
@@ -90,7 +90,7 @@ export interface NodeReadiness {
  * second instead of at vm_boot_timeout.
  */
 export async function waitForNode(
-  node: Pick<NodePlan, 'sshPort' | 'files'>,
+  node: Pick<NodePlan, 'sshPort' | 'files'> & { mgmtIp?: string },
   pid: number,
   startedAt: number,
   timeoutMs: number,
@@ -103,7 +103,8 @@ export async function waitForNode(
     if (f) stop.abort();
     return f;
   });
-  const ssh = await waitForSsh(node.sshPort, timeoutMs, () => !stop.signal.aborted);
+  // Multi-host nodes forward SSH on their host's address (their mgmt_ip), not loopback.
+  const ssh = await waitForSsh(node.sshPort, timeoutMs, () => !stop.signal.aborted, node.mgmtIp);
   stop.abort();
   signal?.removeEventListener('abort', onOuter);
   const fault = await watch;

@@ -13,7 +13,8 @@ const running = (state: LabState, node: string) => state.nodes[node]?.status ===
  */
 export function argvForStart(plan: LabPlan, node: NodePlan, state: LabState): string[] {
   const nics = node.nics.map((nic) => {
-    if (nic.backend.kind !== 'tcp-connect' || !nic.peer) return nic;
+    // A listener on another host is not in this state: deploy waited for it (lab/remoteListener).
+    if (nic.backend.kind !== 'tcp-connect' || !nic.peer || nic.peerHost) return nic;
     const peer = nic.peer.split(':')[0]!;
     return running(state, peer) ? nic : { ...nic, backend: { kind: 'unwired' as const } };
   });

@@ -8,7 +8,8 @@ export type LinkTransport = 'tcp' | 'udp';
 export type NicBackend =
   | { kind: 'tcp-listen'; host: string; port: number }
   | { kind: 'tcp-connect'; host: string; port: number }
-  | { kind: 'udp'; host: string; localPort: number; remotePort: number }
+  /** `host`: the local address bound; `remoteHost`: the peer's, when it is on another host. */
+  | { kind: 'udp'; host: string; localPort: number; remotePort: number; remoteHost?: string }
   /** An unwired interface: a NIC on an empty hub, so later NICs keep their index. */
   | { kind: 'unwired' };
 
@@ -18,11 +19,14 @@ export interface NicPlan {
   iface: string;
   mac: string;
   /** For NIC 0: user-mode networking with SSH forwarded. */
-  backend: NicBackend | { kind: 'user'; sshPort: number };
+  /** `bind`: the address SSH is forwarded on (multi-host: the host's; else 127.0.0.1). */
+  backend: NicBackend | { kind: 'user'; sshPort: number; bind?: string };
   /** Index into LabPlan.links when wired. */
   link?: number;
   /** "leaf1:Ethernet0" when wired. */
   peer?: string;
+  /** Multi-host: the peer runs on this other host (its listener is waited for, not started). */
+  peerHost?: string;
 }
 
 /** A node that starts from a library checkpoint: a booted node saved with its RAM (`vmlab images checkpoint`). */
@@ -44,6 +48,8 @@ export interface NodeCheckpoint {
 
 export interface NodePlan {
   name: string;
+  /** Multi-host: the `vmlab.hosts` entry it runs on. */
+  host?: string;
   /** Position in name order: the base of console and SSH ports. */
   index: number;
   platform: string | null;
@@ -112,4 +118,18 @@ export interface LabPlan {
   startOrder: string[];
   profiles: ProfilePatch[];
   warnings: string[];
+  /** Multi-host: the host this plan deploys (`--host`); `nodes` are its nodes only. */
+  host?: string;
+  /** Multi-host: the lab's nodes on other hosts (from the same global port allocation). */
+  remote?: RemoteNode[];
+}
+
+/** A node of the lab that another host runs: what status shows and profiles of that host get. */
+export interface RemoteNode {
+  name: string;
+  host: string;
+  mgmtIp: string;
+  sshPort: number;
+  consolePort: number;
+  platform: string | null;
 }

@@ -4,7 +4,7 @@ import { IssueList } from '../spec/specError.js';
 import { buildQemuArgv } from '../qemu/argv.js';
 import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
 import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
-import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch } from './labPlan.js';
+import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode } from './labPlan.js';
 import { macAddress } from './macAddress.js';
 import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
 import { patchProfileText } from './profilePatch.js';
@@ -51,13 +51,32 @@ export function resolveLab(spec: Spec, home: string): ResolvedNode[] {
 export const imagePathsOf = (nodes: ResolvedNode[]) => [...new Set(nodes.map((n) => n.image.path))];
 
 /**
+ * Which nodes this machine runs: all of a single-host lab; of a multi-host
+ * lab, those on `host` (a multi-host lab needs one). Problems go to `issues`.
+ */
+export function localNodes(spec: Spec, resolved: ResolvedNode[], host: string | undefined, issues: IssueList): Set<string> {
+  const known = Object.keys(spec.hosts);
+  const where = `${spec.settingsKey}.hosts`;
+  if (host !== undefined && !(host in spec.hosts)) {
+    issues.add(TOPOLOGY, where, known.length ? `--host "${host}" is not one of the lab's hosts` : `--host "${host}" given, but the lab has no hosts (${where} is not set)`, known.length ? `use one of: ${known.join(', ')}` : 'leave out --host: every node runs on this machine');
+  } else if (host === undefined && known.length) {
+    issues.add(TOPOLOGY, where, `the lab spans hosts (${known.join(', ')}): each host deploys its own nodes`, `run vmlab deploy -S ${spec.dir} --host <name> on each host, or --all-hosts from one machine`);
+  }
+  return new Set(resolved.filter((n) => host === undefined || n.host === host).map((n) => n.name));
+}
+
+/**
  * Turn a loaded spec and the host facts into the complete LabPlan: every
  * port, NIC, file and QEMU argv. Pure; all problems are thrown together as
- * one SpecError.
+ * one SpecError. Multi-host: `opts.host` names this machine's entry of
+ * `vmlab.hosts`; ports come from the one global allocation (the same on
+ * every host) and only that host's nodes are planned to run.
  */
-export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts): LabPlan {
+export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, opts: { host?: string } = {}): LabPlan {
   const issues = new IssueList();
   const section = spec.settingsKey;
+  const local = localNodes(spec, resolved, opts.host, issues);
+  issues.throwIfAny();
   const warnings = [...spec.warnings];
   const names = resolved.map((n) => n.name);
   const byName = new Map(resolved.map((n) => [n.name, n]));
@@ -65,13 +84,16 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
   const files = labFiles(dir);
 
   // Images must exist and be safe to open.
-  for (const n of resolved) {
+  for (const n of resolved.filter((r) => local.has(r.name))) {
     const img = facts.images[n.image.path];
     if (!img || img.problem) {
       const what = img?.problem ?? 'image not inspected';
       // A library problem names the image already; a file problem gets the path.
       const message = n.image.path.startsWith(LIBRARY_PREFIX) ? what : `${what}: ${n.image.path}`;
-      issues.add(n.image.file, n.image.jsonPath, message, img?.hint ?? 'point vm_image at an existing qcow2 file');
+      // Multi-host: say on which host, and that --all-hosts brings it there.
+      const onHost = n.host ? ` (on host ${n.host}, for ${n.name})` : '';
+      const allHosts = n.host && n.image.path.startsWith(LIBRARY_PREFIX) ? `; or from one machine that has it: vmlab deploy -S ${spec.dir} --all-hosts` : '';
+      issues.add(n.image.file, n.image.jsonPath, message + onHost, (img?.hint ?? 'point vm_image at an existing qcow2 file') + allHosts);
     }
   }
 
@@ -153,19 +175,29 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
     };
   });
 
+  // Same-host links stay on 127.0.0.1; a cross-host link binds to its host's
+  // listen address and reaches the peer at the peer host's address.
+  const hostOf = (node: string) => byName.get(node)!.host;
+  const bindOf = (node: string) => spec.hosts[hostOf(node)!]!.listen;
+  const addressOf = (node: string) => spec.hosts[hostOf(node)!]!.address;
   const backendFor = (link: LinkPlan, side: 'a' | 'z'): NicBackend => {
+    const me = link[side].node;
+    const peer = link[side === 'a' ? 'z' : 'a'].node;
+    const cross = hostOf(me) !== hostOf(peer);
     if (link.transport === 'udp') {
       const mine = side === 'a' ? link.port : link.zPort!;
       const theirs = side === 'a' ? link.zPort! : link.port;
-      return { kind: 'udp', host: '127.0.0.1', localPort: mine, remotePort: theirs };
+      if (!cross) return { kind: 'udp', host: '127.0.0.1', localPort: mine, remotePort: theirs };
+      return { kind: 'udp', host: bindOf(me), localPort: mine, remotePort: theirs, remoteHost: addressOf(peer) };
     }
-    return side === link.listener
-      ? { kind: 'tcp-listen', host: '127.0.0.1', port: link.port }
-      : { kind: 'tcp-connect', host: '127.0.0.1', port: link.port };
+    if (side === link.listener) return { kind: 'tcp-listen', host: cross ? bindOf(me) : '127.0.0.1', port: link.port };
+    return { kind: 'tcp-connect', host: cross ? addressOf(peer) : '127.0.0.1', port: link.port };
   };
 
   const macs = new Set<string>();
-  const nodes: NodePlan[] = resolved.map((n, index) => {
+  const remote: RemoteNode[] = [];
+  // Every node is walked (MACs are assigned in one global order); only local ones are kept.
+  const nodes: NodePlan[] = resolved.flatMap((n, index) => {
     const w = wired.get(n.name)!;
     const checkpoint = facts.images[n.image.path]?.checkpoint;
     // NICs up to the highest interface the device wires or lists (or its checkpoint was saved with); gaps are unwired NICs.
@@ -178,7 +210,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
     for (let i = 0; i <= top; i++) {
       const mac = macAddress(spec.name, n.name, i, macs);
       if (i === 0) {
-        nics.push({ index: 0, iface: 'mgmt', mac, backend: { kind: 'user', sshPort: ports.ssh[index]! } });
+        nics.push({ index: 0, iface: 'mgmt', mac, backend: { kind: 'user', sshPort: ports.ssh[index]!, ...(n.host ? { bind: bindOf(n.name) } : {}) } });
         continue;
       }
       const wi = w.get(i);
@@ -188,11 +220,18 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       }
       const link = links[wi.link]!;
       const peer = wi.side === 'a' ? link.z : link.a;
-      nics.push({ index: i, iface: wi.iface, mac, backend: backendFor(link, wi.side), link: link.index, peer: `${peer.node}:${peer.iface}` });
+      const peerHost = hostOf(peer.node) !== n.host ? hostOf(peer.node) : null;
+      nics.push({ index: i, iface: wi.iface, mac, backend: backendFor(link, wi.side), link: link.index, peer: `${peer.node}:${peer.iface}`, ...(peerHost ? { peerHost } : {}) });
+    }
+    const mgmtIp = n.host ? addressOf(n.name) : '127.0.0.1';
+    if (!local.has(n.name)) {
+      remote.push({ name: n.name, host: n.host!, mgmtIp, sshPort: ports.ssh[index]!, consolePort: ports.console[index]!, platform: n.platform });
+      return [];
     }
     const img = facts.images[n.image.path]!;
     const node: Omit<NodePlan, 'argv'> = {
       name: n.name,
+      ...(n.host ? { host: n.host } : {}),
       index,
       platform: n.platform,
       image: { path: img.path ?? n.image.path, format: img.format ?? 'qcow2' },
@@ -207,17 +246,20 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       interfaceMap: n.interfaceMap,
       bootTimeoutS: n.bootTimeoutS,
       credentials: img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials,
-      mgmtIp: '127.0.0.1',
+      mgmtIp,
       sshPort: ports.ssh[index]!,
       consolePort: ports.console[index]!,
       nics,
       files: nodeFiles(dir, n.name),
-      after: [...after.get(n.name)!].sort(),
+      // A listener on another host is waited for by port (see lab/remoteListener), not by start order.
+      after: [...after.get(n.name)!].filter((d) => local.has(d)).sort(),
     };
-    return {
-      ...node,
-      argv: buildQemuArgv(node, { lab: spec.name, accel: facts.accel, qemuBinary: facts.qemuBinary, authorizedKeys: files.labKeyPub }),
-    };
+    return [
+      {
+        ...node,
+        argv: buildQemuArgv(node, { lab: spec.name, accel: facts.accel, qemuBinary: facts.qemuBinary, authorizedKeys: files.labKeyPub }),
+      },
+    ];
   });
 
   const profiles: ProfilePatch[] = nodes.flatMap((n) => {
@@ -236,8 +278,9 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
     files,
     nodes,
     links,
-    startOrder: order,
+    startOrder: order.filter((n) => local.has(n)),
     profiles,
     warnings,
+    ...(opts.host ? { host: opts.host, remote } : {}),
   };
 }

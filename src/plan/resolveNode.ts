@@ -37,6 +37,8 @@ export interface ResolvedNode {
   /** The user came from the profile or platform, not the built-in default (a cloud image's own user wins over that). */
   userExplicit: boolean;
   cloudInit: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean } | undefined;
+  /** Multi-host: the `vmlab.hosts` entry it runs on (profile `vm_host`); null in a single-host lab. */
+  host: string | null;
 }
 
 /** vm_image names a library image when it has no slash, no `~` and no image file extension. */
@@ -100,6 +102,9 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
     return undefined;
   }
 
+  const host = placeNode(spec, name, profile.vm_host, profileLabel, issues);
+  if (host === undefined) return undefined;
+
   const map = pick('vm_interface_map')?.value ?? DEFAULTS.interfaceMap;
   return {
     name,
@@ -120,5 +125,30 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
     },
     userExplicit: Boolean(profile.ssh_user || platform.vm_credentials?.user),
     cloudInit: profile.cloud_init,
+    host,
   };
+}
+
+/**
+ * Which host a device runs on: its profile's `vm_host`, one of
+ * `vmlab.hosts`. With hosts every device must say; without, none may.
+ * undefined: a problem was reported.
+ */
+function placeNode(spec: Spec, name: string, vmHost: string | undefined, label: string, issues: IssueList): string | null | undefined {
+  const known = Object.keys(spec.hosts);
+  const section = `topology.json ${spec.settingsKey}.hosts`;
+  if (!known.length) {
+    if (!vmHost) return null;
+    issues.add(label, 'vm_host', `runs on host "${vmHost}", but ${section} is not set`, `add "${spec.settingsKey}": {"hosts": {"${vmHost}": "<address>"}} to topology.json, or remove vm_host`);
+    return undefined;
+  }
+  if (!vmHost) {
+    issues.add(label, 'vm_host', `device "${name}" has no vm_host, and the lab spans hosts (${known.join(', ')})`, `set "vm_host" in ${label} to one of: ${known.join(', ')}`);
+    return undefined;
+  }
+  if (!(vmHost in spec.hosts)) {
+    issues.add(label, 'vm_host', `unknown host "${vmHost}"`, `use one of: ${known.join(', ')} (from ${section})`);
+    return undefined;
+  }
+  return vmHost;
 }

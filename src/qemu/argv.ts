@@ -25,7 +25,7 @@ export function linkNetdevOptions(backend: NicBackend, id: string): Record<strin
     case 'tcp-connect':
       return { type: 'socket', id, connect: `${backend.host}:${backend.port}` };
     case 'udp':
-      return { type: 'socket', id, udp: `${backend.host}:${backend.remotePort}`, localaddr: `${backend.host}:${backend.localPort}` };
+      return { type: 'socket', id, udp: `${backend.remoteHost ?? backend.host}:${backend.remotePort}`, localaddr: `${backend.host}:${backend.localPort}` };
     case 'unwired':
       return undefined;
   }
@@ -63,7 +63,7 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
   // replaced over QMP when the peer restarts; unwired ones get an empty hub.
   for (const nic of node.nics) {
     if (nic.backend.kind === 'user') {
-      argv.push('-netdev', `user,id=mgmt,hostfwd=tcp:127.0.0.1:${nic.backend.sshPort}-:22`);
+      argv.push('-netdev', `user,id=mgmt,hostfwd=tcp:${nic.backend.bind ?? '127.0.0.1'}:${nic.backend.sshPort}-:22`);
       argv.push('-device', `${node.nicDriver},netdev=mgmt,mac=${nic.mac}`);
       continue;
     }

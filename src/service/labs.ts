@@ -18,11 +18,15 @@ import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
 import { assertConsoleFree, holdConsole } from '../lab/console.js';
-import { consoleHolderFile } from '../plan/labFiles.js';
-import { mkdirSync, rmSync } from 'node:fs';
+import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
 import { qemuBinaryVersion } from '../lab/snapshot.js';
 import { join } from 'node:path';
+import { loadSpec, type Spec } from '../spec/loadSpec.js';
+import { syncHostImages } from './hostImages.js';
+import type { HostEntry } from '../spec/hosts.js';
+import { remoteOptions, runOnAllHosts, type LineSinks } from '../lab/allHosts.js';
 
 export interface InlineSpec {
   name: string;
@@ -87,9 +91,64 @@ export class LabService {
     return loadLab(ref);
   }
 
-  /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). */
-  plan(specDir: string): Promise<PlannedLab> {
-    return planDeploy(specDir, imageFactsResolver(this.root), this.env);
+  /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). Multi-host: `host` is this machine's entry. */
+  plan(specDir: string, opts: { host?: string } = {}): Promise<PlannedLab> {
+    return planDeploy(specDir, imageFactsResolver(this.root), this.env, opts);
+  }
+
+  /**
+   * Multi-host from one machine (newtlab's way): run `vmlab deploy --host`
+   * on every host over SSH at once, each host's output prefixed with its
+   * name. If any host fails (or this is interrupted), every host is rolled
+   * back with `vmlab destroy --host`. The spec dir must be at the same path
+   * on every host (a shared checkout). Library images a host lacks are
+   * copied there first (service/hostImages).
+   */
+  async deployAllHosts(specDir: string, sinks: LineSinks, signal?: AbortSignal): Promise<void> {
+    const { dir, hosts, spec } = this.hostsOf(specDir);
+    const opts = remoteOptions(this.env);
+    await syncHostImages(spec, this.root, opts, sinks);
+    const codes = await runOnAllHosts(hosts, (h) => ['deploy', '-S', dir, '--host', h], opts, sinks, signal);
+    const failed = Object.entries(codes).filter(([, c]) => c !== 0);
+    if (!failed.length && !signal?.aborted) return;
+    sinks.stderr(`rolling back every host (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
+    await runOnAllHosts(hosts, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
+    throw new LabError(
+      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host was rolled back`,
+      'its output above is prefixed with its name; exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
+      'failure',
+      'host_failed',
+    );
+  }
+
+  /** `vmlab status|destroy -S DIR --host H` on every host over SSH; fails if any host did. */
+  async onAllHosts(specDir: string, command: 'status' | 'destroy', sinks: LineSinks): Promise<void> {
+    const { dir, hosts } = this.hostsOf(specDir);
+    const codes = await runOnAllHosts(hosts, (h) => [command, '-S', dir, '--host', h], remoteOptions(this.env), sinks);
+    const failed = Object.entries(codes).filter(([, c]) => c !== 0);
+    if (failed.length) throw new LabError(`${command} failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ')}`, 'its output above is prefixed with its name', 'failure', 'host_failed');
+  }
+
+  private hostsOf(specDir: string): { dir: string; hosts: Record<string, HostEntry>; spec: Spec } {
+    const spec = loadSpec(specDir);
+    if (!Object.keys(spec.hosts).length) {
+      throw new LabError(`--all-hosts: lab "${spec.name}" has no hosts (topology.json ${spec.settingsKey}.hosts is not set)`, `leave out --all-hosts, or add "${spec.settingsKey}": {"hosts": {"<name>": "<address>"}}`, 'input', 'no_hosts');
+    }
+    return { dir: spec.dir, hosts: spec.hosts, spec };
+  }
+
+  /** Multi-host: refuse to act on a lab this machine deployed for another host than `host` (none deployed: nothing to check). */
+  assertHost(ref: LabRef, host: string | undefined): void {
+    if (host === undefined || !existsSync(labFiles(ref.dir).state)) return;
+    const mine = loadLab(ref).plan.host;
+    if (mine !== host) {
+      throw new LabError(
+        mine ? `lab "${ref.name}" here runs host ${mine}'s nodes, not host ${host}'s` : `lab "${ref.name}" here is a single-host lab: it has no host "${host}"`,
+        mine ? `run this on host ${host} (or leave out --host)` : 'leave out --host',
+        'input',
+        'wrong_host',
+      );
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { readJsonFile, type JsonFile } from './jsonFile.js';
 import { isValidName, NAME_RULE } from './names.js';
+import { parseHosts, type HostEntry } from './hosts.js';
 import {
   platformsFileSchema,
   profileSchema,
@@ -50,6 +51,8 @@ export interface Spec {
   links: LinkSpec[];
   platforms: Record<string, Platform>;
   profiles: Record<string, ProfileFile>;
+  /** `vmlab.hosts`, parsed; empty for a single-host lab. */
+  hosts: Record<string, HostEntry>;
   warnings: string[];
 }
 
@@ -205,6 +208,7 @@ export function loadSpec(specDir: string): Spec {
     issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name "${name}" is not valid`, `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`);
   }
   const links = issues.empty ? collectLinks(topo, issues) : [];
+  const hosts = parseHosts(settings.hosts, settingsKey, TOPOLOGY, issues);
 
   let platforms: Record<string, Platform> = {};
   if (existsSync(join(dir, PLATFORMS))) {
@@ -232,5 +236,5 @@ export function loadSpec(specDir: string): Spec {
 
   issues.throwIfAny();
   const listedInterfaces = Object.fromEntries(devices.map((d) => [d, Object.keys(topo.devices[d]?.interfaces ?? {})]));
-  return { dir, name, settings, settingsKey, devices, listedInterfaces, links, platforms, profiles, warnings };
+  return { dir, name, settings, settingsKey, devices, listedInterfaces, links, platforms, profiles, hosts, warnings };
 }

@@ -15,7 +15,8 @@ export const labSettingsSchema = z.looseObject({
   console_port_base: port.optional(),
   ssh_port_base: port.optional(),
   link_transport: z.enum(['tcp', 'udp']).optional(),
-  hosts: z.record(z.string(), z.string()).optional(),
+  /** Multi-host: name → "address", "user@address" or {address, listen} (checked in spec/hosts). */
+  hosts: z.record(z.string(), z.union([z.string(), z.looseObject({ address: z.string(), listen: z.string().optional() })])).optional(),
 });
 
 export const interfaceSchema = z.looseObject({

@@ -3,7 +3,7 @@ import { imagePathsOf, planLab, resolveLab, type HostFacts, type ImageFacts } fr
 import type { LabPlan } from '../../src/plan/labPlan.js';
 
 /** Plan a spec dir with fixed host facts: no probes, so the result is the same on every machine. */
-export function planFor(dir: string, images: (path: string) => ImageFacts = () => ({ format: 'qcow2' })): LabPlan {
+export function planFor(dir: string, images: (path: string) => ImageFacts = () => ({ format: 'qcow2' }), host?: string): LabPlan {
   const spec = loadSpec(dir);
   const resolved = resolveLab(spec, '/home/user');
   const facts: HostFacts = {
@@ -13,13 +13,13 @@ export function planFor(dir: string, images: (path: string) => ImageFacts = () =
     qemuBinary: 'qemu-system-x86_64',
     images: Object.fromEntries(imagePathsOf(resolved).map((p) => [p, images(p)])),
   };
-  return planLab(spec, resolved, facts);
+  return planLab(spec, resolved, facts, host === undefined ? {} : { host });
 }
 
 /** The message a spec dir fails with ('' when it plans). */
-export function planError(dir: string, images?: (path: string) => ImageFacts): string {
+export function planError(dir: string, images?: (path: string) => ImageFacts, host?: string): string {
   try {
-    planFor(dir, images);
+    planFor(dir, images, host);
     return '';
   } catch (err) {
     return (err as Error).message;

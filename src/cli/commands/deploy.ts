@@ -4,6 +4,8 @@ import { cliReporter } from '../reporter.js';
 import { printJson, style } from '../output.js';
 import { planText } from '../planText.js';
 import { globals } from '../globals.js';
+import { OptionError } from '../options.js';
+import { lineSinks } from '../output.js';
 
 export function register(program: Command): void {
   program
@@ -12,6 +14,8 @@ export function register(program: Command): void {
     .requiredOption('-S, --specs <dir>', 'spec directory')
     .option('--dry-run', 'print the plan (every QEMU argv, port and link) and start nothing')
     .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
+    .option('--host <name>', 'multi-host lab: start only the nodes whose vm_host is this vmlab.hosts entry (run it on each host)')
+    .option('--all-hosts', 'multi-host lab, from one machine: run each host\'s deploy over SSH (VMLAB_SSH_CONFIG, VMLAB_REMOTE_BIN), roll every host back if one fails')
     .option('--snapshot <file|name>', 'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting')
     .addHelpText(
       'after',
@@ -21,11 +25,25 @@ Examples:
   vmlab deploy -S specs/ --dry-run
   vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv
   vmlab deploy -S specs/ --snapshot ready          warm, from "vmlab snapshot --name ready --export"
-  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file`,
+  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file
+  vmlab deploy -S specs/ --host server-a           multi-host: this host's nodes (run on each host)
+  vmlab deploy -S /shared/specs --all-hosts        multi-host over SSH: every host's part, output prefixed [host]`,
     )
-    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string }) => {
+    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string; host?: string; allHosts?: boolean }) => {
       const labs = services().labs;
-      const planned = await labs.plan(opts.specs);
+      if (opts.allHosts) {
+        if (opts.host !== undefined || opts.dryRun || opts.snapshot) throw new OptionError('option --all-hosts: runs each host\'s own deploy; it does not combine with --host, --dry-run or --snapshot');
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once('SIGINT', onSignal);
+        try {
+          await labs.deployAllHosts(opts.specs, lineSinks, stop.signal);
+        } finally {
+          process.removeListener('SIGINT', onSignal);
+        }
+        return;
+      }
+      const planned = await labs.plan(opts.specs, opts.host !== undefined ? { host: opts.host } : {});
       const reporter = cliReporter(globals.verbose);
       for (const w of planned.plan.warnings) reporter.warn(w);
       if (opts.dryRun) {
@@ -50,9 +68,11 @@ Examples:
       }
       if (opts.json) return printJson(state);
       const name = state.name;
+      const remote = state.plan.remote ?? [];
+      const where = state.plan.host ? ` on host ${state.plan.host}${remote.length ? ` (${remote.length} more on ${[...new Set(remote.map((r) => r.host))].join(', ')})` : ''}` : '';
       process.stdout.write(
         [
-          style.green(`Lab "${name}" is up: ${Object.keys(state.nodes).length} node(s) reachable by SSH.`),
+          style.green(`Lab "${name}" is up${where}: ${Object.keys(state.nodes).length} node(s) reachable by SSH.`),
           `  vmlab status                 nodes, ports, pids`,
           `  vmlab ssh <node>             log in (or: ssh -F ${state.plan.files.sshConfig} <node>)`,
           `  vmlab ssh <node> -- ip a     run a command`,

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findQemusUnder } from '../../src/lab/labScan.js';
+import { terminate } from '../../src/host/processes.js';
+import { tempHome } from '../helpers/cli.js';
+import { assertIncludes } from '../helpers/assertions.js';
+import { writeSpecDir } from '../helpers/specDir.js';
+import { tinyGuest } from '../helpers/tinyGuest.js';
+import { inNs, makeHostPair, vmlabIn, type HostPair } from '../helpers/netns.js';
+
+/**
+ * Two hosts on this machine: network namespaces a and b joined by a veth
+ * pair (10.231.0.1 and .2 exist only inside them), each with its own
+ * VMLAB_HOME and image library, each running `vmlab deploy --host`.
+ *
+ *   r1 (host a) eth1 ── r2 (host b) eth1     TCP, r1 listens on 10.231.0.1
+ *
+ * b deploys first, so r2 must wait for r1's listener on the other host.
+ */
+const BASE = 31000;
+const LAB = 'e2e-mh';
+
+describe('a lab across two hosts (network namespaces)', { concurrency: false }, () => {
+  let hosts: HostPair;
+  const homes = { a: tempHome(), b: tempHome() };
+  const env = (h: 'a' | 'b') => ({ VMLAB_HOME: homes[h] });
+  const run = (h: 'a' | 'b', args: string[], timeoutMs?: number) => vmlabIn(hosts.names[h === 'a' ? 0 : 1], args, env(h), timeoutMs);
+  let dir = '';
+  let image = '';
+  const profile = (n: string) => readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8');
+  const before_: Record<string, string> = {};
+
+  before(() => {
+    hosts = makeHostPair();
+    return tinyGuest().then((img) => {
+      image = img;
+      dir = writeSpecDir(
+        {
+          topology: {
+            devices: { r1: {}, r2: {} },
+            links: [{ a: 'r1:eth1', z: 'r2:eth1' }],
+            vmlab: { name: LAB, link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200, hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } },
+          },
+          platforms: { platforms: { tiny: { vm_image: 'tiny', vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 } } },
+          profiles: { r1: { platform: 'tiny', vm_host: 'a' }, r2: { platform: 'tiny', vm_host: 'b' } },
+        },
+        LAB,
+      );
+      for (const n of ['r1', 'r2']) before_[n] = profile(n);
+    });
+  });
+
+  after(async () => {
+    for (const h of ['a', 'b'] as const) {
+      await run(h, ['destroy', '--force', LAB]).catch(() => undefined);
+      for (const pid of findQemusUnder(homes[h])) await terminate(pid);
+      rmSync(homes[h], { recursive: true, force: true });
+    }
+    hosts?.remove();
+  });
+
+  it('refuses a host whose library lacks the image, before starting anything', { timeout: 60_000 }, async () => {
+    assert.equal((await run('a', ['images', 'import', image, '--name', 'tiny'])).code, 0);
+    const r = await run('b', ['deploy', '-S', dir, '--host', 'b']);
+    assert.equal(r.code, 2, r.stderr);
+    assertIncludes(r.stderr, 'no image "tiny" in the library (on host b, for r2)');
+    assertIncludes(r.stderr, 'vmlab images pull tiny');
+    assert.deepEqual(findQemusUnder(homes.b), []);
+    assert.equal(profile('r2'), before_.r2);
+  });
+
+  it('deploys each host\'s nodes; the Z side waits for the listener on the other host', { timeout: 300_000 }, async () => {
+    assert.equal((await run('b', ['images', 'import', image, '--name', 'tiny'])).code, 0);
+    const b = run('b', ['deploy', '-S', dir, '--host', 'b']);
+    await new Promise((r) => setTimeout(r, 2000));
+    const a = await run('a', ['deploy', '-S', dir, '--host', 'a']);
+    const rb = await b;
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(rb.code, 0, rb.stderr);
+    assertIncludes(rb.stdout + rb.stderr, `r2: waiting for r1:eth1 on host a to listen on ${hosts.addresses[0]}:${BASE}`);
+    assertIncludes(a.stdout, `Lab "${LAB}" is up on host a (1 more on b)`);
+    // The link's TCP connection really crosses the veth.
+    assert.match(inNs(hosts.names[0], ['ss', '-Htn', 'state', 'established', `( sport = :${BASE} )`]), new RegExp(`${hosts.addresses[0].replaceAll('.', '\\.')}:${BASE}\\s+${hosts.addresses[1].replaceAll('.', '\\.')}:\\d+`));
+  });
+
+  it('patches each profile with its host\'s address, and shows the other host\'s nodes as remote', { timeout: 60_000 }, async () => {
+    assert.deepEqual(JSON.parse(profile('r1')), { platform: 'tiny', vm_host: 'a', mgmt_ip: hosts.addresses[0], ssh_port: BASE + 200, console_port: BASE + 100 });
+    assert.deepEqual(JSON.parse(profile('r2')), { platform: 'tiny', vm_host: 'b', mgmt_ip: hosts.addresses[1], ssh_port: BASE + 201, console_port: BASE + 101 });
+    const st = JSON.parse((await run('a', ['status', '--json', LAB])).stdout);
+    assert.deepEqual(
+      st.nodes.map((n: { node: string; status: string; host: string; mgmt_ip: string }) => [n.node, n.status, n.host, n.mgmt_ip]),
+      [
+        ['r1', 'running', 'a', hosts.addresses[0]],
+        ['r2', 'remote (host b)', 'b', hosts.addresses[1]],
+      ],
+    );
+    const wrong = await run('a', ['status', LAB, '--host', 'b']);
+    assert.equal(wrong.code, 2);
+    assertIncludes(wrong.stderr, `lab "${LAB}" here runs host a's nodes, not host b's`);
+  });
+
+  it('pings across the cross-host link', { timeout: 120_000 }, async () => {
+    // ssh exits 255 when the connection itself fails (a starved TCG guest may miss ConnectTimeout once).
+    const ssh = async (h: 'a' | 'b', node: string, cmd: string[]) => {
+      let r = await run(h, ['ssh', node, '--', ...cmd], 60_000);
+      if (r.code === 255) r = await run(h, ['ssh', node, '--', ...cmd], 60_000);
+      return r;
+    };
+    for (const [h, node, addr] of [['a', 'r1', '10.9.0.1/30'], ['b', 'r2', '10.9.0.2/30']] as const) {
+      const r = await ssh(h, node, ['sh', '-c', `ip addr add ${addr} dev eth1 && ip link set eth1 up`]);
+      assert.equal(r.code, 0, `${node}: ${r.stderr}`);
+    }
+    const p = await ssh('a', 'r1', ['ping', '-c', '2', '-W', '5', '10.9.0.2']);
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+  });
+
+  it('destroy on a host stops only its nodes; on both leaves nothing', { timeout: 60_000 }, async () => {
+    assert.equal((await run('a', ['destroy', LAB, '--host', 'a'])).code, 0);
+    assert.deepEqual(findQemusUnder(homes.a), []);
+    assert.equal(profile('r1'), before_.r1);
+    const st = JSON.parse((await run('b', ['status', '--json', LAB])).stdout);
+    assert.deepEqual(st.nodes.map((n: { node: string; status: string }) => [n.node, n.status]), [['r1', 'remote (host a)'], ['r2', 'running']]);
+    assert.notEqual(profile('r2'), before_.r2);
+    assert.equal((await run('b', ['destroy', LAB])).code, 0);
+    assert.deepEqual(findQemusUnder(homes.b), []);
+    assert.equal(profile('r2'), before_.r2);
+    for (const ns of hosts.names) assert.equal(inNs(ns, ['ss', '-Htln', `( sport >= :${BASE} and sport <= :${BASE + 299} )`]), '');
+  });
+});
