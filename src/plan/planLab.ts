@@ -80,13 +80,13 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       const ep = l[side];
       const node = byName.get(ep.device)!;
       const where = spec.links.length && l.path.startsWith('links') ? `${l.path}.${side}` : l.path;
-      const r = nicIndexOf(node.interfaceMap, ep.iface, node.customMap);
+      const r = nicIndexOf(node.interfaceMap, ep.iface, node.customMap, node.host);
       if ('error' in r) {
         issues.add(l.file, where, `${ep.device}:${ep.iface}: ${r.error}`, r.hint);
         continue;
       }
       if (r.nic === 0) {
-        issues.add(l.file, where, `${ep.device}:${ep.iface} is the management interface (NIC 0) under the ${node.interfaceMap} map`, `wire a data interface instead (${interfaceNameOf(node.interfaceMap, 1, node.customMap)} or above)`);
+        issues.add(l.file, where, `${ep.device}:${ep.iface} is the management interface (NIC 0) under the ${node.interfaceMap} map`, `wire a data interface instead (${interfaceNameOf(node.interfaceMap, 1, node.customMap, node.host)} or above)`);
         continue;
       }
       if (r.nic > MAX_NIC_INDEX) {
@@ -168,7 +168,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
     // NICs up to the highest interface the device wires or lists; gaps are unwired NICs.
     let top = Math.max(0, ...w.keys());
     for (const iface of spec.listedInterfaces[n.name] ?? []) {
-      const r = nicIndexOf(n.interfaceMap, iface, n.customMap);
+      const r = nicIndexOf(n.interfaceMap, iface, n.customMap, n.host);
       if ('nic' in r && r.nic <= MAX_NIC_INDEX) top = Math.max(top, r.nic);
     }
     const nics: NicPlan[] = [];
@@ -180,7 +180,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       }
       const wi = w.get(i);
       if (!wi) {
-        nics.push({ index: i, iface: interfaceNameOf(n.interfaceMap, i, n.customMap), mac, backend: { kind: 'unwired' } });
+        nics.push({ index: i, iface: interfaceNameOf(n.interfaceMap, i, n.customMap, n.host), mac, backend: { kind: 'unwired' } });
         continue;
       }
       const link = links[wi.link]!;
@@ -201,6 +201,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts):
       nicDriver: n.nicDriver,
       diskBus: n.diskBus,
       interfaceMap: n.interfaceMap,
+      ...(n.host ? { deviceType: 'host' as const } : {}),
       bootTimeoutS: n.bootTimeoutS,
       credentials: img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials,
       mgmtIp: '127.0.0.1',

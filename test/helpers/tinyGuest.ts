@@ -1,15 +1,38 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { vmlab } from './cli.js';
+import { join, relative } from 'node:path';
+import { vmlab, repoRoot } from './cli.js';
+
+/** Every file under dir, sorted (the guest's sources). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/**
+ * Short digest of the tiny guest's sources (guest/tiny and guest/lib.sh):
+ * part of the cached image's name, so a changed guest contract (rcS) is
+ * rebuilt instead of silently testing a stale image.
+ */
+export function tinyGuestDigest(): string {
+  const h = createHash('sha256');
+  for (const f of [...filesUnder(join(repoRoot, 'guest', 'tiny')), join(repoRoot, 'guest', 'lib.sh')]) {
+    h.update(relative(repoRoot, f)).update('\0').update(readFileSync(f)).update('\0');
+  }
+  return h.digest('hex').slice(0, 12);
+}
 
 /**
  * The tiny guest for e2e tests, built once into a cache outside the repo
- * (VMLAB_TEST_CACHE, default ~/.cache/vmlab/test) and reused by every run.
+ * (VMLAB_TEST_CACHE, default ~/.cache/vmlab/test) and reused by every run
+ * until its sources change.
  */
 export async function tinyGuest(): Promise<string> {
   const dir = process.env.VMLAB_TEST_CACHE ?? join(homedir(), '.cache', 'vmlab', 'test');
-  const image = join(dir, 'vmlab-tiny.qcow2');
+  const image = join(dir, `vmlab-tiny-${tinyGuestDigest()}.qcow2`);
   if (existsSync(image)) return image;
   mkdirSync(dir, { recursive: true });
   const r = await vmlab(['images', 'build', 'tiny', '--output', image], {}, 900_000);
