@@ -21,7 +21,8 @@ const fixtures = join(repoRoot, 'test', 'fixtures');
 describe("newtron's 2node-vs with host devices", { concurrency: false }, () => {
   const home = tempHome();
   const env = { VMLAB_HOME: home };
-  const dir = join(mkdtempSync('/tmp/vmlab-nh-'), '2node-vs');
+  const specRoot = mkdtempSync('/tmp/vmlab-nh-');
+  const dir = join(specRoot, '2node-vs');
   const labDir = join(home, 'labs', '2node-vs');
   const ssh = (node: string, cmd: string) => vmlab(['ssh', node, '--', 'sh', '-c', cmd], env, 60_000);
   let profileBefore = '';
@@ -47,6 +48,7 @@ describe("newtron's 2node-vs with host devices", { concurrency: false }, () => {
   after(async () => {
     await vmlab(['destroy', '--force', '2node-vs'], env);
     rmSync(home, { recursive: true, force: true });
+    rmSync(specRoot, { recursive: true, force: true });
   });
 
   it('deploys; vmlab status lists host1 like any node', { timeout: 420_000 }, async () => {
