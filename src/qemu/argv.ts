@@ -61,15 +61,10 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
   // NICs in index order. NIC 0: management, user-mode net, SSH on loopback.
   // Data NICs sit on a hub of their own so the socket behind them can be
   // replaced over QMP when the peer restarts; unwired ones get an empty hub.
-  // A host device gets its management NIC last (PCI order is the order of
-  // -device), so a guest naming NICs in PCI order calls the first data port eth0.
-  const mgmtLast = node.deviceType === 'host';
-  const mgmt: string[] = [];
   for (const nic of node.nics) {
     if (nic.backend.kind === 'user') {
-      mgmt.push('-netdev', `user,id=mgmt,hostfwd=tcp:127.0.0.1:${nic.backend.sshPort}-:22`);
-      mgmt.push('-device', `${node.nicDriver},netdev=mgmt,mac=${nic.mac}`);
-      if (!mgmtLast) argv.push(...mgmt.splice(0));
+      argv.push('-netdev', `user,id=mgmt,hostfwd=tcp:127.0.0.1:${nic.backend.sshPort}-:22`);
+      argv.push('-device', `${node.nicDriver},netdev=mgmt,mac=${nic.mac}`);
       continue;
     }
     argv.push('-netdev', `hubport,id=nic${nic.index},hubid=${nic.index}`);
@@ -81,7 +76,12 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
     }
   }
 
-  argv.push(...mgmt);
+  // A host device's management NIC goes last: PCI order is the order of
+  // -device, so a guest naming NICs in PCI order calls its first data port eth0.
+  if (node.deviceType === 'host') {
+    const at = argv.findIndex((a, i) => argv[i - 1] === '-device' && a.includes(',netdev=mgmt,'));
+    argv.push(...argv.splice(at - 1, 2));
+  }
 
   // Serial console on a loopback TCP port, everything also logged to a file.
   argv.push(
@@ -98,6 +98,6 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
   argv.push('-fw_cfg', `name=opt/vmlab/authorized_keys,file=${optValue(ctx.authorizedKeys)}`);
   argv.push('-fw_cfg', `name=opt/vmlab/ssh_host_ed25519_key,file=${optValue(f.hostKey)}`);
   // The tiny guest DHCPs the NIC with this MAC (named mgmt0) instead of eth0.
-  if (mgmtLast) argv.push('-fw_cfg', `name=opt/vmlab/mgmt_mac,string=${node.nics[0]!.mac}`);
+  if (node.deviceType === 'host') argv.push('-fw_cfg', `name=opt/vmlab/mgmt_mac,string=${node.nics[0]!.mac}`);
   return argv;
 }
