@@ -1,4 +1,8 @@
 import { homedir } from 'node:os';
+import { ansibleInventory, topologyDataText, type InventoryFormat } from '../plan/inventory.js';
+import { graphOfPlan, renderGraph, type GraphFormat } from '../plan/graph.js';
+import { graphOfSpecDir } from '../lab/labOutputs.js';
+import { sshConfigText } from '../lab/sshFiles.js';
 import { labDir, vmlabRoot } from '../plan/labFiles.js';
 import { deployLab, planDeploy, type PlannedLab } from '../lab/deploy.js';
 import { destroyLab, type DestroyResult } from '../lab/destroy.js';
@@ -23,10 +27,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
 import { qemuBinaryVersion } from '../lab/snapshot.js';
 import { join } from 'node:path';
-import { ansibleInventory, topologyDataText, type InventoryFormat } from '../plan/inventory.js';
-import { graphOfPlan, graphOfSpec, renderGraph, type GraphFormat } from '../plan/graph.js';
-import { sshConfigText } from '../lab/sshFiles.js';
-import { loadSpec } from '../spec/loadSpec.js';
 
 export interface InlineSpec {
   name: string;
@@ -197,7 +197,7 @@ export class LabService {
 
   /** The topology with interface names as Mermaid or DOT: a spec dir's (deployed or not) or a deployed lab's. */
   graph(from: { specDir: string } | { ref: LabRef }, format: GraphFormat): string {
-    return renderGraph('specDir' in from ? graphOfSpec(loadSpec(from.specDir)) : graphOfPlan(loadLab(from.ref).plan), format);
+    return renderGraph('specDir' in from ? graphOfSpecDir(from.specDir) : graphOfPlan(loadLab(from.ref).plan), format);
   }
 
   /** Labs whose nodes run on the image file at `path` (what the image library asks before removing one). */
