@@ -7,6 +7,8 @@ import { register as console_ } from './commands/console.js';
 import { register as deploy } from './commands/deploy.js';
 import { register as destroy } from './commands/destroy.js';
 import { register as doctor } from './commands/doctor.js';
+import { register as graph } from './commands/graph.js';
+import { register as inventory } from './commands/inventory.js';
 import { register as images } from './commands/images.js';
 import { register as jobs } from './commands/jobs.js';
 import { register as nodeControl } from './commands/nodeControl.js';
@@ -65,13 +67,15 @@ Examples:
   vmlab console r1                        serial console (Ctrl-] to leave)
   vmlab stop r2 && vmlab start r2         restart a node; its links come back
   vmlab destroy                           stop everything, restore the profiles
+  vmlab inventory --format ansible        Ansible inventory (also json: topology-data.json, ssh-config)
+  vmlab graph --format dot                the topology with interface names (mermaid or dot)
   vmlab doctor                            KVM or TCG and why, QEMU and tools found, state root
 
 Exit codes: 0 ok, 1 failure, 2 bad input (0 too when the reader of the output goes away,
 as in vmlab status | head -1). State lives in $VMLAB_HOME (default ~/.vmlab).`,
   );
 
-for (const register of [deploy, destroy, status, ssh, console_, nodeControl, snapshot, images, jobs, doctor, serve, worker]) register(program);
+for (const register of [deploy, destroy, status, ssh, console_, nodeControl, snapshot, inventory, graph, images, jobs, doctor, serve, worker]) register(program);
 
 function fail(message: string, hint: string | undefined, code: number): never {
   process.stderr.write(style.errRed(`error: ${message}`) + '\n');

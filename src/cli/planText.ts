@@ -37,7 +37,7 @@ export function planText(plan: LabPlan, accelReason: string): string {
   for (const w of plan.warnings) out.push(style.yellow(`  warning: ${w}`));
   out.push('', style.bold('Nodes'));
   for (const n of plan.nodes) {
-    out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}, boot timeout ${n.bootTimeoutS} s`);
+    out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}, boot timeout ${n.bootTimeoutS} s`);
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
     out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console 127.0.0.1:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
     for (const nic of n.nics) out.push(`    ${nicText(nic)}`);

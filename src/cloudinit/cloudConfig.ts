@@ -15,6 +15,8 @@ export interface CloudInitInput {
   instanceId: string;
   /** MAC of the management NIC (NIC 0): the one interface that gets DHCP. */
   mgmtMac: string;
+  /** A host device: its management NIC is named mgmt0, leaving eth0 to the first data port. */
+  host?: boolean;
 }
 
 export interface SeedFiles {
@@ -25,6 +27,7 @@ export interface SeedFiles {
 
 /** user-data, meta-data and network-config for a NoCloud seed. Pure. */
 export function cloudInitFiles(input: CloudInitInput): SeedFiles {
+  const mgmtName = input.host ? 'mgmt0' : 'eth0';
   const userData: Record<string, unknown> = {
     hostname: input.hostname,
     manage_etc_hosts: true,
@@ -49,6 +52,6 @@ export function cloudInitFiles(input: CloudInitInput): SeedFiles {
     'user-data': '#cloud-config\n' + stringify(userData, { lineWidth: 0 }),
     'meta-data': stringify({ 'instance-id': input.instanceId, 'local-hostname': input.hostname }),
     // Only the management NIC (matched by its deterministic MAC) gets DHCP; data NICs are the user's.
-    'network-config': stringify({ version: 2, ethernets: { eth0: { match: { macaddress: input.mgmtMac }, 'set-name': 'eth0', dhcp4: true } } }),
+    'network-config': stringify({ version: 2, ethernets: { [mgmtName]: { match: { macaddress: input.mgmtMac }, 'set-name': mgmtName, dhcp4: true } } }),
   };
 }

@@ -15,6 +15,7 @@ import { readinessFailure, waitForNode } from './readiness.js';
 import type { Reporter } from '../host/reporter.js';
 import { applyProfilePatches, restoreProfiles } from './profiles.js';
 import { generateKey, writeSshConfig } from './sshFiles.js';
+import { writeInventoryFiles } from './labOutputs.js';
 import { probeHost, type ImageFactsResolver } from './hostProbe.js';
 import { argvForStart } from './relink.js';
 import { waitForRemoteListeners } from './remoteListener.js';
@@ -271,6 +272,7 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
       }
       reporter.verbose(`overlays ${warm ? 'in place' : 'created'} in ${secs(Date.now() - t0)}`);
       writeSshConfig(plan);
+      writeInventoryFiles(plan);
       const startedAt = new Map<string, number>();
       const loadvm = (n: NodePlan) => (warm ? ['-loadvm', warm.archive.manifest.snapshot.name] : n.checkpoint ? ['-loadvm', n.checkpoint.snapshot] : []);
       await startAll(plan, state, reporter, startedAt, loadvm);

@@ -41,22 +41,30 @@ export interface WaitResult {
   elapsedMs: number;
 }
 
-/** How often a new attempt starts; each attempt may wait longer for its banner. */
+/** How often a new attempt may start; each attempt may wait longer for its banner. */
 const ATTEMPT_EVERY_MS = 200;
 const ATTEMPT_TIMEOUT_MS = 5000;
+/**
+ * Attempts in flight at once. Every attempt becomes a connection in the
+ * guest's accept queue once its network is up; unbounded (25 per 5 s) they
+ * arrived faster than a slow guest's sshd served them (seen: 8 TCG guests on a
+ * loaded 2-core host, 413 connections queued, the banner never reached in 300 s).
+ */
+const MAX_IN_FLIGHT = 3;
 
 /**
  * Wait until the SSH banner answers, the process dies, or the timeout
- * passes. Attempts overlap (a new one every 200 ms, each allowed 5 s), so a
- * connection held silent while the guest boots costs no extra time and a
- * slow banner is still seen.
+ * passes. Attempts overlap (up to three, a new one as soon as one ends, each
+ * allowed 5 s), so a connection held silent while the guest boots costs
+ * little extra time and a slow banner is still seen.
  */
 export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => boolean, host = '127.0.0.1'): Promise<WaitResult> {
   const started = Date.now();
   const abort = new AbortController();
-  setMaxListeners(64, abort.signal); // one listener per attempt in flight (≤ 25)
+  setMaxListeners(64, abort.signal); // one listener per attempt in flight
   return new Promise((resolve) => {
     let done = false;
+    let inFlight = 0;
     const finish = (r: Omit<WaitResult, 'elapsedMs'>) => {
       if (done) return;
       done = true;
@@ -68,7 +76,10 @@ export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => 
       if (!stillRunning()) return finish({ banner: null, reason: 'exited' });
       const left = started + timeoutMs - Date.now();
       if (left <= 0) return finish({ banner: null, reason: 'timeout' });
+      if (inFlight >= MAX_IN_FLIGHT) return;
+      inFlight++;
       void readSshBanner(port, host, Math.min(ATTEMPT_TIMEOUT_MS, left), abort.signal).then((banner) => {
+        inFlight--;
         if (banner) finish({ banner });
       });
     };

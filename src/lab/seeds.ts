@@ -27,6 +27,7 @@ export async function writeNodeSeed(plan: LabPlan, node: NodePlan, created: stri
     hostKey: { private: readFileSync(node.files.hostKey, 'utf8'), public: readFileSync(`${node.files.hostKey}.pub`, 'utf8').trim() },
     instanceId: `vmlab-${plan.name}-${node.name}-${created.replace(/[^0-9]/g, '')}`,
     mgmtMac: node.nics[0]!.mac,
+    ...(node.deviceType === 'host' ? { host: true } : {}),
     ...(extra.packages ? { packages: extra.packages } : {}),
     ...(extra.runcmd ? { runcmd: extra.runcmd } : {}),
   });

@@ -8,9 +8,10 @@ const LINUX = /^eth(\d+)$/;
 /**
  * The QEMU NIC index of an interface name under an interface map.
  * NIC 0 is always management, so data interfaces start at NIC 1
- * (`linux`: ethN is NIC N, eth0 being management itself).
+ * (`linux`: ethN is NIC N, eth0 being management itself; on a host device
+ * (`"device_type": "host"`) management is kept off eth0, so ethN is NIC N+1).
  */
-export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<string, number>): NicLookup {
+export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<string, number>, host = false): NicLookup {
   switch (map) {
     case 'sequential': {
       const m = ETHERNET.exec(iface);
@@ -30,8 +31,8 @@ export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<str
     }
     case 'linux': {
       const m = LINUX.exec(iface);
-      if (!m) return { error: `"${iface}" is not an ethN name, which the linux map needs`, hint: 'use eth1, eth2, …' };
-      return { nic: Number(m[1]) };
+      if (!m) return { error: `"${iface}" is not an ethN name, which the linux map needs`, hint: host ? 'use eth0, eth1, …' : 'use eth1, eth2, …' };
+      return { nic: Number(m[1]) + (host ? 1 : 0) };
     }
     case 'custom': {
       if (!custom) return { error: 'the custom map needs vm_interface_map_custom', hint: 'add "vm_interface_map_custom": {"<interface>": <NIC index ≥ 1>, …} to the platform' };
@@ -43,7 +44,7 @@ export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<str
 }
 
 /** Interface name that a NIC index carries under a map, for display ("" when unknown). */
-export function interfaceNameOf(map: InterfaceMap, nic: number, custom?: Record<string, number>): string {
+export function interfaceNameOf(map: InterfaceMap, nic: number, custom?: Record<string, number>, host = false): string {
   if (nic === 0) return 'mgmt';
   switch (map) {
     case 'sequential':
@@ -51,7 +52,7 @@ export function interfaceNameOf(map: InterfaceMap, nic: number, custom?: Record<
     case 'stride-4':
       return `Ethernet${(nic - 1) * 4}`;
     case 'linux':
-      return `eth${nic}`;
+      return `eth${host ? nic - 1 : nic}`;
     case 'custom':
       return Object.entries(custom ?? {}).find(([, v]) => v === nic)?.[0] ?? '';
   }

@@ -70,5 +70,13 @@ export function nodeFiles(dir: string, node: string): NodeFiles {
  */
 export const consoleHolderFile = (labDir: string, node: string) => join(labDir, 'qemu', `${node}.console-holder`);
 
+/**
+ * For the tools users already have (plan/inventory), written at deploy: an
+ * Ansible inventory and containerlab's topology-data.json. (Functions, not
+ * LabFiles fields: plans recorded before them still name every file.)
+ */
+export const inventoryFile = (labDir: string) => join(labDir, 'inventory.yml');
+export const topologyDataFile = (labDir: string) => join(labDir, 'topology-data.json');
+
 /** Linux limits a unix socket path (the QMP socket) to 107 bytes plus NUL. */
 export const UNIX_SOCKET_PATH_MAX = 107;

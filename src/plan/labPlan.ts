@@ -65,6 +65,12 @@ export interface NodePlan {
   nicDriver: string;
   diskBus: string;
   interfaceMap: InterfaceMap;
+  /**
+   * Present for a host device (newtron's `"device_type": "host"`): its
+   * management NIC (still NIC 0 here) comes last in PCI order and the guest
+   * is told its MAC, so the guest's eth0 is the first data port.
+   */
+  deviceType?: 'host';
   bootTimeoutS: number;
   credentials: { user: string; pass: string | null };
   mgmtIp: string;

@@ -104,13 +104,13 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       const ep = l[side];
       const node = byName.get(ep.device)!;
       const where = spec.links.length && l.path.startsWith('links') ? `${l.path}.${side}` : l.path;
-      const r = nicIndexOf(node.interfaceMap, ep.iface, node.customMap);
+      const r = nicIndexOf(node.interfaceMap, ep.iface, node.customMap, node.hostDevice);
       if ('error' in r) {
         issues.add(l.file, where, `${ep.device}:${ep.iface}: ${r.error}`, r.hint);
         continue;
       }
       if (r.nic === 0) {
-        issues.add(l.file, where, `${ep.device}:${ep.iface} is the management interface (NIC 0) under the ${node.interfaceMap} map`, `wire a data interface instead (${interfaceNameOf(node.interfaceMap, 1, node.customMap)} or above)`);
+        issues.add(l.file, where, `${ep.device}:${ep.iface} is the management interface (NIC 0) under the ${node.interfaceMap} map`, `wire a data interface instead (${interfaceNameOf(node.interfaceMap, 1, node.customMap, node.hostDevice)} or above)`);
         continue;
       }
       if (r.nic > MAX_NIC_INDEX) {
@@ -203,7 +203,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     // NICs up to the highest interface the device wires or lists (or its checkpoint was saved with); gaps are unwired NICs.
     let top = Math.max(0, ...w.keys(), (checkpoint?.nics ?? 0) - 1);
     for (const iface of spec.listedInterfaces[n.name] ?? []) {
-      const r = nicIndexOf(n.interfaceMap, iface, n.customMap);
+      const r = nicIndexOf(n.interfaceMap, iface, n.customMap, n.hostDevice);
       if ('nic' in r && r.nic <= MAX_NIC_INDEX) top = Math.max(top, r.nic);
     }
     const nics: NicPlan[] = [];
@@ -215,7 +215,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       }
       const wi = w.get(i);
       if (!wi) {
-        nics.push({ index: i, iface: interfaceNameOf(n.interfaceMap, i, n.customMap), mac, backend: { kind: 'unwired' } });
+        nics.push({ index: i, iface: interfaceNameOf(n.interfaceMap, i, n.customMap, n.hostDevice), mac, backend: { kind: 'unwired' } });
         continue;
       }
       const link = links[wi.link]!;
@@ -244,6 +244,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       nicDriver: n.nicDriver,
       diskBus: n.diskBus,
       interfaceMap: n.interfaceMap,
+      ...(n.hostDevice ? { deviceType: 'host' as const } : {}),
       bootTimeoutS: n.bootTimeoutS,
       credentials: img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials,
       mgmtIp,

@@ -28,6 +28,8 @@ export interface ResolvedNode {
   cpus: number;
   nicDriver: string;
   interfaceMap: InterfaceMap;
+  /** The platform's device_type is "host": eth0 is the first data port, management NIC last. */
+  hostDevice: boolean;
   customMap: Record<string, number> | undefined;
   cpuModel: string | undefined;
   cpuFeatures: string | undefined;
@@ -114,6 +116,7 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
     cpus: pick('vm_cpus')?.value ?? DEFAULTS.cpus,
     nicDriver: pick('vm_nic_driver')?.value ?? DEFAULTS.nicDriver,
     interfaceMap: map,
+    hostDevice: platform.device_type === 'host',
     customMap: pick('vm_interface_map_custom')?.value,
     cpuModel: pick('vm_cpu_model')?.value,
     cpuFeatures: pick('vm_cpu_features')?.value,

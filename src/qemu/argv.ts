@@ -76,6 +76,13 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
     }
   }
 
+  // A host device's management NIC goes last: PCI order is the order of
+  // -device, so a guest naming NICs in PCI order calls its first data port eth0.
+  if (node.deviceType === 'host') {
+    const at = argv.findIndex((a, i) => argv[i - 1] === '-device' && a.includes(',netdev=mgmt,'));
+    argv.push(...argv.splice(at - 1, 2));
+  }
+
   // Serial console on a loopback TCP port, everything also logged to a file.
   argv.push(
     '-chardev',
@@ -90,5 +97,7 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
   argv.push('-fw_cfg', `name=opt/vmlab/hostname,string=${node.name}`);
   argv.push('-fw_cfg', `name=opt/vmlab/authorized_keys,file=${optValue(ctx.authorizedKeys)}`);
   argv.push('-fw_cfg', `name=opt/vmlab/ssh_host_ed25519_key,file=${optValue(f.hostKey)}`);
+  // The tiny guest DHCPs the NIC with this MAC (named mgmt0) instead of eth0.
+  if (node.deviceType === 'host') argv.push('-fw_cfg', `name=opt/vmlab/mgmt_mac,string=${node.nics[0]!.mac}`);
   return argv;
 }

@@ -1,4 +1,8 @@
 import { homedir } from 'node:os';
+import { ansibleInventory, topologyDataText, type InventoryFormat } from '../plan/inventory.js';
+import { graphOfPlan, renderGraph, type GraphFormat } from '../plan/graph.js';
+import { graphOfSpecDir } from '../lab/labOutputs.js';
+import { sshConfigText } from '../lab/sshFiles.js';
 import { labDir, vmlabRoot } from '../plan/labFiles.js';
 import { deployLab, planDeploy, type PlannedLab } from '../lab/deploy.js';
 import { destroyLab, type DestroyResult } from '../lab/destroy.js';
@@ -236,6 +240,23 @@ export class LabService {
   /** Mark a node's console as held by this process (until the returned function runs): `vmlab console` then says so. */
   holdConsole(ref: LabRef, node: string): () => void {
     return holdConsole(consoleHolderFile(ref.dir, node));
+  }
+
+  /**
+   * A deployed lab as the tools users already have read it: an Ansible
+   * inventory, containerlab's topology-data.json, or its ssh_config (what
+   * deploy wrote into the lab dir, made again from the recorded plan).
+   */
+  inventory(ref: LabRef, format: InventoryFormat): string {
+    const plan = loadLab(ref).plan;
+    if (format === 'json') return topologyDataText(plan);
+    if (format === 'ssh-config') return sshConfigText(plan);
+    return ansibleInventory(plan);
+  }
+
+  /** The topology with interface names as Mermaid or DOT: a spec dir's (deployed or not) or a deployed lab's. */
+  graph(from: { specDir: string } | { ref: LabRef }, format: GraphFormat): string {
+    return renderGraph('specDir' in from ? graphOfSpecDir(from.specDir) : graphOfPlan(loadLab(from.ref).plan), format);
   }
 
   /** Labs whose nodes run on the image file at `path` (what the image library asks before removing one). */

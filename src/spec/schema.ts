@@ -65,6 +65,8 @@ const vmFields = {
 
 export const platformSchema = z.looseObject({
   ...vmFields,
+  /** newtron's device kind: "host" (a test host) keeps management off eth0, its first data port. */
+  device_type: z.string().optional(),
   vm_credentials: z.looseObject({ user: z.string().optional(), pass: z.string().optional() }).optional(),
 });
 

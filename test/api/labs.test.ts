@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fakeQemuBinary } from '../helpers/fakeQemuBin.js';
 
@@ -79,6 +80,26 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(lab.status, 'running');
     assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), ['r1:running', 'r2:running']);
     assert.equal(lab.nodes[0].console_port >= PORTS + 10, true);
+  });
+
+  it('GET /labs/{lab}/inventory and /graph: the files deploy wrote, in each format with its content type; 422 for an unknown format', async () => {
+    const get = (url: string) => t.app.inject({ url, headers: auth });
+    const labDir = join(t.home, 'labs', 'apilab');
+    const ansible = await get('/api/v1/labs/apilab/inventory');
+    assert.equal(ansible.statusCode, 200, ansible.body);
+    assert.match(ansible.headers['content-type'] as string, /^application\/yaml/);
+    assert.equal(ansible.body, readFileSync(join(labDir, 'inventory.yml'), 'utf8'));
+    const json = await get('/api/v1/labs/apilab/inventory?format=json');
+    assert.equal(json.body, readFileSync(join(labDir, 'topology-data.json'), 'utf8'));
+    assert.deepEqual(Object.keys(json.json().nodes), ['r1', 'r2']);
+    const ssh = await get('/api/v1/labs/apilab/inventory?format=ssh-config');
+    assert.equal(ssh.body, readFileSync(join(labDir, 'ssh_config'), 'utf8'));
+    const dot = await get('/api/v1/labs/apilab/graph?format=dot');
+    assert.match(dot.headers['content-type'] as string, /^text\/plain/);
+    assert.ok(dot.body.includes('"r1" -- "r2" [taillabel="eth1", headlabel="eth1"];'), dot.body);
+    assert.match((await get('/api/v1/labs/apilab/graph')).body, /^%% vmlab lab "apilab"\ngraph LR\n/);
+    assert.equal((await get('/api/v1/labs/apilab/inventory?format=xml')).statusCode, 422);
+    assert.equal((await get('/api/v1/labs/nope/graph')).statusCode, 404);
   });
 
   it('snapshot routes: an empty list, 404 for a snapshot it lacks, 422 for a bad name or field; a warm deploy from a file that is not there is 404 before any job', async () => {

@@ -27,6 +27,8 @@ const CONTRACT = [
   'POST /api/v1/labs',
   'GET /api/v1/labs/{lab}',
   'DELETE /api/v1/labs/{lab}',
+  'GET /api/v1/labs/{lab}/inventory',
+  'GET /api/v1/labs/{lab}/graph',
   'POST /api/v1/labs/{lab}/nodes/{node}/stop',
   'POST /api/v1/labs/{lab}/nodes/{node}/start',
   'GET /api/v1/labs/{lab}/nodes/{node}/console',

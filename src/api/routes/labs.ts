@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Reporter } from '../../host/reporter.js';
 import { LabReport, Name, errors } from '../schemas.js';
+import { INVENTORY_FORMATS } from '../../plan/inventory.js';
+import { GRAPH_FORMATS } from '../../plan/graph.js';
 
 const LabParams = z.object({ lab: Name.describe('lab name') });
 const NodeParams = LabParams.extend({ node: Name.describe('node name') });
@@ -79,6 +81,38 @@ const labs: FastifyPluginAsyncZod = async (app) => {
       const r = await svc.destroy(svc.ref(req.params.lab), { force: req.query.force === 'true' }, { reporter: reporter(req.log) });
       return { stopped: r.stopped, restored_profiles: r.restoredProfiles, existed: r.existed, ...(r.keptOriginals ? { kept_originals: r.keptOriginals } : {}) };
     },
+  );
+
+  // Text as the tools read it (YAML, JSON, ssh_config, Mermaid, DOT), not wrapped in a JSON string.
+  const INVENTORY_TYPE = { ansible: 'application/yaml', json: 'application/json', 'ssh-config': 'text/plain' } as const;
+  app.get(
+    '/labs/:lab/inventory',
+    {
+      schema: {
+        operationId: 'getLabInventory',
+        tags: ['labs'],
+        summary: 'The lab for other tools: Ansible inventory, containerlab topology-data.json, or ssh_config',
+        params: LabParams,
+        querystring: z.object({ format: z.enum(INVENTORY_FORMATS).default('ansible').describe('ansible (YAML), json (topology-data.json) or ssh-config') }),
+        response: { 200: z.string().describe('the file, as deploy wrote it into the lab dir'), ...errors(404, 422) },
+      },
+    },
+    async (req, reply) => reply.type(`${INVENTORY_TYPE[req.query.format]}; charset=utf-8`).send(svc.inventory(svc.ref(req.params.lab), req.query.format)),
+  );
+
+  app.get(
+    '/labs/:lab/graph',
+    {
+      schema: {
+        operationId: 'getLabGraph',
+        tags: ['labs'],
+        summary: 'The topology with interface names, as Mermaid or Graphviz DOT',
+        params: LabParams,
+        querystring: z.object({ format: z.enum(GRAPH_FORMATS).default('mermaid').describe('mermaid or dot') }),
+        response: { 200: z.string().describe('the graph source'), ...errors(404, 422) },
+      },
+    },
+    async (req, reply) => reply.type('text/plain; charset=utf-8').send(svc.graph({ ref: svc.ref(req.params.lab) }, req.query.format)),
   );
 
   app.post(

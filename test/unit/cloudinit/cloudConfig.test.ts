@@ -34,6 +34,11 @@ describe('cloud-init seed', () => {
     assert.deepEqual(parse(f['network-config']).ethernets.eth0.match, { macaddress: '52:54:00:aa:bb:cc' });
   });
 
+  it('names a host device\'s management NIC mgmt0, leaving eth0 to its first data port', () => {
+    const f = cloudInitFiles({ ...input, host: true });
+    assert.deepEqual(parse(f['network-config']).ethernets, { mgmt0: { match: { macaddress: '52:54:00:aa:bb:cc' }, 'set-name': 'mgmt0', dhcp4: true } });
+  });
+
   it('writes an ISO labelled cidata holding the three files', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'vmlab-seed-t-')), 'seed.iso');
     await writeSeedIso(cloudInitFiles(input), out);

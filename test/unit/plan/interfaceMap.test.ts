@@ -41,4 +41,11 @@ describe('nicIndexOf', () => {
     assert.equal(interfaceNameOf('sequential', 2), 'Ethernet1');
     assert.equal(interfaceNameOf('linux', 2), 'eth2');
   });
+
+  it('numbers a host device\'s linux interfaces from eth0 (management is kept off it)', () => {
+    assert.deepEqual(['eth0', 'eth1', 'eth3'].map((i) => nicIndexOf('linux', i, undefined, true)), [{ nic: 1 }, { nic: 2 }, { nic: 4 }]);
+    assert.deepEqual([0, 1, 2].map((n) => interfaceNameOf('linux', n, undefined, true)), ['mgmt', 'eth0', 'eth1']);
+    const r = nicIndexOf('linux', 'Ethernet0', undefined, true);
+    assert.ok('hint' in r && r.hint === 'use eth0, eth1, …');
+  });
 });

@@ -13,7 +13,7 @@ const fixtures = join(packageRoot(), 'test', 'fixtures');
 const portable = (plan: LabPlan) => JSON.stringify(plan, null, 2).replaceAll(fixtures, '<fixtures>') + '\n';
 
 describe('planLab golden plans', () => {
-  for (const dir of ['specs/sparse', 'newtron-specs/2node', 'newtron-specs/4node']) {
+  for (const dir of ['specs/sparse', 'newtron-specs/2node', 'newtron-specs/4node', 'newtron-specs/2node-vs']) {
     it(dir, () => assertGolden(portable(planFor(join(fixtures, dir))), join(fixtures, 'golden', `${dir.replace('/', '__')}.plan.json`)));
   }
 });
@@ -94,10 +94,27 @@ describe('planLab', () => {
     assert.deepEqual(JSON.parse(p.profiles.find((x) => x.node === 'r3')!.after), { platform: 'host', mgmt_ip: '127.0.0.1', ssh_port: 42002, console_port: 32002 });
   });
 
-  it('reads the newtron 2node-vs spec and refuses its hosts wired on eth0 (the management NIC)', () => {
-    const msg = planError(join(fixtures, 'newtron-specs/2node-vs'));
-    assertIncludes(msg, 'topology.json: links[1].z: host1:eth0 is the management interface (NIC 0) under the linux map');
-    assertIncludes(msg, '6 problems');
+  it('deploys newtron 2node-vs as written: a host device\'s eth0 is its first data port, its management NIC comes last', () => {
+    const p = planFor(join(fixtures, 'newtron-specs/2node-vs'));
+    const host1 = node(p, 'host1');
+    assert.equal(host1.deviceType, 'host');
+    assert.deepEqual(host1.nics.map((n) => [n.index, n.iface, n.peer ?? '']), [[0, 'mgmt', ''], [1, 'eth0', 'switch1:Ethernet4']]);
+    // PCI order is -device order: the data NIC first, so the guest calls it eth0; the guest learns the management MAC.
+    const devices = host1.argv.filter((_, i) => host1.argv[i - 1] === '-device');
+    assert.deepEqual(devices, [`virtio-net-pci,netdev=nic1,mac=${host1.nics[1]!.mac}`, `virtio-net-pci,netdev=mgmt,mac=${host1.nics[0]!.mac}`]);
+    assertIncludes(host1.argv.join(' '), `-fw_cfg name=opt/vmlab/mgmt_mac,string=${host1.nics[0]!.mac}`);
+    // A switch is unchanged: management first, no mgmt_mac.
+    const switch1 = node(p, 'switch1');
+    assert.equal(switch1.deviceType, undefined);
+    assert.match(switch1.argv.find((a) => a.includes('netdev=')) ?? '', /netdev=mgmt/);
+    assert.doesNotMatch(switch1.argv.join(' '), /mgmt_mac/);
+    assert.deepEqual(p.links[1]!.z, { node: 'host1', iface: 'eth0', nic: 1 });
+  });
+
+  it('still refuses eth0 on a linux-map node that is not a host device', () => {
+    const s = baseSpec();
+    (s.topology as any).links[1].z = 'r3:eth0';
+    assertIncludes(planError(writeSpecDir(s)), 'r3:eth0 is the management interface (NIC 0) under the linux map');
   });
 
   it('uses one UDP port per endpoint with link_transport udp', () => {
