@@ -6,10 +6,10 @@ export type DigestAlgo = 'sha256' | 'sha512';
 export type Digests = Partial<Record<DigestAlgo, string>>;
 
 // The hash runs on its own thread, which owns one hash object per algorithm.
-// It is fed in one of two ways (one per thread): batches handed over in order
-// (then handed back to be filled again), or "the file is written up to byte
-// N", which it reads back itself (from the page cache, just written) so the
-// thread that receives or copies the bytes neither hashes nor reads them.
+// It is fed, in order, batches handed over (then handed back to be filled
+// again) and/or "the file is written up to byte N", which it reads back
+// itself (from the page cache, just written) so the thread that receives or
+// copies the bytes neither hashes nor reads them. `at` counts both.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -23,7 +23,8 @@ parentPort.on('message', (m) => {
   }
   if (m.buf) {
     update(new Uint8Array(m.buf, 0, m.len));
-    return parentPort.postMessage(m.buf, [m.buf]);
+    at += m.len;
+    return parentPort.postMessage({ back: m.buf, hashed: at }, [m.buf]);
   }
   try {
     if (fd === undefined) { fd = fs.openSync(m.path, 'r'); buf = Buffer.allocUnsafe(4 << 20); }
@@ -41,11 +42,13 @@ parentPort.on('message', (m) => {
 
 const BATCH = 1 << 20;
 const IN_FLIGHT = 8;
+/** Batches a GrowingFileDigest lets the thread hold before it reads back instead. */
+const HANDED_OVER = 32;
 
 /** One hashing thread and what it has said so far. */
 class HashThread {
   private readonly worker: Worker;
-  /** Bytes hashed so far (file mode). */
+  /** Bytes hashed so far. */
   hashed = 0;
   failure: Error | undefined;
   /** The digests, once asked for with `digests()`; rejects if the thread fails or is stopped first. */
@@ -60,11 +63,11 @@ class HashThread {
     this.worker = new Worker(WORKER, { eval: true, workerData: [...new Set(algos)] });
     this.result = new Promise((ok, fail) => (this.settle = { ok, fail }));
     this.result.catch(() => undefined);
-    this.worker.on('message', (m: ArrayBuffer | { digests?: Digests; hashed?: number; error?: string }) => {
-      if (m instanceof ArrayBuffer) this.onBatchBack?.(m);
+    this.worker.on('message', (m: { back?: ArrayBuffer; digests?: Digests; hashed?: number; error?: string }) => {
+      if (m.hashed !== undefined) this.hashed = m.hashed;
+      if (m.back) this.onBatchBack?.(m.back);
       else if (m.digests) this.settle.ok(m.digests);
       else if (m.error !== undefined) this.fail(new Error(m.error));
-      else if (m.hashed !== undefined) this.hashed = m.hashed;
       for (const l of [...this.listeners]) l();
     });
     this.worker.on('error', (err) => this.fail(err));
@@ -177,19 +180,48 @@ export class ThreadedDigest extends Transform {
 /**
  * Hashes a file on a worker thread while it is being written: `advance(n)`
  * says bytes [0, n) are in place, and the thread reads them back (from the
- * page cache) and hashes them in order. The writer never waits for it unless
- * it asks to (`caughtUp`), so a receive loop that cannot pause need not.
+ * page cache) and hashes them in order. A writer that writes in order from
+ * its own 1 MiB buffers hands each one over instead (`written`): hashed with
+ * no read-back and no copy, then handed back. The writer never waits for the
+ * thread unless it asks to (`caughtUp`), so a receive loop that cannot pause
+ * need not: past 32 batches in flight, bytes are read back instead, from the
+ * page cache, which bounds the memory a lagging hash holds.
  */
 export class GrowingFileDigest {
   private readonly thread: HashThread;
-  private posted: number;
+  private posted = 0;
+  private inFlight = 0;
+  private readonly free: Buffer[] = [];
 
   constructor(
     readonly path: string,
     algos: DigestAlgo[],
   ) {
-    this.thread = new HashThread(algos);
-    this.posted = 0;
+    this.thread = new HashThread(algos, (buf) => {
+      this.inFlight--;
+      this.free.push(Buffer.from(buf));
+    });
+  }
+
+  /** A 1 MiB buffer to fill and hand over with `written` (a batch that came back, or a new one). */
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.from(new ArrayBuffer(BATCH));
+  }
+
+  /**
+   * The first `len` bytes of `buf` were just written at the file's next
+   * offset (where the hash has got to). Hands back the buffer to fill next:
+   * `buf` itself when it was not handed over.
+   */
+  written(buf: Buffer, len: number): Buffer {
+    if (this.inFlight >= HANDED_OVER || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.length) {
+      this.advance(this.posted + len);
+      return buf;
+    }
+    this.thread.batch(buf.buffer as ArrayBuffer, len);
+    this.inFlight++;
+    this.posted += len;
+    return this.take();
   }
 
   /** Bytes hashed so far. */

@@ -304,7 +304,7 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     // The first bytes of a fresh file are held back until they are known not to be HTML.
     let sniff: Buffer | undefined;
     const write = (buf: Buffer) => {
-      if (writer!.push(buf)) st.hashes!.advance(writer!.at);
+      writer!.push(buf);
       st.have = writer!.end;
       report(false);
     };
@@ -359,7 +359,8 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
         fd = openSync(part, 'r+');
         ftruncateSync(fd, st.have);
       }
-      writer = new PartWriter(fd, st.have);
+      // In order from byte `have`: each 1 MiB batch is handed to the hash after its write.
+      writer = new PartWriter(fd, st.have, st.hashes);
       return (chunk) => {
         if (!sniff) return write(chunk);
         const buf = Buffer.concat([sniff, chunk]);
@@ -388,7 +389,6 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
       // What arrived before a failure is good: it goes to the file for the resume.
       try {
         writer?.flush();
-        if (writer) st.hashes!.advance(writer.at);
       } finally {
         if (fd !== undefined) closeSync(fd);
       }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,6 +105,33 @@ describe('segmented downloads', () => {
     assert.equal(got.resumed, true);
     assert.deepEqual(ranges(s).slice(before), [`bytes=${cut.start + kept}-${cut.end - 1}`], 'only the rest of the cut segment');
     assert.ok(!existsSync(`${dest}.part.json`));
+  });
+
+  it('after a kill -9 mid-way, the next run asks each unfinished segment only for what its saved state lacks', async () => {
+    const s = await serve({ bytesPerSec: { '/disk.img': 2 * MiB } });
+    const { dest } = destIn();
+    const downloader = new URL('../../../src/images/downloader.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(downloader)}).then((m) => m.downloadFile(${JSON.stringify(`${s.url}/disk.img`)}, ${JSON.stringify(dest)}, { connections: 4, minSegmentBytes: ${MiB} }))`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    // Killed once its saved state shows progress (it is written at most once a second).
+    let saved: PartMeta | undefined;
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      saved = existsSync(`${dest}.part.json`) ? (JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta) : undefined;
+      if (saved?.segments?.some((x) => x.done > 0)) break;
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    saved = JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta;
+    assert.ok(saved.segments!.some((x) => x.done > 0), 'the killed run saved progress');
+    assert.ok(existsSync(`${dest}.part.lock`), 'the dead process left its lock');
+
+    const before = s.requests.length;
+    const got = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: sha256(BODY) } });
+    assert.equal(got.sha256, sha256(BODY));
+    assert.equal(got.resumed, true);
+    const want = saved.segments!.filter((x) => x.done < x.end - x.start).map((x) => `bytes=${x.start + x.done}-${x.end - 1}`);
+    assert.deepEqual(ranges(s).slice(before).sort(), want.sort());
   });
 
   it('a server without Range support gets one plain stream', async () => {
