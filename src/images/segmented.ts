@@ -85,7 +85,7 @@ export async function segmentedTransfer(url: string, dest: string, opts: Downloa
     if ('resume' in start) {
       meta = start.resume;
       const segs = meta.segments;
-      if (!segs?.length || meta.total === null || segs.at(-1)!.end !== meta.total || segs.some((s, i) => i > 0 && s.start !== segs[i - 1]!.end)) {
+      if (!segs?.length || meta.total === null || segs[0]!.start !== 0 || segs.at(-1)!.end !== meta.total || segs.some((s, i) => i > 0 && s.start !== segs[i - 1]!.end)) {
         log(`discarding ${part}: its segment state does not fit together`);
         await discard(part, metaPath);
         return undefined;

@@ -15,9 +15,6 @@ import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
 import { basename } from 'node:path';
 
-/** How the front doors check `--connections` (and the API's `connections`) before any work starts. */
-export { checkConnections } from '../images/library.js';
-
 export interface ImportOptions {
   name?: string;
   checksum?: string;

@@ -108,11 +108,13 @@ describe('segmented downloads', () => {
   });
 
   it('after a kill -9 mid-way, the next run asks each unfinished segment only for what its saved state lacks', async () => {
-    const s = await serve({ bytesPerSec: { '/disk.img': 2 * MiB } });
+    // 1 MiB/s per connection: the killed run needs 2 s, and its state is saved after 1 s.
+    const s = await serve({ bytesPerSec: { '/disk.img': MiB } });
     const { dest } = destIn();
     const downloader = new URL('../../../src/images/downloader.js', import.meta.url).href;
     const script = `import(${JSON.stringify(downloader)}).then((m) => m.downloadFile(${JSON.stringify(`${s.url}/disk.img`)}, ${JSON.stringify(dest)}, { connections: 4, minSegmentBytes: ${MiB} }))`;
     const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
     // Killed once its saved state shows progress (it is written at most once a second).
     let saved: PartMeta | undefined;
     for (let i = 0; i < 200; i++) {
@@ -120,8 +122,8 @@ describe('segmented downloads', () => {
       saved = existsSync(`${dest}.part.json`) ? (JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta) : undefined;
       if (saved?.segments?.some((x) => x.done > 0)) break;
     }
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    assert.ok(child.kill('SIGKILL'), 'killed while under way');
+    await exited;
     saved = JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta;
     assert.ok(saved.segments!.some((x) => x.done > 0), 'the killed run saved progress');
     assert.ok(existsSync(`${dest}.part.lock`), 'the dead process left its lock');
