@@ -14,7 +14,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyIn } from '../src/builds/copyIn.js';
+import { copyIn } from '../src/host/copyIn.js';
 import { createServices } from '../src/service/index.js';
 import { importBaseImage, startDockerd } from '../test/helpers/dockerd.js';
 import { FIXTURE_BASE_IMAGE, writeVrnetlabFixture } from '../test/helpers/vrnetlabFixture.js';

@@ -1,81 +1,190 @@
 /**
- * The image library against the raw tools, printed as ratios (asserts nothing):
- *  1. pull+verify of a ≥1 GiB image from a loopback HTTP server (python3 -m
- *     http.server, a separate process) vs `curl -o` alone and vs curl then
- *     `sha256sum`;
- *  2. copy-on-write overlay creation for 50 nodes on a 2 GiB base: time and
- *     bytes per node.
+ * The image library against the raw tools, printed as ratios in one run
+ * (asserts nothing), each beside the limit it is measured against:
+ *  1. pull+verify of a ≥1 GiB qcow2 from a loopback HTTP server without
+ *     ranges (python3 -m http.server, a separate process: one stream) vs
+ *     `curl -o` alone, vs `openssl dgst -sha256` alone (the hash limit), and
+ *     vs curl then `sha256sum`;
+ *  2. segmented pull (4 connections) vs curl from a server that throttles
+ *     each connection (default 20 MiB/s), and on the same server unthrottled
+ *     vs one connection (segments must never be slower);
+ *  3. local import (copy + hash in one pass) vs `cp` and `openssl dgst`;
+ *  4. upload through `vmlab serve` (curl -F) vs `cp`;
+ *  5. copy-on-write overlay creation for 50 nodes on a 2 GiB base.
  *
- *   node dist/bench/images.js [--size-mib 1024]
+ *   node dist/bench/images.js [--size-mib 1024] [--seg-size-mib 256] [--rate-mib 20] [--port-base 34500]
+ *
+ * Servers listen on 127.0.0.1, ports port-base … port-base+2.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { openLibrary } from '../src/images/openLibrary.js';
 import { createOverlay } from '../src/qemu/qemuImg.js';
 
 const args = process.argv.slice(2);
-const sizeMiB = Number(args[args.indexOf('--size-mib') + 1] ?? '') || 1024;
+const arg = (name: string, dflt: number) => Number(args[args.indexOf(name) + 1] ?? '') || dflt;
+const sizeMiB = arg('--size-mib', 1024);
+const segSizeMiB = arg('--seg-size-mib', 256);
+const rateMiB = arg('--rate-mib', 20);
+const portBase = arg('--port-base', 34500);
 const work = mkdtempSync('/tmp/vmlab-bench-img-');
 const www = join(work, 'www');
 mkdirSync(www);
 const file = join(www, 'big.qcow2');
 execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=full', file, `${sizeMiB}M`]);
-const bytes = statSync(file).size;
-const h = createHash('sha256');
-await pipeline(createReadStream(file), h);
-const sha = h.digest('hex');
+const segFile = join(www, 'seg.qcow2');
+execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=full', segFile, `${segSizeMiB}M`]);
+linkSync(segFile, join(www, 'slow.qcow2')); // the same bytes, throttled
+const sha256Of = async (f: string) => {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(f), h);
+  return h.digest('hex');
+};
+const sha = await sha256Of(file);
+const segSha = await sha256Of(segFile);
 
-const port = 28000 + Math.floor(Math.random() * 1000);
-const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', www], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 800));
-const url = `http://127.0.0.1:${port}/big.qcow2`;
 const secs = (t0: number) => (performance.now() - t0) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const timed = (cmd: string, argv: string[]) => {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr?.toString() ?? r.status}`);
+  return secs(t0);
+};
+const waitFor = async (url: string) => {
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('curl', ['-sf', '-o', '/dev/null', '-r', '0-0', url]).status === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never answered`);
+};
+const children: ChildProcess[] = [];
+const stop = () => children.forEach((c) => c.kill());
+process.on('exit', stop);
 
-const curl = () => {
-  const t0 = performance.now();
-  spawnSync('curl', ['-sf', '-o', join(work, 'curl.out'), url]);
-  return secs(t0);
-};
-const curlSha = () => {
-  const t0 = performance.now();
-  spawnSync('curl', ['-sf', '-o', join(work, 'curl.out'), url]);
-  spawnSync('sha256sum', [join(work, 'curl.out')]);
-  return secs(t0);
-};
+// Servers: python (no ranges, one stream), our test file server in its own process (ranges, per-connection throttle).
+const pyPort = portBase;
+const nodePort = portBase + 1;
+children.push(spawn('python3', ['-m', 'http.server', String(pyPort), '--bind', '127.0.0.1', '--directory', www], { stdio: 'ignore' }));
+const serverScript = join(work, 'server.mjs');
+const helper = new URL('../test/helpers/fileServer.js', import.meta.url).href;
+writeFileSync(serverScript, `import { serveDir } from ${JSON.stringify(helper)};\nawait serveDir(${JSON.stringify(www)}, { port: ${nodePort}, bytesPerSec: { '/slow.qcow2': ${rateMiB * 2 ** 20} } });\n`);
+children.push(spawn(process.execPath, [serverScript], { stdio: 'ignore' }));
+const pyUrl = `http://127.0.0.1:${pyPort}/big.qcow2`;
+const nodeUrl = (p: string) => `http://127.0.0.1:${nodePort}/${p}`;
+await waitFor(pyUrl);
+await waitFor(nodeUrl('seg.qcow2'));
+
 let n = 0;
-const vmlabPull = async () => {
-  const root = join(work, `home${n++}`);
+const newHome = () => join(work, `home${n++}`);
+/** A vmlab pull+verify (import by URL with the checksum): download, hash, qemu-img inspect, register. */
+const vmlabPull = async (url: string, hex: string, connections?: number) => {
+  const root = newHome();
   const lib = openLibrary(root, {});
   const t0 = performance.now();
-  await lib.import(url, { name: 'big', checksum: `sha256:${sha}` });
+  await lib.import(url, { name: 'big', checksum: `sha256:${hex}`, ...(connections ? { connections } : {}) });
   const s = secs(t0);
   rmSync(root, { recursive: true, force: true });
   return s;
 };
+const vmlabImport = async (path: string) => {
+  const root = newHome();
+  const lib = openLibrary(root, {});
+  const t0 = performance.now();
+  await lib.import(path, { name: 'big' });
+  const s = secs(t0);
+  rmSync(root, { recursive: true, force: true });
+  return s;
+};
+const ratio = (limit: number, ours: number) => `${(limit / ours).toFixed(2)}×`;
+const mib = statSync(file).size / 2 ** 20;
 
+// 1. One stream, loopback.
 const runs = 3;
-const c: number[] = [];
-const cs: number[] = [];
-const v: number[] = [];
+const curl: number[] = [];
+const curlSha: number[] = [];
+const openssl: number[] = [];
+const pull: number[] = [];
 for (let i = 0; i < runs; i++) {
-  c.push(curl());
-  cs.push(curlSha());
-  v.push(await vmlabPull());
+  curl.push(timed('curl', ['-sf', '-o', join(work, 'curl.out'), pyUrl]));
+  openssl.push(timed('openssl', ['dgst', '-sha256', join(work, 'curl.out')]));
+  curlSha.push(curl.at(-1)! + timed('sha256sum', [join(work, 'curl.out')]));
+  rmSync(join(work, 'curl.out'));
+  pull.push(await vmlabPull(pyUrl, sha));
 }
-server.kill();
-const mib = bytes / 2 ** 20;
-console.log(`bench/images: ${mib.toFixed(0)} MiB qcow2 over loopback HTTP, median of ${runs}`);
-console.log(`  curl alone             ${median(c).toFixed(2)} s  (${(mib / median(c)).toFixed(0)} MiB/s)`);
-console.log(`  curl + sha256sum       ${median(cs).toFixed(2)} s`);
-console.log(`  vmlab pull+verify      ${median(v).toFixed(2)} s  (download + sha256 while streaming + qemu-img inspect)`);
-console.log(`  throughput vs curl alone:        ${(median(c) / median(v)).toFixed(2)}×  (goal ≥ 0.9)`);
-console.log(`  throughput vs curl + sha256sum:  ${(median(cs) / median(v)).toFixed(2)}×`);
+const limit1 = Math.max(median(curl), median(openssl));
+console.log(`bench/images (machine shared with other sessions: compare ratios within this run)`);
+console.log(`1. pull+verify, ${mib.toFixed(0)} MiB qcow2, loopback server without ranges (one stream), median of ${runs}`);
+console.log(`  curl alone               ${median(curl).toFixed(2)} s  (${(mib / median(curl)).toFixed(0)} MiB/s)`);
+console.log(`  openssl dgst -sha256     ${median(openssl).toFixed(2)} s  (the hash limit)`);
+console.log(`  curl + sha256sum         ${median(curlSha).toFixed(2)} s`);
+console.log(`  vmlab pull+verify        ${median(pull).toFixed(2)} s  (download + sha256 on a worker + qemu-img inspect + register)`);
+console.log(`  vs curl alone            ${ratio(median(curl), median(pull))}  (goal ≥ 0.9)`);
+console.log(`  vs the limit max(curl, openssl) ${ratio(limit1, median(pull))}`);
+console.log(`  vs curl + sha256sum      ${ratio(median(curlSha), median(pull))}`);
 
-// Overlays: 50 nodes on a 2 GiB base.
+// 2. Segments: throttled per connection, then unthrottled.
+const segMib = statSync(segFile).size / 2 ** 20;
+const curlSlow = timed('curl', ['-sf', '-o', join(work, 'curl.out'), nodeUrl('slow.qcow2')]);
+const segSlow = await vmlabPull(nodeUrl('slow.qcow2'), segSha, 4);
+const curlFast: number[] = [];
+const seg4: number[] = [];
+const seg1: number[] = [];
+for (let i = 0; i < runs; i++) {
+  curlFast.push(timed('curl', ['-sf', '-o', join(work, 'curl.out'), nodeUrl('seg.qcow2')]));
+  seg4.push(await vmlabPull(nodeUrl('seg.qcow2'), segSha, 4));
+  seg1.push(await vmlabPull(nodeUrl('seg.qcow2'), segSha, 1));
+}
+rmSync(join(work, 'curl.out'), { force: true });
+console.log(`2. segmented pull+verify, ${segMib.toFixed(0)} MiB qcow2, loopback server with ranges (node, its own process)`);
+console.log(`  throttled to ${rateMiB} MiB/s per connection:`);
+console.log(`    curl alone             ${curlSlow.toFixed(2)} s  (${(segMib / curlSlow).toFixed(0)} MiB/s)`);
+console.log(`    vmlab, 4 connections   ${segSlow.toFixed(2)} s  (${(segMib / segSlow).toFixed(0)} MiB/s)`);
+console.log(`    vs curl alone          ${ratio(curlSlow, segSlow)}  (goal ≥ 2)`);
+console.log(`  unthrottled, median of ${runs}:`);
+console.log(`    curl alone             ${median(curlFast).toFixed(2)} s`);
+console.log(`    vmlab, 1 connection    ${median(seg1).toFixed(2)} s`);
+console.log(`    vmlab, 4 connections   ${median(seg4).toFixed(2)} s  (${ratio(median(seg1), median(seg4))} one connection; goal ≥ 1)`);
+
+// 3. Local import: one pass (copy + hash together).
+const cp: number[] = [];
+const dgst: number[] = [];
+const imp: number[] = [];
+for (let i = 0; i < runs; i++) {
+  cp.push(timed('cp', [file, join(work, 'cp.out')]));
+  rmSync(join(work, 'cp.out'));
+  dgst.push(timed('openssl', ['dgst', '-sha256', file]));
+  imp.push(await vmlabImport(file));
+}
+const limit3 = Math.max(median(cp), median(dgst));
+console.log(`3. local import, ${mib.toFixed(0)} MiB qcow2 (in the page cache), median of ${runs}`);
+console.log(`  cp                       ${median(cp).toFixed(2)} s`);
+console.log(`  openssl dgst -sha256     ${median(dgst).toFixed(2)} s`);
+console.log(`  vmlab images import      ${median(imp).toFixed(2)} s  (copy + hash in one pass + qemu-img inspect + register)`);
+console.log(`  vs cp                    ${(median(imp) / median(cp)).toFixed(2)} × cp  (goal ≤ 1.1)`);
+console.log(`  vs the limit max(cp, openssl) ${ratio(limit3, median(imp))}`);
+
+// 4. Upload through vmlab serve.
+const serveHome = newHome();
+const token = 'bench-token-0123456789abcdef';
+const servePort = portBase + 2;
+const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+children.push(spawn(process.execPath, [cli, 'serve', '--listen', `127.0.0.1:${servePort}`], { stdio: 'ignore', env: { ...process.env, VMLAB_HOME: serveHome, VMLAB_API_TOKEN: token, NO_COLOR: '1' } }));
+for (let i = 0; i < 100 && spawnSync('curl', ['-sf', '-o', '/dev/null', '-H', `authorization: Bearer ${token}`, `http://127.0.0.1:${servePort}/api/v1/images`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+const up: number[] = [];
+for (let i = 0; i < runs; i++) {
+  up.push(timed('curl', ['-sf', '-o', '/dev/null', '-H', `authorization: Bearer ${token}`, '-F', `file=@${file}`, '-F', `name=up${i}`, `http://127.0.0.1:${servePort}/api/v1/images/upload`]));
+}
+const upSha = JSON.parse(execFileSync('curl', ['-sf', '-H', `authorization: Bearer ${token}`, `http://127.0.0.1:${servePort}/api/v1/images`]).toString()) as Array<{ sha256: string }>;
+console.log(`4. upload through vmlab serve (curl -F, loopback), ${mib.toFixed(0)} MiB, median of ${runs}`);
+console.log(`  cp                       ${median(cp).toFixed(2)} s`);
+console.log(`  upload (hash on a worker while it streams, then a rename into the library) ${median(up).toFixed(2)} s  (${(median(up) / median(cp)).toFixed(2)} × cp; sha256 ${upSha.every((i) => i.sha256 === sha) ? 'matches' : 'DIFFERS'})`);
+stop();
+
+// 5. Overlays: 50 nodes on a 2 GiB base.
 const base = join(work, 'base.qcow2');
 execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '2G']);
 const times: number[] = [];
@@ -87,5 +196,5 @@ for (let i = 0; i < 50; i++) {
   times.push(performance.now() - t0);
   total += statSync(ov).blocks * 512;
 }
-console.log(`overlays: 50 on a 2 GiB base: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms each (goal ≤ 50 ms); ${(total / 50 / 1024).toFixed(0)} KiB on disk each (goal ≤ 1 MiB)`);
+console.log(`5. overlays: 50 on a 2 GiB base: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms each (goal ≤ 50 ms); ${(total / 50 / 1024).toFixed(0)} KiB on disk each (goal ≤ 1 MiB)`);
 rmSync(work, { recursive: true, force: true });

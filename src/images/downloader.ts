@@ -1,22 +1,46 @@
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, ftruncateSync, openSync, promises as fsp, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, promises as fsp, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvHttpProxyAgent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Checksum } from './checksums.js';
 import { ImageError } from './imageError.js';
 import { isAlive } from '../host/processes.js';
+import { GrowingFileDigest, hashFileThreaded, type Digests } from '../host/threadedDigest.js';
+import {
+  contentLength,
+  errCode,
+  exchange,
+  looksLikeHtml,
+  makeDispatcher,
+  MAX_REDIRECTS,
+  notAnImage,
+  parseContentRange,
+  PERMANENT,
+  REDIRECT_CODES,
+  RESTART,
+  RETRY_STATUS,
+  retryAfterMs,
+  Transient,
+} from './http.js';
+import { PartWriter } from './partWriter.js';
+import { algosFor, cancelled, DEFAULT_CONNECTIONS, discard, discardSync, finishPart, MAX_RETRY_DELAY_MS, partSize, PROGRESS_INTERVAL_MS, readMeta, type PartMeta } from './partFile.js';
+import { rangeable, segmentCount, segmentedTransfer, type Rangeable } from './segmented.js';
+
+export { looksLikeHtml } from './http.js';
 
 /**
  * Download one URL to a file: http/https through undici (redirects, proxies
  * from the environment), retries with backoff that resume with Range/If-Range,
- * hashing while the bytes stream to `dest.part`, verification, then an atomic
- * rename to `dest`. A run that gives up keeps what it has for the next run.
+ * hashing while the bytes stream to `dest.part` (on a worker thread, which
+ * reads each MiB back from the page cache as it is written), verification,
+ * then an atomic rename to `dest`. A run that gives up keeps what it has for
+ * the next run. From a server that takes Range requests, a big file comes in
+ * several segments at once (see segmented.ts); otherwise in one stream.
  *
  * Files next to `dest` while a download is under way or interrupted:
  *  - `dest.part`       the bytes so far (never mistaken for a finished file);
- *  - `dest.part.json`  url, ETag, Last-Modified, total: what a later resume needs;
+ *  - `dest.part.json`  url, ETag, Last-Modified, total (and each segment's progress): what a later resume needs;
  *  - `dest.part.lock`  created with O_EXCL, holds the pid of the downloading process.
  */
 
@@ -59,6 +83,13 @@ export interface DownloadOptions {
   retryDelayMs?: number;
   /** Where http_proxy, https_proxy and no_proxy (or upper case) are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Parallel connections for a server that accepts Range requests (default 4;
+   * 1: one stream). Each segment gets at least `minSegmentBytes`.
+   */
+  connections?: number;
+  /** Smallest segment worth its own connection (default 16 MiB: a file under 32 MiB comes in one stream). */
+  minSegmentBytes?: number;
 }
 
 export interface DownloadResult {
@@ -72,17 +103,8 @@ export interface DownloadResult {
   resumed: boolean;
 }
 
-interface PartMeta {
-  url: string;
-  etag: string | null;
-  lastModified: string | null;
-  total: number | null;
-}
 
-const HWM = 1 << 20;
-const MAX_REDIRECTS = 10;
-const PROGRESS_INTERVAL_MS = 100;
-const MAX_RETRY_DELAY_MS = 30_000;
+
 
 const inFlight = new Map<string, Promise<DownloadResult>>();
 
@@ -101,9 +123,6 @@ export function downloadFile(url: string, dest: string, opts: DownloadOptions = 
 
 // ---------------------------------------------------------------- lock file
 
-function cancelled(url: string): ImageError {
-  return new ImageError('cancelled', `Download of ${url} cancelled.`, 'run it again to resume from the part file');
-}
 
 /** True when the lock was taken; false when a live process holds it. Removes stale locks. */
 async function tryLock(lockPath: string): Promise<boolean> {
@@ -173,258 +192,32 @@ async function downloadLocked(url: string, dest: string, opts: DownloadOptions):
 
 /** The finished file's result if it matches `expected` (or nothing is expected). */
 async function hashFinished(dest: string, expected: Checksum | undefined): Promise<DownloadResult | undefined> {
-  const h = new Hashes(expected);
-  let bytes = 0;
-  for await (const chunk of createReadStream(dest, { highWaterMark: HWM })) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  const d = h.digest();
+  const d = await hashFileThreaded(dest, algosFor(expected));
   if (expected && d[expected.algo] !== expected.hex.toLowerCase()) return undefined;
-  return { path: dest, bytes, sha256: d.sha256, ...(d.sha512 ? { sha512: d.sha512 } : {}), resumed: false };
+  return { path: dest, bytes: (await fsp.stat(dest)).size, sha256: d.sha256!, ...(d.sha512 ? { sha512: d.sha512 } : {}), resumed: false };
 }
 
-// ---------------------------------------------------------------- hashing
-
-class Hashes {
-  private readonly s256 = createHash('sha256');
-  private readonly s512: Hash | undefined;
-  constructor(expected: Checksum | undefined) {
-    this.s512 = expected?.algo === 'sha512' ? createHash('sha512') : undefined;
-  }
-  update(chunk: Buffer): void {
-    this.s256.update(chunk);
-    this.s512?.update(chunk);
-  }
-  digest(): { sha256: string; sha512?: string } {
-    const sha256 = this.s256.digest('hex');
-    return this.s512 ? { sha256, sha512: this.s512.digest('hex') } : { sha256 };
-  }
-}
 
 /** Leading bytes of an HTML page: true, false, or undefined while too few bytes are in. */
-export function looksLikeHtml(buf: Buffer): boolean | undefined {
-  let i = 0;
-  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3; // UTF-8 BOM
-  while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x09 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x0c)) i++;
-  if (i === buf.length) return undefined;
-  const head = buf.subarray(i, i + 14).toString('latin1').toLowerCase();
-  let undecided = false;
-  for (const marker of ['<!doctype html', '<html']) {
-    if (head.startsWith(marker)) return true;
-    if (head.length < marker.length && marker.startsWith(head)) undecided = true;
-  }
-  return undecided ? undefined : false;
-}
 
-function notAnImage(url: string, why: string): ImageError {
-  return new ImageError(
-    'not-an-image',
-    `${url} is not an image: ${why}.`,
-    'the URL probably points to a download page or a login/error page; use the direct link to the image file',
-  );
-}
-
-// ---------------------------------------------------------------- HTTP (undici)
-
-/**
- * One dispatcher per download: HTTP_PROXY / HTTPS_PROXY / NO_PROXY (lower
- * case first, as curl reads them) from `env`, redirects followed. Plain
- * http:// goes to the proxy as an absolute-URI request (as curl sends it);
- * https:// is tunnelled with CONNECT. With no HTTPS_PROXY, undici sends
- * https through HTTP_PROXY too.
- */
-function makeDispatcher(opts: DownloadOptions): { dispatcher: Dispatcher; close(): Promise<void>; proxied: boolean } {
-  const env = opts.env ?? process.env;
-  // '' (not undefined) so undici never falls back to process.env behind our back.
-  const pick = (name: string) => env[name] || env[name.toUpperCase()] || '';
-  const tls = opts.ca ? { ca: opts.ca } : undefined;
-  const agent = new EnvHttpProxyAgent({
-    httpProxy: pick('http_proxy'),
-    httpsProxy: pick('https_proxy'),
-    noProxy: pick('no_proxy'),
-    proxyTunnel: false,
-    ...(tls ? { connect: tls, requestTls: tls } : {}),
-  });
-  return {
-    dispatcher: agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
-    close: () => agent.close(),
-    proxied: Boolean(pick('http_proxy') || pick('https_proxy')),
-  };
-}
-
-/** A failure worth another attempt: the network (wrapped) or a transient HTTP status. */
-class Transient extends Error {
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** Errors that another attempt cannot fix: certificates, bad URLs, unknown hosts. */
-const PERMANENT = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_INVALID_URL|UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ENOTFOUND)/;
-
-function errCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; errors?: unknown[]; cause?: unknown };
-  if (typeof e?.code === 'string') return e.code;
-  if (Array.isArray(e?.errors) && e.errors.length) return errCode(e.errors[0]);
-  return undefined;
-}
-
-/** What went wrong on the wire, for a person. */
-function describeNetError(err: unknown, idleMs: number): string {
-  const e = err as Error & { errors?: Error[] };
-  const code = errCode(err);
-  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return `no data for ${Math.round(idleMs / 1000)} s`;
-  if (code === 'UND_ERR_SOCKET') return `the connection was dropped (${e.message})`;
-  let message = e?.message || (Array.isArray(e?.errors) && e.errors[0]?.message) || String(err);
-  if (code && !message.includes(code)) message = `${message} (${code})`;
-  return message;
-}
-
-const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
-
-function retryAfterMs(h: IncomingHttpHeaders): number | undefined {
-  const v = h['retry-after'];
-  if (typeof v !== 'string') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-function parseContentRange(v: string | string[] | undefined): { start: number; total: number | null } | null {
-  const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(String(v ?? '').trim());
-  return m ? { start: Number(m[1]), total: m[3] === '*' ? null : Number(m[3]) } : null;
-}
-
-function contentLength(h: IncomingHttpHeaders): number | null {
-  const len = h['content-length'];
-  return typeof len === 'string' && /^\d+$/.test(len) ? Number(len) : null;
-}
-
-/** Thrown by a response handler: the server refused a resume, ask again from byte 0. */
-const RESTART = Symbol('restart');
-
-/**
- * One GET through `dispatcher`. `onResponse` judges the status and headers
- * (and may throw to refuse the answer); what it returns takes each body chunk,
- * synchronously. The body is never paused: undici 7's HTTP/1 parser asserts
- * (uncatchably) when a `Connection: close` server ends while the parser is
- * paused (nodejs/undici#5360, fixed in undici 8, which needs Node 22), so
- * the chunk is written and hashed in the data callback instead of queued.
- * Resolves when the body is complete; rejects with what `onResponse` or the
- * body handler threw, or with a Transient for the network.
- */
-function exchange(
-  dispatcher: Dispatcher,
-  url: string,
-  headers: Record<string, string>,
-  signal: AbortSignal | undefined,
-  idleMs: number,
-  onResponse: (status: number, statusText: string, headers: IncomingHttpHeaders, history: URL[]) => (chunk: Buffer) => void,
-): Promise<void> {
-  return new Promise((resolveDone, reject) => {
-    const u = new URL(url);
-    let controller: Dispatcher.DispatchController | undefined;
-    let history: URL[] = [];
-    let onChunk: ((chunk: Buffer) => void) | undefined;
-    let refused: { error: unknown } | undefined;
-    const onAbort = () => controller?.abort(signal?.reason ?? new Error('aborted'));
-    const settle = (err?: unknown) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (refused) reject(refused.error);
-      else if (err !== undefined) reject(new Transient(describeNetError(err, idleMs), err));
-      else resolveDone();
-    };
-    const refuse = (c: Dispatcher.DispatchController, error: unknown) => {
-      refused ??= { error };
-      c.abort(error instanceof Error ? error : new Error('refused'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    dispatcher.dispatch(
-      { origin: u.origin, path: u.pathname + u.search, method: 'GET', headers, headersTimeout: idleMs, bodyTimeout: idleMs },
-      {
-        onRequestStart(c, context: { history?: URL[] } | undefined) {
-          controller = c;
-          history = context?.history ?? [];
-          if (signal?.aborted) onAbort();
-        },
-        onResponseStart(c, statusCode, h, statusMessage) {
-          if (statusCode < 200) return; // 1xx: the real answer follows
-          try {
-            onChunk = onResponse(statusCode, statusMessage ?? '', h, [...history]);
-          } catch (e) {
-            refuse(c, e);
-          }
-        },
-        onResponseData(c, chunk) {
-          if (refused || !onChunk) return;
-          try {
-            onChunk(chunk);
-          } catch (e) {
-            refuse(c, e);
-          }
-        },
-        onResponseEnd() {
-          settle();
-        },
-        onResponseError(_c, err) {
-          settle(err);
-        },
-      },
-    );
-  });
-}
-
-function discardSync(...paths: string[]): void {
-  for (const p of paths) rmSync(p, { force: true });
-}
 
 // ---------------------------------------------------------------- transfer
 
-async function readMeta(metaPath: string): Promise<PartMeta | undefined> {
-  try {
-    const m = JSON.parse(await fsp.readFile(metaPath, 'utf8')) as Partial<PartMeta>;
-    if (typeof m.url !== 'string') return undefined;
-    return { url: m.url, etag: m.etag ?? null, lastModified: m.lastModified ?? null, total: m.total ?? null };
-  } catch {
-    return undefined;
-  }
-}
 
-async function partSize(part: string): Promise<number> {
-  try {
-    return (await fsp.stat(part)).size;
-  } catch {
-    return 0;
-  }
-}
 
-async function discard(...paths: string[]): Promise<void> {
-  await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
-}
 
-/** Hash the first `length` bytes of the part file (a resume across runs). */
-async function hashPrefix(part: string, length: number, expected: Checksum | undefined): Promise<Hashes | undefined> {
-  const hashes = new Hashes(expected);
-  let onDisk = 0;
-  for await (const chunk of createReadStream(part, { highWaterMark: HWM, end: length - 1 })) {
-    hashes.update(chunk as Buffer);
-    onDisk += (chunk as Buffer).length;
-  }
-  return onDisk === length ? hashes : undefined;
+
+/** Thrown by the first answer's handler: the file comes in segments instead. */
+class Handoff {
+  constructor(readonly ranges: Rangeable) {}
 }
 
 /** Where a download stands between attempts (and across runs, through the part file). */
 interface State {
   /** Bytes in the part file, all of them hashed into `hashes` once that exists. */
   have: number;
-  /** Covers bytes [0, have); undefined until a resumed prefix has been re-read. */
-  hashes: Hashes | undefined;
+  /** Hashes the part file as it grows (bytes [0, have) once they are flushed); undefined until the first attempt. */
+  hashes: GrowingFileDigest | undefined;
   meta: PartMeta | undefined;
   total: number | null;
   /** Bytes kept from an earlier run (0 once the download starts over). */
@@ -453,8 +246,18 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
   // Resume only what we can trust: same URL, and a validator for If-Range
   // (or an expected digest, which catches a changed file at the end).
   const trusted = (m: PartMeta | undefined) => m !== undefined && m.url === url && (m.etag !== null || m.lastModified !== null || opts.expected !== undefined);
-  const offset = await partSize(part);
-  const meta = offset > 0 ? await readMeta(metaPath) : undefined;
+  let offset = await partSize(part);
+  let meta = offset > 0 ? await readMeta(metaPath) : undefined;
+  // A segmented part goes on in segments (or, if that cannot be, starts over in one stream).
+  let segmentsOk = (opts.connections ?? DEFAULT_CONNECTIONS) > 1;
+  if (offset > 0 && trusted(meta) && meta!.segments) {
+    const done = await segmentedTransfer(url, dest, opts, { resume: meta! });
+    if (done) return done;
+    segmentsOk = false;
+    offset = await partSize(part);
+    meta = offset > 0 ? await readMeta(metaPath) : undefined;
+  }
+  if (meta?.segments) meta = undefined; // never resumed as one stream
   const st: State = { have: 0, hashes: undefined, meta: undefined, total: null, fromEarlier: 0, best: 0 };
   if (offset > 0 && trusted(meta)) Object.assign(st, { have: offset, meta, total: meta!.total, fromEarlier: offset, best: offset });
   else if (offset > 0) log(`discarding ${part}: it cannot be resumed safely`);
@@ -474,14 +277,17 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     opts.onProgress({ bytes: st.have, total: st.total, bytesPerSec, etaSec });
   };
 
-  const startOver = () => Object.assign(st, { have: 0, hashes: undefined, meta: undefined, fromEarlier: 0 });
+  const startOver = () => {
+    st.hashes?.stop();
+    Object.assign(st, { have: 0, hashes: undefined, meta: undefined, fromEarlier: 0 });
+  };
 
   /** One request. True when the body is complete; false to go again at once (the server refused the resume). */
   const attempt = async (dispatcher: Dispatcher): Promise<boolean> => {
     if (st.have > 0 && !st.hashes) {
-      // Re-hash what an earlier run left before asking for the rest.
-      st.hashes = await hashPrefix(part, st.have, opts.expected);
-      if (!st.hashes) throw new ImageError('network', `Download of ${url} failed: ${part} changed while resuming.`, 'run it again');
+      // What an earlier run left is hashed (on the worker) while the rest comes in.
+      st.hashes = new GrowingFileDigest(part, algosFor(opts.expected));
+      st.hashes.advance(st.have);
     }
     const headers: Record<string, string> = { 'user-agent': 'vmlab', 'accept-encoding': 'identity', accept: '*/*' };
     if (st.have > 0) {
@@ -494,12 +300,12 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     }
 
     let fd: number | undefined;
+    let writer: PartWriter | undefined;
     // The first bytes of a fresh file are held back until they are known not to be HTML.
     let sniff: Buffer | undefined;
     const write = (buf: Buffer) => {
-      writeSync(fd!, buf, 0, buf.length, st.have);
-      st.hashes!.update(buf);
-      st.have += buf.length;
+      writer!.push(buf);
+      st.have = writer!.end;
       report(false);
     };
 
@@ -531,9 +337,12 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
       if (status === 200) {
         if (st.have > 0) log(`server sent the whole file (HTTP 200); starting over`);
         startOver();
-        st.hashes = new Hashes(opts.expected);
         st.total = contentLength(h);
         const etag = typeof h.etag === 'string' ? h.etag : null;
+        const strongEtag = etag && !etag.startsWith('W/') ? etag : null;
+        const lastModified = typeof h['last-modified'] === 'string' ? h['last-modified'] : null;
+        const ranges = segmentsOk ? rangeable(h, st.total, strongEtag, lastModified) : undefined;
+        if (ranges && segmentCount(ranges.total, opts) >= 2) throw new Handoff(ranges);
         st.meta = {
           url,
           // A weak ETag cannot validate a range request.
@@ -543,12 +352,15 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
         };
         writeFileSync(metaPath, JSON.stringify(st.meta) + '\n', { mode: 0o600 });
         fd = openSync(part, 'w', 0o600);
+        st.hashes = new GrowingFileDigest(part, algosFor(opts.expected));
         sniff = Buffer.alloc(0);
       } else {
         st.total = range!.total ?? st.total;
         fd = openSync(part, 'r+');
         ftruncateSync(fd, st.have);
       }
+      // In order from byte `have`: each 1 MiB batch is handed to the hash after its write.
+      writer = new PartWriter(fd, st.have, st.hashes);
       return (chunk) => {
         if (!sniff) return write(chunk);
         const buf = Buffer.concat([sniff, chunk]);
@@ -574,7 +386,12 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
       if (e instanceof ImageError && e.code === 'not-an-image') discardSync(part, metaPath);
       throw e;
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      // What arrived before a failure is good: it goes to the file for the resume.
+      try {
+        writer?.flush();
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
     }
     if (st.total !== null && st.have < st.total) throw new Transient(`the server closed the connection at ${st.have} of ${st.total} bytes`);
     return true;
@@ -592,6 +409,14 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
         continue;
       } catch (e) {
         if (opts.signal?.aborted) throw cancelled(url);
+        if (e instanceof Handoff) {
+          // Big, and the server takes ranges: this connection is dropped and the segments take over.
+          const done = await segmentedTransfer(url, dest, opts, { fresh: e.ranges });
+          if (done) return done;
+          segmentsOk = false;
+          startOver();
+          continue;
+        }
         if (!(e instanceof Transient)) throw e; // a verdict (404, HTML, …) or a local file system error
         st.best = Math.max(st.best, st.have);
         failures = st.have > bestBefore ? 1 : failures + 1;
@@ -625,28 +450,22 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
         }
       }
     }
+  } catch (e) {
+    st.hashes?.stop();
+    throw e;
   } finally {
     await close().catch(() => {});
   }
   report(true);
-
-  const digests = st.hashes!.digest();
-  if (opts.expected) {
-    const actual = digests[opts.expected.algo]!;
-    const want = opts.expected.hex.toLowerCase();
-    if (actual !== want) {
-      await discard(part, metaPath);
-      throw new ImageError(
-        'checksum-mismatch',
-        `Checksum mismatch for ${url}: expected ${opts.expected.algo}:${want}, got ${opts.expected.algo}:${actual}.`,
-        'the download is corrupt or the image was replaced upstream; check the published checksum and try again',
-      );
-    }
+  const hashes = st.hashes!;
+  let digests: Digests;
+  try {
+    digests = await hashes.finish(st.have);
+  } catch (e) {
+    throw new ImageError('network', `Download of ${url} failed: ${part} changed while it was hashed (${(e as Error).message}).`, 'run it again');
+  } finally {
+    hashes.stop();
   }
-
-  await fsp.rename(part, dest);
-  await discard(metaPath);
-  const resumed = st.fromEarlier > 0;
-  log(`saved ${dest} (${st.have} bytes${resumed ? ', resumed' : ''})`);
-  return { path: dest, bytes: st.have, sha256: digests.sha256, ...(digests.sha512 ? { sha512: digests.sha512 } : {}), resumed };
+  return finishPart({ url, dest, bytes: st.have, digests, expected: opts.expected, resumed: st.fromEarlier > 0, log });
 }
+

@@ -14,7 +14,8 @@ import { ImageError } from './imageError.js';
 import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { isAlive } from '../host/processes.js';
-import { hashFile } from '../host/fileDigest.js';
+import { hashFileThreaded, type DigestAlgo, type Digests } from '../host/threadedDigest.js';
+import { copyHashed } from '../host/copyIn.js';
 import { removeLeftByDead } from '../host/leftovers.js';
 import { VmlabError } from '../errors/vmlabError.js';
 
@@ -35,16 +36,20 @@ const DIR_MODE = 0o700;
 /** Codes that are a verdict on the source (nothing to resume): the record and every file go. */
 const VERDICTS = new Set(['not-found', 'not-an-image', 'checksum-mismatch', 'checksum-unavailable', 'unsafe', 'unsupported-format', 'qemu-img', 'bad-input']);
 
+/** Formats an import keeps as they are (no conversion): these are copied and hashed in one pass. */
+const KEPT_AS_IS = new Set(['qcow2', 'iso']);
+
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Files a pull or import of `name` leaves in the images directory while it is
  * under way or after it was interrupted: the download (`name.download`), its
- * `.part`, `.part.json` and `.part.lock`, the checksum list (`.download.sums…`)
- * and a copy or conversion not yet renamed (`name.qcow2.part`, …).
+ * `.part`, `.part.json` (and its `.tmp`) and `.part.lock`, the checksum list
+ * (`.download.sums…`), a one-pass import copy (`name.import.part`) and a copy
+ * or conversion not yet renamed (`name.qcow2.part`, …).
  */
 export function tempFilesOf(dir: string, name: string): string[] {
-  const re = new RegExp(`^${escapeRe(name)}\\.(download(\\.sums)?(\\.part(\\.json|\\.lock)?)?|(qcow2|raw|vmdk|vhdx|vpc|iso)\\.part)$`);
+  const re = new RegExp(`^${escapeRe(name)}\\.(download(\\.sums)?(\\.part(\\.json(\\.tmp)?|\\.lock)?)?|import\\.part|(qcow2|raw|vmdk|vhdx|vpc|iso)\\.part)$`);
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -55,7 +60,18 @@ export function tempFilesOf(dir: string, name: string): string[] {
 }
 
 /** How the library's downloads behave: proxies (env), attempts, backoff. */
-export type LibraryDownloadOptions = Pick<DownloadOptions, 'env' | 'attempts' | 'retryDelayMs' | 'idleTimeoutMs'>;
+export type LibraryDownloadOptions = Pick<DownloadOptions, 'env' | 'attempts' | 'retryDelayMs' | 'idleTimeoutMs' | 'connections'>;
+
+export const MAX_CONNECTIONS = 16;
+
+/** Parallel connections for one download, as given (`--connections`, an env var): a whole number from 1 to 16. */
+export function checkConnections(v: unknown, what = '--connections'): number {
+  const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_CONNECTIONS) {
+    throw new ImageError('bad-input', `${what}: expected a whole number from 1 to ${MAX_CONNECTIONS}, got ${JSON.stringify(v)}`, `e.g. ${what === '--connections' ? '--connections 4' : `${what}=4`}; 1 downloads in one stream`);
+  }
+  return n;
+}
 
 /** The library: store + files under <root>/images + jobs. One per command run. */
 export class ImageLibrary {
@@ -101,10 +117,11 @@ export class ImageLibrary {
    * while it downloads. Concurrent pulls of one image share the transfer
    * (in this process through a map, across processes through the store).
    */
-  pull(id: string, observer: JobObserver = {}): Promise<ImageRecord> {
+  pull(id: string, observer: JobObserver = {}, opts: { connections?: number } = {}): Promise<ImageRecord> {
+    if (opts.connections !== undefined) checkConnections(opts.connections);
     let p = this.inflight.get(id);
     if (!p) {
-      p = this.pullOnce(id, observer).finally(() => this.inflight.delete(id));
+      p = this.pullOnce(id, observer, opts.connections).finally(() => this.inflight.delete(id));
       this.inflight.set(id, p);
     }
     return p;
@@ -122,14 +139,14 @@ export class ImageLibrary {
     }
   }
 
-  private async pullOnce(id: string, observer: JobObserver): Promise<ImageRecord> {
+  private async pullOnce(id: string, observer: JobObserver, connections: number | undefined): Promise<ImageRecord> {
     const entry = findCatalogEntry(this.catalog, id);
     const existing = this.images.find(entry.id);
     if (existing?.status === 'ready') return existing;
     if (existing && this.jobs.activeFor(existing.id, isAlive)) return this.waitForOther(entry.id);
     const os: DetectedOs = { family: 'linux', distro: entry.distro as DetectedOs['distro'], version: entry.version, arch: entry.arch, defaultUser: entry.defaultUser, cloudInit: entry.cloudInit };
     try {
-      return await this.fetchInto(entry.id, entry.url, { checksumUrl: entry.checksum.url, os, sourceType: 'catalog', source: entry.id }, observer);
+      return await this.fetchInto(entry.id, entry.url, { checksumUrl: entry.checksum.url, os, sourceType: 'catalog', source: entry.id, connections }, observer);
     } catch (err) {
       // Another process took it between our look and our claim: wait for it.
       if (err instanceof ImageError && err.code === 'busy') return this.waitForOther(entry.id);
@@ -141,14 +158,15 @@ export class ImageLibrary {
    * Import from a URL or a local file. A failed or interrupted import of the
    * same name is taken over and resumed (its part file is kept), never in the way.
    */
-  async import(src: string, opts: { name?: string; checksum?: string; os?: string; convert?: boolean } = {}, observer: JobObserver = {}): Promise<ImageRecord> {
+  async import(src: string, opts: { name?: string; checksum?: string; os?: string; convert?: boolean; connections?: number } = {}, observer: JobObserver = {}): Promise<ImageRecord> {
+    if (opts.connections !== undefined) checkConnections(opts.connections);
     const isUrl = /^https?:\/\//.test(src);
     const fileName = basename(isUrl ? new URL(src).pathname : src);
     const name = opts.name ?? fileName.replace(/\.(qcow2|img|raw|vmdk|vhdx?|vpc)$/i, '');
     assertSafeImageName(name);
     const os = opts.os ? parseOsArg(opts.os) : detectOs(fileName);
     const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
-    if (isUrl) return this.fetchInto(name, src, { expected, os, sourceType: 'url', source: src, convert: opts.convert }, observer);
+    if (isUrl) return this.fetchInto(name, src, { expected, os, sourceType: 'url', source: src, convert: opts.convert, connections: opts.connections }, observer);
     const path = resolve(src);
     if (!existsSync(path)) throw new ImageError('not-found', `no such file: ${path}`, 'check the path; a URL must start with http:// or https://');
     // A directory, an empty file, or bytes that are no disk image: refused before anything is recorded.
@@ -236,7 +254,7 @@ export class ImageLibrary {
   private async fetchInto(
     name: string,
     url: string,
-    o: { checksumUrl?: string; expected?: Checksum; os: DetectedOs | null; sourceType: ImageRecord['source_type']; source: string; convert?: boolean },
+    o: { checksumUrl?: string; expected?: Checksum; os: DetectedOs | null; sourceType: ImageRecord['source_type']; source: string; convert?: boolean; connections?: number | undefined },
     observer: JobObserver,
   ): Promise<ImageRecord> {
     assertSafeImageName(name);
@@ -256,6 +274,7 @@ export class ImageLibrary {
         ctx.log(`downloading ${url}${expected ? ` (${expected.algo} ${expected.hex.slice(0, 16)}…)` : ' (no checksum given)'}`);
         const got = await downloadFile(url, download, {
           ...this.downloadOptions,
+          ...(o.connections !== undefined ? { connections: o.connections } : {}),
           expected,
           signal: ctx.signal,
           log: ctx.log,
@@ -298,13 +317,25 @@ export class ImageLibrary {
     try {
       return await this.runGated(job, async (ctx) => {
         const known = o.sha256 && (!o.expected || o.expected.algo === 'sha256');
-        const digests = known ? { sha256: o.sha256 } : await hashFile(path, o.expected ? ['sha256', o.expected.algo] : ['sha256']);
-        const sha256 = digests.sha256!;
-        if (o.expected) {
+        const algos: DigestAlgo[] = o.expected ? ['sha256', o.expected.algo] : ['sha256'];
+        const check = (digests: Digests) => {
+          if (!o.expected) return;
           const got = digests[o.expected.algo]!;
           if (got !== o.expected.hex) throw new ImageError('checksum-mismatch', `${o.label ?? path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, 'the file is not the one the checksum names');
+        };
+        if (!known && o.copy && (o.convert === false || KEPT_AS_IS.has(await detectFormatByMagic(path)))) {
+          // One pass: copy into the library and hash the copy together (a reflink and one read where the file system can).
+          const staged = join(imagesDir(this.root), `${name}.import.part`);
+          rmSync(staged, { force: true });
+          const copied = await copyHashed(path, staged, algos, { mode: FILE_MODE, signal: ctx.signal, onProgress: (bytes, total) => ctx.progress(total ? bytes / total : 0, { bytes, total }) });
+          ctx.log(`copied ${path} into the library (${copied.method}) and hashed it in one pass`);
+          check(copied.digests);
+          return this.finishFile(rec, staged, copied.digests.sha256!, o.os, o.convert ?? true, ctx, { from: { name: basename(path), label: o.label ?? path } });
         }
-        return this.finishFile(rec, path, sha256, o.os, o.convert ?? true, ctx, { inPlace: !o.copy });
+        // In place (a scan), already hashed (an upload), or to be converted (qemu-img reads the source).
+        const digests = known ? { sha256: o.sha256 } : await hashFileThreaded(path, algos);
+        check(digests);
+        return this.finishFile(rec, path, digests.sha256!, o.os, o.convert ?? true, ctx, { inPlace: !o.copy });
       }, observer);
     } catch (err) {
       // A local file is cheap to read again: the next run starts clean.
@@ -337,9 +368,9 @@ export class ImageLibrary {
       final = join(dir, `${rec.name}.qcow2`);
       ctx.log(`converting ${info.format} → qcow2`);
       await convertToQcow2(file, info.format, final, { signal: ctx.signal });
-      if (file.endsWith('.download')) rmSync(file, { force: true });
+      if (!inPlace && file.startsWith(dir + '/') && !file.startsWith(join(dir, '.uploads') + '/')) rmSync(file, { force: true }); // a download or a staged copy
       format = 'qcow2';
-      hash = (await hashFile(final, ['sha256'])).sha256!;
+      hash = (await hashFileThreaded(final, ['sha256'])).sha256!;
     } else if (!inPlace) {
       if (file.startsWith(dir + '/')) {
         renameSync(file, final);
@@ -380,7 +411,7 @@ export class ImageLibrary {
   /** Re-hash against the recorded sha256. */
   async verify(ref: string): Promise<{ ok: boolean; expected: string; actual: string }> {
     const img = this.resolve(ref);
-    const actual = (await hashFile(img.path!, ['sha256'])).sha256!;
+    const actual = (await hashFileThreaded(img.path!, ['sha256'])).sha256!;
     return { ok: actual === img.sha256, expected: img.sha256 ?? '', actual };
   }
 

@@ -25,6 +25,8 @@ export interface ImportOptions {
   convert?: boolean;
   /** false: do not queue a vrnetlab build for a detected device (`--no-build`). */
   build?: boolean;
+  /** Parallel segments for a URL (`--connections`; default 4, or VMLAB_DOWNLOAD_CONNECTIONS). */
+  connections?: number;
 }
 
 /** An imported image, with the vrnetlab build it queued (or why none). */
@@ -125,7 +127,7 @@ export class ImageService {
   }
 
   /** `sha256`: the digest computed while the upload streamed in, so the file is not read twice. */
-  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert'>, observer?: JobObserver, known: { sha256?: string; fileName?: string } = {}): Promise<ImportedImage> {
+  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert' | 'connections'>, observer?: JobObserver, known: { sha256?: string; fileName?: string } = {}): Promise<ImportedImage> {
     const { build, ...rest } = opts;
     const fileName = known.fileName ?? opts.name ?? 'upload';
     return this.library()
@@ -185,8 +187,8 @@ export class ImageService {
     };
   }
 
-  pull(id: string, observer?: JobObserver): Promise<ImageRecord> {
-    return this.library().pull(id, observer);
+  pull(id: string, observer?: JobObserver, opts: { connections?: number } = {}): Promise<ImageRecord> {
+    return this.library().pull(id, observer, opts);
   }
 
   async import(source: string, opts: ImportOptions, observer?: JobObserver): Promise<ImportedImage> {

@@ -17,6 +17,15 @@ export interface FileServerOptions {
   override?: Record<string, { status: number; body: string; type: string }>;
   /** Listen here instead of a free port. */
   port?: number;
+  /** false: no Accept-Ranges, and Range is ignored (every answer is the whole file, 200). */
+  ranges?: boolean;
+  /** Cut the first request of a path whose range starts at `start` after `after` body bytes (one segment of a segmented download). */
+  cutRange?: Record<string, { start: number; after: number }>;
+}
+
+export interface FileServer extends TestServer {
+  /** Responses still sending. */
+  active(): number;
 }
 
 /** Write `file` from `start`, at most `limit` bytes, `rate` bytes a second; resolves when written or the client went away. */
@@ -38,10 +47,18 @@ function sendSlowly(res: http.ServerResponse, file: string, start: number, limit
   });
 }
 
-/** A static file server over a directory, with ETag and Range/If-Range, streaming (large files fine). */
-export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<TestServer> {
+/**
+ * A static file server over a directory, with ETag and Range/If-Range
+ * (`bytes=a-` and `bytes=a-b`), streaming (large files fine); each response
+ * (each connection) can be throttled, dropped or cut.
+ */
+export async function serveDir(dir: string, opts: FileServerOptions = {}): Promise<FileServer> {
   const seen = new Map<string, number>();
-  return startServer(async (req, res) => {
+  const cut = new Set<string>();
+  let active = 0;
+  const server = await startServer(async (req, res) => {
+    active++;
+    res.on('close', () => active--);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const o = opts.override?.[path];
     if (o) {
@@ -57,13 +74,19 @@ export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<Tes
     seen.set(path, nth + 1);
     const st = statSync(file);
     const etag = `"${st.size}-${st.mtimeMs}"`;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const range = opts.ranges === false ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
-    const start = range && (!ifRange || ifRange === etag) ? Number(range[1]) : 0;
-    const headers = { 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes', 'content-length': st.size - start };
-    if (start > 0) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` });
+    const honoured = range && (!ifRange || ifRange === etag);
+    const start = honoured ? Number(range[1]) : 0;
+    const end = honoured && range[2] ? Math.min(Number(range[2]), st.size - 1) : st.size - 1;
+    const length = end - start + 1;
+    const headers = { 'content-type': 'application/octet-stream', etag, ...(opts.ranges === false ? {} : { 'accept-ranges': 'bytes' }), 'content-length': length };
+    if (honoured) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${st.size}` });
     else res.writeHead(200, headers);
-    const dropAt = opts.drops?.[path]?.[nth] ?? (nth === 0 ? opts.dropFirstAfter?.[path] : undefined);
+    const c = opts.cutRange?.[path];
+    const cutHere = honoured && c?.start === start && !cut.has(path);
+    if (cutHere) cut.add(path);
+    const dropAt = cutHere ? c.after : (opts.drops?.[path]?.[nth] ?? (nth === 0 ? opts.dropFirstAfter?.[path] : undefined));
     const rate = opts.bytesPerSec?.[path];
     if (dropAt !== undefined) {
       res.flushHeaders();
@@ -72,10 +95,11 @@ export function serveDir(dir: string, opts: FileServerOptions = {}): Promise<Tes
       return;
     }
     if (rate !== undefined) {
-      await sendSlowly(res, file, start, st.size - start, rate);
+      await sendSlowly(res, file, start, length, rate);
       res.end();
       return;
     }
-    createReadStream(file, { start, highWaterMark: 1 << 20 }).pipe(res);
+    createReadStream(file, { start, end, highWaterMark: 1 << 20 }).pipe(res);
   }, undefined, opts.port);
+  return { ...server, active: () => active };
 }

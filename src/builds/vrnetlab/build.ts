@@ -5,7 +5,7 @@ import { VmlabError } from '../../errors/vmlabError.js';
 import { withLock } from '../../host/lock.js';
 import { sleep } from '../../host/processes.js';
 import { BuildError } from '../buildError.js';
-import { copyIn, type CopyResult } from '../copyIn.js';
+import { copyIn, type CopyResult } from '../../host/copyIn.js';
 import { removeContainer } from '../docker.js';
 import { parseBuiltTag, stepOf, type StepUpdate } from './buildOutput.js';
 import { runMake, type MakeRun } from './runMake.js';

@@ -7,7 +7,10 @@ import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 import { formatBytes, progressBar } from '../progressBar.js';
 import { printJson, statusColor, style, table } from '../output.js';
-import { OptionError } from '../options.js';
+import { OptionError, wholeNumberOption } from '../options.js';
+
+const connectionsOption = () =>
+  wholeNumberOption('--connections <n>', 'parallel segments from a server that takes ranges (default 4, or VMLAB_DOWNLOAD_CONNECTIONS; 1: one stream); files under 32 MiB come in one stream', { unit: 'connections', min: 1, max: 16 });
 
 /** Draw a job's progress as a bar; its log lines show with -v. */
 function follow(label: string): JobObserver & { done(): void } {
@@ -101,10 +104,11 @@ export function register(program: Command): void {
     .command('pull')
     .argument('<id...>', 'catalog ids (vmlab images catalog)')
     .description('download catalog images, verified against their published checksums')
-    .addHelpText('after', '\nAn interrupted pull resumes where it stopped. Examples:\n  vmlab images pull debian-12\n  vmlab images pull ubuntu-24.04 rocky-9')
-    .action(async (ids: string[]) => {
+    .addOption(connectionsOption())
+    .addHelpText('after', '\nAn interrupted pull resumes where it stopped (each segment on its own). Examples:\n  vmlab images pull debian-12\n  vmlab images pull ubuntu-24.04 rocky-9 --connections 8')
+    .action(async (ids: string[], opts: { connections?: number }) => {
       for (const id of ids) {
-        const img = await withBar(id, (o) => lib().pull(id, o));
+        const img = await withBar(id, (o) => lib().pull(id, o, opts));
         process.stdout.write(`${style.green('ready')} ${img.name} (${img.id}) ${img.path}\n`);
       }
     });
@@ -118,11 +122,12 @@ export function register(program: Command): void {
     .option('--os <distro-version>', 'OS, e.g. debian-12 or ubuntu-24.04 (sets the default user and cloud-init)')
     .option('--no-convert', 'keep vmdk/vhd/vhdx/raw as they are (default: convert to qcow2; a detected vmdk device stays vmdk)')
     .option('--no-build', 'do not build the vrnetlab Docker image of a detected network device')
+    .addOption(connectionsOption())
     .addHelpText(
       'after',
-      '\nA network-device disk (vmlab images detect) is built into its vrnetlab Docker image right after,\nwhen a vrnetlab checkout is there (VRNETLAB_PATH, default ~/.vmlab/vrnetlab; VMLAB_AUTO_BUILD=false turns it off).\n\nExamples:\n  vmlab images import ./router.vmdk --name vr1\n  vmlab images import https://mirror/img.qcow2 --checksum sha256:ab12… --os debian-12\n  vmlab images import ./vJunos-router-23.2R1.15.qcow2 --no-build',
+      '\nA network-device disk (vmlab images detect) is built into its vrnetlab Docker image right after,\nwhen a vrnetlab checkout is there (VRNETLAB_PATH, default ~/.vmlab/vrnetlab; VMLAB_AUTO_BUILD=false turns it off).\n\nExamples:\n  vmlab images import ./router.vmdk --name vr1\n  vmlab images import https://mirror/img.qcow2 --checksum sha256:ab12… --os debian-12 --connections 8\n  vmlab images import ./vJunos-router-23.2R1.15.qcow2 --no-build',
     )
-    .action(async (source: string, opts: { name?: string; checksum?: string; os?: string; convert: boolean; build: boolean }) => {
+    .action(async (source: string, opts: { name?: string; checksum?: string; os?: string; convert: boolean; build: boolean; connections?: number }) => {
       const img = await withBar(opts.name ?? 'import', (o) => lib().import(source, opts, o));
       process.stdout.write(`${style.green('ready')} ${img.name} (${img.id}) ${img.path}\n`);
       if (img.device && img.build_skipped) process.stdout.write(`${img.device}: no vrnetlab build: ${img.build_skipped}\n`);

@@ -3,7 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { ThreadedDigest } from '../../../src/host/threadedDigest.js';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GrowingFileDigest, hashFileThreaded, ThreadedDigest } from '../../../src/host/threadedDigest.js';
 
 const sink = () => new Writable({ write: (_c, _e, done) => done() });
 
@@ -36,5 +39,35 @@ describe('ThreadedDigest', () => {
     setImmediate(() => source.destroy(new Error('client went away')));
     await assert.rejects(run, /client went away/);
     await assert.rejects(digest.digest());
+  });
+});
+
+describe('GrowingFileDigest', () => {
+  it('hashes a file in order as it is written, whatever the steps, and fails if the file is shorter than said', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmlab-growing-'));
+    try {
+      const data = randomBytes(5 * 1024 * 1024 + 17);
+      const path = join(dir, 'f');
+      const fd = openSync(path, 'w');
+      const d = new GrowingFileDigest(path, ['sha256', 'sha512']);
+      // Written out of order, advanced only over what is contiguous.
+      writeSync(fd, data, 3 << 20, data.length - (3 << 20), 3 << 20);
+      writeSync(fd, data, 0, 1 << 20, 0);
+      d.advance(1 << 20);
+      writeSync(fd, data, 1 << 20, 2 << 20, 1 << 20);
+      d.advance(2 << 20);
+      d.advance(1 << 20); // going back is ignored
+      closeSync(fd);
+      const got = await d.finish(data.length);
+      assert.deepEqual(got, { sha256: createHash('sha256').update(data).digest('hex'), sha512: createHash('sha512').update(data).digest('hex') });
+      d.stop();
+
+      const short = new GrowingFileDigest(path, ['sha256']);
+      await assert.rejects(short.finish(data.length + 1), /ends at byte/);
+      short.stop();
+      assert.equal((await hashFileThreaded(path, ['sha256'])).sha256, createHash('sha256').update(data).digest('hex'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,96 @@
+import { promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { Checksum } from './checksums.js';
+import type { DownloadResult } from './downloader.js';
+import { ImageError } from './imageError.js';
+import type { DigestAlgo, Digests } from '../host/threadedDigest.js';
+
+/**
+ * The part file of a download and its state (`dest.part`, `dest.part.json`),
+ * shared by the one-stream and the segmented transfer.
+ */
+
+/** One segment of a segmented download: bytes [start, end), `done` of them in the part file. */
+export interface Segment {
+  start: number;
+  end: number;
+  done: number;
+}
+
+export interface PartMeta {
+  url: string;
+  etag: string | null;
+  lastModified: string | null;
+  total: number | null;
+  /** Present for a segmented download. */
+  segments?: Segment[];
+}
+
+export const PROGRESS_INTERVAL_MS = 100;
+
+export const DEFAULT_CONNECTIONS = 4;
+
+export const MAX_RETRY_DELAY_MS = 30_000;
+
+export function cancelled(url: string): ImageError {
+  return new ImageError('cancelled', `Download of ${url} cancelled.`, 'run it again to resume from the part file');
+}
+
+/** What to hash: always sha256 (the library's key), and the expected digest's algorithm. */
+export const algosFor = (expected: Checksum | undefined): DigestAlgo[] => (expected?.algo === 'sha512' ? ['sha256', 'sha512'] : ['sha256']);
+
+export function discardSync(...paths: string[]): void {
+  for (const p of paths) rmSync(p, { force: true });
+}
+
+export async function readMeta(metaPath: string): Promise<PartMeta | undefined> {
+  try {
+    const m = JSON.parse(await fsp.readFile(metaPath, 'utf8')) as Partial<PartMeta>;
+    if (typeof m.url !== 'string') return undefined;
+    const segments = Array.isArray(m.segments) && m.segments.every((x) => Number.isSafeInteger(x?.start) && Number.isSafeInteger(x?.end) && Number.isSafeInteger(x?.done) && x.done >= 0 && x.done <= x.end - x.start) ? m.segments : undefined;
+    return { url: m.url, etag: m.etag ?? null, lastModified: m.lastModified ?? null, total: m.total ?? null, ...(segments ? { segments } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function partSize(part: string): Promise<number> {
+  try {
+    return (await fsp.stat(part)).size;
+  } catch {
+    return 0;
+  }
+}
+
+export async function discard(...paths: string[]): Promise<void> {
+  await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
+}
+
+/** Write the part state so that readers see the old or the new one (kill -9 safe; not fsynced: the final hash catches what a crash of the host lost). */
+export function writeMeta(metaPath: string, meta: PartMeta): void {
+  writeFileSync(`${metaPath}.tmp`, JSON.stringify(meta) + '\n', { mode: 0o600 });
+  renameSync(`${metaPath}.tmp`, metaPath);
+}
+
+/** Verify the digests, then rename the part file into place (or discard it on a mismatch). */
+export async function finishPart(o: { url: string; dest: string; bytes: number; digests: Digests; expected: Checksum | undefined; resumed: boolean; log: (line: string) => void }): Promise<DownloadResult> {
+  const { url, dest, digests, resumed } = o;
+  const part = `${dest}.part`;
+  const metaPath = `${dest}.part.json`;
+  if (o.expected) {
+    const actual = digests[o.expected.algo]!;
+    const want = o.expected.hex.toLowerCase();
+    if (actual !== want) {
+      await discard(part, metaPath);
+      throw new ImageError(
+        'checksum-mismatch',
+        `Checksum mismatch for ${url}: expected ${o.expected.algo}:${want}, got ${o.expected.algo}:${actual}.`,
+        'the download is corrupt or the image was replaced upstream; check the published checksum and try again',
+      );
+    }
+  }
+
+  await fsp.rename(part, dest);
+  await discard(metaPath);
+  o.log(`saved ${dest} (${o.bytes} bytes${resumed ? ', resumed' : ''})`);
+  return { path: dest, bytes: o.bytes, sha256: digests.sha256!, ...(digests.sha512 ? { sha512: digests.sha512 } : {}), resumed };
+}
