@@ -14,7 +14,8 @@ export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 /** The graph of a deployed lab (from its plan). */
 export const graphOfPlan = (plan: LabPlan): TopologyGraph => ({
   name: plan.name,
-  nodes: plan.nodes.map((n) => ({ name: n.name, platform: n.platform })),
+  // Multi-host: the other hosts' nodes are drawn too, so cross-host links have both ends.
+  nodes: [...plan.nodes, ...(plan.remote ?? [])].map((n) => ({ name: n.name, platform: n.platform })).sort((x, y) => x.name.localeCompare(y.name)),
   links: plan.links.map((l) => ({ a: { node: l.a.node, iface: l.a.iface }, z: { node: l.z.node, iface: l.z.iface } })),
 });
 

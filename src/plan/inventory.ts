@@ -105,8 +105,9 @@ export function topologyData(plan: LabPlan): Record<string, unknown> {
       },
     ]),
   );
-  const nodeOf = (name: string) => plan.nodes.find((n) => n.name === name)!;
-  const end = (e: { node: string; iface: string; nic: number }, peer: 'a' | 'z') => ({ node: e.node, interface: e.iface, mac: nodeOf(e.node).nics[e.nic]!.mac, peer });
+  // Multi-host: a cross-host link's far end is another host's node, whose MACs that host's file gives.
+  const macOf = (e: { node: string; nic: number }) => plan.nodes.find((n) => n.name === e.node)?.nics[e.nic]?.mac ?? '';
+  const end = (e: { node: string; iface: string; nic: number }, peer: 'a' | 'z') => ({ node: e.node, interface: e.iface, mac: macOf(e), peer });
   return {
     name: plan.name,
     type: 'clab',
