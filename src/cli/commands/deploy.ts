@@ -4,6 +4,7 @@ import { cliReporter } from '../reporter.js';
 import { printJson, style } from '../output.js';
 import { planText } from '../planText.js';
 import { globals } from '../globals.js';
+import { wholeNumberOption } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -13,6 +14,8 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the plan (every QEMU argv, port and link) and start nothing')
     .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
     .option('--snapshot <file|name>', 'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting')
+    .addOption(wholeNumberOption('--max-parallel <n>', 'boot at most n nodes at once; a node holds its slot until it is ready (default: the number of cores under TCG, twice that under KVM)', { unit: 'nodes', min: 1, max: 1024 }))
+    .option('--force', 'deploy even when the lab needs more memory than the host has available')
     .addHelpText(
       'after',
       `
@@ -21,9 +24,10 @@ Examples:
   vmlab deploy -S specs/ --dry-run
   vmlab deploy -S specs/ --dry-run --json | jq .nodes[0].argv
   vmlab deploy -S specs/ --snapshot ready          warm, from "vmlab snapshot --name ready --export"
-  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file`,
+  vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file
+  vmlab deploy -S specs/ --max-parallel 4          boot 4 nodes at a time`,
     )
-    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string }) => {
+    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string; maxParallel?: number; force?: boolean }) => {
       const labs = services().labs;
       const planned = await labs.plan(opts.specs);
       const reporter = cliReporter(globals.verbose);
@@ -40,7 +44,7 @@ Examples:
       process.once('SIGTERM', onSignal);
       let state;
       try {
-        state = await labs.deploy(planned, { reporter, signal: stop.signal }, opts.snapshot ? { snapshot: opts.snapshot } : {});
+        state = await labs.deploy(planned, { reporter, signal: stop.signal }, { ...(opts.snapshot ? { snapshot: opts.snapshot } : {}), ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}), force: Boolean(opts.force) });
       } catch (err) {
         if (stop.signal.aborted) process.exit(130);
         throw err;

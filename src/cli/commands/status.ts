@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command('status')
     .argument('[lab]', 'lab name (default: every deployed lab)')
-    .description('show the nodes of deployed labs: state, pid, SSH and console ports')
+    .description('show the nodes of deployed labs: state, pid, SSH and console ports, and what each QEMU costs (RSS, CPU time)')
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json')
@@ -31,8 +31,10 @@ export function register(program: Command): void {
           n.ssh_port ? `${n.mgmt_ip}:${n.ssh_port}` : '-',
           n.console_port ? String(n.console_port) : '-',
           n.platform ?? '-',
+          n.rss_bytes !== null ? `${Math.round(n.rss_bytes / 2 ** 20)} MiB` : '-',
+          n.cpu_seconds !== null ? `${n.cpu_seconds.toFixed(1)} s` : '-',
         ]);
-        process.stdout.write(table(['NODE', 'STATUS', 'PID', 'SSH', 'CONSOLE', 'PLATFORM'], rows) + '\n');
+        process.stdout.write(table(['NODE', 'STATUS', 'PID', 'SSH', 'CONSOLE', 'PLATFORM', 'RSS', 'CPU'], rows) + '\n');
         if (l.links.length) {
           process.stdout.write(table(['LINK', 'A', 'Z', 'PORT'], l.links.map((k, i) => [String(i), k.a, k.z, `${k.transport} ${k.port}${k.z_port ? `/${k.z_port}` : ''}`])) + '\n');
         }
