@@ -79,17 +79,14 @@ function measure(n: number): Row {
 const cores = availableParallelism();
 const host = hostCapacity();
 console.log(`host: ${cores} cores, load ${host.load.join(' ')} at start, ${host.mem_available_mb} MiB available, KSM ${host.ksm?.run === 1 ? 'on' : 'off'}; guest ${GUEST_MB} MiB; idle measured over ${idleS} s`);
-const rows: Row[] = [];
-for (const n of counts) {
-  rows.push(measure(n));
-  const r = rows.at(-1)!;
-  console.error(`  ${n} node(s): ready in ${r.readyS.toFixed(1)} s`);
-}
-const one = rows.find((r) => r.n === 1) ?? rows[0]!;
 const x = (v: number, base: number) => `${(v / base).toFixed(2)}×`;
 const pad = (s: string, w: number) => s.padStart(w);
 console.log(['nodes', 'ready s', '(×1)', 'work÷cores ×1', 'CPU s/node', '(×1)', 'RSS MiB/node', '(×1)', 'PSS MiB/node', 'idle CPU %/node', '(×1)'].map((h, i) => pad(h, i ? 14 : 5)).join(' '));
-for (const r of rows) {
+// Each row as soon as it is measured (a long run stopped early keeps what it had); ratios against the first (1-node) row.
+let one: Row | undefined;
+for (const n of counts) {
+  const r = measure(n);
+  one ??= r;
   // What "time grows no faster than CPU work ÷ cores" allows: total CPU work over the cores it can use, relative to 1 node.
   const workRatio = (r.n * r.cpuPerNode) / Math.min(r.n, cores) / one.cpuPerNode;
   console.log(

@@ -84,7 +84,8 @@ async function readyOne(plan: LabPlan, n: NodePlan, state: LabState, reporter: R
     out.failures.push([why.message, `  next: ${why.hint}`, nodeLogTail(n)].filter(Boolean).join('\n'));
     return;
   }
-  const usable = n.seed ? await waitForCloudInit(state, n, deadline) : await waitForSession(state, n, deadline);
+  const usable = n.seed ? await waitForCloudInit(state, n, deadline, all.signal) : await waitForSession(state, n, deadline, all.signal);
+  if (all.signal.aborted) return;
   if (!usable.ok) {
     ns.status = 'failed';
     ns.error = usable.error;
