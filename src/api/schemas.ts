@@ -97,6 +97,8 @@ export const NodeRow = z
     platform: z.string().nullable(),
     image: z.string().nullable(),
     accel: z.string().nullable(),
+    rss_bytes: z.number().nullable().describe("the QEMU process's resident memory (null when not running)"),
+    cpu_seconds: z.number().nullable().describe('CPU time the QEMU process has used so far, user + system'),
     error: z.string().optional(),
     host: z.string().optional().describe('multi-host: the vmlab.hosts entry the node runs on'),
   })

@@ -1,24 +1,22 @@
 import type { NodePlan } from '../plan/labPlan.js';
-import { run, tailLines } from '../qemu/run.js';
+import { tailLines } from '../qemu/run.js';
 import type { LabState } from './labState.js';
-import { sleep } from '../host/processes.js';
-import { sshInvocation } from './sshCommand.js';
+import { retrySsh } from './sessionReady.js';
+
+type CloudInitVerdict = { ok: true; warning?: string } | { ok: false; error: string };
 
 /**
  * Wait for `cloud-init status --wait` over SSH. cloud-init may restart sshd
  * while it configures it, so a failed connection is retried until the
  * deadline; exit 0 is done, 2 is done with recoverable errors, 1 failed.
  */
-export async function waitForCloudInit(state: LabState, node: NodePlan, deadline: number): Promise<{ ok: true; warning?: string } | { ok: false; error: string }> {
-  let last = '';
-  while (Date.now() < deadline) {
-    const { argv, env } = sshInvocation(state, node.name, ['cloud-init', 'status', '--wait']);
-    const r = await run(argv, { env, timeoutMs: Math.max(1000, deadline - Date.now()) });
-    if (r.exitCode === 0) return { ok: true };
-    if (r.exitCode === 2) return { ok: true, warning: `cloud-init finished with recoverable errors: ${tailLines(r.stdout, 2)}` };
-    if (r.exitCode === 1 && /status: error/.test(r.stdout)) return { ok: false, error: `cloud-init failed: ${tailLines(r.stdout + r.stderr, 3)}` };
-    last = tailLines(r.stderr || r.stdout, 2);
-    await sleep(1000);
-  }
-  return { ok: false, error: `cloud-init did not finish within vm_boot_timeout (${node.bootTimeoutS} s)${last ? `: ${last}` : ''}` };
+export async function waitForCloudInit(state: LabState, node: NodePlan, deadline: number, stop?: AbortSignal): Promise<CloudInitVerdict> {
+  const r = await retrySsh<CloudInitVerdict>(state, node, ['cloud-init', 'status', '--wait'], deadline, (x) => {
+    if (x.exitCode === 0) return { ok: true };
+    if (x.exitCode === 2) return { ok: true, warning: `cloud-init finished with recoverable errors: ${tailLines(x.stdout, 2)}` };
+    if (x.exitCode === 1 && /status: error/.test(x.stdout)) return { ok: false, error: `cloud-init failed: ${tailLines(x.stdout + x.stderr, 3)}` };
+    return undefined;
+  }, stop);
+  if ('verdict' in r) return r.verdict;
+  return { ok: false, error: `cloud-init did not finish within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}` };
 }

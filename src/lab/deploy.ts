@@ -21,6 +21,8 @@ import { argvForStart } from './relink.js';
 import { waitForRemoteListeners } from './remoteListener.js';
 import { writeNodeSeed } from './seeds.js';
 import { waitForCloudInit } from './cloudInitReady.js';
+import { waitForSession } from './sessionReady.js';
+import { defaultMaxParallel, scheduleBoots } from './bootScheduler.js';
 import type { AccelFacts } from '../host/accel.js';
 import { fallBackToTcg } from './kvmFallback.js';
 import type { VmFault } from './vmWatch.js';
@@ -49,31 +51,18 @@ export async function planDeploy(specDir: string, images: ImageFactsResolver, en
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Start every node, each once the nodes it connects to are listening; records when each QEMU started. */
-async function startAll(plan: LabPlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>, extraArgs: (n: NodePlan) => string[] = () => []): Promise<void> {
-  const started = new Map<string, Promise<void>>();
-  const startNode = (node: NodePlan): Promise<void> => {
-    let p = started.get(node.name);
-    if (!p) {
-      p = (async () => {
-        await Promise.all(node.after.map((d) => startNode(plan.nodes.find((n) => n.name === d)!)));
-        const stopped = () => state.status === 'failed';
-        if (stopped()) throw new LabError('deploy cancelled');
-        await waitForRemoteListeners(node, Date.now() + node.bootTimeoutS * 1000, stopped, reporter.info);
-        if (stopped()) throw new LabError('deploy cancelled');
-        startedAt.set(node.name, Date.now());
-        const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs(node)], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
-        state.nodes[node.name]!.pid = pid;
-        state.nodes[node.name]!.accel = plan.accel;
-        reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
-      })();
-      started.set(node.name, p);
-    }
-    return p;
-  };
-  const results = await Promise.allSettled(plan.nodes.map(startNode));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+/** Start one node's QEMU once its remote listeners answer; records when it started and its pid (state.json is written at once: a killed deploy is cleaned up by pid). */
+async function startOne(plan: LabPlan, node: NodePlan, state: LabState, reporter: Reporter, startedAt: Map<string, number>, extraArgs: string[]): Promise<void> {
+  const stopped = () => state.status === 'failed';
+  if (stopped()) throw new LabError('deploy cancelled');
+  await waitForRemoteListeners(node, Date.now() + node.bootTimeoutS * 1000, stopped, reporter.info);
+  if (stopped()) throw new LabError('deploy cancelled');
+  startedAt.set(node.name, Date.now());
+  const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
+  state.nodes[node.name]!.pid = pid;
+  state.nodes[node.name]!.accel = plan.accel;
+  writeState(plan.files.state, state);
+  reporter.verbose(`${node.name}: QEMU pid ${pid} up`);
 }
 
 interface ReadyOutcome {
@@ -83,60 +72,92 @@ interface ReadyOutcome {
 }
 
 /**
- * Wait for SSH on every node while watching every VM; report each as it
- * answers. A node whose VM fails stops its own wait at once; under KVM an
- * internal-error stops every wait (the lab is started again under TCG).
+ * Wait until one node is usable while watching its VM, and report it. Ready
+ * means an SSH session runs (for a cloud image: cloud-init has finished),
+ * not the first banner. A node whose VM fails stops its own wait at once;
+ * under KVM an internal-error stops every wait (the lab starts again under TCG).
  */
-async function waitAllReady(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>, signal?: AbortSignal, fromCheckpoints = true): Promise<ReadyOutcome> {
+async function readyOne(plan: LabPlan, n: NodePlan, state: LabState, reporter: Reporter, t0: number, startedAt: number, all: AbortController, out: ReadyOutcome, fromCheckpoints: boolean): Promise<void> {
+  const ns = state.nodes[n.name]!;
+  const deadline = startedAt + n.bootTimeoutS * 1000;
+  const r = await waitForNode(n, ns.pid!, startedAt, n.bootTimeoutS * 1000, all.signal);
+  if (all.signal.aborted && !r.banner) return;
+  if (r.fault?.kind === 'internal-error' && plan.accel === 'kvm') {
+    out.kvmCrash ??= { node: n.name, fault: r.fault };
+    all.abort();
+    return;
+  }
+  if (!r.banner) {
+    const why = readinessFailure(r, n);
+    ns.status = 'failed';
+    ns.error = why.message;
+    out.failures.push([why.message, `  next: ${why.hint}`, nodeLogTail(n)].filter(Boolean).join('\n'));
+    return;
+  }
+  if (n.checkpoint && fromCheckpoints) {
+    // Started from a library checkpoint: the guest is still the saved node until it is given its own identity.
+    try {
+      await giveIdentity(state, n);
+      await setClockWithRetry(state, n.name);
+    } catch (err) {
+      ns.status = 'failed';
+      ns.error = (err as Error).message;
+      out.failures.push(ns.error);
+      return;
+    }
+  }
+  const usable = n.seed ? await waitForCloudInit(state, n, deadline, all.signal) : await waitForSession(state, n, deadline, all.signal);
+  if (all.signal.aborted) return;
+  if (!usable.ok) {
+    ns.status = 'failed';
+    ns.error = usable.error;
+    out.failures.push([`${n.name}: ${usable.error}`, nodeLogTail(n)].filter(Boolean).join('\n'));
+    return;
+  }
+  if ('warning' in usable && usable.warning) reporter.warn(`${n.name}: ${usable.warning}`);
+  ns.status = 'running';
+  ns.boot_ms = Date.now() - t0;
+  reporter.info(`  ${n.name} ready after ${secs(ns.boot_ms)} (ssh -p ${n.sshPort} ${n.credentials.user}@${n.mgmtIp})`);
+}
+
+/**
+ * Boot every node in waves of at most `maxParallel` (a node holds its slot
+ * until it is ready), listeners before connectors, and wait for each.
+ */
+async function bootAll(plan: LabPlan, state: LabState, reporter: Reporter, t0: number, startedAt: Map<string, number>, opts: { extraArgs: (n: NodePlan) => string[]; fromCheckpoints: boolean; maxParallel: number; signal?: AbortSignal }): Promise<ReadyOutcome> {
   const out: ReadyOutcome = { failures: [] };
   const all = new AbortController();
-  if (signal?.aborted) all.abort();
-  signal?.addEventListener('abort', () => all.abort(), { once: true });
-  await Promise.all(
-    plan.nodes.map(async (n) => {
-      const ns = state.nodes[n.name]!;
-      const r = await waitForNode(n, ns.pid!, startedAt.get(n.name) ?? t0, n.bootTimeoutS * 1000, all.signal);
-      if (all.signal.aborted && !r.banner) return;
-      if (r.fault?.kind === 'internal-error' && plan.accel === 'kvm') {
-        out.kvmCrash ??= { node: n.name, fault: r.fault };
-        all.abort();
-        return;
-      }
-      if (r.banner && n.checkpoint && fromCheckpoints) {
-        // Started from a library checkpoint: the guest is still the saved node until it is given its own identity.
-        try {
-          await giveIdentity(state, n);
-          await setClockWithRetry(state, n.name);
-        } catch (err) {
-          ns.status = 'failed';
-          ns.error = (err as Error).message;
-          out.failures.push(ns.error);
-          return;
-        }
-      }
-      if (r.banner && n.seed) {
-        // A cloud image is ready when cloud-init has finished, not at the first banner.
-        const ci = await waitForCloudInit(state, n, t0 + n.bootTimeoutS * 1000);
-        if (!ci.ok) {
-          ns.status = 'failed';
-          ns.error = ci.error;
-          out.failures.push([`${n.name}: ${ci.error}`, nodeLogTail(n)].filter(Boolean).join('\n'));
-          return;
-        }
-        if (ci.warning) reporter.warn(`${n.name}: ${ci.warning}`);
-      }
-      if (r.banner) {
-        ns.status = 'running';
-        ns.boot_ms = Date.now() - t0;
-        reporter.info(`  ${n.name} ready after ${secs(ns.boot_ms)} (ssh -p ${n.sshPort} ${n.credentials.user}@${n.mgmtIp})`);
-      } else {
-        const why = readinessFailure(r, n);
-        ns.status = 'failed';
-        ns.error = why.message;
-        out.failures.push([why.message, `  next: ${why.hint}`, nodeLogTail(n)].filter(Boolean).join('\n'));
-      }
-    }),
-  );
+  if (opts.signal?.aborted) all.abort();
+  const onAbort = () => all.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const node = (name: string) => plan.nodes.find((n) => n.name === name)!;
+  const limit = Math.min(opts.maxParallel, plan.nodes.length);
+  reporter.info(`  booting ${plan.nodes.length} node(s), at most ${limit} at a time${limit < plan.nodes.length ? ` (${Math.ceil(plan.nodes.length / limit)} waves)` : ''}`);
+  try {
+    await scheduleBoots(
+      plan.nodes,
+      plan.startOrder,
+      limit,
+      {
+        start: async (name) => {
+          try {
+            await startOne(plan, node(name), state, reporter, startedAt, opts.extraArgs(node(name)));
+          } catch (err) {
+            all.abort(); // what is booting stops waiting: the deploy rolls back
+            throw err;
+          }
+        },
+        ready: (name) => readyOne(plan, node(name), state, reporter, t0, startedAt.get(name) ?? t0, all, out, opts.fromCheckpoints),
+        starting: (name, at) => {
+          if (at.index % limit === 0 && limit < plan.nodes.length) reporter.info(`  wave ${at.wave}/${at.waves}: ${plan.startOrder.slice(at.index, at.index + limit).join(', ')}`);
+          reporter.verbose(`${name}: starting (${at.booting} booting)`);
+        },
+      },
+      all.signal,
+    );
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
   return out;
 }
 
@@ -165,7 +186,7 @@ function undoProfiles(plan: LabPlan, reporter: Reporter): void {
 
 /** Undo a deploy that failed: no process, no overlay, profiles as before; logs stay. */
 async function rollback(plan: LabPlan, state: LabState, reporter: Reporter): Promise<void> {
-  state.status = 'failed'; // also stops startAll from starting more
+  state.status = 'failed'; // also stops bootAll from starting more
   await killAll(plan, state, reporter);
   for (const ns of Object.values(state.nodes)) if (ns.status !== 'failed') ns.status = 'stopped';
   undoProfiles(plan, reporter);
@@ -212,16 +233,15 @@ function makePrivateDirs(plan: LabPlan): void {
  * KVM crashed a guest before it was ready: remember that for this host,
  * say so once, and start the whole lab again under TCG on fresh overlays.
  */
-async function restartUnderTcg(state: LabState, crash: { node: string; fault: VmFault }, reporter: Reporter, startedAt: Map<string, number>): Promise<LabPlan> {
+async function restartUnderTcg(state: LabState, crash: { node: string; fault: VmFault }, reporter: Reporter): Promise<LabPlan> {
   const seen = Date.now();
   fallBackToTcg(state, crash.node, crash.fault, reporter, 'the lab');
   const plan = state.plan;
   await killAll(plan, state, reporter); // same nodes, pids and files as under KVM
   for (const ns of Object.values(state.nodes)) Object.assign(ns, { status: 'starting', pid: null, link_generation: {} });
   await Promise.all(plan.nodes.map((n) => createOverlay(n.image.path, n.image.format, n.files.overlay)));
-  await startAll(plan, state, reporter, startedAt);
   writeState(plan.files.state, state);
-  reporter.verbose(`under TCG: every QEMU up ${Date.now() - seen} ms after the crash was seen`);
+  reporter.verbose(`under TCG: overlays fresh ${Date.now() - seen} ms after the crash was seen`);
   return plan;
 }
 
@@ -230,7 +250,7 @@ async function restartUnderTcg(state: LabState, crash: { node: string; fault: Vm
  * readiness, profile patching, state.json. On any failure everything
  * started is stopped again and the profiles are restored.
  */
-export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: { signal?: AbortSignal; now?: Date; warm?: WarmStart } = {}): Promise<LabState> {
+export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: { signal?: AbortSignal; now?: Date; warm?: WarmStart; maxParallel?: number } = {}): Promise<LabState> {
   let { plan } = planned;
   const { signal, now = new Date(), warm } = opts;
   const t0 = Date.now();
@@ -275,17 +295,15 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: {
       writeInventoryFiles(plan);
       const startedAt = new Map<string, number>();
       const loadvm = (n: NodePlan) => (warm ? ['-loadvm', warm.archive.manifest.snapshot.name] : n.checkpoint ? ['-loadvm', n.checkpoint.snapshot] : []);
-      await startAll(plan, state, reporter, startedAt, loadvm);
-      writeState(plan.files.state, state);
-      reporter.info(`  all QEMU processes up after ${secs(Date.now() - t0)}; waiting for SSH`);
-      let outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal, fromCheckpoints);
+      const boot = { extraArgs: loadvm, fromCheckpoints, maxParallel: opts.maxParallel ?? defaultMaxParallel(plan.accel), ...(signal ? { signal } : {}) };
+      let outcome = await bootAll(plan, state, reporter, t0, startedAt, boot);
       if (outcome.kvmCrash && (warm || fromCheckpoints)) {
         // A VM state saved under KVM does not load under TCG: there is nothing to fall back to.
         throw new LabError(`${outcome.kvmCrash.node} crashed under KVM while starting from the snapshot (${outcome.kvmCrash.fault.detail ?? outcome.kvmCrash.fault.kind})`, `this host's KVM is not usable; deploy cold instead: vmlab deploy -S ${plan.specDir}`);
       }
       if (outcome.kvmCrash && !signal?.aborted) {
-        plan = await restartUnderTcg(state, outcome.kvmCrash, reporter, startedAt);
-        outcome = await waitAllReady(plan, state, reporter, t0, startedAt, signal);
+        plan = await restartUnderTcg(state, outcome.kvmCrash, reporter);
+        outcome = await bootAll(plan, state, reporter, t0, startedAt, { ...boot, maxParallel: opts.maxParallel ?? defaultMaxParallel(plan.accel) });
       }
       if (signal?.aborted) throw cancelled(plan);
       if (outcome.failures.length) {

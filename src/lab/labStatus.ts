@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../host/processes.js';
+import { processCost } from '../host/hostCapacity.js';
 import { labFiles, labsDir } from '../plan/labFiles.js';
 import { QmpClient } from '../qemu/qmp.js';
 import { deployInterrupted, livePid, qemuProcesses, scanLabQemus } from './labScan.js';
@@ -19,6 +20,9 @@ export interface NodeRow {
   platform: string | null;
   image: string | null;
   accel: string | null;
+  /** The QEMU process's resident memory and CPU time so far (null when it is not running). */
+  rss_bytes: number | null;
+  cpu_seconds: number | null;
   error?: string;
   /** Multi-host: the host it runs on. */
   host?: string;
@@ -72,6 +76,12 @@ async function runState(qmpPath: string): Promise<string | null> {
   }
 }
 
+/** What a node's QEMU costs the host now. */
+function cost(pid: number | null): Pick<NodeRow, 'rss_bytes' | 'cpu_seconds'> {
+  const c = pid ? processCost(pid) : null;
+  return { rss_bytes: c?.rss_bytes ?? null, cpu_seconds: c?.cpu_seconds ?? null };
+}
+
 async function nodeRow(state: LabState, node: LabState['plan']['nodes'][number], scan: Map<string, number>): Promise<NodeRow> {
   const ns = state.nodes[node.name]!;
   const pid = livePid(state, node.name, scan);
@@ -93,6 +103,7 @@ async function nodeRow(state: LabState, node: LabState['plan']['nodes'][number],
     platform: node.platform,
     image: node.image.path,
     accel: pid ? (ns.accel ?? state.accel) : null,
+    ...cost(pid),
     ...(ns.error && !pid ? { error: ns.error } : {}),
     ...(node.host ? { host: node.host } : {}),
   };
@@ -103,6 +114,8 @@ const remoteRow = (n: RemoteNode): NodeRow => ({
   node: n.name,
   status: `remote (host ${n.host})`,
   pid: null,
+  rss_bytes: null,
+  cpu_seconds: null,
   mgmt_ip: n.mgmtIp,
   ssh_port: n.sshPort,
   console_port: n.consolePort,
@@ -126,7 +139,7 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
     }
   }
   if (!state) {
-    const nodes = [...scan].map(([node, pid]) => ({ node, status: 'running', pid, mgmt_ip: null, ssh_port: null, console_port: null, platform: null, image: null, accel: null }));
+    const nodes = [...scan].map(([node, pid]) => ({ node, status: 'running', pid, mgmt_ip: null, ssh_port: null, console_port: null, platform: null, image: null, accel: null, ...cost(pid) }));
     return {
       name: ref.name,
       status: unreadable ? 'unreadable' : 'state-lost',

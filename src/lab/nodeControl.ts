@@ -8,6 +8,7 @@ import { fallBackToTcg, useTcg } from './kvmFallback.js';
 import { deployInterrupted, livePid } from './labScan.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode, type NodeReadiness } from './readiness.js';
+import { waitForSession } from './sessionReady.js';
 import { argvForStart, relinkNic, tcpPeersOf } from './relink.js';
 import { waitForRemoteListeners } from './remoteListener.js';
 import type { Reporter } from '../host/reporter.js';
@@ -121,6 +122,14 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
       ns.error = why.message;
       writeState(state.plan.files.state, state);
       throw new LabError(`${name} did not come up: ${why.message}\n${nodeLogTail(node)}`, why.hint);
+    }
+    // Ready means usable: a session runs, as after a deploy.
+    const usable = await waitForSession(state, node, t0 + node.bootTimeoutS * 1000);
+    if (!usable.ok) {
+      ns.status = 'failed';
+      ns.error = `${name}: ${usable.error}`;
+      writeState(state.plan.files.state, state);
+      throw new LabError(`${name} did not come up: ${usable.error}`, `watch it boot with: vmlab console ${name}`);
     }
     ns.status = 'running';
     delete ns.error;

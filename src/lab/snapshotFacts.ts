@@ -47,7 +47,7 @@ export interface SnapshotRecord {
   took_ms: number;
 }
 
-/** The machine type from a QEMU argv (`-machine q35,accel=tcg` → "q35"). */
+/** The machine type from a QEMU argv (`-machine q35,mem-merge=on` → "q35"). */
 export function machineOf(argv: readonly string[]): string {
   const i = argv.indexOf('-machine');
   const value = i >= 0 ? argv[i + 1] ?? '' : '';

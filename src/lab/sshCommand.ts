@@ -19,7 +19,8 @@ export interface SshInvocation {
  */
 export function sshInvocation(state: LabState, node: string, command: string[], env: NodeJS.ProcessEnv = process.env): SshInvocation {
   const n = nodeOf(state, node);
-  const argv = ['ssh', '-F', state.plan.files.sshConfig, '-o', 'ConnectTimeout=10'];
+  // VMLAB_SSH: another OpenSSH-compatible client (as VMLAB_QEMU names another QEMU).
+  const argv = [env.VMLAB_SSH || 'ssh', '-F', state.plan.files.sshConfig, '-o', 'ConnectTimeout=10'];
   const childEnv: NodeJS.ProcessEnv = { ...env };
   if (n.credentials.pass) {
     childEnv.SSH_ASKPASS = join(packageRoot(), 'bin', 'vmlab-askpass');

@@ -31,6 +31,8 @@ import { loadSpec, type Spec } from '../spec/loadSpec.js';
 import { syncHostImages } from './hostImages.js';
 import type { HostEntry } from '../spec/hosts.js';
 import { remoteOptions, runOnAllHosts, type LineSinks } from '../lab/allHosts.js';
+import { checkMemory } from '../lab/capacity.js';
+import { hostCapacity } from '../host/hostCapacity.js';
 
 export interface InlineSpec {
   name: string;
@@ -39,8 +41,18 @@ export interface InlineSpec {
   profiles?: Record<string, unknown>;
 }
 
-/** `snapshot`: start warm from an exported snapshot (a file on the server, or a name in the store). */
-export type DeployInput = ({ spec_dir: string } | InlineSpec) & { snapshot?: string };
+/**
+ * `snapshot`: start warm from an exported snapshot (a file on the server, or a name in the store);
+ * `max_parallel`: how many nodes boot at once; `force`: deploy even if the host lacks the memory.
+ */
+export type DeployInput = ({ spec_dir: string } | InlineSpec) & { snapshot?: string; max_parallel?: number; force?: boolean };
+
+/** How a deploy runs: warm from a snapshot, boots at once, past the memory check. */
+export interface DeployOptions {
+  snapshot?: string;
+  maxParallel?: number;
+  force?: boolean;
+}
 
 /** A job's log as the lab engine's reporter. */
 const jobReporter = (ctx: Pick<JobContext, 'log'>): Reporter => ({
@@ -159,10 +171,12 @@ export class LabService {
    * Deploy a plan; an aborted signal rolls everything back and rejects with
    * code "cancelled". With `snapshot` (an exported file, or the name of one
    * exported into the store for this lab) the nodes start warm from it; a
-   * snapshot that does not fit is refused before anything starts.
+   * snapshot that does not fit is refused before anything starts, and so
+   * is a lab that needs more memory than the host has available (unless `force`).
    */
-  async deploy(planned: PlannedLab, op: OpContext, opts: { snapshot?: string } = {}): Promise<LabState> {
-    const signal = op.signal ? { signal: op.signal } : {};
+  async deploy(planned: PlannedLab, op: OpContext, opts: DeployOptions = {}): Promise<LabState> {
+    checkMemory(planned.plan, hostCapacity().mem_available_mb, Boolean(opts.force));
+    const signal = { ...(op.signal ? { signal: op.signal } : {}), ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}) };
     if (!opts.snapshot) return deployLab(planned, op.reporter, signal);
     const file = findArchive(this.root, planned.plan.name, opts.snapshot);
     // Unpacked under the state root, named with our pid: what a killed warm deploy of this lab left goes first.
@@ -206,11 +220,13 @@ export class LabService {
     const lab = planned.plan.name;
     const warm = input.snapshot ? { snapshot: input.snapshot } : {};
     if (input.snapshot) findArchive(this.root, lab, input.snapshot); // a file that is not there is refused now, not in the job
-    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir, ...warm }, (ctx) => this.deploy(planned, { reporter: jobReporter(ctx), signal: ctx.signal }, warm));
+    checkMemory(planned.plan, hostCapacity().mem_available_mb, Boolean(input.force)); // likewise a lab that does not fit
+    const opts: DeployOptions = { ...warm, ...(input.max_parallel ? { maxParallel: input.max_parallel } : {}), ...(input.force ? { force: true } : {}) };
+    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir, ...warm }, (ctx) => this.deploy(planned, { reporter: jobReporter(ctx), signal: ctx.signal }, opts));
     return { job, lab };
   }
 
-  private writeInlineSpec(spec: InlineSpec & { snapshot?: string }): string {
+  private writeInlineSpec(spec: InlineSpec): string {
     if (!isValidName(spec.name)) throw new LabError(`"${spec.name}" is not a valid lab name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
     const dir = join(this.root, 'specs', spec.name);
     mkdirSync(join(dir, 'profiles'), { recursive: true, mode: 0o700 });

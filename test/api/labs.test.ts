@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fakeQemuBinary } from '../helpers/fakeQemuBin.js';
+import { fakeQemuEnv } from '../helpers/fakeQemuBin.js';
 
 // The lab engine reads VMLAB_QEMU when it loads: set it before the app's modules are imported.
-process.env.VMLAB_QEMU = fakeQemuBinary();
+Object.assign(process.env, fakeQemuEnv());
 process.env.VMLAB_ACCEL = 'tcg';
 const { auth, multipart, qcow2, testApp, tmp } = await import('./fixture.js');
 type TestApp = Awaited<ReturnType<typeof testApp>>;
@@ -62,7 +62,7 @@ describe('labs routes', { concurrency: false }, () => {
   });
 
   it('POST /labs with an inline spec: 202 with the job, whose events end in success', async () => {
-    const r = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: spec('apilab') });
+    const r = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...spec('apilab'), max_parallel: 1 } });
     assert.equal(r.statusCode, 202, r.body);
     assert.equal(r.json().lab, 'apilab');
     const ev = await t.app.inject({ url: `/api/v1/jobs/${r.json().job_id}/events`, headers: auth });
@@ -71,6 +71,22 @@ describe('labs routes', { concurrency: false }, () => {
     assert.match(end, /^id: \d+\nevent: end\n/);
     assert.equal(JSON.parse(/data: (.*)/.exec(end)![1]!).status, 'succeeded', ev.body);
     assert.ok(frames.some((f) => f.includes('event: log')));
+    // max_parallel 1: the two nodes boot one after the other, in two waves.
+    assert.ok(frames.some((f) => f.includes('booting 2 node(s), at most 1 at a time (2 waves)')), ev.body);
+    assert.ok(frames.some((f) => f.includes('wave 2/2: r2')), ev.body);
+  });
+
+  it('POST /labs for a lab needing more memory than the host has: 409 saying how much is missing, no job; a bad force or max_parallel is 422', async () => {
+    const huge = spec('hugelab');
+    huge.platforms.platforms.fake.vm_memory = 2 ** 30; // 1 PiB
+    const jobs = (await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length;
+    const r = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: huge });
+    assert.equal(r.statusCode, 409, r.body);
+    assert.equal(r.json().error.code, 'insufficient_memory');
+    assert.match(r.json().error.message, /^lab "hugelab" needs \d+ MiB of memory .* available: \d+ MiB missing$/);
+    assert.equal((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length, jobs, 'no job was made');
+    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...huge, force: 'yes', max_parallel: 0 } });
+    assert.equal(bad.statusCode, 422, bad.body);
   });
 
   it('GET /labs and /labs/{lab} show it running with both nodes', async () => {
@@ -80,6 +96,8 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(lab.status, 'running');
     assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), ['r1:running', 'r2:running']);
     assert.equal(lab.nodes[0].console_port >= PORTS + 10, true);
+    // What each QEMU (here the fake one, a node process) costs, read from /proc.
+    for (const n of lab.nodes) assert.ok(n.rss_bytes > 1e6 && n.cpu_seconds >= 0, JSON.stringify(n));
   });
 
   it('GET /labs/{lab}/inventory and /graph: the files deploy wrote, in each format with its content type; 422 for an unknown format', async () => {

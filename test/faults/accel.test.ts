@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
-import { fakeQemuBinary } from '../helpers/fakeQemuBin.js';
+import { fakeQemuEnv } from '../helpers/fakeQemuBin.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 
 /**
@@ -29,7 +29,7 @@ function fakeHost(ports: number, fake: Record<string, string>) {
   });
   const env = {
     VMLAB_HOME: home,
-    VMLAB_QEMU: fakeQemuBinary(),
+    ...fakeQemuEnv(),
     VMLAB_KVM_DEVICE: kvm,
     VMLAB_ACCEL: '',
     XDG_CACHE_HOME: join(home, 'cache'),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QmpClient } from '../../src/qemu/qmp.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
-import { fakeQemuBinary } from '../helpers/fakeQemuBin.js';
+import { fakeQemuEnv } from '../helpers/fakeQemuBin.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 
 /**
@@ -19,7 +19,7 @@ const PORTS = 28800;
 
 describe('a lab left paused by a killed vmlab', { concurrency: false }, () => {
   const home = tempHome();
-  const env = { VMLAB_HOME: home, VMLAB_QEMU: fakeQemuBinary(), VMLAB_ACCEL: 'tcg' };
+  const env = { VMLAB_HOME: home, ...fakeQemuEnv(), VMLAB_ACCEL: 'tcg' };
   const stateFile = join(home, 'labs', LAB, 'state.json');
   let spec = '';
   const status = async () => JSON.parse((await vmlab(['status', '--json', LAB], env)).stdout) as { hint?: string; nodes: Array<{ node: string; status: string }> };

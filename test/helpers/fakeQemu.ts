@@ -21,7 +21,7 @@ const opt = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const accel = opt('-accel') ?? /accel=(\w+)/.exec(opt('-machine') ?? '')?.[1] ?? 'tcg';
+const accel = opt('-accel')?.split(',')[0] ?? /accel=(\w+)/.exec(opt('-machine') ?? '')?.[1] ?? 'tcg';
 const kvm = env.FAKE_KVM ?? 'works';
 const guest = env.FAKE_GUEST ?? 'ok';
 const bootMs = Number(env.FAKE_BOOT_MS ?? 300);

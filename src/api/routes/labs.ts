@@ -10,8 +10,10 @@ const LabParams = z.object({ lab: Name.describe('lab name') });
 const NodeParams = LabParams.extend({ node: Name.describe('node name') });
 
 const Warm = z.string().min(1).optional().describe('start warm from an exported snapshot: a .tar file on the server, or the name it was exported under into the store (vmlab snapshot --export NAME)');
+const MaxParallel = z.number().int().min(1).max(1024).optional().describe('boot at most this many nodes at once (default: the cores under TCG, twice that under KVM)');
+const Force = z.boolean().optional().describe('deploy even when the lab needs more memory than the host has available');
 const DeployBody = z.union([
-  z.object({ spec_dir: z.string().startsWith('/', 'expected an absolute path on the server').describe('a spec directory on the server'), snapshot: Warm }).strict(),
+  z.object({ spec_dir: z.string().startsWith('/', 'expected an absolute path on the server').describe('a spec directory on the server'), snapshot: Warm, max_parallel: MaxParallel, force: Force }).strict(),
   z
     .object({
       name: z.string().min(1).describe('lab name'),
@@ -19,6 +21,8 @@ const DeployBody = z.union([
       platforms: z.record(z.string(), z.unknown()).optional().describe('platforms.json'),
       profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional().describe('profiles/<node>.json, by node'),
       snapshot: Warm,
+      max_parallel: MaxParallel,
+      force: Force,
     })
     .strict(),
 ]);
@@ -45,7 +49,7 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         operationId: 'deployLab',
         tags: ['labs'],
         summary: 'Deploy a lab from a spec directory on the server or an inline spec, as a job',
-        description: 'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, and nothing starts. Follow the job with GET /api/v1/jobs/{id}/events.',
+        description: 'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, and nothing starts; a lab needing more memory than the host has available is 409 (insufficient_memory) unless force. Follow the job with GET /api/v1/jobs/{id}/events.',
         body: DeployBody,
         response: { 202: z.object({ job_id: z.string(), lab: z.string() }), ...errors(404, 409, 422) },
       },

@@ -4,7 +4,7 @@ import { cliReporter } from '../reporter.js';
 import { printJson, style } from '../output.js';
 import { planText } from '../planText.js';
 import { globals } from '../globals.js';
-import { OptionError } from '../options.js';
+import { OptionError, wholeNumberOption } from '../options.js';
 import { lineSinks } from '../output.js';
 
 export function register(program: Command): void {
@@ -17,6 +17,8 @@ export function register(program: Command): void {
     .option('--host <name>', 'multi-host lab: start only the nodes whose vm_host is this vmlab.hosts entry (run it on each host)')
     .option('--all-hosts', 'multi-host lab, from one machine: run each host\'s deploy over SSH (VMLAB_SSH_CONFIG, VMLAB_REMOTE_BIN), roll every host back if one fails')
     .option('--snapshot <file|name>', 'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting')
+    .addOption(wholeNumberOption('--max-parallel <n>', 'boot at most n nodes at once; a node holds its slot until it is ready (default: the number of cores under TCG, twice that under KVM)', { unit: 'nodes', min: 1, max: 1024 }))
+    .option('--force', 'deploy even when the lab needs more memory than the host has available')
     .addHelpText(
       'after',
       `
@@ -27,9 +29,10 @@ Examples:
   vmlab deploy -S specs/ --snapshot ready          warm, from "vmlab snapshot --name ready --export"
   vmlab deploy -S specs/ --snapshot ci/lab.tar     warm, from an exported file
   vmlab deploy -S specs/ --host server-a           multi-host: this host's nodes (run on each host)
-  vmlab deploy -S /shared/specs --all-hosts        multi-host over SSH: every host's part, output prefixed [host]`,
+  vmlab deploy -S /shared/specs --all-hosts        multi-host over SSH: every host's part, output prefixed [host]
+  vmlab deploy -S specs/ --max-parallel 4          boot 4 nodes at a time`,
     )
-    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string; host?: string; allHosts?: boolean }) => {
+    .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string; host?: string; allHosts?: boolean; maxParallel?: number; force?: boolean }) => {
       const labs = services().labs;
       if (opts.allHosts) {
         if (opts.host !== undefined || opts.dryRun || opts.snapshot) throw new OptionError('option --all-hosts: runs each host\'s own deploy; it does not combine with --host, --dry-run or --snapshot');
@@ -58,7 +61,7 @@ Examples:
       process.once('SIGTERM', onSignal);
       let state;
       try {
-        state = await labs.deploy(planned, { reporter, signal: stop.signal }, opts.snapshot ? { snapshot: opts.snapshot } : {});
+        state = await labs.deploy(planned, { reporter, signal: stop.signal }, { ...(opts.snapshot ? { snapshot: opts.snapshot } : {}), ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}), force: Boolean(opts.force) });
       } catch (err) {
         if (stop.signal.aborted) process.exit(130);
         throw err;

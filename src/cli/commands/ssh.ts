@@ -1,22 +1,18 @@
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadLab, selectLab } from '../../lab/labSelect.js';
 import { sshInvocation } from '../../lab/sshCommand.js';
 import { runningNode } from '../../lab/nodeControl.js';
 import { globals } from '../globals.js';
+import { cliReporter } from '../reporter.js';
+import { runSshSession } from '../../lab/sshSession.js';
 
 async function runSsh(node: string, command: string[], opts: { specs?: string }): Promise<void> {
   const state = loadLab(selectLab({ lab: globals.lab, specDir: opts.specs }));
   runningNode(state, node);
-  const { argv, env } = sshInvocation(state, node, command);
-  if (globals.verbose) process.stderr.write(`exec ${argv.join(' ')}\n`);
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
-    child.on('error', () => resolve(127));
-    child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 + 1 : 1)));
-  });
+  if (globals.verbose) process.stderr.write(`exec ${sshInvocation(state, node, command).argv.join(' ')}\n`);
+  const reporter = cliReporter(globals.verbose);
   // The remote command's exit code is ours, as with ssh itself.
-  process.exitCode = code;
+  process.exitCode = await runSshSession(state, node, command, { stderr: process.stderr, waiting: (m) => reporter.info(m) });
 }
 
 export function register(program: Command): void {

@@ -74,7 +74,7 @@ describe('planLab', () => {
 
   it('binds every listener to 127.0.0.1 and uses TCG with -cpu max', () => {
     const argv = sparse().nodes.flatMap((n) => n.argv).join(' ');
-    for (const part of ['hostfwd=tcp:127.0.0.1:42000-:22', 'listen=127.0.0.1:22000', 'socket,id=console,host=127.0.0.1,port=32000', '-cpu max', 'q35,accel=tcg']) assertIncludes(argv, part);
+    for (const part of ['hostfwd=tcp:127.0.0.1:42000-:22', 'listen=127.0.0.1:22000', 'socket,id=console,host=127.0.0.1,port=32000', '-cpu max', '-machine q35,mem-merge=on', '-accel tcg,tb-size=32']) assertIncludes(argv, part);
     assert.doesNotMatch(argv, /0\.0\.0\.0/);
   });
 

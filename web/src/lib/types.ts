@@ -70,6 +70,9 @@ export interface LabNode {
   platform: string | null;
   image: string | null;
   accel: string | null;
+  /** What the node's QEMU costs the host now. */
+  rss_bytes: number | null;
+  cpu_seconds: number | null;
   error?: string;
 }
 

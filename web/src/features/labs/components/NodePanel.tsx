@@ -36,6 +36,8 @@ export function NodePanel({ lab, node, onConsole }: { lab: Lab; node: LabNode; o
         </dd>
         <dt>Accelerator</dt>
         <dd>{node.accel ?? '—'}</dd>
+        <dt>Cost</dt>
+        <dd>{node.rss_bytes !== null ? `${Math.round(node.rss_bytes / 2 ** 20)} MiB RSS · ${node.cpu_seconds ?? 0} s CPU` : '—'}</dd>
       </dl>
       <div className="copy-row">
         <code>{ssh}</code>

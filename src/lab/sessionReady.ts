@@ -1,0 +1,38 @@
+import type { NodePlan } from '../plan/labPlan.js';
+import { run, tailLines, type RunResult } from '../qemu/run.js';
+import type { LabState } from './labState.js';
+import { isAlive, sleep } from '../host/processes.js';
+import { sshInvocation } from './sshCommand.js';
+
+/**
+ * Run a command on a node over SSH until `judge` gives a verdict or the
+ * deadline passes. A run it does not judge (sshd not up yet, restarted by
+ * cloud-init, a banner that timed out on a loaded host) is retried every
+ * second; `last` is what the last one said. It gives up early when `stop`
+ * is aborted (a cancelled deploy) or the node's QEMU has exited.
+ */
+export async function retrySsh<T>(state: LabState, node: NodePlan, command: string[], deadline: number, judge: (r: RunResult) => T | undefined, stop?: AbortSignal): Promise<{ verdict: T } | { last: string }> {
+  let last = '';
+  const pid = state.nodes[node.name]?.pid;
+  while (Date.now() < deadline && !stop?.aborted) {
+    if (pid && !isAlive(pid)) return { last: `${node.name}'s QEMU (pid ${pid}) exited` };
+    const { argv, env } = sshInvocation(state, node.name, command);
+    const r = await run(argv, { env, timeoutMs: Math.max(1000, deadline - Date.now()) });
+    const verdict = judge(r);
+    if (verdict !== undefined) return { verdict };
+    last = tailLines(r.stderr || r.stdout, 2);
+    await sleep(1000);
+  }
+  return { last };
+}
+
+/**
+ * Ready means usable: an SSH session runs a command (`true`), not merely
+ * a banner answering. On a loaded host the first sessions after the banner
+ * can still time out; they are retried until the node's boot deadline.
+ */
+export async function waitForSession(state: LabState, node: NodePlan, deadline: number, stop?: AbortSignal): Promise<{ ok: true } | { ok: false; error: string }> {
+  const r = await retrySsh(state, node, ['true'], deadline, (x) => (x.exitCode === 0 ? true : undefined), stop);
+  if ('verdict' in r) return { ok: true };
+  return { ok: false, error: `SSH answered but no session ran within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}` };
+}
