@@ -24,7 +24,7 @@ import {
   Transient,
 } from './http.js';
 import { PartWriter } from './partWriter.js';
-import { algosFor, cancelled, DEFAULT_CONNECTIONS, discard, discardSync, finishPart, MAX_RETRY_DELAY_MS, partSize, PROGRESS_INTERVAL_MS, readMeta, type PartMeta } from './partFile.js';
+import { algosFor, cancelled, DEFAULT_CONNECTIONS, discard, discardSync, finishPart, MAX_RETRY_DELAY_MS, partSize, PROGRESS_INTERVAL_MS, readMeta, transferSettings, type PartMeta } from './partFile.js';
 import { rangeable, segmentCount, segmentedTransfer, type Rangeable } from './segmented.js';
 
 export { looksLikeHtml } from './http.js';
@@ -236,12 +236,7 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ImageError('bad-input', `Cannot download ${url}: only http and https are supported.`, 'give an http:// or https:// URL');
   }
-  const part = `${dest}.part`;
-  const metaPath = `${dest}.part.json`;
-  const log = opts.log ?? (() => {});
-  const idleMs = opts.idleTimeoutMs ?? 60_000;
-  const maxAttempts = Math.max(1, opts.attempts ?? 5);
-  const baseDelay = opts.retryDelayMs ?? 1000;
+  const { part, metaPath, log, idleMs, maxAttempts, baseDelay } = transferSettings(dest, opts);
 
   // Resume only what we can trust: same URL, and a validator for If-Range
   // (or an expected digest, which catches a changed file at the end).

@@ -1,6 +1,6 @@
 import { promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Checksum } from './checksums.js';
-import type { DownloadResult } from './downloader.js';
+import type { DownloadOptions, DownloadResult } from './downloader.js';
 import { ImageError } from './imageError.js';
 import type { DigestAlgo, Digests } from '../host/threadedDigest.js';
 
@@ -93,4 +93,16 @@ export async function finishPart(o: { url: string; dest: string; bytes: number; 
   await discard(metaPath);
   o.log(`saved ${dest} (${o.bytes} bytes${resumed ? ', resumed' : ''})`);
   return { path: dest, bytes: o.bytes, sha256: digests.sha256!, ...(digests.sha512 ? { sha512: digests.sha512 } : {}), resumed };
+}
+
+/** What every transfer of `dest` (one stream or segmented) takes from its options: its files and its retry policy. */
+export function transferSettings(dest: string, opts: Pick<DownloadOptions, 'log' | 'idleTimeoutMs' | 'attempts' | 'retryDelayMs'>) {
+  return {
+    part: `${dest}.part`,
+    metaPath: `${dest}.part.json`,
+    log: opts.log ?? (() => {}),
+    idleMs: opts.idleTimeoutMs ?? 60_000,
+    maxAttempts: Math.max(1, opts.attempts ?? 5),
+    baseDelay: opts.retryDelayMs ?? 1000,
+  };
 }

@@ -1,7 +1,7 @@
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { algosFor, cancelled, DEFAULT_CONNECTIONS, discard, discardSync, finishPart, MAX_RETRY_DELAY_MS, PROGRESS_INTERVAL_MS, writeMeta, type PartMeta, type Segment } from './partFile.js';
+import { algosFor, cancelled, DEFAULT_CONNECTIONS, discard, discardSync, finishPart, MAX_RETRY_DELAY_MS, PROGRESS_INTERVAL_MS, transferSettings, writeMeta, type PartMeta, type Segment } from './partFile.js';
 import type { DownloadOptions, DownloadResult } from './downloader.js';
 import { errCode, exchange, looksLikeHtml, makeDispatcher, notAnImage, parseContentRange, PERMANENT, RETRY_STATUS, retryAfterMs, Transient } from './http.js';
 import { ImageError } from './imageError.js';
@@ -67,12 +67,7 @@ export function segmentCount(total: number, opts: DownloadOptions): number {
  * the caller then streams it whole.
  */
 export async function segmentedTransfer(url: string, dest: string, opts: DownloadOptions, start: { resume: PartMeta } | { fresh: Rangeable }): Promise<DownloadResult | undefined> {
-  const part = `${dest}.part`;
-  const metaPath = `${dest}.part.json`;
-  const log = opts.log ?? (() => {});
-  const idleMs = opts.idleTimeoutMs ?? 60_000;
-  const maxAttempts = Math.max(1, opts.attempts ?? 5);
-  const baseDelay = opts.retryDelayMs ?? 1000;
+  const { part, metaPath, log, idleMs, maxAttempts, baseDelay } = transferSettings(dest, opts);
   const connections = Math.max(1, opts.connections ?? DEFAULT_CONNECTIONS);
   const { dispatcher, close } = makeDispatcher(opts);
   const abort = new AbortController();
