@@ -63,6 +63,8 @@ Examples:
       const scheme = tls ? 'https' : 'http';
       const shown = host.includes(':') ? `[${host}]` : host;
       const loginHost = isLoopback(host) || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : shown;
+      // One write: whoever reads the banner also has the warning.
+      const exposed = isLoopback(host) ? [] : [style.errYellow(`warning: listening on ${host}: the API is reachable from the network${tls ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`)];
       process.stderr.write(
         [
           `vmlab API on ${scheme}://${shown}:${bound}/`,
@@ -70,11 +72,9 @@ Examples:
           `  token: ${source === 'env' ? 'from VMLAB_API_TOKEN' : `${tokenPath(svc.labs.root)}${source === 'created' ? ' (created)' : ''}`}`,
           `  OpenAPI: ${scheme}://${loginHost}:${bound}/api/v1/openapi.json`,
           ...(reaped.jobs ? [`  ${reaped.jobs} job(s) left running by a dead process marked failed`] : []),
+          ...exposed,
         ].join('\n') + '\n',
       );
-      if (!isLoopback(host)) {
-        process.stderr.write(style.errYellow(`warning: listening on ${host}: the API is reachable from the network${tls ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`) + '\n');
-      }
 
       // Seed 001: the default images, pulled as jobs while the server already answers; a failure never stops it.
       if (process.env.AUTO_DOWNLOAD_IMAGES === 'true') {
