@@ -8,7 +8,7 @@ import { createOverlay } from '../qemu/qemuImg.js';
 import { LabError } from './labError.js';
 import { withLabLock } from '../host/lock.js';
 import { initialState, readState, writeState, type LabState } from './labState.js';
-import { busyPorts } from './portCheck.js';
+import { busyPorts, portsStillBusy } from './portCheck.js';
 import { terminate } from '../host/processes.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode } from './readiness.js';
@@ -56,7 +56,14 @@ async function startOne(plan: LabPlan, node: NodePlan, state: LabState, reporter
   const stopped = () => state.status === 'failed';
   if (stopped()) throw new LabError('deploy cancelled');
   await waitForRemoteListeners(node, Date.now() + node.bootTimeoutS * 1000, stopped, reporter.info);
+  const busy = await portsStillBusy(node, 30_000, stopped);
   if (stopped()) throw new LabError('deploy cancelled');
+  if (busy.length) {
+    throw new LabError(
+      `${node.name} cannot start: ports taken since the deploy began: ${busy.map((b) => `${b.address}:${b.port} (${b.use})`).join(', ')}`,
+      'something on this host took them meanwhile (the default port bases lie in the ephemeral range a client socket may pick): move the port bases in topology.json, or deploy again',
+    );
+  }
   startedAt.set(node.name, Date.now());
   const pid = await startQemu(node, [...argvForStart(plan, node, state), ...extraArgs], reporter.verbose, (p) => (state.nodes[node.name]!.pid = p));
   state.nodes[node.name]!.pid = pid;
