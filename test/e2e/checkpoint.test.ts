@@ -14,9 +14,9 @@ import { tinyGuest } from '../helpers/tinyGuest.js';
  * given their own identity: hostname, data-NIC MAC, host key and the new
  * lab's key. The RAM they started from (a file in the initramfs root) is
  * there; the link between them carries traffic; their clocks are now.
- * Ports 35000-35099.
+ * Ports 22000-22299 (below the ephemeral range, where a client socket could hold one).
  */
-const PORTS = 35000;
+const PORTS = 22000;
 
 interface NodeState {
   nics: Array<{ index: number; mac: string }>;

@@ -18,15 +18,13 @@ const SMALL = randomBytes(MiB + 4321);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const SEG: DownloadOptions = { connections: 4, minSegmentBytes: MiB, retryDelayMs: 20 };
 const SEGMENTS = planSegments(BODY.length, 4);
-// Confined to this suite's own ports (the task's range), one per server.
-let port = 34100;
 
 let root: string;
 let www: string;
 let n = 0;
 const servers: FileServer[] = [];
 const serve = async (opts: FileServerOptions = {}) => {
-  const s = await serveDir(www, { ...opts, port: port++ });
+  const s = await serveDir(www, opts); // a free port: a fixed one may be held by a client socket
   servers.push(s);
   return s;
 };

@@ -4,22 +4,22 @@ import { describe, it } from 'node:test';
 import { portsStillBusy } from '../../../src/lab/portCheck.js';
 import type { NodePlan } from '../../../src/plan/labPlan.js';
 
-/** Just what the port check reads of a node: its SSH forward and console (ports 35900-35901, this file's own). */
-const node = { name: 'n1', consolePort: 35901, nics: [{ index: 0, iface: 'mgmt', mac: '', backend: { kind: 'user', sshPort: 35900 } }] } as unknown as NodePlan;
+/** Just what the port check reads of a node: its SSH forward and console (ports 22990-22991, this file's own). */
+const node = { name: 'n1', consolePort: 22991, nics: [{ index: 0, iface: 'mgmt', mac: '', backend: { kind: 'user', sshPort: 22990 } }] } as unknown as NodePlan;
 const hold = (port: number) => new Promise<Server>((r) => { const s = createServer(); s.listen(port, '127.0.0.1', () => r(s)); });
 const close = (s: Server) => new Promise((r) => s.close(r));
 
 describe('ports checked again just before a node starts', () => {
   it('waits for a short-lived holder to let go', async () => {
-    const s = await hold(35900);
+    const s = await hold(22990);
     setTimeout(() => void close(s), 400);
     assert.deepEqual(await portsStillBusy(node, 5_000), []);
   });
 
   it('names what is still busy when the wait is over', async () => {
-    const s = await hold(35901);
+    const s = await hold(22991);
     try {
-      assert.deepEqual(await portsStillBusy(node, 300), [{ address: '127.0.0.1', port: 35901, use: 'console of n1' }]);
+      assert.deepEqual(await portsStillBusy(node, 300), [{ address: '127.0.0.1', port: 22991, use: 'console of n1' }]);
     } finally {
       await close(s);
     }
