@@ -12,6 +12,7 @@ import { hmp, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, re
 import { copyFast, qemuImg } from './snapshotArchive.js';
 import { devicesOf, nodeMismatches, qmpVersion, type SnapshotNode } from './snapshotFacts.js';
 import { shellQuote } from './sshCommand.js';
+import { readSshBanner } from './readiness.js';
 
 /*
  * One node's booted state as a library image (seed 002's checkpoint image):
@@ -224,12 +225,21 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
   let last = '';
   for (let attempt = 1; Date.now() < deadline; attempt++) {
     const r = await runWithInput(argv, script, Math.max(5_000, deadline - Date.now()));
-    if (r.code === 0 && r.stdout.includes('vmlab-identity-done')) return;
+    if (r.code === 0 && r.stdout.includes('vmlab-identity-done')) return untilSshAnswers(n, deadline);
     last = tailLines(r.stderr || r.stdout, 3) || `exit ${r.code}`;
     if (attempt >= 4) break;
     await new Promise((res) => setTimeout(res, 1000));
   }
   throw new LabError(`${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`, `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; see ${n.files.serialLog}`);
+}
+
+/** The script restarted the SSH server (sshd re-executes on HUP): wait until it answers again. */
+async function untilSshAnswers(n: NodePlan, deadline: number): Promise<void> {
+  await new Promise((res) => setTimeout(res, 500));
+  while (Date.now() < deadline) {
+    if (await readSshBanner(n.sshPort, n.mgmtIp, 3000)) return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
 }
 
 function runWithInput(argv: string[], input: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {

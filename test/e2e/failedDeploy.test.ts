@@ -43,9 +43,9 @@ describe('a failed deploy', () => {
   it('interrupted with Ctrl-C (SIGINT) stops what it started and exits 130', { timeout: 60_000 }, async () => {
     const t = neverBoots(25300, 120);
     const before = t.profile();
-    const child = spawn(vmlabBin, ['deploy', '-S', t.dir], { env: { ...process.env, ...t.env }, stdio: 'ignore' });
+    const child = spawn(vmlabBin, ['deploy', '-S', t.dir, '--max-parallel', '3'], { env: { ...process.env, ...t.env }, stdio: 'ignore' });
     // Wait until the VMs run, then interrupt.
-    for (let i = 0; i < 100 && findQemusUnder(t.labDir).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && findQemusUnder(t.labDir).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(findQemusUnder(t.labDir).length, 3);
     child.kill('SIGINT');
     const code = await new Promise((r) => child.on('close', r));
