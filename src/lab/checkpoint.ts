@@ -1,9 +1,8 @@
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import type { LabPlan, NodePlan } from '../plan/labPlan.js';
 import { withLabLock } from '../host/lock.js';
 import type { Reporter } from '../host/reporter.js';
-import { tailLines } from '../qemu/run.js';
+import { run, tailLines } from '../qemu/run.js';
 import { LabError } from './labError.js';
 import { loadLab, nodeOf, type LabRef } from './labSelect.js';
 import type { LabState } from './labState.js';
@@ -224,9 +223,9 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (let attempt = 1; Date.now() < deadline; attempt++) {
-    const r = await runWithInput(argv, script, Math.max(5_000, deadline - Date.now()));
-    if (r.code === 0 && r.stdout.includes('vmlab-identity-done')) return untilSshAnswers(n, deadline);
-    last = tailLines(r.stderr || r.stdout, 3) || `exit ${r.code}`;
+    const r = await run(argv, { input: script, timeoutMs: Math.max(5_000, deadline - Date.now()) });
+    if (r.exitCode === 0 && r.stdout.includes('vmlab-identity-done')) return untilSshAnswers(n, deadline);
+    last = tailLines(r.stderr || r.stdout, 3) || `exit ${r.exitCode}`;
     if (attempt >= 4) break;
     await new Promise((res) => setTimeout(res, 1000));
   }
@@ -240,25 +239,4 @@ async function untilSshAnswers(n: NodePlan, deadline: number): Promise<void> {
     if (await readSshBanner(n.sshPort, n.mgmtIp, 3000)) return;
     await new Promise((res) => setTimeout(res, 500));
   }
-}
-
-function runWithInput(argv: string[], input: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: e.message });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
