@@ -33,7 +33,7 @@ export function selectLab(opts: { lab?: string; specDir?: string; optional?: boo
   if (labs.length === 1) return { name: labs[0]!, dir: labDir(root, labs[0]!) };
   if (labs.length === 0 && opts.optional) return undefined;
   if (labs.length === 0) throw new LabError('no lab is deployed', 'deploy one: vmlab deploy -S <spec dir>', 'not_found', 'lab_not_found');
-  throw new LabError(`${labs.length} labs are deployed (${labs.join(', ')}): which one?`, 'name it: --lab <name> (or -S <spec dir>)', 'input', 'lab_ambiguous');
+  throw new LabError(`${labs.length} labs are deployed (${labs.join(', ')}): which one?`, `name it before the command: vmlab --lab ${labs[0]} … (or -S <spec dir> after it)`, 'input', 'lab_ambiguous');
 }
 
 export function loadLab(ref: LabRef): LabState {

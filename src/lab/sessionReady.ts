@@ -30,9 +30,16 @@ export async function retrySsh<T>(state: LabState, node: NodePlan, command: stri
  * Ready means usable: an SSH session runs a command (`true`), not merely
  * a banner answering. On a loaded host the first sessions after the banner
  * can still time out; they are retried until the node's boot deadline.
+ * A login the guest refuses is final for a node with no cloud-init (no key
+ * will arrive later): its SSH server is fully up, so the node counts as
+ * ready, with a warning naming the credentials to set.
  */
-export async function waitForSession(state: LabState, node: NodePlan, deadline: number, stop?: AbortSignal): Promise<{ ok: true } | { ok: false; error: string }> {
-  const r = await retrySsh(state, node, ['true'], deadline, (x) => (x.exitCode === 0 ? true : undefined), stop);
-  if ('verdict' in r) return { ok: true };
+export async function waitForSession(state: LabState, node: NodePlan, deadline: number, stop?: AbortSignal): Promise<{ ok: true; warning?: string } | { ok: false; error: string }> {
+  const r = await retrySsh(state, node, ['true'], deadline, (x) => (x.exitCode === 0 ? 'ok' : x.exitCode === 255 && /Permission denied/.test(x.stderr) ? 'refused' : undefined), stop);
+  if ('verdict' in r) {
+    if (r.verdict === 'ok') return { ok: true };
+    const how = node.credentials.pass ? 'its password' : 'the lab key (no password is set)';
+    return { ok: true, warning: `its SSH server refused ${node.credentials.user}'s login with ${how}: vmlab ssh will not log in until the platform's vm_credentials (or the profile's ssh_user/ssh_pass) name an account of the image` };
+  }
   return { ok: false, error: `SSH answered but no session ran within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}` };
 }

@@ -265,6 +265,8 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     assert.deepEqual(spec.topology.links, [{ a: 'vm1:eth1', z: 'vm2:eth1' }]);
     assert.deepEqual(spec.topology.vmlab, { name: 'wizlab', link_port_base: 29200, console_port_base: 29210, ssh_port_base: 29220 });
     await page.getByRole('link', { name: 'Open wizlab' }).waitFor({ timeout: 240_000 });
+    // The tiny guest has no account of the wizard's default user: the node is up, and the job log says why vmlab ssh cannot log in.
+    assert.match((await page.locator('pre.log').textContent()) ?? '', /vm1: its SSH server refused \w+'s login .*vm_credentials/);
     await page.getByRole('link', { name: 'Open wizlab' }).click();
     await page.locator('[data-testid="graph-node-vm1"][data-status="running"]').waitFor({ timeout: 30_000 });
     await page.getByText('eth1 ↔ eth1').first().waitFor();
