@@ -28,8 +28,10 @@ say() { printf '==> %s\n' "$*"; }
 # vrnetlab builds run make and docker; the tests start their own dockerd (docker.io)
 # and docker-import a busybox-static rootfs as the base image, and their own
 # redis-server (the BullMQ job backend's tests); chromium is the real browser the
-# web UI's e2e test drives (playwright-core, no browser download).
-packages=(qemu-system-x86 qemu-utils openssh-client
+# web UI's e2e test drives (playwright-core, no browser download); dropbear-bin
+# (the server binary only, no service) is the SSH server of each network
+# namespace in the --all-hosts test.
+packages=(qemu-system-x86 qemu-utils openssh-client dropbear-bin
   syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage
   debootstrap fdisk e2fsprogs util-linux
   make git docker.io redis-server chromium)

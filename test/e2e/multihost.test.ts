@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
 import { terminate } from '../../src/host/processes.js';
-import { tempHome } from '../helpers/cli.js';
+import { tempHome, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
-import { inNs, makeHostPair, vmlabIn, type HostPair } from '../helpers/netns.js';
+import { inNs, makeHostPair, startSshServers, vmlabIn, type HostPair, type SshServers } from '../helpers/netns.js';
 
 /**
  * Two hosts on this machine: network namespaces a and b joined by a veth
@@ -18,6 +18,8 @@ import { inNs, makeHostPair, vmlabIn, type HostPair } from '../helpers/netns.js'
  *   r1 (host a) eth1 ── r2 (host b) eth1     TCP, r1 listens on 10.231.0.1
  *
  * b deploys first, so r2 must wait for r1's listener on the other host.
+ * Then the same lab from one machine: an SSH server in each namespace, and
+ * `--all-hosts` run on host a.
  */
 const BASE = 31000;
 const LAB = 'e2e-mh';
@@ -52,7 +54,12 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     });
   });
 
+  let ssh: SshServers | undefined;
+  const sshWork = mkdtempSync('/tmp/vmlab-mh-ssh-');
+
   after(async () => {
+    ssh?.stop();
+    rmSync(sshWork, { recursive: true, force: true });
     for (const h of ['a', 'b'] as const) {
       await run(h, ['destroy', '--force', LAB]).catch(() => undefined);
       for (const pid of findQemusUnder(homes[h])) await terminate(pid);
@@ -127,5 +134,28 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     assert.deepEqual(findQemusUnder(homes.b), []);
     assert.equal(profile('r2'), before_.r2);
     for (const ns of hosts.names) assert.equal(inNs(ns, ['ss', '-Htln', `( sport >= :${BASE} and sport <= :${BASE + 299} )`]), '');
+  });
+
+  it('from one machine over SSH: deploy, status and destroy --all-hosts, each host\'s output prefixed with its name', { timeout: 300_000 }, async () => {
+    ssh = await startSshServers(hosts, [env('a'), env('b')], sshWork);
+    // Run on host a, which reaches itself and b over SSH; each remote vmlab acts on its own VMLAB_HOME.
+    const controller = { ...env('a'), VMLAB_SSH_CONFIG: ssh.config, VMLAB_REMOTE_BIN: vmlabBin };
+    const all = (args: string[]) => vmlabIn(hosts.names[0], [...args, '--all-hosts'], controller);
+    const d = await all(['deploy', '-S', dir]);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    assert.match(d.stdout + d.stderr, /^\[a\] .*r1 ready after/m);
+    assert.match(d.stdout + d.stderr, /^\[b\] .*r2 ready after/m);
+    assert.equal(findQemusUnder(homes.a).length, 1);
+    assert.equal(findQemusUnder(homes.b).length, 1);
+    assert.equal(JSON.parse(profile('r2')).mgmt_ip, hosts.addresses[1]);
+    const st = await all(['status', '-S', dir]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^\[a\] r1\s+running/m);
+    assert.match(st.stdout, /^\[b\] r2\s+running/m);
+    const x = await all(['destroy', '-S', dir]);
+    assert.equal(x.code, 0, x.stdout + x.stderr);
+    assert.deepEqual([...findQemusUnder(homes.a), ...findQemusUnder(homes.b)], []);
+    assert.equal(profile('r1'), before_.r1);
+    assert.equal(profile('r2'), before_.r2);
   });
 });

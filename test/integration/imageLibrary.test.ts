@@ -147,6 +147,17 @@ describe('image library', () => {
     for (const f of ['vmlab.db', 'vmlab.db-wal', 'vmlab.db-shm']) assert.equal(mode(join(root, f)), 0o600, f);
   });
 
+  it('opening the library removes a checkpoint copy whose writer was killed, not one still being written', () => {
+    const root = home('ckpt-part');
+    openLibrary(root, fast).db.close();
+    const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim()); // a pid that has exited
+    const images = join(root, 'images');
+    writeFileSync(join(images, `warm.qcow2.part-${dead}`), 'half a checkpoint');
+    writeFileSync(join(images, `busy.qcow2.part-${process.pid}`), 'being written');
+    openLibrary(root, fast).db.close();
+    assert.deepEqual(readdirSync(images), [`busy.qcow2.part-${process.pid}`]);
+  });
+
   it('refuses a download that is not a disk image (19 bytes of text named .qcow2) and keeps nothing', async () => {
     const root = home('text');
     const lib = openLibrary(root, fast);
