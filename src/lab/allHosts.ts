@@ -61,7 +61,7 @@ export function runOnHost(name: string, entry: HostEntry, args: string[], opts: 
   const [cmd, ...rest] = remoteArgv(entry, args, opts);
   return new Promise((resolve) => {
     const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Interrupted: end the connection; the caller then rolls every host back (a remote deploy still running holds its lab lock until done).
+    // Interrupted: end the connection; the caller then rolls the hosts back (a remote deploy still running holds its lab lock until done).
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });
     createInterface({ input: child.stdout! }).on('line', (l) => sinks.stdout(`[${name}] ${l}`));

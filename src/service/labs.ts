@@ -127,10 +127,14 @@ export class LabService {
     const codes = await runOnAllHosts(hosts, (h) => ['deploy', '-S', dir, '--host', h], opts, sinks, signal);
     const failed = Object.entries(codes).filter(([, c]) => c !== 0);
     if (!failed.length && !signal?.aborted) return;
-    sinks.stderr(`rolling back every host (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
-    await runOnAllHosts(hosts, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
+    // A host whose vmlab failed (exit 1 or 2) has rolled itself back, or refused before starting anything (its lab
+    // may be one already running there): it is left alone. Hosts that deployed, or whose outcome is unknown
+    // (ssh failed or was cut: 255), are destroyed.
+    const undo = Object.fromEntries(Object.entries(hosts).filter(([h]) => codes[h] === 0 || codes[h] === 255 || codes[h] === undefined));
+    sinks.stderr(`rolling back ${Object.keys(undo).length ? `host(s) ${Object.keys(undo).join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
+    if (Object.keys(undo).length) await runOnAllHosts(undo, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
     throw new LabError(
-      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host was rolled back`,
+      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host is as it was before`,
       'its output above is prefixed with its name; exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
       'failure',
       'host_failed',

@@ -40,7 +40,7 @@ const portFree = (port: number) =>
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 
-function labSpec(image: string, transport: 'tcp' | 'udp', name: string, base: number) {
+function labSpec(image: string, name: string, base: number) {
   const profileText: Record<string, unknown> = {
     r1: { platform: 'vs', mgmt_ip: 'PLACEHOLDER', loopback_ip: '10.255.0.1' },
     r2: { platform: 'host' },
@@ -55,7 +55,7 @@ function labSpec(image: string, transport: 'tcp' | 'udp', name: string, base: nu
           { a: 'r1:Ethernet8', z: 'r3:eth2' },
           { a: 'r3:eth3', z: 'r2:eth2' },
         ],
-        vmlab: { name, link_transport: transport, link_port_base: base, console_port_base: base + 100, ssh_port_base: base + 200 },
+        vmlab: { name, link_transport: 'tcp', link_port_base: base, console_port_base: base + 100, ssh_port_base: base + 200 },
       },
       platforms: {
         platforms: {
@@ -81,99 +81,97 @@ async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<v
   assert.equal(r.code, 0, `${from} → ${to}\n${r.stdout}${r.stderr}`);
 }
 
-for (const transport of ['tcp', 'udp'] as const) {
-  describe(`a 3-node lab over ${transport.toUpperCase()} links`, { concurrency: false }, () => {
-    const home = tempHome();
-    const env = { VMLAB_HOME: home };
-    const name = `e2e-${transport}`;
-    const base = transport === 'tcp' ? 23000 : 24000;
-    let dir = '';
-    let profilesBefore: Record<string, string> = {};
-    const status = async () => JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
+// UDP links: the cross-host lab of test/e2e/multihost deploys and pings over them (one QEMU boot is ~15 s of the test budget).
+describe('a 3-node lab over TCP links', { concurrency: false }, () => {
+  const home = tempHome();
+  const env = { VMLAB_HOME: home };
+  const name = 'e2e-tcp';
+  const base = 23000;
+  let dir = '';
+  let profilesBefore: Record<string, string> = {};
+  const status = async () => JSON.parse((await vmlab(['status', '--json', name], env)).stdout);
 
-    before(async () => {
-      dir = labSpec(await tinyGuest(), transport, name, base);
-      profilesBefore = Object.fromEntries(['r1', 'r2', 'r3'].map((n) => [n, readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')]));
-    });
-    after(async () => {
-      await vmlab(['destroy', '--force', name], env);
-      rmSync(home, { recursive: true, force: true });
-    });
-
-    it('deploys and every node answers SSH', { timeout: 300_000 }, async () => {
-      const r = await vmlab(['deploy', '-S', dir], env);
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(
-        (await status()).nodes.map((n: { node: string; status: string }) => [n.node, n.status]),
-        [
-          ['r1', 'running'],
-          ['r2', 'running'],
-          ['r3', 'running'],
-        ],
-      );
-      const r1 = JSON.parse(readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8'));
-      assert.deepEqual(r1, { platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200, console_port: base + 100 });
-    });
-
-    it('runs commands with their arguments intact, by password and by lab key', { timeout: 120_000 }, async () => {
-      const r = await vmlab(['ssh', 'r1', '--', 'sh', '-c', 'echo "a  b"; hostname'], env);
-      assert.equal(r.stdout, 'a  b\nr1\n');
-      // Plain OpenSSH with the lab's ssh_config and key, no password.
-      const ssh = spawnSync('ssh', ['-F', join(home, 'labs', name, 'ssh_config'), '-o', 'BatchMode=yes', 'r2', 'hostname'], { encoding: 'utf8' });
-      assert.equal(ssh.stdout, 'r2\n');
-      const exit = await vmlab(['exec', 'r3', '--', 'sh', '-c', 'exit 7'], env);
-      assert.equal(exit.code, 7);
-    });
-
-    // The console does not depend on the transport: once, over TCP (each QEMU boot is ~15 s of the budget).
-    if (transport === 'tcp') it('attaches to the serial console and logs in there', { timeout: 60_000 }, async () => {
-      const child = spawn(vmlabBin, ['console', 'r2'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let screen = '';
-      child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
-      const until = async (text: string) => {
-        for (let i = 0; i < 100 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-        assertIncludes(screen, text, 'console');
-      };
-      child.stdin.write('\n');
-      await until('login:');
-      child.stdin.write('root\n');
-      await until('Password:');
-      child.stdin.write('vmlab\n');
-      await new Promise((r) => setTimeout(r, 1000));
-      child.stdin.write('echo console-$((6*7))\n');
-      await until('console-42');
-      child.stdin.end('exit\n');
-      await new Promise((r) => child.on('close', r));
-      assertIncludes(readFileSync(join(home, 'labs', name, 'logs', 'r2.serial.log'), 'utf8'), 'vmlab-tiny: ready');
-    });
-
-    it('pings across every link', { timeout: 180_000 }, async () => {
-      for (const n of ['r1', 'r2', 'r3']) await setAddresses(env, n);
-      for (const [from, to] of pings) await ping(env, from, to);
-    });
-
-    // A TCP peer does not reconnect by itself (vmlab re-links it); a UDP socket just sends again once the peer is back.
-    if (transport === 'tcp') it('gives a restarted listener its links back', { timeout: 240_000 }, async () => {
-      assert.equal((await vmlab(['stop', 'r1', '--timeout', '5'], env)).code, 0);
-      assert.equal((await status()).nodes[0].status, 'stopped');
-      const r = await vmlab(['start', 'r1'], env);
-      assert.equal(r.code, 0, r.stderr);
-      await setAddresses(env, 'r1'); // the tiny guest keeps no state across boots
-      await ping(env, 'r1', '10.1.1.2');
-      await ping(env, 'r1', '10.1.2.2');
-      await ping(env, 'r3', '10.1.3.2'); // untouched link still fine
-    });
-
-    it('destroys everything: no process, no port, profiles as before', { timeout: 60_000 }, async () => {
-      const r = await vmlab(['destroy', name], env);
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(findQemusUnder(join(home, 'labs', name)), []);
-      for (const port of [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200, base + 201, base + 202]) {
-        assert.equal(await portFree(port), true, `port ${port}`);
-      }
-      for (const n of ['r1', 'r2', 'r3']) assert.equal(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8'), profilesBefore[n]);
-      assert.equal(existsSync(join(home, 'labs', name)), false);
-      assert.equal((await vmlab(['destroy', name], env)).code, 0); // idempotent
-    });
+  before(async () => {
+    dir = labSpec(await tinyGuest(), name, base);
+    profilesBefore = Object.fromEntries(['r1', 'r2', 'r3'].map((n) => [n, readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')]));
   });
-}
+  after(async () => {
+    await vmlab(['destroy', '--force', name], env);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('deploys and every node answers SSH', { timeout: 300_000 }, async () => {
+    const r = await vmlab(['deploy', '-S', dir], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await status()).nodes.map((n: { node: string; status: string }) => [n.node, n.status]),
+      [
+        ['r1', 'running'],
+        ['r2', 'running'],
+        ['r3', 'running'],
+      ],
+    );
+    const r1 = JSON.parse(readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8'));
+    assert.deepEqual(r1, { platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200, console_port: base + 100 });
+  });
+
+  it('runs commands with their arguments intact, by password and by lab key', { timeout: 120_000 }, async () => {
+    const r = await vmlab(['ssh', 'r1', '--', 'sh', '-c', 'echo "a  b"; hostname'], env);
+    assert.equal(r.stdout, 'a  b\nr1\n');
+    // Plain OpenSSH with the lab's ssh_config and key, no password.
+    const ssh = spawnSync('ssh', ['-F', join(home, 'labs', name, 'ssh_config'), '-o', 'BatchMode=yes', 'r2', 'hostname'], { encoding: 'utf8' });
+    assert.equal(ssh.stdout, 'r2\n');
+    const exit = await vmlab(['exec', 'r3', '--', 'sh', '-c', 'exit 7'], env);
+    assert.equal(exit.code, 7);
+  });
+
+  it('attaches to the serial console and logs in there', { timeout: 60_000 }, async () => {
+    const child = spawn(vmlabBin, ['console', 'r2'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const until = async (text: string) => {
+      for (let i = 0; i < 100 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+      assertIncludes(screen, text, 'console');
+    };
+    child.stdin.write('\n');
+    await until('login:');
+    child.stdin.write('root\n');
+    await until('Password:');
+    child.stdin.write('vmlab\n');
+    await new Promise((r) => setTimeout(r, 1000));
+    child.stdin.write('echo console-$((6*7))\n');
+    await until('console-42');
+    child.stdin.end('exit\n');
+    await new Promise((r) => child.on('close', r));
+    assertIncludes(readFileSync(join(home, 'labs', name, 'logs', 'r2.serial.log'), 'utf8'), 'vmlab-tiny: ready');
+  });
+
+  it('pings across every link', { timeout: 180_000 }, async () => {
+    for (const n of ['r1', 'r2', 'r3']) await setAddresses(env, n);
+    for (const [from, to] of pings) await ping(env, from, to);
+  });
+
+  // A TCP peer does not reconnect by itself: vmlab re-links it.
+  it('gives a restarted listener its links back', { timeout: 240_000 }, async () => {
+    assert.equal((await vmlab(['stop', 'r1', '--timeout', '5'], env)).code, 0);
+    assert.equal((await status()).nodes[0].status, 'stopped');
+    const r = await vmlab(['start', 'r1'], env);
+    assert.equal(r.code, 0, r.stderr);
+    await setAddresses(env, 'r1'); // the tiny guest keeps no state across boots
+    await ping(env, 'r1', '10.1.1.2');
+    await ping(env, 'r1', '10.1.2.2');
+    await ping(env, 'r3', '10.1.3.2'); // untouched link still fine
+  });
+
+  it('destroys everything: no process, no port, profiles as before', { timeout: 60_000 }, async () => {
+    const r = await vmlab(['destroy', name], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(findQemusUnder(join(home, 'labs', name)), []);
+    for (const port of [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200, base + 201, base + 202]) {
+      assert.equal(await portFree(port), true, `port ${port}`);
+    }
+    for (const n of ['r1', 'r2', 'r3']) assert.equal(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8'), profilesBefore[n]);
+    assert.equal(existsSync(join(home, 'labs', name)), false);
+    assert.equal((await vmlab(['destroy', name], env)).code, 0); // idempotent
+  });
+});

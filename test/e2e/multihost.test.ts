@@ -18,8 +18,8 @@ import { inNs, makeHostPair, startSshServers, vmlabIn, type HostPair, type SshSe
  *   r1 (host a) eth1 ── r2 (host b) eth1     TCP, r1 listens on 10.231.0.1
  *
  * b deploys first, so r2 must wait for r1's listener on the other host.
- * Then the same lab from one machine: an SSH server in each namespace, and
- * `--all-hosts` run on host a.
+ * Then the same lab over UDP links from one machine: an SSH server in each
+ * namespace, and `--all-hosts` run on host a.
  */
 const BASE = 31000;
 const LAB = 'e2e-mh';
@@ -30,7 +30,21 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
   const env = (h: 'a' | 'b') => ({ VMLAB_HOME: homes[h] });
   const run = (h: 'a' | 'b', args: string[], timeoutMs?: number) => vmlabIn(hosts.names[h === 'a' ? 0 : 1], args, env(h), timeoutMs);
   let dir = '';
+  let udpDir = '';
   let image = '';
+  const spec = (transport: 'tcp' | 'udp', name: string) =>
+    writeSpecDir(
+      {
+        topology: {
+          devices: { r1: {}, r2: {} },
+          links: [{ a: 'r1:eth1', z: 'r2:eth1' }],
+          vmlab: { name: LAB, link_transport: transport, link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200, hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } },
+        },
+        platforms: { platforms: { tiny: { vm_image: 'tiny', vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 } } },
+        profiles: { r1: { platform: 'tiny', vm_host: 'a' }, r2: { platform: 'tiny', vm_host: 'b' } },
+      },
+      name,
+    );
   const profile = (n: string) => readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8');
   const before_: Record<string, string> = {};
 
@@ -38,18 +52,8 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     hosts = makeHostPair();
     return tinyGuest().then((img) => {
       image = img;
-      dir = writeSpecDir(
-        {
-          topology: {
-            devices: { r1: {}, r2: {} },
-            links: [{ a: 'r1:eth1', z: 'r2:eth1' }],
-            vmlab: { name: LAB, link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200, hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } },
-          },
-          platforms: { platforms: { tiny: { vm_image: 'tiny', vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 } } },
-          profiles: { r1: { platform: 'tiny', vm_host: 'a' }, r2: { platform: 'tiny', vm_host: 'b' } },
-        },
-        LAB,
-      );
+      dir = spec('tcp', LAB);
+      udpDir = spec('udp', `${LAB}-udp`);
       for (const n of ['r1', 'r2']) before_[n] = profile(n);
     });
   });
@@ -108,20 +112,22 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     assertIncludes(wrong.stderr, `lab "${LAB}" here runs host a's nodes, not host b's`);
   });
 
-  it('pings across the cross-host link', { timeout: 120_000 }, async () => {
-    // ssh exits 255 when the connection itself fails (a starved TCG guest may miss ConnectTimeout once).
-    const ssh = async (h: 'a' | 'b', node: string, cmd: string[]) => {
-      let r = await run(h, ['ssh', node, '--', ...cmd], 60_000);
-      if (r.code === 255) r = await run(h, ['ssh', node, '--', ...cmd], 60_000);
-      return r;
-    };
+  // ssh exits 255 when the connection itself fails (a starved TCG guest may miss ConnectTimeout once).
+  const sshIn = async (h: 'a' | 'b', node: string, cmd: string[]) => {
+    let r = await run(h, ['ssh', node, '--', ...cmd], 60_000);
+    if (r.code === 255) r = await run(h, ['ssh', node, '--', ...cmd], 60_000);
+    return r;
+  };
+  const pingAcross = async () => {
     for (const [h, node, addr] of [['a', 'r1', '10.9.0.1/30'], ['b', 'r2', '10.9.0.2/30']] as const) {
-      const r = await ssh(h, node, ['sh', '-c', `ip addr add ${addr} dev eth1 && ip link set eth1 up`]);
+      const r = await sshIn(h, node, ['sh', '-c', `ip addr add ${addr} dev eth1 && ip link set eth1 up`]);
       assert.equal(r.code, 0, `${node}: ${r.stderr}`);
     }
-    const p = await ssh('a', 'r1', ['ping', '-c', '2', '-W', '5', '10.9.0.2']);
+    const p = await sshIn('a', 'r1', ['ping', '-c', '2', '-W', '5', '10.9.0.2']);
     assert.equal(p.code, 0, p.stdout + p.stderr);
-  });
+  };
+
+  it('pings across the cross-host link', { timeout: 120_000 }, pingAcross);
 
   it('destroy on a host stops only its nodes; on both leaves nothing', { timeout: 60_000 }, async () => {
     assert.equal((await run('a', ['destroy', LAB, '--host', 'a'])).code, 0);
@@ -136,26 +142,36 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     for (const ns of hosts.names) assert.equal(inNs(ns, ['ss', '-Htln', `( sport >= :${BASE} and sport <= :${BASE + 299} )`]), '');
   });
 
-  it('from one machine over SSH: deploy, status and destroy --all-hosts, each host\'s output prefixed with its name', { timeout: 300_000 }, async () => {
+  it('from one machine over SSH, with UDP links: deploy, status and destroy --all-hosts, each host\'s output prefixed with its name', { timeout: 300_000 }, async () => {
     ssh = await startSshServers(hosts, [env('a'), env('b')], sshWork);
     // Run on host a, which reaches itself and b over SSH; each remote vmlab acts on its own VMLAB_HOME.
     const controller = { ...env('a'), VMLAB_SSH_CONFIG: ssh.config, VMLAB_REMOTE_BIN: vmlabBin };
     const all = (args: string[]) => vmlabIn(hosts.names[0], [...args, '--all-hosts'], controller);
-    const d = await all(['deploy', '-S', dir]);
+    const udpProfile = (n: string) => readFileSync(join(udpDir, 'profiles', `${n}.json`), 'utf8');
+    const udpBefore = udpProfile('r1');
+    const d = await all(['deploy', '-S', udpDir]);
     assert.equal(d.code, 0, d.stdout + d.stderr);
     assert.match(d.stdout + d.stderr, /^\[a\] .*r1 ready after/m);
     assert.match(d.stdout + d.stderr, /^\[b\] .*r2 ready after/m);
     assert.equal(findQemusUnder(homes.a).length, 1);
     assert.equal(findQemusUnder(homes.b).length, 1);
-    assert.equal(JSON.parse(profile('r2')).mgmt_ip, hosts.addresses[1]);
-    const st = await all(['status', '-S', dir]);
+    assert.equal(JSON.parse(udpProfile('r2')).mgmt_ip, hosts.addresses[1]);
+    // r1's end of the UDP link is bound to host a's address (not 127.0.0.1, not 0.0.0.0).
+    assert.match(inNs(hosts.names[0], ['ss', '-Huan', `( sport >= :${BASE} and sport < :${BASE + 100} )`]), new RegExp(`${hosts.addresses[0].replaceAll('.', '\\.')}:${BASE}\\d*\\b`));
+    await pingAcross();
+    // Deployed again by mistake: every host refuses, and nothing rolls the running lab back.
+    const again = await all(['deploy', '-S', udpDir]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /^\[a\] error: lab "e2e-mh" is already deployed/m);
+    assertIncludes(again.stderr, 'rolling back nothing (failed: a, b)');
+    assert.equal(findQemusUnder(homes.a).length + findQemusUnder(homes.b).length, 2);
+    const st = await all(['status', '-S', udpDir]);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, /^\[a\] r1\s+running/m);
     assert.match(st.stdout, /^\[b\] r2\s+running/m);
-    const x = await all(['destroy', '-S', dir]);
+    const x = await all(['destroy', '-S', udpDir]);
     assert.equal(x.code, 0, x.stdout + x.stderr);
     assert.deepEqual([...findQemusUnder(homes.a), ...findQemusUnder(homes.b)], []);
-    assert.equal(profile('r1'), before_.r1);
-    assert.equal(profile('r2'), before_.r2);
+    assert.equal(udpProfile('r1'), udpBefore);
   });
 });

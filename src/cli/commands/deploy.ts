@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the plan (every QEMU argv, port and link) and start nothing')
     .option('--json', 'with --dry-run: the plan as JSON; otherwise: the lab state as JSON')
     .option('--host <name>', 'multi-host lab: start only the nodes whose vm_host is this vmlab.hosts entry (run it on each host)')
-    .option('--all-hosts', 'multi-host lab, from one machine: run each host\'s deploy over SSH (VMLAB_SSH_CONFIG, VMLAB_REMOTE_BIN), roll every host back if one fails')
+    .option('--all-hosts', 'multi-host lab, from one machine: run each host\'s deploy over SSH (VMLAB_SSH_CONFIG, VMLAB_REMOTE_BIN), if one fails, roll back the hosts that deployed')
     .option('--snapshot <file|name>', 'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting')
     .addOption(wholeNumberOption('--max-parallel <n>', 'boot at most n nodes at once; a node holds its slot until it is ready (default: the number of cores under TCG, twice that under KVM)', { unit: 'nodes', min: 1, max: 1024 }))
     .option('--force', 'deploy even when the lab needs more memory than the host has available')
