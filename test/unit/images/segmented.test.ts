@@ -106,20 +106,24 @@ describe('segmented downloads', () => {
   });
 
   it('after a kill -9 mid-way, the next run asks each unfinished segment only for what its saved state lacks', async () => {
-    // 1 MiB/s per connection: the killed run needs 2 s, and its state is saved after 1 s.
-    const s = await serve({ bytesPerSec: { '/disk.img': MiB } });
+    // 512 KiB/s per connection: the killed run needs 4 s, and its state is saved after 1 s (on a loaded host the child's
+    // start alone can take seconds).
+    const s = await serve({ bytesPerSec: { '/disk.img': MiB / 2 } });
     const { dest } = destIn();
     const downloader = new URL('../../../src/images/downloader.js', import.meta.url).href;
     const script = `import(${JSON.stringify(downloader)}).then((m) => m.downloadFile(${JSON.stringify(`${s.url}/disk.img`)}, ${JSON.stringify(dest)}, { connections: 4, minSegmentBytes: ${MiB} }))`;
-    const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise((r) => child.once('exit', r));
     // Killed once its saved state shows progress (it is written at most once a second).
     let saved: PartMeta | undefined;
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 600 && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 25));
       saved = existsSync(`${dest}.part.json`) ? (JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta) : undefined;
       if (saved?.segments?.some((x) => x.done > 0)) break;
     }
+    assert.equal(child.exitCode, null, `the download ended before it was killed (exit ${child.exitCode}): ${stderr}`);
     assert.ok(child.kill('SIGKILL'), 'killed while under way');
     await exited;
     saved = JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta;
