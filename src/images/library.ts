@@ -39,8 +39,9 @@ const VERDICTS = new Set(['not-found', 'not-an-image', 'checksum-mismatch', 'che
 /** Formats an import keeps as they are (no conversion): these are copied and hashed in one pass. */
 const KEPT_AS_IS = new Set(['qcow2', 'iso']);
 
-/** A checkpoint being written: `<name>.qcow2.part-<pid>` (its writer's pid, so a dead one's is found). */
-export const CHECKPOINT_PART = '.part-';
+/** A checkpoint being written: `<name>.qcow2.part-<pid>`, carrying its writer's pid so that a dead one's is found. */
+export const checkpointPartPath = (final: string) => `${final}.part-${process.pid}`;
+const checkpointPartPid = (file: string) => Number(/\.qcow2\.part-(\d+)$/.exec(file)?.[1]) || undefined;
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -94,7 +95,7 @@ export class ImageLibrary {
     if ((statSync(dir).mode & 0o777) !== DIR_MODE) chmodSync(dir, DIR_MODE);
     // A killed vmlab leaves nothing stuck in "running" or "converting", nor a half-copied checkpoint.
     reapInterrupted(db, isAlive);
-    removeLeftByDead(dir, (f) => Number(/\.qcow2\.part-(\d+)$/.exec(f)?.[1]) || undefined);
+    removeLeftByDead(dir, checkpointPartPid);
   }
 
   /** An image by name or id, ready to use; otherwise a clear error. */

@@ -11,7 +11,7 @@ import { hmp, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, re
 import { copyFast, qemuImg } from './snapshotArchive.js';
 import { devicesOf, nodeMismatches, qmpVersion, type SnapshotNode } from './snapshotFacts.js';
 import { shellQuote } from './sshCommand.js';
-import { readSshBanner } from './readiness.js';
+import { waitForSsh } from './readiness.js';
 
 /*
  * One node's booted state as a library image (seed 002's checkpoint image):
@@ -232,11 +232,8 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
   throw new LabError(`${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`, `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; see ${n.files.serialLog}`);
 }
 
-/** The script restarted the SSH server (sshd re-executes on HUP): wait until it answers again. */
+/** The script restarted the SSH server (sshd re-executes on HUP): after a moment (the old one may still answer), wait until it answers again. */
 async function untilSshAnswers(n: NodePlan, deadline: number): Promise<void> {
   await new Promise((res) => setTimeout(res, 500));
-  while (Date.now() < deadline) {
-    if (await readSshBanner(n.sshPort, n.mgmtIp, 3000)) return;
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  await waitForSsh(n.sshPort, Math.max(0, deadline - Date.now()), () => true, n.mgmtIp);
 }

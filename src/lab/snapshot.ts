@@ -395,7 +395,7 @@ export async function setClockWithRetry(state: LabState, node: string): Promise<
       return await setGuestClock(state, node);
     } catch (e) {
       last = e;
-      await new Promise((r) => setTimeout(r, 1000)); // an SSH server that is restarting answers again in a moment
+      if (i < 2) await new Promise((r) => setTimeout(r, 1000)); // an SSH server that is restarting answers again in a moment
     }
   }
   throw last;

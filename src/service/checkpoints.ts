@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { hashFile } from '../host/fileDigest.js';
 import { ImageError } from '../images/imageError.js';
 import { assertSafeImageName } from '../images/inspect.js';
-import { CHECKPOINT_PART, checkpointKeyPath, imagesDir, type ImageLibrary } from '../images/library.js';
+import { checkpointKeyPath, checkpointPartPath, imagesDir, type ImageLibrary } from '../images/library.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_SNAPSHOT, saveCheckpoint, type CheckpointFacts } from '../lab/checkpoint.js';
 import { LabError } from '../lab/labError.js';
 import { loadLab, nodeOf, type LabRef } from '../lab/labSelect.js';
@@ -32,7 +32,7 @@ export async function checkpointNode(lib: ImageLibrary, root: string, ref: LabRe
     );
   }
   const final = join(imagesDir(root), `${name}.qcow2`);
-  const part = `${final}${CHECKPOINT_PART}${process.pid}`; // a kill -9 leaves it to the next library open
+  const part = checkpointPartPath(final); // a kill -9 leaves it to the next library open
   const key = checkpointKeyPath(final);
   const saved = await saveCheckpoint(ref, n.name, part, { name: basename(base.path), format: base.format ?? 'qcow2' }, op.reporter);
   try {

@@ -130,9 +130,10 @@ export class LabService {
     // A host whose vmlab failed (exit 1 or 2) has rolled itself back, or refused before starting anything (its lab
     // may be one already running there): it is left alone. Hosts that deployed, or whose outcome is unknown
     // (ssh failed or was cut: 255), are destroyed.
-    const undo = Object.fromEntries(Object.entries(hosts).filter(([h]) => codes[h] === 0 || codes[h] === 255 || codes[h] === undefined));
-    sinks.stderr(`rolling back ${Object.keys(undo).length ? `host(s) ${Object.keys(undo).join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
-    if (Object.keys(undo).length) await runOnAllHosts(undo, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
+    const undo = Object.fromEntries(Object.entries(hosts).filter(([h]) => codes[h] === 0 || codes[h] === 255));
+    const names = Object.keys(undo);
+    sinks.stderr(`rolling back ${names.length ? `host(s) ${names.join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
+    if (names.length) await runOnAllHosts(undo, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
     throw new LabError(
       `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host is as it was before`,
       'its output above is prefixed with its name; exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
