@@ -90,6 +90,14 @@ export interface DownloadOptions {
   connections?: number;
   /** Smallest segment worth its own connection (default 16 MiB: a file under 32 MiB comes in one stream). */
   minSegmentBytes?: number;
+  /**
+   * How long the first stream runs before it may be split (default 1000 ms;
+   * 0: segments at once). A stream at `fastStreamBytesPerSec` or more by
+   * then stays one stream: more connections would not make it faster.
+   */
+  probeMs?: number;
+  /** A single stream this fast is kept whole (default 128 MiB/s, about a full 1 GbE link). */
+  fastStreamBytesPerSec?: number;
 }
 
 export interface DownloadResult {
@@ -207,10 +215,13 @@ async function hashFinished(dest: string, expected: Checksum | undefined): Promi
 
 
 
-/** Thrown by the first answer's handler: the file comes in segments instead. */
+/** Thrown by the first stream: the file (or the rest of it) comes in segments instead. */
 class Handoff {
   constructor(readonly ranges: Rangeable) {}
 }
+
+const DEFAULT_PROBE_MS = 1000;
+const DEFAULT_FAST_STREAM = 128 << 20;
 
 /** Where a download stands between attempts (and across runs, through the part file). */
 interface State {
@@ -298,10 +309,21 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     let writer: PartWriter | undefined;
     // The first bytes of a fresh file are held back until they are known not to be HTML.
     let sniff: Buffer | undefined;
+    // A file that could come in segments: once the stream has run `probeMs`, a slow one is split.
+    let probe: { ranges: Rangeable; started: number; at: number } | undefined;
     const write = (buf: Buffer) => {
       writer!.push(buf);
       st.have = writer!.end;
       report(false);
+      if (probe && performance.now() >= probe.at) split();
+    };
+    const split = () => {
+      const { ranges, started } = probe!;
+      probe = undefined;
+      const perSec = st.have / ((performance.now() - started) / 1000);
+      if (perSec >= (opts.fastStreamBytesPerSec ?? DEFAULT_FAST_STREAM) || segmentCount(ranges.total - st.have, opts) < 2) return;
+      log(`one stream runs at ${(perSec / 2 ** 20).toFixed(1)} MiB/s: the rest (from byte ${st.have}) comes in segments`);
+      throw new Handoff(ranges);
     };
 
     /** Headers are in: judge the answer, get the part file ready, and hand back what takes the body. */
@@ -337,7 +359,11 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
         const strongEtag = etag && !etag.startsWith('W/') ? etag : null;
         const lastModified = typeof h['last-modified'] === 'string' ? h['last-modified'] : null;
         const ranges = segmentsOk ? rangeable(h, st.total, strongEtag, lastModified) : undefined;
-        if (ranges && segmentCount(ranges.total, opts) >= 2) throw new Handoff(ranges);
+        if (ranges && segmentCount(ranges.total, opts) >= 2) {
+          const probeMs = opts.probeMs ?? DEFAULT_PROBE_MS;
+          if (probeMs <= 0) throw new Handoff(ranges);
+          probe = { ranges, started: performance.now(), at: performance.now() + probeMs };
+        }
         st.meta = {
           url,
           // A weak ETag cannot validate a range request.
@@ -405,8 +431,9 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
       } catch (e) {
         if (opts.signal?.aborted) throw cancelled(url);
         if (e instanceof Handoff) {
-          // Big, and the server takes ranges: this connection is dropped and the segments take over.
-          const done = await segmentedTransfer(url, dest, opts, { fresh: e.ranges });
+          // Big, slow, and the server takes ranges: this connection is dropped and segments fetch the rest.
+          const kept = st.have > 0 && st.hashes ? { have: st.have, hashes: st.hashes } : undefined;
+          const done = await segmentedTransfer(url, dest, opts, { fresh: e.ranges, ...(kept ? { kept } : {}) });
           if (done) return done;
           segmentsOk = false;
           startOver();

@@ -31,11 +31,11 @@ const META_INTERVAL_MS = 1000;
 /** The file changed on the server under a segmented download (or its ranges are not what they said): start over. */
 const CHANGED = Symbol('changed');
 
-/** Cut [0, total) into n segments on MiB boundaries. */
-export function planSegments(total: number, n: number): Segment[] {
-  const step = Math.ceil(total / n / (1 << 20)) * (1 << 20);
-  const out: Segment[] = [];
-  for (let start = 0; start < total; start += step) out.push({ start, end: Math.min(total, start + step), done: 0 });
+/** Cut [from, total) into n segments on MiB boundaries (from `from`); bytes before `from` are one finished segment. */
+export function planSegments(total: number, n: number, from = 0): Segment[] {
+  const step = Math.ceil((total - from) / n / (1 << 20)) * (1 << 20);
+  const out: Segment[] = from > 0 ? [{ start: 0, end: from, done: from }] : [];
+  for (let start = from; start < total; start += step) out.push({ start, end: Math.min(total, start + step), done: 0 });
   return out;
 }
 
@@ -47,6 +47,15 @@ export interface Rangeable {
 }
 
 /**
+ * Where the first stream stopped when it was handed over: its bytes [0, have)
+ * are in the part file, and `hashes` has been given them.
+ */
+export interface Kept {
+  have: number;
+  hashes: GrowingFileDigest;
+}
+
+/**
  * True when a 200 answer to a plain GET says the file can come in segments:
  * `Accept-Ranges: bytes`, a length, and a strong validator for If-Range.
  */
@@ -55,7 +64,7 @@ export function rangeable(h: IncomingHttpHeaders, total: number | null, etag: st
   return { total, etag, lastModified };
 }
 
-/** How many segments a file of `total` bytes gets (below 2: one stream). */
+/** How many segments `total` bytes (a file, or what is left of it) get (below 2: one stream). */
 export function segmentCount(total: number, opts: DownloadOptions): number {
   return Math.min(Math.max(1, opts.connections ?? DEFAULT_CONNECTIONS), Math.floor(total / (opts.minSegmentBytes ?? DEFAULT_MIN_SEGMENT)));
 }
@@ -66,7 +75,7 @@ export function segmentCount(total: number, opts: DownloadOptions): number {
  * Undefined when the server turns out not to honour ranges for this file:
  * the caller then streams it whole.
  */
-export async function segmentedTransfer(url: string, dest: string, opts: DownloadOptions, start: { resume: PartMeta } | { fresh: Rangeable }): Promise<DownloadResult | undefined> {
+export async function segmentedTransfer(url: string, dest: string, opts: DownloadOptions, start: { resume: PartMeta } | { fresh: Rangeable; kept?: Kept }): Promise<DownloadResult | undefined> {
   const { part, metaPath, log, idleMs, maxAttempts, baseDelay } = transferSettings(dest, opts);
   const connections = Math.max(1, opts.connections ?? DEFAULT_CONNECTIONS);
   const { dispatcher, close } = makeDispatcher(opts);
@@ -89,9 +98,12 @@ export async function segmentedTransfer(url: string, dest: string, opts: Downloa
       fd = openSync(part, 'r+');
     } else {
       const p = start.fresh;
-      meta = { url, etag: p.etag, lastModified: p.lastModified, total: p.total, segments: planSegments(p.total, segmentCount(p.total, opts)) };
-      log(`GET ${url} in ${meta.segments!.length} segments of ${(meta.segments![0]!.end / 2 ** 20).toFixed(0)} MiB`);
-      fd = openSync(part, 'w', 0o600);
+      const from = start.kept?.have ?? 0;
+      meta = { url, etag: p.etag, lastModified: p.lastModified, total: p.total, segments: planSegments(p.total, segmentCount(p.total - from, opts), from) };
+      const fresh = meta.segments!.filter((s) => s.done === 0);
+      log(`GET ${url}${from ? ` from byte ${from}` : ''} in ${fresh.length} segments of ${((fresh[0]!.end - fresh[0]!.start) / 2 ** 20).toFixed(0)} MiB`);
+      // The first stream's bytes stay (the file grows to its full size); a fresh start has none.
+      fd = openSync(part, from ? 'r+' : 'w', 0o600);
       ftruncateSync(fd, p.total);
       writeMeta(metaPath, meta);
     }
@@ -100,7 +112,8 @@ export async function segmentedTransfer(url: string, dest: string, opts: Downloa
     const validator = meta.etag ?? meta.lastModified;
     const fileFd = fd;
 
-    hasher = new GrowingFileDigest(part, algosFor(opts.expected));
+    // The first stream's hash goes on where it was; otherwise the prefix a resume kept is read back.
+    hasher = 'fresh' in start && start.kept ? start.kept.hashes : new GrowingFileDigest(part, algosFor(opts.expected));
     const prefix = () => {
       for (const s of segs) if (s.done < s.end - s.start) return s.start + s.done;
       return total;

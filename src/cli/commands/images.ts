@@ -10,7 +10,7 @@ import { printJson, statusColor, style, table } from '../output.js';
 import { OptionError, wholeNumberOption } from '../options.js';
 
 const connectionsOption = () =>
-  wholeNumberOption('--connections <n>', 'parallel segments from a server that takes ranges (default 4, or VMLAB_DOWNLOAD_CONNECTIONS; 1: one stream); files under 32 MiB come in one stream', { unit: 'connections', min: 1, max: 16 });
+  wholeNumberOption('--connections <n>', 'parallel segments from a server that takes ranges (default 4, or VMLAB_DOWNLOAD_CONNECTIONS; 1: one stream); files under 32 MiB, and a stream that runs at 128 MiB/s or more after its first second, stay one stream', { unit: 'connections', min: 1, max: 16 });
 
 /** Draw a job's progress as a bar; its log lines show with -v. */
 function follow(label: string): JobObserver & { done(): void } {

@@ -16,7 +16,8 @@ const MiB = 1 << 20;
 const BODY = randomBytes(8 * MiB);
 const SMALL = randomBytes(MiB + 4321);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const SEG: DownloadOptions = { connections: 4, minSegmentBytes: MiB, retryDelayMs: 20 };
+// probeMs 0: split at once (a loopback stream is fast, and would stay whole).
+const SEG: DownloadOptions = { connections: 4, minSegmentBytes: MiB, retryDelayMs: 20, probeMs: 0 };
 const SEGMENTS = planSegments(BODY.length, 4);
 
 let root: string;
@@ -111,7 +112,7 @@ describe('segmented downloads', () => {
     const s = await serve({ bytesPerSec: { '/disk.img': MiB / 2 } });
     const { dest } = destIn();
     const downloader = new URL('../../../src/images/downloader.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(downloader)}).then((m) => m.downloadFile(${JSON.stringify(`${s.url}/disk.img`)}, ${JSON.stringify(dest)}, { connections: 4, minSegmentBytes: ${MiB} }))`;
+    const script = `import(${JSON.stringify(downloader)}).then((m) => m.downloadFile(${JSON.stringify(`${s.url}/disk.img`)}, ${JSON.stringify(dest)}, { connections: 4, minSegmentBytes: ${MiB}, probeMs: 0 }))`;
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -136,6 +137,29 @@ describe('segmented downloads', () => {
     assert.equal(got.resumed, true);
     const want = saved.segments!.filter((x) => x.done < x.end - x.start).map((x) => `bytes=${x.start + x.done}-${x.end - 1}`);
     assert.deepEqual(ranges(s).slice(before).sort(), want.sort());
+  });
+
+  it('a first stream that runs fast stays whole; a slow one is split after its probe, and its bytes are kept', async () => {
+    const s = await serve({ bytesPerSec: { '/disk.img': 4 * MiB } });
+    const adaptive = { ...SEG, probeMs: 200, expected: { algo: 'sha256' as const, hex: sha256(BODY) } };
+    // 4 MiB/s counts as fast here: one stream to the end.
+    const whole = await downloadFile(`${s.url}/disk.img`, destIn().dest, { ...adaptive, fastStreamBytesPerSec: 2 * MiB });
+    assert.equal(whole.sha256, sha256(BODY));
+    assert.deepEqual(ranges(s), [undefined]);
+    // 4 MiB/s counts as slow: after 200 ms the rest comes in segments, from where the stream stopped.
+    const lines: string[] = [];
+    const split = await downloadFile(`${s.url}/disk.img`, destIn().dest, { ...adaptive, fastStreamBytesPerSec: 64 * MiB, log: (l) => lines.push(l) });
+    assert.equal(split.sha256, sha256(BODY));
+    const asked = ranges(s).slice(1);
+    assert.equal(asked[0], undefined, 'the split download also starts with one plain GET');
+    const spans = asked.slice(1).map((r) => /^bytes=(\d+)-(\d+)$/.exec(r ?? '')!.slice(1).map(Number) as [number, number]);
+    assert.ok(spans.length >= 2, `segments after the first stream: ${asked.join(', ')}`);
+    const kept = Math.min(...spans.map(([a]) => a));
+    assert.ok(kept > 0 && kept < BODY.length / 2, `the first stream's ${kept} bytes are not asked for again`);
+    // The segments cover the rest exactly once.
+    spans.sort((a, b) => a[0] - b[0]).forEach(([a], i) => assert.equal(a, i === 0 ? kept : spans[i - 1]![1] + 1));
+    assert.equal(spans.at(-1)![1], BODY.length - 1);
+    assert.ok(lines.some((l) => /one stream runs at [\d.]+ MiB\/s: the rest \(from byte \d+\) comes in segments/.test(l)), lines.join('\n'));
   });
 
   it('a server without Range support gets one plain stream', async () => {
