@@ -121,7 +121,9 @@ export async function segmentedTransfer(url: string, dest: string, opts: Downloa
     hasher.advance(prefix());
 
     const have = () => segs.reduce((a, s) => a + s.done, 0);
-    const fromEarlier = have();
+    // Speed counts this run's bytes; only a resume kept bytes from an earlier run (a first stream's are this run's).
+    const atStart = have();
+    const fromEarlier = 'resume' in start ? atStart : 0;
     const started = Date.now();
     let lastReport = 0;
     let lastMeta = Date.now();
@@ -135,7 +137,7 @@ export async function segmentedTransfer(url: string, dest: string, opts: Downloa
       lastReport = now;
       const bytes = have();
       const secs = (now - started) / 1000;
-      const bytesPerSec = secs > 0 ? (bytes - fromEarlier) / secs : 0;
+      const bytesPerSec = secs > 0 ? (bytes - atStart) / secs : 0;
       opts.onProgress({ bytes, total, bytesPerSec, etaSec: bytesPerSec > 0 ? (total - bytes) / bytesPerSec : null });
     };
 

@@ -150,6 +150,7 @@ describe('segmented downloads', () => {
     const lines: string[] = [];
     const split = await downloadFile(`${s.url}/disk.img`, destIn().dest, { ...adaptive, fastStreamBytesPerSec: 64 * MiB, log: (l) => lines.push(l) });
     assert.equal(split.sha256, sha256(BODY));
+    assert.equal(split.resumed, false, 'nothing came from an earlier run');
     const asked = ranges(s).slice(1);
     assert.equal(asked[0], undefined, 'the split download also starts with one plain GET');
     const spans = asked.slice(1).map((r) => /^bytes=(\d+)-(\d+)$/.exec(r ?? '')!.slice(1).map(Number) as [number, number]);
