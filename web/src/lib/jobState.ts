@@ -1,4 +1,5 @@
 import type { Transfer } from './format.js';
+import type { Job } from './types.js';
 import { stepLabel } from './netDevice.js';
 
 /*
@@ -7,7 +8,7 @@ import { stepLabel } from './netDevice.js';
  * the hook in features/jobs owns the EventSource.
  */
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus = Job['status'];
 
 export interface JobView extends Transfer {
   id: string;
