@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { guestCacheDir } from '../test/helpers/guestCache.js';
-import { tinyGuestDigest } from '../test/helpers/tinyGuest.js';
+import { tinyGuestFile } from '../test/helpers/tinyGuest.js';
 
 /** What every bench reads from its command line, and where it finds vmlab and the tiny guest. */
 const args = process.argv.slice(2);
@@ -16,6 +16,6 @@ export const flag = (name: string): boolean => args.includes(name);
 
 /** --image, else the test cache's tiny guest (of these sources), else the one install.sh built. */
 export const tinyImage = (): string =>
-  resolve(opt('--image', [join(guestCacheDir(), `vmlab-tiny-${tinyGuestDigest()}.qcow2`), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? ''));
+  resolve(opt('--image', [join(guestCacheDir(), tinyGuestFile()), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? ''));
 
 export const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../bin/vmlab');

@@ -14,8 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accelFacts } from '../src/host/accel.js';
-import { homedir } from 'node:os';
 import { flag, opt, tinyImage, vmlabBin } from './args.js';
+import { cloudGuestFile } from '../test/helpers/cloudGuest.js';
+import { guestCacheDir } from '../test/helpers/guestCache.js';
 
 const image = tinyImage();
 const runs = Number(opt('--runs', '2'));
@@ -91,7 +92,7 @@ console.log(`  cold start of the stopped lab (vmlab start r1, r2; SSH ready): ${
 console.log(`  cold start / restore of the stopped lab: ${(median(cold) / median(warm)).toFixed(1)}x`);
 
 // A pre-booted cloud-init lab: cold deploy vs warm deploy from an exported snapshot.
-const cloudImage = opt('--cloud-image', join(homedir(), '.cache/vmlab/test/vmlab-cloud-debian12.qcow2'));
+const cloudImage = opt('--cloud-image', join(guestCacheDir(), cloudGuestFile()));
 if (flag('--no-cloud')) {
   rmSync(home, { recursive: true, force: true });
 } else if (!existsSync(cloudImage)) {

@@ -4,6 +4,9 @@ import type { LabState } from './labState.js';
 import { isAlive, sleep } from '../host/processes.js';
 import { sshInvocation } from './sshCommand.js';
 
+/** How long one readiness attempt may take to connect and finish the SSH handshake. */
+const HANDSHAKE_TIMEOUT_S = 60;
+
 /**
  * Run a command on a node over SSH until `judge` gives a verdict or the
  * deadline passes. A run it does not judge (sshd not up yet, restarted by
@@ -16,7 +19,10 @@ export async function retrySsh<T>(state: LabState, node: NodePlan, command: stri
   const pid = state.nodes[node.name]?.pid;
   while (Date.now() < deadline && !stop?.aborted) {
     if (pid && !isAlive(pid)) return { last: `${node.name}'s QEMU (pid ${pid}) exited` };
-    const { argv, env } = sshInvocation(state, node.name, command);
+    // A booting guest (TCG, a loaded host) can take more than ssh's usual 10 s for the handshake. A client that gave up
+    // would be retried at once while the guest's sshd still works on the abandoned connection: such connections pile up
+    // (seen: 10 at once, past MaxStartups, and 2 min 43 s of guest CPU in sshd during a cloud-init boot), and starve the boot.
+    const { argv, env } = sshInvocation(state, node.name, command, process.env, HANDSHAKE_TIMEOUT_S);
     const r = await run(argv, { env, timeoutMs: Math.max(1000, deadline - Date.now()) });
     const verdict = judge(r);
     if (verdict !== undefined) return { verdict };

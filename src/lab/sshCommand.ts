@@ -16,11 +16,13 @@ export interface SshInvocation {
  * as separate words on the remote side (as `docker exec` keeps them). The
  * lab key is offered first; the profile/platform password is given through
  * SSH_ASKPASS, so nothing ever prompts; with no password, BatchMode.
+ * `connectTimeoutS` bounds the TCP connect and the handshake (banner and
+ * key exchange) together.
  */
-export function sshInvocation(state: LabState, node: string, command: string[], env: NodeJS.ProcessEnv = process.env): SshInvocation {
+export function sshInvocation(state: LabState, node: string, command: string[], env: NodeJS.ProcessEnv = process.env, connectTimeoutS = 10): SshInvocation {
   const n = nodeOf(state, node);
   // VMLAB_SSH: another OpenSSH-compatible client (as VMLAB_QEMU names another QEMU).
-  const argv = [env.VMLAB_SSH || 'ssh', '-F', state.plan.files.sshConfig, '-o', 'ConnectTimeout=10'];
+  const argv = [env.VMLAB_SSH || 'ssh', '-F', state.plan.files.sshConfig, '-o', `ConnectTimeout=${connectTimeoutS}`];
   const childEnv: NodeJS.ProcessEnv = { ...env };
   if (n.credentials.pass) {
     childEnv.SSH_ASKPASS = join(packageRoot(), 'bin', 'vmlab-askpass');

@@ -1,9 +1,33 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { packageRoot } from '../../src/packageRoot.js';
 
 /** Where the test guests are cached, outside the repo (VMLAB_TEST_CACHE, default ~/.cache/vmlab/test). */
 export const guestCacheDir = () => process.env.VMLAB_TEST_CACHE ?? join(homedir(), '.cache', 'vmlab', 'test');
+
+/** Every file under dir, sorted (a guest's sources). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/**
+ * Short digest of a guest's sources (guest/<kind> and guest/lib.sh): part of
+ * the cached image's name, so a changed guest is rebuilt instead of silently
+ * testing a stale image.
+ */
+export function guestDigest(kind: 'tiny' | 'cloud'): string {
+  const root = packageRoot();
+  const h = createHash('sha256');
+  for (const f of [...filesUnder(join(root, 'guest', kind)), join(root, 'guest', 'lib.sh')]) {
+    h.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
+  }
+  return h.digest('hex').slice(0, 12);
+}
 
 const alive = (pid: number) => {
   try {
