@@ -57,9 +57,13 @@ const secs = (t0: number) => (performance.now() - t0) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 // CPU seconds from /proc: this process's reaped children, and a running process.
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
-const statFields = (pid: number | 'self') => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').map(Number);
-const childrenCpu = () => (statFields('self')[13]! + statFields('self')[14]!) / CLK_TCK;
-const processCpu = (pid: number) => (statFields(pid)[11]! + statFields(pid)[12]!) / CLK_TCK;
+/** Two fields of /proc/<pid>/stat (counted after the command name), added, in seconds. */
+const cpuFields = (pid: number | 'self', a: number, b: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').map(Number);
+  return (f[a]! + f[b]!) / CLK_TCK;
+};
+const childrenCpu = () => cpuFields('self', 13, 14); // cutime + cstime
+const processCpu = (pid: number) => cpuFields(pid, 11, 12); // utime + stime
 const ownCpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

@@ -248,6 +248,7 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     throw new ImageError('bad-input', `Cannot download ${url}: only http and https are supported.`, 'give an http:// or https:// URL');
   }
   const { part, metaPath, log, idleMs, maxAttempts, baseDelay } = transferSettings(dest, opts);
+  const probeMs = opts.probeMs ?? DEFAULT_PROBE_MS;
 
   // Resume only what we can trust: same URL, and a validator for If-Range
   // (or an expected digest, which catches a changed file at the end).
@@ -310,12 +311,12 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
     // The first bytes of a fresh file are held back until they are known not to be HTML.
     let sniff: Buffer | undefined;
     // A file that could come in segments: once the stream has run `probeMs`, a slow one is split.
-    let probe: { ranges: Rangeable; started: number; at: number } | undefined;
+    let probe: { ranges: Rangeable; started: number } | undefined;
     const write = (buf: Buffer) => {
       writer!.push(buf);
       st.have = writer!.end;
       report(false);
-      if (probe && performance.now() >= probe.at) split();
+      if (probe && performance.now() - probe.started >= probeMs) split();
     };
     const split = () => {
       const { ranges, started } = probe!;
@@ -360,9 +361,8 @@ async function transfer(url: string, dest: string, opts: DownloadOptions): Promi
         const lastModified = typeof h['last-modified'] === 'string' ? h['last-modified'] : null;
         const ranges = segmentsOk ? rangeable(h, st.total, strongEtag, lastModified) : undefined;
         if (ranges && segmentCount(ranges.total, opts) >= 2) {
-          const probeMs = opts.probeMs ?? DEFAULT_PROBE_MS;
           if (probeMs <= 0) throw new Handoff(ranges);
-          probe = { ranges, started: performance.now(), at: performance.now() + probeMs };
+          probe = { ranges, started: performance.now() };
         }
         st.meta = {
           url,
