@@ -2,8 +2,14 @@ import { createConnection, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 
+/** Where a console listens (the service's ConsoleAddress): a unix socket, or loopback TCP with console_tcp. */
+export type ConsoleTarget = { path: string } | { host: string; port: number };
+
+const targetText = (t: ConsoleTarget) => ('path' in t ? t.path : `${t.host}:${t.port}`);
+
 interface Line {
-  port: number;
+  /** targetText of where it connected. */
+  target: string;
   socket: Socket;
   viewers: Set<WebSocket>;
   open: Promise<void>;
@@ -13,7 +19,7 @@ interface Line {
 
 /**
  * Serial consoles shared by every viewer. QEMU's chardev socket serves one
- * client, so the server holds one TCP connection per node and fans it out:
+ * client, so the server holds one connection per node and fans it out:
  * guest output goes to every WebSocket, what any viewer types goes to the
  * guest. The connection is opened for the first viewer and closed with the
  * last. While the server holds it, `vmlab console` from a shell cannot
@@ -34,14 +40,14 @@ export class ConsoleHub {
    * stopped between the check and now); the WebSocket is then closed by
    * the caller.
    */
-  async attach(key: string, port: number, ws: WebSocket, hold: () => () => void = () => () => undefined): Promise<void> {
+  async attach(key: string, target: ConsoleTarget, ws: WebSocket, hold: () => () => void = () => () => undefined): Promise<void> {
     let line = this.lines.get(key);
-    if (line && line.port !== port) {
-      // The node restarted on another port: the old line is dead.
+    if (line && line.target !== targetText(target)) {
+      // The node was deployed again with its console elsewhere: the old line is dead.
       this.drop(key, line, 'the console moved');
       line = undefined;
     }
-    if (!line) line = this.open(key, port, hold);
+    if (!line) line = this.open(key, target, hold);
     line.viewers.add(ws);
     const l = line;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -59,8 +65,8 @@ export class ConsoleHub {
     }
   }
 
-  private open(key: string, port: number, hold: () => () => void): Line {
-    const socket = createConnection({ host: '127.0.0.1', port });
+  private open(key: string, target: ConsoleTarget, hold: () => () => void): Line {
+    const socket = createConnection(target);
     let held: (() => void) | undefined = hold();
     const release = () => {
       held?.();
@@ -72,7 +78,7 @@ export class ConsoleHub {
       socket.once('error', reject);
     });
     open.catch(() => undefined);
-    const line: Line = { port, socket, viewers, open, release };
+    const line: Line = { target: targetText(target), socket, viewers, open, release };
     this.lines.set(key, line);
     socket.on('data', (d: Buffer) => {
       for (const v of viewers) if (v.readyState === v.OPEN) v.send(d, { binary: true });
@@ -84,7 +90,7 @@ export class ConsoleHub {
       for (const v of viewers) v.close(1011, 'the console closed (the node stopped?)');
       viewers.clear();
     });
-    this.log.info({ console: key, port }, 'console connection opened');
+    this.log.info({ console: key, at: line.target }, 'console connection opened');
     return line;
   }
 

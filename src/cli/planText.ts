@@ -39,7 +39,8 @@ export function planText(plan: LabPlan, accelReason: string): string {
   for (const n of plan.nodes) {
     out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}, boot timeout ${n.bootTimeoutS} s`);
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
-    out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console 127.0.0.1:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
+    const console = n.consolePort !== null ? `tcp 127.0.0.1:${n.consolePort} (open to local users)` : n.files.console;
+    out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
     for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }

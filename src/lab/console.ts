@@ -1,7 +1,22 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { isAlive } from '../host/processes.js';
+import type { NodePlan } from '../plan/labPlan.js';
 import { LabError } from './labError.js';
+
+/** Where a node's serial console listens: its private unix socket, or loopback TCP (console_tcp). */
+export type ConsoleAddress = { path: string } | { host: '127.0.0.1'; port: number };
+
+/**
+ * The console of a node as planned: TCP only where the plan has a port (a
+ * lab with console_tcp, or one recorded before consoles were sockets).
+ */
+export function consoleAddress(node: Pick<NodePlan, 'consolePort' | 'files'>): ConsoleAddress {
+  return node.consolePort !== null && node.consolePort !== undefined ? { host: '127.0.0.1', port: node.consolePort } : { path: node.files.console };
+}
+
+/** The address in words, for messages. */
+export const consoleAddressText = (a: ConsoleAddress) => ('path' in a ? a.path : `${a.host}:${a.port}`);
 
 /**
  * Claim a node's console for this process (a server fanning it out to
@@ -38,9 +53,9 @@ export const CONSOLE_ESCAPE = 0x1d;
  * Attach the terminal to a node's serial console (raw bytes both ways).
  * Resolves when the user presses Ctrl-], stdin ends, or the VM closes it.
  */
-export function attachConsole(port: number, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<void> {
+export function attachConsole(address: ConsoleAddress, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection(address);
     const raw = input.isTTY;
     const cleanup = () => {
       if (raw) input.setRawMode(false);
@@ -61,7 +76,7 @@ export function attachConsole(port: number, input: NodeJS.ReadStream, output: No
     };
     socket.once('error', (err) => {
       cleanup();
-      reject(new LabError(`cannot open the console on 127.0.0.1:${port} (${err.message})`, 'is the node running? (vmlab status); only one console client can attach at a time'));
+      reject(new LabError(`cannot open the console at ${consoleAddressText(address)} (${err.message})`, 'is the node running? (vmlab status); only one console client can attach at a time'));
     });
     socket.once('connect', () => {
       if (raw) input.setRawMode(true);

@@ -12,7 +12,10 @@ export interface NodeState {
   pid: number | null;
   status: NodeStatus;
   ssh_port: number;
-  console_port: number;
+  /** TCP console on 127.0.0.1 (a lab with console_tcp); null when the console is `console_socket`. */
+  console_port: number | null;
+  /** The serial console's private unix socket (absent in states recorded before it, and with console_tcp). */
+  console_socket?: string;
   mgmt_ip: string;
   /** Generation of the socket netdev behind each data NIC (bumped on re-link). */
   link_generation: Record<string, number>;
@@ -53,7 +56,15 @@ export function initialState(plan: LabPlan, now: Date): LabState {
     nodes: Object.fromEntries(
       plan.nodes.map((n) => [
         n.name,
-        { pid: null, status: 'starting', ssh_port: n.sshPort, console_port: n.consolePort, mgmt_ip: n.mgmtIp, link_generation: {} },
+        {
+          pid: null,
+          status: 'starting',
+          ssh_port: n.sshPort,
+          console_port: n.consolePort,
+          ...(n.consolePort === null ? { console_socket: n.files.console } : {}),
+          mgmt_ip: n.mgmtIp,
+          link_generation: {},
+        },
       ]),
     ),
     links: plan.links.map((l) => ({

@@ -16,7 +16,10 @@ export interface NodeRow {
   pid: number | null;
   mgmt_ip: string | null;
   ssh_port: number | null;
+  /** TCP console port (a lab with console_tcp); null when the console is `console_socket` (or unknown). */
   console_port: number | null;
+  /** The serial console's unix socket, only the owner can open: `vmlab console <node>`. */
+  console_socket: string | null;
   platform: string | null;
   image: string | null;
   accel: string | null;
@@ -99,7 +102,8 @@ async function nodeRow(state: LabState, node: LabState['plan']['nodes'][number],
     pid,
     mgmt_ip: ns.mgmt_ip,
     ssh_port: ns.ssh_port,
-    console_port: ns.console_port,
+    console_port: ns.console_port ?? null,
+    console_socket: ns.console_socket ?? null,
     platform: node.platform,
     image: node.image.path,
     accel: pid ? (ns.accel ?? state.accel) : null,
@@ -118,7 +122,8 @@ const remoteRow = (n: RemoteNode): NodeRow => ({
   cpu_seconds: null,
   mgmt_ip: n.mgmtIp,
   ssh_port: n.sshPort,
-  console_port: n.consolePort,
+  console_port: n.consolePort ?? null,
+  console_socket: null,
   platform: n.platform,
   image: null,
   accel: null,
@@ -139,7 +144,7 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
     }
   }
   if (!state) {
-    const nodes = [...scan].map(([node, pid]) => ({ node, status: 'running', pid, mgmt_ip: null, ssh_port: null, console_port: null, platform: null, image: null, accel: null, ...cost(pid) }));
+    const nodes = [...scan].map(([node, pid]) => ({ node, status: 'running', pid, mgmt_ip: null, ssh_port: null, console_port: null, console_socket: null, platform: null, image: null, accel: null, ...cost(pid) }));
     return {
       name: ref.name,
       status: unreadable ? 'unreadable' : 'state-lost',

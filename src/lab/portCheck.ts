@@ -32,7 +32,7 @@ export async function busyPorts(plan: Pick<LabPlan, 'nodes'>): Promise<Array<{ a
       else if (b.kind === 'tcp-listen') wanted.push({ address: b.host, port: b.port, use: `link ${nic.link} (${n.name}:${nic.iface})`, udp: false });
       else if (b.kind === 'udp') wanted.push({ address: b.host, port: b.localPort, use: `link ${nic.link} (${n.name}:${nic.iface})`, udp: true });
     }
-    wanted.push({ address: '127.0.0.1', port: n.consolePort, use: `console of ${n.name}`, udp: false });
+    if (n.consolePort !== null) wanted.push({ address: '127.0.0.1', port: n.consolePort, use: `console of ${n.name}`, udp: false });
   }
   const free = await Promise.all(wanted.map((w) => (w.udp ? udpFree(w.port, w.address) : tcpFree(w.port, w.address))));
   return wanted.filter((_, i) => !free[i]).map(({ address, port, use }) => ({ address, port, use }));

@@ -34,7 +34,8 @@ export function ansibleInventory(plan: LabPlan): string {
     ansible_host: n.mgmtIp,
     ansible_port: n.sshPort,
     ansible_user: n.credentials.user,
-    vmlab_console_port: n.consolePort,
+    // The console where it is: a TCP port only with console_tcp, else the owner's unix socket.
+    ...(n.consolePort !== null ? { vmlab_console_port: n.consolePort } : { vmlab_console_socket: n.files.console }),
     ...(n.platform ? { vmlab_platform: n.platform } : {}),
     ...(n.deviceType ? { vmlab_device_type: n.deviceType } : {}),
   });
@@ -99,7 +100,7 @@ export function topologyData(plan: LabPlan): Record<string, unknown> {
           'clab-topo-file': topoFile,
           containerlab: plan.name,
           'vmlab-ssh-user': n.credentials.user,
-          'vmlab-console-port': String(n.consolePort),
+          ...(n.consolePort !== null ? { 'vmlab-console-port': String(n.consolePort) } : { 'vmlab-console-socket': n.files.console }),
         },
         'port-bindings': [{ 'host-ip': n.mgmtIp, 'host-port': n.sshPort, port: 22, protocol: 'tcp' }],
       },

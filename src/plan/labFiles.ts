@@ -41,6 +41,12 @@ export function labFiles(dir: string): LabFiles {
 export interface NodeFiles {
   pid: string;
   qmp: string;
+  /**
+   * The serial console's unix socket, beside QMP in the 0700 qemu/ dir:
+   * only the lab's owner can connect (unless the lab opts in to a TCP
+   * console: console_tcp).
+   */
+  console: string;
   overlay: string;
   /** QEMU's own stdout/stderr. */
   log: string;
@@ -55,6 +61,7 @@ export function nodeFiles(dir: string, node: string): NodeFiles {
   return {
     pid: join(dir, 'qemu', `${node}.pid`),
     qmp: join(dir, 'qemu', `${node}.qmp`),
+    console: join(dir, 'qemu', `${node}.console`),
     overlay: join(dir, 'disks', `${node}.qcow2`),
     log: join(dir, 'logs', `${node}.log`),
     serialLog: join(dir, 'logs', `${node}.serial.log`),
@@ -78,5 +85,5 @@ export const consoleHolderFile = (labDir: string, node: string) => join(labDir, 
 export const inventoryFile = (labDir: string) => join(labDir, 'inventory.yml');
 export const topologyDataFile = (labDir: string) => join(labDir, 'topology-data.json');
 
-/** Linux limits a unix socket path (the QMP socket) to 107 bytes plus NUL. */
+/** Linux limits a unix socket path (the QMP and console sockets) to 107 bytes plus NUL. */
 export const UNIX_SOCKET_PATH_MAX = 107;

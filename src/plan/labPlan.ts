@@ -75,7 +75,12 @@ export interface NodePlan {
   credentials: { user: string; pass: string | null };
   mgmtIp: string;
   sshPort: number;
-  consolePort: number;
+  /**
+   * The serial console's TCP port on 127.0.0.1, only when the lab opts in
+   * (console_tcp); null: the console is the unix socket `files.console`.
+   * (Plans recorded before the socket always have a port.)
+   */
+  consolePort: number | null;
   nics: NicPlan[];
   files: NodeFiles;
   /** Nodes whose listening sockets must be up before this one starts. */
@@ -136,6 +141,7 @@ export interface RemoteNode {
   host: string;
   mgmtIp: string;
   sshPort: number;
-  consolePort: number;
+  /** Null unless the lab opts in to TCP consoles (console_tcp). */
+  consolePort: number | null;
   platform: string | null;
 }

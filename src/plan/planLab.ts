@@ -142,14 +142,25 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     issues,
   );
 
-  // The QMP socket path must fit a unix socket address.
+  // The QMP and console socket paths must fit a unix socket address.
   for (const n of names) {
-    const qmp = nodeFiles(dir, n).qmp;
-    if (Buffer.byteLength(qmp) > UNIX_SOCKET_PATH_MAX) {
-      issues.add('VMLAB_HOME', '', `the QMP socket path ${qmp} is ${Buffer.byteLength(qmp)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
+    const f = nodeFiles(dir, n);
+    for (const [what, path] of [['QMP', f.qmp], ['console', f.console]] as const) {
+      if (Buffer.byteLength(path) > UNIX_SOCKET_PATH_MAX) {
+        issues.add('VMLAB_HOME', '', `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
+        break;
+      }
     }
   }
   issues.throwIfAny();
+
+  // Consoles are private unix sockets; the seed's TCP console ports stay
+  // allocated (opting in moves no other port) but are listened on only on request.
+  const consoleTcp = spec.settings.console_tcp === true;
+  const consolePortOf = (index: number) => (consoleTcp ? ports.console[index]! : null);
+  if (consoleTcp) {
+    warnings.push(`${section}.console_tcp is on: each serial console listens on TCP 127.0.0.1:<console_port> without a password, so any local user (and anything that can reach this host's loopback) can attach to a shell logged in there`);
+  }
 
   // Who listens; what starts after what.
   const { listener, after, order, flipped } =
@@ -225,7 +236,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     }
     const mgmtIp = n.host ? addressOf(n.name) : '127.0.0.1';
     if (!local.has(n.name)) {
-      remote.push({ name: n.name, host: n.host!, mgmtIp, sshPort: ports.ssh[index]!, consolePort: ports.console[index]!, platform: n.platform });
+      remote.push({ name: n.name, host: n.host!, mgmtIp, sshPort: ports.ssh[index]!, consolePort: consolePortOf(index), platform: n.platform });
       return [];
     }
     const img = facts.images[n.image.path]!;
@@ -249,7 +260,7 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       credentials: img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials,
       mgmtIp,
       sshPort: ports.ssh[index]!,
-      consolePort: ports.console[index]!,
+      consolePort: consolePortOf(index),
       nics,
       files: nodeFiles(dir, n.name),
       // A listener on another host is waited for by port (see lab/remoteListener), not by start order.
@@ -266,7 +277,8 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
   const profiles: ProfilePatch[] = nodes.flatMap((n) => {
     const p = spec.profiles[n.name];
     if (!p) return [];
-    const set = { mgmt_ip: n.mgmtIp, ssh_port: n.sshPort, console_port: n.consolePort };
+    // console_port only where something listens on it (console_tcp).
+    const set = { mgmt_ip: n.mgmtIp, ssh_port: n.sshPort, ...(n.consolePort !== null ? { console_port: n.consolePort } : {}) };
     return [{ node: n.name, path: p.path, label: p.label, before: p.text, after: patchProfileText(p.text, set), set }];
   });
 

@@ -94,11 +94,11 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
     argv.push(...argv.splice(at - 1, 2));
   }
 
-  // Serial console on a loopback TCP port, everything also logged to a file.
-  argv.push(
-    '-chardev',
-    `socket,id=console,host=127.0.0.1,port=${node.consolePort},server=on,wait=off,logfile=${optValue(f.serialLog)},logappend=on`,
-  );
+  // Serial console on a unix socket in the 0700 qemu/ dir (only the lab's
+  // owner connects), or on loopback TCP where the lab opts in (console_tcp);
+  // everything the guest prints is also logged to a file.
+  const listen = node.consolePort !== null ? `host=127.0.0.1,port=${node.consolePort}` : `path=${optValue(f.console)}`;
+  argv.push('-chardev', `socket,id=console,${listen},server=on,wait=off,logfile=${optValue(f.serialLog)},logappend=on`);
   argv.push('-serial', 'chardev:console');
 
   // Control: QMP on a unix socket in the lab dir.

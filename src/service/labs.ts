@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../host/atomicWrite.js';
 import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/nodeControl.js';
-import { assertConsoleFree, holdConsole } from '../lab/console.js';
+import { assertConsoleFree, consoleAddress, holdConsole, type ConsoleAddress } from '../lab/console.js';
 import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
@@ -245,17 +245,17 @@ export class LabService {
     return dir;
   }
 
-  /** The 127.0.0.1 port of a running node's serial console. */
-  consolePort(ref: LabRef, node: string): number {
+  /** Where a running node's serial console listens: its private unix socket (or 127.0.0.1:port with console_tcp). */
+  consoleAddress(ref: LabRef, node: string): ConsoleAddress {
     const state = loadLab(ref);
-    return runningNode(state, node).consolePort;
+    return consoleAddress(runningNode(state, node));
   }
 
-  /** The console port of a running node for a terminal to attach to; a conflict while a server holds that console. */
-  consoleForTerminal(ref: LabRef, node: string): number {
-    const port = this.consolePort(ref, node);
+  /** The console of a running node for a terminal to attach to; a conflict while a server holds that console. */
+  consoleForTerminal(ref: LabRef, node: string): ConsoleAddress {
+    const address = this.consoleAddress(ref, node);
     assertConsoleFree(consoleHolderFile(ref.dir, node), node);
-    return port;
+    return address;
   }
 
   /** Mark a node's console as held by this process (until the returned function runs): `vmlab console` then says so. */

@@ -15,6 +15,8 @@ export const labSettingsSchema = z.looseObject({
   console_port_base: port.optional(),
   ssh_port_base: port.optional(),
   link_transport: z.enum(['tcp', 'udp']).optional(),
+  /** Serial consoles on TCP 127.0.0.1:console_port (any local user can attach) instead of a private unix socket. */
+  console_tcp: z.boolean().optional(),
   /** Multi-host: name → "address", "user@address" or {address, listen} (checked in spec/hosts). */
   hosts: z.record(z.string(), z.union([z.string(), z.looseObject({ address: z.string(), listen: z.string().optional() })])).optional(),
 });

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConsoleHub } from '../../src/api/consoleHub.js';
@@ -27,7 +30,7 @@ describe('ConsoleHub', () => {
     let seen = '';
     ws.on('message', (d: Buffer) => (seen += d.toString()));
     await new Promise((r) => ws.once('open', r));
-    await hub.attach(key, port, await server);
+    await hub.attach(key, { host: '127.0.0.1', port }, await server);
     return { ws, seen: () => seen };
   };
 
@@ -96,8 +99,30 @@ describe('ConsoleHub', () => {
     const server = new Promise<WebSocket>((r) => wss.once('connection', (s) => r(s)));
     const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
     await new Promise((r) => ws.once('open', r));
-    await assert.rejects(hub.attach('lab/r3', deadPort, await server), /ECONNREFUSED/);
+    await assert.rejects(hub.attach('lab/r3', { host: '127.0.0.1', port: deadPort }, await server), /ECONNREFUSED/);
     assert.equal(hub.viewers('lab/r3'), 0);
     ws.close();
+  });
+
+  it('reaches a console on a unix socket (the default: QEMU serves it in the lab\'s 0700 qemu/ dir)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmlab-hub-'));
+    const path = join(dir, 'r4.console');
+    const unix = createServer((s) => s.on('data', (d) => s.write(`unix:${d.toString()}`)));
+    await new Promise<void>((r) => unix.listen(path, r));
+    try {
+      const server = new Promise<WebSocket>((r) => wss.once('connection', (s) => r(s)));
+      const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+      let seen = '';
+      ws.on('message', (d: Buffer) => (seen += d.toString()));
+      await new Promise((r) => ws.once('open', r));
+      await hub.attach('lab/r4', { path }, await server);
+      ws.send(Buffer.from('hello'));
+      for (let i = 0; i < 100 && !seen.includes('unix:hello'); i++) await sleep(20);
+      assert.equal(seen, 'unix:hello');
+      ws.close();
+    } finally {
+      await new Promise((r) => unix.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -95,7 +95,9 @@ describe('labs routes', { concurrency: false }, () => {
     const lab = (await t.app.inject({ url: '/api/v1/labs/apilab', headers: auth })).json();
     assert.equal(lab.status, 'running');
     assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), ['r1:running', 'r2:running']);
-    assert.equal(lab.nodes[0].console_port >= PORTS + 10, true);
+    // The console is the node's private unix socket; no TCP console port without console_tcp.
+    assert.equal(lab.nodes[0].console_port, null);
+    assert.equal(lab.nodes[0].console_socket, join(t.home, 'labs', 'apilab', 'qemu', `${lab.nodes[0].node}.console`));
     // What each QEMU (here the fake one, a node process) costs, read from /proc.
     for (const n of lab.nodes) assert.ok(n.rss_bytes > 1e6 && n.cpu_seconds >= 0, JSON.stringify(n));
   });

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Name, errors } from '../schemas.js';
+import type { ConsoleTarget } from '../consoleHub.js';
 
 /**
  * The serial console of a running node over a WebSocket: binary frames
  * both ways, raw bytes; any number of viewers share the node's one
- * connection (see ConsoleHub).
+ * connection (see ConsoleHub): the node's private unix socket, which the
+ * server can open because it runs as the lab's owner.
  */
 const consoleRoute: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -24,14 +26,14 @@ const consoleRoute: FastifyPluginAsyncZod = async (app) => {
       // Refuse before the upgrade, so a client sees 404/409 with the usual body.
       preValidation: async (req) => {
         const { lab, node } = req.params as { lab: string; node: string };
-        (req as unknown as { consolePort: number }).consolePort = app.services.labs.consolePort(app.services.labs.ref(lab), node);
+        (req as unknown as { console: ConsoleTarget }).console = app.services.labs.consoleAddress(app.services.labs.ref(lab), node);
       },
     },
     async (socket, req) => {
       const { lab, node } = req.params;
-      const port = (req as unknown as { consolePort: number }).consolePort;
+      const target = (req as unknown as { console: ConsoleTarget }).console;
       try {
-        await app.consoles.attach(`${lab}/${node}`, port, socket, () => app.services.labs.holdConsole(app.services.labs.ref(lab), node));
+        await app.consoles.attach(`${lab}/${node}`, target, socket, () => app.services.labs.holdConsole(app.services.labs.ref(lab), node));
       } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'console not reachable');
         socket.close(1011, 'the console is not reachable (is the node running?)');

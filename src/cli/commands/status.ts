@@ -8,7 +8,7 @@ export function register(program: Command): void {
   program
     .command('status')
     .argument('[lab]', 'lab name (default: every deployed lab)')
-    .description('show the nodes of deployed labs: state, pid, SSH and console ports, and what each QEMU costs (RSS, CPU time)')
+    .description('show the nodes of deployed labs: state, pid, SSH ports, where each console is, and what each QEMU costs (RSS, CPU time)')
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .option('--host <name>', 'multi-host lab: check that this machine runs that host\'s nodes')
     .option('--all-hosts', 'multi-host lab (with -S): the status of every host over SSH, output prefixed [host]')
@@ -38,13 +38,15 @@ export function register(program: Command): void {
           statusColor(n.status),
           n.pid ? String(n.pid) : '-',
           n.ssh_port ? `${n.mgmt_ip}:${n.ssh_port}` : '-',
-          n.console_port ? String(n.console_port) : '-',
+          n.console_port ? String(n.console_port) : n.console_socket ? 'socket' : '-',
           n.platform ?? '-',
           n.rss_bytes !== null ? `${Math.round(n.rss_bytes / 2 ** 20)} MiB` : '-',
           n.cpu_seconds !== null ? `${n.cpu_seconds.toFixed(1)} s` : '-',
           ...(hosts ? [n.host ?? '-'] : []),
         ]);
         process.stdout.write(table(['NODE', 'STATUS', 'PID', 'SSH', 'CONSOLE', 'PLATFORM', 'RSS', 'CPU', ...(hosts ? ['HOST'] : [])], rows) + '\n');
+        const socket = l.nodes.find((n) => n.console_socket);
+        if (socket) process.stdout.write(`consoles: vmlab console <node> (a socket only you can open: ${socket.console_socket!.replace(/[^/]+\.console$/, '<node>.console')})\n`);
         if (l.links.length) {
           process.stdout.write(table(['LINK', 'A', 'Z', 'PORT'], l.links.map((k, i) => [String(i), k.a, k.z, `${k.transport} ${k.port}${k.z_port ? `/${k.z_port}` : ''}`])) + '\n');
         }

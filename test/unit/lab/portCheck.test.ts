@@ -24,4 +24,13 @@ describe('ports checked again just before a node starts', () => {
       await close(s);
     }
   });
+
+  it('checks no console port where the console is a unix socket (no console_tcp)', async () => {
+    const s = await hold(22991);
+    try {
+      assert.deepEqual(await portsStillBusy({ ...node, consolePort: null }, 300), []);
+    } finally {
+      await close(s);
+    }
+  });
 });

@@ -32,7 +32,7 @@ describe('Ansible inventory', () => {
       ansible_host: '127.0.0.1',
       ansible_port: host1.sshPort,
       ansible_user: 'root',
-      vmlab_console_port: host1.consolePort,
+      vmlab_console_socket: host1.files.console,
       vmlab_platform: 'alpine-host',
       vmlab_device_type: 'host',
     });

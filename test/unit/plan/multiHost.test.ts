@@ -11,7 +11,7 @@ import type { LabPlan, NodePlan } from '../../../src/plan/labPlan.js';
  *   r1:eth2 ── r3:eth1   cross: A (r1, host a) listens
  *   r3:eth2 ── r2:eth2   cross: A (r3, host b) listens
  */
-function spec(over: { hosts?: unknown; transport?: 'tcp' | 'udp'; profiles?: Record<string, unknown> } = {}): SpecFiles {
+function spec(over: { hosts?: unknown; transport?: 'tcp' | 'udp'; profiles?: Record<string, unknown>; consoleTcp?: boolean } = {}): SpecFiles {
   return {
     topology: {
       devices: { r1: {}, r2: {}, r3: {} },
@@ -20,7 +20,7 @@ function spec(over: { hosts?: unknown; transport?: 'tcp' | 'udp'; profiles?: Rec
         { a: 'r1:eth2', z: 'r3:eth1' },
         { a: 'r3:eth2', z: 'r2:eth2' },
       ],
-      vmlab: { name: 'mh', link_port_base: 31000, console_port_base: 31100, ssh_port_base: 31200, ...(over.transport ? { link_transport: over.transport } : {}), hosts: over.hosts ?? { a: '10.231.0.1', b: 'admin@10.231.0.2' } },
+      vmlab: { name: 'mh', link_port_base: 31000, console_port_base: 31100, ssh_port_base: 31200, ...(over.transport ? { link_transport: over.transport } : {}), ...(over.consoleTcp ? { console_tcp: true } : {}), hosts: over.hosts ?? { a: '10.231.0.1', b: 'admin@10.231.0.2' } },
     },
     platforms: { platforms: { p: { vm_image: 'tiny', vm_interface_map: 'linux', vm_memory: 128 } } },
     profiles: over.profiles ?? {
@@ -43,7 +43,8 @@ describe('multi-host planning', () => {
     assert.deepEqual(a.nodes.map((n) => n.name), ['r1', 'r2']);
     assert.deepEqual(b.nodes.map((n) => n.name), ['r3']);
     assert.equal(a.host, 'a');
-    assert.deepEqual(a.remote, [{ name: 'r3', host: 'b', mgmtIp: '10.231.0.2', sshPort: 31202, consolePort: 31102, platform: 'p' }]);
+    assert.deepEqual(a.remote, [{ name: 'r3', host: 'b', mgmtIp: '10.231.0.2', sshPort: 31202, consolePort: null, platform: 'p' }]);
+    assert.deepEqual(plan(spec({ consoleTcp: true }), 'a').remote![0]!.consolePort, 31102);
     assert.deepEqual(b.remote!.map((r) => [r.name, r.host, r.sshPort]), [['r1', 'a', 31200], ['r2', 'a', 31201]]);
     // Every host computes the same ports, MACs and links.
     const all = [...a.nodes, ...b.nodes].map((n) => [n.name, n.sshPort, n.consolePort, n.nics.map((x) => x.mac)]);
@@ -71,7 +72,9 @@ describe('multi-host planning', () => {
     assertIncludes(argv, 'connect=10.231.0.1:31001');
     assertIncludes(argv, 'listen=10.231.0.2:31002');
     assertIncludes(argv, 'hostfwd=tcp:10.231.0.2:31202-:22');
-    assertIncludes(argv, 'socket,id=console,host=127.0.0.1,port=31102');
+    // The console stays a private unix socket on each host; TCP on loopback only with console_tcp.
+    assertIncludes(argv, 'socket,id=console,path=/home/user/.vmlab/labs/mh/qemu/r3.console,server=on');
+    assertIncludes(node(plan(spec({ consoleTcp: true }), 'b'), 'r3').argv.join(' '), 'socket,id=console,host=127.0.0.1,port=31102');
     assert.doesNotMatch([...a.nodes, ...b.nodes].flatMap((n) => n.argv).join(' '), /0\.0\.0\.0/);
   });
 
@@ -94,9 +97,10 @@ describe('multi-host planning', () => {
   it('patches only its own nodes\' profiles, with mgmt_ip its host\'s address', () => {
     const a = plan(spec(), 'a');
     assert.deepEqual(a.profiles.map((p) => [p.node, p.set]), [
-      ['r1', { mgmt_ip: '10.231.0.1', ssh_port: 31200, console_port: 31100 }],
-      ['r2', { mgmt_ip: '10.231.0.1', ssh_port: 31201, console_port: 31101 }],
+      ['r1', { mgmt_ip: '10.231.0.1', ssh_port: 31200 }],
+      ['r2', { mgmt_ip: '10.231.0.1', ssh_port: 31201 }],
     ]);
+    assert.deepEqual(plan(spec({ consoleTcp: true }), 'a').profiles.map((p) => [p.node, p.set.console_port]), [['r1', 31100], ['r2', 31101]]);
     assert.deepEqual(plan(spec(), 'b').profiles.map((p) => [p.node, p.set.mgmt_ip]), [['r3', '10.231.0.2']]);
   });
 

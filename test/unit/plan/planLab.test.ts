@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { planError, planFor } from '../../helpers/planFor.js';
@@ -152,5 +153,40 @@ describe('planLab', () => {
       planError(dir, () => ({ problem: 'no image "ubuntu-24.04" in the library', hint: 'pull or import it' })),
       'profiles/c1.json: vm_image: no image "ubuntu-24.04" in the library\n    fix: pull or import it',
     );
+  });
+
+  it('puts each serial console on a unix socket in the lab\'s qemu/ dir by default: no TCP port listened on, none written', () => {
+    const p = planFor(join(fixtures, 'newtron-specs/2node'));
+    for (const n of p.nodes) {
+      assert.equal(n.consolePort, null);
+      assert.equal(n.files.console, `/home/user/.vmlab/labs/${p.name}/qemu/${n.name}.console`);
+      const chardev = n.argv[n.argv.indexOf('-chardev') + 1];
+      assert.equal(chardev, `socket,id=console,path=${n.files.console},server=on,wait=off,logfile=${n.files.serialLog},logappend=on`);
+      assert.equal(n.argv.filter((a) => a === '-chardev').length, 1);
+    }
+    for (const pr of p.profiles) assert.equal('console_port' in pr.set, false, pr.label);
+    for (const pr of p.profiles) assert.equal('console_port' in JSON.parse(pr.after), false, pr.label);
+    assert.equal(p.warnings.some((w) => w.includes('console_tcp')), false);
+  });
+
+  it('listens on TCP console ports only with console_tcp, and warns that any local user can attach', () => {
+    const p = sparse();
+    assertIncludes(p.warnings.join('\n'), 'vmlab.console_tcp is on: each serial console listens on TCP 127.0.0.1:<console_port> without a password, so any local user');
+    assert.equal(node(p, 'r1').argv.some((a) => a.includes('path=') && a.startsWith('socket,id=console')), false);
+    // Opting in moves no other port: the console ports were allocated all along.
+    const read = (f: string) => JSON.parse(readFileSync(join(fixtures, 'specs/sparse', f), 'utf8'));
+    const profiles = Object.fromEntries(readdirSync(join(fixtures, 'specs/sparse/profiles')).map((f) => [f.replace(/\.json$/, ''), read(`profiles/${f}`)]));
+    const off = read('topology.json');
+    delete off.vmlab.console_tcp;
+    const q = planFor(writeSpecDir({ topology: off, platforms: read('platforms.json'), profiles }, 'sparse'));
+    assert.deepEqual(q.nodes.map((n) => [n.sshPort, n.nics.map((x) => x.backend)]), p.nodes.map((n) => [n.sshPort, n.nics.map((x) => x.backend)]));
+    assert.deepEqual(q.nodes.map((n) => n.consolePort), [null, null, null]);
+  });
+
+  it('refuses a console socket path over the unix socket limit, naming it', () => {
+    // 64-character lab name, 8-character node: the QMP path (105 bytes) fits, the console's (109) does not.
+    const lab = 'l'.repeat(64);
+    const dir = writeSpecDir({ topology: { devices: { abcdefgh: {} }, vmlab: { name: lab } }, profiles: { abcdefgh: { vm_image: '/images/base.qcow2' } } }, lab);
+    assertIncludes(planError(dir), `the console socket path /home/user/.vmlab/labs/${lab}/qemu/abcdefgh.console is 109 bytes, over the 107-byte limit of unix sockets`);
   });
 });

@@ -31,7 +31,14 @@ export function NodePanel({ lab, node, onConsole }: { lab: Lab; node: LabNode; o
         <dd className="wrap">{node.image ?? '—'}</dd>
         <dt>Ports</dt>
         <dd>
-          SSH {node.ssh_port ?? '—'} · console {node.console_port ?? '—'}
+          SSH {node.ssh_port ?? '—'} · console{' '}
+          {node.console_port !== null ? (
+            `tcp ${node.console_port}`
+          ) : node.console_socket ? (
+            <span title={`a unix socket only the lab's owner can open: ${node.console_socket}`}>private socket</span>
+          ) : (
+            '—'
+          )}
           {node.mgmt_ip ? ` · mgmt ${node.mgmt_ip}` : ''}
         </dd>
         <dt>Accelerator</dt>
