@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { findQemusUnder } from '../../src/lab/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
+import { connectTcp } from '../helpers/secondUser.js';
 
 const TOKEN = 'e2e-token-0123456789abcdefghij';
 const H = { authorization: `Bearer ${TOKEN}` };
@@ -165,6 +166,10 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
   });
 
   it('two WebSocket viewers share the serial console: what one types, both see answered', { timeout: 120_000 }, async () => {
+    // The server reaches the console through its owner-only unix socket: no TCP console port is open.
+    const r1 = (await api('GET', '/api/v1/labs/e2eapi')).body.nodes.find((n: { node: string }) => n.node === 'r1');
+    assert.deepEqual([r1.console_port, r1.console_socket], [null, join(home, 'labs', 'e2eapi', 'qemu', 'r1.console')]);
+    assert.equal(await connectTcp(PORTS + 10), 'ECONNREFUSED');
     const url = `${base.replace('http', 'ws')}/api/v1/labs/e2eapi/nodes/r1/console`;
     const a = await viewer(url);
     const b = await viewer(url);

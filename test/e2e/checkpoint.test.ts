@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
@@ -22,14 +23,26 @@ interface NodeState {
   nics: Array<{ index: number; mac: string }>;
 }
 
+/** With console_tcp the console answers on 127.0.0.1:port as before the unix sockets: a login prompt (or a shell). */
+async function assertTcpConsole(port: number): Promise<void> {
+  const c = createConnection({ host: '127.0.0.1', port });
+  let seen = '';
+  c.on('data', (d: Buffer) => (seen += d.toString()));
+  await new Promise<void>((resolve, reject) => (c.once('connect', () => resolve()), c.once('error', reject)));
+  c.write('\n');
+  for (let i = 0; i < 100 && !/login:|# /.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+  c.destroy();
+  assert.match(seen, /login:|# /, `the TCP console on ${port}`);
+}
+
 describe('library checkpoints', { concurrency: false }, () => {
   const home = tempHome();
   const env = { VMLAB_HOME: home };
   const tiny = (memory: number) => ({ vm_image: 'tiny-booted', vm_memory: memory, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 });
-  const specOf = (name: string, base: number, devices: Record<string, unknown>, platform: Record<string, unknown>) =>
+  const specOf = (name: string, base: number, devices: Record<string, unknown>, platform: Record<string, unknown>, settings: Record<string, unknown> = {}) =>
     writeSpecDir(
       {
-        topology: { devices, vmlab: { name, link_port_base: base, console_port_base: base + 10, ssh_port_base: base + 20 } },
+        topology: { devices, vmlab: { name, link_port_base: base, console_port_base: base + 10, ssh_port_base: base + 20, ...settings } },
         platforms: { platforms: { tiny: platform } },
         profiles: Object.fromEntries(Object.keys(devices).map((d) => [d, { platform: 'tiny' }])),
       },
@@ -54,9 +67,13 @@ describe('library checkpoints', { concurrency: false }, () => {
   });
 
   it('saves a running node as a library image', { timeout: 300_000 }, async () => {
-    const src = specOf('cksrc', PORTS, { src1: { interfaces: { eth1: {} } } }, { ...tiny(128), vm_image: 'tiny' });
+    // The source lab opts in to a TCP console (the warm nodes below have the default unix socket).
+    const src = specOf('cksrc', PORTS, { src1: { interfaces: { eth1: {} } } }, { ...tiny(128), vm_image: 'tiny' }, { console_tcp: true });
     const d = await vmlab(['deploy', '-S', src], env);
     assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /vmlab\.console_tcp is on: each serial console listens on TCP 127\.0\.0\.1:<console_port> without a password/);
+    await assertTcpConsole(PORTS + 10);
+    assert.equal(existsSync(join(home, 'labs', 'cksrc', 'qemu', 'src1.console')), false);
     await ok('src1', 'echo saved-in-ram > /root/marker');
 
     const bad = await vmlab(['images', 'checkpoint', 'cksrc/nosuch', '--name', 'x'], env);

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';
 import { writeSpecDir } from '../helpers/specDir.js';
+import { canSwitchUser, connectAsNobody, connectTcp } from '../helpers/secondUser.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
 
 /**
@@ -112,7 +113,8 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
       ],
     );
     const r1 = JSON.parse(readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8'));
-    assert.deepEqual(r1, { platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200, console_port: base + 100 });
+    // No console_port: nothing listens on one (the console is the owner's unix socket; console_tcp would open one).
+    assert.deepEqual(r1, { platform: 'vs', mgmt_ip: '127.0.0.1', loopback_ip: '10.255.0.1', ssh_port: base + 200 });
   });
 
   it('runs commands with their arguments intact, by password and by lab key', { timeout: 120_000 }, async () => {
@@ -144,6 +146,33 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
     child.stdin.end('exit\n');
     await new Promise((r) => child.on('close', r));
     assertIncludes(readFileSync(join(home, 'labs', name, 'logs', 'r2.serial.log'), 'utf8'), 'vmlab-tiny: ready');
+  });
+
+  // Before: 127.0.0.1:<console_port> gave any local user (and any guest, via 10.0.2.2) the logged-in shell above.
+  it('keeps each console the owner\'s: another uid is refused the socket, and no TCP console port listens', { timeout: 60_000 }, async (t) => {
+    const labDir = join(home, 'labs', name);
+    const nodes = (await status()).nodes as Array<{ node: string; console_port: number | null; console_socket: string | null }>;
+    assert.deepEqual(nodes.map((n) => [n.node, n.console_port, n.console_socket]), ['r1', 'r2', 'r3'].map((n) => [n, null, join(labDir, 'qemu', `${n}.console`)]));
+    assert.equal(statSync(join(labDir, 'qemu')).mode & 0o777, 0o700);
+    for (let i = 0; i < 3; i++) assert.equal(await connectTcp(base + 100 + i), 'ECONNREFUSED', `console port ${base + 100 + i}`);
+    if (!canSwitchUser()) return t.skip('needs root to act as a second user (CI runs as root)');
+    // The worst case for the owner: every directory above qemu/ open to others, as a 0755 home is.
+    for (const d of [home, join(home, 'labs'), labDir]) chmodSync(d, 0o755);
+    try {
+      assert.equal(connectAsNobody({ path: join(labDir, 'qemu', 'r2.console') }), 'EACCES');
+      assert.equal(connectAsNobody({ port: base + 101 }), 'ECONNREFUSED');
+      // The owner still gets the console, through the same socket.
+      const owner = createConnection({ path: join(labDir, 'qemu', 'r2.console') });
+      let seen = '';
+      owner.on('data', (d: Buffer) => (seen += d.toString()));
+      await new Promise((r) => owner.once('connect', r));
+      owner.write('\n');
+      for (let i = 0; i < 100 && !/login:|# /.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+      owner.destroy();
+      assert.match(seen, /login:|# /);
+    } finally {
+      chmodSync(home, 0o700);
+    }
   });
 
   it('pings across every link', { timeout: 180_000 }, async () => {

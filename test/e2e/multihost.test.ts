@@ -97,8 +97,8 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
   });
 
   it('patches each profile with its host\'s address, and shows the other host\'s nodes as remote', { timeout: 60_000 }, async () => {
-    assert.deepEqual(JSON.parse(profile('r1')), { platform: 'tiny', vm_host: 'a', mgmt_ip: hosts.addresses[0], ssh_port: BASE + 200, console_port: BASE + 100 });
-    assert.deepEqual(JSON.parse(profile('r2')), { platform: 'tiny', vm_host: 'b', mgmt_ip: hosts.addresses[1], ssh_port: BASE + 201, console_port: BASE + 101 });
+    assert.deepEqual(JSON.parse(profile('r1')), { platform: 'tiny', vm_host: 'a', mgmt_ip: hosts.addresses[0], ssh_port: BASE + 200 });
+    assert.deepEqual(JSON.parse(profile('r2')), { platform: 'tiny', vm_host: 'b', mgmt_ip: hosts.addresses[1], ssh_port: BASE + 201 });
     const st = JSON.parse((await run('a', ['status', '--json', LAB])).stdout);
     assert.deepEqual(
       st.nodes.map((n: { node: string; status: string; host: string; mgmt_ip: string }) => [n.node, n.status, n.host, n.mgmt_ip]),

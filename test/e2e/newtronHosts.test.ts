@@ -90,7 +90,7 @@ describe("newtron's 2node-vs with host devices", { concurrency: false }, () => {
     assert.equal(inventory.code, 0, inventory.stderr);
     assert.equal(inventory.stdout, readFileSync(join(labDir, 'inventory.yml'), 'utf8'));
     const hosts = parse(inventory.stdout).all.children.alpine_host.hosts;
-    assert.deepEqual(hosts.host1, { ansible_host: '127.0.0.1', ansible_port: PORTS + 200, ansible_user: 'root', vmlab_console_port: PORTS + 100, vmlab_platform: 'alpine-host', vmlab_device_type: 'host' });
+    assert.deepEqual(hosts.host1, { ansible_host: '127.0.0.1', ansible_port: PORTS + 200, ansible_user: 'root', vmlab_console_socket: join(labDir, 'qemu', 'host1.console'), vmlab_platform: 'alpine-host', vmlab_device_type: 'host' });
     const json = await vmlab(['inventory', '--format', 'json'], env);
     assert.equal(json.stdout, readFileSync(join(labDir, 'topology-data.json'), 'utf8'));
     assert.equal(JSON.parse(json.stdout).nodes.switch1['port-bindings'][0]['host-port'], PORTS + 206);

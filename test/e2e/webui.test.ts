@@ -270,7 +270,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByRole('link', { name: 'Open wizlab' }).click();
     await page.locator('[data-testid="graph-node-vm1"][data-status="running"]').waitFor({ timeout: 30_000 });
     await page.getByText('eth1 ↔ eth1').first().waitFor();
-    assert.match((await page.getByTestId('node-panel-vm1').textContent()) ?? '', /SSH 29220 · console 29210/);
+    assert.match((await page.getByTestId('node-panel-vm1').textContent()) ?? '', /SSH 29220 · console private socket/);
     await page.getByRole('link', { name: 'Labs', exact: true }).first().click();
     const row = page.locator('tr', { hasText: 'wizlab' });
     await row.getByRole('button', { name: 'Destroy' }).click();
