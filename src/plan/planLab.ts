@@ -72,6 +72,22 @@ export function localNodes(spec: Spec, resolved: ResolvedNode[], host: string | 
  * `vmlab.hosts`; ports come from the one global allocation (the same on
  * every host) and only that host's nodes are planned to run.
  */
+/** The QMP and console socket paths must fit a unix socket address (one issue per node). */
+function checkSocketPaths(dir: string, names: string[], issues: IssueList): void {
+  for (const n of names) {
+    const f = nodeFiles(dir, n);
+    const over = ([['QMP', f.qmp], ['console', f.console]] as const).find(([, p]) => Buffer.byteLength(p) > UNIX_SOCKET_PATH_MAX);
+    if (!over) continue;
+    const [what, path] = over;
+    const why = `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`;
+    issues.add('VMLAB_HOME', '', why, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
+  }
+}
+
+const CONSOLE_TCP_WARNING = (section: string) =>
+  `${section}.console_tcp is on: each serial console listens on TCP 127.0.0.1:<console_port> without a password, ` +
+  "so any local user (and anything that can reach this host's loopback) can attach to a shell logged in there";
+
 export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, opts: { host?: string } = {}): LabPlan {
   const issues = new IssueList();
   const section = spec.settingsKey;
@@ -142,25 +158,14 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     issues,
   );
 
-  // The QMP and console socket paths must fit a unix socket address.
-  for (const n of names) {
-    const f = nodeFiles(dir, n);
-    for (const [what, path] of [['QMP', f.qmp], ['console', f.console]] as const) {
-      if (Buffer.byteLength(path) > UNIX_SOCKET_PATH_MAX) {
-        issues.add('VMLAB_HOME', '', `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
-        break;
-      }
-    }
-  }
+  checkSocketPaths(dir, names, issues);
   issues.throwIfAny();
 
   // Consoles are private unix sockets; the seed's TCP console ports stay
   // allocated (opting in moves no other port) but are listened on only on request.
   const consoleTcp = spec.settings.console_tcp === true;
   const consolePortOf = (index: number) => (consoleTcp ? ports.console[index]! : null);
-  if (consoleTcp) {
-    warnings.push(`${section}.console_tcp is on: each serial console listens on TCP 127.0.0.1:<console_port> without a password, so any local user (and anything that can reach this host's loopback) can attach to a shell logged in there`);
-  }
+  if (consoleTcp) warnings.push(CONSOLE_TCP_WARNING(section));
 
   // Who listens; what starts after what.
   const { listener, after, order, flipped } =

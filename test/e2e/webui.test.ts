@@ -322,7 +322,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     assert.match((await page.locator('.react-flow__edge-text').first().textContent()) ?? '', /eth1 ↔ eth1/);
     await page.getByTestId('node-panel-r1').getByRole('button', { name: 'Console' }).click();
     const term = page.getByTestId('console-r1');
-    await term.getByText('connected').waitFor();
+    await term.getByText('connected', { exact: true }).waitFor();
     await term.locator('.xterm').click();
     const screen = term.locator('.xterm-rows');
     const typeAndWait = async (text: string, expect: RegExp) => {
@@ -343,7 +343,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'r2' }).click();
     await page.getByTestId('node-panel-r2').getByRole('button', { name: 'Console' }).click();
     const r2 = page.getByTestId('console-r2');
-    await r2.getByText('connected').waitFor();
+    await r2.getByText('connected', { exact: true }).waitFor();
     await r2.locator('.xterm').click();
     await page.keyboard.type('\n');
     await r2.getByText(/login:/).waitFor({ timeout: 30_000 });
@@ -358,7 +358,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await r2.getByText('[console closed: reconnecting…]').first().waitFor();
     await panel.getByRole('button', { name: 'Start' }).click();
     await page.locator('[data-testid="graph-node-r2"][data-status="running"]').waitFor({ timeout: 200_000 });
-    await r2.getByText('connected').waitFor({ timeout: 30_000 });
+    await r2.getByText('connected', { exact: true }).waitFor({ timeout: 30_000 });
     await r2.locator('.xterm').click();
     await page.keyboard.type('\n');
     await page.waitForFunction(() => ((document.querySelector('[data-testid="console-r2"] .xterm-rows')?.textContent ?? '').match(/login:/g) ?? []).length >= 2, undefined, { timeout: 30_000 });
