@@ -1,5 +1,7 @@
-import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { LabPlan } from '../plan/labPlan.js';
 import { hashFile } from '../host/fileDigest.js';
 import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
@@ -9,11 +11,14 @@ import type { Reporter } from '../host/reporter.js';
 import { QEMU_IMG } from '../qemu/qemuImg.js';
 import { run, tailLines } from '../qemu/run.js';
 import { isValidName } from '../spec/names.js';
+import { MANIFEST, MANIFEST_MAX_BYTES, membersProblem, partNameProblem, partsProblem } from './archiveParts.js';
+import type { ImageFactsResolver } from './hostProbe.js';
 import { LabError } from './labError.js';
 import { loadLab, type LabRef } from './labSelect.js';
 import { nodeIsUp } from './nodeControl.js';
 import { checkSnapshotName, findSnapshot, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, resumeAll } from './snapshot.js';
 import { snapshotMismatches, type SnapshotRecord } from './snapshotFacts.js';
+import { TarFormatError, tarMembers, type TarMember } from './tarMembers.js';
 
 /*
  * A snapshot as one portable file (seed 002's "image with an embedded
@@ -172,6 +177,14 @@ export interface OpenedArchive {
 }
 
 const corrupt = (file: string, why: string) => new LabError(`${file} is not a usable vmlab snapshot: ${why}`, 'export it again: vmlab snapshot --name <name> --export FILE', 'input', 'snapshot_archive_invalid');
+/** What only a crafted archive holds: refused as unsafe, whoever made it. */
+const unsafe = (file: string, why: string) =>
+  new LabError(
+    `${file} is not a safe vmlab snapshot: ${why}`,
+    'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; do not use this file, and export the snapshot again from its lab',
+    'input',
+    'snapshot_archive_unsafe',
+  );
 
 /** `FILE`, or NAME: a snapshot exported into the store for this lab. */
 export function findArchive(root: string, lab: string, fileOrName: string): string {
@@ -188,43 +201,134 @@ export function findArchive(root: string, lab: string, fileOrName: string): stri
   );
 }
 
-/** A part's name from the manifest: relative, inside the archive, a plain file there. */
-function partPath(file: string, dir: string, p: unknown): string {
-  if (typeof p !== 'string' || !p || isAbsolute(p) || normalize(p).startsWith('..')) throw corrupt(file, `a part is named ${JSON.stringify(p)}`);
-  const full = join(dir, normalize(p));
-  if (!existsSync(full) || !lstatSync(full).isFile()) throw corrupt(file, `part ${p} is missing or not a plain file`);
+/**
+ * The unpacked file of a part the manifest lists, and only that: a regular
+ * file (not a link) whose real path is inside the unpack dir.
+ */
+export function partFile(archive: OpenedArchive, part: string): string {
+  const bad = partNameProblem(part);
+  if (bad || !archive.manifest.parts.some((p) => p.path === part)) throw unsafe(archive.file, bad ?? `${part} is not among the checked parts`);
+  const full = join(archive.dir, part);
+  let real: string;
+  try {
+    real = lstatSync(full).isFile() ? realpathSync(full) : '';
+  } catch {
+    real = '';
+  }
+  if (real !== join(realpathSync(archive.dir), part)) throw unsafe(archive.file, `part ${part} is not a plain file inside the unpacked archive`);
   return full;
 }
 
+/** Why the manifest (its parts checked apart) cannot describe a snapshot, or undefined. */
+function manifestProblem(m: ArchiveManifest): string | undefined {
+  if (m?.format !== ARCHIVE_FORMAT) return `format is ${JSON.stringify(m?.format)}, expected "${ARCHIVE_FORMAT}"`;
+  if (!m.snapshot?.name || m.snapshot.kind !== 'full' || typeof m.nodes !== 'object' || !m.nodes || !Array.isArray(m.parts)) return 'the manifest lacks the snapshot, nodes or parts';
+  return undefined;
+}
+
+/** Why the manifest names a file it does not list, or a base it does not describe, or undefined. */
+function referencesProblem(m: ArchiveManifest): string | undefined {
+  const listed = new Map(m.parts.map((p) => [p.path, p]));
+  const refs: Array<[string, unknown]> = [['lab_key', m.lab_key], ['lab_key\'s .pub', `${m.lab_key}.pub`]];
+  for (const [node, n] of Object.entries(m.nodes)) {
+    if (!isValidName(node)) return `a node is named ${JSON.stringify(node)}`;
+    if (typeof n?.base !== 'object' || !n.base || typeof n.base.format !== 'string' || !/^[a-z0-9]+$/.test(n.base.format)) return `${node}'s base has no usable format`;
+    refs.push([`${node}'s overlay`, n.overlay], [`${node}'s host_key`, n.host_key], [`${node}'s host_key's .pub`, `${n.host_key}.pub`]);
+    if (n.seed !== undefined) refs.push([`${node}'s seed`, n.seed]);
+    if (n.base.included !== undefined) {
+      refs.push([`${node}'s included base`, n.base.included]);
+      const part = listed.get(n.base.included);
+      if (part && part.sha256 !== n.base.sha256) return `${node}'s included base ${n.base.included} has sha256 ${part.sha256}, not the base's ${n.base.sha256}`;
+    }
+  }
+  for (const [what, path] of refs) {
+    if (typeof path !== 'string' || !listed.has(path)) return `${what} ${JSON.stringify(path)} is not among the listed, checked parts`;
+  }
+  return undefined;
+}
+
+/** Copy one member's bytes out of the tar into a new file (never through a link), hashing them on the way. */
+async function unpackPart(tar: FileHandle, m: TarMember, to: string): Promise<string> {
+  mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+  const out = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(Math.min(4 << 20, Math.max(m.size, 1)));
+  try {
+    for (let done = 0; done < m.size; ) {
+      const { bytesRead } = await tar.read(buf, 0, Math.min(buf.length, m.size - done), m.offset + done);
+      if (bytesRead === 0) throw new TarFormatError(`it ends inside ${m.name} (truncated?)`);
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      await out.write(chunk, 0, bytesRead, done);
+      done += bytesRead;
+    }
+  } finally {
+    await out.close();
+  }
+  return hash.digest('hex');
+}
+
+async function readManifest(file: string, members: readonly TarMember[]): Promise<ArchiveManifest> {
+  const entry = members.find((m) => m.name.replace(/^(\.\/)+/, '') === MANIFEST);
+  if (!entry || entry.kind !== 'file') throw corrupt(file, `it holds no ${MANIFEST}`);
+  if (entry.size > MANIFEST_MAX_BYTES) throw unsafe(file, `member ${MANIFEST} is ${entry.size} bytes, more than a manifest's ${MANIFEST_MAX_BYTES}`);
+  const fd = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(entry.size);
+    await fd.read(buf, 0, entry.size, entry.offset);
+    return JSON.parse(buf.toString('utf8')) as ArchiveManifest;
+  } catch (err) {
+    throw corrupt(file, `${MANIFEST} is not JSON (${(err as Error).message})`);
+  } finally {
+    await fd.close();
+  }
+}
+
 /**
- * Unpack an exported snapshot into `dir` and check it: the manifest's
- * format, every part's sha256, and each overlay as an untrusted image
- * (qcow2, backed by the base the manifest names, nothing else; holding the
- * snapshot with its RAM state) before QEMU ever opens it.
+ * Unpack an exported snapshot into `dir` and check it, as input from
+ * someone else. From the tar headers alone, before a byte is unpacked: the
+ * manifest's format; every file it names (lab key, overlays, host keys,
+ * seeds, bases) a listed part with a plain name; every member the manifest
+ * or a listed part, a plain file of exactly its listed size (no links, no
+ * sparse members, the total no more than the archive). Then each part is
+ * unpacked by vmlab itself (never through a link) and hashed on the way;
+ * each overlay is checked as an untrusted image (qcow2, backed by the base
+ * the manifest names, nothing else; holding the snapshot with its RAM
+ * state) and each included base inspected through `images` exactly like a
+ * spec's or an imported image, before QEMU ever opens one.
  */
-export async function openArchive(file: string, dir: string): Promise<OpenedArchive> {
+export async function openArchive(file: string, dir: string, images: ImageFactsResolver): Promise<OpenedArchive> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const r = await run(['tar', '-xf', file, '-C', dir, '--no-same-owner', '--no-same-permissions'], { timeoutMs: 3_600_000 });
-  if (r.exitCode !== 0) throw corrupt(file, `tar could not unpack it: ${tailLines(r.stderr, 2)}`);
-  let m: ArchiveManifest;
+  let members: TarMember[];
   try {
-    m = JSON.parse(readFileSync(partPath(file, dir, 'manifest.json'), 'utf8')) as ArchiveManifest;
+    members = await tarMembers(file);
   } catch (err) {
-    throw err instanceof LabError ? err : corrupt(file, `manifest.json is not JSON (${(err as Error).message})`);
+    if (err instanceof TarFormatError) throw corrupt(file, `it is not a tar file vmlab can read: ${err.message}`);
+    throw err;
   }
-  if (m?.format !== ARCHIVE_FORMAT) throw corrupt(file, `format is ${JSON.stringify(m?.format)}, expected "${ARCHIVE_FORMAT}"`);
-  if (!m.snapshot?.name || m.snapshot.kind !== 'full' || typeof m.nodes !== 'object' || !Array.isArray(m.parts)) throw corrupt(file, 'the manifest lacks the snapshot, nodes or parts');
-  const listed = new Map(m.parts.map((p) => [p.path, p]));
-  for (const p of m.parts) {
-    const got = (await hashFile(partPath(file, dir, p.path), ['sha256'])).sha256;
-    if (got !== p.sha256) throw corrupt(file, `${p.path} has sha256 ${got}, the manifest says ${p.sha256}`);
-  }
-  for (const [node, n] of Object.entries(m.nodes)) {
-    for (const p of [n.overlay, n.host_key, `${n.host_key}.pub`, ...(n.seed ? [n.seed] : []), ...(n.base.included ? [n.base.included] : [])]) {
-      if (!listed.has(p)) throw corrupt(file, `${node}'s ${p} is not among the checked parts`);
+  const m = await readManifest(file, members);
+  const bad = manifestProblem(m) ?? partsProblem(m.parts);
+  if (bad) throw corrupt(file, bad);
+  const unsafeWhy = referencesProblem(m) ?? membersProblem(members, m.parts, statSync(file).size);
+  if (unsafeWhy) throw unsafe(file, unsafeWhy);
+
+  const byPath = new Map(members.map((x) => [x.name.replace(/^(\.\/)+/, ''), x]));
+  const tar = await open(file, 'r');
+  try {
+    for (const p of m.parts) {
+      const got = await unpackPart(tar, byPath.get(p.path)!, join(dir, p.path));
+      if (got !== p.sha256) throw corrupt(file, `${p.path} has sha256 ${got}, the manifest says ${p.sha256}`);
     }
-    const info = JSON.parse(await qemuImg(['info', '--output=json', '-f', 'qcow2', join(dir, n.overlay)], `${file}: ${node}'s overlay`)) as {
+  } catch (err) {
+    if (err instanceof TarFormatError) throw corrupt(file, err.message);
+    throw err;
+  } finally {
+    await tar.close();
+  }
+  const opened: OpenedArchive = { file, dir, manifest: m };
+  for (const [node, n] of Object.entries(m.nodes)) {
+    const info = JSON.parse(await qemuImg(['info', '--output=json', '-f', 'qcow2', partFile(opened, n.overlay)], `${file}: ${node}'s overlay`)) as {
       format?: string;
       'backing-filename'?: string;
       'format-specific'?: { data?: { 'data-file'?: string } };
@@ -234,7 +338,22 @@ export async function openArchive(file: string, dir: string): Promise<OpenedArch
     if (info['format-specific']?.data?.['data-file']) throw corrupt(file, `${node}'s overlay points at an external data file`);
     if (!info.snapshots?.some((s) => s.name === m.snapshot.name && s['vm-state-size'] > 0)) throw corrupt(file, `${node}'s overlay holds no snapshot "${m.snapshot.name}" with RAM state`);
   }
-  return { file, dir, manifest: m };
+  await checkIncludedBases(opened, images);
+  return opened;
+}
+
+/** Each base the archive carries, inspected as any image from someone else (a base that names a host file is refused). */
+async function checkIncludedBases(archive: OpenedArchive, images: ImageFactsResolver): Promise<void> {
+  const included = new Map<string, string>();
+  for (const [node, n] of Object.entries(archive.manifest.nodes)) if (n.base.included) included.set(n.base.included, node);
+  const paths = [...included.keys()].map((p) => partFile(archive, p));
+  const facts = await images(paths);
+  for (const [part, node] of included) {
+    const f = facts[join(archive.dir, part)];
+    const format = archive.manifest.nodes[node]!.base.format;
+    if (!f || f.problem) throw unsafe(archive.file, `${node}'s included base ${part}: ${f?.problem ?? 'it was not inspected'}`);
+    if (f.format !== format) throw unsafe(archive.file, `${node}'s included base ${part} is ${f.format}, the manifest says ${format}`);
+  }
 }
 
 /** Which base image each node's overlay goes on top of. */
@@ -292,9 +411,10 @@ function moveFile(from: string, to: string): void {
  */
 export async function placeWarmFiles(plan: LabPlan, warm: WarmStart): Promise<void> {
   const { dir, manifest } = warm.archive;
+  // Only listed, checked parts, each a plain file inside the unpack dir (partFile refuses anything else).
   const put = (part: string, to: string) => {
     mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
-    copyFileSync(join(dir, part), to);
+    copyFileSync(partFile(warm.archive, part), to);
     chmodSync(to, 0o600);
   };
   put(manifest.lab_key, plan.files.labKey);
@@ -305,13 +425,13 @@ export async function placeWarmFiles(plan: LabPlan, warm: WarmStart): Promise<vo
     put(`${a.host_key}.pub`, `${n.files.hostKey}.pub`);
     if (n.seed && a.seed) put(a.seed, n.seed.path);
     let base = warm.bases[n.name]!;
-    if (base.path.startsWith(dir)) {
+    if (base.path.startsWith(`${dir}/`)) {
       // A base carried in the file lives with the lab from now on.
       const kept = join(dirname(n.files.overlay), `base-${basename(base.path)}`);
-      if (!existsSync(kept)) moveFile(base.path, kept);
+      if (!existsSync(kept)) moveFile(partFile(warm.archive, a.base.included!), kept);
       base = { ...base, path: kept };
     }
-    moveFile(join(dir, a.overlay), n.files.overlay);
+    moveFile(partFile(warm.archive, a.overlay), n.files.overlay);
     await qemuImg(['rebase', '-u', '-b', base.path, '-F', base.format, n.files.overlay], `${n.name}'s overlay`);
   }
 }

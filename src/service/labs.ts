@@ -190,7 +190,8 @@ export class LabService {
     const dir = join(this.root, 'tmp', `${prefix}${process.pid}`);
     try {
       op.reporter.verbose(`checking ${file}`);
-      const archive = await openArchive(file, dir);
+      // Included bases are inspected as any image from someone else (lab/ never imports images/).
+      const archive = await openArchive(file, dir, imageFactsResolver(this.root));
       const bases = await checkWarmStart(planned.plan, archive, await qemuBinaryVersion(planned.plan.qemuBinary));
       return await deployLab(planned, op.reporter, { ...signal, warm: { archive, bases } });
     } finally {
