@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LabPlan } from '../plan/labPlan.js';
@@ -181,7 +193,8 @@ const corrupt = (file: string, why: string) => new LabError(`${file} is not a us
 const unsafe = (file: string, why: string) =>
   new LabError(
     `${file} is not a safe vmlab snapshot: ${why}`,
-    'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; do not use this file, and export the snapshot again from its lab',
+    'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; ' +
+      'do not use this file, and export the snapshot again from its lab',
     'input',
     'snapshot_archive_unsafe',
   );
@@ -207,7 +220,9 @@ export function findArchive(root: string, lab: string, fileOrName: string): stri
  */
 export function partFile(archive: OpenedArchive, part: string): string {
   const bad = partNameProblem(part);
-  if (bad || !archive.manifest.parts.some((p) => p.path === part)) throw unsafe(archive.file, bad ?? `${part} is not among the checked parts`);
+  if (bad || !archive.manifest.parts.some((p) => p.path === part)) {
+    throw unsafe(archive.file, bad ?? `${part} is not among the checked parts`);
+  }
   const full = join(archive.dir, part);
   let real: string;
   try {
@@ -215,35 +230,52 @@ export function partFile(archive: OpenedArchive, part: string): string {
   } catch {
     real = '';
   }
-  if (real !== join(realpathSync(archive.dir), part)) throw unsafe(archive.file, `part ${part} is not a plain file inside the unpacked archive`);
+  if (real !== join(realpathSync(archive.dir), part)) {
+    throw unsafe(archive.file, `part ${part} is not a plain file inside the unpacked archive`);
+  }
   return full;
 }
 
 /** Why the manifest (its parts checked apart) cannot describe a snapshot, or undefined. */
 function manifestProblem(m: ArchiveManifest): string | undefined {
   if (m?.format !== ARCHIVE_FORMAT) return `format is ${JSON.stringify(m?.format)}, expected "${ARCHIVE_FORMAT}"`;
-  if (!m.snapshot?.name || m.snapshot.kind !== 'full' || typeof m.nodes !== 'object' || !m.nodes || !Array.isArray(m.parts)) return 'the manifest lacks the snapshot, nodes or parts';
+  const nodes = typeof m.nodes === 'object' && m.nodes !== null;
+  const whole = m.snapshot?.name && m.snapshot.kind === 'full' && nodes && Array.isArray(m.parts);
+  if (!whole) return 'the manifest lacks the snapshot, nodes or parts';
   return undefined;
 }
 
-/** Why the manifest names a file it does not list, or a base it does not describe, or undefined. */
+/**
+ * Why the manifest names a file it does not list, or a base it does not
+ * describe, or undefined. Overlays are moved into the lab: each is its own part.
+ */
 function referencesProblem(m: ArchiveManifest): string | undefined {
   const listed = new Map(m.parts.map((p) => [p.path, p]));
   const refs: Array<[string, unknown]> = [['lab_key', m.lab_key], ['lab_key\'s .pub', `${m.lab_key}.pub`]];
+  const moved = new Set<unknown>();
   for (const [node, n] of Object.entries(m.nodes)) {
     if (!isValidName(node)) return `a node is named ${JSON.stringify(node)}`;
-    if (typeof n?.base !== 'object' || !n.base || typeof n.base.format !== 'string' || !/^[a-z0-9]+$/.test(n.base.format)) return `${node}'s base has no usable format`;
-    refs.push([`${node}'s overlay`, n.overlay], [`${node}'s host_key`, n.host_key], [`${node}'s host_key's .pub`, `${n.host_key}.pub`]);
+    const b = n?.base;
+    if (typeof b !== 'object' || !b || typeof b.format !== 'string' || !/^[a-z0-9]+$/.test(b.format)) {
+      return `${node}'s base has no usable format`;
+    }
+    refs.push([`${node}'s overlay`, n.overlay], [`${node}'s host_key`, n.host_key]);
+    refs.push([`${node}'s host_key's .pub`, `${n.host_key}.pub`]);
     if (n.seed !== undefined) refs.push([`${node}'s seed`, n.seed]);
-    if (n.base.included !== undefined) {
-      refs.push([`${node}'s included base`, n.base.included]);
-      const part = listed.get(n.base.included);
-      if (part && part.sha256 !== n.base.sha256) return `${node}'s included base ${n.base.included} has sha256 ${part.sha256}, not the base's ${n.base.sha256}`;
+    if (moved.has(n.overlay)) return `${node}'s overlay ${JSON.stringify(n.overlay)} is another node's too`;
+    moved.add(n.overlay);
+    if (b.included !== undefined) {
+      refs.push([`${node}'s included base`, b.included]);
+      const part = listed.get(b.included);
+      if (part && part.sha256 !== b.sha256) {
+        return `${node}'s included base ${b.included} has sha256 ${part.sha256}, not the base's ${b.sha256}`;
+      }
     }
   }
-  for (const [what, path] of refs) {
-    if (typeof path !== 'string' || !listed.has(path)) return `${what} ${JSON.stringify(path)} is not among the listed, checked parts`;
-  }
+  const shared = Object.values(m.nodes).find((n) => n.base.included !== undefined && moved.has(n.base.included));
+  if (shared) return `included base ${shared.base.included} is an overlay too`;
+  const unlisted = refs.find(([, path]) => typeof path !== 'string' || !listed.has(path));
+  if (unlisted) return `${unlisted[0]} ${JSON.stringify(unlisted[1])} is not among the listed, checked parts`;
   return undefined;
 }
 
@@ -271,7 +303,9 @@ async function unpackPart(tar: FileHandle, m: TarMember, to: string): Promise<st
 async function readManifest(file: string, members: readonly TarMember[]): Promise<ArchiveManifest> {
   const entry = members.find((m) => m.name.replace(/^(\.\/)+/, '') === MANIFEST);
   if (!entry || entry.kind !== 'file') throw corrupt(file, `it holds no ${MANIFEST}`);
-  if (entry.size > MANIFEST_MAX_BYTES) throw unsafe(file, `member ${MANIFEST} is ${entry.size} bytes, more than a manifest's ${MANIFEST_MAX_BYTES}`);
+  if (entry.size > MANIFEST_MAX_BYTES) {
+    throw unsafe(file, `member ${MANIFEST} is ${entry.size} bytes, more than a manifest's ${MANIFEST_MAX_BYTES}`);
+  }
   const fd = await open(file, 'r');
   try {
     const buf = Buffer.alloc(entry.size);
@@ -328,7 +362,9 @@ export async function openArchive(file: string, dir: string, images: ImageFactsR
   }
   const opened: OpenedArchive = { file, dir, manifest: m };
   for (const [node, n] of Object.entries(m.nodes)) {
-    const info = JSON.parse(await qemuImg(['info', '--output=json', '-f', 'qcow2', partFile(opened, n.overlay)], `${file}: ${node}'s overlay`)) as {
+    const overlay = partFile(opened, n.overlay);
+    const text = await qemuImg(['info', '--output=json', '-f', 'qcow2', overlay], `${file}: ${node}'s overlay`);
+    const info = JSON.parse(text) as {
       format?: string;
       'backing-filename'?: string;
       'format-specific'?: { data?: { 'data-file'?: string } };
@@ -342,17 +378,20 @@ export async function openArchive(file: string, dir: string, images: ImageFactsR
   return opened;
 }
 
-/** Each base the archive carries, inspected as any image from someone else (a base that names a host file is refused). */
+/** Each base the archive carries, inspected as any image from someone else (one naming a host file is refused). */
 async function checkIncludedBases(archive: OpenedArchive, images: ImageFactsResolver): Promise<void> {
   const included = new Map<string, string>();
-  for (const [node, n] of Object.entries(archive.manifest.nodes)) if (n.base.included) included.set(n.base.included, node);
+  for (const [node, n] of Object.entries(archive.manifest.nodes)) {
+    if (n.base.included) included.set(n.base.included, node);
+  }
   const paths = [...included.keys()].map((p) => partFile(archive, p));
   const facts = await images(paths);
   for (const [part, node] of included) {
     const f = facts[join(archive.dir, part)];
     const format = archive.manifest.nodes[node]!.base.format;
-    if (!f || f.problem) throw unsafe(archive.file, `${node}'s included base ${part}: ${f?.problem ?? 'it was not inspected'}`);
-    if (f.format !== format) throw unsafe(archive.file, `${node}'s included base ${part} is ${f.format}, the manifest says ${format}`);
+    const what = `${node}'s included base ${part}`;
+    if (!f || f.problem) throw unsafe(archive.file, `${what}: ${f?.problem ?? 'it was not inspected'}`);
+    if (f.format !== format) throw unsafe(archive.file, `${what} is ${f.format}, the manifest says ${format}`);
   }
 }
 

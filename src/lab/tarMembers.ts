@@ -67,7 +67,9 @@ export function paxRecords(data: Buffer): Map<string, string> {
   while (at < data.length) {
     const space = data.indexOf(0x20, at);
     const len = space > at ? Number(data.subarray(at, space).toString('latin1')) : NaN;
-    if (!Number.isInteger(len) || len <= 0 || at + len > data.length) throw new TarFormatError('a malformed pax header');
+    if (!Number.isInteger(len) || len <= 0 || at + len > data.length) {
+      throw new TarFormatError('a malformed pax header');
+    }
     const rec = data.subarray(space + 1, at + len - 1).toString('utf8');
     const eq = rec.indexOf('=');
     if (eq <= 0) throw new TarFormatError('a malformed pax record');
@@ -77,7 +79,18 @@ export function paxRecords(data: Buffer): Map<string, string> {
   return out;
 }
 
-const KINDS: Record<string, MemberKind> = { '0': 'file', '\0': 'file', '7': 'file', '5': 'dir', '1': 'hardlink', '2': 'symlink', S: 'sparse', '3': 'device', '4': 'device', '6': 'fifo' };
+const KINDS: Record<string, MemberKind> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '5': 'dir',
+  '1': 'hardlink',
+  '2': 'symlink',
+  S: 'sparse',
+  '3': 'device',
+  '4': 'device',
+  '6': 'fifo',
+};
 
 async function readAt(fd: FileHandle, position: number, length: number, fileBytes: number): Promise<Buffer> {
   if (position + length > fileBytes) throw new TarFormatError('it ends in the middle of a member (truncated?)');
@@ -89,6 +102,44 @@ async function readAt(fd: FileHandle, position: number, length: number, fileByte
 
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
+/** What the headers before a member said of it: GNU long names, pax records. */
+interface Pending {
+  longName?: string;
+  longLink?: string;
+  pax: Map<string, string>;
+}
+
+/** A member from its header and what came before it; `stored`: the bytes its data takes in the file. */
+function memberOf(h: Buffer, data: number, before: Pending): TarMember & { stored: number } {
+  const type = String.fromCharCode(h[156]!);
+  const { pax } = before;
+  const ustar = text(h, 257, 6) === 'ustar' && text(h, 263, 2) === '00';
+  const prefix = ustar ? text(h, 345, 155) : '';
+  const plain = prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100);
+  const name = pax.get('GNU.sparse.name') ?? pax.get('path') ?? before.longName ?? plain;
+  let kind = KINDS[type] ?? 'other';
+  if ([...pax.keys()].some((k) => k.startsWith('GNU.sparse'))) kind = 'sparse';
+  const paxSize = pax.get('size');
+  const stored = paxSize !== undefined ? Number(paxSize) : headerNumber(h, 124, 12);
+  if (!Number.isSafeInteger(stored) || stored < 0) {
+    throw new TarFormatError(`member ${name} has size ${JSON.stringify(paxSize)}`);
+  }
+  // A sparse member: the stored bytes are its data and map, the real size what it unpacks to.
+  const paxReal = pax.get('GNU.sparse.realsize') ?? pax.get('GNU.sparse.size');
+  const size = type === 'S' ? headerNumber(h, 483, 12) : paxReal !== undefined ? Number(paxReal) || 0 : stored;
+  const link = kind === 'symlink' || kind === 'hardlink';
+  const target = pax.get('linkpath') ?? before.longLink ?? text(h, 157, 100);
+  return { name, kind, size, offset: data, stored, ...(link ? { target } : {}) };
+}
+
+/** pax global headers only say who made the archive; one that renames or resizes members is refused. */
+function checkGlobal(meta: Buffer): void {
+  const keys = [...paxRecords(meta).keys()];
+  if (keys.some((k) => k === 'path' || k === 'size' || k.startsWith('GNU.sparse'))) {
+    throw new TarFormatError('a global pax header that renames or resizes members');
+  }
+}
+
 /** Every member of a tar file, in order, from its headers. Throws TarFormatError for what is not a tar. */
 export async function tarMembers(file: string): Promise<TarMember[]> {
   const fd = await open(file, 'r');
@@ -96,9 +147,7 @@ export async function tarMembers(file: string): Promise<TarMember[]> {
     const fileBytes = (await fd.stat()).size;
     const out: TarMember[] = [];
     let at = 0;
-    let longName: string | undefined;
-    let longLink: string | undefined;
-    let pax = new Map<string, string>();
+    let before: Pending = { pax: new Map() };
     for (;;) {
       if (at + BLOCK > fileBytes) {
         if (at === fileBytes && at > 0) break; // no end blocks: tolerated, as GNU tar does
@@ -106,44 +155,30 @@ export async function tarMembers(file: string): Promise<TarMember[]> {
       }
       const h = await readAt(fd, at, BLOCK, fileBytes);
       if (h.every((b) => b === 0)) break;
-      if (!checksumOk(h)) throw new TarFormatError(`the header at byte ${at} has a bad checksum (not a tar file, or damaged)`);
+      if (!checksumOk(h)) throw new TarFormatError(`the header at byte ${at} has a bad checksum (damaged?)`);
       const type = String.fromCharCode(h[156]!);
-      const size = headerNumber(h, 124, 12);
       let data = at + BLOCK;
       // An old GNU sparse member's map may go on in extension blocks before its data.
       if (type === 'S' && h[482]) {
         for (let more = true; more; data += BLOCK) more = Boolean((await readAt(fd, data, BLOCK, fileBytes))[504]);
       }
-      at = data + padded(size);
       if (type === 'L' || type === 'K' || type === 'x' || type === 'g') {
+        const size = headerNumber(h, 124, 12);
         if (size > MAX_META_BYTES) throw new TarFormatError(`a ${size}-byte name or pax header`);
         const meta = await readAt(fd, data, size, fileBytes);
-        if (type === 'L') longName = text(meta, 0, size);
-        else if (type === 'K') longLink = text(meta, 0, size);
-        else if (type === 'x') pax = paxRecords(meta);
-        else if (type === 'g' && [...paxRecords(meta).keys()].some((k) => k === 'path' || k === 'size' || k.startsWith('GNU.sparse'))) {
-          throw new TarFormatError('a global pax header that renames or resizes members');
-        }
+        if (type === 'L') before.longName = text(meta, 0, size);
+        else if (type === 'K') before.longLink = text(meta, 0, size);
+        else if (type === 'x') before.pax = paxRecords(meta);
+        else checkGlobal(meta);
+        at = data + padded(size);
         continue;
       }
-      const ustar = text(h, 257, 6) === 'ustar' && text(h, 263, 2) === '00';
-      const prefix = ustar ? text(h, 345, 155) : '';
-      const name = pax.get('GNU.sparse.name') ?? pax.get('path') ?? longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
-      let kind = KINDS[type] ?? 'other';
-      if ([...pax.keys()].some((k) => k.startsWith('GNU.sparse'))) kind = 'sparse';
-      const paxSize = pax.get('size');
-      const stored = paxSize !== undefined ? Number(paxSize) : size;
-      if (!Number.isSafeInteger(stored) || stored < 0) throw new TarFormatError(`member ${name} has size ${JSON.stringify(paxSize)}`);
-      if (paxSize !== undefined) at = data + padded(stored);
-      // A GNU sparse member: the header's size is what is stored, realsize what it unpacks to.
-      const paxReal = pax.get('GNU.sparse.realsize') ?? pax.get('GNU.sparse.size');
-      const real = type === 'S' ? headerNumber(h, 483, 12) : paxReal !== undefined ? Number(paxReal) || 0 : stored;
-      if (data + stored > fileBytes) throw new TarFormatError(`member ${name} ends past the end of the file (truncated?)`);
-      const target = pax.get('linkpath') ?? longLink ?? text(h, 157, 100);
-      out.push({ name, kind, size: real, offset: data, ...(kind === 'symlink' || kind === 'hardlink' ? { target } : {}) });
+      const { stored, ...m } = memberOf(h, data, before);
+      if (data + stored > fileBytes) throw new TarFormatError(`member ${m.name} ends past the end of the file`);
+      out.push(m);
       if (out.length > MAX_MEMBERS) throw new TarFormatError(`more than ${MAX_MEMBERS} members`);
-      longName = longLink = undefined;
-      pax = new Map();
+      at = data + padded(stored);
+      before = { pax: new Map() };
     }
     return out;
   } finally {
