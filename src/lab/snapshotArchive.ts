@@ -279,20 +279,31 @@ function referencesProblem(m: ArchiveManifest): string | undefined {
   return undefined;
 }
 
-/** Copy one member's bytes out of the tar into a new file (never through a link), hashing them on the way. */
+/**
+ * Copy one member's bytes out of the tar into a new file (never through a
+ * link), hashing them on the way: the next read and this write run while
+ * this chunk is hashed.
+ */
 async function unpackPart(tar: FileHandle, m: TarMember, to: string): Promise<string> {
   mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
   const out = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   const hash = createHash('sha256');
-  const buf = Buffer.alloc(Math.min(4 << 20, Math.max(m.size, 1)));
+  const size = Math.min(1 << 20, Math.max(m.size, 1));
+  let [buf, spare] = [Buffer.alloc(size), Buffer.alloc(size)];
+  const readFrom = (b: Buffer, done: number) => tar.read(b, 0, Math.min(b.length, m.size - done), m.offset + done);
   try {
-    for (let done = 0; done < m.size; ) {
-      const { bytesRead } = await tar.read(buf, 0, Math.min(buf.length, m.size - done), m.offset + done);
+    let next = m.size > 0 ? readFrom(buf, 0) : undefined;
+    for (let done = 0; next; ) {
+      const { bytesRead } = await next;
       if (bytesRead === 0) throw new TarFormatError(`it ends inside ${m.name} (truncated?)`);
       const chunk = buf.subarray(0, bytesRead);
-      hash.update(chunk);
-      await out.write(chunk, 0, bytesRead, done);
+      const at = done;
       done += bytesRead;
+      next = done < m.size ? readFrom(spare, done) : undefined;
+      const written = out.write(chunk, 0, bytesRead, at);
+      hash.update(chunk);
+      if ((await written).bytesWritten !== bytesRead) throw new LabError(`writing ${to} stopped short`, 'is there room on that filesystem?');
+      [buf, spare] = [spare, buf];
     }
   } finally {
     await out.close();
@@ -412,7 +423,7 @@ export async function checkWarmStart(plan: LabPlan, archive: OpenedArchive, qemu
     const want = archive.manifest.nodes[n.name];
     if (!want) continue; // a node set mismatch is reported by snapshotMismatches
     if (digests.get(n.image.path) === want.base.sha256) bases[n.name] = { path: n.image.path, format: n.image.format };
-    else if (want.base.included) bases[n.name] = { path: join(archive.dir, want.base.included), format: want.base.format };
+    else if (want.base.included) bases[n.name] = { path: partFile(archive, want.base.included), format: want.base.format };
     else diffs.push(`${n.name} base image: the snapshot was taken on ${want.base.name} (sha256 ${want.base.sha256.slice(0, 12)}…), the spec gives ${n.image.path} (sha256 ${digests.get(n.image.path)!.slice(0, 12)}…)`);
   }
   if (diffs.length) {

@@ -187,6 +187,29 @@ describe('openArchive on crafted archives', () => {
     assert.deepEqual([a.left, b.left], [[], []]);
   });
 
+  it('refuses a node whose files are not listed parts, or that shares another node\'s overlay', async () => {
+    const node = (over: Record<string, unknown> = {}) => ({
+      overlay: 'keys/lab.key',
+      host_key: 'keys/lab.key',
+      base: { name: 'b', format: 'qcow2', sha256: 'd'.repeat(64), bytes: 1 },
+      ...over,
+    });
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ r1: node({ host_key: '/etc/ssh/ssh_host_ed25519_key' }) }, /r1's host_key "\/etc\/ssh\/ssh_host_ed25519_key" is not among the listed/],
+      [{ r1: node({ seed: 'seeds/r1.iso' }) }, /r1's seed "seeds\/r1.iso" is not among the listed/],
+      [{ r1: node(), r2: node() }, /r2's overlay "keys\/lab.key" is another node's too/],
+      [{ '../r1': node() }, /a node is named "..\/r1"/],
+      [{ r1: node({ base: { format: 'qcow2 -o x', sha256: 'd'.repeat(64) } }) }, /r1's base has no usable format/],
+    ];
+    for (const [nodes, re] of cases) {
+      const tar = await repack(src, join(work, 'nodes.tar'), manifest({ nodes }), ['keys/lab.key', 'keys/lab.key.pub']);
+      const { err, left } = await refused(tar);
+      assert.equal(err.code, 'snapshot_archive_unsafe');
+      assert.match(err.message, re);
+      assert.deepEqual(left, []);
+    }
+  });
+
   it('a part whose bytes do not match its digest is damaged, not unsafe', async () => {
     const m = manifest({ parts: [partOf(src, 'keys/lab.key'), { ...partOf(src, 'keys/lab.key.pub'), sha256: 'c'.repeat(64) }] });
     const { err } = await refused(await repack(src, join(work, 'digest.tar'), m, ['keys/lab.key', 'keys/lab.key.pub']));
