@@ -1,3 +1,4 @@
+import type { SnapshotRecord } from './snapshotFacts.js';
 import type { TarMember } from './tarMembers.js';
 
 /*
@@ -6,6 +7,25 @@ import type { TarMember } from './tarMembers.js';
  * only the manifest and the parts it lists, each a regular file of exactly
  * the listed size, named inside the archive's own directories.
  */
+
+export const ARCHIVE_FORMAT = 'vmlab-snapshot/1';
+
+export interface ArchiveNode {
+  overlay: string;
+  seed?: string;
+  host_key: string;
+  base: { name: string; format: string; sha256: string; bytes: number; included?: string };
+}
+
+export interface ArchiveManifest {
+  format: string;
+  lab: string;
+  exported: string;
+  snapshot: SnapshotRecord;
+  lab_key: string;
+  nodes: Record<string, ArchiveNode>;
+  parts: Array<{ path: string; sha256: string; bytes: number }>;
+}
 
 export const MANIFEST = 'manifest.json';
 /** A manifest is a few KiB; more is not one vmlab wrote. */

@@ -30,6 +30,7 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
   const labDir = join(home, 'labs', LAB);
   const stateFile = join(labDir, 'state.json');
   let spec = '';
+  let image = '';
   let profileBefore = '';
   let pristine = '';
   let snappedAt = 0;
@@ -65,7 +66,7 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
   };
 
   before(async () => {
-    const image = await tinyGuest();
+    image = await tinyGuest();
     spec = writeSpecDir(
       {
         topology: {
@@ -297,7 +298,7 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     rmSync(work, { recursive: true, force: true });
   };
 
-  it('export, destroy, warm deploy: the lab comes back as it was saved, linked, with clocks set; a file that does not fit, is damaged or crafted is refused', { timeout: 360_000 }, async () => {
+  it('export, destroy, warm deploy: the lab comes back as it was saved, linked, with clocks set; a file that does not fit, is damaged or crafted is refused', { timeout: 420_000 }, async () => {
     const file = join(home, 'exports', 'snap-base.tar');
     const x = await vmlab(['snapshot', '--name', 'base', '--export', file, LAB], env);
     assert.equal(x.code, 0, x.stderr);
@@ -307,6 +308,9 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const kept = await vmlab(['snapshot', '--name', 'base', '--export', 'keep', LAB], env);
     assert.equal(kept.code, 0, kept.stderr);
     assert.match(kept.stdout, /--snapshot keep/);
+    const withBase = join(home, 'exports', 'snap-with-base.tar');
+    const xb = await vmlab(['snapshot', '--name', 'base', '--export', withBase, '--with-base', LAB], env);
+    assert.equal(xb.code, 0, xb.stderr);
 
     // Refused before anything starts: other memory (a spec copy under another name), a damaged file.
     const other = join(home, 'spec-128');
@@ -331,6 +335,13 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     await ok('r1', 'echo after-export > /tmp/marker');
     assert.equal((await vmlab(['destroy', LAB], env)).code, 0);
     await refusesCraftedArchives(file);
+    // A spec whose image is not the snapshot's base (other bytes, same disk): it must use the base carried.
+    const otherBase = join(home, 'spec-other-base');
+    cpSync(spec, otherBase, { recursive: true });
+    const otherImage = join(home, 'other-base.qcow2');
+    const conv = await run(['qemu-img', 'convert', '-O', 'qcow2', '-o', 'cluster_size=131072', image, otherImage]);
+    assert.equal(conv.exitCode, 0, conv.stderr);
+    writeFileSync(join(otherBase, 'platforms.json'), readFileSync(join(otherBase, 'platforms.json'), 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)));
     const t = Date.now();
     const warm = await vmlab(['deploy', '-S', spec, '--snapshot', file], env);
     assert.equal(warm.code, 0, warm.stdout + warm.stderr);
@@ -349,6 +360,15 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.deepEqual(await overlaySnapshots('r1'), ['base']);
     assert.deepEqual(state().snapshots.map((s: { name: string }) => s.name), ['base']);
     assert.notEqual(readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'), pristine, 'profiles patched as by any deploy');
+
+    // --with-base on a host without that base: the carried base (inspected like any image) is used.
+    assert.equal((await vmlab(['destroy', LAB], env)).code, 0);
+    const carried = await vmlab(['deploy', '-S', otherBase, '--snapshot', withBase], env);
+    assert.equal(carried.code, 0, carried.stdout + carried.stderr);
+    const info = await run(['qemu-img', 'info', '-U', '--output=json', overlay('r1')]);
+    assert.match(JSON.parse(info.stdout)['backing-filename'], /\/disks\/base-[0-9a-f]{64}\.qcow2$/);
+    const pc = await ping('r1', '10.9.0.2');
+    assert.equal(pc.code, 0, pc.stdout + pc.stderr);
   });
 
   it('delete removes a snapshot from every node; destroy leaves nothing', { timeout: 120_000 }, async () => {

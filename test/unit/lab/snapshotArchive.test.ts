@@ -3,10 +3,10 @@ import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, tru
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { membersProblem, partNameProblem, partsProblem } from '../../../src/lab/archiveParts.js';
+import { openArchive, partFile } from '../../../src/lab/archiveOpen.js';
+import { ARCHIVE_FORMAT, membersProblem, partNameProblem, partsProblem } from '../../../src/lab/archiveParts.js';
 import type { ImageFactsResolver } from '../../../src/lab/hostProbe.js';
 import { LabError } from '../../../src/lab/labError.js';
-import { ARCHIVE_FORMAT, openArchive, partFile } from '../../../src/lab/snapshotArchive.js';
 import { headerNumber, tarMembers, type TarMember } from '../../../src/lab/tarMembers.js';
 import { run } from '../../../src/qemu/run.js';
 import { partOf, repack } from '../../helpers/craftArchive.js';
