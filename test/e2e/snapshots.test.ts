@@ -341,7 +341,8 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const otherImage = join(home, 'other-base.qcow2');
     const conv = await run(['qemu-img', 'convert', '-O', 'qcow2', '-o', 'cluster_size=131072', image, otherImage]);
     assert.equal(conv.exitCode, 0, conv.stderr);
-    writeFileSync(join(otherBase, 'platforms.json'), readFileSync(join(otherBase, 'platforms.json'), 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)));
+    const otherPlatforms = join(otherBase, 'platforms.json');
+    writeFileSync(otherPlatforms, readFileSync(otherPlatforms, 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)));
     const t = Date.now();
     const warm = await vmlab(['deploy', '-S', spec, '--snapshot', file], env);
     assert.equal(warm.code, 0, warm.stdout + warm.stderr);

@@ -19,10 +19,12 @@ const part = (path: string, bytes: number) => ({ path, sha256: 'a'.repeat(64), b
 
 describe('archive part names', () => {
   it('takes the names an export writes', () => {
-    for (const p of ['disks/r1.qcow2', 'seeds/r1.iso', 'keys/lab.key.pub', `base/${'0'.repeat(64)}.qcow2`]) assert.equal(partNameProblem(p), undefined, p);
+    const names = ['disks/r1.qcow2', 'seeds/r1.iso', 'keys/lab.key.pub', `base/${'0'.repeat(64)}.qcow2`];
+    for (const p of names) assert.equal(partNameProblem(p), undefined, p);
   });
   it('refuses absolute, "..", hidden, nested, other-directory and non-string names', () => {
-    for (const p of ['/etc/passwd', '../x', 'keys/../../x', 'keys/..', 'keys/.hidden', 'keys/a/b', 'other/x', 'keys/', 'keys', 'keys/a\nb', '', 7, null]) {
+    const names = ['/etc/passwd', '../x', 'keys/../../x', 'keys/..', 'keys/.hidden', 'keys/a/b', 'other/x', 'keys/', 'keys'];
+    for (const p of [...names, 'keys/a\nb', '', 7, null]) {
       assert.ok(partNameProblem(p), `${JSON.stringify(p)} taken`);
     }
     assert.match(partNameProblem('../../home/u/.ssh/id_ed25519')!, /not allowed: expected disks\|seeds\|keys\|base\/<file>/);
@@ -37,14 +39,21 @@ describe('archive part names', () => {
 
 describe('archive members against the manifest (headers only)', () => {
   const parts = [part('disks/r1.qcow2', 4096), part('keys/lab.key', 400)];
-  const good = [file('manifest.json', 900), { name: 'disks/', kind: 'dir' as const, size: 0, offset: 0 }, file('disks/r1.qcow2', 4096), file('./keys/lab.key', 400)];
+  const dir: TarMember = { name: 'disks/', kind: 'dir', size: 0, offset: 0 };
+  const good = [file('manifest.json', 900), dir, file('disks/r1.qcow2', 4096), file('./keys/lab.key', 400)];
   it('takes the manifest, listed parts and their directories', () => assert.equal(membersProblem(good, parts, 10_240), undefined));
   it('refuses links, devices, sparse, unlisted, doubled, resized and missing members, and sizes past the archive', () => {
     const cases: Array<[TarMember[], RegExp]> = [
-      [[...good, { name: 'keys/lab.key.pub', kind: 'symlink', size: 0, offset: 0, target: '/etc/passwd' }], /member "keys\/lab.key.pub" is a symbolic link \(to "\/etc\/passwd"\)/],
+      [
+        [...good, { name: 'keys/lab.key.pub', kind: 'symlink', size: 0, offset: 0, target: '/etc/passwd' }],
+        /member "keys\/lab.key.pub" is a symbolic link \(to "\/etc\/passwd"\)/,
+      ],
       [[...good, { name: 'keys/x', kind: 'hardlink', size: 0, offset: 0, target: 'etc/shadow' }], /member "keys\/x" is a hard link/],
       [[...good, { name: 'keys/tty', kind: 'device', size: 0, offset: 0 }], /member "keys\/tty" is a device/],
-      [[good[0]!, { ...good[2]!, kind: 'sparse', size: 2 ** 34 }, good[3]!], /member "disks\/r1.qcow2" is stored sparse \(17179869184 bytes unpacked\)/],
+      [
+        [good[0]!, { ...good[2]!, kind: 'sparse', size: 2 ** 34 }, good[3]!],
+        /member "disks\/r1.qcow2" is stored sparse \(17179869184 bytes unpacked\)/,
+      ],
       [[...good, file('keys/extra', 1)], /member "keys\/extra" is not a part the manifest lists/],
       [[...good, file('keys/lab.key', 400)], /member "keys\/lab.key" is in the archive twice/],
       [[good[0]!, file('disks/r1.qcow2', 2 ** 34), good[3]!], /member "disks\/r1.qcow2" is 17179869184 bytes, the manifest lists 4096/],
@@ -79,7 +88,8 @@ describe('tar headers', () => {
     for (const format of ['gnu', 'posix']) {
       const out = join(work, `kinds-${format}.tar`);
       writeFileSync(join(d, 'manifest.json'), '{}\n');
-      const r = await run(['tar', `--format=${format}`, '--sparse', '-cf', out, '-C', d, 'manifest.json', long, 'keys/sym', 'keys/hard', 'keys/sparse']);
+      const members = ['manifest.json', long, 'keys/sym', 'keys/hard', 'keys/sparse'];
+      const r = await run(['tar', `--format=${format}`, '--sparse', '-cf', out, '-C', d, ...members]);
       assert.equal(r.exitCode, 0, r.stderr);
       const got = (await tarMembers(out)).map((m) => [m.name, m.kind, m.size, m.target ?? '']);
       assert.deepEqual(got, [
@@ -140,7 +150,8 @@ describe('openArchive on crafted archives', () => {
   });
 
   it('refuses a lab_key outside the archive, before unpacking anything', async () => {
-    const tar = await repack(src, join(work, 'outside.tar'), manifest({ lab_key: `../../../../../../../..${join(work, 'host-secret')}` }), ['keys/lab.key', 'keys/lab.key.pub']);
+    const m = manifest({ lab_key: `../../../../../../../..${join(work, 'host-secret')}` });
+    const tar = await repack(src, join(work, 'outside.tar'), m, ['keys/lab.key', 'keys/lab.key.pub']);
     const { err, left } = await refused(tar);
     assert.equal(err.code, 'snapshot_archive_unsafe');
     assert.equal(err.kind, 'input');
