@@ -1,19 +1,34 @@
-import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { LabPlan } from '../plan/labPlan.js';
 import { hashFile } from '../host/fileDigest.js';
 import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { withLabLock } from '../host/lock.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import type { Reporter } from '../host/reporter.js';
-import { QEMU_IMG } from '../qemu/qemuImg.js';
 import { run, tailLines } from '../qemu/run.js';
 import { isValidName } from '../spec/names.js';
+import { partFile, qemuImg, type OpenedArchive } from './archiveOpen.js';
+import { ARCHIVE_FORMAT, type ArchiveManifest, type ArchiveNode } from './archiveParts.js';
 import { LabError } from './labError.js';
 import { loadLab, type LabRef } from './labSelect.js';
 import { nodeIsUp } from './nodeControl.js';
 import { checkSnapshotName, findSnapshot, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, resumeAll } from './snapshot.js';
-import { snapshotMismatches, type SnapshotRecord } from './snapshotFacts.js';
+import { snapshotMismatches } from './snapshotFacts.js';
+
+// Opening an archive lives in archiveOpen.ts, its format in archiveParts.ts; callers keep these names here.
+export { ARCHIVE_FORMAT, qemuImg };
+export type { ArchiveManifest, ArchiveNode, OpenedArchive };
 
 /*
  * A snapshot as one portable file (seed 002's "image with an embedded
@@ -23,25 +38,6 @@ import { snapshotMismatches, type SnapshotRecord } from './snapshotFacts.js';
  * images are referenced by sha256; --with-base carries them too. The file
  * holds private keys: it is written 0600.
  */
-
-export const ARCHIVE_FORMAT = 'vmlab-snapshot/1';
-
-export interface ArchiveNode {
-  overlay: string;
-  seed?: string;
-  host_key: string;
-  base: { name: string; format: string; sha256: string; bytes: number; included?: string };
-}
-
-export interface ArchiveManifest {
-  format: string;
-  lab: string;
-  exported: string;
-  snapshot: SnapshotRecord;
-  lab_key: string;
-  nodes: Record<string, ArchiveNode>;
-  parts: Array<{ path: string; sha256: string; bytes: number }>;
-}
 
 /** Where `vmlab snapshot --export` puts a lab's snapshot when no file is named, and where a warm deploy finds it by name. */
 export const storedArchivePath = (root: string, lab: string, name: string) => join(root, 'snapshots', lab, `${name}.tar`);
@@ -69,12 +65,6 @@ async function baseDigests(plan: LabPlan): Promise<Map<string, string>> {
 }
 
 export const copyFast = (from: string, to: string) => copyFileSync(from, to, constants.COPYFILE_FICLONE);
-
-export async function qemuImg(args: string[], what: string): Promise<string> {
-  const r = await run([QEMU_IMG, ...args], { timeoutMs: 300_000 });
-  if (r.exitCode !== 0) throw new LabError(`${what}: qemu-img ${args[0]} failed: ${tailLines(r.stderr, 3) || `exit code ${r.exitCode}`}`, 'is the file complete and readable?');
-  return r.stdout;
-}
 
 /**
  * Write snapshot `name` of a lab into one file. Running nodes are paused
@@ -165,14 +155,6 @@ export async function exportSnapshot(ref: LabRef, name: string, file: string, op
   });
 }
 
-export interface OpenedArchive {
-  file: string;
-  dir: string;
-  manifest: ArchiveManifest;
-}
-
-const corrupt = (file: string, why: string) => new LabError(`${file} is not a usable vmlab snapshot: ${why}`, 'export it again: vmlab snapshot --name <name> --export FILE', 'input', 'snapshot_archive_invalid');
-
 /** `FILE`, or NAME: a snapshot exported into the store for this lab. */
 export function findArchive(root: string, lab: string, fileOrName: string): string {
   const stored = storedArchivePath(root, lab, fileOrName);
@@ -186,55 +168,6 @@ export function findArchive(root: string, lab: string, fileOrName: string): stri
     'not_found',
     'snapshot_not_found',
   );
-}
-
-/** A part's name from the manifest: relative, inside the archive, a plain file there. */
-function partPath(file: string, dir: string, p: unknown): string {
-  if (typeof p !== 'string' || !p || isAbsolute(p) || normalize(p).startsWith('..')) throw corrupt(file, `a part is named ${JSON.stringify(p)}`);
-  const full = join(dir, normalize(p));
-  if (!existsSync(full) || !lstatSync(full).isFile()) throw corrupt(file, `part ${p} is missing or not a plain file`);
-  return full;
-}
-
-/**
- * Unpack an exported snapshot into `dir` and check it: the manifest's
- * format, every part's sha256, and each overlay as an untrusted image
- * (qcow2, backed by the base the manifest names, nothing else; holding the
- * snapshot with its RAM state) before QEMU ever opens it.
- */
-export async function openArchive(file: string, dir: string): Promise<OpenedArchive> {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const r = await run(['tar', '-xf', file, '-C', dir, '--no-same-owner', '--no-same-permissions'], { timeoutMs: 3_600_000 });
-  if (r.exitCode !== 0) throw corrupt(file, `tar could not unpack it: ${tailLines(r.stderr, 2)}`);
-  let m: ArchiveManifest;
-  try {
-    m = JSON.parse(readFileSync(partPath(file, dir, 'manifest.json'), 'utf8')) as ArchiveManifest;
-  } catch (err) {
-    throw err instanceof LabError ? err : corrupt(file, `manifest.json is not JSON (${(err as Error).message})`);
-  }
-  if (m?.format !== ARCHIVE_FORMAT) throw corrupt(file, `format is ${JSON.stringify(m?.format)}, expected "${ARCHIVE_FORMAT}"`);
-  if (!m.snapshot?.name || m.snapshot.kind !== 'full' || typeof m.nodes !== 'object' || !Array.isArray(m.parts)) throw corrupt(file, 'the manifest lacks the snapshot, nodes or parts');
-  const listed = new Map(m.parts.map((p) => [p.path, p]));
-  for (const p of m.parts) {
-    const got = (await hashFile(partPath(file, dir, p.path), ['sha256'])).sha256;
-    if (got !== p.sha256) throw corrupt(file, `${p.path} has sha256 ${got}, the manifest says ${p.sha256}`);
-  }
-  for (const [node, n] of Object.entries(m.nodes)) {
-    for (const p of [n.overlay, n.host_key, `${n.host_key}.pub`, ...(n.seed ? [n.seed] : []), ...(n.base.included ? [n.base.included] : [])]) {
-      if (!listed.has(p)) throw corrupt(file, `${node}'s ${p} is not among the checked parts`);
-    }
-    const info = JSON.parse(await qemuImg(['info', '--output=json', '-f', 'qcow2', join(dir, n.overlay)], `${file}: ${node}'s overlay`)) as {
-      format?: string;
-      'backing-filename'?: string;
-      'format-specific'?: { data?: { 'data-file'?: string } };
-      snapshots?: Array<{ name: string; 'vm-state-size': number }>;
-    };
-    if (info['backing-filename'] !== `${n.base.sha256}.${n.base.format}`) throw corrupt(file, `${node}'s overlay is backed by ${JSON.stringify(info['backing-filename'])}, not by the base the manifest names`);
-    if (info['format-specific']?.data?.['data-file']) throw corrupt(file, `${node}'s overlay points at an external data file`);
-    if (!info.snapshots?.some((s) => s.name === m.snapshot.name && s['vm-state-size'] > 0)) throw corrupt(file, `${node}'s overlay holds no snapshot "${m.snapshot.name}" with RAM state`);
-  }
-  return { file, dir, manifest: m };
 }
 
 /** Which base image each node's overlay goes on top of. */
@@ -254,7 +187,7 @@ export async function checkWarmStart(plan: LabPlan, archive: OpenedArchive, qemu
     const want = archive.manifest.nodes[n.name];
     if (!want) continue; // a node set mismatch is reported by snapshotMismatches
     if (digests.get(n.image.path) === want.base.sha256) bases[n.name] = { path: n.image.path, format: n.image.format };
-    else if (want.base.included) bases[n.name] = { path: join(archive.dir, want.base.included), format: want.base.format };
+    else if (want.base.included) bases[n.name] = { path: partFile(archive, want.base.included), format: want.base.format };
     else diffs.push(`${n.name} base image: the snapshot was taken on ${want.base.name} (sha256 ${want.base.sha256.slice(0, 12)}…), the spec gives ${n.image.path} (sha256 ${digests.get(n.image.path)!.slice(0, 12)}…)`);
   }
   if (diffs.length) {
@@ -292,9 +225,10 @@ function moveFile(from: string, to: string): void {
  */
 export async function placeWarmFiles(plan: LabPlan, warm: WarmStart): Promise<void> {
   const { dir, manifest } = warm.archive;
+  // Only listed, checked parts, each a plain file inside the unpack dir (partFile refuses anything else).
   const put = (part: string, to: string) => {
     mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
-    copyFileSync(join(dir, part), to);
+    copyFileSync(partFile(warm.archive, part), to);
     chmodSync(to, 0o600);
   };
   put(manifest.lab_key, plan.files.labKey);
@@ -305,13 +239,13 @@ export async function placeWarmFiles(plan: LabPlan, warm: WarmStart): Promise<vo
     put(`${a.host_key}.pub`, `${n.files.hostKey}.pub`);
     if (n.seed && a.seed) put(a.seed, n.seed.path);
     let base = warm.bases[n.name]!;
-    if (base.path.startsWith(dir)) {
+    if (base.path.startsWith(`${dir}/`)) {
       // A base carried in the file lives with the lab from now on.
       const kept = join(dirname(n.files.overlay), `base-${basename(base.path)}`);
-      if (!existsSync(kept)) moveFile(base.path, kept);
+      if (!existsSync(kept)) moveFile(partFile(warm.archive, a.base.included!), kept);
       base = { ...base, path: kept };
     }
-    moveFile(join(dir, a.overlay), n.files.overlay);
+    moveFile(partFile(warm.archive, a.overlay), n.files.overlay);
     await qemuImg(['rebase', '-u', '-b', base.path, '-F', base.format, n.files.overlay], `${n.name}'s overlay`);
   }
 }

@@ -24,7 +24,8 @@ import { runningNode } from '../lab/nodeControl.js';
 import { assertConsoleFree, consoleAddress, holdConsole, type ConsoleAddress } from '../lab/console.js';
 import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { checkWarmStart, findArchive, openArchive } from '../lab/snapshotArchive.js';
+import { openArchive } from '../lab/archiveOpen.js';
+import { checkWarmStart, findArchive } from '../lab/snapshotArchive.js';
 import { qemuBinaryVersion } from '../lab/snapshot.js';
 import { join } from 'node:path';
 import { loadSpec, type Spec } from '../spec/loadSpec.js';
@@ -190,7 +191,8 @@ export class LabService {
     const dir = join(this.root, 'tmp', `${prefix}${process.pid}`);
     try {
       op.reporter.verbose(`checking ${file}`);
-      const archive = await openArchive(file, dir);
+      // Included bases are inspected as any image from someone else (lab/ never imports images/).
+      const archive = await openArchive(file, dir, imageFactsResolver(this.root));
       const bases = await checkWarmStart(planned.plan, archive, await qemuBinaryVersion(planned.plan.qemuBinary));
       return await deployLab(planned, op.reporter, { ...signal, warm: { archive, bases } });
     } finally {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
+import { LabError } from '../../src/lab/labError.js';
+import { LabService } from '../../src/service/labs.js';
 import { QmpClient } from '../../src/qemu/qmp.js';
 import { run } from '../../src/qemu/run.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
+import { craftAttacks } from '../helpers/craftArchive.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
 
@@ -27,6 +30,7 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
   const labDir = join(home, 'labs', LAB);
   const stateFile = join(labDir, 'state.json');
   let spec = '';
+  let image = '';
   let profileBefore = '';
   let pristine = '';
   let snappedAt = 0;
@@ -62,7 +66,7 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
   };
 
   before(async () => {
-    const image = await tinyGuest();
+    image = await tinyGuest();
     spec = writeSpecDir(
       {
         topology: {
@@ -258,7 +262,43 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.equal(p.code, 0, p.stdout + p.stderr);
   });
 
-  it('export, destroy, warm deploy: the lab comes back as it was saved, linked, with clocks set; a file that does not fit or is damaged is refused', { timeout: 300_000 }, async () => {
+  /**
+   * Issue 20: archives crafted from the real export, each refused by the CLI
+   * (exit 2, naming the member) and by the service both front doors use
+   * (code snapshot_archive_unsafe), with no lab dir made and nothing
+   * unpacked left behind; the sparse one at once, not after hashing 16 GiB.
+   */
+  const refusesCraftedArchives = async (file: string) => {
+    const secret = join(home, 'host-secret');
+    writeFileSync(secret, 'HOST SECRET\n'.repeat(4096));
+    const work = join(home, 'crafted');
+    const attacks = await craftAttacks(file, work, 'r1', secret);
+    const labs = new LabService({ ...process.env, VMLAB_HOME: home });
+    const planned = await labs.plan(spec);
+    const quiet = { info: () => {}, warn: () => {}, verbose: () => {} };
+    for (const a of attacks) {
+      const r = await vmlab(['deploy', '-S', spec, '--snapshot', a.file], env);
+      assert.equal(r.code, 2, `${a.what}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /is not a safe vmlab snapshot: /, a.what);
+      assert.match(r.stderr, a.refusal, a.what);
+      const t = Date.now();
+      await assert.rejects(labs.deploy(planned, { reporter: quiet }, { snapshot: a.file }), (e: unknown) => {
+        assert.ok(e instanceof LabError, String(e));
+        assert.equal(e.code, 'snapshot_archive_unsafe', a.what);
+        assert.match(e.message, a.refusal, a.what);
+        return true;
+      });
+      const ms = Date.now() - t;
+      console.log(`# refused ${a.what} in ${ms} ms`);
+      if (a.what.includes('sparse')) assert.ok(ms < 10_000, `the sparse part took ${ms} ms to refuse`);
+      assert.equal(existsSync(labDir), false, `${a.what}: the lab dir was made`);
+      const tmp = join(home, 'tmp');
+      assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], `${a.what}: unpacked files left`);
+    }
+    rmSync(work, { recursive: true, force: true });
+  };
+
+  it('export, destroy, warm deploy: the lab comes back as it was saved, linked, with clocks set; a file that does not fit, is damaged or crafted is refused', { timeout: 420_000 }, async () => {
     const file = join(home, 'exports', 'snap-base.tar');
     const x = await vmlab(['snapshot', '--name', 'base', '--export', file, LAB], env);
     assert.equal(x.code, 0, x.stderr);
@@ -268,6 +308,9 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const kept = await vmlab(['snapshot', '--name', 'base', '--export', 'keep', LAB], env);
     assert.equal(kept.code, 0, kept.stderr);
     assert.match(kept.stdout, /--snapshot keep/);
+    const withBase = join(home, 'exports', 'snap-with-base.tar');
+    const xb = await vmlab(['snapshot', '--name', 'base', '--export', withBase, '--with-base', LAB], env);
+    assert.equal(xb.code, 0, xb.stderr);
 
     // Refused before anything starts: other memory (a spec copy under another name), a damaged file.
     const other = join(home, 'spec-128');
@@ -291,6 +334,15 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
 
     await ok('r1', 'echo after-export > /tmp/marker');
     assert.equal((await vmlab(['destroy', LAB], env)).code, 0);
+    await refusesCraftedArchives(file);
+    // A spec whose image is not the snapshot's base (other bytes, same disk): it must use the base carried.
+    const otherBase = join(home, 'spec-other-base');
+    cpSync(spec, otherBase, { recursive: true });
+    const otherImage = join(home, 'other-base.qcow2');
+    const conv = await run(['qemu-img', 'convert', '-O', 'qcow2', '-o', 'cluster_size=131072', image, otherImage]);
+    assert.equal(conv.exitCode, 0, conv.stderr);
+    const otherPlatforms = join(otherBase, 'platforms.json');
+    writeFileSync(otherPlatforms, readFileSync(otherPlatforms, 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)));
     const t = Date.now();
     const warm = await vmlab(['deploy', '-S', spec, '--snapshot', file], env);
     assert.equal(warm.code, 0, warm.stdout + warm.stderr);
@@ -309,6 +361,15 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.deepEqual(await overlaySnapshots('r1'), ['base']);
     assert.deepEqual(state().snapshots.map((s: { name: string }) => s.name), ['base']);
     assert.notEqual(readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'), pristine, 'profiles patched as by any deploy');
+
+    // --with-base on a host without that base: the carried base (inspected like any image) is used.
+    assert.equal((await vmlab(['destroy', LAB], env)).code, 0);
+    const carried = await vmlab(['deploy', '-S', otherBase, '--snapshot', withBase], env);
+    assert.equal(carried.code, 0, carried.stdout + carried.stderr);
+    const info = await run(['qemu-img', 'info', '-U', '--output=json', overlay('r1')]);
+    assert.match(JSON.parse(info.stdout)['backing-filename'], /\/disks\/base-[0-9a-f]{64}\.qcow2$/);
+    const pc = await ping('r1', '10.9.0.2');
+    assert.equal(pc.code, 0, pc.stdout + pc.stderr);
   });
 
   it('delete removes a snapshot from every node; destroy leaves nothing', { timeout: 120_000 }, async () => {
