@@ -59,11 +59,22 @@ export interface Spec {
 export const TOPOLOGY = 'topology.json';
 export const PLATFORMS = 'platforms.json';
 
-function validate<T>(schema: z.ZodType<T>, file: JsonFile, issues: IssueList): T | undefined {
+/** `secretOf`: top-level field → the secret its value came from; such values are never quoted. */
+function validate<T>(
+  schema: z.ZodType<T>,
+  file: JsonFile,
+  issues: IssueList,
+  secretOf = new Map<string, string>(),
+): T | undefined {
   // reportInput: messages quote the value the user wrote.
   const result = schema.safeParse(file.value, { reportInput: true });
   if (result.success) return result.data;
-  for (const issue of zodIssueMessages(result.error.issues)) issues.add(file.label, jsonPath(issue.path), issue.message);
+  const secret = (path: readonly PropertyKey[]) => secretOf.get(String(path[0]));
+  for (const issue of zodIssueMessages(result.error.issues, (path) => secret(path) !== undefined)) {
+    const from = secret(issue.path);
+    const source = from ? ` (from secret "${from}" in secrets.json)` : '';
+    issues.add(file.label, jsonPath(issue.path), issue.message + source);
+  }
   return undefined;
 }
 
@@ -164,17 +175,34 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   return links;
 }
 
-function resolveSecrets(profile: Profile, secrets: Record<string, unknown> | undefined, label: string, issues: IssueList): Profile {
-  const out: Record<string, unknown> = { ...profile };
-  for (const [key, value] of Object.entries(profile)) {
-    if (typeof value !== 'string') continue;
-    const m = /^\$\{secret:([^}]+)\}$/.exec(value);
+/**
+ * `${secret:name}` in a profile's top-level strings, replaced before the
+ * profile is validated: a secret's value is checked like any other (an
+ * ssh_user from secrets.json reaches ssh_config all the same). An undefined
+ * secret is reported and its field left out.
+ */
+function resolveSecrets(
+  raw: unknown,
+  secrets: Record<string, unknown> | undefined,
+  label: string,
+  issues: IssueList,
+): { value: unknown; secretOf: Map<string, string> } {
+  const secretOf = new Map<string, string>();
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { value: raw, secretOf };
+  const out: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(raw)) {
+    const m = typeof value === 'string' ? /^\$\{secret:([^}]+)\}$/.exec(value) : null;
     if (!m) continue;
     const secret = secrets?.[m[1]!];
-    if (typeof secret === 'string') out[key] = secret;
-    else issues.add(label, key, `secret "${m[1]}" is not defined`, `add "${m[1]}" to secrets.json in the spec directory`);
+    if (typeof secret === 'string') {
+      out[key] = secret;
+      secretOf.set(key, m[1]!);
+    } else {
+      delete out[key];
+      issues.add(label, key, `secret "${m[1]}" is not defined`, `add "${m[1]}" to secrets.json in the spec directory`);
+    }
   }
-  return out as Profile;
+  return { value: out, secretOf };
 }
 
 /**
@@ -230,8 +258,9 @@ export function loadSpec(specDir: string): Spec {
     if (!present.has(`${d}.json`)) continue;
     const label = `profiles/${d}.json`;
     const file = readJsonFile(join(profileDir, `${d}.json`), label);
-    const data = validate(profileSchema, file, issues);
-    if (data) profiles[d] = { path: file.path, label, text: file.text, data: resolveSecrets(data, secrets, label, issues) };
+    const { value, secretOf } = resolveSecrets(file.value, secrets, label, issues);
+    const data = validate(profileSchema, { ...file, value }, issues, secretOf);
+    if (data) profiles[d] = { path: file.path, label, text: file.text, data };
   }
 
   issues.throwIfAny();
