@@ -25,7 +25,7 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
   for (const [name, value] of Object.entries(raw ?? {})) {
     const path = `${section}.hosts.${name}`;
     if (!isValidName(name)) {
-      issues.add(file, path, `host name "${name}" is not valid`, `use ${NAME_RULE}`);
+      issues.add(file, path, `host name ${JSON.stringify(name)} is not valid`, `use ${NAME_RULE}`);
       continue;
     }
     const body = typeof value === 'string' ? { address: value } : (value as { address?: unknown; listen?: unknown });
@@ -38,7 +38,7 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
     const user = at >= 0 ? text.slice(0, at) : undefined;
     const address = text.slice(at + 1);
     if (!ADDRESS.test(address) || (user !== undefined && !isValidUser(user))) {
-      issues.add(file, typeof value === 'string' ? path : `${path}.address`, `"${text}" is not an address`, 'write an IPv4 address or DNS name, optionally as user@address, e.g. "admin@192.168.1.10"');
+      issues.add(file, typeof value === 'string' ? path : `${path}.address`, `${JSON.stringify(text)} is not an address`, 'write an IPv4 address or DNS name, optionally as user@address, e.g. "admin@192.168.1.10"');
       continue;
     }
     const listen = body.listen ?? address;

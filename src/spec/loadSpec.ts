@@ -78,8 +78,9 @@ function validate<T>(
   return undefined;
 }
 
+/** `device:interface`; no spaces or control characters (the names are printed in plans and messages). */
 export function parseEndpoint(text: string): Endpoint | undefined {
-  const m = /^([^:\s]+):([^:\s]+)$/.exec(text);
+  const m = /^([^:\s\0-\x1f\x7f]+):([^:\s\0-\x1f\x7f]+)$/.exec(text);
   return m ? { device: m[1]!, iface: m[2]! } : undefined;
 }
 
@@ -109,7 +110,7 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   const checkEndpoint = (text: string, path: string): Endpoint | undefined => {
     const ep = parseEndpoint(text);
     if (!ep) {
-      issues.add(TOPOLOGY, path, `"${text}" is not an endpoint`, 'write it as "device:interface", e.g. "spine1:Ethernet0"');
+      issues.add(TOPOLOGY, path, `${JSON.stringify(text)} is not an endpoint`, 'write it as "device:interface", e.g. "spine1:Ethernet0"');
       return undefined;
     }
     if (!(ep.device in devices)) {
@@ -229,11 +230,11 @@ export function loadSpec(specDir: string): Spec {
   const devices = Object.keys(topo.devices);
   if (devices.length === 0) issues.add(TOPOLOGY, 'devices', 'no devices', 'add at least one device');
   for (const d of devices) {
-    if (!isValidName(d)) issues.add(TOPOLOGY, jsonPath(['devices', d]), `device name "${d}" is not valid`, `use ${NAME_RULE}`);
+    if (!isValidName(d)) issues.add(TOPOLOGY, jsonPath(['devices', d]), `device name ${JSON.stringify(d)} is not valid`, `use ${NAME_RULE}`);
   }
   const name = labName(dir, topo, settings);
   if (!isValidName(name)) {
-    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name "${name}" is not valid`, `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`);
+    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name ${JSON.stringify(name)} is not valid`, `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`);
   }
   const links = issues.empty ? collectLinks(topo, issues) : [];
   const hosts = parseHosts(settings.hosts, settingsKey, TOPOLOGY, issues);

@@ -186,6 +186,22 @@ const refused: Array<[string, () => string, string]> = [
     () => platform((p) => (p.device_type = 'host\n')),
     `platforms.json: platforms.vs.device_type: ${LABEL}, got "host\\n"`,
   ],
+  // Names and endpoints: file names, QEMU ids and ssh_config hosts, or printed; quoted as JSON in the message.
+  [
+    'a device name with a newline',
+    () => spec((s) => ((s.topology as Any).devices['r\nProxyCommand x'] = {})),
+    'topology.json: devices["r\\nProxyCommand x"]: device name "r\\nProxyCommand x" is not valid',
+  ],
+  [
+    'an endpoint with a terminal escape',
+    () => spec((s) => ((s.topology as Any).links[1].a = 'r1:Ethernet8\u001b[2J')),
+    'topology.json: links[1].a: "r1:Ethernet8\\u001b[2J" is not an endpoint',
+  ],
+  [
+    'a lab name with a newline',
+    () => spec((s) => ((s.topology as Any).vmlab.name = 'lab\nx')),
+    'topology.json: vmlab.name: lab name "lab\\nx" is not valid',
+  ],
   // A value from secrets.json is checked like the rest, and never shown.
   [
     'ssh_user from secrets.json with a newline',
