@@ -38,7 +38,9 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
     const user = at >= 0 ? text.slice(0, at) : undefined;
     const address = text.slice(at + 1);
     if (!ADDRESS.test(address) || (user !== undefined && !isValidUser(user))) {
-      issues.add(file, typeof value === 'string' ? path : `${path}.address`, `${JSON.stringify(text)} is not an address`, 'write an IPv4 address or DNS name, optionally as user@address, e.g. "admin@192.168.1.10"');
+      const hint = 'write an IPv4 address or DNS name, optionally as user@address, e.g. "admin@192.168.1.10"';
+      const where = typeof value === 'string' ? path : `${path}.address`;
+      issues.add(file, where, `${JSON.stringify(text)} is not an address`, hint);
       continue;
     }
     const listen = body.listen ?? address;

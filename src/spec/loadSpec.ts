@@ -110,7 +110,8 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   const checkEndpoint = (text: string, path: string): Endpoint | undefined => {
     const ep = parseEndpoint(text);
     if (!ep) {
-      issues.add(TOPOLOGY, path, `${JSON.stringify(text)} is not an endpoint`, 'write it as "device:interface", e.g. "spine1:Ethernet0"');
+      const hint = 'write it as "device:interface", e.g. "spine1:Ethernet0"';
+      issues.add(TOPOLOGY, path, `${JSON.stringify(text)} is not an endpoint`, hint);
       return undefined;
     }
     if (!(ep.device in devices)) {
@@ -230,11 +231,15 @@ export function loadSpec(specDir: string): Spec {
   const devices = Object.keys(topo.devices);
   if (devices.length === 0) issues.add(TOPOLOGY, 'devices', 'no devices', 'add at least one device');
   for (const d of devices) {
-    if (!isValidName(d)) issues.add(TOPOLOGY, jsonPath(['devices', d]), `device name ${JSON.stringify(d)} is not valid`, `use ${NAME_RULE}`);
+    if (!isValidName(d)) {
+      const message = `device name ${JSON.stringify(d)} is not valid`;
+      issues.add(TOPOLOGY, jsonPath(['devices', d]), message, `use ${NAME_RULE}`);
+    }
   }
   const name = labName(dir, topo, settings);
   if (!isValidName(name)) {
-    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name ${JSON.stringify(name)} is not valid`, `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`);
+    const hint = `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`;
+    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name ${JSON.stringify(name)} is not valid`, hint);
   }
   const links = issues.empty ? collectLinks(topo, issues) : [];
   const hosts = parseHosts(settings.hosts, settingsKey, TOPOLOGY, issues);
