@@ -11,6 +11,7 @@ import { hmp, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, re
 import { copyFast, qemuImg } from './snapshotArchive.js';
 import { devicesOf, nodeMismatches, qmpVersion, type SnapshotNode } from './snapshotFacts.js';
 import { shellQuote } from './sshCommand.js';
+import { sshUser } from './sshFiles.js';
 import { waitForSsh } from './readiness.js';
 
 /*
@@ -218,8 +219,7 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
     hostKeyPub: readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim(),
     macs: macChanges(f.saved, n),
   });
-  const remote = cp.user === 'root' ? 'sh -s' : 'sudo -n sh -s';
-  const argv = ['ssh', '-i', cp.key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=15', '-p', String(n.sshPort), `${cp.user}@${n.mgmtIp}`, remote];
+  const argv = identityArgv(cp.user, cp.key, n);
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (let attempt = 1; Date.now() < deadline; attempt++) {
@@ -230,6 +230,21 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
     await new Promise((res) => setTimeout(res, 1000));
   }
   throw new LabError(`${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`, `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; see ${n.files.serialLog}`);
+}
+
+/**
+ * ssh to a checkpoint's guest as the user it was saved with (its record
+ * may come from someone else's archive): the user goes with `-l`, checked,
+ * and `--` ends the options, so neither it nor the address is ever read
+ * as an option.
+ */
+export function identityArgv(user: string, key: string, n: Pick<NodePlan, 'sshPort' | 'mgmtIp'>): string[] {
+  const remote = user === 'root' ? 'sh -s' : 'sudo -n sh -s';
+  const opts = ['IdentitiesOnly=yes', 'BatchMode=yes', 'StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null'];
+  opts.push('LogLevel=ERROR', 'ConnectTimeout=15');
+  const login = sshUser(user, "on ssh's command line");
+  const port = String(n.sshPort);
+  return ['ssh', '-i', key, ...opts.flatMap((o) => ['-o', o]), '-p', port, '-l', login, '--', n.mgmtIp, remote];
 }
 
 /** The script restarted the SSH server (sshd re-executes on HUP): after a moment (the old one may still answer), wait until it answers again. */

@@ -32,7 +32,8 @@ export function sshInvocation(state: LabState, node: string, command: string[], 
   } else {
     argv.push('-o', 'BatchMode=yes');
   }
-  argv.push(node);
-  if (command.length) argv.push('--', command.map(shellQuote).join(' '));
+  // `--` first: the node name (checked at load) can never be read as an option.
+  argv.push('--', node);
+  if (command.length) argv.push(command.map(shellQuote).join(' '));
   return { argv, env: childEnv };
 }

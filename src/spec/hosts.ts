@@ -1,4 +1,4 @@
-import { isValidName, NAME_RULE } from './names.js';
+import { isValidName, isValidUser, NAME_RULE } from './names.js';
 import type { IssueList } from './specError.js';
 
 /** One entry of `vmlab.hosts`: where that machine is reached, and what its lab sockets bind to. */
@@ -13,7 +13,6 @@ export interface HostEntry {
 
 // An IPv4 address or a DNS name: it reaches QEMU's option parser and ssh, so nothing else.
 const ADDRESS = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
-const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
@@ -26,7 +25,7 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
   for (const [name, value] of Object.entries(raw ?? {})) {
     const path = `${section}.hosts.${name}`;
     if (!isValidName(name)) {
-      issues.add(file, path, `host name "${name}" is not valid`, `use ${NAME_RULE}`);
+      issues.add(file, path, `host name ${JSON.stringify(name)} is not valid`, `use ${NAME_RULE}`);
       continue;
     }
     const body = typeof value === 'string' ? { address: value } : (value as { address?: unknown; listen?: unknown });
@@ -38,8 +37,10 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
     const at = text.lastIndexOf('@');
     const user = at >= 0 ? text.slice(0, at) : undefined;
     const address = text.slice(at + 1);
-    if (!ADDRESS.test(address) || (user !== undefined && !USER.test(user))) {
-      issues.add(file, typeof value === 'string' ? path : `${path}.address`, `"${text}" is not an address`, 'write an IPv4 address or DNS name, optionally as user@address, e.g. "admin@192.168.1.10"');
+    if (!ADDRESS.test(address) || (user !== undefined && !isValidUser(user))) {
+      const hint = 'write an IPv4 address or DNS name, optionally as user@address, e.g. "admin@192.168.1.10"';
+      const where = typeof value === 'string' ? path : `${path}.address`;
+      issues.add(file, where, `${JSON.stringify(text)} is not an address`, hint);
       continue;
     }
     const listen = body.listen ?? address;

@@ -59,16 +59,28 @@ export interface Spec {
 export const TOPOLOGY = 'topology.json';
 export const PLATFORMS = 'platforms.json';
 
-function validate<T>(schema: z.ZodType<T>, file: JsonFile, issues: IssueList): T | undefined {
+/** `secretOf`: top-level field → the secret its value came from; such values are never quoted. */
+function validate<T>(
+  schema: z.ZodType<T>,
+  file: JsonFile,
+  issues: IssueList,
+  secretOf = new Map<string, string>(),
+): T | undefined {
   // reportInput: messages quote the value the user wrote.
   const result = schema.safeParse(file.value, { reportInput: true });
   if (result.success) return result.data;
-  for (const issue of zodIssueMessages(result.error.issues)) issues.add(file.label, jsonPath(issue.path), issue.message);
+  const secret = (path: readonly PropertyKey[]) => secretOf.get(String(path[0]));
+  for (const issue of zodIssueMessages(result.error.issues, (path) => secret(path) !== undefined)) {
+    const from = secret(issue.path);
+    const source = from ? ` (from secret "${from}" in secrets.json)` : '';
+    issues.add(file.label, jsonPath(issue.path), issue.message + source);
+  }
   return undefined;
 }
 
+/** `device:interface`; no spaces or control characters (the names are printed in plans and messages). */
 export function parseEndpoint(text: string): Endpoint | undefined {
-  const m = /^([^:\s]+):([^:\s]+)$/.exec(text);
+  const m = /^([^:\s\0-\x1f\x7f]+):([^:\s\0-\x1f\x7f]+)$/.exec(text);
   return m ? { device: m[1]!, iface: m[2]! } : undefined;
 }
 
@@ -98,7 +110,8 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   const checkEndpoint = (text: string, path: string): Endpoint | undefined => {
     const ep = parseEndpoint(text);
     if (!ep) {
-      issues.add(TOPOLOGY, path, `"${text}" is not an endpoint`, 'write it as "device:interface", e.g. "spine1:Ethernet0"');
+      const hint = 'write it as "device:interface", e.g. "spine1:Ethernet0"';
+      issues.add(TOPOLOGY, path, `${JSON.stringify(text)} is not an endpoint`, hint);
       return undefined;
     }
     if (!(ep.device in devices)) {
@@ -164,17 +177,34 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   return links;
 }
 
-function resolveSecrets(profile: Profile, secrets: Record<string, unknown> | undefined, label: string, issues: IssueList): Profile {
-  const out: Record<string, unknown> = { ...profile };
-  for (const [key, value] of Object.entries(profile)) {
-    if (typeof value !== 'string') continue;
-    const m = /^\$\{secret:([^}]+)\}$/.exec(value);
+/**
+ * `${secret:name}` in a profile's top-level strings, replaced before the
+ * profile is validated: a secret's value is checked like any other (an
+ * ssh_user from secrets.json reaches ssh_config all the same). An undefined
+ * secret is reported and its field left out.
+ */
+function resolveSecrets(
+  raw: unknown,
+  secrets: Record<string, unknown> | undefined,
+  label: string,
+  issues: IssueList,
+): { value: unknown; secretOf: Map<string, string> } {
+  const secretOf = new Map<string, string>();
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { value: raw, secretOf };
+  const out: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(raw)) {
+    const m = typeof value === 'string' ? /^\$\{secret:([^}]+)\}$/.exec(value) : null;
     if (!m) continue;
     const secret = secrets?.[m[1]!];
-    if (typeof secret === 'string') out[key] = secret;
-    else issues.add(label, key, `secret "${m[1]}" is not defined`, `add "${m[1]}" to secrets.json in the spec directory`);
+    if (typeof secret === 'string') {
+      out[key] = secret;
+      secretOf.set(key, m[1]!);
+    } else {
+      delete out[key];
+      issues.add(label, key, `secret "${m[1]}" is not defined`, `add "${m[1]}" to secrets.json in the spec directory`);
+    }
   }
-  return out as Profile;
+  return { value: out, secretOf };
 }
 
 /**
@@ -201,11 +231,15 @@ export function loadSpec(specDir: string): Spec {
   const devices = Object.keys(topo.devices);
   if (devices.length === 0) issues.add(TOPOLOGY, 'devices', 'no devices', 'add at least one device');
   for (const d of devices) {
-    if (!isValidName(d)) issues.add(TOPOLOGY, jsonPath(['devices', d]), `device name "${d}" is not valid`, `use ${NAME_RULE}`);
+    if (!isValidName(d)) {
+      const message = `device name ${JSON.stringify(d)} is not valid`;
+      issues.add(TOPOLOGY, jsonPath(['devices', d]), message, `use ${NAME_RULE}`);
+    }
   }
   const name = labName(dir, topo, settings);
   if (!isValidName(name)) {
-    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name "${name}" is not valid`, `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`);
+    const hint = `set "${settingsKey}": {"name": "..."} using ${NAME_RULE}`;
+    issues.add(TOPOLOGY, `${settingsKey}.name`, `lab name ${JSON.stringify(name)} is not valid`, hint);
   }
   const links = issues.empty ? collectLinks(topo, issues) : [];
   const hosts = parseHosts(settings.hosts, settingsKey, TOPOLOGY, issues);
@@ -230,8 +264,9 @@ export function loadSpec(specDir: string): Spec {
     if (!present.has(`${d}.json`)) continue;
     const label = `profiles/${d}.json`;
     const file = readJsonFile(join(profileDir, `${d}.json`), label);
-    const data = validate(profileSchema, file, issues);
-    if (data) profiles[d] = { path: file.path, label, text: file.text, data: resolveSecrets(data, secrets, label, issues) };
+    const { value, secretOf } = resolveSecrets(file.value, secrets, label, issues);
+    const data = validate(profileSchema, { ...file, value }, issues, secretOf);
+    if (data) profiles[d] = { path: file.path, label, text: file.text, data };
   }
 
   issues.throwIfAny();

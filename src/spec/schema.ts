@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { USER_PATTERN, USER_RULE } from './names.js';
 
 /*
  * The spec files are shared with other tools (newtron): every object is
@@ -7,6 +8,33 @@ import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
 const positiveInt = z.number().int().positive();
+
+/*
+ * Every string that reaches a file, an argv, ssh_config or a cloud-init
+ * document is checked here, at load (docs/security.md lists them).
+ */
+/** ssh_user, vm_credentials.user: see USER_PATTERN ("" is allowed: it counts as unset). */
+const userName = z.string().regex(new RegExp(`^(?:${USER_PATTERN.source.slice(1, -1)})?$`), USER_RULE);
+/** Passwords go to ssh through the environment (askpass answers one line): no NUL, no line break. */
+const password = z.string().max(1024).regex(/^[^\0\r\n]*$/, 'a password on one line (no line breaks or NUL)');
+/** A path or library name: a file name for qemu-img and QEMU, so no control characters (NUL crashes fs calls). */
+const imageRef = z
+  .string()
+  .max(4096)
+  .regex(/^[^\0-\x1f\x7f]*$/, 'a file path or library image name without control characters');
+/** Platform names and the like: shown in plans, inventories and graphs, never a file name or argv. */
+const label = z.string().max(128).regex(/^[^\0-\x1f\x7f]*$/, 'text on one line without control characters');
+/**
+ * A package for cloud-init to install (apt, dnf, zypper): a name with an
+ * optional version, architecture, release or glob, or a dnf @group; never
+ * an option (leading '-') or whitespace.
+ */
+const packageName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9@][A-Za-z0-9@.+_:=~*/-]{0,199}$/,
+    'a package name such as "iperf3", "nginx=1.22.1-9" or "@development-tools" (no spaces, no leading "-")',
+  );
 
 /** The `vmlab` (or legacy `newtlab`) section of topology.json. */
 export const labSettingsSchema = z.looseObject({
@@ -46,19 +74,26 @@ export const interfaceMapSchema = z.enum(['sequential', 'stride-4', 'linux', 'cu
 
 /** Fields a profile may override and a platform may set (first non-empty wins). */
 const vmFields = {
-  vm_image: z.string().optional(),
+  vm_image: imageRef.optional(),
   vm_memory: positiveInt.optional(),
   vm_cpus: positiveInt.optional(),
-  // These reach QEMU's option parser: no commas or '=' smuggled in.
+  // These reach QEMU's option parser: no commas or '=' smuggled in, nothing that reads as an option.
   vm_nic_driver: z
     .string()
-    .regex(/^[A-Za-z0-9_-]*$/, 'a QEMU device name such as e1000 or virtio-net-pci')
+    .regex(/^(?:[A-Za-z][A-Za-z0-9_-]{0,63})?$/, 'a QEMU device name such as e1000 or virtio-net-pci')
     .optional(),
   vm_cpu_features: z
     .string()
-    .regex(/^([+-]?[A-Za-z0-9_.-]+(,[+-]?[A-Za-z0-9_.-]+)*)?$/, 'comma-separated CPU flags such as +sse4.2')
+    .max(1024)
+    .regex(
+      /^(?:[+-]?[A-Za-z0-9][A-Za-z0-9_.-]*(?:,[+-]?[A-Za-z0-9][A-Za-z0-9_.-]*)*)?$/,
+      'comma-separated CPU flags such as +sse4.2',
+    )
     .optional(),
-  vm_cpu_model: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'a QEMU CPU model such as max or Haswell').optional(),
+  vm_cpu_model: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$/, 'a QEMU CPU model such as max or Haswell')
+    .optional(),
   vm_disk_bus: z.enum(['virtio', 'ide']).optional(),
   vm_boot_timeout: positiveInt.optional(),
   vm_interface_map: interfaceMapSchema.optional(),
@@ -68,24 +103,24 @@ const vmFields = {
 export const platformSchema = z.looseObject({
   ...vmFields,
   /** newtron's device kind: "host" (a test host) keeps management off eth0, its first data port. */
-  device_type: z.string().optional(),
-  vm_credentials: z.looseObject({ user: z.string().optional(), pass: z.string().optional() }).optional(),
+  device_type: label.optional(),
+  vm_credentials: z.looseObject({ user: userName.optional(), pass: password.optional() }).optional(),
 });
 
 export const platformsFileSchema = z.looseObject({
-  platforms: z.record(z.string(), platformSchema),
+  platforms: z.record(label, platformSchema),
 });
 
 export const profileSchema = z.looseObject({
   ...vmFields,
-  platform: z.string().optional(),
-  ssh_user: z.string().optional(),
-  ssh_pass: z.string().optional(),
-  vm_host: z.string().optional(),
+  platform: label.optional(),
+  ssh_user: userName.optional(),
+  ssh_pass: password.optional(),
+  vm_host: label.optional(),
   /** Extra cloud-init for nodes on cloud images. */
   cloud_init: z
     .looseObject({
-      packages: z.array(z.string()).optional(),
+      packages: z.array(packageName).optional(),
       runcmd: z.array(z.union([z.string(), z.array(z.string())])).optional(),
       ssh_import_user_keys: z.boolean().optional(),
     })

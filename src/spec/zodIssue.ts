@@ -9,6 +9,9 @@ import type { z } from 'zod';
 
 type Issue = z.core.$ZodIssue & { input?: unknown };
 
+/** Says which paths' values are never echoed back (besides SECRET_KEY's fields). */
+export type HideValue = (path: readonly PropertyKey[]) => boolean;
+
 /** Fields whose values are never echoed back (they may hold passwords). */
 const SECRET_KEY = /pass(word)?$|secret|token|private_?key/i;
 
@@ -81,9 +84,9 @@ function unionExpectation(issue: Extract<Issue, { code: 'invalid_union' }>): str
  * that): `expected one of sequential, stride-4, linux, custom; got "zigzag"`,
  * `expected number, got string "abc"`, `expected a number ≥ 1, got 0`.
  */
-export function zodIssueMessage(issue: Issue): string {
+export function zodIssueMessage(issue: Issue, hidden: HideValue = () => false): string {
   const last = issue.path[issue.path.length - 1];
-  const hide = typeof last === 'string' && SECRET_KEY.test(last);
+  const hide = (typeof last === 'string' && SECRET_KEY.test(last)) || hidden(issue.path);
   const has = 'input' in issue;
   const got = (text: string) => (has ? text : '');
   const value = hide ? 'a value (hidden)' : showValue(issue.input);
@@ -107,6 +110,9 @@ export function zodIssueMessage(issue: Issue): string {
       const expected = unionExpectation(issue);
       return expected ? `${expected}${got(`, got ${typeAndValue(issue.input, hide)}`)}` : `not valid${got(`: got ${value}`)}`;
     }
+    case 'invalid_key':
+      // A record's key (a platform name): the key's own problem, which quotes it.
+      return issue.issues.map((i) => zodIssueMessage(i as Issue, hidden)).join('; ');
     case 'unrecognized_keys':
       return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
     default:
@@ -122,17 +128,21 @@ const wrongTypeOnly = (branch: readonly z.core.$ZodIssue[]) => branch.length ===
  * branch (`{"interfaces": {"e": 3}}` against object-or-null) reports that
  * branch's own problems at their full path instead of "invalid input".
  */
-export function zodIssueMessages(issues: readonly z.core.$ZodIssue[]): Array<{ path: PropertyKey[]; message: string }> {
+export function zodIssueMessages(
+  issues: readonly z.core.$ZodIssue[],
+  hidden: HideValue = () => false,
+): Array<{ path: PropertyKey[]; message: string }> {
   const out: Array<{ path: PropertyKey[]; message: string }> = [];
   for (const issue of issues) {
     if (issue.code === 'invalid_union') {
       const matching = issue.errors.filter((b) => !wrongTypeOnly(b));
       if (matching.length === 1) {
-        for (const inner of zodIssueMessages(matching[0]!)) out.push({ path: [...issue.path, ...inner.path], message: inner.message });
+        const inner = zodIssueMessages(matching[0]!, (p) => hidden([...issue.path, ...p]));
+        for (const i of inner) out.push({ path: [...issue.path, ...i.path], message: i.message });
         continue;
       }
     }
-    out.push({ path: [...issue.path], message: zodIssueMessage(issue) });
+    out.push({ path: [...issue.path], message: zodIssueMessage(issue, hidden) });
   }
   return out;
 }
