@@ -2,18 +2,30 @@ import type { LabPlan, NicPlan } from '../plan/labPlan.js';
 import { shellQuote } from '../lab/sshCommand.js';
 import { style } from './output.js';
 
-function nicText(nic: NicPlan): string {
+function backendText(nic: NicPlan): string {
   const b = nic.backend;
-  const what =
-    b.kind === 'user'
-      ? `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`
-      : b.kind === 'unwired'
-        ? style.dim('unwired')
-        : b.kind === 'tcp-listen'
-          ? `tcp listen ${b.host}:${b.port} ← ${nic.peer}`
-          : b.kind === 'tcp-connect'
-            ? `tcp connect ${b.host}:${b.port} → ${nic.peer}`
-            : `udp ${b.host}:${b.localPort} ⇄ ${b.remoteHost ?? ''}:${b.remotePort} ${nic.peer}`;
+  switch (b.kind) {
+    case 'user':
+      return `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`;
+    case 'unwired':
+      return style.dim('unwired');
+    case 'tcp-listen':
+      return `tcp listen ${b.host}:${b.port} ← ${nic.peer}`;
+    case 'tcp-connect':
+      return `tcp connect ${b.host}:${b.port} → ${nic.peer}`;
+    case 'udp':
+      return `udp ${b.host}:${b.localPort} ⇄ ${b.remoteHost ?? ''}:${b.remotePort} ${nic.peer}`;
+    case 'unix-listen':
+      return `unix stream listen ${b.path} ← ${nic.peer}`;
+    case 'unix-connect':
+      return `unix stream connect ${b.path} → ${nic.peer}`;
+    case 'unix-dgram':
+      return `unix dgram ${b.path} ⇄ ${b.remotePath} ${nic.peer}`;
+  }
+}
+
+function nicText(nic: NicPlan): string {
+  const what = backendText(nic);
   const away = nic.peerHost ? ` (host ${nic.peerHost})` : '';
   return `NIC ${String(nic.index).padEnd(2)} ${(nic.iface || '-').padEnd(12)} ${nic.mac}  ${what}${away}`;
 }
@@ -46,7 +58,12 @@ export function planText(plan: LabPlan, accelReason: string): string {
   if (plan.links.length) {
     out.push('', style.bold('Links'));
     for (const l of plan.links) {
-      const ports = l.transport === 'udp' ? `udp ${l.port}/${l.zPort}` : `tcp ${l.port}, ${l.listener === 'a' ? l.a.node : l.z.node} listens`;
+      const listener = l.listener === 'a' ? l.a.node : l.z.node;
+      // A link on one host uses no port: UNIX sockets in the lab's qemu/ dir.
+      const ports =
+        l.socket === 'unix'
+          ? l.transport === 'udp' ? 'unix datagram sockets' : `unix stream socket, ${listener} listens`
+          : l.transport === 'udp' ? `udp ${l.port}/${l.zPort}` : `tcp ${l.port}, ${listener} listens`;
       out.push(`  ${String(l.index).padStart(2)}  ${l.a.node}:${l.a.iface} ↔ ${l.z.node}:${l.z.iface}  (${ports})`);
     }
   }

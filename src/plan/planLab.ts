@@ -3,7 +3,7 @@ import { TOPOLOGY } from '../spec/loadSpec.js';
 import { IssueList } from '../spec/specError.js';
 import { buildQemuArgv } from '../qemu/argv.js';
 import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
-import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
+import { labDir, labFiles, linkSocketFile, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
 import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode } from './labPlan.js';
 import { macAddress } from './macAddress.js';
 import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
@@ -142,11 +142,20 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     issues,
   );
 
-  // The QMP socket path must fit a unix socket address.
-  for (const n of names) {
-    const qmp = nodeFiles(dir, n).qmp;
-    if (Buffer.byteLength(qmp) > UNIX_SOCKET_PATH_MAX) {
-      issues.add('VMLAB_HOME', '', `the QMP socket path ${qmp} is ${Buffer.byteLength(qmp)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
+  // The QMP socket path, and the link sockets of nodes that share a host, must fit a unix socket address.
+  const hostOf = (node: string) => byName.get(node)!.host;
+  const sameHost = (l: Spec['links'][number]) => hostOf(l.a.device) === hostOf(l.z.device);
+  const socketPaths: Array<[string, string]> = names.map((n) => ['QMP socket', nodeFiles(dir, n).qmp]);
+  for (const l of spec.links.filter(sameHost)) {
+    for (const side of ['a', 'z'] as const) {
+      const nic = [...wired.get(l[side].device)!].find(([, w]) => w.link === l.index && w.side === side)?.[0];
+      if (nic !== undefined) socketPaths.push(['link socket', linkSocketFile(dir, l[side].device, nic)]);
+    }
+  }
+  for (const [what, path] of socketPaths) {
+    const bytes = Buffer.byteLength(path);
+    if (bytes > UNIX_SOCKET_PATH_MAX) {
+      issues.add('VMLAB_HOME', '', `the ${what} path ${path} is ${bytes} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
     }
   }
   issues.throwIfAny();
@@ -171,27 +180,33 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       transport,
       port: pa,
       ...(transport === 'udp' ? { zPort: pz } : {}),
+      socket: sameHost(l) ? ('unix' as const) : ('inet' as const),
       listener: listener[i]!,
     };
   });
 
-  // Same-host links stay on 127.0.0.1; a cross-host link binds to its host's
-  // listen address and reaches the peer at the peer host's address.
-  const hostOf = (node: string) => byName.get(node)!.host;
+  // A link on one host runs over UNIX sockets in the lab's private qemu/
+  // dir (a port on 127.0.0.1 would take frames from any local user); a
+  // cross-host link binds to its host's listen address and reaches the
+  // peer at the peer host's address.
   const bindOf = (node: string) => spec.hosts[hostOf(node)!]!.listen;
   const addressOf = (node: string) => spec.hosts[hostOf(node)!]!.address;
   const backendFor = (link: LinkPlan, side: 'a' | 'z'): NicBackend => {
     const me = link[side].node;
     const peer = link[side === 'a' ? 'z' : 'a'].node;
-    const cross = hostOf(me) !== hostOf(peer);
+    const other = side === 'a' ? 'z' : 'a';
+    if (link.socket === 'unix') {
+      const at = (s: 'a' | 'z') => linkSocketFile(dir, link[s].node, link[s].nic);
+      if (link.transport === 'udp') return { kind: 'unix-dgram', path: at(side), remotePath: at(other) };
+      return { kind: side === link.listener ? 'unix-listen' : 'unix-connect', path: at(link.listener) };
+    }
     if (link.transport === 'udp') {
       const mine = side === 'a' ? link.port : link.zPort!;
       const theirs = side === 'a' ? link.zPort! : link.port;
-      if (!cross) return { kind: 'udp', host: '127.0.0.1', localPort: mine, remotePort: theirs };
       return { kind: 'udp', host: bindOf(me), localPort: mine, remotePort: theirs, remoteHost: addressOf(peer) };
     }
-    if (side === link.listener) return { kind: 'tcp-listen', host: cross ? bindOf(me) : '127.0.0.1', port: link.port };
-    return { kind: 'tcp-connect', host: cross ? addressOf(peer) : '127.0.0.1', port: link.port };
+    if (side === link.listener) return { kind: 'tcp-listen', host: bindOf(me), port: link.port };
+    return { kind: 'tcp-connect', host: addressOf(peer), port: link.port };
   };
 
   const macs = new Set<string>();
