@@ -2,8 +2,10 @@ import type { LabPlan, NicPlan } from '../plan/labPlan.js';
 import { shellQuote } from '../lab/sshCommand.js';
 import { style } from './output.js';
 
-function backendText(nic: NicPlan): string {
+/** `labDir`: UNIX link sockets are shown under it (qemu/r1.nic1), as the state dir line names it. */
+function backendText(nic: NicPlan, labDir: string): string {
   const b = nic.backend;
+  const at = (path: string) => (path.startsWith(`${labDir}/`) ? path.slice(labDir.length + 1) : path);
   switch (b.kind) {
     case 'user':
       return `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`;
@@ -16,16 +18,16 @@ function backendText(nic: NicPlan): string {
     case 'udp':
       return `udp ${b.host}:${b.localPort} ⇄ ${b.remoteHost ?? ''}:${b.remotePort} ${nic.peer}`;
     case 'unix-listen':
-      return `unix stream listen ${b.path} ← ${nic.peer}`;
+      return `unix stream listen ${at(b.path)} ← ${nic.peer}`;
     case 'unix-connect':
-      return `unix stream connect ${b.path} → ${nic.peer}`;
+      return `unix stream connect ${at(b.path)} → ${nic.peer}`;
     case 'unix-dgram':
-      return `unix dgram ${b.path} ⇄ ${b.remotePath} ${nic.peer}`;
+      return `unix dgram ${at(b.path)} ⇄ ${at(b.remotePath)} ${nic.peer}`;
   }
 }
 
-function nicText(nic: NicPlan): string {
-  const what = backendText(nic);
+function nicText(nic: NicPlan, labDir: string): string {
+  const what = backendText(nic, labDir);
   const away = nic.peerHost ? ` (host ${nic.peerHost})` : '';
   return `NIC ${String(nic.index).padEnd(2)} ${(nic.iface || '-').padEnd(12)} ${nic.mac}  ${what}${away}`;
 }
@@ -52,7 +54,7 @@ export function planText(plan: LabPlan, accelReason: string): string {
     out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}, boot timeout ${n.bootTimeoutS} s`);
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
     out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console 127.0.0.1:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
-    for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
+    for (const nic of n.nics) out.push(`    ${nicText(nic, plan.files.dir)}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }
   if (plan.links.length) {
