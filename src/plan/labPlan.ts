@@ -17,7 +17,7 @@ export type NicBackend =
   /** A TCP-transport link on one host: a UNIX stream socket (`-netdev stream`) at `path`, which the listener binds. */
   | { kind: 'unix-listen'; path: string }
   | { kind: 'unix-connect'; path: string }
-  /** A UDP-transport link on one host: a UNIX datagram socket (`-netdev dgram`) bound at `path`, sending to `remotePath`. */
+  /** A UDP-transport link on one host: a UNIX datagram socket (`-netdev dgram`) at `path`, sending to `remotePath`. */
   | { kind: 'unix-dgram'; path: string; remotePath: string }
   /** An unwired interface: a NIC on an empty hub, so later NICs keep their index. */
   | { kind: 'unwired' };
@@ -117,7 +117,7 @@ export interface LinkPlan {
    */
   port: number;
   zPort?: number;
-  /** "unix": both ends on this host, UNIX sockets in the lab's qemu/ dir; "inet": across hosts. Absent in older plans: inet. */
+  /** "unix": both ends on this host, sockets in the lab's qemu/ dir; "inet": across hosts (and older plans: absent). */
   socket?: 'unix' | 'inet';
   /** Which side listens (TCP); A unless that would make a start-order cycle. */
   listener: 'a' | 'z';

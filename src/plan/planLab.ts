@@ -155,7 +155,8 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
   for (const [what, path] of socketPaths) {
     const bytes = Buffer.byteLength(path);
     if (bytes > UNIX_SOCKET_PATH_MAX) {
-      issues.add('VMLAB_HOME', '', `the ${what} path ${path} is ${bytes} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
+      const message = `the ${what} path ${path} is ${bytes} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`;
+      issues.add('VMLAB_HOME', '', message, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
     }
   }
   issues.throwIfAny();

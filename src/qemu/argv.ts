@@ -43,7 +43,12 @@ export function linkNetdevOptions(backend: NicBackend, id: string): NetdevOption
     case 'unix-connect':
       return { type: 'stream', id, server: false, addr: { type: 'unix', path: backend.path } };
     case 'unix-dgram':
-      return { type: 'dgram', id, local: { type: 'unix', path: backend.path }, remote: { type: 'unix', path: backend.remotePath } };
+      return {
+        type: 'dgram',
+        id,
+        local: { type: 'unix', path: backend.path },
+        remote: { type: 'unix', path: backend.remotePath },
+      };
     case 'unwired':
       return undefined;
   }

@@ -84,7 +84,7 @@ async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<v
   assert.equal(r.code, 0, `${from} → ${to}\n${r.stdout}${r.stderr}`);
 }
 
-// UDP links: the cross-host lab of test/e2e/multihost deploys and pings over them (one QEMU boot is ~15 s of the test budget).
+// UDP links: test/e2e/linkIsolation (one host, UNIX datagram sockets) and the cross-host lab of test/e2e/multihost.
 describe('a 3-node lab over TCP links', { concurrency: false }, () => {
   const home = tempHome();
   chmodSync(home, 0o755); // a home other users may enter: only the lab's own directory modes keep them out
@@ -157,12 +157,13 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
 
   // Issue 20: a listener on 127.0.0.1 took the first connection, so a local user who connected while the peer
   // was down owned the link. On one host the listener is a UNIX socket in the lab's 0700 qemu/ dir.
-  it('keeps another user off a link whose peer is down: no port, EACCES on the socket', { timeout: 240_000 }, async () => {
+  it('keeps another user off a link whose peer is down: no port, EACCES', { timeout: 240_000 }, async () => {
     assert.equal((await vmlab(['stop', 'r2', '--timeout', '5'], env)).code, 0);
     // nobody poses as r2 (10.1.1.2) on r1's link: today's port, then r1's listening socket.
     const frame = arpRequest(EVIL_MAC, '10.1.1.2', '10.1.1.1');
     assert.equal(sendFrame({ kind: 'tcp', host: '127.0.0.1', port: base }, frame, 'nobody'), 'ECONNREFUSED');
-    assert.equal(sendFrame({ kind: 'unix-stream', path: join(home, 'labs', name, 'qemu', 'r1.nic1') }, frame, 'nobody'), 'EACCES');
+    const listener = { kind: 'unix-stream' as const, path: join(home, 'labs', name, 'qemu', 'r1.nic1') };
+    assert.equal(sendFrame(listener, frame, 'nobody'), 'EACCES');
     const table = (await vmlab(['ssh', 'r1', '--', 'cat', '/proc/net/arp'], env)).stdout;
     assert.doesNotMatch(table, new RegExp(EVIL_MAC), `r1 learnt the injected MAC:\n${table}`);
     const r = await vmlab(['start', 'r2'], env);

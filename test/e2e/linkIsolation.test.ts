@@ -52,18 +52,27 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
     return r.stdout;
   };
   const neighbours = (node: string) => ssh(node, 'cat /proc/net/arp');
-  const addresses = async (node: 'r1' | 'r2') => ssh(node, `ip addr add ${ip[node]}/24 dev eth1 && ip link set eth1 up`);
+  const addresses = (node: 'r1' | 'r2') => ssh(node, `ip addr add ${ip[node]}/24 dev eth1 && ip link set eth1 up`);
   const ping = (from: string, to: string) => ssh(from, `ping -c 2 -W 5 ${to}`);
 
   before(async () => {
     const image = await tinyGuest();
-    const platform = { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 };
+    const platform = {
+      vm_image: image,
+      vm_memory: 192,
+      vm_cpus: 1,
+      vm_nic_driver: 'virtio-net-pci',
+      vm_interface_map: 'linux',
+      vm_credentials: { user: 'root', pass: 'vmlab' },
+      vm_boot_timeout: 180,
+    };
+    const ports = { link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200 };
     dir = writeSpecDir(
       {
         topology: {
           devices: { r1: {}, r2: {} },
           links: [{ a: 'r1:eth1', z: 'r2:eth1' }],
-          vmlab: { name: NAME, link_transport: 'udp', link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200 },
+          vmlab: { name: NAME, link_transport: 'udp', ...ports },
         },
         platforms: { platforms: { host: platform } },
         profiles: { r1: { platform: 'host' }, r2: { platform: 'host' } },
@@ -85,7 +94,7 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
     await ping('r2', ip.r1);
   });
 
-  it('keeps out another user\'s ARP frame: no port to send to, and EACCES on the sockets', { timeout: 120_000 }, async () => {
+  it('keeps out another user\'s ARP frame: no port to send to, EACCES on the sockets', { timeout: 120_000 }, async () => {
     const status = JSON.parse((await vmlab(['status', '--json', NAME], env)).stdout);
     // The seed's port numbers stay in the state; on one host nothing binds them any more.
     const [link] = status.links as Array<{ port: number; z_port: number; transport: string }>;
@@ -119,7 +128,7 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
     await ping('r2', ip.r1);
   });
 
-  it('gives a node killed and started again its link back (its socket file was left behind)', { timeout: 240_000 }, async () => {
+  it('gives a node killed with -9 its link back over the socket file it left', { timeout: 240_000 }, async () => {
     const pid = JSON.parse(readFileSync(join(home, 'labs', NAME, 'state.json'), 'utf8')).nodes.r2.pid as number;
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));

@@ -36,10 +36,11 @@ my ($kind, $addr, $port, $hex) = @ARGV;
 my $f = pack('H*', $hex);
 my $framed = pack('N', length $f) . $f;
 my $ok;
-if ($kind eq 'udp') { socket(S, PF_INET, SOCK_DGRAM, 0) or die; $ok = send(S, $f, 0, pack_sockaddr_in($port, inet_aton($addr))); }
-elsif ($kind eq 'unix-dgram') { socket(S, PF_UNIX, SOCK_DGRAM, 0) or die; $ok = send(S, $f, 0, pack_sockaddr_un($addr)); }
-elsif ($kind eq 'tcp') { socket(S, PF_INET, SOCK_STREAM, 0) or die; $ok = connect(S, pack_sockaddr_in($port, inet_aton($addr))) && send(S, $framed, 0); }
-elsif ($kind eq 'unix-stream') { socket(S, PF_UNIX, SOCK_STREAM, 0) or die; $ok = connect(S, pack_sockaddr_un($addr)) && send(S, $framed, 0); }
+my $inet = $kind eq 'udp' || $kind eq 'tcp';
+my $to = $inet ? pack_sockaddr_in($port, inet_aton($addr)) : pack_sockaddr_un($addr);
+my $dgram = $kind eq 'udp' || $kind eq 'unix-dgram';
+socket(S, $inet ? PF_INET : PF_UNIX, $dgram ? SOCK_DGRAM : SOCK_STREAM, 0) or die "socket: $!";
+$ok = $dgram ? send(S, $f, 0, $to) : (connect(S, $to) && send(S, $framed, 0));
 if ($ok) { sleep 1; print "sent\n"; exit 0; }
 print "errno ", $! + 0, "\n"; exit 1;
 `;
