@@ -2,18 +2,32 @@ import type { LabPlan, NicPlan } from '../plan/labPlan.js';
 import { shellQuote } from '../lab/sshCommand.js';
 import { style } from './output.js';
 
-function nicText(nic: NicPlan): string {
+/** `labDir`: UNIX link sockets are shown under it (qemu/r1.nic1), as the state dir line names it. */
+function backendText(nic: NicPlan, labDir: string): string {
   const b = nic.backend;
-  const what =
-    b.kind === 'user'
-      ? `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`
-      : b.kind === 'unwired'
-        ? style.dim('unwired')
-        : b.kind === 'tcp-listen'
-          ? `tcp listen ${b.host}:${b.port} ← ${nic.peer}`
-          : b.kind === 'tcp-connect'
-            ? `tcp connect ${b.host}:${b.port} → ${nic.peer}`
-            : `udp ${b.host}:${b.localPort} ⇄ ${b.remoteHost ?? ''}:${b.remotePort} ${nic.peer}`;
+  const at = (path: string) => (path.startsWith(`${labDir}/`) ? path.slice(labDir.length + 1) : path);
+  switch (b.kind) {
+    case 'user':
+      return `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`;
+    case 'unwired':
+      return style.dim('unwired');
+    case 'tcp-listen':
+      return `tcp listen ${b.host}:${b.port} ← ${nic.peer}`;
+    case 'tcp-connect':
+      return `tcp connect ${b.host}:${b.port} → ${nic.peer}`;
+    case 'udp':
+      return `udp ${b.host}:${b.localPort} ⇄ ${b.remoteHost ?? ''}:${b.remotePort} ${nic.peer}`;
+    case 'unix-listen':
+      return `unix stream listen ${at(b.path)} ← ${nic.peer}`;
+    case 'unix-connect':
+      return `unix stream connect ${at(b.path)} → ${nic.peer}`;
+    case 'unix-dgram':
+      return `unix dgram ${at(b.path)} ⇄ ${at(b.remotePath)} ${nic.peer}`;
+  }
+}
+
+function nicText(nic: NicPlan, labDir: string): string {
+  const what = backendText(nic, labDir);
   const away = nic.peerHost ? ` (host ${nic.peerHost})` : '';
   return `NIC ${String(nic.index).padEnd(2)} ${(nic.iface || '-').padEnd(12)} ${nic.mac}  ${what}${away}`;
 }
@@ -41,13 +55,18 @@ export function planText(plan: LabPlan, accelReason: string): string {
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
     const console = n.consolePort !== null ? `tcp 127.0.0.1:${n.consolePort} (open to local users)` : n.files.console;
     out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
-    for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
+    for (const nic of n.nics) out.push(`    ${nicText(nic, plan.files.dir)}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }
   if (plan.links.length) {
     out.push('', style.bold('Links'));
     for (const l of plan.links) {
-      const ports = l.transport === 'udp' ? `udp ${l.port}/${l.zPort}` : `tcp ${l.port}, ${l.listener === 'a' ? l.a.node : l.z.node} listens`;
+      const listener = l.listener === 'a' ? l.a.node : l.z.node;
+      // A link on one host uses no port: UNIX sockets in the lab's qemu/ dir.
+      const ports =
+        l.socket === 'unix'
+          ? l.transport === 'udp' ? 'unix datagram sockets' : `unix stream socket, ${listener} listens`
+          : l.transport === 'udp' ? `udp ${l.port}/${l.zPort}` : `tcp ${l.port}, ${listener} listens`;
       out.push(`  ${String(l.index).padStart(2)}  ${l.a.node}:${l.a.iface} ↔ ${l.z.node}:${l.z.iface}  (${ports})`);
     }
   }

@@ -1,4 +1,4 @@
-import type { LabPlan, NicBackend, NodePlan } from '../plan/labPlan.js';
+import { connects, listens, type LabPlan, type NicBackend, type NodePlan } from '../plan/labPlan.js';
 import { buildQemuArgv, linkHubportId, linkNetdevId, linkNetdevOptions } from '../qemu/argv.js';
 import { QmpClient } from '../qemu/qmp.js';
 import type { LabState } from './labState.js';
@@ -8,13 +8,13 @@ const running = (state: LabState, node: string) => state.nodes[node]?.status ===
 
 /**
  * The argv to start `node` with now: a TCP link whose listening peer is
- * down starts unwired (QEMU would exit on a refused connect); it is wired
- * over QMP when the peer comes back.
+ * down starts unwired (QEMU would exit on a refused connect; a UNIX stream
+ * client would stay unconnected); it is wired over QMP when the peer comes back.
  */
 export function argvForStart(plan: LabPlan, node: NodePlan, state: LabState): string[] {
   const nics = node.nics.map((nic) => {
     // A listener on another host is not in this state: deploy waited for it (lab/remoteListener).
-    if (nic.backend.kind !== 'tcp-connect' || !nic.peer || nic.peerHost) return nic;
+    if (!connects(nic.backend) || !nic.peer || nic.peerHost) return nic;
     const peer = nic.peer.split(':')[0]!;
     return running(state, peer) ? nic : { ...nic, backend: { kind: 'unwired' as const } };
   });
@@ -27,7 +27,7 @@ export interface PeerNic {
   backend: NicBackend;
 }
 
-/** The running peers' NICs that face `node` over TCP, split by whether the peer listens. */
+/** The running peers' NICs that face `node` over TCP (IP or UNIX stream), split by whether the peer listens. */
 export function tcpPeersOf(plan: LabPlan, node: string, state: LabState): { listeners: PeerNic[]; connectors: PeerNic[] } {
   const listeners: PeerNic[] = [];
   const connectors: PeerNic[] = [];
@@ -35,8 +35,8 @@ export function tcpPeersOf(plan: LabPlan, node: string, state: LabState): { list
     if (peer.name === node || !running(state, peer.name)) continue;
     for (const nic of peer.nics) {
       if (!nic.peer || nic.peer.split(':')[0] !== node) continue;
-      if (nic.backend.kind === 'tcp-listen') listeners.push({ node: peer, nic: nic.index, backend: nic.backend });
-      if (nic.backend.kind === 'tcp-connect') connectors.push({ node: peer, nic: nic.index, backend: nic.backend });
+      if (listens(nic.backend)) listeners.push({ node: peer, nic: nic.index, backend: nic.backend });
+      if (connects(nic.backend)) connectors.push({ node: peer, nic: nic.index, backend: nic.backend });
     }
   }
   return { listeners, connectors };

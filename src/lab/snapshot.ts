@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { LabPlan, NodePlan } from '../plan/labPlan.js';
+import { connects, listens, type LabPlan, type NodePlan } from '../plan/labPlan.js';
 import { QmpClient } from '../qemu/qmp.js';
 import { QEMU_IMG } from '../qemu/qemuImg.js';
 import { run, tailLines } from '../qemu/run.js';
@@ -403,11 +403,11 @@ export async function setClockWithRetry(state: LabState, node: string): Promise<
 
 /** Every TCP link gets a fresh pair of sockets: listening ends first, then connecting ends. */
 async function relinkTcp(state: LabState, reporter: Reporter): Promise<void> {
-  for (const kind of ['tcp-listen', 'tcp-connect'] as const) {
+  for (const [role, is] of [['listen', listens], ['connect', connects]] as const) {
     for (const node of state.plan.nodes) {
       for (const nic of node.nics) {
-        if (nic.backend.kind !== kind || !nic.peer) continue;
-        reporter.verbose(`re-linking ${node.name} NIC ${nic.index} (${kind.slice(4)}) to ${nic.peer}`);
+        if (!is(nic.backend) || !nic.peer) continue;
+        reporter.verbose(`re-linking ${node.name} NIC ${nic.index} (${role}) to ${nic.peer}`);
         await relinkNic({ node, nic: nic.index, backend: nic.backend }, state);
       }
     }

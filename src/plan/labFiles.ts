@@ -87,3 +87,10 @@ export const topologyDataFile = (labDir: string) => join(labDir, 'topology-data.
 
 /** Linux limits a unix socket path (the QMP and console sockets) to 107 bytes plus NUL. */
 export const UNIX_SOCKET_PATH_MAX = 107;
+
+/**
+ * The UNIX socket of a link end on this host (the NIC's own datagram
+ * socket, or the stream socket its node listens on), in the lab's 0700
+ * qemu/ directory so that no other user can send to it or connect.
+ */
+export const linkSocketFile = (labDir: string, node: string, nic: number) => join(labDir, 'qemu', `${node}.nic${nic}`);

@@ -4,14 +4,29 @@ import type { LabFiles, NodeFiles } from './labFiles.js';
 export type Accel = 'kvm' | 'tcg';
 export type LinkTransport = 'tcp' | 'udp';
 
-/** What a data NIC is plugged into. */
+/**
+ * What a data NIC is plugged into. A link between two nodes of this host
+ * uses UNIX sockets in the lab's 0700 `qemu/` directory, which no other
+ * user can open; only a link to another host uses an IP socket.
+ */
 export type NicBackend =
   | { kind: 'tcp-listen'; host: string; port: number }
   | { kind: 'tcp-connect'; host: string; port: number }
   /** `host`: the local address bound; `remoteHost`: the peer's, when it is on another host. */
   | { kind: 'udp'; host: string; localPort: number; remotePort: number; remoteHost?: string }
+  /** A TCP-transport link on one host: a UNIX stream socket (`-netdev stream`) at `path`, which the listener binds. */
+  | { kind: 'unix-listen'; path: string }
+  | { kind: 'unix-connect'; path: string }
+  /** A UDP-transport link on one host: a UNIX datagram socket (`-netdev dgram`) at `path`, sending to `remotePath`. */
+  | { kind: 'unix-dgram'; path: string; remotePath: string }
   /** An unwired interface: a NIC on an empty hub, so later NICs keep their index. */
   | { kind: 'unwired' };
+
+/** A stream link's end that listens (the peer connects to it) / that connects (to a listening peer). */
+export const listens = (b: NicPlan['backend']): b is Extract<NicBackend, { kind: 'tcp-listen' | 'unix-listen' }> =>
+  b.kind === 'tcp-listen' || b.kind === 'unix-listen';
+export const connects = (b: NicPlan['backend']): b is Extract<NicBackend, { kind: 'tcp-connect' | 'unix-connect' }> =>
+  b.kind === 'tcp-connect' || b.kind === 'unix-connect';
 
 export interface NicPlan {
   index: number;
@@ -99,9 +114,16 @@ export interface LinkPlan {
   a: LinkEndpointPlan;
   z: LinkEndpointPlan;
   transport: LinkTransport;
-  /** TCP: the one port (A listens, Z connects). UDP: A's port; Z uses `zPort`. */
+  /**
+   * The seed's port numbering (TCP: the one port, A listens; UDP: A's port,
+   * Z uses `zPort`). Used only by a link to another host (`socket: "inet"`);
+   * a link on one host runs over UNIX sockets and keeps the numbers for
+   * whatever reads them (state, status).
+   */
   port: number;
   zPort?: number;
+  /** "unix": both ends on this host, sockets in the lab's qemu/ dir; "inet": across hosts (and older plans: absent). */
+  socket?: 'unix' | 'inet';
   /** Which side listens (TCP); A unless that would make a start-order cycle. */
   listener: 'a' | 'z';
 }

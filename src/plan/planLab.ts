@@ -3,7 +3,7 @@ import { TOPOLOGY } from '../spec/loadSpec.js';
 import { IssueList } from '../spec/specError.js';
 import { buildQemuArgv } from '../qemu/argv.js';
 import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
-import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
+import { labDir, labFiles, linkSocketFile, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
 import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode } from './labPlan.js';
 import { macAddress } from './macAddress.js';
 import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
@@ -73,13 +73,19 @@ export function localNodes(spec: Spec, resolved: ResolvedNode[], host: string | 
  * every host) and only that host's nodes are planned to run.
  */
 /** The QMP and console socket paths must fit a unix socket address (one issue per node). */
-function checkSocketPaths(dir: string, names: string[], issues: IssueList): void {
+/** Every unix socket of the lab (QMP, console, same-host links) must fit a socket address. */
+function checkSocketPaths(dir: string, names: string[], linkSockets: string[], issues: IssueList): void {
+  const tooLong = (p: string) => Buffer.byteLength(p) > UNIX_SOCKET_PATH_MAX;
+  const over: Array<readonly [string, string]> = [];
   for (const n of names) {
     const f = nodeFiles(dir, n);
-    const over = ([['QMP', f.qmp], ['console', f.console]] as const).find(([, p]) => Buffer.byteLength(p) > UNIX_SOCKET_PATH_MAX);
-    if (!over) continue;
-    const [what, path] = over;
-    const why = `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`;
+    const first = ([['QMP', f.qmp], ['console', f.console]] as const).find(([, p]) => tooLong(p));
+    if (first) over.push(first);
+  }
+  for (const p of linkSockets.filter(tooLong)) over.push(['link', p]);
+  for (const [what, path] of over) {
+    const why = `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, ` +
+      `over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`;
     issues.add('VMLAB_HOME', '', why, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
   }
 }
@@ -158,7 +164,17 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     issues,
   );
 
-  checkSocketPaths(dir, names, issues);
+  // The link sockets of nodes that share a host must fit a unix socket address too.
+  const hostOf = (node: string) => byName.get(node)!.host;
+  const sameHost = (l: Spec['links'][number]) => hostOf(l.a.device) === hostOf(l.z.device);
+  const linkSockets: string[] = [];
+  for (const l of spec.links.filter(sameHost)) {
+    for (const side of ['a', 'z'] as const) {
+      const nic = [...wired.get(l[side].device)!].find(([, w]) => w.link === l.index && w.side === side)?.[0];
+      if (nic !== undefined) linkSockets.push(linkSocketFile(dir, l[side].device, nic));
+    }
+  }
+  checkSocketPaths(dir, names, linkSockets, issues);
   issues.throwIfAny();
 
   // Consoles are private unix sockets; the seed's TCP console ports stay
@@ -187,27 +203,33 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       transport,
       port: pa,
       ...(transport === 'udp' ? { zPort: pz } : {}),
+      socket: sameHost(l) ? ('unix' as const) : ('inet' as const),
       listener: listener[i]!,
     };
   });
 
-  // Same-host links stay on 127.0.0.1; a cross-host link binds to its host's
-  // listen address and reaches the peer at the peer host's address.
-  const hostOf = (node: string) => byName.get(node)!.host;
+  // A link on one host runs over UNIX sockets in the lab's private qemu/
+  // dir (a port on 127.0.0.1 would take frames from any local user); a
+  // cross-host link binds to its host's listen address and reaches the
+  // peer at the peer host's address.
   const bindOf = (node: string) => spec.hosts[hostOf(node)!]!.listen;
   const addressOf = (node: string) => spec.hosts[hostOf(node)!]!.address;
   const backendFor = (link: LinkPlan, side: 'a' | 'z'): NicBackend => {
     const me = link[side].node;
     const peer = link[side === 'a' ? 'z' : 'a'].node;
-    const cross = hostOf(me) !== hostOf(peer);
+    const other = side === 'a' ? 'z' : 'a';
+    if (link.socket === 'unix') {
+      const at = (s: 'a' | 'z') => linkSocketFile(dir, link[s].node, link[s].nic);
+      if (link.transport === 'udp') return { kind: 'unix-dgram', path: at(side), remotePath: at(other) };
+      return { kind: side === link.listener ? 'unix-listen' : 'unix-connect', path: at(link.listener) };
+    }
     if (link.transport === 'udp') {
       const mine = side === 'a' ? link.port : link.zPort!;
       const theirs = side === 'a' ? link.zPort! : link.port;
-      if (!cross) return { kind: 'udp', host: '127.0.0.1', localPort: mine, remotePort: theirs };
       return { kind: 'udp', host: bindOf(me), localPort: mine, remotePort: theirs, remoteHost: addressOf(peer) };
     }
-    if (side === link.listener) return { kind: 'tcp-listen', host: cross ? bindOf(me) : '127.0.0.1', port: link.port };
-    return { kind: 'tcp-connect', host: cross ? addressOf(peer) : '127.0.0.1', port: link.port };
+    if (side === link.listener) return { kind: 'tcp-listen', host: bindOf(me), port: link.port };
+    return { kind: 'tcp-connect', host: addressOf(peer), port: link.port };
   };
 
   const macs = new Set<string>();

@@ -24,8 +24,11 @@ export type ArgvInput = Omit<NodePlan, 'argv' | 'after'>;
 export const linkNetdevId = (nic: number, generation = 0) => (generation ? `link${nic}g${generation}` : `link${nic}`);
 export const linkHubportId = (nic: number, generation = 0) => `${linkNetdevId(nic, generation)}port`;
 
+/** A netdev as QMP's netdev_add takes it: nested objects, booleans (the command line flattens it). */
+export type NetdevOptions = { type: string; id: string } & Record<string, string | boolean | Record<string, string>>;
+
 /** The `-netdev` value for a link socket (also used by QMP netdev_add on re-link). */
-export function linkNetdevOptions(backend: NicBackend, id: string): Record<string, string> | undefined {
+export function linkNetdevOptions(backend: NicBackend, id: string): NetdevOptions | undefined {
   switch (backend.kind) {
     case 'tcp-listen':
       return { type: 'socket', id, listen: `${backend.host}:${backend.port}` };
@@ -33,13 +36,34 @@ export function linkNetdevOptions(backend: NicBackend, id: string): Record<strin
       return { type: 'socket', id, connect: `${backend.host}:${backend.port}` };
     case 'udp':
       return { type: 'socket', id, udp: `${backend.remoteHost ?? backend.host}:${backend.remotePort}`, localaddr: `${backend.host}:${backend.localPort}` };
+    // QEMU 7.2's stream and dgram netdevs on UNIX sockets carry the same frames as `socket` (stream: a 4-byte
+    // length first). QEMU unlinks a stale path before it binds (a node killed with -9 leaves its socket file).
+    case 'unix-listen':
+      return { type: 'stream', id, server: true, addr: { type: 'unix', path: backend.path } };
+    case 'unix-connect':
+      return { type: 'stream', id, server: false, addr: { type: 'unix', path: backend.path } };
+    case 'unix-dgram':
+      return {
+        type: 'dgram',
+        id,
+        local: { type: 'unix', path: backend.path },
+        remote: { type: 'unix', path: backend.remotePath },
+      };
     case 'unwired':
       return undefined;
   }
 }
 
-const toOptString = (o: Record<string, string>) =>
-  [o.type!, ...Object.entries(o).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${optValue(v)}`)].join(',');
+const optPart = (k: string, v: string | boolean) => `${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : optValue(v)}`;
+
+/** `type,key=value,…` with nested objects as dotted keys (`addr.type=unix`), as -netdev takes them. */
+export const netdevOptString = ({ type, ...rest }: NetdevOptions) =>
+  [
+    type,
+    ...Object.entries(rest).flatMap(([k, v]) =>
+      typeof v === 'object' ? Object.entries(v).map(([k2, v2]) => optPart(`${k}.${k2}`, v2)) : [optPart(k, v)],
+    ),
+  ].join(',');
 
 /**
  * The complete QEMU command line of one node. Pure: every probe (KVM,
@@ -82,7 +106,7 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
     argv.push('-device', `${node.nicDriver},netdev=nic${nic.index},mac=${nic.mac}`);
     const socket = linkNetdevOptions(nic.backend, linkNetdevId(nic.index));
     if (socket) {
-      argv.push('-netdev', toOptString(socket));
+      argv.push('-netdev', netdevOptString(socket));
       argv.push('-netdev', `hubport,id=${linkHubportId(nic.index)},hubid=${nic.index},netdev=${linkNetdevId(nic.index)}`);
     }
   }

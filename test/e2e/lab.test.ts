@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';
+import { arpRequest, sendFrame } from '../helpers/linkAttack.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { canSwitchUser, connectAsNobody, connectTcp } from '../helpers/secondUser.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
@@ -33,6 +34,8 @@ const pings: Array<[string, string]> = [
   ['r3', '10.1.3.2'],
   ['r2', '10.1.1.1'],
 ];
+
+const EVIL_MAC = '02:66:66:66:66:66';
 
 const portFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -82,9 +85,10 @@ async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<v
   assert.equal(r.code, 0, `${from} → ${to}\n${r.stdout}${r.stderr}`);
 }
 
-// UDP links: the cross-host lab of test/e2e/multihost deploys and pings over them (one QEMU boot is ~15 s of the test budget).
+// UDP links: test/e2e/linkIsolation (one host, UNIX datagram sockets) and the cross-host lab of test/e2e/multihost.
 describe('a 3-node lab over TCP links', { concurrency: false }, () => {
   const home = tempHome();
+  chmodSync(home, 0o755); // a home other users may enter: only the lab's own directory modes keep them out
   const env = { VMLAB_HOME: home };
   const name = 'e2e-tcp';
   const base = 23000;
@@ -178,6 +182,24 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
   it('pings across every link', { timeout: 180_000 }, async () => {
     for (const n of ['r1', 'r2', 'r3']) await setAddresses(env, n);
     for (const [from, to] of pings) await ping(env, from, to);
+  });
+
+  // Issue 20: a listener on 127.0.0.1 took the first connection, so a local user who connected while the peer
+  // was down owned the link. On one host the listener is a UNIX socket in the lab's 0700 qemu/ dir.
+  it('keeps another user off a link whose peer is down: no port, EACCES', { timeout: 240_000 }, async () => {
+    assert.equal((await vmlab(['stop', 'r2', '--timeout', '5'], env)).code, 0);
+    // nobody poses as r2 (10.1.1.2) on r1's link: today's port, then r1's listening socket.
+    const frame = arpRequest(EVIL_MAC, '10.1.1.2', '10.1.1.1');
+    assert.equal(sendFrame({ kind: 'tcp', host: '127.0.0.1', port: base }, frame, 'nobody'), 'ECONNREFUSED');
+    const listener = { kind: 'unix-stream' as const, path: join(home, 'labs', name, 'qemu', 'r1.nic1') };
+    assert.equal(sendFrame(listener, frame, 'nobody'), 'EACCES');
+    const table = (await vmlab(['ssh', 'r1', '--', 'cat', '/proc/net/arp'], env)).stdout;
+    assert.doesNotMatch(table, new RegExp(EVIL_MAC), `r1 learnt the injected MAC:\n${table}`);
+    const r = await vmlab(['start', 'r2'], env);
+    assert.equal(r.code, 0, r.stderr);
+    await setAddresses(env, 'r2');
+    await ping(env, 'r2', '10.1.1.1');
+    await ping(env, 'r2', '10.1.3.1');
   });
 
   // A TCP peer does not reconnect by itself: vmlab re-links it.

@@ -37,7 +37,7 @@ describe('library checkpoints (pure parts)', () => {
     assert.equal(r2.checkpoint?.name, 'booted');
     assert.equal(r2.image.path, '/lib/booted.qcow2');
     // r2 wires only eth1, but the checkpoint was saved with eth2 too: an unwired NIC keeps the device set.
-    assert.deepEqual(r2.nics.map((n) => [n.index, n.backend.kind]), [[0, 'user'], [1, 'tcp-connect'], [2, 'unwired']]);
+    assert.deepEqual(r2.nics.map((n) => [n.index, n.backend.kind]), [[0, 'user'], [1, 'unix-connect'], [2, 'unwired']]);
   });
 
   it('matching devices pass; MACs may differ; every other difference is named', () => {

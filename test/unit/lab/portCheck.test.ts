@@ -33,4 +33,14 @@ describe('ports checked again just before a node starts', () => {
       await close(s);
     }
   });
+
+  it('checks no port for a link over UNIX sockets', async () => {
+    const unix = { ...node, nics: [...node.nics, { index: 1, iface: 'eth1', mac: '', link: 0, peer: 'n2:eth1', backend: { kind: 'unix-dgram', path: '/l/n1.nic1', remotePath: '/l/n2.nic1' } }] } as unknown as NodePlan;
+    const s = await hold(22990);
+    try {
+      assert.deepEqual(await portsStillBusy(unix, 0), [{ address: '127.0.0.1', port: 22990, use: 'SSH of n1' }]);
+    } finally {
+      await close(s);
+    }
+  });
 });

@@ -54,11 +54,13 @@ describe('multi-host planning', () => {
     assert.deepEqual(a.startOrder, ['r1', 'r2']);
   });
 
-  it('keeps same-host links on 127.0.0.1; a cross-host A listens on its host\'s address and Z connects to it', () => {
+  it('keeps same-host links on UNIX sockets; a cross-host A listens on its host\'s address and Z connects to it', () => {
     const a = plan(spec(), 'a');
     const b = plan(spec(), 'b');
-    assert.deepEqual(nic(node(a, 'r1'), 1).backend, { kind: 'tcp-listen', host: '127.0.0.1', port: 31000 });
-    assert.deepEqual(nic(node(a, 'r2'), 1).backend, { kind: 'tcp-connect', host: '127.0.0.1', port: 31000 });
+    const sock = (n: string, i: number) => `/home/user/.vmlab/labs/mh/qemu/${n}.nic${i}`;
+    assert.deepEqual(nic(node(a, 'r1'), 1).backend, { kind: 'unix-listen', path: sock('r1', 1) });
+    assert.deepEqual(nic(node(a, 'r2'), 1).backend, { kind: 'unix-connect', path: sock('r1', 1) });
+    assert.deepEqual(a.links.map((l) => l.socket), ['unix', 'inet', 'inet']);
     assert.deepEqual(nic(node(a, 'r1'), 2).backend, { kind: 'tcp-listen', host: '10.231.0.1', port: 31001 });
     assert.deepEqual(nic(node(b, 'r3'), 1).backend, { kind: 'tcp-connect', host: '10.231.0.1', port: 31001 });
     assert.equal(nic(node(b, 'r3'), 1).peerHost, 'a');
@@ -88,7 +90,8 @@ describe('multi-host planning', () => {
   it('runs UDP links across hosts: each side binds its own address and sends to the peer host', () => {
     const a = plan(spec({ transport: 'udp' }), 'a');
     const b = plan(spec({ transport: 'udp' }), 'b');
-    assert.deepEqual(nic(node(a, 'r1'), 1).backend, { kind: 'udp', host: '127.0.0.1', localPort: 31000, remotePort: 31001 });
+    // The same-host link: datagram sockets in the lab's qemu/ dir, no port.
+    assert.deepEqual(nic(node(a, 'r1'), 1).backend, { kind: 'unix-dgram', path: '/home/user/.vmlab/labs/mh/qemu/r1.nic1', remotePath: '/home/user/.vmlab/labs/mh/qemu/r2.nic1' });
     assert.deepEqual(nic(node(a, 'r1'), 2).backend, { kind: 'udp', host: '10.231.0.1', localPort: 31002, remotePort: 31003, remoteHost: '10.231.0.2' });
     assert.deepEqual(nic(node(b, 'r3'), 1).backend, { kind: 'udp', host: '10.231.0.2', localPort: 31003, remotePort: 31002, remoteHost: '10.231.0.1' });
     assertIncludes(node(b, 'r3').argv.join(' '), 'socket,id=link1,udp=10.231.0.1:31002,localaddr=10.231.0.2:31003');

@@ -8,6 +8,8 @@ import { assertIncludes } from '../../helpers/assertions.js';
 import { baseSpec, writeSpecDir } from '../../helpers/specDir.js';
 import { packageRoot } from '../../../src/packageRoot.js';
 import type { LabPlan } from '../../../src/plan/labPlan.js';
+import { imagePathsOf, planLab, resolveLab } from '../../../src/plan/planLab.js';
+import { loadSpec } from '../../../src/spec/loadSpec.js';
 
 const fixtures = join(packageRoot(), 'test', 'fixtures');
 /** Plans hold absolute spec paths: make them the same on every checkout. */
@@ -29,9 +31,9 @@ describe('planLab', () => {
       node(p, 'r1').nics.map((n) => [n.index, n.iface, n.backend.kind]),
       [
         [0, 'mgmt', 'user'],
-        [1, 'Ethernet0', 'tcp-listen'],
+        [1, 'Ethernet0', 'unix-listen'],
         [2, 'Ethernet4', 'unwired'],
-        [3, 'Ethernet8', 'tcp-listen'],
+        [3, 'Ethernet8', 'unix-listen'],
       ],
     );
     // A listed but unwired interface still gets its NIC; Loopback0 is no NIC.
@@ -41,7 +43,7 @@ describe('planLab', () => {
       [
         ['mgmt', 'user'],
         ['eth1', 'unwired'],
-        ['eth2', 'tcp-connect'],
+        ['eth2', 'unix-connect'],
       ],
     );
   });
@@ -75,8 +77,38 @@ describe('planLab', () => {
 
   it('binds every listener to 127.0.0.1 and uses TCG with -cpu max', () => {
     const argv = sparse().nodes.flatMap((n) => n.argv).join(' ');
-    for (const part of ['hostfwd=tcp:127.0.0.1:42000-:22', 'listen=127.0.0.1:22000', 'socket,id=console,host=127.0.0.1,port=32000', '-cpu max', '-machine q35,mem-merge=on', '-accel tcg,tb-size=32']) assertIncludes(argv, part);
+    for (const part of ['hostfwd=tcp:127.0.0.1:42000-:22', 'socket,id=console,host=127.0.0.1,port=32000', '-cpu max', '-machine q35,mem-merge=on', '-accel tcg,tb-size=32']) assertIncludes(argv, part);
     assert.doesNotMatch(argv, /0\.0\.0\.0/);
+  });
+
+  // A port on 127.0.0.1 takes a connection (or a datagram) from any local user: links on one host use none.
+  it('wires links on one host through UNIX sockets in the lab\'s 0700 qemu/ dir, with no link port', () => {
+    const p = sparse();
+    const argv = p.nodes.flatMap((n) => n.argv).join(' ');
+    const sock = (n: string, i: number) => `/home/user/.vmlab/labs/sparse/qemu/${n}.nic${i}`;
+    assertIncludes(node(p, 'r1').argv.join(' '), `stream,id=link1,server=on,addr.type=unix,addr.path=${sock('r1', 1)}`);
+    assertIncludes(node(p, 'r2').argv.join(' '), `stream,id=link1,server=off,addr.type=unix,addr.path=${sock('r1', 1)}`);
+    assertIncludes(node(p, 'r3').argv.join(' '), `stream,id=link2,server=off,addr.type=unix,addr.path=${sock('r1', 3)}`);
+    assert.doesNotMatch(argv, /listen=|connect=|udp=|:2200[01]\b/);
+    assert.deepEqual(p.links.map((l) => l.socket), ['unix', 'unix']);
+  });
+
+  it('refuses a link socket path over the unix socket limit, naming it', () => {
+    // A state root where r1's QMP socket takes the full 107 bytes and its link socket (`.nic1`) one more.
+    const root = '/' + 'h'.repeat(107 - '/labs/sparse/qemu/r1.qmp'.length - 1);
+    const spec = loadSpec(writeSpecDir(baseSpec()));
+    const resolved = resolveLab(spec, '/home/user');
+    const images = Object.fromEntries(imagePathsOf(resolved).map((p) => [p, { format: 'qcow2' }]));
+    const err = (() => {
+      try {
+        planLab(spec, resolved, { home: '/home/user', root, accel: 'tcg', qemuBinary: 'qemu-system-x86_64', images });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    assertIncludes(err, `the link socket path ${root}/labs/sparse/qemu/r1.nic1 is 108 bytes, over the 107-byte limit of unix sockets`);
+    assert.doesNotMatch(err, /QMP socket/);
   });
 
   it('resolves profile > platform > default', () => {
@@ -129,7 +161,9 @@ describe('planLab', () => {
         [20002, 20003],
       ],
     );
-    assertIncludes(p.nodes[0]!.argv.join(' '), 'socket,id=link1,udp=127.0.0.1:20001,localaddr=127.0.0.1:20000');
+    // On one host the numbers are only for what reads them: the frames go through UNIX datagram sockets.
+    assertIncludes(p.nodes[0]!.argv.join(' '), 'dgram,id=link1,local.type=unix,local.path=/home/user/.vmlab/labs/sparse/qemu/r1.nic1,remote.type=unix,remote.path=/home/user/.vmlab/labs/sparse/qemu/r2.nic1');
+    assert.doesNotMatch(p.nodes.flatMap((n) => n.argv).join(' '), /udp=|localaddr=/);
   });
 
   it('gives a node on a cloud-init library image a seed drive and the image user', () => {

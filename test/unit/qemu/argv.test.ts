@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { optValue, linkNetdevOptions } from '../../../src/qemu/argv.js';
+import { optValue, linkNetdevOptions, netdevOptString } from '../../../src/qemu/argv.js';
 import { shellQuote } from '../../../src/lab/sshCommand.js';
 
 describe('argv pieces', () => {
@@ -12,6 +12,18 @@ describe('argv pieces', () => {
     assert.deepEqual(linkNetdevOptions({ kind: 'tcp-listen', host: '127.0.0.1', port: 20000 }, 'link1'), { type: 'socket', id: 'link1', listen: '127.0.0.1:20000' });
     assert.deepEqual(linkNetdevOptions({ kind: 'udp', host: '127.0.0.1', localPort: 1, remotePort: 2 }, 'x'), { type: 'socket', id: 'x', udp: '127.0.0.1:2', localaddr: '127.0.0.1:1' });
     assert.equal(linkNetdevOptions({ kind: 'unwired' }, 'x'), undefined);
+  });
+
+  // QMP's netdev_add takes nested objects and booleans; the command line takes dotted keys and on/off.
+  it('describes UNIX link sockets for QMP and flattens them for -netdev', () => {
+    const listen = linkNetdevOptions({ kind: 'unix-listen', path: '/l/qemu/r1.nic1' }, 'link1')!;
+    assert.deepEqual(listen, { type: 'stream', id: 'link1', server: true, addr: { type: 'unix', path: '/l/qemu/r1.nic1' } });
+    assert.equal(netdevOptString(listen), 'stream,id=link1,server=on,addr.type=unix,addr.path=/l/qemu/r1.nic1');
+    const connect = linkNetdevOptions({ kind: 'unix-connect', path: '/l/qemu/r1.nic1' }, 'link2g1')!;
+    assert.equal(netdevOptString(connect), 'stream,id=link2g1,server=off,addr.type=unix,addr.path=/l/qemu/r1.nic1');
+    const dgram = linkNetdevOptions({ kind: 'unix-dgram', path: '/a,b/r1.nic1', remotePath: '/a,b/r2.nic1' }, 'link1')!;
+    assert.deepEqual(dgram, { type: 'dgram', id: 'link1', local: { type: 'unix', path: '/a,b/r1.nic1' }, remote: { type: 'unix', path: '/a,b/r2.nic1' } });
+    assert.equal(netdevOptString(dgram), 'dgram,id=link1,local.type=unix,local.path=/a,,b/r1.nic1,remote.type=unix,remote.path=/a,,b/r2.nic1');
   });
 
   it('quotes remote arguments so they survive the remote shell', () => {
