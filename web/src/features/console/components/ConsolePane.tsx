@@ -2,11 +2,13 @@ import { useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
+import { withTicket } from '../../../lib/api.js';
 
 type Link = 'connecting' | 'open' | 'closed';
 
-const consoleUrl = (lab: string, node: string) =>
-  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`;
+/** The console's WebSocket URL with a single-use ticket (a browser's WebSocket sends no Authorization header). */
+const consoleUrl = async (lab: string, node: string) =>
+  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${await withTicket(`/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`)}`;
 
 /**
  * A node's serial console in xterm.js over the API's WebSocket (raw bytes
@@ -29,18 +31,23 @@ export function ConsolePane({ lab, node, onClose }: { lab: string; node: string;
     let ws: WebSocket | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let disposed = false;
-    const connect = () => {
-      setLink('connecting');
-      ws = new WebSocket(consoleUrl(lab, node));
+    const closed = () => {
+      if (disposed) return;
+      setLink('closed');
+      term.write('\r\n\x1b[33m[console closed: reconnecting…]\x1b[0m\r\n');
+      retry = setTimeout(connect, 2000);
+    };
+    const open = (url: string) => {
+      if (disposed) return;
+      ws = new WebSocket(url);
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => setLink('open');
       ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) => term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
-      ws.onclose = () => {
-        if (disposed) return;
-        setLink('closed');
-        term.write('\r\n\x1b[33m[console closed: reconnecting…]\x1b[0m\r\n');
-        retry = setTimeout(connect, 2000);
-      };
+      ws.onclose = closed;
+    };
+    const connect = () => {
+      setLink('connecting');
+      consoleUrl(lab, node).then(open, closed);
     };
     const typed = term.onData((d) => {
       if (ws?.readyState === WebSocket.OPEN) ws.send(encoder.encode(d));
