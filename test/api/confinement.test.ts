@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TOKEN, auth, qcow2, testApp, tmp, type TestApp } from './fixture.js';
@@ -147,4 +148,18 @@ describe('the Host header names this server (DNS rebinding)', () => {
       assert.equal((await t.app.inject({ url: '/healthz', headers: { host } })).statusCode, 200, host);
     }
   });
+
+  it('listening on every address: each address of this machine is a name of it, a DNS name still is not', async () => {
+    const any = await testApp({ listenHost: '0.0.0.0' });
+    try {
+      const addrs = Object.values(networkInterfaces()).flatMap((l) => l ?? []).map((a) => (a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
+      assert.ok(addrs.length > 0);
+      for (const a of addrs) assert.equal((await any.app.inject({ url: '/healthz', headers: { host: a } })).statusCode, 200, a);
+      assert.equal((await any.app.inject({ url: '/healthz', headers: { host: 'rebind.evil.example' } })).statusCode, 421);
+      assert.equal((await any.app.inject({ url: '/healthz', headers: { host: '0.0.0.0' } })).statusCode, 421, 'not an address a client reaches');
+    } finally {
+      await any.app.close();
+    }
+  });
 });
+
