@@ -29,7 +29,8 @@ export class ServerPaths {
     throw new HttpError(
       403,
       'path_not_allowed',
-      `${field}: ${path}${real !== path ? ` (${real})` : ''} is outside the directories this server may use: ${this.roots.join(', ')}`,
+      `${field}: ${path}${real !== path ? ` (${real})` : ''} is outside the directories this server may use: ` +
+        this.roots.join(', '),
       `move it under one of them, or start the server with vmlab serve --allow-path ${dirname(real)}`,
     );
   }
@@ -39,7 +40,10 @@ function realRoot(root: string): string {
   try {
     return realpathSync(resolve(root));
   } catch {
-    throw new VmlabError('invalid_allow_path', `--allow-path ${root}: no such directory`, { kind: 'input', hint: 'create it first, or give an existing directory' });
+    throw new VmlabError('invalid_allow_path', `--allow-path ${root}: no such directory`, {
+      kind: 'input',
+      hint: 'create it first, or give an existing directory',
+    });
   }
 }
 

@@ -79,6 +79,15 @@ describe('auth on every /api/v1 route', () => {
     assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie } })).json(), { signed_in: false });
   });
 
+  it('a login cookie left by an older version is expired, not read; a request without one gets no Set-Cookie', async () => {
+    for (const url of ['/', '/images', '/api/v1/session', '/api/v1/jobs']) {
+      const r = await t.app.inject({ url, headers: { cookie: `other=1; vmlab_token=${TOKEN}` } });
+      assert.equal(r.headers['set-cookie'], 'vmlab_token=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict', url);
+      const clean = await t.app.inject({ url, headers: { ...auth, cookie: 'other=1' } });
+      assert.equal(clean.headers['set-cookie'], undefined, url);
+    }
+  });
+
   it('the old ?token= login link moves the token into the fragment and sets no cookie; a wrong one is 401', async () => {
     const bad = await t.app.inject({ url: '/?token=wrong' });
     assert.equal(bad.statusCode, 401);

@@ -30,6 +30,11 @@ const WRONG_LINK = `<!doctype html><meta charset="utf-8"><meta name="viewport" c
 <p>Get the current link from the terminal where <code>vmlab serve</code> runs (the line <code>login link: …/#token=…</code>), or build it from the token: <code>cat ~/.vmlab/api-token</code> (or <code>$VMLAB_HOME/api-token</code>).</p>
 `;
 
+/** The cookie older versions set: expired wherever a browser still sends it (it went to every port of the host). */
+const OLD_COOKIE = 'vmlab_token';
+const EXPIRE_OLD = `${OLD_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`;
+const hasOldCookie = (header: string | undefined) => (header ?? '').split(';').some((p) => p.trim().startsWith(`${OLD_COOKIE}=`));
+
 const bearer = (req: FastifyRequest) => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
 
 /**
@@ -46,6 +51,8 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
   const { token, tickets } = opts;
   app.decorate('signedIn', (req: FastifyRequest) => signedIn(req, token));
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    // Never read: only told to go, so it stops reaching the other services on this host.
+    if (hasOldCookie(req.headers.cookie)) reply.header('set-cookie', EXPIRE_OLD);
     const [path, query] = splitUrl(req.url);
     const params = new URLSearchParams(query);
     if (path !== '/api/v1' && !path.startsWith('/api/v1/')) {
@@ -56,7 +63,8 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
       const rest = params.toString();
       // Only back to a path of this site: `//host` or `/\host` would leave it.
       const back = /^\/(?![/\\])/.test(path) ? path : '/';
-      return reply.header('cache-control', 'no-store').redirect(`${back}${rest ? `?${rest}` : ''}#token=${encodeURIComponent(token)}`, 303);
+      const to = `${back}${rest ? `?${rest}` : ''}#token=${encodeURIComponent(token)}`;
+      return reply.header('cache-control', 'no-store').redirect(to, 303);
     }
     if (path === SESSION_PATH && req.method === 'GET') return;
     const given = bearer(req);
@@ -68,7 +76,12 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
     // Spent whatever the request: a ticket that was shown is not good again.
     if (ticket === null || !tickets.redeem(ticket) || req.method !== 'GET') throw unauthorized();
     if (req.headers.origin !== undefined && !sameOrigin(req)) {
-      throw new HttpError(403, 'cross_origin', 'a request authenticated by ticket came from a page of another origin', 'open the stream from the vmlab web UI, or use Authorization: Bearer');
+      throw new HttpError(
+        403,
+        'cross_origin',
+        'a request authenticated by ticket came from a page of another origin',
+        'open the stream from the vmlab web UI, or use Authorization: Bearer',
+      );
     }
   });
 });

@@ -18,7 +18,9 @@ export function ownHostNames(listenHost: string): string[] {
   const out = new Set(['localhost', '127.0.0.1', '[::1]']);
   if (WILDCARD.has(listenHost)) {
     // Listening everywhere: every address of this machine (a rebinding page names a DNS name, never these).
-    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(bracket(a.address.replace(/%.*$/, '')));
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) out.add(bracket(a.address.replace(/%.*$/, '')));
+    }
   } else out.add(bracket(listenHost));
   return [...out];
 }
@@ -59,8 +61,10 @@ export default fp(async function hostCheck(app: FastifyInstance, opts: HostCheck
     throw new HttpError(
       421,
       'host_not_allowed',
-      `the Host header ${JSON.stringify(given)} does not name this server (it answers to ${[...shown, ...names].join(', ')})`,
-      'open it by one of those names; a DNS name of this host (or a reverse proxy\'s) is allowed with vmlab serve --host-name NAME',
+      `the Host header ${JSON.stringify(given)} does not name this server ` +
+        `(it answers to ${[...shown, ...names].join(', ')})`,
+      "open it by one of those names; a DNS name of this host (or a reverse proxy's) is allowed " +
+        'with vmlab serve --host-name NAME',
     );
   });
 });

@@ -39,7 +39,8 @@ function imagePaths(value: unknown, at: string, out: Array<[string, string]> = [
   if (Array.isArray(value)) value.forEach((v, i) => imagePaths(v, `${at}[${i}]`, out));
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (k === 'vm_image' && typeof v === 'string' && !v.startsWith(LIBRARY_PREFIX) && !isLibraryRef(v)) out.push([`${at}.${k}`, v]);
+      const file = k === 'vm_image' && typeof v === 'string' && !v.startsWith(LIBRARY_PREFIX) && !isLibraryRef(v);
+      if (file) out.push([`${at}.${k}`, v]);
       else imagePaths(v, `${at}.${k}`, out);
     }
   }
@@ -52,10 +53,13 @@ function imagePaths(value: unknown, at: string, out: Array<[string, string]> = [
  * spec dir's own files are its owner's, inside a root already).
  */
 function confineDeploy(paths: ServerPaths, root: string, b: DeployRequest): DeployRequest {
-  const snapshot = b.snapshot !== undefined && !isStoreName(b.snapshot) ? { snapshot: paths.check('snapshot', b.snapshot) } : {};
+  const file = b.snapshot !== undefined && !isStoreName(b.snapshot);
+  const snapshot = file ? { snapshot: paths.check('snapshot', b.snapshot!) } : {};
   if ('spec_dir' in b) return { ...b, spec_dir: paths.check('spec_dir', b.spec_dir), ...snapshot };
   const specDir = join(root, 'specs', b.name);
-  for (const [at, v] of imagePaths({ topology: b.topology, platforms: b.platforms, profiles: b.profiles }, '')) paths.check(at.slice(1), expandPath(v, specDir, homedir()));
+  for (const [at, v] of imagePaths({ topology: b.topology, platforms: b.platforms, profiles: b.profiles }, '')) {
+    paths.check(at.slice(1), expandPath(v, specDir, homedir()));
+  }
   return { ...b, ...snapshot };
 }
 

@@ -14,12 +14,15 @@ const SnapParams = LabParams.extend({ name: Name.describe('snapshot name') });
 const snapshots: FastifyPluginAsyncZod = async (app) => {
   const labs = app.services.labs;
   const svc = app.services.snapshots;
-  /** A store name as it is (the store is vmlab's own); a path confined to the roots, and not over a file unless asked. */
+  /** A store name as it is (the store is vmlab's own); a path: confined to the roots, not over a file unless asked. */
   const exportTarget = (value: string, overwrite: boolean): string => {
     if (isStoreName(value)) return value;
     const real = app.paths.check('export', value);
     if (existsSync(real) && !overwrite) {
-      throw new VmlabError('file_exists', `export: ${value} already exists`, { kind: 'conflict', hint: 'name a new file, or send "overwrite": true to replace it' });
+      throw new VmlabError('file_exists', `export: ${value} already exists`, {
+        kind: 'conflict',
+        hint: 'name a new file, or send "overwrite": true to replace it',
+      });
     }
     return real;
   };

@@ -26,7 +26,12 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** A --host-name value: a DNS name or address, optionally with a port. */
 export function parseHostName(value: string): string {
   const v = value.trim();
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(v)) throw new OptionError(`option --host-name: expected a host name as a browser sends it in Host (e.g. lab.example.org or lab.example.org:8443), got ${JSON.stringify(value)}`);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(v)) {
+    throw new OptionError(
+      'option --host-name: expected a host name as a browser sends it in Host ' +
+        `(e.g. lab.example.org or lab.example.org:8443), got ${JSON.stringify(value)}`,
+    );
+  }
   return v.toLowerCase();
 }
 
@@ -39,8 +44,18 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'address to listen on (anything but loopback is reachable from the network)', '127.0.0.1:8080')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (use it when listening beyond loopback)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--allow-path <dir>', 'a directory (besides VMLAB_HOME) that paths in requests may name: spec dirs, imports, scans, exports; repeatable', collect, [])
-    .option('--host-name <name>', 'a name (besides the listen address and localhost) clients may reach the server by, e.g. behind a reverse proxy; repeatable', collect, [])
+    .option(
+      '--allow-path <dir>',
+      'a directory (besides VMLAB_HOME) that paths in requests may name: spec dirs, imports, scans, exports; repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--host-name <name>',
+      'a name (besides the listen address and localhost) clients may reach the server by, e.g. behind a reverse proxy; repeatable',
+      collect,
+      [],
+    )
     .addOption(wholeNumberOption('--max-upload <GiB>', 'largest image upload accepted', { unit: 'GiB', min: 1, max: 4096, default: 64 }))
     .addHelpText(
       'after',
@@ -66,7 +81,14 @@ Examples:
       const { token, source } = loadToken(svc.labs.root, process.env);
       const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
       const reaped = svc.jobs.reap();
-      const app = await buildApp(svc, { token, maxUploadBytes: opts.maxUpload * GIB, listenHost: host, hostNames, allowPaths: opts.allowPath, ...(tls ? { tls } : {}) });
+      const app = await buildApp(svc, {
+        token,
+        maxUploadBytes: opts.maxUpload * GIB,
+        listenHost: host,
+        hostNames,
+        allowPaths: opts.allowPath,
+        ...(tls ? { tls } : {}),
+      });
       try {
         await app.listen({ host, port });
       } catch (err) {
@@ -88,7 +110,7 @@ Examples:
           `  login link: ${scheme}://${loginHost}:${bound}/#token=${token}`,
           `  token: ${source === 'env' ? 'from VMLAB_API_TOKEN' : `${tokenPath(svc.labs.root)}${source === 'created' ? ' (created)' : ''}`}`,
           `  OpenAPI: ${scheme}://${loginHost}:${bound}/api/v1/openapi.json`,
-          `  paths in requests: ${app.paths.roots.join(', ')}${opts.allowPath.length ? '' : ' (more with --allow-path DIR)'}`,
+          `  paths in requests: ${app.paths.roots.join(', ')}${opts.allowPath.length ? '' : ' (more: --allow-path DIR)'}`,
           ...(hostNames.length ? [`  host names: ${hostNames.join(', ')}`] : []),
           ...(reaped.jobs ? [`  ${reaped.jobs} job(s) left running by a dead process marked failed`] : []),
           ...exposed,

@@ -7,8 +7,10 @@ import { withTicket } from '../../../lib/api.js';
 type Link = 'connecting' | 'open' | 'closed';
 
 /** The console's WebSocket URL with a single-use ticket (a browser's WebSocket sends no Authorization header). */
-const consoleUrl = async (lab: string, node: string) =>
-  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${await withTicket(`/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`)}`;
+async function consoleUrl(lab: string, node: string): Promise<string> {
+  const path = await withTicket(`/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`);
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+}
 
 /**
  * A node's serial console in xterm.js over the API's WebSocket (raw bytes
