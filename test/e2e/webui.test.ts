@@ -160,6 +160,18 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     // Nothing a browser sends on its own: no cookie for 127.0.0.1 (it would go to every local port).
     assert.deepEqual(await ctx.cookies(), []);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('vmlab_token')), TOKEN);
+    // The attack: another web service on this host (here the image server, another port of 127.0.0.1)
+    // opened in the signed-in browser receives nothing of the login.
+    const other = await ctx.newPage();
+    const seen = files.requests.length;
+    // The file server answers with a download: the navigation "fails", the request was made.
+    await other.goto(`${files.url}/SHA256SUMS?from=browser`).catch((e: Error) => assert.match(e.message, /Download is starting/));
+    const got = files.requests.slice(seen).find((r) => r.url.endsWith('from=browser'));
+    assert.ok(got, 'the other service saw the visit');
+    assert.equal(got.headers.cookie, undefined, JSON.stringify(got.headers));
+    assert.equal(got.headers.authorization, undefined);
+    assert.ok(!JSON.stringify(got.headers).includes(TOKEN));
+    await other.close();
     // Time to interactive of /images: navigation start → the cards are there and the search box takes input.
     await page.goto(`${base}/images`);
     await page.locator('[data-testid^="catalog-"]').first().waitFor();

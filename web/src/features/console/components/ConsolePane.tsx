@@ -2,7 +2,11 @@ import { useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { withTicket } from '../../../lib/api.js';
+import { api, withTicket } from '../../../lib/api.js';
+import type { Lab } from '../../../lib/types.js';
+
+/** Node states with no QEMU behind them: no console to dial. */
+const DOWN = new Set(['stopped', 'shut down', 'exited', 'failed', 'crashed']);
 
 type Link = 'connecting' | 'open' | 'closed';
 
@@ -49,7 +53,10 @@ export function ConsolePane({ lab, node, onClose }: { lab: string; node: string;
     };
     const connect = () => {
       setLink('connecting');
-      consoleUrl(lab, node).then(open, closed);
+      // A node known to be down is asked again later, not dialled: a refused handshake is an error in the browser console.
+      api<Lab>(`/labs/${encodeURIComponent(lab)}`)
+        .then((l) => (DOWN.has(l.nodes.find((n) => n.node === node)?.status ?? '') ? Promise.reject(new Error('down')) : consoleUrl(lab, node)))
+        .then(open, closed);
     };
     const typed = term.onData((d) => {
       if (ws?.readyState === WebSocket.OPEN) ws.send(encoder.encode(d));
