@@ -1,12 +1,16 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { packageRoot } from '../packageRoot.js';
 import type { Services } from '../service/index.js';
 import { ConsoleHub } from './consoleHub.js';
+import { ServerPaths } from './serverPaths.js';
 import { StoreCache } from './storeCache.js';
+import { Tickets } from './tickets.js';
 import auth from './plugins/auth.js';
 import errors from './plugins/errors.js';
+import hostCheck from './plugins/hostCheck.js';
 import openapi from './plugins/openapi.js';
 import uploads from './plugins/uploads.js';
 import webApp from './plugins/webApp.js';
@@ -24,7 +28,7 @@ export interface ApiOptions {
   token: string;
   /** Largest upload accepted, in bytes (over it: 413, nothing kept). */
   maxUploadBytes: number;
-  /** Served over HTTPS: the login cookie gets `Secure`. */
+  /** Served over HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** pino options (level, stream) or false; tokens are always redacted. */
   logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
@@ -33,6 +37,12 @@ export interface ApiOptions {
   /** An upload whose inspection finishes within this long answers 201 with the image; a longer one (a conversion) 202 with its job. */
   uploadWaitMs?: number;
   version?: string;
+  /** The address it listens on: a request's Host must name it, a loopback name with its port, or one of hostNames. Default 127.0.0.1. */
+  listenHost?: string;
+  /** More names clients may use in Host (`--host-name`), any port. */
+  hostNames?: string[];
+  /** Directories besides VMLAB_HOME that paths in requests may name (`--allow-path`). */
+  allowPaths?: string[];
   /** The built web app (index.html + assets/); default: dist/ui in the package. Absent: `/` says how to build it. */
   webRoot?: string;
 }
@@ -46,11 +56,15 @@ declare module 'fastify' {
     storeCache: StoreCache;
     /** The request carries the API token (see plugins/auth). */
     signedIn: (req: FastifyRequest) => boolean;
+    /** Single-use stand-ins for the token in a WebSocket's or EventSource's URL. */
+    tickets: Tickets;
+    /** Where paths in requests may point (VMLAB_HOME and --allow-path). */
+    paths: ServerPaths;
   }
 }
 
-/** `?token=…` never reaches a log. */
-export const redactUrl = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[REDACTED]');
+/** `?token=…` (and a spent `?ticket=…`) never reaches a log. */
+export const redactUrl = (url: string) => url.replace(/([?&](?:token|ticket)=)[^&#]*/gi, '$1[REDACTED]');
 
 function loggerOptions(o: ApiOptions['logger']): FastifyServerOptions['logger'] {
   if (o === false) return false;
@@ -92,6 +106,9 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
   app.decorate('consoles', new ConsoleHub(app.log));
   app.addHook('onClose', async () => app.consoles.closeAll());
   app.decorate('storeCache', new StoreCache(services.images.storeFile()));
+  app.decorate('tickets', new Tickets());
+  mkdirSync(services.labs.root, { recursive: true, mode: 0o700 });
+  app.decorate('paths', new ServerPaths([services.labs.root, ...(opts.allowPaths ?? [])]));
   // Whatever this server changes, it does not answer from before the change.
   app.addHook('onResponse', async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') app.storeCache.invalidate();
@@ -101,7 +118,8 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
   await app.register(openapi, { version: opts.version ?? '0.1.0' });
   // Before auth: its onRequest hook marks upgrade requests, so a refused upgrade (401) still has its socket ended.
   await app.register(websocket);
-  await app.register(auth, { token: opts.token, secure: Boolean(opts.tls) });
+  await app.register(hostCheck, { listenHost: opts.listenHost ?? '127.0.0.1', names: opts.hostNames ?? [] });
+  await app.register(auth, { token: opts.token, tickets: app.tickets });
   await app.register(uploads, { maxBytes: opts.maxUploadBytes });
 
   const z = app.withTypeProvider<ZodTypeProvider>();

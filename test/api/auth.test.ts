@@ -68,37 +68,70 @@ describe('auth on every /api/v1 route', () => {
     assert.deepEqual(r.json(), []);
   });
 
-  it('the login link sets an HttpOnly, SameSite=Strict cookie and redirects to /; a wrong one is 401', async () => {
+  it('the token only in a cookie (the old login) is refused: 401, on reads, writes and the console', async () => {
+    // What a cookie for 127.0.0.1 would be: sent by the browser to every local port, so never a credential.
+    const cookie = `vmlab_token=${TOKEN}`;
+    for (const [method, url] of [['GET', '/api/v1/jobs'], ['POST', '/api/v1/images/scan'], ['GET', '/api/v1/labs/x/nodes/y/console']] as const) {
+      const r = await t.app.inject({ method, url, headers: { cookie, origin: 'http://localhost:80', ...(url.endsWith('console') ? { connection: 'upgrade', upgrade: 'websocket' } : {}) } });
+      assert.equal(r.statusCode, 401, `${method} ${url}`);
+      assert.equal(r.json().error.code, 'unauthorized');
+    }
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie } })).json(), { signed_in: false });
+  });
+
+  it('a login cookie left by an older version is expired, not read; a request without one gets no Set-Cookie', async () => {
+    for (const url of ['/', '/images', '/api/v1/session', '/api/v1/jobs']) {
+      const r = await t.app.inject({ url, headers: { cookie: `other=1; vmlab_token=${TOKEN}` } });
+      assert.equal(r.headers['set-cookie'], 'vmlab_token=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict', url);
+      const clean = await t.app.inject({ url, headers: { ...auth, cookie: 'other=1' } });
+      assert.equal(clean.headers['set-cookie'], undefined, url);
+    }
+  });
+
+  it('the old ?token= login link moves the token into the fragment and sets no cookie; a wrong one is 401', async () => {
     const bad = await t.app.inject({ url: '/?token=wrong' });
     assert.equal(bad.statusCode, 401);
     assert.equal(bad.headers['set-cookie'], undefined);
     const r = await t.app.inject({ url: `/?token=${TOKEN}` });
     assert.equal(r.statusCode, 303);
-    assert.equal(r.headers.location, '/');
-    const cookie = String(r.headers['set-cookie']);
-    assert.match(cookie, /^vmlab_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
-    const jar = cookie.split(';')[0]!;
-    const ok = await t.app.inject({ url: '/api/v1/jobs', headers: { cookie: `other=1; ${jar}` } });
-    assert.equal(ok.statusCode, 200);
+    assert.equal(r.headers.location, `/#token=${TOKEN}`);
+    assert.equal(r.headers['set-cookie'], undefined);
   });
 
-  it('a cookie request that changes state needs a same-origin Origin header (403 otherwise); a WebSocket too', async () => {
-    const cookie = `vmlab_token=${TOKEN}`;
-    const host = 'localhost:80';
-    for (const origin of [undefined, 'http://evil.example', 'null']) {
-      const r = await t.app.inject({ method: 'POST', url: '/api/v1/images/scan', headers: { cookie, host, ...(origin ? { origin } : {}) } });
-      assert.equal(r.statusCode, 403, String(origin));
-      assert.equal(r.json().error.code, 'cross_origin');
-    }
-    const ws = await t.app.inject({ url: '/api/v1/labs/x/nodes/y/console', headers: { cookie, host, connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' } });
+  it('a ticket (got with the token) opens one GET within 30 s, once; not a POST, not from a foreign Origin', async () => {
+    const get = async () => (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: auth })).json() as { ticket: string; expires_in_ms: number };
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/tickets' })).statusCode, 401, 'a ticket needs the token');
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: { cookie: `vmlab_token=${TOKEN}` } })).statusCode, 401);
+    const a = await get();
+    assert.equal(a.expires_in_ms, 30_000);
+    assert.equal((await t.app.inject({ url: `/api/v1/jobs?ticket=${a.ticket}` })).statusCode, 200);
+    assert.equal((await t.app.inject({ url: `/api/v1/jobs?ticket=${a.ticket}` })).statusCode, 401, 'spent');
+    const b = await get();
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/images/scan?ticket=${b.ticket}` })).statusCode, 401, 'GET only');
+    assert.equal((await t.app.inject({ url: `/api/v1/jobs?ticket=${b.ticket}` })).statusCode, 401, 'spent by the refused POST');
+    const c = await get();
+    const ws = await t.app.inject({ url: `/api/v1/labs/x/nodes/y/console?ticket=${c.ticket}`, headers: { connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' } });
     assert.equal(ws.statusCode, 403);
-    const same = await t.app.inject({ method: 'POST', url: '/api/v1/images/scan', headers: { cookie, host, origin: `http://${host}` } });
+    assert.equal(ws.json().error.code, 'cross_origin');
+    const d = await get();
+    const same = await t.app.inject({ url: `/api/v1/jobs?ticket=${d.ticket}`, headers: { origin: 'http://localhost:80' } });
     assert.equal(same.statusCode, 200);
-    // A Bearer token is not sent by a browser on its own: no Origin needed.
-    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/images/scan', headers: auth })).statusCode, 200);
+    assert.equal((await t.app.inject({ url: '/api/v1/jobs?ticket=made-up-0123456789abcdef' })).statusCode, 401);
   });
 
-  it('logs one line per request and never the token, the cookie or ?token=', async () => {
+  it('a ticket expires after 30 s', async () => {
+    const { Tickets } = await import('../../src/api/tickets.js');
+    let now = 1_000;
+    const tickets = new Tickets(() => now);
+    const x = tickets.issue().ticket;
+    const y = tickets.issue().ticket;
+    now += 30_000;
+    assert.equal(tickets.redeem(x), true);
+    now += 1;
+    assert.equal(tickets.redeem(y), false);
+  });
+
+  it('logs one line per request and never the token, the cookie, ?token= or ?ticket=', async () => {
     const before = t.logs.length;
     await t.app.inject({ url: `/?token=${TOKEN}` });
     await t.app.inject({ url: '/api/v1/images', headers: { ...auth, cookie: `vmlab_token=${TOKEN}` } });
@@ -111,5 +144,8 @@ describe('auth on every /api/v1 route', () => {
     assert.ok(!all.includes(TOKEN), 'the token is in the log');
     assert.ok(!all.includes('a-wrong-password-token'), 'a wrong token is in the log');
     assert.deepEqual(JSON.parse(lines[1]!).res, { statusCode: 200 });
+    const { ticket } = (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: auth })).json() as { ticket: string };
+    await t.app.inject({ url: `/api/v1/jobs?ticket=${ticket}` });
+    assert.ok(!t.logs.join('\n').includes(ticket), 'a ticket is in the log');
   });
 });

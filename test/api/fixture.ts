@@ -17,7 +17,10 @@ export interface TestApp {
   logs: string[];
 }
 
-/** The app on services with a fresh VMLAB_HOME, logging into memory. */
+/** The directory tests' files live under (tmp()): the one root the test app allows besides its VMLAB_HOME. */
+export const ALLOWED = mkdtempSync('/tmp/vmlab-apit-allowed-');
+
+/** The app on services with a fresh VMLAB_HOME, logging into memory; paths in requests may name VMLAB_HOME and ALLOWED. */
 export async function testApp(opts: Partial<ApiOptions> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
   const home = mkdtempSync('/tmp/vmlab-api-');
   const services = createServices({ ...process.env, VMLAB_HOME: home, ...env });
@@ -28,7 +31,7 @@ export async function testApp(opts: Partial<ApiOptions> = {}, env: NodeJS.Proces
       done();
     },
   });
-  const app = await buildApp(services, { token: TOKEN, maxUploadBytes: 64 * 1024 * 1024, logger: { level: 'info', stream }, jobPollMs: 50, ...opts });
+  const app = await buildApp(services, { token: TOKEN, maxUploadBytes: 64 * 1024 * 1024, logger: { level: 'info', stream }, jobPollMs: 50, allowPaths: [ALLOWED], ...opts });
   return { app, services, home, logs };
 }
 
@@ -51,4 +54,4 @@ export function multipart(fields: Record<string, string>, file?: { name: string;
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
-export const tmp = () => mkdtempSync('/tmp/vmlab-apit-');
+export const tmp = () => mkdtempSync(join(ALLOWED, 'd-'));

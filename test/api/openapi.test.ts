@@ -37,6 +37,7 @@ const CONTRACT = [
   'POST /api/v1/labs/{lab}/snapshots/{name}/restore',
   'POST /api/v1/labs/{lab}/nodes/{node}/checkpoint',
   'DELETE /api/v1/labs/{lab}/snapshots/{name}',
+  'POST /api/v1/tickets',
 ].sort();
 
 type Op = { operationId?: string; tags?: string[]; summary?: string; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>; parameters?: Array<{ in: string; name: string }>; requestBody?: unknown };
@@ -78,7 +79,7 @@ describe('the OpenAPI document', () => {
 
   it('names the shared shapes and both ways to authenticate', () => {
     for (const name of ['Error', 'Image', 'Job', 'Lab', 'Node', 'CatalogEntry', 'JobAccepted']) assert.ok(doc.components.schemas[name], name);
-    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'cookie']);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'ticket']);
     assert.deepEqual(doc.paths['/healthz']!.get!.requestBody, undefined);
     assert.ok(doc.paths['/api/v1/images/upload']!.post!.requestBody);
   });

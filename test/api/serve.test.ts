@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -54,7 +55,7 @@ describe('vmlab serve', () => {
     assert.match(t.stderr, /--tls-cert and --tls-key go together/);
   });
 
-  it('on a non-loopback address it warns that the API is reachable from the network; with TLS it serves HTTPS and the cookie is Secure', async () => {
+  it('on a non-loopback address it warns that the API is reachable from the network; with TLS it serves HTTPS and sets no cookie', async () => {
     const dir = tmp();
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     const s = await serve(['--listen', '0.0.0.0:0', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
@@ -62,15 +63,16 @@ describe('vmlab serve', () => {
     assert.match(s.err(), /warning: listening on 0\.0\.0\.0: the API is reachable from the network\n/);
     assert.match(s.base, /^https:\/\/0\.0\.0\.0:\d+$/);
     const port = Number(s.base.split(':').at(-1));
-    assert.match(s.err(), new RegExp(`login link: https://127\\.0\\.0\\.1:${port}/\\?token=${TOKEN}`));
-    const res = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+    assert.match(s.err(), new RegExp(`login link: https://127\\.0\\.0\\.1:${port}/#token=${TOKEN}\n`));
+    const res = await new Promise<{ status: number; location: string; cookie: unknown }>((resolve, reject) => {
       get({ host: '127.0.0.1', port, path: `/?token=${TOKEN}`, ca: readFileSync(join(dir, 'cert.pem')) }, (r) => {
         r.resume();
-        resolve({ status: r.statusCode!, cookie: String(r.headers['set-cookie']) });
+        resolve({ status: r.statusCode!, location: String(r.headers.location), cookie: r.headers['set-cookie'] });
       }).on('error', reject);
     });
     assert.equal(res.status, 303);
-    assert.match(res.cookie, /; HttpOnly; SameSite=Strict; Secure$/);
+    assert.equal(res.location, `/#token=${TOKEN}`);
+    assert.equal(res.cookie, undefined);
     assert.equal(await s.stop(), 0);
 
     const plain = await serve(['--listen', '0.0.0.0:0']);
@@ -79,6 +81,65 @@ describe('vmlab serve', () => {
     const local = await serve(['--listen', '127.0.0.1:0']);
     running.push(local.stop);
     assert.doesNotMatch(local.err(), /warning/);
+  });
+
+  it('DNS rebinding: a Host that is not this server is 421, on a route without a token and on a WebSocket upgrade', async () => {
+    const s = await serve(['--listen', '127.0.0.1:0', '--host-name', 'lab.example.org']);
+    running.push(s.stop);
+    const port = Number(s.base.split(':').at(-1));
+    assert.match(s.err(), /host names: lab\.example\.org\n/);
+    const at = (host: string, path = '/healthz', headers: Record<string, string> = {}) => raw(port, path, { host, ...headers });
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}`, `localhost.evil.example:${port}`, '']) {
+      const r = await at(host);
+      assert.equal(r.status, 421, host);
+      assert.equal(JSON.parse(r.body).error.code, 'host_not_allowed', host);
+    }
+    const page = await at(`evil.example:${port}`, '/');
+    assert.equal(page.status, 421, 'the web app too');
+    const session = await at(`evil.example:${port}`, '/api/v1/session');
+    assert.equal(session.status, 421);
+    // The upgrade is refused before it happens, even with the token.
+    const ws = await at(`evil.example:${port}`, '/api/v1/labs/x/nodes/y/console', { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: `Bearer ${TOKEN}`, origin: `http://evil.example:${port}` });
+    assert.equal(ws.status, 421);
+    const tok = await at(`evil.example:${port}`, `/?token=${TOKEN}`);
+    assert.equal(tok.status, 421, 'no login link answered for a foreign name');
+    assert.ok(!tok.body.includes(TOKEN));
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, 'lab.example.org', 'lab.example.org:443']) assert.equal((await at(host)).status, 200, host);
+    // The served page and the login link set no cookie.
+    const index = await at(`127.0.0.1:${port}`, '/');
+    assert.equal(index.status, 200);
+    assert.equal(index.headers['set-cookie'], undefined);
+    const login = await at(`127.0.0.1:${port}`, `/?token=${TOKEN}`);
+    assert.equal(login.status, 303);
+    assert.equal(login.headers['set-cookie'], undefined);
+    // A ticket, then the WebSocket with it: past auth (404: no such lab), with the token nowhere in a cookie or the URL.
+    const ticket = (await (await fetch(`${s.base.replace('0.0.0.0', '127.0.0.1')}/api/v1/tickets`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { ticket: string };
+    const up = await at(`127.0.0.1:${port}`, `/api/v1/labs/x/nodes/y/console?ticket=${ticket.ticket}`, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: `http://127.0.0.1:${port}` });
+    assert.equal(up.status, 404, up.body);
+    assert.equal(JSON.parse(up.body).error.code, 'lab_not_found');
+  });
+
+  it('--allow-path: paths in requests stay in VMLAB_HOME and the allowed dirs; a missing dir is refused at start', async () => {
+    const allowed = tmp();
+    const outside = tmp();
+    const inside = qcow2(allowed, 'in.qcow2');
+    const secret = join(outside, 'secret.qcow2');
+    writeFileSync(secret, 'not yours');
+    const s = await serve(['--listen', '127.0.0.1:0', '--allow-path', allowed]);
+    running.push(s.stop);
+    assert.match(s.err(), new RegExp(`paths in requests: \\S+, ${allowed.replace(/[.]/g, '\\.')}\n`));
+    const post = (path: string, body: unknown) => fetch(`${s.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const ok = await post('/api/v1/images/import', { path: inside, name: 'in' });
+    assert.equal(ok.status, 202, await ok.text());
+    const no = await post('/api/v1/images/import', { path: secret, name: 'secret' });
+    assert.equal(no.status, 403);
+    const e = ((await no.json()) as { error: { code: string; message: string; hint: string } }).error;
+    assert.equal(e.code, 'path_not_allowed');
+    assert.match(e.message, new RegExp(`^path: ${secret.replace(/[.]/g, '\\.')} is outside the directories this server may use: .*${allowed.replace(/[.]/g, '\\.')}`));
+    assert.match(e.hint, /--allow-path/);
+    const missing = execFileSyncResult(['serve', '--listen', '127.0.0.1:0', '--allow-path', join(outside, 'nope')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--allow-path .*nope: no such directory/);
   });
 
   it('marks jobs a dead process left running as failed when it starts', async () => {
@@ -155,6 +216,23 @@ describe('vmlab serve', () => {
     assert.ok(images.some((i) => i.status === 'ready'));
   });
 });
+
+/** One HTTP/1.1 request with exactly these headers (Host included: fetch will not send a foreign one). */
+function raw(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, setHost: false, agent: false }, (r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body }));
+    });
+    req.on('upgrade', (r, socket) => {
+      socket.destroy();
+      resolve({ status: r.statusCode!, headers: r.headers, body: '' });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 function execFileSyncResult(args: string[]): { code: number; stderr: string } {
   try {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { openAsBlob, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { findQemusUnder } from '../../src/lab/labScan.js';
@@ -92,8 +92,11 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
 
+  let image = '';
   before(async () => {
-    server = spawn(vmlabBin, ['serve', '--listen', '127.0.0.1:0'], { env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The tiny guest is imported by path: its cache dir is a root the server may read (--allow-path).
+    image = await tinyGuest();
+    server = spawn(vmlabBin, ['serve', '--listen', '127.0.0.1:0', '--allow-path', dirname(image)], { env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const end = Date.now() + 20_000;
@@ -111,7 +114,7 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
   });
 
   it('prints the login link and answers /healthz; /api/v1 needs the token', async () => {
-    assert.match(stderr, new RegExp(`login link: ${base.replace(/[.]/g, '\\.')}/\\?token=${TOKEN}`));
+    assert.match(stderr, new RegExp(`login link: ${base.replace(/[.]/g, '\\.')}/#token=${TOKEN}`));
     assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
     assert.equal((await fetch(`${base}/api/v1/images`)).status, 401);
   });
@@ -131,7 +134,6 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
   });
 
   it('imports the tiny guest as a job and follows its event stream to the end', { timeout: 900_000 }, async () => {
-    const image = await tinyGuest();
     const r = await api('POST', '/api/v1/images/import', { path: image, name: 'tiny' });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const events = await follow(base, r.body.job_id);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { serveDir } from '../helpers/fileServer.js';
@@ -77,7 +77,8 @@ describe('web UI in a real browser', { concurrency: false }, () => {
         ],
       }),
     );
-    server = spawn(vmlabBin, ['serve', '--listen', `127.0.0.1:${SERVER_PORT}`], {
+    // The tiny guest is imported by path: its cache dir is a root the server may read.
+    server = spawn(vmlabBin, ['serve', '--listen', `127.0.0.1:${SERVER_PORT}`, '--allow-path', dirname(tiny)], {
       env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, VMLAB_CATALOG: catalog, VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '', NO_COLOR: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -130,7 +131,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('without the login cookie: a page that says how to get the link, not a blank screen', async () => {
+  it('without the login link: a page that says how to get it, not a blank screen; a wrong token says so', async () => {
     const anon = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const anonErrors: string[] = [];
     anon.on('console', (m) => m.type() === 'error' && anonErrors.push(m.text()));
@@ -139,15 +140,38 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     assert.match(await anon.textContent('body') ?? '', /login link/);
     await shot('login-help', anon);
     assert.deepEqual(anonErrors, []);
+    await anon.goto(`${base}/labs#token=wrong-token-0123456789`);
+    await anon.getByText(/does not match this server/).waitFor();
+    assert.equal(new URL(anon.url()).hash, '', 'the wrong token is dropped from the URL');
+    assert.equal(await anon.evaluate(() => sessionStorage.getItem('vmlab_token')), null, 'and forgotten');
+    // The old ?token= link form: a wrong one is the server's page.
     await anon.goto(`${base}/labs?token=wrong`);
     assert.match((await anon.textContent('h1')) ?? '', /not valid/);
     await anon.close();
   });
 
-  it('the login link signs in and leaves the address bar; the catalog is interactive fast', async () => {
-    await page.goto(`${base}/?token=${TOKEN}`);
+  it('the login link signs in and leaves the address bar, with no cookie; the catalog is interactive fast', async () => {
+    const line = /login link: (\S+)/.exec(stderr)![1]!;
+    assert.equal(line, `${base}/#token=${TOKEN}`, 'the token is in the fragment, which the browser never sends');
+    await page.goto(line);
     await page.getByRole('searchbox').waitFor();
-    assert.equal(new URL(page.url()).search, '', 'the token is dropped from the URL');
+    assert.equal(new URL(page.url()).hash, '', 'the token is dropped from the URL');
+    assert.equal(new URL(page.url()).search, '');
+    // Nothing a browser sends on its own: no cookie for 127.0.0.1 (it would go to every local port).
+    assert.deepEqual(await ctx.cookies(), []);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('vmlab_token')), TOKEN);
+    // The attack: another web service on this host (here the image server, another port of 127.0.0.1)
+    // opened in the signed-in browser receives nothing of the login.
+    const other = await ctx.newPage();
+    const seen = files.requests.length;
+    // The file server answers with a download: the navigation "fails", the request was made.
+    await other.goto(`${files.url}/SHA256SUMS?from=browser`).catch((e: Error) => assert.match(e.message, /Download is starting/));
+    const got = files.requests.slice(seen).find((r) => r.url.endsWith('from=browser'));
+    assert.ok(got, 'the other service saw the visit');
+    assert.equal(got.headers.cookie, undefined, JSON.stringify(got.headers));
+    assert.equal(got.headers.authorization, undefined);
+    assert.ok(!JSON.stringify(got.headers).includes(TOKEN));
+    await other.close();
     // Time to interactive of /images: navigation start → the cards are there and the search box takes input.
     await page.goto(`${base}/images`);
     await page.locator('[data-testid^="catalog-"]').first().waitFor();

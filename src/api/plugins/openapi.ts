@@ -18,7 +18,7 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
         title: 'vmlab API',
         version: opts.version,
         description:
-          'QEMU network labs and their image library. Every /api/v1 route needs the token from $VMLAB_HOME/api-token (Authorization: Bearer …) or the login cookie. Errors are {"error":{"code","message","hint","details"}}; 422 details list each problem with its JSON path.',
+          'QEMU network labs and their image library. Every /api/v1 route needs the token from $VMLAB_HOME/api-token (Authorization: Bearer …); a WebSocket or event stream opened by a browser may carry a single-use ticket instead (POST /api/v1/tickets). The Host header must name this server. Errors are {"error":{"code","message","hint","details"}}; 422 details list each problem with its JSON path.',
       },
       tags: [
         { name: 'meta', description: 'health and this document' },
@@ -31,10 +31,10 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'the token in $VMLAB_HOME/api-token (or VMLAB_API_TOKEN)' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'vmlab_token', description: 'set by the login link GET /?token=…' },
+          ticket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'single-use, 30 s, GET only: from POST /api/v1/tickets' },
         },
       },
-      security: [{ bearer: [] }, { cookie: [] }],
+      security: [{ bearer: [] }, { ticket: [] }],
     },
     // @fastify/websocket hides its routes from the document; ours are part of the API.
     // A multipart route states its form as plain JSON Schema in config.openapiBody (it is streamed, not validated as a whole).

@@ -179,14 +179,14 @@ const images: FastifyPluginAsyncZod = async (app) => {
         operationId: 'importImage',
         tags: ['images'],
         summary: 'Add an image from a URL or a file on the server, as a job',
-        description: 'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events.',
+        description: 'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events. A path outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed).',
         body: ImportBody,
-        response: { 202: JobAccepted, ...errors(404, 409, 422) },
+        response: { 202: JobAccepted, ...errors(403, 404, 409, 422) },
       },
     },
     async (req, reply) => {
       const { url, path, ...opts } = req.body;
-      const job = await lib.startImport((url ?? path)!, opts);
+      const job = await lib.startImport(url ?? app.paths.check('path', path!), opts);
       return reply.code(202).send({ job_id: job.id });
     },
   );
@@ -285,10 +285,10 @@ const images: FastifyPluginAsyncZod = async (app) => {
         tags: ['images'],
         summary: 'Register image files already on disk (OS guessed from the file name)',
         body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().nullish(),
-        response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(404, 422) },
+        response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(403, 404, 422) },
       },
     },
-    async (req) => lib.scan(req.body?.dir),
+    async (req) => lib.scan(req.body?.dir === undefined ? undefined : app.paths.check('dir', req.body.dir)),
   );
 
   app.post(

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -5,6 +7,9 @@ import type { Reporter } from '../../host/reporter.js';
 import { LabReport, Name, errors } from '../schemas.js';
 import { INVENTORY_FORMATS } from '../../plan/inventory.js';
 import { GRAPH_FORMATS } from '../../plan/graph.js';
+import { isStoreName } from '../../lab/snapshotArchive.js';
+import { expandPath, isLibraryRef, LIBRARY_PREFIX } from '../../plan/resolveNode.js';
+import type { ServerPaths } from '../serverPaths.js';
 
 const LabParams = z.object({ lab: Name.describe('lab name') });
 const NodeParams = LabParams.extend({ node: Name.describe('node name') });
@@ -26,6 +31,37 @@ const DeployBody = z.union([
     })
     .strict(),
 ]);
+
+type DeployRequest = z.infer<typeof DeployBody>;
+
+/** Every `vm_image` string under `value` that names a file (not a library image), with its JSON path. */
+function imagePaths(value: unknown, at: string, out: Array<[string, string]> = []): Array<[string, string]> {
+  if (Array.isArray(value)) value.forEach((v, i) => imagePaths(v, `${at}[${i}]`, out));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const file = k === 'vm_image' && typeof v === 'string' && !v.startsWith(LIBRARY_PREFIX) && !isLibraryRef(v);
+      if (file) out.push([`${at}.${k}`, v]);
+      else imagePaths(v, `${at}.${k}`, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * The server paths a deploy names stay inside the allowed roots: the spec
+ * dir, a warm start's archive file, and an inline spec's image files (a
+ * spec dir's own files are its owner's, inside a root already).
+ */
+function confineDeploy(paths: ServerPaths, root: string, b: DeployRequest): DeployRequest {
+  const file = b.snapshot !== undefined && !isStoreName(b.snapshot);
+  const snapshot = file ? { snapshot: paths.check('snapshot', b.snapshot!) } : {};
+  if ('spec_dir' in b) return { ...b, spec_dir: paths.check('spec_dir', b.spec_dir), ...snapshot };
+  const specDir = join(root, 'specs', b.name);
+  for (const [at, v] of imagePaths({ topology: b.topology, platforms: b.platforms, profiles: b.profiles }, '')) {
+    paths.check(at.slice(1), expandPath(v, specDir, homedir()));
+  }
+  return { ...b, ...snapshot };
+}
 
 const labs: FastifyPluginAsyncZod = async (app) => {
   const svc = app.services.labs;
@@ -49,13 +85,13 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         operationId: 'deployLab',
         tags: ['labs'],
         summary: 'Deploy a lab from a spec directory on the server or an inline spec, as a job',
-        description: 'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, and nothing starts; a lab needing more memory than the host has available is 409 (insufficient_memory) unless force. Follow the job with GET /api/v1/jobs/{id}/events.',
+        description: 'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, and nothing starts; a spec_dir, snapshot file or inline vm_image file outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed); a lab needing more memory than the host has available is 409 (insufficient_memory) unless force. Follow the job with GET /api/v1/jobs/{id}/events.',
         body: DeployBody,
-        response: { 202: z.object({ job_id: z.string(), lab: z.string() }), ...errors(404, 409, 422) },
+        response: { 202: z.object({ job_id: z.string(), lab: z.string() }), ...errors(403, 404, 409, 422) },
       },
     },
     async (req, reply) => {
-      const { job, lab } = await svc.startDeploy(req.body);
+      const { job, lab } = await svc.startDeploy(confineDeploy(app.paths, svc.root, req.body));
       return reply.code(202).send({ job_id: job.id, lab });
     },
   );

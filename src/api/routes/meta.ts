@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errors } from '../schemas.js';
 
-/** Health (no token) and the OpenAPI document. */
+/** Health (no token), the session question, tickets and the OpenAPI document. */
 const meta: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/healthz',
@@ -30,6 +30,22 @@ const meta: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => ({ signed_in: app.signedIn(req) }),
+  );
+  app.post(
+    '/api/v1/tickets',
+    {
+      schema: {
+        operationId: 'createTicket',
+        tags: ['meta'],
+        summary: 'A single-use ticket for a WebSocket or event-stream URL (?ticket=…), where a browser cannot send the token',
+        description: 'Worth one GET under /api/v1 within 30 s (the console WebSocket, GET /jobs/{id}/events), then spent. An Origin header sent with its use must name this server.',
+        response: { 201: z.object({ ticket: z.string(), expires_in_ms: z.number() }), ...errors() },
+      },
+    },
+    async (_req, reply) => {
+      const t = app.tickets.issue();
+      return reply.code(201).send({ ticket: t.ticket, expires_in_ms: t.expiresInMs });
+    },
   );
   app.get(
     '/api/v1/openapi.json',

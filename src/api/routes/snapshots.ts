@@ -1,7 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { existsSync } from 'node:fs';
 import type { Reporter } from '../../host/reporter.js';
+import { isStoreName } from '../../lab/snapshotArchive.js';
+import { VmlabError } from '../../errors/vmlabError.js';
 import { ImageRecord, Name, SnapshotRecord, errors } from '../schemas.js';
 
 const LabParams = z.object({ lab: Name.describe('lab name') });
@@ -11,6 +14,18 @@ const SnapParams = LabParams.extend({ name: Name.describe('snapshot name') });
 const snapshots: FastifyPluginAsyncZod = async (app) => {
   const labs = app.services.labs;
   const svc = app.services.snapshots;
+  /** A store name as it is (the store is vmlab's own); a path: confined to the roots, not over a file unless asked. */
+  const exportTarget = (value: string, overwrite: boolean): string => {
+    if (isStoreName(value)) return value;
+    const real = app.paths.check('export', value);
+    if (existsSync(real) && !overwrite) {
+      throw new VmlabError('file_exists', `export: ${value} already exists`, {
+        kind: 'conflict',
+        hint: 'name a new file, or send "overwrite": true to replace it',
+      });
+    }
+    return real;
+  };
   const op = (log: FastifyBaseLogger): { reporter: Reporter } => ({ reporter: { info: (m) => log.info(m), warn: (m) => log.warn(m), verbose: (m) => log.debug(m) } });
 
   app.get(
@@ -32,17 +47,19 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
             name: Name.describe('snapshot name'),
             force: z.boolean().optional().describe('replace a snapshot of the same name'),
             disk_only: z.boolean().optional().describe('disks only, no RAM state: every node must be stopped'),
-            export: z.string().min(1).optional().describe('also write it into one file on the server (a bare name: into the store, for a warm deploy by that name)'),
+            export: z.string().min(1).optional().describe('also write it into one file on the server (a bare name: into the store, for a warm deploy by that name); a path must be inside VMLAB_HOME or an --allow-path root (403 otherwise)'),
+            overwrite: z.boolean().optional().describe('with an export path: replace a file that is there (otherwise 409)'),
             with_base: z.boolean().optional().describe('with export: carry the base images too'),
           })
           .strict(),
-        response: { 201: SnapshotRecord.extend({ export: z.object({ file: z.string(), bytes: z.number() }).optional() }), ...errors(404, 409, 422) },
+        response: { 201: SnapshotRecord.extend({ export: z.object({ file: z.string(), bytes: z.number() }).optional() }), ...errors(403, 404, 409, 422) },
       },
     },
     async (req, reply) => {
       const ref = labs.ref(req.params.lab);
       const b = req.body;
-      const r = await svc.takeAndExport(ref, { name: b.name, force: Boolean(b.force), diskOnly: Boolean(b.disk_only), ...(b.export ? { export: b.export } : {}), withBase: Boolean(b.with_base) }, op(req.log));
+      const target = b.export === undefined ? undefined : exportTarget(b.export, Boolean(b.overwrite));
+      const r = await svc.takeAndExport(ref, { name: b.name, force: Boolean(b.force), diskOnly: Boolean(b.disk_only), ...(target ? { export: target } : {}), withBase: Boolean(b.with_base) }, op(req.log));
       return reply.code(201).send({ ...r.record, ...(r.exported ? { export: { file: r.exported.file, bytes: r.exported.bytes } } : {}) });
     },
   );

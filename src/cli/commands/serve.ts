@@ -21,6 +21,20 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: parts.host, port };
 }
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** A --host-name value: a DNS name or address, optionally with a port. */
+export function parseHostName(value: string): string {
+  const v = value.trim();
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(v)) {
+    throw new OptionError(
+      'option --host-name: expected a host name as a browser sends it in Host ' +
+        `(e.g. lab.example.org or lab.example.org:8443), got ${JSON.stringify(value)}`,
+    );
+  }
+  return v.toLowerCase();
+}
+
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 export function register(program: Command): void {
@@ -30,26 +44,51 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'address to listen on (anything but loopback is reachable from the network)', '127.0.0.1:8080')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (use it when listening beyond loopback)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option(
+      '--allow-path <dir>',
+      'a directory (besides VMLAB_HOME) that paths in requests may name: spec dirs, imports, scans, exports; repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--host-name <name>',
+      'a name (besides the listen address and localhost) clients may reach the server by, e.g. behind a reverse proxy; repeatable',
+      collect,
+      [],
+    )
     .addOption(wholeNumberOption('--max-upload <GiB>', 'largest image upload accepted', { unit: 'GiB', min: 1, max: 4096, default: 64 }))
     .addHelpText(
       'after',
       `
 The token is in $VMLAB_HOME/api-token (created on first start, mode 0600; VMLAB_API_TOKEN overrides it).
-Clients send Authorization: Bearer <token>; a browser opens the login link printed at start.
+Clients send Authorization: Bearer <token>; a browser opens the login link printed at start
+(the token travels in the #fragment, which the browser keeps in the tab and never sends; no cookie).
+Paths in requests (spec_dir, import path, scan dir, snapshot export and warm-start files) must be
+inside VMLAB_HOME or an --allow-path directory. The Host header must be the listen address,
+localhost/127.0.0.1/[::1] with the port, or a --host-name (against DNS rebinding).
 With AUTO_DOWNLOAD_IMAGES=true the missing default images are pulled in the background.
 
 Examples:
   vmlab serve
-  vmlab serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
+  vmlab serve --allow-path ~/labs
+  vmlab serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --host-name lab.example.org`,
     )
-    .action(async (opts: { listen: string; tlsCert?: string; tlsKey?: string; maxUpload: number }) => {
+    .action(async (opts: { listen: string; tlsCert?: string; tlsKey?: string; maxUpload: number; allowPath: string[]; hostName: string[] }) => {
       const { host, port } = parseListen(opts.listen);
+      const hostNames = opts.hostName.map(parseHostName);
       if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new OptionError('options --tls-cert and --tls-key go together: give both or neither');
       const svc = services();
       const { token, source } = loadToken(svc.labs.root, process.env);
       const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
       const reaped = svc.jobs.reap();
-      const app = await buildApp(svc, { token, maxUploadBytes: opts.maxUpload * GIB, ...(tls ? { tls } : {}) });
+      const app = await buildApp(svc, {
+        token,
+        maxUploadBytes: opts.maxUpload * GIB,
+        listenHost: host,
+        hostNames,
+        allowPaths: opts.allowPath,
+        ...(tls ? { tls } : {}),
+      });
       try {
         await app.listen({ host, port });
       } catch (err) {
@@ -68,9 +107,11 @@ Examples:
       process.stderr.write(
         [
           `vmlab API on ${scheme}://${shown}:${bound}/`,
-          `  login link: ${scheme}://${loginHost}:${bound}/?token=${token}`,
+          `  login link: ${scheme}://${loginHost}:${bound}/#token=${token}`,
           `  token: ${source === 'env' ? 'from VMLAB_API_TOKEN' : `${tokenPath(svc.labs.root)}${source === 'created' ? ' (created)' : ''}`}`,
           `  OpenAPI: ${scheme}://${loginHost}:${bound}/api/v1/openapi.json`,
+          `  paths in requests: ${app.paths.roots.join(', ')}${opts.allowPath.length ? '' : ' (more: --allow-path DIR)'}`,
+          ...(hostNames.length ? [`  host names: ${hostNames.join(', ')}`] : []),
           ...(reaped.jobs ? [`  ${reaped.jobs} job(s) left running by a dead process marked failed`] : []),
           ...exposed,
         ].join('\n') + '\n',

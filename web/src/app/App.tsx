@@ -4,6 +4,7 @@ import { ErrorBox } from '../components/ErrorBox.js';
 import { Link } from '../components/Link.js';
 import { ApiError, api } from '../lib/api.js';
 import { matchRoute, usePath } from '../lib/router.js';
+import { currentToken, forgetToken } from '../lib/session.js';
 import { CatalogView } from '../features/images/components/CatalogView.js';
 import { LocalView } from '../features/images/components/LocalView.js';
 import { JobsView } from '../features/jobs/components/JobsView.js';
@@ -30,7 +31,12 @@ function makeClient(onUnauthorized: () => void): QueryClient {
 
 export function App() {
   const [signedOut, setSignedOut] = useState(false);
-  const [client] = useState(() => makeClient(() => setSignedOut(true)));
+  const [client] = useState(() =>
+    makeClient(() => {
+      forgetToken();
+      setSignedOut(true);
+    }),
+  );
   if (signedOut) return <LoginHelp />;
   return (
     <QueryClientProvider client={client}>
@@ -48,9 +54,13 @@ const NAV = [
 function Shell() {
   const path = usePath();
   const route = matchRoute(path);
-  // Asked first, without the token: signed out shows the login help without a 401 in the console.
+  // Asked first (a route that answers without the token): signed out shows the login help without a 401 in the console.
+  const [hadToken] = useState(() => currentToken() !== null);
   const session = useQuery({ queryKey: ['session'], queryFn: () => api<{ signed_in: boolean }>('/session'), staleTime: Infinity });
-  if (session.data?.signed_in === false) return <LoginHelp />;
+  if (session.data?.signed_in === false) {
+    forgetToken();
+    return <LoginHelp wrongToken={hadToken} />;
+  }
   if (session.isPending) return null;
   return (
     <>

@@ -1,6 +1,8 @@
+import { authHeader } from './session.js';
+
 /**
- * The one API client. The login cookie goes with every request (same
- * origin); an error answer becomes an ApiError carrying the server's
+ * The one API client. The tab's token goes with every request as a
+ * Bearer header (see session.ts); an error answer becomes an ApiError carrying the server's
  * message and hint, which the UI shows as they are.
  */
 export class ApiError extends Error {
@@ -40,8 +42,9 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   try {
     res = await fetch(API + path, {
       method: init.method ?? 'GET',
-      credentials: 'same-origin',
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
+      credentials: 'omit',
+      headers: { ...authHeader(), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
   } catch {
     throw new ApiError(0, 'unreachable', 'the vmlab server does not answer', 'is vmlab serve still running? Reload once it is.');
@@ -52,3 +55,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 }
 
 export const enc = encodeURIComponent;
+
+/**
+ * A URL for a WebSocket or an EventSource, which cannot send the token:
+ * with a single-use ticket (30 s) got with it. `path` is under /api/v1.
+ */
+export async function withTicket(path: string): Promise<string> {
+  const { ticket } = await api<{ ticket: string }>('/tickets', { method: 'POST' });
+  return `${API}${path}${path.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`;
+}

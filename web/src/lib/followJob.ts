@@ -1,14 +1,14 @@
 import { useEffect, useReducer } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { API, api, enc } from './api.js';
+import { api, enc, withTicket } from './api.js';
 import { initialJob, jobReducer, type JobAction, type JobView } from './jobState.js';
 import type { Job } from './types.js';
 
 /**
  * Follow a job: its record once, then its SSE stream (progress, log,
- * end). A stream that breaks before `end` is opened again after a pause
+ * end), opened with a single-use ticket (EventSource sends no headers). A stream that breaks before `end` is opened again after a pause
  * (EventSource would retry by itself, but the server closes the stream at
- * `end`, and a retry then would replay it). When the job ends, the lists
+ * `end`, a retry then would replay it, and its ticket is spent). When the job ends, the lists
  * it changed are fetched again.
  */
 export function useFollowJob(jobId: string | undefined, invalidate: string[][] = []): JobView | undefined {
@@ -23,8 +23,15 @@ export function useFollowJob(jobId: string | undefined, invalidate: string[][] =
     const on = (a: JobAction) => {
       if (!closed) dispatch(a);
     };
-    const open = () => {
-      source = new EventSource(`${API}/jobs/${enc(jobId)}/events`);
+    const lost = () => {
+      if (closed) return;
+      on({ type: 'lost' });
+      retry = setTimeout(open, 2000);
+    };
+    const open = () => void withTicket(`/jobs/${enc(jobId)}/events`).then(listen, lost);
+    const listen = (url: string) => {
+      if (closed) return;
+      source = new EventSource(url);
       source.addEventListener('progress', (e) => on({ type: 'progress', data: JSON.parse((e as MessageEvent<string>).data) }));
       source.addEventListener('log', (e) => on({ type: 'log', data: JSON.parse((e as MessageEvent<string>).data) }));
       source.addEventListener('end', (e) => {
@@ -35,9 +42,7 @@ export function useFollowJob(jobId: string | undefined, invalidate: string[][] =
       });
       source.onerror = () => {
         source?.close();
-        if (closed) return;
-        on({ type: 'lost' });
-        retry = setTimeout(open, 2000);
+        lost();
       };
     };
     api<Job>(`/jobs/${enc(jobId)}`)

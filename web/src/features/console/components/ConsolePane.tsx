@@ -2,11 +2,19 @@ import { useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
+import { api, withTicket } from '../../../lib/api.js';
+import type { Lab } from '../../../lib/types.js';
+
+/** Node states with no QEMU behind them: no console to dial. */
+const DOWN = new Set(['stopped', 'shut down', 'exited', 'failed', 'crashed']);
 
 type Link = 'connecting' | 'open' | 'closed';
 
-const consoleUrl = (lab: string, node: string) =>
-  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`;
+/** The console's WebSocket URL with a single-use ticket (a browser's WebSocket sends no Authorization header). */
+async function consoleUrl(lab: string, node: string): Promise<string> {
+  const path = await withTicket(`/labs/${encodeURIComponent(lab)}/nodes/${encodeURIComponent(node)}/console`);
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+}
 
 /**
  * A node's serial console in xterm.js over the API's WebSocket (raw bytes
@@ -29,18 +37,26 @@ export function ConsolePane({ lab, node, onClose }: { lab: string; node: string;
     let ws: WebSocket | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let disposed = false;
-    const connect = () => {
-      setLink('connecting');
-      ws = new WebSocket(consoleUrl(lab, node));
+    const closed = () => {
+      if (disposed) return;
+      setLink('closed');
+      term.write('\r\n\x1b[33m[console closed: reconnecting…]\x1b[0m\r\n');
+      retry = setTimeout(connect, 2000);
+    };
+    const open = (url: string) => {
+      if (disposed) return;
+      ws = new WebSocket(url);
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => setLink('open');
       ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) => term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
-      ws.onclose = () => {
-        if (disposed) return;
-        setLink('closed');
-        term.write('\r\n\x1b[33m[console closed: reconnecting…]\x1b[0m\r\n');
-        retry = setTimeout(connect, 2000);
-      };
+      ws.onclose = closed;
+    };
+    const connect = () => {
+      setLink('connecting');
+      // A node known to be down is asked again later, not dialled: a refused handshake is an error in the browser console.
+      api<Lab>(`/labs/${encodeURIComponent(lab)}`)
+        .then((l) => (DOWN.has(l.nodes.find((n) => n.node === node)?.status ?? '') ? Promise.reject(new Error('down')) : consoleUrl(lab, node)))
+        .then(open, closed);
     };
     const typed = term.onData((d) => {
       if (ws?.readyState === WebSocket.OPEN) ws.send(encoder.encode(d));

@@ -1,4 +1,5 @@
 import { API, ApiError } from '../../../lib/api.js';
+import { authHeader } from '../../../lib/session.js';
 import type { Image } from '../../../lib/types.js';
 
 export type UploadResult = { image: Image } | { jobId: string };
@@ -12,6 +13,7 @@ export function uploadImage(file: File, onProgress: (sent: number, total: number
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `${API}/images/upload`);
+    for (const [k, v] of Object.entries(authHeader())) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
     xhr.onerror = () => reject(new ApiError(0, 'unreachable', 'the upload was cut off', 'is vmlab serve still running? Try again.'));
     xhr.onabort = () => reject(new ApiError(0, 'cancelled', 'the upload was cancelled'));
