@@ -54,9 +54,12 @@ if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "install.sh: vmlab needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+# Node.js 20.19+ (the build's vite needs it); tested on 20, 22 and 24. `node -p` with a
+# plain expression works on any Node, so an old one gets this message, not a stack trace.
+node_ok=$(node -p 'var v = process.versions.node.split(".").map(Number); v[0] > 20 || (v[0] === 20 && v[1] >= 19) ? 1 : 0' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "install.sh: vmlab needs Node.js 20.19 or newer, tested on 20, 22 and 24 (found: $(node --version 2>/dev/null || echo no node on PATH))" >&2
+  echo "  next: install Node.js 24 (the current LTS), then run ./install.sh again" >&2
   exit 1
 fi
 

