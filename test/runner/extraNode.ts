@@ -84,7 +84,8 @@ export async function prepareNode(major: number, root: string): Promise<ExtraNod
  * JavaScript or N-API) linked to the checkout.
  */
 export function shadowCheckout(root: string, node: ExtraNode): string {
-  const tree = mkdtempSync(join(tmpdir(), `vmlab-node${node.major}-`));
+  sweepShadows();
+  const tree = mkdtempSync(join(tmpdir(), `vmlab-node${node.major}-${process.pid}-`));
   const copied = ['dist', 'bin', 'package.json'];
   for (const f of copied) cpSync(join(root, f), join(tree, f), { recursive: true });
   for (const f of readdirSync(root)) {
@@ -97,6 +98,23 @@ export function shadowCheckout(root: string, node: ExtraNode): string {
   cpSync(node.sqlite, join(tree, 'node_modules', 'better-sqlite3'), { recursive: true });
   return tree;
 }
+
+/** Remove the copies left by runs that were killed (their pid is in the name and no longer runs). */
+function sweepShadows(): void {
+  for (const f of readdirSync(tmpdir())) {
+    const pid = /^vmlab-node\d+-(\d+)-/.exec(f)?.[1];
+    if (pid && !alive(Number(pid))) rmSync(join(tmpdir(), f), { recursive: true, force: true });
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 /** The environment of a test run on another Node: its `node` first on PATH, for the tests' and tools' child processes. */
 export const envFor = (node: ExtraNode): NodeJS.ProcessEnv => ({ ...process.env, PATH: pathWith(join(node.bin, '..')) });

@@ -112,8 +112,13 @@ async function main(): Promise<number> {
   const chosen: Phase[] = extraOnly ? [] : only.length ? [{ name: only.join('+'), dirs: only }] : phases;
   const majors = only.length ? [] : extraMajors(process.env);
   if (extraOnly && !majors.length) process.stdout.write('--extra-only: no extra Node version (set VMLAB_TEST_NODES, e.g. 24,22)\n');
-  // Fetched and compiled while this Node's phases run (the first run on a machine only; then cached).
-  const prepared = majors.map((m) => ({ major: m, ready: prepareNode(m, root).then((n) => n, (e: Error) => e) }));
+  // Fetched and compiled (one after the other) while this Node's phases run; the first run on a machine only.
+  let previous: Promise<unknown> = Promise.resolve();
+  const prepared = majors.map((m) => {
+    const ready = previous.then(() => prepareNode(m, root)).then((n) => n, (e: Error) => e);
+    previous = ready;
+    return { major: m, ready };
+  });
 
   const results: PhaseResult[] = [];
   for (const p of chosen) results.push(await runPhase(p.name, testFiles(root, p.dirs), here));
@@ -142,4 +147,9 @@ async function main(): Promise<number> {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main().catch((e: Error) => {
+    process.stderr.write(`test runner: ${e.message}\n`);
+    return 2;
+  });
+}
