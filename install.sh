@@ -64,10 +64,17 @@ if [ "$node_ok" != 1 ]; then
 fi
 
 # better-sqlite3 compiles against Node's headers; with no network for node-gyp
-# to fetch them, point it at the ones installed with Node (Debian: /usr/include/node).
-if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] \
+# to fetch them, point it at the ones installed with this Node (Debian's in
+# /usr/include/node, an official build's beside its bin/node), if they are of its
+# major version: Debian's Node 20 headers would build a module Node 24 cannot load.
+if [ -z "${npm_config_nodedir:-}" ] \
    && [ "$(npm config get nodedir 2>/dev/null)" = "undefined" -o -z "$(npm config get nodedir 2>/dev/null)" ]; then
-  export npm_config_nodedir=/usr
+  node_prefix=$(node -p 'require("path").resolve(process.execPath, "..", "..")')
+  headers="$node_prefix/include/node/node_version.h"
+  if [ -f "$headers" ] && [ "$(sed -n 's/^#define NODE_MAJOR_VERSION \([0-9]*\).*/\1/p' "$headers")" \
+       = "$(node -p 'process.versions.node.split(".")[0]')" ]; then
+    export npm_config_nodedir="$node_prefix"
+  fi
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
