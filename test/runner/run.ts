@@ -75,17 +75,23 @@ async function runPhase(name: string, files: string[], rt: Runtime): Promise<Pha
 }
 
 const countLine = (c: Counts) =>
-  c.tests === undefined ? 'no counts (the test runner did not finish)' : `${c.tests} tests: ${c.pass} pass, ${c.fail} fail, ${c.cancelled} cancelled, ${c.skipped} skipped, ${c.todo} todo`;
+  c.tests === undefined
+    ? 'no counts (the test runner did not finish)'
+    : `${c.tests} tests: ${c.pass} pass, ${c.fail} fail, ${c.cancelled} cancelled, ${c.skipped} skipped, ` +
+      `${c.todo} todo`;
+const secs = (s: number) => `${s.toFixed(0).padStart(5)} s`;
 
 function printTiming(results: PhaseResult[], extras: string[], totalSeconds: number): void {
   const w = Math.max(...results.map((r) => r.label.length));
   const out = ['', '==> timing and counts'];
-  for (const r of results) out.push(`  ${r.label.padEnd(w)}  ${r.seconds.toFixed(0).padStart(5)} s  ${r.ok ? 'ok  ' : 'FAIL'}  ${countLine(r.counts)}`);
+  for (const r of results) {
+    out.push(`  ${r.label.padEnd(w)}  ${secs(r.seconds)}  ${r.ok ? 'ok  ' : 'FAIL'}  ${countLine(r.counts)}`);
+  }
   out.push(...extras.map((e) => `  ${e}`));
   out.push(`  total ${totalSeconds.toFixed(0)} s`, '  the ten slowest test files:');
   const files = results.flatMap((r) => r.files.map((f) => ({ ...f, node: r.node })));
   for (const f of files.sort((a, b) => b.seconds - a.seconds).slice(0, 10)) {
-    out.push(`  ${f.seconds.toFixed(0).padStart(5)} s  ${f.file}${f.node === process.versions.node ? '' : `  (node ${f.node})`}`);
+    out.push(`  ${secs(f.seconds)}  ${f.file}${f.node === process.versions.node ? '' : `  (node ${f.node})`}`);
   }
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -100,7 +106,10 @@ export function extraMajors(env: NodeJS.ProcessEnv): number[] {
   const own = Number(process.versions.node.split('.')[0]);
   const majors = list.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const bad = list.split(',').map((s) => s.trim()).filter((s) => s && !/^\d+$/.test(s));
-  if (bad.length) throw new Error(`VMLAB_TEST_NODES: expected Node major versions separated by commas (e.g. 24,22), got ${JSON.stringify(list)}`);
+  if (bad.length) {
+    const expected = 'expected Node major versions separated by commas (e.g. 24,22)';
+    throw new Error(`VMLAB_TEST_NODES: ${expected}, got ${JSON.stringify(list)}`);
+  }
   return [...new Set(majors)].filter((m) => m !== own);
 }
 
@@ -112,7 +121,7 @@ async function main(): Promise<number> {
   const only = extraOnly ? [] : process.argv.slice(2);
   const chosen: Phase[] = extraOnly ? [] : only.length ? [{ name: only.join('+'), dirs: only }] : phases;
   const majors = only.length ? [] : extraMajors(process.env);
-  if (extraOnly && !majors.length) process.stdout.write('--extra-only: no extra Node version (set VMLAB_TEST_NODES, e.g. 24,22)\n');
+  if (extraOnly && !majors.length) process.stdout.write('--extra-only: no extra Node (VMLAB_TEST_NODES=24,22)\n');
   // Fetched and compiled (one after the other) while this Node's phases run; the first run on a machine only.
   let previous: Promise<unknown> = Promise.resolve();
   const prepared = majors.map((m) => {
@@ -130,7 +139,8 @@ async function main(): Promise<number> {
     if (node instanceof Error) {
       process.stdout.write(`\n==> node ${major}: could not be set up: ${node.message}\n`);
       extras.push(`node ${major}: set-up FAILED (${node.message.split('\n')[0]})`);
-      results.push({ label: `node ${major} set-up`, node: String(major), ok: false, seconds: 0, counts: {}, files: [] });
+      const failed = { label: `node ${major} set-up`, node: String(major), ok: false, seconds: 0, counts: {} };
+      results.push({ ...failed, files: [] });
       continue;
     }
     const tree = shadowCheckout(root, node);
@@ -139,7 +149,8 @@ async function main(): Promise<number> {
       const nodeOnly = phases[0]!;
       results.push(await runPhase(nodeOnly.name, testFiles(tree, nodeOnly.dirs), rt));
       results.push(await runPhase(extraNodeE2e, [join('dist', 'test', extraNodeE2e)], rt));
-      extras.push(`node ${node.version} added ${((performance.now() - t0) / 1000).toFixed(0)} s (cached in ${join(node.bin, '../../../..')})`);
+      const added = ((performance.now() - t0) / 1000).toFixed(0);
+      extras.push(`node ${node.version} added ${added} s (cached in ${join(node.bin, '../../../..')})`);
     } finally {
       rmSync(tree, { recursive: true, force: true });
     }
