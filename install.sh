@@ -54,22 +54,44 @@ if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "install.sh: vmlab needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+# Node.js 20.19+ (the build's vite needs it); tested on 20, 22 and 24. `node -p` with a
+# plain expression works on any Node, so an old one gets this message, not a stack trace.
+node_ok=$(node -p 'var v = process.versions.node.split(".").map(Number);
+  v[0] > 20 || (v[0] === 20 && v[1] >= 19) ? 1 : 0' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  found=$(node --version 2>/dev/null || echo "no node on PATH")
+  echo "install.sh: vmlab needs Node.js 20.19 or newer, tested on 20, 22 and 24 (found: $found)" >&2
+  echo "  next: install Node.js 24 (the current LTS), then run ./install.sh again" >&2
   exit 1
 fi
 
-# better-sqlite3 compiles against Node's headers; with no network for node-gyp
-# to fetch them, point it at the ones installed with Node (Debian: /usr/include/node).
-if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] \
-   && [ "$(npm config get nodedir 2>/dev/null)" = "undefined" -o -z "$(npm config get nodedir 2>/dev/null)" ]; then
-  export npm_config_nodedir=/usr
+# better-sqlite3 compiles against Node's headers (npm's nodedir; node-gyp would
+# download them, and there may be no network). They must be this Node's major
+# version: Debian's Node 20 headers in /usr build a module Node 24 cannot load.
+# So a configured nodedir of another version gives way to this Node's own headers
+# (Debian's /usr for /usr/bin/node, an official build's beside its bin/node).
+headers_major() {
+  sed -n 's/^#define NODE_MAJOR_VERSION \([0-9]*\).*/\1/p' "$1/include/node/node_version.h" 2>/dev/null
+}
+this_major=$(node -p 'process.versions.node.split(".")[0]')
+this_prefix=$(node -p 'require("path").resolve(process.execPath, "..", "..")')
+configured=${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null)}
+[ "$configured" = "undefined" ] && configured=""
+if [ -n "$configured" ] && [ "$(headers_major "$configured")" = "$this_major" ]; then
+  : # the configured headers fit
+elif [ "$(headers_major "$this_prefix")" = "$this_major" ]; then
+  [ -z "$configured" ] || say "npm's nodedir $configured is not Node $this_major's: using $this_prefix/include/node"
+  export npm_config_nodedir="$this_prefix"
+elif [ -n "$configured" ]; then
+  say "warning: npm's nodedir $configured has no Node $this_major headers; better-sqlite3 may not build or load"
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+elif ! node -e 'require("./node_modules/better-sqlite3/build/Release/better_sqlite3.node")' 2>/dev/null; then
+  say "better-sqlite3 was built for another Node: rebuilding it for Node $(node --version)"
+  npm rebuild better-sqlite3 --loglevel=error
 else
   say "node modules up to date"
 fi
