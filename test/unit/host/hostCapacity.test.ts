@@ -13,10 +13,17 @@ describe('hostCapacity', () => {
   });
 
   it('reads a process\'s RSS and CPU time from /proc; null once it is gone', async () => {
-    // A child that burns CPU for ~300 ms and holds 64 MiB.
-    const child = spawn(process.execPath, ['-e', 'const b = Buffer.alloc(64 * 2 ** 20, 1); const t = Date.now(); while (Date.now() - t < 300); setTimeout(() => b.length, 60000)']);
+    // A child that burns 300 ms of its own CPU time (not wall time: a loaded
+    // host stretches that) and holds 64 MiB, then says so.
+    const burn =
+      'const b = Buffer.alloc(64 * 2 ** 20, 1); const used = () => { const u = process.cpuUsage(); return u.user + u.system; };' +
+      ' while (used() < 300000); process.stdout.write("ready\\n"); setTimeout(() => b.length, 60000)';
+    const child = spawn(process.execPath, ['-e', burn], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      await new Promise((r) => setTimeout(r, 1200));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.includes('ready') && resolve());
+        child.once('exit', (code) => reject(new Error(`the CPU-burning child exited (${code}) before it was ready`)));
+      });
       const c = processCost(child.pid!)!;
       assert.ok(c.rss_bytes > 64 * 2 ** 20, `rss ${c.rss_bytes}`);
       assert.ok(c.cpu_seconds >= 0.2, `cpu ${c.cpu_seconds}`);
