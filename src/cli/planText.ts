@@ -1,12 +1,24 @@
-import type { LabPlan, NicPlan } from '../plan/labPlan.js';
+import type { LabPlan, MgmtNet, NicPlan } from '../plan/labPlan.js';
 import { shellQuote } from '../lab/sshCommand.js';
 import { style } from './output.js';
+
+/** What the management NIC reaches: the egress setting's effect. */
+function mgmtText(net: MgmtNet | undefined): string {
+  switch (net?.mode ?? 'isolated') {
+    case 'isolated':
+      return 'user net, isolated (restrict=on: no egress)';
+    case 'passt':
+      return 'passt, egress without host loopback (--no-map-gw)';
+    case 'nat':
+      return style.yellow('user net with egress: the guest reaches host loopback as 10.0.2.2');
+  }
+}
 
 function nicText(nic: NicPlan): string {
   const b = nic.backend;
   const what =
     b.kind === 'user'
-      ? `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`
+      ? `${mgmtText(b.net)}, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`
       : b.kind === 'unwired'
         ? style.dim('unwired')
         : b.kind === 'tcp-listen'
@@ -41,6 +53,8 @@ export function planText(plan: LabPlan, accelReason: string): string {
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
     out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console 127.0.0.1:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
     for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
+    const b = n.nics[0]?.backend;
+    if (b?.kind === 'user' && b.net?.mode === 'passt') out.push(`    ${style.dim(b.net.argv.map(shellQuote).join(' '))}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }
   if (plan.links.length) {
