@@ -54,7 +54,8 @@ export function planText(plan: LabPlan, accelReason: string): string {
     out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console 127.0.0.1:${n.consolePort}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
     for (const nic of n.nics) out.push(`    ${nicText(nic)}`);
     const b = n.nics[0]?.backend;
-    if (b?.kind === 'user' && b.net?.mode === 'passt') out.push(`    ${style.dim(b.net.argv.map(shellQuote).join(' '))}`);
+    const passt = b?.kind === 'user' && b.net?.mode === 'passt' ? b.net.argv : undefined;
+    if (passt) out.push(`    ${style.dim(passt.map(shellQuote).join(' '))}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }
   if (plan.links.length) {

@@ -10,7 +10,8 @@ type PasstNet = Extract<MgmtNet, { mode: 'passt' }>;
 
 /** passt's path ($VMLAB_PASST, else the first on PATH), or undefined when it is not installed. */
 export function findPasst(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = env.VMLAB_PASST ? [env.VMLAB_PASST] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'passt'));
+  const onPath = (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'passt'));
+  const candidates = env.VMLAB_PASST ? [env.VMLAB_PASST] : onPath;
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -67,10 +68,15 @@ export async function startPasst(node: NodePlan, net: PasstNet, log: (line: stri
   rmSync(net.socket, { force: true });
   const argv = [...net.argv, ...(process.getuid?.() === 0 ? ['--runas', '0:0'] : [])];
   log(`exec ${argv.join(' ')}`);
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15e3 });
   if (r.error || r.status !== 0 || !existsSync(net.socket)) {
     const why = r.error ? r.error.message : `exit code ${r.status}`;
     const logText = existsSync(net.log) ? readFileSync(net.log, 'utf8') : '';
-    throw new QemuError(`passt for ${node.name}'s management network did not start (${why})`, argv, tailLines(`${r.stderr ?? ''}${logText}`, 8), 'install passt (apt-get install passt), or turn management egress off for this node');
+    throw new QemuError(
+      `passt for ${node.name}'s management network did not start (${why})`,
+      argv,
+      tailLines(`${r.stderr ?? ''}${logText}`, 8),
+      'install passt (apt-get install passt), or turn management egress off for this node',
+    );
   }
 }

@@ -55,7 +55,9 @@ export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpaw
   }
 }
 
-async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: ((pid: number) => void) | undefined, timeoutMs: number): Promise<number> {
+type OnSpawn = ((pid: number) => void) | undefined;
+
+async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSpawn, timeoutMs: number) {
   const out = openSync(node.files.log, 'a');
   log(`exec ${argv.join(' ')}`);
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });

@@ -17,13 +17,18 @@ const egressHint = (n: ResolvedNode) =>
  * off (the default): restrict=on. On: passt (no host loopback) when the
  * host has it, else unrestricted user net, said loudly.
  */
-export function planMgmtNet(n: ResolvedNode, opts: { dir: string; passt?: string; fwd: MgmtForward; seeded: boolean }): { net: MgmtNet; warnings: string[] } {
+export function planMgmtNet(
+  n: ResolvedNode,
+  opts: { dir: string; passt?: string; fwd: MgmtForward; seeded: boolean },
+): { net: MgmtNet; warnings: string[] } {
   if (!n.mgmtEgress.on) {
     const cloud = (n.cloudInit ?? {}) as Record<string, unknown>;
-    const wants = NEEDS_NETWORK.filter((k) => cloud[k] !== undefined && cloud[k] !== false && !(Array.isArray(cloud[k]) && !cloud[k].length));
+    const set = (v: unknown) => v !== undefined && v !== false && !(Array.isArray(v) && !v.length);
+    const wants = NEEDS_NETWORK.filter((k) => set(cloud[k]));
     const warnings =
       opts.seeded && wants.length
-        ? [`${n.name}: cloud_init ${wants.join(', ')} need the network, but its management NIC has no egress (${egressHint(n)})`]
+        ? [`${n.name}: cloud_init ${wants.join(', ')} need the network, but its management NIC has no egress ` +
+            `(${egressHint(n)})`]
         : [];
     return { net: { mode: 'isolated' }, warnings };
   }
@@ -34,8 +39,9 @@ export function planMgmtNet(n: ResolvedNode, opts: { dir: string; passt?: string
   return {
     net: { mode: 'nat' },
     warnings: [
-      `${n.name}: management egress (${n.mgmtEgress.from}) without passt: QEMU user net, where the guest reaches the host's loopback ` +
-        `as 10.0.2.2 (the vmlab API, consoles, local services); install passt (apt-get install passt) to keep it out`,
+      `${n.name}: management egress (${n.mgmtEgress.from}) without passt: QEMU user net, ` +
+        `where the guest reaches the host's loopback as 10.0.2.2 (the vmlab API, consoles, local services); ` +
+        'install passt (apt-get install passt) to keep it out',
     ],
   };
 }

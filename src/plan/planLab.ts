@@ -217,7 +217,9 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
         const seeded = Boolean(facts.images[n.image.path]?.cloudInit);
         const mgmt = planMgmtNet(n, { dir, ...(facts.passt ? { passt: facts.passt } : {}), fwd, seeded });
         if (local.has(n.name)) warnings.push(...mgmt.warnings);
-        nics.push({ index: 0, iface: 'mgmt', mac, backend: { kind: 'user', sshPort: fwd.sshPort, ...(n.host ? { bind: fwd.bind } : {}), net: mgmt.net } });
+        const bind = n.host ? { bind: fwd.bind } : {};
+        const backend = { kind: 'user' as const, sshPort: fwd.sshPort, ...bind, net: mgmt.net };
+        nics.push({ index: 0, iface: 'mgmt', mac, backend });
         continue;
       }
       const wi = w.get(i);

@@ -136,10 +136,12 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
 }
 
 /** Profile > platform > the lab's `mgmt_egress` > off. */
-function mgmtEgressOf(picked: { value: boolean; file: string; path: string } | undefined, spec: Spec): ResolvedNode['mgmtEgress'] {
+type Picked = { value: boolean; file: string; path: string } | undefined;
+function mgmtEgressOf(picked: Picked, spec: Spec): ResolvedNode['mgmtEgress'] {
   if (picked) return { on: picked.value, from: `${picked.file} ${picked.path}` };
   const lab = spec.settings.mgmt_egress;
-  return lab === undefined ? { on: false, from: '' } : { on: lab, from: `topology.json ${spec.settingsKey}.mgmt_egress` };
+  if (lab === undefined) return { on: false, from: '' };
+  return { on: lab, from: `topology.json ${spec.settingsKey}.mgmt_egress` };
 }
 
 /**

@@ -19,7 +19,7 @@ export interface MgmtForward {
  * guest reaches nothing on 127.0.0.1; `--dns-forward` keeps 10.0.2.3 as the
  * DNS server (passt sends those queries to the host's resolver).
  */
-export function passtArgv(binary: string, fwd: MgmtForward, files: { socket: string; pidFile: string; log: string }): string[] {
+export function passtArgv(binary: string, fwd: MgmtForward, files: { socket: string; pidFile: string; log: string }) {
   return [
     binary,
     '--one-off',

@@ -180,7 +180,8 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
   });
 
   // issue 20: a guest must not reach the host's loopback (10.0.2.2 was the host's 127.0.0.1).
-  it('keeps guests off host loopback; egress (passt) reaches only other host addresses', { timeout: 180_000 }, async () => {
+  const guestTest = 'keeps guests off host loopback; egress (passt) reaches only other host addresses';
+  it(guestTest, { timeout: 180_000 }, async () => {
     const loop = await hostListener('127.0.0.1');
     const outside = hostAddress();
     const ext = outside ? await hostListener(outside) : undefined;
@@ -205,7 +206,8 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
         // Without passt, egress is plain user net: the plan says so.
         assert.ok(argv.some((a) => a.startsWith('user,id=mgmt,hostfwd=')), argv.join(' '));
         const plan = await vmlab(['deploy', '-S', dir, '--dry-run'], env);
-        assertIncludes(plan.stdout + plan.stderr, "r3: management egress (profiles/r3.json vm_mgmt_egress) without passt");
+        const said = 'r3: management egress (profiles/r3.json vm_mgmt_egress) without passt';
+        assertIncludes(plan.stdout + plan.stderr, said);
       }
     } finally {
       loop.server.close();
@@ -213,7 +215,8 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
     }
   });
 
-  it('the passt of a killed node goes with its QEMU, and the node starts again', { timeout: 180_000, skip: !findPasst() && 'passt not installed' }, async () => {
+  const killTest = 'the passt of a killed node goes with its QEMU, and the node starts again';
+  it(killTest, { timeout: 180_000, skip: !findPasst() && 'passt not installed' }, async () => {
     const labDir = join(home, 'labs', name);
     const passts = scanLabPassts(labDir);
     assert.equal(passts.length, 1, 'r3 alone has a passt');
