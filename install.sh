@@ -30,8 +30,9 @@ say() { printf '==> %s\n' "$*"; }
 # redis-server (the BullMQ job backend's tests); chromium is the real browser the
 # web UI's e2e test drives (playwright-core, no browser download); dropbear-bin
 # (the server binary only, no service) is the SSH server of each network
-# namespace in the --all-hosts test.
-packages=(qemu-system-x86 qemu-utils openssh-client dropbear-bin
+# namespace in the --all-hosts test; passt is the management network of nodes
+# that may open connections out (mgmt_egress), without the host's loopback.
+packages=(qemu-system-x86 qemu-utils openssh-client dropbear-bin passt
   syslinux syslinux-common mtools dosfstools cpio xz-utils genisoimage
   debootstrap fdisk e2fsprogs util-linux
   make git docker.io redis-server chromium)

@@ -1,6 +1,18 @@
-import type { LabPlan, NicPlan } from '../plan/labPlan.js';
+import type { LabPlan, MgmtNet, NicPlan } from '../plan/labPlan.js';
 import { shellQuote } from '../lab/sshCommand.js';
 import { style } from './output.js';
+
+/** What the management NIC reaches: the egress setting's effect. */
+function mgmtText(net: MgmtNet | undefined): string {
+  switch (net?.mode ?? 'isolated') {
+    case 'isolated':
+      return 'user net, isolated (restrict=on: no egress)';
+    case 'passt':
+      return 'passt, egress without host loopback (--no-map-gw)';
+    case 'nat':
+      return style.yellow('user net with egress: the guest reaches host loopback as 10.0.2.2');
+  }
+}
 
 /** `labDir`: UNIX link sockets are shown under it (qemu/r1.nic1), as the state dir line names it. */
 function backendText(nic: NicPlan, labDir: string): string {
@@ -8,7 +20,7 @@ function backendText(nic: NicPlan, labDir: string): string {
   const at = (path: string) => (path.startsWith(`${labDir}/`) ? path.slice(labDir.length + 1) : path);
   switch (b.kind) {
     case 'user':
-      return `user-mode net, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`;
+      return `${mgmtText(b.net)}, SSH ${b.bind ?? '127.0.0.1'}:${b.sshPort} → guest :22`;
     case 'unwired':
       return style.dim('unwired');
     case 'tcp-listen':
@@ -56,6 +68,9 @@ export function planText(plan: LabPlan, accelReason: string): string {
     const console = n.consolePort !== null ? `tcp 127.0.0.1:${n.consolePort} (open to local users)` : n.files.console;
     out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
     for (const nic of n.nics) out.push(`    ${nicText(nic, plan.files.dir)}`);
+    const b = n.nics[0]?.backend;
+    const passt = b?.kind === 'user' && b.net?.mode === 'passt' ? b.net.argv : undefined;
+    if (passt) out.push(`    ${style.dim(passt.map(shellQuote).join(' '))}`);
     out.push(`    ${style.dim(n.argv.map(shellQuote).join(' '))}`);
   }
   if (plan.links.length) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { labFiles } from '../plan/labFiles.js';
 import { withLabLock } from '../host/lock.js';
 import { scanLabQemus } from './labScan.js';
+import { scanLabPassts } from './passtProcess.js';
 import { readState, type LabState } from './labState.js';
 import type { LabRef } from './labSelect.js';
 import { isOurQemu, terminate } from '../host/processes.js';
@@ -61,6 +62,8 @@ export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter
       await terminate(pid);
       if (!node.startsWith('pid-')) stopped.push(node);
     }
+    // A passt whose QEMU never connected (it quits with its QEMU otherwise).
+    for (const pid of scanLabPassts(ref.dir)) await terminate(pid);
 
     const profiles = restoreProfiles(files);
     if (!profiles.problem) {

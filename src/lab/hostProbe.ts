@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { accelFacts, type AccelFacts } from '../host/accel.js';
 import { vmlabRoot } from '../plan/labFiles.js';
 import type { HostFacts, ImageFacts } from '../plan/planLab.js';
+import { findPasst } from './passtProcess.js';
 
 export const QEMU_SYSTEM = process.env.VMLAB_QEMU ?? 'qemu-system-x86_64';
 
@@ -15,6 +16,7 @@ export type ImageFactsResolver = (keys: string[]) => Promise<Record<string, Imag
 export async function probeHost(imageKeys: string[], images: ImageFactsResolver, env: NodeJS.ProcessEnv = process.env): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
   const home = homedir();
   const [accel, facts] = await Promise.all([accelFacts({ qemuBinary: QEMU_SYSTEM, env }), images(imageKeys)]);
+  const passt = findPasst(env);
   return {
     home,
     root: vmlabRoot(env, home),
@@ -22,6 +24,7 @@ export async function probeHost(imageKeys: string[], images: ImageFactsResolver,
     accelReason: accel.source === 'cache' ? `${accel.reason}; verdict cached for this host, see vmlab doctor` : accel.reason,
     accelFacts: accel,
     qemuBinary: QEMU_SYSTEM,
+    ...(passt ? { passt } : {}),
     images: facts,
   };
 }

@@ -5,6 +5,7 @@ import { QmpClient, qmpCommand } from '../qemu/qmp.js';
 import { QemuError } from '../qemu/qemuError.js';
 import { tailLines } from '../qemu/run.js';
 import { isAlive, isOurQemu, sleep, terminate, waitForExit } from '../host/processes.js';
+import { passtOf, startPasst, stopPasst } from './passtProcess.js';
 
 export type Log = (line: string) => void;
 
@@ -14,7 +15,11 @@ const REGISTER_DUMP = /^(extra data\[\d+\]|emulation failure|E?[A-Z]{2,3}=|[CDEF
 /** QEMU's own log without noise: the empty-hub warning of unwired NICs, register dumps. */
 export function qemuLogForPeople(text: string, logPath: string): string {
   // An unwired NIC's empty hub is intended: QEMU's warning about it is noise.
-  const lines = text.replace(/^.*warning: hub \d+ is not connected to host network\n?/gm, '').split('\n');
+  // So is the never-connected slirp beside passt (qemu/mgmtNet).
+  const lines = text
+    .replace(/^.*warning: hub \d+ is not connected to host network\n?/gm, '')
+    .replace(/^.*warning: netdev mgmtslirp has no peer\n?/gm, '')
+    .split('\n');
   const out: string[] = [];
   for (const line of lines) {
     if (!REGISTER_DUMP.test(line)) out.push(line);
@@ -39,6 +44,20 @@ export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
  * link sockets, is set up.
  */
 export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpawn?: (pid: number) => void, timeoutMs = 30_000): Promise<number> {
+  const passt = passtOf(node);
+  if (!passt) return spawnQemu(node, argv, log, onSpawn, timeoutMs);
+  await startPasst(node, passt, log);
+  try {
+    return await spawnQemu(node, argv, log, onSpawn, timeoutMs);
+  } catch (err) {
+    await stopPasst(passt);
+    throw err;
+  }
+}
+
+type OnSpawn = ((pid: number) => void) | undefined;
+
+async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSpawn, timeoutMs: number) {
   const out = openSync(node.files.log, 'a');
   log(`exec ${argv.join(' ')}`);
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });

@@ -3,6 +3,8 @@ import { createConnection } from 'node:net';
 import type { NodePlan } from '../plan/labPlan.js';
 import { describeFault, watchVm, type VmFault } from './vmWatch.js';
 
+const PROBE_IDENT = 'SSH-2.0-vmlab_probe\r\n';
+
 /**
  * One attempt: connect and read until a line starting with "SSH-".
  * QEMU's user-mode forward accepts at once and then either drops the
@@ -12,6 +14,9 @@ import { describeFault, watchVm, type VmFault } from './vmWatch.js';
 export function readSshBanner(port: number, host = '127.0.0.1', timeoutMs = 3000, signal?: AbortSignal): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
+    // Say our identification first (RFC 4253 lets both sides send at once): passt
+    // (Debian 12's) passes nothing from the guest until the host side has spoken.
+    socket.on('connect', () => socket.write(PROBE_IDENT));
     let data = '';
     const finish = (v: string | null) => {
       clearTimeout(timer);

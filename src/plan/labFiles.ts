@@ -78,6 +78,17 @@ export function nodeFiles(dir: string, node: string): NodeFiles {
 export const consoleHolderFile = (labDir: string, node: string) => join(labDir, 'qemu', `${node}.console-holder`);
 
 /**
+ * A node's passt (management egress): its socket beside QMP in the lab's
+ * private qemu/ dir (the same length as the QMP path, so it fits a unix
+ * socket address where that does), its pid file and log.
+ */
+export const passtFiles = (labDir: string, node: string) => ({
+  socket: join(labDir, 'qemu', `${node}.net`),
+  pidFile: join(labDir, 'qemu', `${node}.passt.pid`),
+  log: join(labDir, 'logs', `${node}.passt.log`),
+});
+
+/**
  * For the tools users already have (plan/inventory), written at deploy: an
  * Ansible inventory and containerlab's topology-data.json. (Functions, not
  * LabFiles fields: plans recorded before them still name every file.)

@@ -28,6 +28,22 @@ export const listens = (b: NicPlan['backend']): b is Extract<NicBackend, { kind:
 export const connects = (b: NicPlan['backend']): b is Extract<NicBackend, { kind: 'tcp-connect' | 'unix-connect' }> =>
   b.kind === 'tcp-connect' || b.kind === 'unix-connect';
 
+/**
+ * What a node's management NIC reaches besides its forwarded SSH port.
+ * Absent (plans recorded before this setting): isolated.
+ */
+export type MgmtNet =
+  /** QEMU user net with restrict=on: SSH forward only, the guest opens no connection at all. */
+  | { mode: 'isolated' }
+  /**
+   * passt with --no-map-gw: the guest reaches what the host reaches except
+   * the host's loopback. `argv` starts passt, which serves one QEMU on
+   * `socket` and quits when it goes; `pidFile` finds a passt left waiting.
+   */
+  | { mode: 'passt'; socket: string; pidFile: string; log: string; argv: string[] }
+  /** QEMU user net unrestricted (passt not installed): the guest also reaches host loopback as 10.0.2.2. */
+  | { mode: 'nat' };
+
 export interface NicPlan {
   index: number;
   /** Interface name in the spec ("Ethernet0", "eth1"), "mgmt" for NIC 0, "" for a gap. */
@@ -35,7 +51,7 @@ export interface NicPlan {
   mac: string;
   /** For NIC 0: user-mode networking with SSH forwarded. */
   /** `bind`: the address SSH is forwarded on (multi-host: the host's; else 127.0.0.1). */
-  backend: NicBackend | { kind: 'user'; sshPort: number; bind?: string };
+  backend: NicBackend | { kind: 'user'; sshPort: number; bind?: string; net?: MgmtNet };
   /** Index into LabPlan.links when wired. */
   link?: number;
   /** "leaf1:Ethernet0" when wired. */

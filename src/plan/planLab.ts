@@ -6,6 +6,7 @@ import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
 import { labDir, labFiles, linkSocketFile, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
 import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode } from './labPlan.js';
 import { macAddress } from './macAddress.js';
+import { planMgmtNet } from './mgmtPlan.js';
 import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
 import { patchProfileText } from './profilePatch.js';
 import { LIBRARY_PREFIX, resolveNode, type ResolvedNode } from './resolveNode.js';
@@ -32,6 +33,8 @@ export interface HostFacts {
   root: string;
   accel: Accel;
   qemuBinary: string;
+  /** passt's path when it is installed (management egress without host loopback). */
+  passt?: string;
   /** By absolute image path. */
   images: Record<string, ImageFacts>;
 }
@@ -248,7 +251,13 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     for (let i = 0; i <= top; i++) {
       const mac = macAddress(spec.name, n.name, i, macs);
       if (i === 0) {
-        nics.push({ index: 0, iface: 'mgmt', mac, backend: { kind: 'user', sshPort: ports.ssh[index]!, ...(n.host ? { bind: bindOf(n.name) } : {}) } });
+        const fwd = { bind: n.host ? bindOf(n.name) : '127.0.0.1', sshPort: ports.ssh[index]! };
+        const seeded = Boolean(facts.images[n.image.path]?.cloudInit);
+        const mgmt = planMgmtNet(n, { dir, ...(facts.passt ? { passt: facts.passt } : {}), fwd, seeded });
+        if (local.has(n.name)) warnings.push(...mgmt.warnings);
+        const bind = n.host ? { bind: fwd.bind } : {};
+        const backend = { kind: 'user' as const, sshPort: fwd.sshPort, ...bind, net: mgmt.net };
+        nics.push({ index: 0, iface: 'mgmt', mac, backend });
         continue;
       }
       const wi = w.get(i);

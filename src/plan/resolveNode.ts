@@ -41,6 +41,8 @@ export interface ResolvedNode {
   cloudInit: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean } | undefined;
   /** Multi-host: the `vmlab.hosts` entry it runs on (profile `vm_host`); null in a single-host lab. */
   host: string | null;
+  /** May the guest open connections through its management NIC, and the setting that said so ("" for the default). */
+  mgmtEgress: { on: boolean; from: string };
 }
 
 /** vm_image names a library image when it has no slash, no `~` and no image file extension. */
@@ -129,7 +131,17 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
     userExplicit: Boolean(profile.ssh_user || platform.vm_credentials?.user),
     cloudInit: profile.cloud_init,
     host,
+    mgmtEgress: mgmtEgressOf(pick('vm_mgmt_egress'), spec),
   };
+}
+
+/** Profile > platform > the lab's `mgmt_egress` > off. */
+type Picked = { value: boolean; file: string; path: string } | undefined;
+function mgmtEgressOf(picked: Picked, spec: Spec): ResolvedNode['mgmtEgress'] {
+  if (picked) return { on: picked.value, from: `${picked.file} ${picked.path}` };
+  const lab = spec.settings.mgmt_egress;
+  if (lab === undefined) return { on: false, from: '' };
+  return { on: lab, from: `topology.json ${spec.settingsKey}.mgmt_egress` };
 }
 
 /**

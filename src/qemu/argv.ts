@@ -1,4 +1,5 @@
 import type { Accel, NicBackend, NodePlan } from '../plan/labPlan.js';
+import { mgmtNetdevArgs } from './mgmtNet.js';
 
 /**
  * TCG translation cache in MiB. Measured with the tiny guest (QEMU 7.2,
@@ -93,12 +94,14 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
   // cloud-init NoCloud seed (volume label cidata), read-only.
   if (node.seed) argv.push('-drive', `file=${optValue(node.seed.path)},format=raw,if=${node.diskBus},readonly=on`);
 
-  // NICs in index order. NIC 0: management, user-mode net, SSH on loopback.
+  // NICs in index order. NIC 0: management, SSH forwarded on loopback;
+  // isolated (restrict=on) unless egress is on (qemu/mgmtNet).
   // Data NICs sit on a hub of their own so the socket behind them can be
   // replaced over QMP when the peer restarts; unwired ones get an empty hub.
   for (const nic of node.nics) {
     if (nic.backend.kind === 'user') {
-      argv.push('-netdev', `user,id=mgmt,hostfwd=tcp:${nic.backend.bind ?? '127.0.0.1'}:${nic.backend.sshPort}-:22`);
+      const fwd = { bind: nic.backend.bind ?? '127.0.0.1', sshPort: nic.backend.sshPort };
+      argv.push(...mgmtNetdevArgs(nic.backend.net, fwd, optValue));
       argv.push('-device', `${node.nicDriver},netdev=mgmt,mac=${nic.mac}`);
       continue;
     }

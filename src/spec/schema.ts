@@ -45,6 +45,8 @@ export const labSettingsSchema = z.looseObject({
   link_transport: z.enum(['tcp', 'udp']).optional(),
   /** Serial consoles on TCP 127.0.0.1:console_port (any local user can attach) instead of a private unix socket. */
   console_tcp: z.boolean().optional(),
+  /** Every node's management NIC may open connections out (a profile or platform `vm_mgmt_egress` wins). */
+  mgmt_egress: z.boolean().optional(),
   /** Multi-host: name → "address", "user@address" or {address, listen} (checked in spec/hosts). */
   hosts: z.record(z.string(), z.union([z.string(), z.looseObject({ address: z.string(), listen: z.string().optional() })])).optional(),
 });
@@ -98,6 +100,8 @@ const vmFields = {
   vm_boot_timeout: positiveInt.optional(),
   vm_interface_map: interfaceMapSchema.optional(),
   vm_interface_map_custom: z.record(z.string(), z.number().int().min(1).max(64)).optional(),
+  /** The guest may open connections through its management NIC (never to host loopback with passt). */
+  vm_mgmt_egress: z.boolean().optional(),
 };
 
 export const platformSchema = z.looseObject({

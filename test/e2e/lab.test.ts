@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { networkInterfaces } from 'node:os';
 import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findPasst, scanLabPassts } from '../../src/lab/passtProcess.js';
+import { isAlive } from '../../src/host/processes.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';
 import { arpRequest, sendFrame } from '../helpers/linkAttack.js';
@@ -48,7 +51,8 @@ function labSpec(image: string, name: string, base: number) {
   const profileText: Record<string, unknown> = {
     r1: { platform: 'vs', mgmt_ip: 'PLACEHOLDER', loopback_ip: '10.255.0.1' },
     r2: { platform: 'host' },
-    r3: { platform: 'host', ssh_user: 'root' },
+    // r3's management NIC has egress (passt when installed); r1 and r2 are isolated, the default.
+    r3: { platform: 'host', ssh_user: 'root', vm_mgmt_egress: true },
   };
   return writeSpecDir(
     {
@@ -83,6 +87,30 @@ async function setAddresses(env: NodeJS.ProcessEnv, node: string): Promise<void>
 async function ping(env: NodeJS.ProcessEnv, from: string, to: string): Promise<void> {
   const r = await vmlab(['ssh', from, '--', 'ping', '-c', '2', '-W', '5', to], env, 60_000);
   assert.equal(r.code, 0, `${from} → ${to}\n${r.stdout}${r.stderr}`);
+}
+
+/** A host listener that counts who connected (the guest's attempts to reach the host). */
+async function hostListener(address: string): Promise<{ port: number; seen: string[]; server: Server }> {
+  const seen: string[] = [];
+  const server = createServer((sock) => {
+    seen.push(sock.remoteAddress ?? '?');
+    sock.end('hello-from-host\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  return { port: (server.address() as AddressInfo).port, seen, server };
+}
+
+/** The host's first non-loopback IPv4 address (what a guest with egress can address), if any. */
+const hostAddress = () =>
+  Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+/** From the guest: connect to ip:port for up to 5 s; what it printed and whether it got the host's greeting. */
+async function guestConnects(env: NodeJS.ProcessEnv, node: string, ip: string, port: number): Promise<boolean> {
+  const r = await vmlab(['ssh', node, '--', 'sh', '-c', `echo | timeout 5 nc ${ip} ${port}; echo rc=$?`], env, 60_000);
+  assert.match(r.stdout, /rc=\d+/, `${node}: ${r.stdout}${r.stderr}`);
+  return r.stdout.includes('hello-from-host');
 }
 
 // UDP links: test/e2e/linkIsolation (one host, UNIX datagram sockets) and the cross-host lab of test/e2e/multihost.
@@ -202,6 +230,58 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
     await ping(env, 'r2', '10.1.3.1');
   });
 
+  // issue 20: a guest must not reach the host's loopback (10.0.2.2 was the host's 127.0.0.1).
+  const guestTest = 'keeps guests off host loopback; egress (passt) reaches only other host addresses';
+  it(guestTest, { timeout: 180_000 }, async () => {
+    const loop = await hostListener('127.0.0.1');
+    const outside = hostAddress();
+    const ext = outside ? await hostListener(outside) : undefined;
+    try {
+      // r1: isolated (the default): nothing on the host, SSH (this very command) still fine.
+      assert.equal(await guestConnects(env, 'r1', '10.0.2.2', loop.port), false);
+      if (ext) assert.equal(await guestConnects(env, 'r1', outside!, ext.port), false);
+      assert.deepEqual(loop.seen, []);
+      assert.deepEqual(ext?.seen ?? [], []);
+      assert.equal((await vmlab(['ssh', 'r1', '--', 'hostname'], env)).stdout, 'r1\n');
+      // r3: vm_mgmt_egress.
+      const argv = readFileSync(`/proc/${(await status()).nodes[2].pid}/cmdline`, 'utf8').split('\0');
+      if (findPasst()) {
+        assert.ok(argv.some((a) => a.startsWith('stream,id=mgmt,')), argv.join(' '));
+        assert.equal(await guestConnects(env, 'r3', '10.0.2.2', loop.port), false);
+        assert.deepEqual(loop.seen, [], 'host loopback stays unreachable with egress');
+        if (ext) {
+          assert.equal(await guestConnects(env, 'r3', outside!, ext.port), true, 'egress reaches the host address');
+          assert.equal(ext.seen.length, 1);
+        }
+      } else {
+        // Without passt, egress is plain user net: the plan says so.
+        assert.ok(argv.some((a) => a.startsWith('user,id=mgmt,hostfwd=')), argv.join(' '));
+        const plan = await vmlab(['deploy', '-S', dir, '--dry-run'], env);
+        const said = 'r3: management egress (profiles/r3.json vm_mgmt_egress) without passt';
+        assertIncludes(plan.stdout + plan.stderr, said);
+      }
+    } finally {
+      loop.server.close();
+      ext?.server.close();
+    }
+  });
+
+  const killTest = 'the passt of a killed node goes with its QEMU, and the node starts again';
+  it(killTest, { timeout: 180_000, skip: !findPasst() && 'passt not installed' }, async () => {
+    const labDir = join(home, 'labs', name);
+    const passts = scanLabPassts(labDir);
+    assert.equal(passts.length, 1, 'r3 alone has a passt');
+    process.kill((await status()).nodes[2].pid, 'SIGKILL');
+    for (let i = 0; i < 50 && passts.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(scanLabPassts(labDir), []);
+    const r = await vmlab(['start', 'r3'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await vmlab(['ssh', 'r3', '--', 'hostname'], env)).stdout, 'r3\n');
+    await setAddresses(env, 'r3'); // the tiny guest keeps no state across boots
+    await ping(env, 'r3', '10.1.3.2');
+    await ping(env, 'r3', '10.1.2.1');
+  });
+
   // A TCP peer does not reconnect by itself: vmlab re-links it.
   it('gives a restarted listener its links back', { timeout: 240_000 }, async () => {
     assert.equal((await vmlab(['stop', 'r1', '--timeout', '5'], env)).code, 0);
@@ -218,6 +298,7 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
     const r = await vmlab(['destroy', name], env);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(findQemusUnder(join(home, 'labs', name)), []);
+    assert.deepEqual(scanLabPassts(join(home, 'labs', name)), []);
     for (const port of [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200, base + 201, base + 202]) {
       assert.equal(await portFree(port), true, `port ${port}`);
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { optValue, linkNetdevOptions, netdevOptString } from '../../../src/qemu/argv.js';
 import { shellQuote } from '../../../src/lab/sshCommand.js';
+import { mgmtNetdevArgs } from '../../../src/qemu/mgmtNet.js';
 
 describe('argv pieces', () => {
   it('doubles commas in QEMU option values', () => {
@@ -28,5 +29,18 @@ describe('argv pieces', () => {
 
   it('quotes remote arguments so they survive the remote shell', () => {
     assert.equal(['sh', '-c', "ip a; echo 'x'"].map(shellQuote).join(' '), `sh -c 'ip a; echo '\\''x'\\'''`);
+  });
+
+  it('isolates the management NIC unless the plan says otherwise (also a plan recorded without the setting)', () => {
+    const fwd = { bind: '127.0.0.1', sshPort: 42000 };
+    const isolated = ['-netdev', 'user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:42000-:22'];
+    assert.deepEqual(mgmtNetdevArgs(undefined, fwd, optValue), isolated);
+    assert.deepEqual(mgmtNetdevArgs({ mode: 'isolated' }, fwd, optValue), isolated);
+    assert.deepEqual(mgmtNetdevArgs({ mode: 'nat' }, { bind: '10.0.0.1', sshPort: 1 }, optValue), ['-netdev', 'user,id=mgmt,hostfwd=tcp:10.0.0.1:1-:22']);
+    const passt = { mode: 'passt' as const, socket: '/l,x/qemu/r1.net', pidFile: '/p', log: '/l', argv: [] };
+    assert.deepEqual(mgmtNetdevArgs(passt, fwd, optValue), [
+      '-netdev', 'stream,id=mgmt,server=off,addr.type=unix,addr.path=/l,,x/qemu/r1.net',
+      '-netdev', 'user,id=mgmtslirp,restrict=on',
+    ]);
   });
 });

@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { MgmtNet, NodePlan } from '../plan/labPlan.js';
+import { QemuError } from '../qemu/qemuError.js';
+import { tailLines } from '../qemu/run.js';
+import { cmdline, isAlive, terminate } from '../host/processes.js';
+
+type PasstNet = Extract<MgmtNet, { mode: 'passt' }>;
+
+/** passt's path ($VMLAB_PASST, else the first on PATH), or undefined when it is not installed. */
+export function findPasst(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const onPath = (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'passt'));
+  const candidates = env.VMLAB_PASST ? [env.VMLAB_PASST] : onPath;
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+export const passtOf = (node: Pick<NodePlan, 'nics'>): PasstNet | undefined => {
+  const b = node.nics[0]?.backend;
+  return b?.kind === 'user' && b.net?.mode === 'passt' ? b.net : undefined;
+};
+
+/** Live passt processes serving a socket under `labDir`/qemu (by their command line, as QEMUs are found). */
+export function scanLabPassts(labDir: string): number[] {
+  const prefix = join(labDir, 'qemu') + '/';
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const argv = cmdline(pid);
+      return argv && /passt/.test(argv[0] ?? '') && argv.some((a) => a.startsWith(prefix)) && isAlive(pid);
+    });
+}
+
+/**
+ * Stop a passt still waiting on this socket (its QEMU never came, or vmlab
+ * died between starting them): it would hold the SSH port.
+ */
+export async function stopPasst(net: PasstNet): Promise<void> {
+  if (!existsSync(net.pidFile)) return;
+  const pid = Number(readFileSync(net.pidFile, 'utf8').trim());
+  if (pid > 0 && isAlive(pid) && (cmdline(pid) ?? []).includes(net.socket)) await terminate(pid);
+  rmSync(net.pidFile, { force: true });
+}
+
+/**
+ * Start a node's passt before its QEMU: daemonized and listening on its
+ * socket when this returns; it quits with the QEMU it serves (--one-off).
+ * Run as root, passt would drop to `nobody` and could not use the lab's
+ * private qemu/ dir: it keeps the lab owner's uid.
+ */
+export async function startPasst(node: NodePlan, net: PasstNet, log: (line: string) => void): Promise<void> {
+  await stopPasst(net);
+  rmSync(net.socket, { force: true });
+  const argv = [...net.argv, ...(process.getuid?.() === 0 ? ['--runas', '0:0'] : [])];
+  log(`exec ${argv.join(' ')}`);
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15e3 });
+  if (r.error || r.status !== 0 || !existsSync(net.socket)) {
+    const why = r.error ? r.error.message : `exit code ${r.status}`;
+    const logText = existsSync(net.log) ? readFileSync(net.log, 'utf8') : '';
+    throw new QemuError(
+      `passt for ${node.name}'s management network did not start (${why})`,
+      argv,
+      tailLines(`${r.stderr ?? ''}${logText}`, 8),
+      'install passt (apt-get install passt), or turn management egress off for this node',
+    );
+  }
+}

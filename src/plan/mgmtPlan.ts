@@ -1,0 +1,47 @@
+import type { MgmtNet } from './labPlan.js';
+import { passtFiles } from './labFiles.js';
+import type { ResolvedNode } from './resolveNode.js';
+import { passtArgv, type MgmtForward } from '../qemu/mgmtNet.js';
+
+/** cloud-init keys that need the network (the guest fetches packages). */
+const NEEDS_NETWORK = ['packages', 'package_update', 'package_upgrade'] as const;
+
+/** Where a node's egress can be turned on, for messages. */
+const egressHint = (n: ResolvedNode) =>
+  n.mgmtEgress.from
+    ? `${n.mgmtEgress.from} is false`
+    : `set "vm_mgmt_egress": true in its profile or platform, or "mgmt_egress": true in topology.json's vmlab section`;
+
+/**
+ * The management network of one node and the warnings it earns. Egress
+ * off (the default): restrict=on. On: passt (no host loopback) when the
+ * host has it, else unrestricted user net, said loudly.
+ */
+export function planMgmtNet(
+  n: ResolvedNode,
+  opts: { dir: string; passt?: string; fwd: MgmtForward; seeded: boolean },
+): { net: MgmtNet; warnings: string[] } {
+  if (!n.mgmtEgress.on) {
+    const cloud = (n.cloudInit ?? {}) as Record<string, unknown>;
+    const set = (v: unknown) => v !== undefined && v !== false && !(Array.isArray(v) && !v.length);
+    const wants = NEEDS_NETWORK.filter((k) => set(cloud[k]));
+    const warnings =
+      opts.seeded && wants.length
+        ? [`${n.name}: cloud_init ${wants.join(', ')} need the network, but its management NIC has no egress ` +
+            `(${egressHint(n)})`]
+        : [];
+    return { net: { mode: 'isolated' }, warnings };
+  }
+  if (opts.passt) {
+    const files = passtFiles(opts.dir, n.name);
+    return { net: { mode: 'passt', ...files, argv: passtArgv(opts.passt, opts.fwd, files) }, warnings: [] };
+  }
+  return {
+    net: { mode: 'nat' },
+    warnings: [
+      `${n.name}: management egress (${n.mgmtEgress.from}) without passt: QEMU user net, ` +
+        `where the guest reaches the host's loopback as 10.0.2.2 (the vmlab API, consoles, local services); ` +
+        'install passt (apt-get install passt) to keep it out',
+    ],
+  };
+}
