@@ -7,6 +7,7 @@ import { tempHome, vmlab } from '../helpers/cli.js';
 import { arpRequest, sendFrame } from '../helpers/linkAttack.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
+import { isAlive } from '../../src/host/processes.js';
 
 /**
  * Issue 20, item 5: a UDP link port on 127.0.0.1 took frames from any
@@ -22,14 +23,6 @@ const OWNER_MAC = '02:00:00:00:77:77';
 const EVIL_MAC = '02:66:66:66:66:66';
 const ip = { r1: '10.1.1.1', r2: '10.1.1.2' } as const;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const udpFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -131,7 +124,7 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
   it('gives a node killed with -9 its link back over the socket file it left', { timeout: 240_000 }, async () => {
     const pid = JSON.parse(readFileSync(join(home, 'labs', NAME, 'state.json'), 'utf8')).nodes.r2.pid as number;
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(existsSync(join(qemuDir, 'r2.nic1')), true); // QEMU unlinks it before it binds again
     const r = await vmlab(['start', 'r2'], env);
     assert.equal(r.code, 0, r.stderr);
