@@ -54,6 +54,17 @@ describe('multi-host planning', () => {
     assert.deepEqual(a.startOrder, ['r1', 'r2']);
   });
 
+  it('keeps a node forwarded on its host\'s address on unrestricted user net, and says why', () => {
+    // restrict=on withholds the default route, so the guest could not answer SSH from other machines.
+    const a = plan(spec(), 'a');
+    for (const n of a.nodes) {
+      const b = nic(n, 0).backend;
+      assert.ok(b.kind === 'user' && b.net?.mode === 'nat', JSON.stringify(b));
+      assert.ok(n.argv.includes('user,id=mgmt,hostfwd=tcp:10.231.0.1:' + n.sshPort + '-:22'), n.argv.join(' '));
+    }
+    assertIncludes(a.warnings.join('\n'), 'r1: its SSH is forwarded on 10.231.0.1 for other hosts, which an isolated');
+  });
+
   it('keeps same-host links on UNIX sockets; a cross-host A listens on its host\'s address and Z connects to it', () => {
     const a = plan(spec(), 'a');
     const b = plan(spec(), 'b');
