@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { LabState } from './labState.js';
 import { cmdline, isAlive, isOurQemu } from '../host/processes.js';
 
-/** Every live qemu-system process with its command line (one pass over /proc). */
-export function qemuProcesses(): Array<{ pid: number; argv: string[] }> {
+/** Every live process whose program matches `program`, with its command line (one pass over /proc). */
+export function processesOf(program: RegExp): Array<{ pid: number; argv: string[] }> {
   const out: Array<{ pid: number; argv: string[] }> = [];
   let entries: string[];
   try {
@@ -15,10 +15,13 @@ export function qemuProcesses(): Array<{ pid: number; argv: string[] }> {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = cmdline(Number(entry));
-    if (argv && /qemu-system/.test(argv[0] ?? '') && isAlive(Number(entry))) out.push({ pid: Number(entry), argv });
+    if (argv && program.test(argv[0] ?? '') && isAlive(Number(entry))) out.push({ pid: Number(entry), argv });
   }
   return out;
 }
+
+/** Every live qemu-system process with its command line. */
+export const qemuProcesses = () => processesOf(/qemu-system/);
 
 /**
  * The QEMUs really running for a lab, found from /proc by the lab path in

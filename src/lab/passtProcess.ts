@@ -1,26 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MgmtNet, NodePlan } from '../plan/labPlan.js';
 import { QemuError } from '../qemu/qemuError.js';
 import { tailLines } from '../qemu/run.js';
 import { cmdline, isAlive, terminate } from '../host/processes.js';
+import { whichBinary } from '../host/which.js';
+import { processesOf } from './labScan.js';
 
 type PasstNet = Extract<MgmtNet, { mode: 'passt' }>;
 
-/** passt's path ($VMLAB_PASST, else the first on PATH), or undefined when it is not installed. */
+/** passt's path ($VMLAB_PASST if executable, else the first on PATH), or undefined when it is not installed. */
 export function findPasst(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const onPath = (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'passt'));
-  const candidates = env.VMLAB_PASST ? [env.VMLAB_PASST] : onPath;
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      /* next */
-    }
+  if (!env.VMLAB_PASST) return whichBinary('passt', env);
+  try {
+    accessSync(env.VMLAB_PASST, constants.X_OK);
+    return env.VMLAB_PASST;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export const passtOf = (node: Pick<NodePlan, 'nics'>): PasstNet | undefined => {
@@ -31,19 +29,9 @@ export const passtOf = (node: Pick<NodePlan, 'nics'>): PasstNet | undefined => {
 /** Live passt processes serving a socket under `labDir`/qemu (by their command line, as QEMUs are found). */
 export function scanLabPassts(labDir: string): number[] {
   const prefix = join(labDir, 'qemu') + '/';
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((e) => /^\d+$/.test(e))
-    .map(Number)
-    .filter((pid) => {
-      const argv = cmdline(pid);
-      return argv && /passt/.test(argv[0] ?? '') && argv.some((a) => a.startsWith(prefix)) && isAlive(pid);
-    });
+  return processesOf(/passt/)
+    .filter(({ argv }) => argv.some((a) => a.startsWith(prefix)))
+    .map(({ pid }) => pid);
 }
 
 /**
