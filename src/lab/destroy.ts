@@ -4,6 +4,7 @@ import { labFiles } from '../plan/labFiles.js';
 import { withLabLock } from '../host/lock.js';
 import { scanLabQemus } from './labScan.js';
 import { scanLabPassts } from './passtProcess.js';
+import { scanLabRelays } from './sshRelay.js';
 import { readState, type LabState } from './labState.js';
 import type { LabRef } from './labSelect.js';
 import { isOurQemu, terminate } from '../host/processes.js';
@@ -64,6 +65,8 @@ export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter
     }
     // A passt whose QEMU never connected (it quits with its QEMU otherwise).
     for (const pid of scanLabPassts(ref.dir)) await terminate(pid);
+    // A multi-host node's SSH relay quits with its QEMU within 250 ms; now is sooner.
+    for (const pid of scanLabRelays(ref.dir)) await terminate(pid);
 
     const profiles = restoreProfiles(files);
     if (!profiles.problem) {

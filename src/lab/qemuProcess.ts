@@ -6,6 +6,7 @@ import { QemuError } from '../qemu/qemuError.js';
 import { tailLines } from '../qemu/run.js';
 import { isAlive, isOurQemu, sleep, terminate, waitForExit } from '../host/processes.js';
 import { passtOf, startPasst, stopPasst } from './passtProcess.js';
+import { qemuForwardPort, relayOf, startRelay } from './sshRelay.js';
 
 export type Log = (line: string) => void;
 
@@ -45,12 +46,17 @@ export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
  */
 export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpawn?: (pid: number) => void, timeoutMs = 30_000): Promise<number> {
   const passt = passtOf(node);
-  if (!passt) return spawnQemu(node, argv, log, onSpawn, timeoutMs);
-  await startPasst(node, passt, log);
+  const relay = relayOf(node);
+  if (passt) await startPasst(node, passt, log);
+  let pid: number | undefined;
   try {
-    return await spawnQemu(node, argv, log, onSpawn, timeoutMs);
+    pid = await spawnQemu(node, argv, log, onSpawn, timeoutMs);
+    const mgmt = node.nics[0]?.backend;
+    if (relay && mgmt?.kind === 'user') await startRelay(node, relay, { port: mgmt.sshPort, target: await qemuForwardPort(node) }, pid, log);
+    return pid;
   } catch (err) {
-    await stopPasst(passt);
+    if (passt) await stopPasst(passt);
+    if (pid) await terminate(pid);
     throw err;
   }
 }

@@ -88,6 +88,12 @@ export const passtFiles = (labDir: string, node: string) => ({
   log: join(labDir, 'logs', `${node}.passt.log`),
 });
 
+/** A multi-host node's SSH relay (lab/sshRelay): its pid file beside QMP, its log. */
+export const relayFiles = (labDir: string, node: string) => ({
+  pidFile: join(labDir, 'qemu', `${node}.relay.pid`),
+  log: join(labDir, 'logs', `${node}.relay.log`),
+});
+
 /**
  * For the tools users already have (plan/inventory), written at deploy: an
  * Ansible inventory and containerlab's topology-data.json. (Functions, not

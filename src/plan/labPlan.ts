@@ -33,8 +33,12 @@ export const connects = (b: NicPlan['backend']): b is Extract<NicBackend, { kind
  * Absent (plans recorded before this setting): isolated.
  */
 export type MgmtNet =
-  /** QEMU user net with restrict=on: SSH forward only, the guest opens no connection at all. */
-  | { mode: 'isolated' }
+  /**
+   * QEMU user net with restrict=on: SSH forward only, the guest opens no
+   * connection at all. `relay` (a multi-host node): QEMU forwards SSH on
+   * 127.0.0.1 and vmlab's relay serves it on the host's address (lab/sshRelay).
+   */
+  | { mode: 'isolated'; relay?: SshRelay }
   /**
    * passt with --no-map-gw: the guest reaches what the host reaches except
    * the host's loopback. `argv` starts passt, which serves one QEMU on
@@ -43,6 +47,13 @@ export type MgmtNet =
   | { mode: 'passt'; socket: string; pidFile: string; log: string; argv: string[] }
   /** QEMU user net unrestricted (passt not installed): the guest also reaches host loopback as 10.0.2.2. */
   | { mode: 'nat' };
+
+/** A multi-host node's SSH relay: it listens on `listen` (the host's address) at the node's SSH port. */
+export interface SshRelay {
+  listen: string;
+  pidFile: string;
+  log: string;
+}
 
 export interface NicPlan {
   index: number;

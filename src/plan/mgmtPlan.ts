@@ -1,5 +1,5 @@
 import type { MgmtNet } from './labPlan.js';
-import { passtFiles } from './labFiles.js';
+import { passtFiles, relayFiles } from './labFiles.js';
 import type { ResolvedNode } from './resolveNode.js';
 import { passtArgv, type MgmtForward } from '../qemu/mgmtNet.js';
 
@@ -14,29 +14,14 @@ const egressHint = (n: ResolvedNode) =>
 
 /**
  * The management network of one node and the warnings it earns. Egress
- * off (the default): restrict=on, except for a multi-host node (its SSH
- * forwarded on its host's address). On: passt (no host loopback) when the
- * host has it, else unrestricted user net, said loudly.
+ * off (the default): restrict=on (a multi-host node's SSH relayed from its
+ * host's address). On: passt (no host loopback) when the host has it, else
+ * unrestricted user net, said loudly.
  */
 export function planMgmtNet(
   n: ResolvedNode,
   opts: { dir: string; passt?: string; fwd: MgmtForward; seeded: boolean },
 ): { net: MgmtNet; warnings: string[] } {
-  if (!n.mgmtEgress.on && opts.fwd.bind !== '127.0.0.1') {
-    // QEMU's restrict=on also withholds the default route from its DHCP
-    // answer, so a guest can answer only on-link sources: forwards from
-    // 127.0.0.1 arrive from 10.0.2.2, but a multi-host node's SSH is reached
-    // from other machines (and from its host's own address), which it could
-    // not answer. Such a node keeps unrestricted user net, and says so.
-    return {
-      net: { mode: 'nat' },
-      warnings: [
-        `${n.name}: its SSH is forwarded on ${opts.fwd.bind} for other hosts, which an isolated management NIC ` +
-          "(restrict=on) cannot answer: QEMU user net, where the guest reaches its host's loopback as 10.0.2.2 " +
-          '(see docs/security.md, "Multi-host nodes")',
-      ],
-    };
-  }
   if (!n.mgmtEgress.on) {
     const cloud = (n.cloudInit ?? {}) as Record<string, unknown>;
     const set = (v: unknown) => v !== undefined && v !== false && !(Array.isArray(v) && !v.length);
@@ -46,7 +31,12 @@ export function planMgmtNet(
         ? [`${n.name}: cloud_init ${wants.join(', ')} need the network, but its management NIC has no egress ` +
             `(${egressHint(n)})`]
         : [];
-    return { net: { mode: 'isolated' }, warnings };
+    // QEMU's restrict=on also withholds the default route from its DHCP
+    // answer, so the guest answers only on-link sources. A multi-host node's
+    // SSH is reached from other machines: vmlab's relay takes it on the host
+    // address and hands it to QEMU on 127.0.0.1, whence it arrives from 10.0.2.2.
+    const relay = opts.fwd.bind !== '127.0.0.1' ? { relay: { listen: opts.fwd.bind, ...relayFiles(opts.dir, n.name) } } : {};
+    return { net: { mode: 'isolated', ...relay }, warnings };
   }
   if (opts.passt) {
     const files = passtFiles(opts.dir, n.name);

@@ -39,6 +39,18 @@ export function passtArgv(binary: string, fwd: MgmtForward, files: { socket: str
   ];
 }
 
+/** QEMU's SSH forward behind a relay: loopback, any free port (lab/sshRelay asks QEMU which). */
+export const RELAYED_HOSTFWD = 'hostfwd=tcp:127.0.0.1:0-:22';
+
+/**
+ * The loopback port of QEMU's SSH forward, from HMP `info usernet`:
+ *   TCP[HOST_FORWARD]   8       127.0.0.1 40823       10.0.2.15    22     0     0
+ */
+export function forwardedPort(infoUsernet: string): number | undefined {
+  const m = /TCP\[HOST_FORWARD\]\s+\d+\s+127\.0\.0\.1\s+(\d+)\s+\S+\s+22\b/.exec(infoUsernet);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Netdev id of a never-connected restricted user net beside passt: see mgmtNetdevArgs. */
 export const SLIRP_STATE_ID = 'mgmtslirp';
 
@@ -53,6 +65,9 @@ export function mgmtNetdevArgs(net: MgmtNet | undefined, fwd: MgmtForward, optVa
   const hostfwd = `hostfwd=tcp:${fwd.bind}:${fwd.sshPort}-:22`;
   switch (net?.mode ?? 'isolated') {
     case 'isolated':
+      // With a relay (multi-host), SSH arrives through it from 127.0.0.1, on
+      // a port the kernel picks (the relay may hold 0.0.0.0:<ssh port>).
+      if (net && 'relay' in net && net.relay) return ['-netdev', `user,id=mgmt,restrict=on,${RELAYED_HOSTFWD}`];
       return ['-netdev', `user,id=mgmt,restrict=on,${hostfwd}`];
     case 'nat':
       return ['-netdev', `user,id=mgmt,${hostfwd}`];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -128,6 +129,30 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
   };
 
   it('pings across the cross-host link', { timeout: 120_000 }, pingAcross);
+
+  // issue 20: a multi-host node was left on unrestricted user net, where 10.0.2.2 is its host's 127.0.0.1.
+  it('keeps a multi-host guest off its host\'s loopback; its SSH comes through the relay', { timeout: 120_000 }, async () => {
+    const [ns, addr] = [hosts.names[0], hosts.addresses[0]];
+    const listeners = inNs(ns, ['ss', '-Htlnp']);
+    assert.match(listeners, new RegExp(`${addr.replaceAll('.', '\\.')}:${BASE + 200}\\b.*"node"`), listeners);
+    assert.match(listeners, /127\.0\.0\.1:\d+\b.*"vmlab-r1"/, listeners);
+    // A service on host a's loopback, as the vmlab API or a database would be.
+    const port = BASE + 299;
+    const script = `require('net').createServer((s) => { console.log('seen'); s.end('hello-from-host\\n'); }).listen(${port}, '127.0.0.1', () => console.log('up'))`;
+    const svc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    svc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      for (let i = 0; i < 100 && !out.includes('up'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(out.includes('up'), 'the loopback service did not start');
+      const r = await sshIn('a', 'r1', ['sh', '-c', `echo | timeout 5 nc 10.0.2.2 ${port}; echo rc=$?`]);
+      assert.match(r.stdout, /rc=\d+/, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /hello-from-host/);
+      assert.equal(out.includes('seen'), false, 'the guest reached its host\'s loopback');
+    } finally {
+      svc.kill();
+    }
+  });
 
   it('destroy on a host stops only its nodes; on both leaves nothing', { timeout: 60_000 }, async () => {
     assert.equal((await run('a', ['destroy', LAB, '--host', 'a'])).code, 0);

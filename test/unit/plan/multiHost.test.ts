@@ -35,6 +35,10 @@ const images = () => ({ format: 'qcow2', path: '/lib/tiny.qcow2' });
 const plan = (files: SpecFiles, host?: string) => planFor(writeSpecDir(files, 'mh'), images, host);
 const node = (p: LabPlan, name: string) => p.nodes.find((n) => n.name === name)!;
 const nic = (n: NodePlan, i: number) => n.nics.find((x) => x.index === i)!;
+const relayListen = (n: NodePlan) => {
+  const b = nic(n, 0).backend;
+  return b.kind === 'user' && b.net?.mode === 'isolated' ? b.net.relay?.listen : undefined;
+};
 
 describe('multi-host planning', () => {
   it('plans only the host\'s own nodes, with the ports of the one global allocation', () => {
@@ -54,15 +58,26 @@ describe('multi-host planning', () => {
     assert.deepEqual(a.startOrder, ['r1', 'r2']);
   });
 
-  it('keeps a node forwarded on its host\'s address on unrestricted user net, and says why', () => {
-    // restrict=on withholds the default route, so the guest could not answer SSH from other machines.
+  it('isolates a node reached on its host\'s address too: QEMU forwards on 127.0.0.1, a relay on the host address', () => {
+    // restrict=on withholds the default route: the guest answers only on-link
+    // sources, so SSH from other machines comes through the relay (from 10.0.2.2).
     const a = plan(spec(), 'a');
     for (const n of a.nodes) {
       const b = nic(n, 0).backend;
-      assert.ok(b.kind === 'user' && b.net?.mode === 'nat', JSON.stringify(b));
-      assert.ok(n.argv.includes('user,id=mgmt,hostfwd=tcp:10.231.0.1:' + n.sshPort + '-:22'), n.argv.join(' '));
+      const files = `/home/user/.vmlab/labs/mh`;
+      assert.deepEqual(b, {
+        kind: 'user',
+        sshPort: n.sshPort,
+        bind: '10.231.0.1',
+        net: { mode: 'isolated', relay: { listen: '10.231.0.1', pidFile: `${files}/qemu/${n.name}.relay.pid`, log: `${files}/logs/${n.name}.relay.log` } },
+      });
+      assert.ok(n.argv.includes('user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:0-:22'), n.argv.join(' '));
+      assert.ok(!n.argv.join(' ').includes('hostfwd=tcp:10.231.0.1'), n.argv.join(' '));
     }
-    assertIncludes(a.warnings.join('\n'), 'r1: its SSH is forwarded on 10.231.0.1 for other hosts, which an isolated');
+    assert.deepEqual(a.warnings.filter((w) => /isolated|10\.0\.2\.2/.test(w)), []);
+    // With egress, passt forwards on the host address itself (its guest has a default route).
+    const egress = plan(spec({ profiles: { r1: { platform: 'p', vm_host: 'a', vm_mgmt_egress: true }, r2: { platform: 'p', vm_host: 'a' }, r3: { platform: 'p', vm_host: 'b' } } }), 'a');
+    assert.notEqual((nic(node(egress, 'r1'), 0).backend as { net: { mode: string } }).net.mode, 'isolated');
   });
 
   it('keeps same-host links on UNIX sockets; a cross-host A listens on its host\'s address and Z connects to it', () => {
@@ -84,7 +99,9 @@ describe('multi-host planning', () => {
     const argv = node(b, 'r3').argv.join(' ');
     assertIncludes(argv, 'connect=10.231.0.1:31001');
     assertIncludes(argv, 'listen=10.231.0.2:31002');
-    assertIncludes(argv, 'hostfwd=tcp:10.231.0.2:31202-:22');
+    // SSH: QEMU on loopback, the relay on the host's address (above).
+    assertIncludes(argv, 'hostfwd=tcp:127.0.0.1:0-:22');
+    assert.equal(relayListen(node(b, 'r3')), '10.231.0.2');
     // The console stays a private unix socket on each host; TCP on loopback only with console_tcp.
     assertIncludes(argv, 'socket,id=console,path=/home/user/.vmlab/labs/mh/qemu/r3.console,server=on');
     assertIncludes(node(plan(spec({ consoleTcp: true }), 'b'), 'r3').argv.join(' '), 'socket,id=console,host=127.0.0.1,port=31102');
@@ -94,7 +111,8 @@ describe('multi-host planning', () => {
   it('binds wider only when hosts says so', () => {
     const b = plan(spec({ hosts: { a: '10.231.0.1', b: { address: 'lab-b.example', listen: '0.0.0.0' } } }), 'b');
     assert.deepEqual(nic(node(b, 'r3'), 2).backend, { kind: 'tcp-listen', host: '0.0.0.0', port: 31002 });
-    assertIncludes(node(b, 'r3').argv.join(' '), 'hostfwd=tcp:0.0.0.0:31202-:22');
+    assert.equal(relayListen(node(b, 'r3')), '0.0.0.0');
+    assertIncludes(node(b, 'r3').argv.join(' '), 'hostfwd=tcp:127.0.0.1:0-:22');
     assert.equal(node(b, 'r3').mgmtIp, 'lab-b.example');
   });
 
