@@ -114,7 +114,16 @@ export const LabReport = z
     created: z.string().nullable(),
     accel: z.string().nullable(),
     nodes: z.array(NodeRow),
-    links: z.array(z.object({ a: z.string(), z: z.string(), port: z.number(), z_port: z.number().optional(), transport: z.string() })),
+    links: z.array(
+      z.object({
+        a: z.string(),
+        z: z.string(),
+        port: z.number().describe('allocated by the port rules; used only when socket is "inet"'),
+        z_port: z.number().optional(),
+        transport: z.string(),
+        socket: z.enum(['unix', 'inet']).describe('unix: a link on one host, over sockets in the lab\'s private qemu/ dir'),
+      }),
+    ),
   })
   .meta({ id: 'Lab' });
 

@@ -44,7 +44,8 @@ export interface LabReport {
   created: string | null;
   accel: string | null;
   nodes: NodeRow[];
-  links: LabState['links'];
+  /** `socket`: "unix" for a link on one host (no port is used), "inet" for one to another host. */
+  links: Array<LabState['links'][number] & { socket: 'unix' | 'inet' }>;
 }
 
 /** QMP run states in the words `status` shows. */
@@ -173,7 +174,8 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
     created: state.created,
     accel: state.accel,
     nodes,
-    links: state.links,
+    // Plans recorded before UNIX links carry no `socket`: those links were inet.
+    links: state.links.map((l, i) => ({ ...l, socket: state.plan.links[i]?.socket ?? 'inet' })),
   };
 }
 

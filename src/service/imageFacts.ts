@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isValidUser, USER_RULE } from '../spec/names.js';
 import { ImageError } from '../images/imageError.js';
 import { inspectImage } from '../images/inspect.js';
 import type { ImageFacts } from '../plan/planLab.js';
@@ -8,15 +9,25 @@ import { ImageStore, type ImageRecord } from '../store/imageStore.js';
 import { checkpointKeyPath } from '../images/library.js';
 import { parseCheckpoint } from '../lab/checkpoint.js';
 
+/**
+ * cloud-init facts of a library record. Its default_user lands in user-data
+ * and ssh_config: a store edited behind vmlab's back must not smuggle lines.
+ */
+function cloudInitOf(record: ImageRecord | undefined): Pick<ImageFacts, 'cloudInit' | 'problem' | 'hint'> {
+  if (!record?.cloud_init || !record.default_user) return {};
+  if (isValidUser(record.default_user)) return { cloudInit: { user: record.default_user } };
+  return {
+    problem: `library image "${record.name}" has default_user ${JSON.stringify(record.default_user)}, not ${USER_RULE}`,
+    hint: `set it right: PATCH /api/v1/images/${record.name} {"default_user": "<user>"}`,
+  };
+}
+
 /** Inspect a file as untrusted input; a problem becomes a fact the planner reports against the spec field. */
 async function fileFacts(path: string, record: ImageRecord | undefined): Promise<ImageFacts> {
   if (!existsSync(path)) return { problem: 'image file not found', hint: 'point vm_image at an existing qcow2 file or a library image (build the test guest with `vmlab images build tiny`)' };
   try {
     const info = await inspectImage(path);
-    return {
-      format: info.format,
-      ...(record?.cloud_init && record.default_user ? { cloudInit: { user: record.default_user } } : {}),
-    };
+    return { format: info.format, ...cloudInitOf(record) };
   } catch (err) {
     if (err instanceof ImageError) return { problem: err.message, ...(err.hint ? { hint: err.hint } : {}) };
     throw err;
@@ -36,7 +47,7 @@ function checkpointFacts(img: ImageRecord, all: ImageRecord[]): ImageFacts {
   return {
     format: 'qcow2',
     path: img.path!,
-    ...(img.cloud_init && img.default_user ? { cloudInit: { user: img.default_user } } : {}),
+    ...cloudInitOf(img),
     checkpoint: { name: img.name, snapshot: f.snapshot, base: { path: base.path!, format: base.format ?? f.base.format }, key, user: f.user, nics: f.saved.nics.length, facts: img.checkpoint! },
   };
 }

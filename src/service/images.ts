@@ -1,3 +1,4 @@
+import { isValidUser, USER_RULE } from '../spec/names.js';
 import { VmlabError } from '../errors/vmlabError.js';
 import type { Reporter } from '../host/reporter.js';
 import type { CatalogEntry } from '../images/catalog.js';
@@ -145,6 +146,13 @@ export class ImageService {
       assertSafeImageName(patch.name);
       const other = lib.images.find(patch.name);
       if (other && other.id !== img.id) throw new VmlabError('name_taken', `an image named "${patch.name}" exists already`, { kind: 'conflict', hint: 'pick another name' });
+    }
+    // The user reaches cloud-init's user-data and ssh_config as a spec's vm_credentials.user does.
+    if (typeof patch.default_user === 'string' && !isValidUser(patch.default_user)) {
+      throw new VmlabError('invalid_default_user', `default_user: expected ${USER_RULE}, got ${JSON.stringify(patch.default_user)}`, {
+        kind: 'input',
+        hint: 'give the user the image\'s cloud-init creates (e.g. "debian"), or null',
+      });
     }
     const fields = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     if ('cloud_init' in fields) fields.cloud_init = fields.cloud_init ? 1 : 0;

@@ -119,6 +119,13 @@ describe('images, catalog and jobs routes', () => {
     assert.equal((await t.app.inject({ method: 'PATCH', url: '/api/v1/images/nope', headers: auth, payload: { name: 'z' } })).statusCode, 404);
     const bad = await t.app.inject({ method: 'PATCH', url: `/api/v1/images/${id}`, headers: auth, payload: { name: '../etc' } });
     assert.equal(bad.statusCode, 422);
+    // A user that would add a line to user-data or ssh_config (issue 20, item 4, through the library).
+    for (const user of ['alpine\nProxyCommand touch /tmp/pwned', '-oProxyCommand=x', 'a%h']) {
+      const inj = await t.app.inject({ method: 'PATCH', url: `/api/v1/images/${id}`, headers: auth, payload: { default_user: user } });
+      assert.equal(inj.statusCode, 422, user);
+      assert.equal(inj.json().error.code, 'invalid_default_user');
+    }
+    assert.equal((await t.app.inject({ url: `/api/v1/images/${id}`, headers: auth })).json().default_user, 'alpine');
     const empty = await t.app.inject({ method: 'PATCH', url: `/api/v1/images/${id}`, headers: auth, payload: {} });
     assert.equal(empty.statusCode, 422);
 

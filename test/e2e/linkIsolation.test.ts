@@ -90,8 +90,10 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
   it('keeps out another user\'s ARP frame: no port to send to, EACCES on the sockets', { timeout: 120_000 }, async () => {
     const status = JSON.parse((await vmlab(['status', '--json', NAME], env)).stdout);
     // The seed's port numbers stay in the state; on one host nothing binds them any more.
-    const [link] = status.links as Array<{ port: number; z_port: number; transport: string }>;
-    assert.deepEqual([link!.transport, link!.port, link!.z_port], ['udp', BASE, BASE + 1]);
+    const [link] = status.links as Array<{ port: number; z_port: number; transport: string; socket: string }>;
+    assert.deepEqual([link!.transport, link!.port, link!.z_port, link!.socket], ['udp', BASE, BASE + 1, 'unix']);
+    // And the table says what carries it, not a port nothing binds.
+    assert.match((await vmlab(['status', NAME], env)).stdout, /r1:eth1\s+r2:eth1\s+unix datagram socket/);
     assert.equal(await udpFree(link!.port), true, `UDP port ${link!.port} is bound`);
     assert.equal(await udpFree(link!.z_port), true, `UDP port ${link!.z_port} is bound`);
 

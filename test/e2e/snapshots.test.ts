@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/labScan.js';
@@ -343,9 +343,15 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.equal(conv.exitCode, 0, conv.stderr);
     const otherPlatforms = join(otherBase, 'platforms.json');
     writeFileSync(otherPlatforms, readFileSync(otherPlatforms, 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)));
+    // What a warm deploy killed with -9 mid-unpack leaves (its dir names its pid, now dead): the next one clears it.
+    const killed = join(home, 'tmp', `warm-${LAB}-${2 ** 22 + 1}`);
+    mkdirSync(join(killed, 'disks'), { recursive: true });
+    writeFileSync(join(killed, 'disks', 'r1.qcow2'), Buffer.alloc(1 << 20));
     const t = Date.now();
     const warm = await vmlab(['deploy', '-S', spec, '--snapshot', file], env);
     assert.equal(warm.code, 0, warm.stdout + warm.stderr);
+    assert.equal(existsSync(killed), false, 'a dead warm deploy\'s unpacked parts were left');
+    assert.deepEqual(readdirSync(join(home, 'tmp')).filter((f) => f.startsWith('warm-')), []);
     assert.match(warm.stderr + warm.stdout, /warm from snapshot "base"/);
     console.log(`# warm deploy of 2 tiny nodes: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     // What was in RAM and on the data links at "base", not what came after.

@@ -48,7 +48,11 @@ export function register(program: Command): void {
         const socket = l.nodes.find((n) => n.console_socket);
         if (socket) process.stdout.write(`consoles: vmlab console <node> (a socket only you can open: ${socket.console_socket!.replace(/[^/]+\.console$/, '<node>.console')})\n`);
         if (l.links.length) {
-          process.stdout.write(table(['LINK', 'A', 'Z', 'PORT'], l.links.map((k, i) => [String(i), k.a, k.z, `${k.transport} ${k.port}${k.z_port ? `/${k.z_port}` : ''}`])) + '\n');
+          const via = (k: (typeof l.links)[number]) =>
+            k.socket === 'unix'
+              ? `unix ${k.transport === 'udp' ? 'datagram' : 'stream'} socket`
+              : `${k.transport} ${k.port}${k.z_port ? `/${k.z_port}` : ''}`;
+          process.stdout.write(table(['LINK', 'A', 'Z', 'VIA'], l.links.map((k, i) => [String(i), k.a, k.z, via(k)])) + '\n');
         }
       }
     });
