@@ -1,4 +1,5 @@
 import type { LabPlan, MgmtNet, NicPlan } from '../plan/labPlan.js';
+import { relayOfNet } from '../qemu/mgmtNet.js';
 import { shellQuote } from '../lab/sshCommand.js';
 import { style } from './output.js';
 
@@ -6,7 +7,7 @@ import { style } from './output.js';
 function mgmtText(net: MgmtNet | undefined): string {
   switch (net?.mode ?? 'isolated') {
     case 'isolated':
-      return `user net, isolated (restrict=on: no egress${net && 'relay' in net && net.relay ? '; SSH relayed to 127.0.0.1' : ''})`;
+      return `user net, isolated (restrict=on: no egress${relayOfNet(net) ? '; SSH relayed to 127.0.0.1' : ''})`;
     case 'passt':
       return 'passt, egress without host loopback (--no-map-gw)';
     case 'nat':

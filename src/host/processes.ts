@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 /** Is the process there and not a zombie? (Detached VMs are reaped by init, which may take its time.) */
 export function isAlive(pid: number): boolean {
@@ -32,6 +32,18 @@ export function isOurQemu(pid: number, qmpPath: string): boolean {
   const argv = cmdline(pid);
   if (!argv) return false;
   return /qemu-system/.test(argv[0] ?? '') && argv.some((a) => a.includes(qmpPath));
+}
+
+/**
+ * Stop the process a pid file names if it is still the one we started
+ * (`owns` checks its command line: pids are reused), then drop the file.
+ */
+export async function stopByPidFile(pidFile: string, owns: (argv: string[]) => boolean): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const argv = pid > 0 && isAlive(pid) ? cmdline(pid) : undefined;
+  if (argv && owns(argv)) await terminate(pid);
+  rmSync(pidFile, { force: true });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

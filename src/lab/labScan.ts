@@ -23,6 +23,14 @@ export function processesOf(program: RegExp): Array<{ pid: number; argv: string[
 /** Every live qemu-system process with its command line. */
 export const qemuProcesses = () => processesOf(/qemu-system/);
 
+/** Live helpers of a lab (passt, SSH relays): `program` matches, `is` agrees, and an argument lies in its qemu/ dir. */
+export function scanLabHelpers(labDir: string, program: RegExp, is: (argv: string[]) => boolean = () => true): number[] {
+  const prefix = join(labDir, 'qemu') + '/';
+  return processesOf(program)
+    .filter(({ argv }) => is(argv) && argv.some((a) => a.startsWith(prefix)))
+    .map(({ pid }) => pid);
+}
+
 /**
  * The QEMUs really running for a lab, found from /proc by the lab path in
  * their command line: what status, start and destroy trust when state.json

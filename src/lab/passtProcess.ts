@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MgmtNet, NodePlan } from '../plan/labPlan.js';
 import { QemuError } from '../qemu/qemuError.js';
 import { tailLines } from '../qemu/run.js';
-import { cmdline, isAlive, terminate } from '../host/processes.js';
+import { stopByPidFile } from '../host/processes.js';
 import { whichBinary } from '../host/which.js';
-import { processesOf } from './labScan.js';
+import { scanLabHelpers } from './labScan.js';
 
 type PasstNet = Extract<MgmtNet, { mode: 'passt' }>;
 
@@ -27,23 +26,13 @@ export const passtOf = (node: Pick<NodePlan, 'nics'>): PasstNet | undefined => {
 };
 
 /** Live passt processes serving a socket under `labDir`/qemu (by their command line, as QEMUs are found). */
-export function scanLabPassts(labDir: string): number[] {
-  const prefix = join(labDir, 'qemu') + '/';
-  return processesOf(/passt/)
-    .filter(({ argv }) => argv.some((a) => a.startsWith(prefix)))
-    .map(({ pid }) => pid);
-}
+export const scanLabPassts = (labDir: string): number[] => scanLabHelpers(labDir, /passt/);
 
 /**
  * Stop a passt still waiting on this socket (its QEMU never came, or vmlab
  * died between starting them): it would hold the SSH port.
  */
-export async function stopPasst(net: PasstNet): Promise<void> {
-  if (!existsSync(net.pidFile)) return;
-  const pid = Number(readFileSync(net.pidFile, 'utf8').trim());
-  if (pid > 0 && isAlive(pid) && (cmdline(pid) ?? []).includes(net.socket)) await terminate(pid);
-  rmSync(net.pidFile, { force: true });
-}
+export const stopPasst = (net: PasstNet): Promise<void> => stopByPidFile(net.pidFile, (argv) => argv.includes(net.socket));
 
 /**
  * Start a node's passt before its QEMU: daemonized and listening on its

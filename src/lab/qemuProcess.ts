@@ -51,8 +51,7 @@ export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpaw
   let pid: number | undefined;
   try {
     pid = await spawnQemu(node, argv, log, onSpawn, timeoutMs);
-    const mgmt = node.nics[0]?.backend;
-    if (relay && mgmt?.kind === 'user') await startRelay(node, relay, { port: mgmt.sshPort, target: await qemuForwardPort(node) }, pid, log);
+    if (relay) await startRelay(node, relay, { port: node.sshPort, target: await qemuForwardPort(node) }, pid, log);
     return pid;
   } catch (err) {
     if (passt) await stopPasst(passt);

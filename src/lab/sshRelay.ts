@@ -1,41 +1,30 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { NodePlan, SshRelay } from '../plan/labPlan.js';
 import { QemuError } from '../qemu/qemuError.js';
-import { forwardedPort } from '../qemu/mgmtNet.js';
+import { forwardedPort, relayOfNet } from '../qemu/mgmtNet.js';
 import { qmpCommand } from '../qemu/qmp.js';
 import { tailLines } from '../qemu/run.js';
-import { cmdline, isAlive, sleep, terminate } from '../host/processes.js';
-import { processesOf } from './labScan.js';
+import { sleep, stopByPidFile, terminate } from '../host/processes.js';
+import { scanLabHelpers } from './labScan.js';
 
 const MAIN = fileURLToPath(new URL('./sshRelayMain.js', import.meta.url));
 
 /** The relay a node's management NIC asks for (a multi-host node without egress). */
 export const relayOf = (node: Pick<NodePlan, 'nics'>): SshRelay | undefined => {
   const b = node.nics[0]?.backend;
-  return b?.kind === 'user' && b.net?.mode === 'isolated' ? b.net.relay : undefined;
+  return b?.kind === 'user' ? relayOfNet(b.net) : undefined;
 };
 
 const isRelay = (argv: string[]) => argv[1] === MAIN || argv[1]?.endsWith('/sshRelayMain.js') === true;
 
 /** Live relays of a lab (their pid file lies in its qemu/ dir). */
-export function scanLabRelays(labDir: string): number[] {
-  const prefix = join(labDir, 'qemu') + '/';
-  return processesOf(/node/)
-    .filter(({ argv }) => isRelay(argv) && argv.some((a) => a.startsWith(prefix)))
-    .map(({ pid }) => pid);
-}
+export const scanLabRelays = (labDir: string): number[] => scanLabHelpers(labDir, /node/, isRelay);
 
 /** Stop the relay named by this pid file, if it still runs (a node restarted before its relay noticed). */
-export async function stopRelay(relay: SshRelay): Promise<void> {
-  if (!existsSync(relay.pidFile)) return;
-  const pid = Number(readFileSync(relay.pidFile, 'utf8').trim());
-  const argv = pid > 0 && isAlive(pid) ? cmdline(pid) : undefined;
-  if (argv && isRelay(argv) && argv.includes(relay.pidFile)) await terminate(pid);
-  rmSync(relay.pidFile, { force: true });
-}
+export const stopRelay = (relay: SshRelay): Promise<void> =>
+  stopByPidFile(relay.pidFile, (argv) => isRelay(argv) && argv.includes(relay.pidFile));
 
 /** Where QEMU forwards the node's SSH on 127.0.0.1 (a port the kernel chose: qemu/mgmtNet). */
 export async function qemuForwardPort(node: Pick<NodePlan, 'name' | 'files'>): Promise<number> {

@@ -1,10 +1,13 @@
-import type { MgmtNet } from '../plan/labPlan.js';
+import type { MgmtNet, SshRelay } from '../plan/labPlan.js';
 
 /*
  * The management NIC's backend. Guest addressing is the same in every mode
  * (QEMU user net's: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3), so a
  * guest, its cloud-init and its saved RAM state see no difference.
  */
+
+/** The relay a management network asks for, if any (a multi-host node without egress). */
+export const relayOfNet = (net: MgmtNet | undefined): SshRelay | undefined => (net?.mode === 'isolated' ? net.relay : undefined);
 
 /** Where the guest's SSH port is forwarded from. */
 export interface MgmtForward {
@@ -67,7 +70,7 @@ export function mgmtNetdevArgs(net: MgmtNet | undefined, fwd: MgmtForward, optVa
     case 'isolated':
       // With a relay (multi-host), SSH arrives through it from 127.0.0.1, on
       // a port the kernel picks (the relay may hold 0.0.0.0:<ssh port>).
-      if (net && 'relay' in net && net.relay) return ['-netdev', `user,id=mgmt,restrict=on,${RELAYED_HOSTFWD}`];
+      if (relayOfNet(net)) return ['-netdev', `user,id=mgmt,restrict=on,${RELAYED_HOSTFWD}`];
       return ['-netdev', `user,id=mgmt,restrict=on,${hostfwd}`];
     case 'nat':
       return ['-netdev', `user,id=mgmt,${hostfwd}`];
