@@ -8,7 +8,7 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitForSsh } from '../src/lab/readiness.js';
+import { waitForSsh } from '../src/lab/node/readiness.js';
 import { accelFacts } from '../src/host/accel.js';
 import { opt, tinyImage, vmlabBin } from './args.js';
 

@@ -14,7 +14,7 @@ import { envWholeNumber } from '../host/envNumber.js';
 import type { JobContext, JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
-import { QEMU_SYSTEM } from '../lab/hostProbe.js';
+import { QEMU_SYSTEM } from '../lab/node/hostProbe.js';
 import { openStore, storePath } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
 import type { JobService } from './jobs.js';

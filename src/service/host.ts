@@ -1,8 +1,8 @@
 import { doctorReport, type DoctorReport } from '../host/doctor.js';
 import { hostCapacity, type HostCapacity } from '../host/hostCapacity.js';
-import { QEMU_SYSTEM } from '../lab/hostProbe.js';
-import { defaultMaxParallel } from '../lab/bootScheduler.js';
-import { nodeCostMb, nodesThatFit } from '../lab/capacity.js';
+import { QEMU_SYSTEM } from '../lab/node/hostProbe.js';
+import { defaultMaxParallel } from '../lab/lifecycle/bootScheduler.js';
+import { nodeCostMb, nodesThatFit } from '../lab/lifecycle/capacity.js';
 import { DEFAULTS } from '../plan/resolveNode.js';
 import { loadSpec } from '../spec/loadSpec.js';
 

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { captureOnHost, type LineSinks, type RemoteOptions } from '../lab/allHosts.js';
+import { captureOnHost, type LineSinks, type RemoteOptions } from '../lab/lifecycle/allHosts.js';
 import { LabError } from '../lab/labError.js';
 import { resolveLab } from '../plan/planLab.js';
 import { LIBRARY_PREFIX } from '../plan/resolveNode.js';

@@ -7,7 +7,7 @@ import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
 import { openStore, storePath } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
 import { checkpointKeyPath } from '../images/library.js';
-import { parseCheckpoint } from '../lab/checkpoint.js';
+import { parseCheckpoint } from '../lab/snapshot/checkpoint.js';
 
 /**
  * cloud-init facts of a library record. Its default_user lands in user-data

@@ -15,7 +15,7 @@ import type { ImageRecord } from '../store/imageStore.js';
 import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
 import { basename } from 'node:path';
-import type { LabRef } from '../lab/labSelect.js';
+import type { LabRef } from '../lab/state/labSelect.js';
 import { checkpointNode } from './checkpoints.js';
 import type { OpContext } from './labs.js';
 

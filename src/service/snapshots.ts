@@ -1,8 +1,8 @@
-import type { LabRef } from '../lab/labSelect.js';
-import { deleteSnapshot, listSnapshots, restoreSnapshot, resumeLab, takeSnapshot, type RestoreResult, type SnapshotOptions } from '../lab/snapshot.js';
-import type { SnapshotRecord } from '../lab/snapshotFacts.js';
+import type { LabRef } from '../lab/state/labSelect.js';
+import { deleteSnapshot, listSnapshots, restoreSnapshot, resumeLab, takeSnapshot, type RestoreResult, type SnapshotOptions } from '../lab/snapshot/snapshot.js';
+import type { SnapshotRecord } from '../lab/state/snapshotFacts.js';
 import { LabError } from '../lab/labError.js';
-import { exportSnapshot, type ExportResult } from '../lab/snapshotArchive.js';
+import { exportSnapshot, type ExportResult } from '../lab/snapshot/snapshotArchive.js';
 import type { OpContext } from './labs.js';
 
 /**

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { remoteArgv, runOnAllHosts, type RemoteOptions } from '../../../src/lab/allHosts.js';
+import { remoteArgv, runOnAllHosts, type RemoteOptions } from '../../../src/lab/lifecycle/allHosts.js';
 import { LabService } from '../../../src/service/labs.js';
 import { VmlabError } from '../../../src/errors/vmlabError.js';
 import { writeSpecDir } from '../../helpers/specDir.js';
