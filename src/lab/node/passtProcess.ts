@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import type { MgmtNet, NodePlan } from '../../plan/labPlan.js';
 import { QemuError } from '../../qemu/qemuError.js';
 import { tailLines } from '../../qemu/run.js';
 import { stopByPidFile } from '../../host/processes.js';
+import { runSync } from '../../host/subprocess.js';
 import { whichBinary } from '../../host/which.js';
 import { scanLabHelpers } from '../state/labScan.js';
 
@@ -45,14 +45,14 @@ export async function startPasst(node: NodePlan, net: PasstNet, log: (line: stri
   rmSync(net.socket, { force: true });
   const argv = [...net.argv, ...(process.getuid?.() === 0 ? ['--runas', '0:0'] : [])];
   log(`exec ${argv.join(' ')}`);
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15e3 });
-  if (r.error || r.status !== 0 || !existsSync(net.socket)) {
-    const why = r.error ? r.error.message : `exit code ${r.status}`;
+  const r = runSync(argv, { timeoutMs: 15e3 });
+  if (r.spawnError || r.timedOut || r.exitCode !== 0 || !existsSync(net.socket)) {
+    const why = r.spawnError?.message ?? (r.timedOut ? 'no exit within 15 s' : `exit code ${r.exitCode}`);
     const logText = existsSync(net.log) ? readFileSync(net.log, 'utf8') : '';
     throw new QemuError(
       `passt for ${node.name}'s management network did not start (${why})`,
       argv,
-      tailLines(`${r.stderr ?? ''}${logText}`, 8),
+      tailLines(`${r.stderr}${logText}`, 8),
       'install passt (apt-get install passt), or turn management egress off for this node',
     );
   }

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { NodePlan } from '../../plan/labPlan.js';
 import { QmpClient, qmpCommand } from '../../qemu/qmp.js';
 import { QemuError } from '../../qemu/qemuError.js';
 import { tailLines } from '../../qemu/run.js';
 import { isAlive, isOurQemu, sleep, terminate, waitForExit } from '../../host/processes.js';
+import { startDetached } from '../../host/subprocess.js';
 import { passtOf, startPasst, stopPasst } from './passtProcess.js';
 import { qemuForwardPort, relayOf, startRelay } from './sshRelay.js';
 
@@ -63,19 +63,14 @@ export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpaw
 type OnSpawn = ((pid: number) => void) | undefined;
 
 async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSpawn, timeoutMs: number) {
-  const out = openSync(node.files.log, 'a');
   log(`exec ${argv.join(' ')}`);
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
-  child.on('exit', (code, signal) => (exited = { code, signal }));
-  child.on('error', (err) => (spawnError = err));
-  child.unref();
+  const child = startDetached(argv, { log: node.files.log });
   if (child.pid) onSpawn?.(child.pid);
 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const spawnError = child.spawnError();
+    const exited = child.exited();
     if (spawnError) throw new QemuError(`cannot run ${argv[0]} (${spawnError.message})`, argv, '', 'install QEMU: apt-get install qemu-system-x86');
     if (exited) {
       const how = exited.signal ? `killed by ${exited.signal}` : `exit code ${exited.code}`;

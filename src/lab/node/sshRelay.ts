@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { NodePlan, SshRelay } from '../../plan/labPlan.js';
 import { QemuError } from '../../qemu/qemuError.js';
@@ -7,6 +6,7 @@ import { forwardedPort, relayOfNet } from '../../qemu/mgmtNet.js';
 import { qmpCommand } from '../../qemu/qmp.js';
 import { tailLines } from '../../qemu/run.js';
 import { sleep, stopByPidFile, terminate } from '../../host/processes.js';
+import { startDetached } from '../../host/subprocess.js';
 import { scanLabHelpers } from '../state/labScan.js';
 
 const MAIN = fileURLToPath(new URL('./sshRelayMain.js', import.meta.url));
@@ -49,17 +49,12 @@ export async function startRelay(
   const { port, target } = ports;
   const argv = [process.execPath, MAIN, relay.listen, String(port), String(target), String(qemuPid), node.files.qmp, relay.pidFile];
   log(`exec ${argv.join(' ')}`);
-  const out = openSync(relay.log, 'a', 0o600);
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  child.once('error', () => (exited = -1));
-  child.unref();
-  for (const end = Date.now() + 10_000; Date.now() < end && exited === undefined; await sleep(25)) {
+  const child = startDetached(argv, { log: relay.log });
+  const ended = () => child.exited() !== undefined || child.spawnError() !== undefined;
+  for (const end = Date.now() + 10_000; Date.now() < end && !ended(); await sleep(25)) {
     if (existsSync(relay.pidFile)) return;
   }
-  if (exited === undefined && child.pid) await terminate(child.pid);
+  if (!ended() && child.pid) await terminate(child.pid);
   throw new QemuError(
     `the SSH relay of ${node.name} did not start on ${relay.listen}:${port}`,
     argv,

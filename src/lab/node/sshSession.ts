@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { loadText } from '../../host/hostCapacity.js';
+import { run } from '../../host/subprocess.js';
 import type { LabState } from '../state/labState.js';
 import { nodeOf } from '../state/labSelect.js';
 import { sshInvocation } from './sshCommand.js';
@@ -19,31 +19,27 @@ export interface SessionIo {
 }
 
 /** One ssh run with the terminal's stdin/stdout; stderr lines saying the session never started are held back. */
-function attempt(argv: string[], env: NodeJS.ProcessEnv, io: SessionIo): Promise<{ code: number; held: string[] }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['inherit', 'inherit', 'pipe'], env });
-    const held: string[] = [];
-    let partial = '';
-    let flush: NodeJS.Timeout | undefined;
-    const pass = (line: string) => {
-      if (NOT_STARTED.test(line.replace(/\r?\n$/, ''))) held.push(line);
-      else io.stderr.write(line);
-    };
-    child.stderr!.on('data', (d: Buffer) => {
-      clearTimeout(flush);
-      const lines = (partial + d.toString()).split(/(?<=\n)/);
-      partial = lines.at(-1)!.endsWith('\n') ? '' : lines.pop()!;
-      lines.forEach(pass);
-      // A prompt or progress text with no newline yet: show it soon rather than never.
-      if (partial) flush = setTimeout(() => (io.stderr.write(partial), (partial = '')), 100);
-    });
-    child.on('error', () => resolve({ code: 127, held }));
-    child.on('close', (c, sig) => {
-      clearTimeout(flush);
-      if (partial) pass(partial);
-      resolve({ code: c ?? (sig ? 129 : 1), held });
-    });
-  });
+async function attempt(argv: string[], env: NodeJS.ProcessEnv, io: SessionIo): Promise<{ code: number; held: string[] }> {
+  const held: string[] = [];
+  let partial = '';
+  let flush: NodeJS.Timeout | undefined;
+  const pass = (line: string) => {
+    if (NOT_STARTED.test(line.replace(/\r?\n$/, ''))) held.push(line);
+    else io.stderr.write(line);
+  };
+  const onChunk = (chunk: string) => {
+    clearTimeout(flush);
+    const lines = (partial + chunk).split(/(?<=\n)/);
+    partial = lines.at(-1)!.endsWith('\n') ? '' : lines.pop()!;
+    lines.forEach(pass);
+    // A prompt or progress text with no newline yet: show it soon rather than never.
+    if (partial) flush = setTimeout(() => (io.stderr.write(partial), (partial = '')), 100);
+  };
+  const r = await run(argv, { env, interactive: true, onChunk, keepChars: 0 });
+  clearTimeout(flush);
+  if (r.spawnError) return { code: 127, held };
+  if (partial) pass(partial);
+  return { code: r.exitCode ?? (r.signal ? 129 : 1), held };
 }
 
 /**
