@@ -27,7 +27,7 @@ import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { openArchive } from '../lab/snapshot/archiveOpen.js';
 import { checkWarmStart, findArchive } from '../lab/snapshot/snapshotArchive.js';
-import { qemuBinaryVersion } from '../lab/snapshot/snapshot.js';
+import { qemuBinaryVersion } from '../lab/node/qemuVersion.js';
 import { join } from 'node:path';
 import { loadSpec, type Spec } from '../spec/loadSpec.js';
 import { syncHostImages } from './hostImages.js';

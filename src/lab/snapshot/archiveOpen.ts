@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, lstatSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { QEMU_IMG } from '../../qemu/qemuImg.js';
-import { run, tailLines } from '../../qemu/run.js';
+import { qcow2Info } from '../../qemu/qemuImg.js';
 import { isValidName } from '../../spec/names.js';
 import {
   ARCHIVE_FORMAT,
@@ -25,19 +24,19 @@ import { TarFormatError, tarMembers, type TarMember } from './tarMembers.js';
  * part hashed, every image in it inspected before QEMU opens it.
  */
 
-export async function qemuImg(args: string[], what: string): Promise<string> {
-  const r = await run([QEMU_IMG, ...args], { timeoutMs: 300_000 });
-  if (r.exitCode !== 0) throw new LabError(`${what}: qemu-img ${args[0]} failed: ${tailLines(r.stderr, 3) || `exit code ${r.exitCode}`}`, 'is the file complete and readable?');
-  return r.stdout;
-}
-
 export interface OpenedArchive {
   file: string;
   dir: string;
   manifest: ArchiveManifest;
 }
 
-const corrupt = (file: string, why: string) => new LabError(`${file} is not a usable vmlab snapshot: ${why}`, 'export it again: vmlab snapshot --name <name> --export FILE', 'input', 'snapshot_archive_invalid');
+const corrupt = (file: string, why: string) =>
+  new LabError(
+    `${file} is not a usable vmlab snapshot: ${why}`,
+    'export it again: vmlab snapshot --name <name> --export FILE',
+    'input',
+    'snapshot_archive_invalid',
+  );
 /** What only a crafted archive holds: refused as unsafe, whoever made it. */
 const unsafe = (file: string, why: string) =>
   new LabError(
@@ -136,7 +135,10 @@ async function unpackPart(tar: FileHandle, m: TarMember, to: string): Promise<st
       next = done < m.size ? readFrom(spare, done) : undefined;
       const written = out.write(chunk, 0, bytesRead, at);
       hash.update(chunk);
-      if ((await written).bytesWritten !== bytesRead) throw new LabError(`writing ${to} stopped short`, 'is there room on that filesystem?');
+      if ((await written).bytesWritten !== bytesRead) {
+        const hint = 'is there room on that filesystem?';
+        throw new LabError(`writing ${to} stopped short`, hint, 'failure', 'unpack_write_failed');
+      }
       [buf, spare] = [spare, buf];
     }
   } finally {
@@ -208,16 +210,18 @@ export async function openArchive(file: string, dir: string, images: ImageFactsR
   const opened: OpenedArchive = { file, dir, manifest: m };
   for (const [node, n] of Object.entries(m.nodes)) {
     const overlay = partFile(opened, n.overlay);
-    const text = await qemuImg(['info', '--output=json', '-f', 'qcow2', overlay], `${file}: ${node}'s overlay`);
-    const info = JSON.parse(text) as {
-      format?: string;
-      'backing-filename'?: string;
-      'format-specific'?: { data?: { 'data-file'?: string } };
-      snapshots?: Array<{ name: string; 'vm-state-size': number }>;
-    };
-    if (info['backing-filename'] !== `${n.base.sha256}.${n.base.format}`) throw corrupt(file, `${node}'s overlay is backed by ${JSON.stringify(info['backing-filename'])}, not by the base the manifest names`);
-    if (info['format-specific']?.data?.['data-file']) throw corrupt(file, `${node}'s overlay points at an external data file`);
-    if (!info.snapshots?.some((s) => s.name === m.snapshot.name && s['vm-state-size'] > 0)) throw corrupt(file, `${node}'s overlay holds no snapshot "${m.snapshot.name}" with RAM state`);
+    const info = await qcow2Info(overlay, `${file}: ${node}'s overlay`);
+    const backing = info['backing-filename'];
+    if (backing !== `${n.base.sha256}.${n.base.format}`) {
+      const why = `${node}'s overlay is backed by ${JSON.stringify(backing)}, not by the base the manifest names`;
+      throw corrupt(file, why);
+    }
+    if (info['format-specific']?.data?.['data-file']) {
+      throw corrupt(file, `${node}'s overlay points at an external data file`);
+    }
+    if (!info.snapshots?.some((s) => s.name === m.snapshot.name && s['vm-state-size'] > 0)) {
+      throw corrupt(file, `${node}'s overlay holds no snapshot "${m.snapshot.name}" with RAM state`);
+    }
   }
   await checkIncludedBases(opened, images);
   return opened;

@@ -7,9 +7,12 @@ import { nodeOf, type LabRef } from '../state/labSelect.js';
 import { withLab } from '../state/withLab.js';
 import type { LabState } from '../state/labState.js';
 import { nodeIsUp } from '../node/nodeControl.js';
-import { hmp, markPaused, overlayInfo, qemuImgSnapshot, qmp, resumeAbandoned, resumeAll } from './snapshot.js';
-import { copyFast, qemuImg } from './snapshotArchive.js';
-import { devicesOf, nodeMismatches, qmpVersion, type SnapshotNode } from '../state/snapshotFacts.js';
+import { hmpCommand } from '../../qemu/qmp.js';
+import { keepOnlySnapshot, overlayInfo, rebaseUnsafe } from '../../qemu/qemuImg.js';
+import { resumeAbandoned, withPaused } from './pause.js';
+import { runningVersion } from './nodeFacts.js';
+import { copyFast } from './fileCopy.js';
+import { devicesOf, nodeMismatches, type SnapshotNode } from '../state/snapshotFacts.js';
 import { shellQuote } from '../node/sshCommand.js';
 import { sshUser } from '../node/sshFiles.js';
 import { waitForSsh } from '../node/readiness.js';
@@ -60,34 +63,37 @@ export interface SavedCheckpoint {
  * is dropped from the live overlay and the node resumes. The copy keeps
  * only that snapshot and is re-pointed at `backing` (a name beside it).
  */
-export async function saveCheckpoint(ref: LabRef, nodeName: string, out: string, backing: { name: string; format: string }, reporter: Reporter): Promise<SavedCheckpoint> {
+export async function saveCheckpoint(
+  ref: LabRef,
+  nodeName: string,
+  out: string,
+  backing: { name: string; format: string },
+  reporter: Reporter,
+): Promise<SavedCheckpoint> {
   return withLab(ref, {}, async (state) => {
     await resumeAbandoned(state, reporter);
     const n = nodeOf(state, nodeName);
     if (!nodeIsUp(state, n.name)) {
-      throw new LabError(`${n.name} of lab "${ref.name}" is not running: a checkpoint saves a booted node's RAM`, `start it first: vmlab start ${n.name}`, 'conflict', 'node_not_running');
+      const why = `${n.name} of lab "${ref.name}" is not running: a checkpoint saves a booted node's RAM`;
+      throw new LabError(why, `start it first: vmlab start ${n.name}`, 'conflict', 'node_not_running');
     }
-    const version = qmpVersion(await qmp(n, 'query-version'));
+    const version = await runningVersion(n);
     rmSync(out, { force: true });
-    markPaused(state);
-    const paused: NodePlan[] = [];
     const t0 = Date.now();
-    try {
-      await qmp(n, 'stop');
-      paused.push(n);
-      if ((await overlayInfo(n.files.overlay)).snapshots.some((s) => s.name === CHECKPOINT_SNAPSHOT)) await hmp(n, `delvm ${CHECKPOINT_SNAPSHOT}`);
-      await hmp(n, `savevm ${CHECKPOINT_SNAPSHOT}`);
+    const onFail = { hint: 'nothing was saved; try again', code: 'checkpoint_failed' };
+    await withPaused(state, [n], reporter, onFail, async () => {
+      const qmp = n.files.qmp;
+      const stale = (await overlayInfo(n.files.overlay)).snapshots.some((s) => s.name === CHECKPOINT_SNAPSHOT);
+      if (stale) await hmpCommand(qmp, `delvm ${CHECKPOINT_SNAPSHOT}`);
+      await hmpCommand(qmp, `savevm ${CHECKPOINT_SNAPSHOT}`);
       copyFast(n.files.overlay, out);
-      await hmp(n, `delvm ${CHECKPOINT_SNAPSHOT}`);
-    } finally {
-      await resumeAll(state, paused, reporter);
-    }
+      await hmpCommand(qmp, `delvm ${CHECKPOINT_SNAPSHOT}`);
+    });
     reporter.verbose(`${n.name}: saved and copied in ${Date.now() - t0} ms`);
     try {
       chmodSync(out, 0o600);
-      const info = await overlayInfo(out);
-      for (const s of info.snapshots) if (s.name !== CHECKPOINT_SNAPSHOT) await qemuImgSnapshot('-d', s.name, out);
-      await qemuImg(['rebase', '-u', '-b', backing.name, '-F', backing.format, out], `${n.name}'s checkpoint`);
+      await keepOnlySnapshot(out, CHECKPOINT_SNAPSHOT);
+      await rebaseUnsafe(out, backing.name, backing.format, `${n.name}'s checkpoint`);
       const after = await overlayInfo(out);
       const saved: SnapshotNode = {
         ...devicesOf(n),
@@ -114,12 +120,15 @@ export function checkCheckpoints(plan: LabPlan, qemuVersion: string): void {
     if (!n.checkpoint) return [];
     const f = parseCheckpoint(n.checkpoint.facts);
     if (!f) return [`${n.name}: checkpoint "${n.checkpoint.name}" has no readable facts`];
-    return nodeMismatches(`${n.name} (checkpoint "${n.checkpoint.name}")`, f.saved, { plan: n, accel: plan.accel, qemu_version: qemuVersion }, { macs: false });
+    const now = { plan: n, accel: plan.accel, qemu_version: qemuVersion };
+    return nodeMismatches(`${n.name} (checkpoint "${n.checkpoint.name}")`, f.saved, now, { macs: false });
   });
   if (diffs.length) {
     throw new LabError(
       `lab "${plan.name}" cannot start from its checkpoints: ${diffs.join('; ')}`,
-      'give those nodes the memory, CPUs, NIC model and NIC count the checkpoint was saved with (a checkpoint saved under KVM does not load under TCG, nor the other way round), or save a new checkpoint on this host',
+      'give those nodes the memory, CPUs, NIC model and NIC count the checkpoint was saved with ' +
+        '(a checkpoint saved under KVM does not load under TCG, nor the other way round), ' +
+        'or save a new checkpoint on this host',
       'conflict',
       'checkpoint_mismatch',
     );
@@ -131,7 +140,7 @@ export async function placeCheckpointDisk(n: NodePlan): Promise<void> {
   const cp = n.checkpoint!;
   copyFast(n.image.path, n.files.overlay);
   chmodSync(n.files.overlay, 0o600);
-  await qemuImg(['rebase', '-u', '-b', cp.base.path, '-F', cp.base.format, n.files.overlay], `${n.name}'s disk from checkpoint "${cp.name}"`);
+  await rebaseUnsafe(n.files.overlay, cp.base.path, cp.base.format, `${n.name}'s disk from checkpoint "${cp.name}"`);
 }
 
 /** What a node started from a checkpoint is given to become itself. */
@@ -162,14 +171,16 @@ export function identityScript(id: Identity): string {
     `name=${q(id.hostname)}`,
     'hostname "$name" 2>/dev/null || true',
     'echo "$name" > /etc/hostname',
-    'if [ -f /etc/hosts ]; then grep -v "^127\\.0\\.1\\.1[[:space:]]" /etc/hosts > /etc/hosts.vmlab || true; echo "127.0.1.1 $name" >> /etc/hosts.vmlab; cat /etc/hosts.vmlab > /etc/hosts; rm -f /etc/hosts.vmlab; fi',
+    'if [ -f /etc/hosts ]; then grep -v "^127\\.0\\.1\\.1[[:space:]]" /etc/hosts > /etc/hosts.vmlab || true; ' +
+      'echo "127.0.1.1 $name" >> /etc/hosts.vmlab; cat /etc/hosts.vmlab > /etc/hosts; rm -f /etc/hosts.vmlab; fi',
     `for f in /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys; do`,
     '  [ -f "$f" ] || continue',
     `  grep -v -F ${q(oldBody)} "$f" > "$f.vmlab" || true`,
     `  echo ${q(id.labKeyPub)} >> "$f.vmlab"`,
     '  cat "$f.vmlab" > "$f"; rm -f "$f.vmlab"',
     'done',
-    'setmac() { for i in /sys/class/net/*; do if [ "$(cat "$i/address")" = "$1" ]; then ip link set dev "${i##*/}" address "$2"; fi; done; }',
+    'setmac() { for i in /sys/class/net/*; do ' +
+      'if [ "$(cat "$i/address")" = "$1" ]; then ip link set dev "${i##*/}" address "$2"; fi; done; }',
     ...id.macs.map((m) => `setmac ${q(m.from)} ${q(m.to)}`),
     'umask 077',
     "cat > /tmp/vmlab-hostkey <<'VMLAB_HOST_KEY'",
@@ -185,7 +196,8 @@ export function identityScript(id: Identity): string {
     '  rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub',
     '  cp /tmp/vmlab-hostkey /etc/ssh/ssh_host_ed25519_key',
     `  echo ${q(id.hostKeyPub)} > /etc/ssh/ssh_host_ed25519_key.pub`,
-    '  if [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else systemctl reload ssh 2>/dev/null || systemctl reload sshd; fi',
+    '  if [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; ' +
+      'else systemctl reload ssh 2>/dev/null || systemctl reload sshd; fi',
     'fi',
     'rm -f /tmp/vmlab-hostkey',
     'echo vmlab-identity-done',
@@ -227,7 +239,13 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
     if (attempt >= 4) break;
     await new Promise((res) => setTimeout(res, 1000));
   }
-  throw new LabError(`${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`, `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; see ${n.files.serialLog}`);
+  throw new LabError(
+    `${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`,
+    `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; ` +
+      `see ${n.files.serialLog}`,
+    'failure',
+    'checkpoint_identity_failed',
+  );
 }
 
 /**
@@ -245,7 +263,10 @@ export function identityArgv(user: string, key: string, n: Pick<NodePlan, 'sshPo
   return ['ssh', '-i', key, ...opts.flatMap((o) => ['-o', o]), '-p', port, '-l', login, '--', n.mgmtIp, remote];
 }
 
-/** The script restarted the SSH server (sshd re-executes on HUP): after a moment (the old one may still answer), wait until it answers again. */
+/**
+ * The script restarted the SSH server (sshd re-executes on HUP): after a
+ * moment (the old one may still answer), wait until it answers again.
+ */
 async function untilSshAnswers(n: NodePlan, deadline: number): Promise<void> {
   await new Promise((res) => setTimeout(res, 500));
   await waitForSsh(n.sshPort, Math.max(0, deadline - Date.now()), () => true, n.mgmtIp);

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { tailLines } from '../../qemu/run.js';
+import type { LabState } from '../state/labState.js';
+import { sshInvocation } from '../node/sshCommand.js';
+
+/*
+ * A guest loaded from a snapshot or a checkpoint resumes at the time it was
+ * saved: vmlab sets its clock to the host's over SSH.
+ */
+
+/**
+ * Set a guest's clock to the host's: the command connects, says "ready",
+ * and only then is sent the time, so SSH's own set-up does not skew it.
+ */
+export function setGuestClock(state: LabState, node: string, timeoutMs = 30_000): Promise<void> {
+  const script =
+    'echo ready; read t; if [ "$(id -u)" = 0 ]; then date -s "@$t"; else sudo -n date -s "@$t"; fi >/dev/null';
+  const { argv, env } = sshInvocation(state, node, ['sh', '-c', script]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let sent = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdin.on('error', () => undefined);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!sent && out.includes('ready')) {
+        sent = true;
+        child.stdin.end(`${Math.round(Date.now() / 1000)}\n`);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0 && sent) resolve();
+      else reject(new Error(`date over SSH failed (exit ${code}): ${tailLines(err, 2) || 'no output'}`));
+    });
+  });
+}
+
+/** Three tries a second apart: an SSH server that is restarting answers again in a moment. */
+export async function setClockWithRetry(state: LabState, node: string): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < 3; i++) {
+    try {
+      return await setGuestClock(state, node);
+    } catch (e) {
+      last = e;
+      if (i < 2) await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  throw last;
+}
