@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { homedir, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Accel } from '../plan/labPlan.js';
+/** The accelerator a VM runs under (plan/labPlan uses the same union). */
+export type Accel = 'kvm' | 'tcg';
 import { writeFileAtomic } from './atomicWrite.js';
 import { PROBE_EXIT_CODE, probeBootSector } from './probeSector.js';
 import { whichBinary } from './which.js';

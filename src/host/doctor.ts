@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { release } from 'node:os';
-import { run } from '../qemu/run.js';
+import { run } from './subprocess.js';
 import { accelCacheFile, accelFacts, type AccelFacts } from './accel.js';
 import { whichBinary } from './which.js';
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { run } from '../../host/subprocess.js';
 import { tailLines } from '../../qemu/run.js';
 import type { LabState } from '../state/labState.js';
 import { sshInvocation } from '../node/sshCommand.js';
@@ -12,35 +12,20 @@ import { sshInvocation } from '../node/sshCommand.js';
  * Set a guest's clock to the host's: the command connects, says "ready",
  * and only then is sent the time, so SSH's own set-up does not skew it.
  */
-export function setGuestClock(state: LabState, node: string, timeoutMs = 30_000): Promise<void> {
+export async function setGuestClock(state: LabState, node: string, timeoutMs = 30_000): Promise<void> {
   const script =
     'echo ready; read t; if [ "$(id -u)" = 0 ]; then date -s "@$t"; else sudo -n date -s "@$t"; fi >/dev/null';
   const { argv, env } = sshInvocation(state, node, ['sh', '-c', script]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let sent = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdin.on('error', () => undefined);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!sent && out.includes('ready')) {
-        sent = true;
-        child.stdin.end(`${Math.round(Date.now() / 1000)}\n`);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0 && sent) resolve();
-      else reject(new Error(`date over SSH failed (exit ${code}): ${tailLines(err, 2) || 'no output'}`));
-    });
+  const r = await run(argv, {
+    env,
+    timeoutMs,
+    reply: (out) => (out.includes('ready') ? `${Math.round(Date.now() / 1000)}\n` : undefined),
   });
+  if (r.spawnError) throw r.spawnError;
+  const sent = r.stdout.includes('ready');
+  if (r.exitCode !== 0 || !sent) {
+    throw new Error(`date over SSH failed (exit ${r.exitCode}): ${tailLines(r.stderr, 2) || 'no output'}`);
+  }
 }
 
 /** Three tries a second apart: an SSH server that is restarting answers again in a moment. */
