@@ -77,6 +77,12 @@ export function checkConnections(v: unknown, what = '--connections'): number {
   return n;
 }
 
+/** What the service that opens a library hands in: who uses an image (the labs know), and its job slots. */
+export interface LibraryWiring {
+  imageUsers?: (path: string) => string[];
+  gate?: () => Promise<() => void>;
+}
+
 /** The library: store + files under <root>/images + jobs. One per command run. */
 export class ImageLibrary {
   readonly images: ImageStore;
@@ -87,7 +93,10 @@ export class ImageLibrary {
     readonly db: Db,
     readonly root: string,
     readonly catalog: CatalogEntry[],
+    wiring: LibraryWiring = {},
   ) {
+    if (wiring.imageUsers) this.imageUsers = wiring.imageUsers;
+    this.gate = wiring.gate;
     this.images = new ImageStore(db);
     this.jobs = new JobStore(db);
     const dir = imagesDir(root);
@@ -424,9 +433,9 @@ export class ImageLibrary {
    * Who uses an image file (lab names): a question only the labs can
    * answer, so the service that opens the library hands the answer in.
    */
-  imageUsers: (path: string) => string[] = () => [];
+  private readonly imageUsers: (path: string) => string[] = () => [];
   /** A server's job slots: pulls and imports queue for one (none: they run at once, as in the CLI). */
-  gate: (() => Promise<() => void>) | undefined;
+  private readonly gate: (() => Promise<() => void>) | undefined;
 
   /** Labs whose nodes run on this image. */
   usersOf(img: ImageRecord): string[] {

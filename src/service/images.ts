@@ -4,13 +4,14 @@ import type { Reporter } from '../host/reporter.js';
 import type { CatalogEntry } from '../images/catalog.js';
 import { ImageError } from '../images/imageError.js';
 import type { ImageLibrary, ScanResult } from '../images/library.js';
-import { defaultImageIds, openLibrary } from '../images/openLibrary.js';
+import { openLibrary } from '../images/openLibrary.js';
 import { buildTinyGuest, defaultTinyImagePath } from '../images/tinyGuest.js';
 import type { JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { assertSafeImageName } from '../images/inspect.js';
-import { storePath } from '../store/database.js';
+import type { StoreHandle } from '../store/database.js';
+import type { Settings } from '../host/settings.js';
 import type { ImageRecord } from '../store/imageStore.js';
 import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
@@ -42,6 +43,16 @@ export interface ImagePatch {
   cloud_init?: boolean;
 }
 
+/** What the image service is built with; `imageUsers` is the labs' answer, so images/ never imports lab/. */
+export interface ImageServiceDeps {
+  store: StoreHandle;
+  /** Imports of a detected network device queue its vrnetlab build. */
+  builds: BuildService;
+  imageUsers: (path: string) => string[];
+  /** Job slots shared with the other jobs of this process (pulls and imports wait for one). */
+  slot?: () => Promise<() => void>;
+}
+
 export interface EnsureResult {
   id: string;
   ok: boolean;
@@ -54,32 +65,29 @@ export interface EnsureResult {
  * imports lab/.
  */
 export class ImageService {
+  private readonly root: string;
+  /** What images/ reads itself (proxies, VMLAB_CATALOG, VMLAB_DOWNLOAD_*): the environment as given. */
+  private readonly env: Readonly<NodeJS.ProcessEnv>;
+
   constructor(
-    private readonly root: string,
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly imageUsers: (path: string) => string[],
-    /** Job slots shared with the other jobs of this process (pulls and imports wait for one). */
-    private readonly slot?: () => Promise<() => void>,
-  ) {}
+    private readonly settings: Settings,
+    private readonly deps: ImageServiceDeps,
+  ) {
+    this.root = settings.root;
+    this.env = settings.childEnv;
+  }
 
   private lib: ImageLibrary | undefined;
 
-  /** Set by createServices: imports of a detected network device queue its vrnetlab build. */
-  builds: BuildService | undefined;
-
   /** The detected device facts go on the image; its build is queued when a checkout is configured. */
   private async afterImport(img: ImageRecord, fileName: string, build: boolean | undefined): Promise<ImportedImage> {
-    return this.builds ? this.builds.afterImport(img, fileName, build === undefined ? {} : { build }) : img;
+    return this.deps.builds.afterImport(img, fileName, build === undefined ? {} : { build });
   }
 
   /** One library per service: concurrent pulls of one image in this process share a transfer. */
   private library(): ImageLibrary {
-    if (!this.lib) {
-      this.lib = openLibrary(this.root, this.env);
-      this.lib.imageUsers = this.imageUsers;
-      this.lib.gate = this.slot;
-    }
-    return this.lib;
+    const { store, imageUsers, slot } = this.deps;
+    return (this.lib ??= openLibrary(this.root, this.env, { db: store.db(), imageUsers, ...(slot ? { gate: slot } : {}) }));
   }
 
   /**
@@ -161,7 +169,7 @@ export class ImageService {
 
   /** The store file: its size and mtime change with every commit (a front door may key a cache on them). */
   storeFile(): string {
-    return storePath(this.root);
+    return this.deps.store.path;
   }
 
   /** A running node's booted state as a library image: nodes whose vm_image names it start warm. */
@@ -224,8 +232,7 @@ export class ImageService {
     const img = lib.images.find(ref);
     if (img?.kind === 'docker' && img.reference) {
       if (!opts.docker) return { ...lib.remove(ref, force), docker_image: 'kept' };
-      if (!this.builds) throw new Error('ImageService.builds is not set');
-      const outcome = await this.builds.removeDockerImage(img.reference);
+      const outcome = await this.deps.builds.removeDockerImage(img.reference);
       return { ...lib.remove(ref, force), docker_image: outcome };
     }
     return lib.remove(ref, force);
@@ -240,7 +247,7 @@ export class ImageService {
 
   /** Seed 001: pull the default images that are missing (only when `auto`), all at once; never throws. */
   async ensure(auto: boolean, log: (id: string, line: string) => void = () => undefined): Promise<EnsureResult[]> {
-    const ids = defaultImageIds(this.env);
+    const ids = [...this.settings.defaultImages];
     const lib = this.library();
     const results = await Promise.allSettled(
       ids.map(async (id) => {
@@ -254,7 +261,7 @@ export class ImageService {
   }
 
   defaultIds(): string[] {
-    return defaultImageIds(this.env);
+    return [...this.settings.defaultImages];
   }
 
   buildTiny(output: string | undefined, reporter: Reporter): Promise<string> {

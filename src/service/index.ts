@@ -1,3 +1,5 @@
+import type { Settings } from '../host/settings.js';
+import { storeHandle } from '../store/database.js';
 import { BuildService } from './builds.js';
 import { HostService } from './host.js';
 import { ImageService } from './images.js';
@@ -6,6 +8,7 @@ import { LabService } from './labs.js';
 import { SnapshotService } from './snapshots.js';
 
 export interface Services {
+  readonly settings: Settings;
   labs: LabService;
   images: ImageService;
   jobs: JobService;
@@ -14,15 +17,20 @@ export interface Services {
   builds: BuildService;
 }
 
-/** The application both front doors call: one set per process, for one state root. */
-export function createServices(env: NodeJS.ProcessEnv = process.env): Services {
-  const labs = new LabService(env);
-  const jobs = new JobService(labs.root, env);
-  labs.jobs = jobs;
-  const images = new ImageService(labs.root, env, (path) => labs.imageUsers(path), () => jobs.slot());
-  const builds = new BuildService(labs.root, env, jobs);
-  images.builds = builds;
-  return { labs, images, jobs, host: new HostService(labs.root, env), snapshots: new SnapshotService(), builds };
+/**
+ * The application both front doors call: one set per process, for one state
+ * root, sharing one store handle. Built in dependency order, each service
+ * whole by its constructor: jobs, then labs and builds (which queue jobs),
+ * then images (builds after imports; the labs answer who uses an image).
+ */
+export function createServices(settings: Settings): Services {
+  const store = storeHandle(settings.root);
+  const jobs = new JobService(settings, store);
+  const labs = new LabService(settings, jobs, store);
+  const builds = new BuildService(settings, jobs, store);
+  const imageUsers = (path: string) => labs.imageUsers(path);
+  const images = new ImageService(settings, { store, builds, imageUsers, slot: () => jobs.slot() });
+  return { settings, labs, images, jobs, host: new HostService(settings), snapshots: new SnapshotService(), builds };
 }
 
 export type { LabService, ImageService, JobService, HostService, SnapshotService, BuildService };

@@ -1,9 +1,8 @@
-import { homedir } from 'node:os';
 import { ansibleInventory, topologyDataText, type InventoryFormat } from '../plan/inventory.js';
 import { graphOfPlan, renderGraph, type GraphFormat } from '../plan/graph.js';
 import { graphOfSpecDir } from '../lab/state/labOutputs.js';
 import { sshConfigText } from '../lab/node/sshFiles.js';
-import { labDir, vmlabRoot } from '../plan/labFiles.js';
+import { labDir } from '../plan/labFiles.js';
 import { deployLab, planDeploy, type PlannedLab } from '../lab/lifecycle/deploy.js';
 import { destroyLab, type DestroyResult } from '../lab/lifecycle/destroy.js';
 import { LabError } from '../lab/labError.js';
@@ -14,6 +13,8 @@ import { discoverLabs } from '../lab/state/labScan.js';
 import { startNode, stopNode } from '../lab/node/nodeControl.js';
 import type { LabState } from '../lab/state/labState.js';
 import type { Reporter } from '../host/reporter.js';
+import type { Settings } from '../host/settings.js';
+import type { StoreHandle } from '../store/database.js';
 import { imageFactsResolver } from './imageFacts.js';
 import type { JobService } from './jobs.js';
 import type { JobRecord } from '../jobs/jobStore.js';
@@ -76,8 +77,17 @@ export interface OpContext {
  */
 export class LabService {
   readonly root: string;
-  constructor(readonly env: NodeJS.ProcessEnv = process.env) {
-    this.root = vmlabRoot(env, homedir());
+  /** What lab/ reads itself (VMLAB_HOME, VMLAB_SSH…): the environment as given, until lab/ takes Settings. */
+  private readonly env: Readonly<NodeJS.ProcessEnv>;
+
+  constructor(
+    settings: Settings,
+    /** Deploys asked for by a server run as jobs. */
+    private readonly jobs: JobService,
+    private readonly store: StoreHandle,
+  ) {
+    this.root = settings.root;
+    this.env = settings.childEnv;
   }
 
   /** A lab named, taken from a spec dir, or the only one deployed. */
@@ -111,7 +121,7 @@ export class LabService {
 
   /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). Multi-host: `host` is this machine's entry. */
   plan(specDir: string, opts: { host?: string } = {}): Promise<PlannedLab> {
-    return planDeploy(specDir, imageFactsResolver(this.root), this.env, opts);
+    return planDeploy(specDir, imageFactsResolver(this.store), this.env, opts);
   }
 
   /**
@@ -125,7 +135,7 @@ export class LabService {
   async deployAllHosts(specDir: string, sinks: LineSinks, signal?: AbortSignal): Promise<void> {
     const { dir, hosts, spec } = this.hostsOf(specDir);
     const opts = remoteOptions(this.env);
-    await syncHostImages(spec, this.root, opts, sinks);
+    await syncHostImages(spec, this.store, opts, sinks);
     const codes = await runOnAllHosts(hosts, (h) => ['deploy', '-S', dir, '--host', h], opts, sinks, signal);
     const failed = Object.entries(codes).filter(([, c]) => c !== 0);
     if (!failed.length && !signal?.aborted) return;
@@ -193,7 +203,7 @@ export class LabService {
     try {
       op.reporter.verbose(`checking ${file}`);
       // Included bases are inspected as any image from someone else (lab/ never imports images/).
-      const archive = await openArchive(file, dir, imageFactsResolver(this.root));
+      const archive = await openArchive(file, dir, imageFactsResolver(this.store));
       const bases = await checkWarmStart(planned.plan, archive, await qemuBinaryVersion(planned.plan.qemuBinary));
       return await deployLab(planned, op.reporter, { ...signal, warm: { archive, bases } });
     } finally {
@@ -213,16 +223,12 @@ export class LabService {
     return startNode(ref, node, op.reporter);
   }
 
-  /** Set by createServices: deploys asked for by a server run as jobs. */
-  jobs: JobService | undefined;
-
   /**
    * Plan (bad specs throw SpecError before anything starts), then deploy
    * as a background job. An inline spec is written to a spec dir of its own
    * under the state root (specs/<name>/), so the CLI sees the same lab.
    */
   async startDeploy(input: DeployInput): Promise<{ job: JobRecord; lab: string }> {
-    if (!this.jobs) throw new Error('LabService.jobs is not set');
     const specDir = 'spec_dir' in input ? input.spec_dir : this.writeInlineSpec(input);
     const planned = await this.plan(specDir);
     const lab = planned.plan.name;
