@@ -182,7 +182,12 @@ export class LabService {
   }
 
   /** Deploy what checkBeforeDeploy let through (`archive`: the snapshot file it found). */
-  private deployChecked(planned: PlannedLab, archive: string | undefined, op: OpContext, maxParallel?: number): Promise<LabState> {
+  private deployChecked(
+    planned: PlannedLab,
+    archive: string | undefined,
+    op: OpContext,
+    maxParallel?: number,
+  ): Promise<LabState> {
     return deployLab(planned, op.reporter, {
       ...(op.signal ? { signal: op.signal } : {}),
       ...(maxParallel ? { maxParallel } : {}),

@@ -53,7 +53,10 @@ function warmSource(warm: WarmStart, close: () => void): StartSource {
     finish: async (d) => {
       // The guests resumed at the time they were saved.
       const clocks = await Promise.allSettled(d.plan.nodes.map((n) => setClockWithRetry(d.state, n.name)));
-      clocks.forEach((c, i) => c.status === 'rejected' && d.reporter.warn(`${d.plan.nodes[i]!.name}: clock not set (${(c.reason as Error).message})`));
+      clocks.forEach((c, i) => {
+        if (c.status !== 'rejected') return;
+        d.reporter.warn(`${d.plan.nodes[i]!.name}: clock not set (${(c.reason as Error).message})`);
+      });
       d.state.snapshots = [snapshot];
     },
     close,

@@ -20,6 +20,8 @@ export interface BootOutcome {
 
 export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+const portText = (b: { address: string; port: number; use: string }) => `${b.address}:${b.port} (${b.use})`;
+
 const cancelled = () => new LabError('deploy cancelled', undefined, 'failure', 'cancelled');
 
 /**
@@ -74,7 +76,7 @@ async function startOne(d: Deployment, node: NodePlan): Promise<void> {
   if (stopped()) throw cancelled();
   if (busy.length) {
     throw new LabError(
-      `${node.name} cannot start: ports taken since the deploy began: ${busy.map((b) => `${b.address}:${b.port} (${b.use})`).join(', ')}`,
+      `${node.name} cannot start: ports taken since the deploy began: ${busy.map(portText).join(', ')}`,
       'something on this host took them meanwhile (the default port bases lie in the ephemeral range a client ' +
         'socket may pick): move the port bases in topology.json, or deploy again',
       'failure',
@@ -122,7 +124,9 @@ async function readyOne(d: Deployment, n: NodePlan, all: AbortController, out: B
   } catch (err) {
     return fail((err as Error).message, (err as Error).message);
   }
-  const usable = n.seed ? await waitForCloudInit(state, n, deadline, all.signal) : await waitForSession(state, n, deadline, all.signal);
+  const usable = n.seed
+    ? await waitForCloudInit(state, n, deadline, all.signal)
+    : await waitForSession(state, n, deadline, all.signal);
   if (all.signal.aborted) return;
   if (!usable.ok) return fail(usable.error, [`${n.name}: ${usable.error}`, nodeLogTail(n)].filter(Boolean).join('\n'));
   if ('warning' in usable && usable.warning) reporter.warn(`${n.name}: ${usable.warning}`);

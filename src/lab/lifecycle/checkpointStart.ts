@@ -6,7 +6,8 @@ import { placeFreshFiles } from './coldStart.js';
 import type { StartSource } from './deployment.js';
 
 /** A checkpoint node's disk is a copy of its checkpoint; the others boot cold on a fresh overlay. */
-const diskOf = (n: NodePlan) => (n.checkpoint ? placeCheckpointDisk(n) : createOverlay(n.image.path, n.image.format, n.files.overlay));
+const diskOf = (n: NodePlan) =>
+  n.checkpoint ? placeCheckpointDisk(n) : createOverlay(n.image.path, n.image.format, n.files.overlay);
 
 /**
  * Some nodes start from library checkpoints (booted nodes saved with their

@@ -65,14 +65,21 @@ export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: D
   const t0 = Date.now();
   try {
     const { plan } = planned;
-    return await withLabDir({ name: plan.name, dir: plan.files.dir }, () => deployLocked(planned, reporter, source, t0, opts));
+    const locked = () => deployLocked(planned, reporter, source, t0, opts);
+    return await withLabDir({ name: plan.name, dir: plan.files.dir }, locked);
   } finally {
     source.close();
   }
 }
 
 /** Under the lab's lock: clear what an earlier deploy left, refuse what cannot start, record the state, start. */
-async function deployLocked(planned: PlannedLab, reporter: Reporter, source: StartSource, t0: number, opts: DeployOptions): Promise<LabState> {
+async function deployLocked(
+  planned: PlannedLab,
+  reporter: Reporter,
+  source: StartSource,
+  t0: number,
+  opts: DeployOptions,
+): Promise<LabState> {
   const { plan } = planned;
   await clearEarlierAttempt(plan, reporter);
   await refuseBusyPorts(plan);
@@ -114,11 +121,13 @@ async function clearEarlierAttempt(plan: LabPlan, reporter: Reporter): Promise<v
   const prev = readState(plan.files.state);
   if (deployInterrupted(prev)) {
     const owner = prev.owner_pid ?? '?';
-    reporter.warn(`an earlier deploy of "${plan.name}" was interrupted (vmlab pid ${owner} is gone); cleaning up what it left`);
+    const gone = `vmlab pid ${owner} is gone`;
+    reporter.warn(`an earlier deploy of "${plan.name}" was interrupted (${gone}); cleaning up what it left`);
     await killAll(prev.plan, prev, reporter);
     undoProfiles(prev.plan, reporter);
   } else if (prev.status !== 'failed' || live.size > 0) {
-    throw new LabError(`lab "${plan.name}" is already deployed`, `destroy it first: vmlab destroy ${plan.name}`, 'conflict', 'lab_exists');
+    const hint = `destroy it first: vmlab destroy ${plan.name}`;
+    throw new LabError(`lab "${plan.name}" is already deployed`, hint, 'conflict', 'lab_exists');
   }
   for (const d of ['disks', 'qemu', 'keys', 'logs']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
 }
@@ -140,7 +149,9 @@ function makePrivateDirs(plan: LabPlan): void {
     mkdirSync(d, { recursive: true, mode: 0o700 });
     chmodSync(d, 0o700);
   }
-  for (const d of ['disks', 'qemu', 'logs', 'keys']) mkdirSync(join(plan.files.dir, d), { recursive: true, mode: 0o700 });
+  for (const d of ['disks', 'qemu', 'logs', 'keys']) {
+    mkdirSync(join(plan.files.dir, d), { recursive: true, mode: 0o700 });
+  }
 }
 
 /**
@@ -175,7 +186,8 @@ async function startOrRollBack(d: Deployment, accelReason: string): Promise<LabS
 /** Files in place, every node booted and ready, profiles patched: the lab runs. */
 async function startLab(d: Deployment, accelReason: string): Promise<LabState> {
   const { plan, state, reporter, source } = d;
-  const sizes = `${plan.nodes.length} node(s), ${plan.links.length} link(s), ${plan.accel.toUpperCase()} (${accelReason})`;
+  const accel = `${plan.accel.toUpperCase()} (${accelReason})`;
+  const sizes = `${plan.nodes.length} node(s), ${plan.links.length} link(s), ${accel}`;
   reporter.info(`Deploying lab "${plan.name}": ${sizes}${source.from}`);
   await source.place(d);
   reporter.verbose(`overlays ${source.placed} in ${secs(Date.now() - d.t0)}`);
@@ -232,7 +244,9 @@ async function restartUnderTcg(
   fallBackToTcg(state, crash.node, crash.fault, reporter, 'the lab');
   const plan = state.plan;
   await killAll(plan, state, reporter); // same nodes, pids and files as under KVM
-  for (const ns of Object.values(state.nodes)) Object.assign(ns, { status: 'starting', pid: null, link_generation: {} });
+  for (const ns of Object.values(state.nodes)) {
+    Object.assign(ns, { status: 'starting', pid: null, link_generation: {} });
+  }
   await freshDisks(plan);
   writeState(plan.files.state, state);
   reporter.verbose(`under TCG: overlays fresh ${Date.now() - seen} ms after the crash was seen`);

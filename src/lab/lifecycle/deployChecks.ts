@@ -9,7 +9,11 @@ import { checkMemory } from './capacity.js';
  * a snapshot to start from that is not there. Run once per deploy; returns
  * the snapshot's file.
  */
-export function checkBeforeDeploy(plan: LabPlan, root: string, opts: { snapshot?: string; force?: boolean }): string | undefined {
+export function checkBeforeDeploy(
+  plan: LabPlan,
+  root: string,
+  opts: { snapshot?: string; force?: boolean },
+): string | undefined {
   checkMemory(plan, hostCapacity().mem_available_mb, Boolean(opts.force));
   return opts.snapshot ? findArchive(root, plan.name, opts.snapshot) : undefined;
 }

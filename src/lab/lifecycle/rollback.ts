@@ -24,7 +24,8 @@ export async function killAll(plan: LabPlan, state: LabState, reporter: Reporter
 /** Restore what this lab wrote into the profiles; its record goes once that worked. */
 export function undoProfiles(plan: LabPlan, reporter: Reporter): void {
   const r = restoreProfiles(plan.files);
-  if (r.problem) reporter.warn(`profiles not fully restored: ${r.problem}; the originals stay in ${plan.files.profileBackups}`);
+  const kept = `the originals stay in ${plan.files.profileBackups}`;
+  if (r.problem) reporter.warn(`profiles not fully restored: ${r.problem}; ${kept}`);
   else rmSync(plan.files.profileBackups, { recursive: true, force: true });
 }
 

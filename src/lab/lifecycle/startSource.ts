@@ -7,8 +7,12 @@ import type { StartSource } from './deployment.js';
 
 export type { ArchiveInput };
 
-/** Where this deploy's guests start from: a snapshot given wins; else checkpoints where the plan has them; else cold. */
-export async function chooseStartSource(plan: LabPlan, reporter: Reporter, archive?: ArchiveInput): Promise<StartSource> {
+/** Where this deploy's guests start from: a snapshot given wins, else the plan's checkpoints, else cold. */
+export async function chooseStartSource(
+  plan: LabPlan,
+  reporter: Reporter,
+  archive?: ArchiveInput,
+): Promise<StartSource> {
   if (archive) return archiveStart(plan, archive, reporter);
   if (plan.nodes.some((n) => n.checkpoint)) return checkpointStart(plan);
   return coldStart();
