@@ -9,8 +9,10 @@ import { checkBeforeDeploy } from '../../../src/lab/lifecycle/deployChecks.js';
 import { chooseStartSource } from '../../../src/lab/lifecycle/startSource.js';
 
 const quiet = { info: () => {}, warn: () => {}, verbose: () => {} };
-const node = (name: string, checkpoint?: string) =>
-  ({ name, memoryMb: 128, ...(checkpoint ? { checkpoint: { name: checkpoint, snapshot: 'vmlab-checkpoint' } } : {}) }) as NodePlan;
+const node = (name: string, checkpoint?: string) => {
+  const cp = checkpoint ? { checkpoint: { name: checkpoint, snapshot: 'vmlab-checkpoint' } } : {};
+  return { name, memoryMb: 128, ...cp } as NodePlan;
+};
 const plan = (nodes: NodePlan[], memoryMb = 128) =>
   ({ name: 'lab1', specDir: '/specs/lab1', accel: 'tcg', nodes: nodes.map((n) => ({ ...n, memoryMb })) }) as LabPlan;
 
@@ -35,11 +37,12 @@ describe('start sources', () => {
 });
 
 describe('checkBeforeDeploy', () => {
-  it('refuses a lab that does not fit unless forced, and a snapshot that is not there; finds none when none is asked', () => {
+  it('refuses a lab that does not fit unless forced, and a snapshot that is not there', () => {
     const root = mkdtempSync(join(tmpdir(), 'vmlab-checks-'));
     try {
       const huge = plan([node('r1')], 2 ** 30);
-      assert.throws(() => checkBeforeDeploy(huge, root, {}), (e: unknown) => e instanceof LabError && e.code === 'insufficient_memory');
+      const memory = (e: unknown) => e instanceof LabError && e.code === 'insufficient_memory';
+      assert.throws(() => checkBeforeDeploy(huge, root, {}), memory);
       assert.equal(checkBeforeDeploy(huge, root, { force: true }), undefined);
       assert.throws(
         () => checkBeforeDeploy(plan([node('r1')]), root, { snapshot: 'nosuch' }),
