@@ -3,14 +3,19 @@ import { TOPOLOGY } from '../spec/loadSpec.js';
 import { IssueList } from '../spec/specError.js';
 import { buildQemuArgv } from '../qemu/argv.js';
 import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
-import { labDir, labFiles, linkSocketFile, nodeFiles, UNIX_SOCKET_PATH_MAX } from './labFiles.js';
-import type { Accel, LabPlan, LinkPlan, NicBackend, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode } from './labPlan.js';
+import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX, type LabFiles } from './labFiles.js';
+import type {
+  Accel, LabPlan, LinkPlan, LinkTransport, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode,
+} from './labPlan.js';
+import {
+  chooseLinkOrder, linkSocketPaths, MAX_NIC_INDEX, nicBackend, placementOf, planLinks, wireInterfaces,
+  type LinkOrder, type Placement, type Wiring,
+} from './linkPlanning.js';
 import { macAddress } from './macAddress.js';
 import { planMgmtNet } from './mgmtPlan.js';
-import { allocatePorts, PORT_DEFAULTS } from './portAllocator.js';
+import { allocatePorts, PORT_DEFAULTS, type PortAssignment } from './portAllocator.js';
 import { patchProfileText } from './profilePatch.js';
 import { LIBRARY_PREFIX, resolveNode, type ResolvedNode } from './resolveNode.js';
-import { chooseListeners } from './startOrder.js';
 
 /** What an image turned out to be when inspected (before QEMU sees it). */
 export interface ImageFacts {
@@ -39,8 +44,7 @@ export interface HostFacts {
   images: Record<string, ImageFacts>;
 }
 
-/** Highest NIC index vmlab places on the q35 root bus. */
-export const MAX_NIC_INDEX = 24;
+export { MAX_NIC_INDEX };
 
 /** Resolve every device (profile > platform > default); pure. */
 export function resolveLab(spec: Spec, home: string): ResolvedNode[] {
@@ -57,25 +61,28 @@ export const imagePathsOf = (nodes: ResolvedNode[]) => [...new Set(nodes.map((n)
  * Which nodes this machine runs: all of a single-host lab; of a multi-host
  * lab, those on `host` (a multi-host lab needs one). Problems go to `issues`.
  */
-export function localNodes(spec: Spec, resolved: ResolvedNode[], host: string | undefined, issues: IssueList): Set<string> {
+export function localNodes(
+  spec: Spec, resolved: ResolvedNode[], host: string | undefined, issues: IssueList,
+): Set<string> {
   const known = Object.keys(spec.hosts);
   const where = `${spec.settingsKey}.hosts`;
   if (host !== undefined && !(host in spec.hosts)) {
-    issues.add(TOPOLOGY, where, known.length ? `--host "${host}" is not one of the lab's hosts` : `--host "${host}" given, but the lab has no hosts (${where} is not set)`, known.length ? `use one of: ${known.join(', ')}` : 'leave out --host: every node runs on this machine');
+    const why = known.length
+      ? `--host "${host}" is not one of the lab's hosts`
+      : `--host "${host}" given, but the lab has no hosts (${where} is not set)`;
+    const hint = known.length ? `use one of: ${known.join(', ')}` : 'leave out --host: every node runs on this machine';
+    issues.add(TOPOLOGY, where, why, hint);
   } else if (host === undefined && known.length) {
-    issues.add(TOPOLOGY, where, `the lab spans hosts (${known.join(', ')}): each host deploys its own nodes`, `run vmlab deploy -S ${spec.dir} --host <name> on each host, or --all-hosts from one machine`);
+    issues.add(
+      TOPOLOGY,
+      where,
+      `the lab spans hosts (${known.join(', ')}): each host deploys its own nodes`,
+      `run vmlab deploy -S ${spec.dir} --host <name> on each host, or --all-hosts from one machine`,
+    );
   }
   return new Set(resolved.filter((n) => host === undefined || n.host === host).map((n) => n.name));
 }
 
-/**
- * Turn a loaded spec and the host facts into the complete LabPlan: every
- * port, NIC, file and QEMU argv. Pure; all problems are thrown together as
- * one SpecError. Multi-host: `opts.host` names this machine's entry of
- * `vmlab.hosts`; ports come from the one global allocation (the same on
- * every host) and only that host's nodes are planned to run.
- */
-/** The QMP and console socket paths must fit a unix socket address (one issue per node). */
 /** Every unix socket of the lab (QMP, console, same-host links) must fit a socket address. */
 function checkSocketPaths(dir: string, names: string[], linkSockets: string[], issues: IssueList): void {
   const tooLong = (p: string) => Buffer.byteLength(p) > UNIX_SOCKET_PATH_MAX;
@@ -97,18 +104,10 @@ const CONSOLE_TCP_WARNING = (section: string) =>
   `${section}.console_tcp is on: each serial console listens on TCP 127.0.0.1:<console_port> without a password, ` +
   "so any local user (and anything that can reach this host's loopback) can attach to a shell logged in there";
 
-export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, opts: { host?: string } = {}): LabPlan {
-  const issues = new IssueList();
-  const section = spec.settingsKey;
-  const local = localNodes(spec, resolved, opts.host, issues);
-  issues.throwIfAny();
-  const warnings = [...spec.warnings];
-  const names = resolved.map((n) => n.name);
-  const byName = new Map(resolved.map((n) => [n.name, n]));
-  const dir = labDir(facts.root, spec.name);
-  const files = labFiles(dir);
-
-  // Images must exist and be safe to open.
+/** Images of this host's nodes must exist and be safe to open. */
+function checkImages(
+  spec: Spec, resolved: ResolvedNode[], local: Set<string>, facts: HostFacts, issues: IssueList,
+): void {
   for (const n of resolved.filter((r) => local.has(r.name))) {
     const img = facts.images[n.image.path];
     if (!img || img.problem) {
@@ -117,207 +116,202 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
       const message = n.image.path.startsWith(LIBRARY_PREFIX) ? what : `${what}: ${n.image.path}`;
       // Multi-host: say on which host, and that --all-hosts brings it there.
       const onHost = n.host ? ` (on host ${n.host}, for ${n.name})` : '';
-      const allHosts = n.host && n.image.path.startsWith(LIBRARY_PREFIX) ? `; or from one machine that has it: vmlab deploy -S ${spec.dir} --all-hosts` : '';
-      issues.add(n.image.file, n.image.jsonPath, message + onHost, (img?.hint ?? 'point vm_image at an existing qcow2 file') + allHosts);
+      const allHosts = n.host && n.image.path.startsWith(LIBRARY_PREFIX)
+        ? `; or from one machine that has it: vmlab deploy -S ${spec.dir} --all-hosts`
+        : '';
+      const hint = (img?.hint ?? 'point vm_image at an existing qcow2 file') + allHosts;
+      issues.add(n.image.file, n.image.jsonPath, message + onHost, hint);
     }
   }
+}
 
-  // Interfaces → NIC indexes, per node.
-  const wired = new Map<string, Map<number, { iface: string; link: number; side: 'a' | 'z' }>>(names.map((n) => [n, new Map()]));
-  for (const l of spec.links) {
-    for (const side of ['a', 'z'] as const) {
-      const ep = l[side];
-      const node = byName.get(ep.device)!;
-      const where = spec.links.length && l.path.startsWith('links') ? `${l.path}.${side}` : l.path;
-      const r = nicIndexOf(node.interfaceMap, ep.iface, node.customMap, node.hostDevice);
-      if ('error' in r) {
-        issues.add(l.file, where, `${ep.device}:${ep.iface}: ${r.error}`, r.hint);
-        continue;
-      }
-      if (r.nic === 0) {
-        issues.add(l.file, where, `${ep.device}:${ep.iface} is the management interface (NIC 0) under the ${node.interfaceMap} map`, `wire a data interface instead (${interfaceNameOf(node.interfaceMap, 1, node.customMap, node.hostDevice)} or above)`);
-        continue;
-      }
-      if (r.nic > MAX_NIC_INDEX) {
-        issues.add(l.file, where, `${ep.device}:${ep.iface} is NIC ${r.nic}; vmlab supports NIC indexes up to ${MAX_NIC_INDEX}`, 'use a lower interface');
-        continue;
-      }
-      const prev = wired.get(ep.device)!.get(r.nic);
-      if (prev) {
-        issues.add(l.file, where, `${ep.device}:${ep.iface} and ${ep.device}:${prev.iface} are the same NIC (${r.nic})`, 'each NIC takes one link: check vm_interface_map_custom or pick another interface');
-        continue;
-      }
-      wired.get(ep.device)!.set(r.nic, { iface: ep.iface, link: l.index, side });
-    }
-  }
-
-  // Ports.
+/** Console, SSH and link ports from the spec's bases (or the defaults). */
+function allocateLabPorts(spec: Spec, names: string[], transport: LinkTransport, issues: IssueList): PortAssignment {
   const bases = { ...PORT_DEFAULTS };
   for (const k of Object.keys(bases) as Array<keyof typeof bases>) bases[k] = spec.settings[k] ?? bases[k];
-  const transport = spec.settings.link_transport ?? 'tcp';
-  const ports = allocatePorts(
-    {
-      bases,
-      nodes: names,
-      links: spec.links.map((l) => `${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}`),
-      transport,
-      section,
-      file: TOPOLOGY,
-    },
-    issues,
-  );
+  const links = spec.links.map((l) => `${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}`);
+  return allocatePorts({ bases, nodes: names, links, transport, section: spec.settingsKey, file: TOPOLOGY }, issues);
+}
 
-  // The link sockets of nodes that share a host must fit a unix socket address too.
-  const hostOf = (node: string) => byName.get(node)!.host;
-  const sameHost = (l: Spec['links'][number]) => hostOf(l.a.device) === hostOf(l.z.device);
-  const linkSockets: string[] = [];
-  for (const l of spec.links.filter(sameHost)) {
-    for (const side of ['a', 'z'] as const) {
-      const nic = [...wired.get(l[side].device)!].find(([, w]) => w.link === l.index && w.side === side)?.[0];
-      if (nic !== undefined) linkSockets.push(linkSocketFile(dir, l[side].device, nic));
-    }
+/** What the per-node steps share: the spec, the host facts and what the lab-wide steps decided. */
+interface Planning {
+  spec: Spec;
+  facts: HostFacts;
+  dir: string;
+  files: LabFiles;
+  local: Set<string>;
+  wired: Wiring;
+  ports: PortAssignment;
+  links: LinkPlan[];
+  order: LinkOrder;
+  where: Placement;
+  /** The TCP console port of the node at `index`, or null (a unix socket). */
+  consolePortOf: (index: number) => number | null;
+  /** Lab warnings, in the order they are found. */
+  warnings: string[];
+  /** MACs handed out so far (one global order over every node). */
+  macs: Set<string>;
+}
+
+/**
+ * NICs up to the highest interface the device wires or lists (or its
+ * checkpoint was saved with); gaps are unwired NICs.
+ */
+function topNic(p: Planning, n: ResolvedNode): number {
+  const checkpoint = p.facts.images[n.image.path]?.checkpoint;
+  let top = Math.max(0, ...p.wired.get(n.name)!.keys(), (checkpoint?.nics ?? 0) - 1);
+  for (const iface of p.spec.listedInterfaces[n.name] ?? []) {
+    const r = nicIndexOf(n.interfaceMap, iface, n.customMap, n.hostDevice);
+    if ('nic' in r && r.nic <= MAX_NIC_INDEX) top = Math.max(top, r.nic);
   }
-  checkSocketPaths(dir, names, linkSockets, issues);
+  return top;
+}
+
+/** NIC 0: user net (or passt) with SSH forwarded; its warnings count for a node of this host only. */
+function mgmtNic(p: Planning, n: ResolvedNode, index: number, mac: string): NicPlan {
+  const fwd = { bind: n.host ? p.where.bindOf(n.name) : '127.0.0.1', sshPort: p.ports.ssh[index]! };
+  const seeded = Boolean(p.facts.images[n.image.path]?.cloudInit);
+  const mgmt = planMgmtNet(n, { dir: p.dir, ...(p.facts.passt ? { passt: p.facts.passt } : {}), fwd, seeded });
+  if (p.local.has(n.name)) p.warnings.push(...mgmt.warnings);
+  const bind = n.host ? { bind: fwd.bind } : {};
+  const backend = { kind: 'user' as const, sshPort: fwd.sshPort, ...bind, net: mgmt.net };
+  return { index: 0, iface: 'mgmt', mac, backend };
+}
+
+function planNics(p: Planning, n: ResolvedNode, index: number): NicPlan[] {
+  const w = p.wired.get(n.name)!;
+  const top = topNic(p, n);
+  const nics: NicPlan[] = [];
+  for (let i = 0; i <= top; i++) {
+    const mac = macAddress(p.spec.name, n.name, i, p.macs);
+    if (i === 0) {
+      nics.push(mgmtNic(p, n, index, mac));
+      continue;
+    }
+    const wi = w.get(i);
+    if (!wi) {
+      const iface = interfaceNameOf(n.interfaceMap, i, n.customMap, n.hostDevice);
+      nics.push({ index: i, iface, mac, backend: { kind: 'unwired' } });
+      continue;
+    }
+    const link = p.links[wi.link]!;
+    const peer = wi.side === 'a' ? link.z : link.a;
+    const peerHost = p.where.hostOf(peer.node) !== n.host ? p.where.hostOf(peer.node) : null;
+    const backend = nicBackend(link, wi.side, p.dir, p.where);
+    const far = { link: link.index, peer: `${peer.node}:${peer.iface}`, ...(peerHost ? { peerHost } : {}) };
+    nics.push({ index: i, iface: wi.iface, mac, backend, ...far });
+  }
+  return nics;
+}
+
+/** A node of this host, complete with its QEMU command line. */
+function planNode(p: Planning, n: ResolvedNode, index: number, nics: NicPlan[], mgmtIp: string): NodePlan {
+  const { facts, dir, local } = p;
+  const img = facts.images[n.image.path]!;
+  const seedUser = n.userExplicit ? n.credentials.user : img.cloudInit?.user;
+  const seed = img.cloudInit
+    ? { path: nodeFiles(dir, n.name).seed, user: seedUser!, ...(n.cloudInit ? { extra: n.cloudInit } : {}) }
+    : null;
+  const credentials =
+    img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials;
+  const node: Omit<NodePlan, 'argv'> = {
+    name: n.name,
+    ...(n.host ? { host: n.host } : {}),
+    index,
+    platform: n.platform,
+    image: { path: img.path ?? n.image.path, format: img.format ?? 'qcow2' },
+    ...(img.checkpoint ? { checkpoint: img.checkpoint } : {}),
+    seed,
+    memoryMb: n.memoryMb,
+    cpus: n.cpus,
+    cpuModel: n.cpuModel ?? (facts.accel === 'kvm' ? 'host' : 'max'),
+    cpuFeatures: n.cpuFeatures ? n.cpuFeatures.split(',') : [],
+    nicDriver: n.nicDriver,
+    diskBus: n.diskBus,
+    interfaceMap: n.interfaceMap,
+    ...(n.hostDevice ? { deviceType: 'host' as const } : {}),
+    bootTimeoutS: n.bootTimeoutS,
+    credentials,
+    mgmtIp,
+    sshPort: p.ports.ssh[index]!,
+    consolePort: p.consolePortOf(index),
+    nics,
+    files: nodeFiles(dir, n.name),
+    // A listener on another host is waited for by port (see lab/remoteListener), not by start order.
+    after: [...p.order.after.get(n.name)!].filter((d) => local.has(d)).sort(),
+  };
+  const ctx = { lab: p.spec.name, accel: facts.accel, qemuBinary: facts.qemuBinary, authorizedKeys: p.files.labKeyPub };
+  return { ...node, argv: buildQemuArgv(node, ctx) };
+}
+
+/**
+ * Every node is walked (MACs are assigned in one global order); this host's
+ * become NodePlans, the others RemoteNodes.
+ */
+function planNodes(p: Planning, resolved: ResolvedNode[]): { nodes: NodePlan[]; remote: RemoteNode[] } {
+  const remote: RemoteNode[] = [];
+  const nodes = resolved.flatMap((n, index) => {
+    const nics = planNics(p, n, index);
+    const mgmtIp = n.host ? p.where.addressOf(n.name) : '127.0.0.1';
+    if (!p.local.has(n.name)) {
+      const ports = { sshPort: p.ports.ssh[index]!, consolePort: p.consolePortOf(index) };
+      remote.push({ name: n.name, host: n.host!, mgmtIp, ...ports, platform: n.platform });
+      return [];
+    }
+    return [planNode(p, n, index, nics, mgmtIp)];
+  });
+  return { nodes, remote };
+}
+
+/** The management address and ports written into each node's profile (console_port only where something listens). */
+function planProfiles(spec: Spec, nodes: NodePlan[]): ProfilePatch[] {
+  return nodes.flatMap((n) => {
+    const p = spec.profiles[n.name];
+    if (!p) return [];
+    const consolePort: Record<string, number> = n.consolePort !== null ? { console_port: n.consolePort } : {};
+    const set = { mgmt_ip: n.mgmtIp, ssh_port: n.sshPort, ...consolePort };
+    return [{ node: n.name, path: p.path, label: p.label, before: p.text, after: patchProfileText(p.text, set), set }];
+  });
+}
+
+/**
+ * Turn a loaded spec and the host facts into the complete LabPlan: every
+ * port, NIC, file and QEMU argv. Pure; all problems are thrown together as
+ * one SpecError. Multi-host: `opts.host` names this machine's entry of
+ * `vmlab.hosts`; ports come from the one global allocation (the same on
+ * every host) and only that host's nodes are planned to run.
+ */
+export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, opts: { host?: string } = {}): LabPlan {
+  const issues = new IssueList();
+  const local = localNodes(spec, resolved, opts.host, issues);
+  issues.throwIfAny();
+  const warnings = [...spec.warnings];
+  const names = resolved.map((n) => n.name);
+  const byName = new Map(resolved.map((n) => [n.name, n]));
+  const dir = labDir(facts.root, spec.name);
+  const files = labFiles(dir);
+  const where = placementOf(spec, byName);
+
+  checkImages(spec, resolved, local, facts, issues);
+  const wired = wireInterfaces(spec, byName, issues);
+  const transport = spec.settings.link_transport ?? 'tcp';
+  const ports = allocateLabPorts(spec, names, transport, issues);
+  checkSocketPaths(dir, names, linkSocketPaths(spec, wired, dir, where), issues);
   issues.throwIfAny();
 
   // Consoles are private unix sockets; the seed's TCP console ports stay
   // allocated (opting in moves no other port) but are listened on only on request.
   const consoleTcp = spec.settings.console_tcp === true;
+  if (consoleTcp) warnings.push(CONSOLE_TCP_WARNING(spec.settingsKey));
+  const order = chooseLinkOrder(spec, names, transport);
+  warnings.push(...order.warnings);
+  const links = planLinks(spec, wired, ports, order, transport, where);
+
   const consolePortOf = (index: number) => (consoleTcp ? ports.console[index]! : null);
-  if (consoleTcp) warnings.push(CONSOLE_TCP_WARNING(section));
-
-  // Who listens; what starts after what.
-  const { listener, after, order, flipped } =
-    transport === 'tcp'
-      ? chooseListeners(names, spec.links.map((l) => ({ a: l.a.device, z: l.z.device })))
-      : { listener: spec.links.map(() => 'a' as const), after: new Map(names.map((n) => [n, new Set<string>()])), order: names, flipped: [] as number[] };
-  for (const i of flipped) {
-    const l = spec.links[i]!;
-    warnings.push(`link ${i} (${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}): ${l.z.device} listens instead of ${l.a.device}, because A-listens would need a start-order cycle`);
-  }
-
-  const links: LinkPlan[] = spec.links.map((l, i) => {
-    const [pa, pz] = ports.links[i]!;
-    const nicOf = (side: 'a' | 'z') => [...wired.get(l[side].device)!].find(([, w]) => w.link === i && w.side === side)![0];
-    return {
-      index: i,
-      a: { node: l.a.device, iface: l.a.iface, nic: nicOf('a') },
-      z: { node: l.z.device, iface: l.z.iface, nic: nicOf('z') },
-      transport,
-      port: pa,
-      ...(transport === 'udp' ? { zPort: pz } : {}),
-      socket: sameHost(l) ? ('unix' as const) : ('inet' as const),
-      listener: listener[i]!,
-    };
-  });
-
-  // A link on one host runs over UNIX sockets in the lab's private qemu/
-  // dir (a port on 127.0.0.1 would take frames from any local user); a
-  // cross-host link binds to its host's listen address and reaches the
-  // peer at the peer host's address.
-  const bindOf = (node: string) => spec.hosts[hostOf(node)!]!.listen;
-  const addressOf = (node: string) => spec.hosts[hostOf(node)!]!.address;
-  const backendFor = (link: LinkPlan, side: 'a' | 'z'): NicBackend => {
-    const me = link[side].node;
-    const peer = link[side === 'a' ? 'z' : 'a'].node;
-    const other = side === 'a' ? 'z' : 'a';
-    if (link.socket === 'unix') {
-      const at = (s: 'a' | 'z') => linkSocketFile(dir, link[s].node, link[s].nic);
-      if (link.transport === 'udp') return { kind: 'unix-dgram', path: at(side), remotePath: at(other) };
-      return { kind: side === link.listener ? 'unix-listen' : 'unix-connect', path: at(link.listener) };
-    }
-    if (link.transport === 'udp') {
-      const mine = side === 'a' ? link.port : link.zPort!;
-      const theirs = side === 'a' ? link.zPort! : link.port;
-      return { kind: 'udp', host: bindOf(me), localPort: mine, remotePort: theirs, remoteHost: addressOf(peer) };
-    }
-    if (side === link.listener) return { kind: 'tcp-listen', host: bindOf(me), port: link.port };
-    return { kind: 'tcp-connect', host: addressOf(peer), port: link.port };
+  const planning: Planning = {
+    spec, facts, dir, files, local, wired, ports, links, order, where, consolePortOf, warnings, macs: new Set(),
   };
-
-  const macs = new Set<string>();
-  const remote: RemoteNode[] = [];
-  // Every node is walked (MACs are assigned in one global order); only local ones are kept.
-  const nodes: NodePlan[] = resolved.flatMap((n, index) => {
-    const w = wired.get(n.name)!;
-    const checkpoint = facts.images[n.image.path]?.checkpoint;
-    // NICs up to the highest interface the device wires or lists (or its checkpoint was saved with); gaps are unwired NICs.
-    let top = Math.max(0, ...w.keys(), (checkpoint?.nics ?? 0) - 1);
-    for (const iface of spec.listedInterfaces[n.name] ?? []) {
-      const r = nicIndexOf(n.interfaceMap, iface, n.customMap, n.hostDevice);
-      if ('nic' in r && r.nic <= MAX_NIC_INDEX) top = Math.max(top, r.nic);
-    }
-    const nics: NicPlan[] = [];
-    for (let i = 0; i <= top; i++) {
-      const mac = macAddress(spec.name, n.name, i, macs);
-      if (i === 0) {
-        const fwd = { bind: n.host ? bindOf(n.name) : '127.0.0.1', sshPort: ports.ssh[index]! };
-        const seeded = Boolean(facts.images[n.image.path]?.cloudInit);
-        const mgmt = planMgmtNet(n, { dir, ...(facts.passt ? { passt: facts.passt } : {}), fwd, seeded });
-        if (local.has(n.name)) warnings.push(...mgmt.warnings);
-        const bind = n.host ? { bind: fwd.bind } : {};
-        const backend = { kind: 'user' as const, sshPort: fwd.sshPort, ...bind, net: mgmt.net };
-        nics.push({ index: 0, iface: 'mgmt', mac, backend });
-        continue;
-      }
-      const wi = w.get(i);
-      if (!wi) {
-        nics.push({ index: i, iface: interfaceNameOf(n.interfaceMap, i, n.customMap, n.hostDevice), mac, backend: { kind: 'unwired' } });
-        continue;
-      }
-      const link = links[wi.link]!;
-      const peer = wi.side === 'a' ? link.z : link.a;
-      const peerHost = hostOf(peer.node) !== n.host ? hostOf(peer.node) : null;
-      nics.push({ index: i, iface: wi.iface, mac, backend: backendFor(link, wi.side), link: link.index, peer: `${peer.node}:${peer.iface}`, ...(peerHost ? { peerHost } : {}) });
-    }
-    const mgmtIp = n.host ? addressOf(n.name) : '127.0.0.1';
-    if (!local.has(n.name)) {
-      remote.push({ name: n.name, host: n.host!, mgmtIp, sshPort: ports.ssh[index]!, consolePort: consolePortOf(index), platform: n.platform });
-      return [];
-    }
-    const img = facts.images[n.image.path]!;
-    const node: Omit<NodePlan, 'argv'> = {
-      name: n.name,
-      ...(n.host ? { host: n.host } : {}),
-      index,
-      platform: n.platform,
-      image: { path: img.path ?? n.image.path, format: img.format ?? 'qcow2' },
-      ...(img.checkpoint ? { checkpoint: img.checkpoint } : {}),
-      seed: img.cloudInit ? { path: nodeFiles(dir, n.name).seed, user: n.userExplicit ? n.credentials.user : img.cloudInit.user, ...(n.cloudInit ? { extra: n.cloudInit } : {}) } : null,
-      memoryMb: n.memoryMb,
-      cpus: n.cpus,
-      cpuModel: n.cpuModel ?? (facts.accel === 'kvm' ? 'host' : 'max'),
-      cpuFeatures: n.cpuFeatures ? n.cpuFeatures.split(',') : [],
-      nicDriver: n.nicDriver,
-      diskBus: n.diskBus,
-      interfaceMap: n.interfaceMap,
-      ...(n.hostDevice ? { deviceType: 'host' as const } : {}),
-      bootTimeoutS: n.bootTimeoutS,
-      credentials: img.cloudInit && !n.userExplicit ? { user: img.cloudInit.user, pass: n.credentials.pass } : n.credentials,
-      mgmtIp,
-      sshPort: ports.ssh[index]!,
-      consolePort: consolePortOf(index),
-      nics,
-      files: nodeFiles(dir, n.name),
-      // A listener on another host is waited for by port (see lab/remoteListener), not by start order.
-      after: [...after.get(n.name)!].filter((d) => local.has(d)).sort(),
-    };
-    return [
-      {
-        ...node,
-        argv: buildQemuArgv(node, { lab: spec.name, accel: facts.accel, qemuBinary: facts.qemuBinary, authorizedKeys: files.labKeyPub }),
-      },
-    ];
-  });
-
-  const profiles: ProfilePatch[] = nodes.flatMap((n) => {
-    const p = spec.profiles[n.name];
-    if (!p) return [];
-    // console_port only where something listens on it (console_tcp).
-    const set = { mgmt_ip: n.mgmtIp, ssh_port: n.sshPort, ...(n.consolePort !== null ? { console_port: n.consolePort } : {}) };
-    return [{ node: n.name, path: p.path, label: p.label, before: p.text, after: patchProfileText(p.text, set), set }];
-  });
-
+  const { nodes, remote } = planNodes(planning, resolved);
   return {
     name: spec.name,
     specDir: spec.dir,
@@ -327,8 +321,8 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
     files,
     nodes,
     links,
-    startOrder: order.filter((n) => local.has(n)),
-    profiles,
+    startOrder: order.order.filter((n) => local.has(n)),
+    profiles: planProfiles(spec, nodes),
     warnings,
     ...(opts.host ? { host: opts.host, remote } : {}),
   };

@@ -20,22 +20,17 @@ import type { JobService } from './jobs.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import type { JobContext } from '../jobs/runJob.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
-import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
 import { runningNode } from '../lab/node/nodeControl.js';
 import { assertConsoleFree, consoleAddress, holdConsole, type ConsoleAddress } from '../lab/node/console.js';
 import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { openArchive } from '../lab/snapshot/archiveOpen.js';
-import { checkWarmStart, findArchive } from '../lab/snapshot/snapshotArchive.js';
-import { qemuBinaryVersion } from '../lab/node/qemuVersion.js';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpec, type Spec } from '../spec/loadSpec.js';
 import { syncHostImages } from './hostImages.js';
 import type { HostEntry } from '../spec/hosts.js';
 import { remoteOptions, runOnAllHosts, type LineSinks } from '../lab/lifecycle/allHosts.js';
-import { checkMemory } from '../lab/lifecycle/capacity.js';
-import { hostCapacity } from '../host/hostCapacity.js';
+import { checkBeforeDeploy } from '../lab/lifecycle/deployChecks.js';
 
 export interface InlineSpec {
   name: string;
@@ -191,24 +186,23 @@ export class LabService {
    * snapshot that does not fit is refused before anything starts, and so
    * is a lab that needs more memory than the host has available (unless `force`).
    */
-  async deploy(planned: PlannedLab, op: OpContext, opts: DeployOptions = {}): Promise<LabState> {
-    checkMemory(planned.plan, hostCapacity().mem_available_mb, Boolean(opts.force));
-    const signal = { ...(op.signal ? { signal: op.signal } : {}), ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}) };
-    if (!opts.snapshot) return deployLab(planned, op.reporter, signal);
-    const file = findArchive(this.root, planned.plan.name, opts.snapshot);
-    // Unpacked under the state root, named with our pid: what a killed warm deploy of this lab left goes first.
-    const prefix = `warm-${planned.plan.name}-`;
-    removeLeftByDead(join(this.root, 'tmp'), pidAfter(prefix));
-    const dir = join(this.root, 'tmp', `${prefix}${process.pid}`);
-    try {
-      op.reporter.verbose(`checking ${file}`);
-      // Included bases are inspected as any image from someone else (lab/ never imports images/).
-      const archive = await openArchive(file, dir, imageFactsResolver(this.store));
-      const bases = await checkWarmStart(planned.plan, archive, await qemuBinaryVersion(planned.plan.qemuBinary));
-      return await deployLab(planned, op.reporter, { ...signal, warm: { archive, bases } });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  deploy(planned: PlannedLab, op: OpContext, opts: DeployOptions = {}): Promise<LabState> {
+    const archive = checkBeforeDeploy(planned.plan, this.root, opts);
+    return this.deployChecked(planned, archive, op, opts.maxParallel);
+  }
+
+  /** Deploy what checkBeforeDeploy let through (`archive`: the snapshot file it found). */
+  private deployChecked(
+    planned: PlannedLab,
+    archive: string | undefined,
+    op: OpContext,
+    maxParallel?: number,
+  ): Promise<LabState> {
+    return deployLab(planned, op.reporter, {
+      ...(op.signal ? { signal: op.signal } : {}),
+      ...(maxParallel ? { maxParallel } : {}),
+      ...(archive ? { archive: { file: archive, root: this.root, images: imageFactsResolver(this.store) } } : {}),
+    });
   }
 
   destroy(ref: LabRef, opts: { force: boolean }, op: OpContext): Promise<DestroyResult> {
@@ -233,10 +227,11 @@ export class LabService {
     const planned = await this.plan(specDir);
     const lab = planned.plan.name;
     const warm = input.snapshot ? { snapshot: input.snapshot } : {};
-    if (input.snapshot) findArchive(this.root, lab, input.snapshot); // a file that is not there is refused now, not in the job
-    checkMemory(planned.plan, hostCapacity().mem_available_mb, Boolean(input.force)); // likewise a lab that does not fit
-    const opts: DeployOptions = { ...warm, ...(input.max_parallel ? { maxParallel: input.max_parallel } : {}), ...(input.force ? { force: true } : {}) };
-    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir, ...warm }, (ctx) => this.deploy(planned, { reporter: jobReporter(ctx), signal: ctx.signal }, opts));
+    // A lab that does not fit, or a snapshot file that is not there, is refused now, not in the job.
+    const archive = checkBeforeDeploy(planned.plan, this.root, { ...warm, force: Boolean(input.force) });
+    const op = (ctx: JobContext): OpContext => ({ reporter: jobReporter(ctx), signal: ctx.signal });
+    const run = (ctx: JobContext) => this.deployChecked(planned, archive, op(ctx), input.max_parallel);
+    const { job } = this.jobs.run('deploy', lab, { spec_dir: specDir, ...warm }, run);
     return { job, lab };
   }
 

@@ -15,10 +15,6 @@ import { runningVersion, startAccel } from './nodeFacts.js';
 import { resumeAbandoned, withPaused } from './pause.js';
 import { checkSnapshotName, findSnapshot, snapshotRecord } from './snapshotRecord.js';
 
-// lifecycle/deploy.ts imports these two from here until its rewrite (see docs/refactor-notes/lab-snapshot.md).
-export { qemuBinaryVersion };
-export { setClockWithRetry } from './guestClock.js';
-
 /*
  * Whole-lab snapshots. A snapshot is one consistent point of every node:
  * all VMs are paused (QMP stop), each saves its RAM, devices and disk into
