@@ -9,7 +9,7 @@ import { runJob, type JobContext, type JobObserver } from '../jobs/runJob.js';
 import { findChecksum, parseChecksumArg, type Checksum } from './checksums.js';
 import { convertToQcow2 } from './convert.js';
 import { detectOs, parseOsArg, type DetectedOs } from './detect.js';
-import { downloadFile, type DownloadOptions } from './downloader.js';
+import { downloadFile, type DownloadOptions } from './download/index.js';
 import { ImageError } from './imageError.js';
 import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
