@@ -15,8 +15,9 @@ import type { JobContext, JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { QEMU_SYSTEM } from '../lab/hostProbe.js';
-import { openStore, storePath } from '../store/database.js';
-import { ImageStore, type ImageRecord } from '../store/imageStore.js';
+import type { ImageLibrary, ImageReader } from '../images/library.js';
+import { openLibrary } from '../images/openLibrary.js';
+import type { ImageRecord } from '../store/imageStore.js';
 import type { JobService } from './jobs.js';
 
 /** One answer of `vmlab images detect`: a known device (buildable or why not), or unknown. */
@@ -52,7 +53,7 @@ function fractionOf(s: StepUpdate, last: number): number {
  */
 export class BuildService {
   private readonly done = new Map<string, Promise<ImageRecord>>();
-  private store?: ImageStore;
+  private openLibrary: (() => ImageLibrary) | undefined;
 
   constructor(
     private readonly root: string,
@@ -60,8 +61,22 @@ export class BuildService {
     private readonly jobs: JobService,
   ) {}
 
-  private images(): ImageStore {
-    return (this.store ??= new ImageStore(openStore(storePath(this.root))));
+  /** The image library (ImageService hands over its own): records are read and written through it. */
+  useLibrary(open: () => ImageLibrary): void {
+    this.openLibrary = open;
+  }
+
+  private library(): ImageLibrary {
+    if (!this.openLibrary) {
+      // Only a BuildService created on its own: createServices hands over the ImageService's library.
+      const lib = openLibrary(this.root, this.env);
+      this.openLibrary = () => lib;
+    }
+    return this.openLibrary();
+  }
+
+  private images(): ImageReader {
+    return this.library().images;
   }
 
   /** The vrnetlab checkout: `--vrnetlab`, else VRNETLAB_PATH, else ~/.vmlab/vrnetlab (under the vmlab root). */
@@ -239,8 +254,8 @@ export class BuildService {
     const facts = await inspectDockerImage(out.tag, this.env);
     if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, 'check the daemon the build talked to (DOCKER_HOST)');
     const dev = { ...p.dev, tag: out.tag };
-    this.images().update(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
-    const rec = this.images().upsertDocker({
+    this.library().setFacts(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
+    const rec = this.library().recordDockerImage({
       reference: out.tag,
       device: dev.device,
       version: dev.version,
@@ -269,7 +284,7 @@ export class BuildService {
       const checkout = existsSync(this.checkoutPath()) ? this.checkoutPath() : null;
       const dev = await this.facts(fileName, checkout);
       if (!dev) return img;
-      const rec = this.images().update(img.id, { net_device: JSON.stringify(dev), device: dev.device, ...(dev.version ? { version: dev.version } : {}) });
+      const rec = this.library().setFacts(img.id, { net_device: JSON.stringify(dev), device: dev.device, ...(dev.version ? { version: dev.version } : {}) });
       if (opts.build === false || this.env.VMLAB_AUTO_BUILD === 'false') return { ...rec, build_skipped: 'auto-build is off' };
       if (!checkout) return { ...rec, build_skipped: `no vrnetlab checkout at ${this.checkoutPath()}` };
       if (!dev.buildable) return { ...rec, build_skipped: dev.reason ?? 'not buildable' };

@@ -14,7 +14,12 @@ import { storePath } from '../store/database.js';
 import type { ImageRecord } from '../store/imageStore.js';
 import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
+import { createWriteStream, rmSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ThreadedDigest } from '../host/threadedDigest.js';
+import { withoutImageExtension } from '../images/imageFiles.js';
 import type { LabRef } from '../lab/labSelect.js';
 import { checkpointNode } from './checkpoints.js';
 import type { OpContext } from './labs.js';
@@ -42,6 +47,12 @@ export interface ImagePatch {
   cloud_init?: boolean;
 }
 
+/** The library name an uploaded file gets by default: its file name without the image extension. */
+export function uploadName(fileName: string | undefined): string | undefined {
+  const name = withoutImageExtension(fileName ?? '');
+  return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
+}
+
 export interface EnsureResult {
   id: string;
   ok: boolean;
@@ -64,8 +75,18 @@ export class ImageService {
 
   private lib: ImageLibrary | undefined;
 
+  private buildService: BuildService | undefined;
+
   /** Set by createServices: imports of a detected network device queue its vrnetlab build. */
-  builds: BuildService | undefined;
+  get builds(): BuildService | undefined {
+    return this.buildService;
+  }
+
+  /** The builds record their facts and Docker images through this service's library (its only writer). */
+  set builds(b: BuildService | undefined) {
+    this.buildService = b;
+    b?.useLibrary(() => this.library());
+  }
 
   /** The detected device facts go on the image; its build is queued when a checkout is configured. */
   private async afterImport(img: ImageRecord, fileName: string, build: boolean | undefined): Promise<ImportedImage> {
@@ -127,12 +148,41 @@ export class ImageService {
     return this.library().newUploadPath();
   }
 
-  /** `sha256`: the digest computed while the upload streamed in, so the file is not read twice. */
-  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert' | 'connections'>, observer?: JobObserver, known: { sha256?: string; fileName?: string } = {}): Promise<ImportedImage> {
+  /**
+   * Stream an upload into a new file beside the library while it is hashed
+   * (on a worker thread), so the file is never read twice. A failed stream
+   * leaves nothing; the caller owns the file once this resolves.
+   */
+  async receiveUpload(body: Readable): Promise<{ path: string; sha256: string }> {
+    const path = this.newUploadPath();
+    const hashing = new ThreadedDigest('sha256');
+    try {
+      // A deep write buffer: the socket keeps being read while the kernel writes earlier chunks.
+      await pipeline(body, hashing, createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 4 << 20 }));
+      return { path, sha256: await hashing.digest() };
+    } catch (err) {
+      rmSync(path, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * `sha256`: the digest computed while the upload streamed in, so the file
+   * is not read twice. `fileName`: the client's name for the file; without
+   * `opts.name` the image is named after it (less its image extension).
+   */
+  importUpload(
+    tempPath: string,
+    opts: Omit<ImportOptions, 'convert' | 'connections'>,
+    observer?: JobObserver,
+    known: { sha256?: string; fileName?: string } = {},
+  ): Promise<ImportedImage> {
     const { build, ...rest } = opts;
-    const fileName = known.fileName ?? opts.name ?? 'upload';
+    const base = known.fileName?.split(/[\\/]/).pop() || undefined;
+    const name = rest.name ?? uploadName(base);
+    const fileName = base ?? opts.name ?? 'upload';
     return this.library()
-      .importUpload(tempPath, rest, observer, known.sha256 ? { sha256: known.sha256 } : {})
+      .importUpload(tempPath, { ...rest, ...(name ? { name } : {}) }, observer, known.sha256 ? { sha256: known.sha256 } : {})
       .then((img) => this.afterImport(img, fileName, build));
   }
 
@@ -156,7 +206,7 @@ export class ImageService {
     }
     const fields = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     if ('cloud_init' in fields) fields.cloud_init = fields.cloud_init ? 1 : 0;
-    return lib.images.update(img.id, fields);
+    return lib.setFacts(img.id, fields);
   }
 
   /** The store file: its size and mtime change with every commit (a front door may key a cache on them). */
