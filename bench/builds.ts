@@ -18,6 +18,7 @@ import { copyIn } from '../src/host/copyIn.js';
 import { createServices } from '../src/service/index.js';
 import { importBaseImage, startDockerd } from '../test/helpers/dockerd.js';
 import { FIXTURE_BASE_IMAGE, writeVrnetlabFixture } from '../test/helpers/vrnetlabFixture.js';
+import { loadSettings } from '../src/host/settings.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => Number(args[args.indexOf(name) + 1] ?? '') || dflt;
@@ -41,7 +42,7 @@ try {
   const size = statSync(src).size;
   const env: NodeJS.ProcessEnv = { ...process.env, VMLAB_HOME: join(work, 'home'), VRNETLAB_PATH: root, DOCKER_HOST: dockerd.host, DOCKER_BUILDKIT: '0', VMLAB_AUTO_BUILD: 'false' };
   mkdirSync(env.VMLAB_HOME!, { recursive: true });
-  const services = createServices(env);
+  const services = createServices(loadSettings(env));
   const img = await services.images.import(src, {});
   const rmi = () => spawnSync('docker', ['image', 'rm', '-f', TAG], { env, stdio: 'ignore' });
   const secs = (t0: number) => (performance.now() - t0) / 1000;

@@ -3,14 +3,16 @@
  * `vmlab deploy` (the CLI, end to end) against the same VMs started by hand
  * with raw qemu-system + qemu-img. Prints ratios; asserts nothing.
  *
- *   node dist/bench/deploy.js [--image FILE] [--runs N]
+ *   node dist/bench/deploy.js [--image FILE] [--runs N] [--before DIR]
+ *
+ * --before DIR also times that checkout's vmlab in the same run, a column beside this one's.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitForSsh } from '../src/lab/readiness.js';
+import { waitForSsh } from '../src/lab/node/readiness.js';
 import { accelFacts } from '../src/host/accel.js';
-import { opt, tinyImage, vmlabBin } from './args.js';
+import { builds, opt, tinyImage } from './args.js';
 
 const image = tinyImage();
 const runs = Number(opt('--runs', '2'));
@@ -30,7 +32,7 @@ function specFor(n: number, dir: string): void {
   for (const x of names) writeFileSync(join(dir, 'profiles', `${x}.json`), '{"platform": "tiny"}\n');
 }
 
-async function viaVmlab(n: number): Promise<number> {
+async function viaVmlab(n: number, vmlabBin: string): Promise<number> {
   const home = mkdtempSync('/tmp/vmlab-bench-');
   const dir = join(home, 'spec');
   specFor(n, dir);
@@ -72,15 +74,19 @@ async function byHand(n: number, accel: string): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64' });
 console.log(`bench/deploy: tiny guest ${image}, ${accel.toUpperCase()}, ${MEM} MiB/node, median of ${runs} run(s)`);
-console.log('nodes  raw qemu (s)  vmlab (s)  ratio vmlab/raw');
+const cols = builds();
+const head = cols.map((c) => `${c.label} (s)`.padStart(12)).join('') + cols.map((c) => `${c.label}/raw`.padStart(12)).join('');
+console.log(`nodes  raw qemu (s)${head}`);
 for (const n of [1, 2, 4]) {
   const raw: number[] = [];
-  const vm: number[] = [];
+  const vm: number[][] = cols.map(() => []);
   for (let r = 0; r < runs; r++) {
     raw.push(await byHand(n, accel));
-    vm.push(await viaVmlab(n));
+    for (const [i, c] of cols.entries()) vm[i]!.push(await viaVmlab(n, c.bin));
   }
   const a = median(raw) / 1000;
-  const b = median(vm) / 1000;
-  console.log(`${String(n).padStart(5)}  ${a.toFixed(2).padStart(12)}  ${b.toFixed(2).padStart(9)}  ${(b / a).toFixed(3).padStart(15)}`);
+  const b = vm.map((xs) => median(xs) / 1000);
+  const secs = b.map((x) => x.toFixed(2).padStart(12)).join('');
+  const ratios = b.map((x) => (x / a).toFixed(3).padStart(12)).join('');
+  console.log(`${String(n).padStart(5)}  ${a.toFixed(2).padStart(12)}${secs}${ratios}`);
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VmlabError } from '../errors/vmlabError.js';
+import type { Settings } from '../host/settings.js';
 
 export const tokenPath = (root: string) => join(root, 'api-token');
 
@@ -10,8 +11,8 @@ export const tokenPath = (root: string) => join(root, 'api-token');
  * created on first start (random, mode 0600, never overwritten: two
  * servers starting at once agree on the one that won the exclusive create).
  */
-export function loadToken(root: string, env: NodeJS.ProcessEnv): { token: string; source: 'env' | 'file' | 'created' } {
-  const fromEnv = env.VMLAB_API_TOKEN?.trim();
+export function loadToken(root: string, settings: Pick<Settings, 'apiToken'>): { token: string; source: 'env' | 'file' | 'created' } {
+  const fromEnv = settings.apiToken;
   if (fromEnv) return { token: fromEnv, source: 'env' };
   const file = tokenPath(root);
   mkdirSync(root, { recursive: true, mode: 0o700 });

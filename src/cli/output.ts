@@ -1,5 +1,16 @@
+import { settings } from './services.js';
+
 /** Colours only on a terminal, and never with NO_COLOR set (no-color.org). */
-const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && colorSetting();
+
+/** A malformed environment is reported too: in plain text, since the settings that say "colour" did not load. */
+function colorSetting(): boolean {
+  try {
+    return settings().color;
+  } catch {
+    return false;
+  }
+}
 
 const paint = (code: string, stream: NodeJS.WriteStream) => (s: string) => (useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s);
 

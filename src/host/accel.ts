@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { homedir, release, tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Accel } from '../plan/labPlan.js';
+/** The accelerator a VM runs under (plan/labPlan uses the same union). */
+export type Accel = 'kvm' | 'tcg';
 import { writeFileAtomic } from './atomicWrite.js';
 import { PROBE_EXIT_CODE, probeBootSector } from './probeSector.js';
 import { whichBinary } from './which.js';
+import { accelFrom, ambientEnv, cacheHomeFrom, kvmDeviceFrom } from './settings.js';
 
 /**
  * Which accelerator this host really gives, and why. KVM fails here in
@@ -48,9 +50,8 @@ export interface AccelOptions {
   fresh?: boolean;
 }
 
-export function accelCacheFile(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'vmlab', 'accel.json');
+export function accelCacheFile(env: NodeJS.ProcessEnv = ambientEnv()): string {
+  return join(cacheHomeFrom(env), 'vmlab', 'accel.json');
 }
 
 export function kvmModules(sysModule = '/sys/module'): string[] {
@@ -61,7 +62,7 @@ export function kvmModules(sysModule = '/sys/module'): string[] {
   }
 }
 
-export function hostKey(qemuBinary: string, env: NodeJS.ProcessEnv = process.env): HostKey {
+export function hostKey(qemuBinary: string, env: NodeJS.ProcessEnv = ambientEnv()): HostKey {
   const path = whichBinary(qemuBinary, env);
   let qemu = `${qemuBinary}:missing`;
   if (path) {
@@ -95,7 +96,7 @@ export interface ProbeOutcome {
  * QEMU dying first is a failure at vCPU reset; "KVM internal error" (the
  * VM then sits in internal-error) or no exit is a failure at run time.
  */
-export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<ProbeOutcome> {
+export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = ambientEnv()): Promise<ProbeOutcome> {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-probe-'));
   const img = join(dir, 'probe.img');
@@ -168,12 +169,12 @@ const REASONS: Record<Exclude<AccelVerdict, 'forced'>, string> = {
 
 /** The accelerator to use: VMLAB_ACCEL, else the cached verdict for this host, else a probe (then cached). */
 export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
-  const env = opts.env ?? process.env;
-  const device = opts.kvmDevice ?? env.VMLAB_KVM_DEVICE ?? '/dev/kvm';
+  const env = opts.env ?? ambientEnv();
+  const device = opts.kvmDevice ?? kvmDeviceFrom(env);
   const key = hostKey(opts.qemuBinary, env);
   const base = { at: now(), key };
-  const forced = env.VMLAB_ACCEL;
-  if (forced === 'tcg' || forced === 'kvm') {
+  const forced = accelFrom(env);
+  if (forced) {
     return { ...base, accel: forced, verdict: 'forced', reason: `VMLAB_ACCEL=${forced}`, evidence: [`VMLAB_ACCEL=${forced} is set`, moduleEvidence(key.kvmModules)], source: 'env' };
   }
   try {
@@ -204,7 +205,7 @@ export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
  * word on this host's KVM, whatever the probe said. Later deploys use TCG.
  */
 export function recordKvmCrash(opts: AccelOptions, evidence: string): AccelFacts {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? ambientEnv();
   const key = hostKey(opts.qemuBinary, env);
   const facts: AccelFacts = {
     accel: 'tcg',
@@ -215,6 +216,6 @@ export function recordKvmCrash(opts: AccelOptions, evidence: string): AccelFacts
     at: now(),
     key,
   };
-  if (env.VMLAB_ACCEL !== 'kvm') writeCache(opts.cacheFile ?? accelCacheFile(env), facts);
+  if (accelFrom(env) !== 'kvm') writeCache(opts.cacheFile ?? accelCacheFile(env), facts);
   return facts;
 }

@@ -1,8 +1,9 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { ambientEnv } from './settings.js';
 
 /** Full path of a command found on PATH (or the path itself, if it names a file). */
-export function whichBinary(bin: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function whichBinary(bin: string, env: NodeJS.ProcessEnv = ambientEnv()): string | undefined {
   if (bin.includes('/')) return existsSync(bin) ? bin : undefined;
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;

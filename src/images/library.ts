@@ -67,6 +67,12 @@ export type ImageReader = Pick<ImageStore, 'find' | 'get' | 'list'>;
 /** Fields a caller may correct on a record: names, OS facts, a detected device. */
 export type ImageFacts = Partial<Omit<ImageRecord, 'id' | 'created_at' | 'status' | 'path' | 'sha256' | 'kind'>>;
 
+/** What the service that opens a library hands in: who uses an image (the labs know), and its job slots. */
+export interface LibraryWiring {
+  imageUsers?: (path: string) => string[];
+  gate?: () => Promise<() => void>;
+}
+
 /** The library: store + files under <root>/images + jobs. One per command run; the only writer of image records. */
 export class ImageLibrary {
   /** The records, to read: every write goes through a method of the library. */
@@ -79,7 +85,10 @@ export class ImageLibrary {
     readonly db: Db,
     readonly root: string,
     readonly catalog: CatalogEntry[],
+    wiring: LibraryWiring = {},
   ) {
+    if (wiring.imageUsers) this.imageUsers = wiring.imageUsers;
+    this.gate = wiring.gate;
     this.store = new ImageStore(db);
     this.images = this.store;
     this.jobs = new JobStore(db);
@@ -431,9 +440,9 @@ export class ImageLibrary {
    * Who uses an image file (lab names): a question only the labs can
    * answer, so the service that opens the library hands the answer in.
    */
-  imageUsers: (path: string) => string[] = () => [];
+  private readonly imageUsers: (path: string) => string[] = () => [];
   /** A server's job slots: pulls and imports queue for one (none: they run at once, as in the CLI). */
-  gate: (() => Promise<() => void>) | undefined;
+  private readonly gate: (() => Promise<() => void>) | undefined;
 
   /** Labs whose nodes run on this image. */
   usersOf(img: ImageRecord): string[] {

@@ -1,7 +1,7 @@
-import { openStore, storePath } from '../store/database.js';
+import { openStore, storePath, type Db } from '../store/database.js';
 import { loadCatalog } from './catalogFiles.js';
 import { envWholeNumber } from '../host/envNumber.js';
-import { checkConnections, ImageLibrary, type LibraryDownloadOptions } from './library.js';
+import { checkConnections, ImageLibrary, type LibraryDownloadOptions, type LibraryWiring } from './library.js';
 
 /**
  * The library under the vmlab root ($VMLAB_HOME or ~/.vmlab), catalog files
@@ -12,8 +12,9 @@ import { checkConnections, ImageLibrary, type LibraryDownloadOptions } from './l
  * VMLAB_DOWNLOAD_CONNECTIONS (parallel segments from a server that takes
  * ranges, default 4; 1: one stream).
  */
-export function openLibrary(root: string, env: NodeJS.ProcessEnv = process.env): ImageLibrary {
-  const lib = new ImageLibrary(openStore(storePath(root)), root, loadCatalog(root, env));
+export function openLibrary(root: string, env: NodeJS.ProcessEnv = process.env, opts: { db?: Db } & LibraryWiring = {}): ImageLibrary {
+  const { db, ...wiring } = opts;
+  const lib = new ImageLibrary(db ?? openStore(storePath(root)), root, loadCatalog(root, env), wiring);
   lib.downloadOptions = downloadOptionsFrom(env);
   return lib;
 }

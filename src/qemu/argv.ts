@@ -1,4 +1,4 @@
-import type { Accel, NicBackend, NodePlan } from '../plan/labPlan.js';
+import type { Accel, MgmtBackend, NicBackend } from './netBackend.js';
 import { mgmtNetdevArgs } from './mgmtNet.js';
 
 /**
@@ -19,7 +19,22 @@ export interface ArgvContext {
   authorizedKeys: string;
 }
 
-export type ArgvInput = Omit<NodePlan, 'argv' | 'after'>;
+/** What the command line is built from: the fields of a planned node (plan/labPlan NodePlan) it reads. */
+export interface ArgvInput {
+  name: string;
+  cpuModel: string;
+  cpuFeatures: string[];
+  cpus: number;
+  memoryMb: number;
+  diskBus: string;
+  nicDriver: string;
+  seed: { path: string } | null;
+  deviceType?: 'host';
+  /** Null: the console is the unix socket `files.console`. */
+  consolePort: number | null;
+  nics: Array<{ index: number; mac: string; backend: NicBackend | MgmtBackend }>;
+  files: { pid: string; overlay: string; serialLog: string; console: string; qmp: string; hostKey: string };
+}
 
 /** Netdev id of the socket behind data NIC i (replaced when a peer restarts). */
 export const linkNetdevId = (nic: number, generation = 0) => (generation ? `link${nic}g${generation}` : `link${nic}`);
@@ -36,7 +51,12 @@ export function linkNetdevOptions(backend: NicBackend, id: string): NetdevOption
     case 'tcp-connect':
       return { type: 'socket', id, connect: `${backend.host}:${backend.port}` };
     case 'udp':
-      return { type: 'socket', id, udp: `${backend.remoteHost ?? backend.host}:${backend.remotePort}`, localaddr: `${backend.host}:${backend.localPort}` };
+      return {
+        type: 'socket',
+        id,
+        udp: `${backend.remoteHost ?? backend.host}:${backend.remotePort}`,
+        localaddr: `${backend.host}:${backend.localPort}`,
+      };
     // QEMU 7.2's stream and dgram netdevs on UNIX sockets carry the same frames as `socket` (stream: a 4-byte
     // length first). QEMU unlinks a stale path before it binds (a node killed with -9 leaves its socket file).
     case 'unix-listen':
@@ -110,7 +130,8 @@ export function buildQemuArgv(node: ArgvInput, ctx: ArgvContext): string[] {
     const socket = linkNetdevOptions(nic.backend, linkNetdevId(nic.index));
     if (socket) {
       argv.push('-netdev', netdevOptString(socket));
-      argv.push('-netdev', `hubport,id=${linkHubportId(nic.index)},hubid=${nic.index},netdev=${linkNetdevId(nic.index)}`);
+      const hubport = `hubport,id=${linkHubportId(nic.index)},hubid=${nic.index},netdev=${linkNetdevId(nic.index)}`;
+      argv.push('-netdev', hubport);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { MgmtNet, SshRelay } from '../plan/labPlan.js';
+import type { MgmtNet, SshRelay } from './netBackend.js';
 
 /*
  * The management NIC's backend. Guest addressing is the same in every mode

@@ -109,12 +109,36 @@ export class QmpClient {
   }
 }
 
-/** Run one QMP command on a node and disconnect. */
+/** One QMP command on a node's socket, then disconnect. */
 export async function qmpCommand(path: string, command: string, args?: Record<string, unknown>): Promise<unknown> {
   const qmp = await QmpClient.connect(path);
   try {
     return await qmp.execute(command, args);
   } finally {
+    qmp.close();
+  }
+}
+
+const HMP_TIMEOUT_MS = 300_000;
+
+/**
+ * One HMP command through QMP, then disconnect. HMP reports failure as text
+ * ("Error: ..."), which becomes the error's message; savevm of a big guest
+ * can take minutes, hence the long default.
+ */
+export async function hmpCommand(path: string, command: string, timeoutMs = HMP_TIMEOUT_MS): Promise<string> {
+  const qmp = await QmpClient.connect(path);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to "${command}" within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    const out = await Promise.race([qmp.execute('human-monitor-command', { 'command-line': command }), late]);
+    const text = String(out ?? '').trim();
+    if (/^error|\berror:/im.test(text)) throw new Error(text.replace(/\s+/g, ' '));
+    return text;
+  } finally {
+    if (timer) clearTimeout(timer);
     qmp.close();
   }
 }

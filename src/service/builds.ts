@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { BuildError } from '../builds/buildError.js';
 import { dockerServerVersion, inspectDockerImage, removeDockerImage } from '../builds/docker.js';
@@ -10,13 +9,11 @@ import { detectDevice, type NetDevice } from '../builds/vrnetlab/detect.js';
 import { familyById } from '../builds/vrnetlab/families.js';
 import { resolveTag } from '../builds/vrnetlab/resolveTag.js';
 import { accelFacts } from '../host/accel.js';
-import { envWholeNumber } from '../host/envNumber.js';
+import type { Settings } from '../host/settings.js';
 import type { JobContext, JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
-import { QEMU_SYSTEM } from '../lab/hostProbe.js';
 import type { ImageLibrary, ImageReader } from '../images/library.js';
-import { openLibrary } from '../images/openLibrary.js';
 import type { ImageRecord } from '../store/imageStore.js';
 import type { JobService } from './jobs.js';
 
@@ -29,8 +26,6 @@ interface Prepared {
   dev: NetDevice & { tag: string; version: string; dir: string };
   plan: BuildPlan;
 }
-
-const DEFAULT_TIMEOUT_S = 30 * 60;
 
 /**
  * Where progress stands at each step of a build (docker build steps fill the
@@ -53,26 +48,18 @@ function fractionOf(s: StepUpdate, last: number): number {
  */
 export class BuildService {
   private readonly done = new Map<string, Promise<ImageRecord>>();
-  private openLibrary: (() => ImageLibrary) | undefined;
+  private readonly root: string;
+  /** For the children a build runs (docker, make): DOCKER_HOST, PATH, DOCKER_REGISTRY… */
+  private readonly env: Readonly<NodeJS.ProcessEnv>;
 
   constructor(
-    private readonly root: string,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly settings: Settings,
     private readonly jobs: JobService,
-  ) {}
-
-  /** The image library (ImageService hands over its own): records are read and written through it. */
-  useLibrary(open: () => ImageLibrary): void {
-    this.openLibrary = open;
-  }
-
-  private library(): ImageLibrary {
-    if (!this.openLibrary) {
-      // Only a BuildService created on its own: createServices hands over the ImageService's library.
-      const lib = openLibrary(this.root, this.env);
-      this.openLibrary = () => lib;
-    }
-    return this.openLibrary();
+    /** The one library of this process: records are read and written through it. */
+    private readonly library: () => ImageLibrary,
+  ) {
+    this.root = settings.root;
+    this.env = settings.childEnv;
   }
 
   private images(): ImageReader {
@@ -82,13 +69,13 @@ export class BuildService {
   /** The vrnetlab checkout: `--vrnetlab`, else VRNETLAB_PATH, else ~/.vmlab/vrnetlab (under the vmlab root). */
   checkoutPath(override?: string): string {
     if (override) return resolve(override);
-    if (this.env.VRNETLAB_PATH) return resolve(this.env.VRNETLAB_PATH.replace(/^~(?=\/|$)/, homedir()));
+    if (this.settings.vrnetlabPath) return this.settings.vrnetlabPath;
     return join(this.root, 'vrnetlab');
   }
 
   /** Auto-builds on import/upload: on unless VMLAB_AUTO_BUILD=false, and only with a checkout in place. */
   autoBuildEnabled(): boolean {
-    return this.env.VMLAB_AUTO_BUILD !== 'false' && existsSync(this.checkoutPath());
+    return this.settings.autoBuild && existsSync(this.checkoutPath());
   }
 
   /** Facts for a file name: family from our table, version and tag from the checkout's Makefile (when there is one). */
@@ -138,13 +125,13 @@ export class BuildService {
     if (!facts?.buildable || !facts.tag || !facts.version || !facts.dir) throw new BuildError('not_buildable', `${fileName}: ${facts?.reason ?? 'cannot be built'}`);
     await dockerServerVersion(this.env);
     if (facts.install_phase) {
-      const accel = await accelFacts({ qemuBinary: QEMU_SYSTEM, env: this.env });
+      const accel = await accelFacts({ qemuBinary: this.settings.qemuBinary, env: this.env });
       if (accel.accel !== 'kvm') {
         throw new BuildError('kvm_required', `${facts.label}: vrnetlab's build boots the VM under KVM (install phase), and this host has no working KVM: ${accel.reason}`, 'build it on a host with KVM (vmlab doctor shows why not here)');
       }
     }
     const family = familyById(facts.device)!;
-    const timeoutS = envWholeNumber(this.env, 'VMLAB_BUILD_TIMEOUT_S', 1) ?? DEFAULT_TIMEOUT_S;
+    const timeoutS = this.settings.buildTimeoutS;
     const plan: BuildPlan = {
       deviceDir: join(checkout, facts.dir),
       source: img.path,
@@ -285,7 +272,7 @@ export class BuildService {
       const dev = await this.facts(fileName, checkout);
       if (!dev) return img;
       const rec = this.library().setFacts(img.id, { net_device: JSON.stringify(dev), device: dev.device, ...(dev.version ? { version: dev.version } : {}) });
-      if (opts.build === false || this.env.VMLAB_AUTO_BUILD === 'false') return { ...rec, build_skipped: 'auto-build is off' };
+      if (opts.build === false || !this.settings.autoBuild) return { ...rec, build_skipped: 'auto-build is off' };
       if (!checkout) return { ...rec, build_skipped: `no vrnetlab checkout at ${this.checkoutPath()}` };
       if (!dev.buildable) return { ...rec, build_skipped: dev.reason ?? 'not buildable' };
       if (rec.format !== dev.format) return { ...rec, build_skipped: `vrnetlab's ${dev.dir} builds from ${dev.format}, this image is ${rec.format}` };

@@ -5,9 +5,9 @@ import { ImageError } from '../images/imageError.js';
 import { assertSafeImageName } from '../images/inspect.js';
 import { checkpointKeyPath, checkpointPartPath } from '../images/imageFiles.js';
 import { imagesDir, type ImageLibrary } from '../images/library.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_SNAPSHOT, saveCheckpoint, type CheckpointFacts } from '../lab/checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_SNAPSHOT, saveCheckpoint, type CheckpointFacts } from '../lab/snapshot/checkpoint.js';
 import { LabError } from '../lab/labError.js';
-import { loadLab, nodeOf, type LabRef } from '../lab/labSelect.js';
+import { loadLab, nodeOf, type LabRef } from '../lab/state/labSelect.js';
 import type { ImageRecord } from '../store/imageStore.js';
 import type { OpContext } from './labs.js';
 

@@ -1,8 +1,8 @@
 import { doctorReport, type DoctorReport } from '../host/doctor.js';
 import { hostCapacity, type HostCapacity } from '../host/hostCapacity.js';
-import { QEMU_SYSTEM } from '../lab/hostProbe.js';
-import { defaultMaxParallel } from '../lab/bootScheduler.js';
-import { nodeCostMb, nodesThatFit } from '../lab/capacity.js';
+import type { Settings } from '../host/settings.js';
+import { defaultMaxParallel } from '../lab/lifecycle/bootScheduler.js';
+import { nodeCostMb, nodesThatFit } from '../lab/lifecycle/capacity.js';
 import { DEFAULTS } from '../plan/resolveNode.js';
 import { loadSpec } from '../spec/loadSpec.js';
 
@@ -27,10 +27,7 @@ export interface Capacity extends HostCapacity {
 
 /** This host as vmlab sees it: what `vmlab doctor` (and an API route, later) shows. */
 export class HostService {
-  constructor(
-    private readonly root: string,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
+  constructor(private readonly settings: Settings) {}
 
   /**
    * The accelerator verdict with its evidence, tools, the state root, and
@@ -41,7 +38,7 @@ export class HostService {
     const sizes = specDir
       ? Object.entries(loadSpec(specDir).platforms).map(([name, p]) => ({ what: name, memory_mb: p.vm_memory ?? DEFAULTS.memoryMb }))
       : SIZES_MB.map((mb) => ({ what: `${mb} MiB`, memory_mb: mb }));
-    const report = await doctorReport({ qemuBinary: QEMU_SYSTEM, root: this.root, reprobe, env: this.env });
+    const report = await doctorReport({ qemuBinary: this.settings.qemuBinary, root: this.settings.root, reprobe, env: this.settings.childEnv });
     const host = hostCapacity();
     const accel = report.accel.accel;
     const fits = sizes.map((s) => ({ ...s, per_node_mb: nodeCostMb(s.memory_mb, accel), nodes: nodesThatFit(s.memory_mb, accel, host.mem_available_mb) }));

@@ -1,11 +1,11 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { homedir } from 'node:os';
-import { captureOnHost, type LineSinks, type RemoteOptions } from '../lab/allHosts.js';
+import { captureOnHost, type LineSinks, type RemoteOptions } from '../lab/lifecycle/allHosts.js';
 import { LabError } from '../lab/labError.js';
 import { resolveLab } from '../plan/planLab.js';
 import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
 import type { Spec } from '../spec/loadSpec.js';
-import { openStore, storePath } from '../store/database.js';
+import type { StoreHandle } from '../store/database.js';
 import { ImageStore } from '../store/imageStore.js';
 
 /** Library image names each host's nodes use. */
@@ -28,10 +28,10 @@ function namesByHost(spec: Spec): Map<string, Set<string>> {
  * holding a different image under the same name is an error, not
  * overwritten.
  */
-export async function syncHostImages(spec: Spec, root: string, opts: RemoteOptions, sinks: LineSinks): Promise<void> {
+export async function syncHostImages(spec: Spec, handle: StoreHandle, opts: RemoteOptions, sinks: LineSinks): Promise<void> {
   const wanted = namesByHost(spec);
   if (!wanted.size) return;
-  const local = existsSync(storePath(root)) ? new ImageStore(openStore(storePath(root))) : undefined;
+  const local = handle.exists() ? new ImageStore(handle.db()) : undefined;
   for (const [host, names] of wanted) {
     const entry = spec.hosts[host]!;
     for (const name of names) {

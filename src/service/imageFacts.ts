@@ -4,10 +4,10 @@ import { ImageError } from '../images/imageError.js';
 import { inspectImage } from '../images/inspect.js';
 import type { ImageFacts } from '../plan/planLab.js';
 import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
-import { openStore, storePath } from '../store/database.js';
+import type { StoreHandle } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
 import { checkpointKeyPath } from '../images/imageFiles.js';
-import { parseCheckpoint } from '../lab/checkpoint.js';
+import { parseCheckpoint } from '../lab/snapshot/checkpoint.js';
 
 /**
  * cloud-init facts of a library record. Its default_user lands in user-data
@@ -57,10 +57,10 @@ function checkpointFacts(img: ImageRecord, all: ImageRecord[]): ImageFacts {
  * labs (which never import images/): library names resolved through the
  * store, every file inspected before QEMU opens it.
  */
-export function imageFactsResolver(root: string): (keys: string[]) => Promise<Record<string, ImageFacts>> {
+export function imageFactsResolver(handle: StoreHandle): (keys: string[]) => Promise<Record<string, ImageFacts>> {
   return async (keys) => {
-    const needStore = keys.some((k) => k.startsWith(LIBRARY_PREFIX)) || existsSync(storePath(root));
-    const store = needStore ? new ImageStore(openStore(storePath(root))) : undefined;
+    const needStore = keys.some((k) => k.startsWith(LIBRARY_PREFIX)) || handle.exists();
+    const store = needStore ? new ImageStore(handle.db()) : undefined;
     const byPath = new Map((store?.list() ?? []).filter((i) => i.path).map((i) => [i.path!, i]));
     const factsFor = async (key: string): Promise<ImageFacts> => {
       if (!key.startsWith(LIBRARY_PREFIX)) return fileFacts(key, byPath.get(key));

@@ -4,13 +4,13 @@ import type { Reporter } from '../host/reporter.js';
 import type { CatalogEntry } from '../images/catalog.js';
 import { ImageError } from '../images/imageError.js';
 import type { ImageLibrary, ScanResult } from '../images/library.js';
-import { defaultImageIds, openLibrary } from '../images/openLibrary.js';
 import { buildTinyGuest, defaultTinyImagePath } from '../images/tinyGuest.js';
 import type { JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
 import { assertSafeImageName } from '../images/inspect.js';
-import { storePath } from '../store/database.js';
+import type { StoreHandle } from '../store/database.js';
+import type { Settings } from '../host/settings.js';
 import type { ImageRecord } from '../store/imageStore.js';
 import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
@@ -20,7 +20,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ThreadedDigest } from '../host/threadedDigest.js';
 import { withoutImageExtension } from '../images/imageFiles.js';
-import type { LabRef } from '../lab/labSelect.js';
+import type { LabRef } from '../lab/state/labSelect.js';
 import { checkpointNode } from './checkpoints.js';
 import type { OpContext } from './labs.js';
 
@@ -53,6 +53,15 @@ export function uploadName(fileName: string | undefined): string | undefined {
   return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
 }
 
+/** What the image service is built with; `imageUsers` is the labs' answer, so images/ never imports lab/. */
+export interface ImageServiceDeps {
+  store: StoreHandle;
+  /** The one library of this process (opened on first use), shared with the builds. */
+  library: () => ImageLibrary;
+  /** Imports of a detected network device queue its vrnetlab build. */
+  builds: BuildService;
+}
+
 export interface EnsureResult {
   id: string;
   ok: boolean;
@@ -60,47 +69,27 @@ export interface EnsureResult {
 }
 
 /**
- * The image library as both front doors use it. Who uses an image is a
- * question for the labs: `imageUsers` is handed in, so images/ never
- * imports lab/.
+ * The image library as both front doors use it. The library is handed in
+ * (createServices opens it, wired with who uses an image: the labs know).
  */
 export class ImageService {
+  private readonly root: string;
+
   constructor(
-    private readonly root: string,
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly imageUsers: (path: string) => string[],
-    /** Job slots shared with the other jobs of this process (pulls and imports wait for one). */
-    private readonly slot?: () => Promise<() => void>,
-  ) {}
-
-  private lib: ImageLibrary | undefined;
-
-  private buildService: BuildService | undefined;
-
-  /** Set by createServices: imports of a detected network device queue its vrnetlab build. */
-  get builds(): BuildService | undefined {
-    return this.buildService;
-  }
-
-  /** The builds record their facts and Docker images through this service's library (its only writer). */
-  set builds(b: BuildService | undefined) {
-    this.buildService = b;
-    b?.useLibrary(() => this.library());
+    private readonly settings: Settings,
+    private readonly deps: ImageServiceDeps,
+  ) {
+    this.root = settings.root;
   }
 
   /** The detected device facts go on the image; its build is queued when a checkout is configured. */
   private async afterImport(img: ImageRecord, fileName: string, build: boolean | undefined): Promise<ImportedImage> {
-    return this.builds ? this.builds.afterImport(img, fileName, build === undefined ? {} : { build }) : img;
+    return this.deps.builds.afterImport(img, fileName, build === undefined ? {} : { build });
   }
 
-  /** One library per service: concurrent pulls of one image in this process share a transfer. */
+  /** One library per process: concurrent pulls of one image share a transfer. */
   private library(): ImageLibrary {
-    if (!this.lib) {
-      this.lib = openLibrary(this.root, this.env);
-      this.lib.imageUsers = this.imageUsers;
-      this.lib.gate = this.slot;
-    }
-    return this.lib;
+    return this.deps.library();
   }
 
   /**
@@ -211,7 +200,7 @@ export class ImageService {
 
   /** The store file: its size and mtime change with every commit (a front door may key a cache on them). */
   storeFile(): string {
-    return storePath(this.root);
+    return this.deps.store.path;
   }
 
   /** A running node's booted state as a library image: nodes whose vm_image names it start warm. */
@@ -274,8 +263,7 @@ export class ImageService {
     const img = lib.images.find(ref);
     if (img?.kind === 'docker' && img.reference) {
       if (!opts.docker) return { ...lib.remove(ref, force), docker_image: 'kept' };
-      if (!this.builds) throw new Error('ImageService.builds is not set');
-      const outcome = await this.builds.removeDockerImage(img.reference);
+      const outcome = await this.deps.builds.removeDockerImage(img.reference);
       return { ...lib.remove(ref, force), docker_image: outcome };
     }
     return lib.remove(ref, force);
@@ -290,7 +278,7 @@ export class ImageService {
 
   /** Seed 001: pull the default images that are missing (only when `auto`), all at once; never throws. */
   async ensure(auto: boolean, log: (id: string, line: string) => void = () => undefined): Promise<EnsureResult[]> {
-    const ids = defaultImageIds(this.env);
+    const ids = [...this.settings.defaultImages];
     const lib = this.library();
     const results = await Promise.allSettled(
       ids.map(async (id) => {
@@ -304,7 +292,7 @@ export class ImageService {
   }
 
   defaultIds(): string[] {
-    return defaultImageIds(this.env);
+    return [...this.settings.defaultImages];
   }
 
   buildTiny(output: string | undefined, reporter: Reporter): Promise<string> {

@@ -1,10 +1,10 @@
-import { envWholeNumber } from '../host/envNumber.js';
 import { isAlive } from '../host/processes.js';
 import { LabError } from '../lab/labError.js';
 import { JobStore, type JobRecord } from '../jobs/jobStore.js';
 import { reapInterrupted } from '../jobs/reap.js';
 import { runJob, type JobContext } from '../jobs/runJob.js';
-import { openStore, storePath, type Db } from '../store/database.js';
+import type { StoreHandle } from '../store/database.js';
+import type { Settings } from '../host/settings.js';
 import { EmbeddedQueue } from '../jobs/embeddedQueue.js';
 import type { CancelOutcome, JobQueue } from '../jobs/queue.js';
 import { RedisQueue } from '../jobs/redisQueue.js';
@@ -16,16 +16,15 @@ import { RedisQueue } from '../jobs/redisQueue.js';
  * default 2): what the server does with a deploy it was asked for.
  */
 export class JobService {
-  private db: Db | undefined;
   private active = 0;
   private readonly waiting: Array<() => void> = [];
   readonly limit: number;
 
   constructor(
-    private readonly root: string,
-    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly settings: Settings,
+    private readonly handle: StoreHandle,
   ) {
-    this.limit = envWholeNumber(env, 'VMLAB_JOB_CONCURRENCY', 1) ?? 2;
+    this.limit = settings.jobConcurrency;
   }
 
   private q: JobQueue | undefined;
@@ -33,17 +32,15 @@ export class JobService {
   /** Jobs of kinds `vmlab worker` takes: BullMQ on Redis with VMLAB_REDIS_URL, else the store's jobs table. */
   queue(onError?: (message: string) => void): JobQueue {
     if (!this.q) {
-      const url = this.env.VMLAB_REDIS_URL;
-      if (url && !/^rediss?:\/\//.test(url)) throw new LabError(`VMLAB_REDIS_URL: expected redis://host:port or rediss://…, got "${url}"`, 'fix or unset it', 'input', 'bad_env');
-      this.db ??= openStore(storePath(this.root));
-      this.q = url ? new RedisQueue(url, 'vmlab', onError) : new EmbeddedQueue(this.db, isAlive);
+      const url = this.settings.redisUrl;
+      this.q = url ? new RedisQueue(url, 'vmlab', onError) : new EmbeddedQueue(this.handle.db(), isAlive);
     }
     return this.q;
   }
 
   /** Whether work goes to a job queue other processes take from (VMLAB_REDIS_URL). */
   get distributed(): boolean {
-    return Boolean(this.env.VMLAB_REDIS_URL);
+    return Boolean(this.settings.redisUrl);
   }
 
   /** A job from the store, or from the Redis queue (ids `<kind>.<uuid>`). */
@@ -71,15 +68,14 @@ export class JobService {
   }
 
   private store(reap = true): JobStore {
-    this.db ??= openStore(storePath(this.root));
-    if (reap) reapInterrupted(this.db, isAlive);
-    return new JobStore(this.db);
+    const db = this.handle.db();
+    if (reap) reapInterrupted(db, isAlive);
+    return new JobStore(db);
   }
 
   /** Finish what dead processes left running (a server does this at start-up). */
   reap(): { jobs: number; images: number } {
-    this.db ??= openStore(storePath(this.root));
-    const r = reapInterrupted(this.db, isAlive);
+    const r = reapInterrupted(this.handle.db(), isAlive);
     return { jobs: r.jobs.length, images: r.images.length };
   }
 
@@ -139,7 +135,7 @@ export class JobService {
     const job = jobs.get(id);
     if (!job) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
     const outcome = jobs.cancel(id, isAlive);
-    reapInterrupted(this.db!, isAlive);
+    reapInterrupted(this.handle.db(), isAlive);
     if (outcome === 'not-active') throw new LabError(`job "${id}" is not queued or running (it is ${job.status})`, 'see vmlab jobs list', 'conflict', 'job_not_active');
     return { job, outcome, processGone: outcome === 'cancelled' && job.pid !== null && job.status === 'running' };
   }

@@ -1,18 +1,20 @@
-import { homedir } from 'node:os';
 import { ansibleInventory, topologyDataText, type InventoryFormat } from '../plan/inventory.js';
 import { graphOfPlan, renderGraph, type GraphFormat } from '../plan/graph.js';
-import { graphOfSpecDir } from '../lab/labOutputs.js';
-import { sshConfigText } from '../lab/sshFiles.js';
-import { labDir, vmlabRoot } from '../plan/labFiles.js';
-import { deployLab, planDeploy, type PlannedLab } from '../lab/deploy.js';
-import { destroyLab, type DestroyResult } from '../lab/destroy.js';
+import { graphOfSpecDir } from '../lab/state/labOutputs.js';
+import { sshConfigText } from '../lab/node/sshFiles.js';
+import { labDir } from '../plan/labFiles.js';
+import { deployLab, planDeploy, type PlannedLab } from '../lab/lifecycle/deploy.js';
+import { destroyLab, type DestroyResult } from '../lab/lifecycle/destroy.js';
 import { LabError } from '../lab/labError.js';
-import { loadLab, selectLab, type LabRef } from '../lab/labSelect.js';
-import { listLabs } from '../lab/labState.js';
-import { discoverLabs, labReport, type LabReport } from '../lab/labStatus.js';
-import { startNode, stopNode } from '../lab/nodeControl.js';
-import type { LabState } from '../lab/labState.js';
+import { loadLab, selectLab, type LabRef } from '../lab/state/labSelect.js';
+import { listLabs } from '../lab/state/labState.js';
+import { labReport, type LabReport } from '../lab/state/labStatus.js';
+import { discoverLabs } from '../lab/state/labScan.js';
+import { startNode, stopNode } from '../lab/node/nodeControl.js';
+import type { LabState } from '../lab/state/labState.js';
 import type { Reporter } from '../host/reporter.js';
+import type { Settings } from '../host/settings.js';
+import type { StoreHandle } from '../store/database.js';
 import { imageFactsResolver } from './imageFacts.js';
 import type { JobService } from './jobs.js';
 import type { JobRecord } from '../jobs/jobStore.js';
@@ -20,19 +22,19 @@ import type { JobContext } from '../jobs/runJob.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import { pidAfter, removeLeftByDead } from '../host/leftovers.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
-import { runningNode } from '../lab/nodeControl.js';
-import { assertConsoleFree, consoleAddress, holdConsole, type ConsoleAddress } from '../lab/console.js';
+import { runningNode } from '../lab/node/nodeControl.js';
+import { assertConsoleFree, consoleAddress, holdConsole, type ConsoleAddress } from '../lab/node/console.js';
 import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { openArchive } from '../lab/archiveOpen.js';
-import { checkWarmStart, findArchive } from '../lab/snapshotArchive.js';
-import { qemuBinaryVersion } from '../lab/snapshot.js';
+import { openArchive } from '../lab/snapshot/archiveOpen.js';
+import { checkWarmStart, findArchive } from '../lab/snapshot/snapshotArchive.js';
+import { qemuBinaryVersion } from '../lab/node/qemuVersion.js';
 import { join } from 'node:path';
 import { loadSpec, type Spec } from '../spec/loadSpec.js';
 import { syncHostImages } from './hostImages.js';
 import type { HostEntry } from '../spec/hosts.js';
-import { remoteOptions, runOnAllHosts, type LineSinks } from '../lab/allHosts.js';
-import { checkMemory } from '../lab/capacity.js';
+import { remoteOptions, runOnAllHosts, type LineSinks } from '../lab/lifecycle/allHosts.js';
+import { checkMemory } from '../lab/lifecycle/capacity.js';
 import { hostCapacity } from '../host/hostCapacity.js';
 
 export interface InlineSpec {
@@ -75,8 +77,17 @@ export interface OpContext {
  */
 export class LabService {
   readonly root: string;
-  constructor(readonly env: NodeJS.ProcessEnv = process.env) {
-    this.root = vmlabRoot(env, homedir());
+  /** What lab/ reads itself (VMLAB_HOME, VMLAB_SSH…): the environment as given, until lab/ takes Settings. */
+  private readonly env: Readonly<NodeJS.ProcessEnv>;
+
+  constructor(
+    settings: Settings,
+    /** Deploys asked for by a server run as jobs. */
+    private readonly jobs: JobService,
+    private readonly store: StoreHandle,
+  ) {
+    this.root = settings.root;
+    this.env = settings.childEnv;
   }
 
   /** A lab named, taken from a spec dir, or the only one deployed. */
@@ -110,7 +121,7 @@ export class LabService {
 
   /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). Multi-host: `host` is this machine's entry. */
   plan(specDir: string, opts: { host?: string } = {}): Promise<PlannedLab> {
-    return planDeploy(specDir, imageFactsResolver(this.root), this.env, opts);
+    return planDeploy(specDir, imageFactsResolver(this.store), this.env, opts);
   }
 
   /**
@@ -124,7 +135,7 @@ export class LabService {
   async deployAllHosts(specDir: string, sinks: LineSinks, signal?: AbortSignal): Promise<void> {
     const { dir, hosts, spec } = this.hostsOf(specDir);
     const opts = remoteOptions(this.env);
-    await syncHostImages(spec, this.root, opts, sinks);
+    await syncHostImages(spec, this.store, opts, sinks);
     const codes = await runOnAllHosts(hosts, (h) => ['deploy', '-S', dir, '--host', h], opts, sinks, signal);
     const failed = Object.entries(codes).filter(([, c]) => c !== 0);
     if (!failed.length && !signal?.aborted) return;
@@ -192,7 +203,7 @@ export class LabService {
     try {
       op.reporter.verbose(`checking ${file}`);
       // Included bases are inspected as any image from someone else (lab/ never imports images/).
-      const archive = await openArchive(file, dir, imageFactsResolver(this.root));
+      const archive = await openArchive(file, dir, imageFactsResolver(this.store));
       const bases = await checkWarmStart(planned.plan, archive, await qemuBinaryVersion(planned.plan.qemuBinary));
       return await deployLab(planned, op.reporter, { ...signal, warm: { archive, bases } });
     } finally {
@@ -212,16 +223,12 @@ export class LabService {
     return startNode(ref, node, op.reporter);
   }
 
-  /** Set by createServices: deploys asked for by a server run as jobs. */
-  jobs: JobService | undefined;
-
   /**
    * Plan (bad specs throw SpecError before anything starts), then deploy
    * as a background job. An inline spec is written to a spec dir of its own
    * under the state root (specs/<name>/), so the CLI sees the same lab.
    */
   async startDeploy(input: DeployInput): Promise<{ job: JobRecord; lab: string }> {
-    if (!this.jobs) throw new Error('LabService.jobs is not set');
     const specDir = 'spec_dir' in input ? input.spec_dir : this.writeInlineSpec(input);
     const planned = await this.plan(specDir);
     const lab = planned.plan.name;

@@ -1,8 +1,10 @@
-import type { LabRef } from '../lab/labSelect.js';
-import { deleteSnapshot, listSnapshots, restoreSnapshot, resumeLab, takeSnapshot, type RestoreResult, type SnapshotOptions } from '../lab/snapshot.js';
-import type { SnapshotRecord } from '../lab/snapshotFacts.js';
+import type { LabRef } from '../lab/state/labSelect.js';
+import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotOptions } from '../lab/snapshot/snapshot.js';
+import { restoreSnapshot, type RestoreResult } from '../lab/snapshot/restoreSnapshot.js';
+import { resumeLab } from '../lab/snapshot/pause.js';
+import type { SnapshotRecord } from '../lab/state/snapshotFacts.js';
 import { LabError } from '../lab/labError.js';
-import { exportSnapshot, type ExportResult } from '../lab/snapshotArchive.js';
+import { exportSnapshot, type ExportResult } from '../lab/snapshot/snapshotExport.js';
 import type { OpContext } from './labs.js';
 
 /**

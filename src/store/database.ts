@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StoreError } from './storeError.js';
 
@@ -110,4 +110,26 @@ export function openStore(path: string): Db {
   migrate(db);
   tighten(path);
   return db;
+}
+
+/**
+ * The one handle on a state root's store, shared by every service of a
+ * process: opened (and migrated) on first use, so a command that never
+ * touches the library creates no vmlab.db.
+ */
+export interface StoreHandle {
+  readonly path: string;
+  /** Whether the store file is there already (or opened by this handle). */
+  exists(): boolean;
+  db(): Db;
+}
+
+export function storeHandle(root: string): StoreHandle {
+  const path = storePath(root);
+  let db: Db | undefined;
+  return {
+    path,
+    exists: () => db !== undefined || existsSync(path),
+    db: () => (db ??= openStore(path)),
+  };
 }

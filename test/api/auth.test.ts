@@ -3,27 +3,28 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadToken, sameToken } from '../../src/api/token.js';
+import { loadSettings } from '../../src/host/settings.js';
 import { TOKEN, auth, testApp, type TestApp } from './fixture.js';
 
 describe('the API token', () => {
   it('is created on first start (0600) and the same on the next; VMLAB_API_TOKEN overrides it', () => {
     const root = join(mkdtempSync('/tmp/vmlab-tok-'), 'home');
-    const first = loadToken(root, {});
+    const first = loadToken(root, loadSettings({}));
     assert.equal(first.source, 'created');
     assert.ok(first.token.length >= 40);
     assert.equal(statSync(join(root, 'api-token')).mode & 0o777, 0o600);
-    const again = loadToken(root, {});
+    const again = loadToken(root, loadSettings({}));
     assert.deepEqual(again, { token: first.token, source: 'file' });
-    assert.deepEqual(loadToken(root, { VMLAB_API_TOKEN: 'from-the-env-1234' }), { token: 'from-the-env-1234', source: 'env' });
+    assert.deepEqual(loadToken(root, loadSettings({ VMLAB_API_TOKEN: 'from-the-env-1234' })), { token: 'from-the-env-1234', source: 'env' });
   });
 
   it('a token file anyone could read is made private again; a short one is refused', () => {
     const root = mkdtempSync('/tmp/vmlab-tok-');
     writeFileSync(join(root, 'api-token'), 'a-long-enough-token-value\n', { mode: 0o644 });
-    assert.equal(loadToken(root, {}).token, 'a-long-enough-token-value');
+    assert.equal(loadToken(root, loadSettings({})).token, 'a-long-enough-token-value');
     assert.equal(statSync(join(root, 'api-token')).mode & 0o777, 0o600);
     writeFileSync(join(root, 'api-token'), 'short\n');
-    assert.throws(() => loadToken(root, {}), { code: 'token_unusable' });
+    assert.throws(() => loadToken(root, loadSettings({})), { code: 'token_unusable' });
   });
 
   it('compares whole tokens', () => {

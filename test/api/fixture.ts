@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiOptions } from '../../src/api/app.js';
 import { createServices, type Services } from '../../src/service/index.js';
+import { loadSettings } from '../../src/host/settings.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const auth = { authorization: `Bearer ${TOKEN}` };
@@ -23,7 +24,7 @@ export const ALLOWED = mkdtempSync('/tmp/vmlab-apit-allowed-');
 /** The app on services with a fresh VMLAB_HOME, logging into memory; paths in requests may name VMLAB_HOME and ALLOWED. */
 export async function testApp(opts: Partial<ApiOptions> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
   const home = mkdtempSync('/tmp/vmlab-api-');
-  const services = createServices({ ...process.env, VMLAB_HOME: home, ...env });
+  const services = createServices(loadSettings({ ...process.env, VMLAB_HOME: home, ...env }));
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {

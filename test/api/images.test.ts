@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServices } from '../../src/service/index.js';
 import { auth, multipart, qcow2, testApp, tmp, type TestApp } from './fixture.js';
+import { loadSettings } from '../../src/host/settings.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -140,7 +141,7 @@ describe('images, catalog and jobs routes', () => {
     const names = async () => (await t.app.inject({ url: '/api/v1/images', headers: auth })).json().map((i: { name: string; default_user: string }) => `${i.name}:${i.default_user}`);
     const first = await names();
     assert.deepEqual(await names(), first);
-    const cli = createServices({ ...process.env, VMLAB_HOME: t.home });
+    const cli = createServices(loadSettings({ ...process.env, VMLAB_HOME: t.home }));
     cli.images.update('router-b', { default_user: 'changed-elsewhere' });
     assert.ok((await names()).includes('router-b:changed-elsewhere'));
     cli.images.update('router-b', { default_user: 'alpine' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { initialState } from '../../src/lab/labState.js';
+import { initialState } from '../../src/lab/state/labState.js';
 import { labDir, labFiles } from '../../src/plan/labFiles.js';
 import { tempHome, vmlabBin } from '../helpers/cli.js';
 import { planFor } from '../helpers/planFor.js';

@@ -5,7 +5,7 @@ import { openAsBlob, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
 import { connectTcp } from '../helpers/secondUser.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { run } from '../../src/qemu/run.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { writeSpecDir } from '../helpers/specDir.js';

@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { baseSpec, writeSpecDir } from '../helpers/specDir.js';
 import { assertIncludes } from '../helpers/assertions.js';

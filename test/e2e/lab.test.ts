@@ -5,8 +5,8 @@ import { createConnection, createServer, type AddressInfo, type Server } from 'n
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { networkInterfaces } from 'node:os';
-import { findQemusUnder } from '../../src/lab/labScan.js';
-import { findPasst, scanLabPassts } from '../../src/lab/passtProcess.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
+import { findPasst, scanLabPassts } from '../../src/lab/node/passtProcess.js';
 import { isAlive } from '../../src/host/processes.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';

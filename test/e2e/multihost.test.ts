@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { terminate } from '../../src/host/processes.js';
 import { tempHome, vmlabBin } from '../helpers/cli.js';
 import { assertIncludes } from '../helpers/assertions.js';

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { repoRoot, tempHome, vmlab } from '../helpers/cli.js';
 import { assertGolden } from '../helpers/golden.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { QEMU_OVERHEAD_MB } from '../../src/lab/capacity.js';
+import { QEMU_OVERHEAD_MB } from '../../src/lab/lifecycle/capacity.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { ringNodes, ringSpec } from '../helpers/ringSpec.js';
 import { writeSpecDir } from '../helpers/specDir.js';

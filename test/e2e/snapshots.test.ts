@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { LabError } from '../../src/lab/labError.js';
-import { LabService } from '../../src/service/labs.js';
 import { QmpClient } from '../../src/qemu/qmp.js';
 import { run } from '../../src/qemu/run.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { craftAttacks } from '../helpers/craftArchive.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';
+import { loadSettings } from '../../src/host/settings.js';
+import { createServices } from '../../src/service/index.js';
 
 /**
  * Whole-lab snapshots on a real 2-node lab of tiny guests (TCG), through
@@ -273,7 +274,7 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     writeFileSync(secret, 'HOST SECRET\n'.repeat(4096));
     const work = join(home, 'crafted');
     const attacks = await craftAttacks(file, work, 'r1', secret);
-    const labs = new LabService({ ...process.env, VMLAB_HOME: home });
+    const labs = createServices(loadSettings({ ...process.env, VMLAB_HOME: home })).labs;
     const planned = await labs.plan(spec);
     const quiet = { info: () => {}, warn: () => {}, verbose: () => {} };
     for (const a of attacks) {

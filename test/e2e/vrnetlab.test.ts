@@ -13,6 +13,7 @@ import { startRedis } from '../helpers/redis.js';
 import { spawn } from 'node:child_process';
 import { vmlabBin } from '../helpers/cli.js';
 import { FIXTURE_BASE_IMAGE, writeVrnetlabFixture } from '../helpers/vrnetlabFixture.js';
+import { loadSettings } from '../../src/host/settings.js';
 
 const run = promisify(execFile);
 const TAG = 'vrnetlab/juniper_vjunos-router:23.2R1.15';
@@ -128,7 +129,7 @@ describe('e2e: vrnetlab builds with a real dockerd', { timeout: 600_000 }, () =>
 
   it('POST /images/{id}/build-docker runs the build as a job; a rebuild updates the same docker entry', async (t) => {
     if (skip) return t.skip(`no dockerd: ${skip}`);
-    const services = createServices({ ...process.env, ...env });
+    const services = createServices(loadSettings({ ...process.env, ...env }));
     const app = await buildApp(services, { token: 'e2e-token-vrnetlab-0123456789', maxUploadBytes: 1 << 26, logger: false });
     try {
       const src = (await list()).find((i) => i.name === 'vJunos-router-23.2R1.15')!;
@@ -169,7 +170,7 @@ describe('e2e: vrnetlab builds with a real dockerd', { timeout: 600_000 }, () =>
 
   it('an upload of a device disk answers with the build it queued', async (t) => {
     if (skip) return t.skip(`no dockerd: ${skip}`);
-    const services = createServices({ ...process.env, ...env });
+    const services = createServices(loadSettings({ ...process.env, ...env }));
     const app = await buildApp(services, { token: 'e2e-token-vrnetlab-0123456789', maxUploadBytes: 1 << 26, logger: false });
     try {
       const body = multipart({ name: 'vjr-upload' }, { name: 'vJunos-router-23.2R1.16.qcow2', data: readFileSync(disk('up.qcow2')) });

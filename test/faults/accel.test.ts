@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { fakeQemuEnv } from '../helpers/fakeQemuBin.js';
 import { writeSpecDir } from '../helpers/specDir.js';

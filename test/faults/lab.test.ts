@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { findQemusUnder } from '../../src/lab/labScan.js';
+import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { tempHome, vmlab, vmlabBin } from '../helpers/cli.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';

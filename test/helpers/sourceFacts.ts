@@ -104,12 +104,16 @@ export function fileGraph(files: SourceFile[]): Map<string, Set<string>> {
 /** A file's folder: its first path segment ('lab', 'images', …; '.' for src/ itself). */
 export const folderOf = (path: string) => (path.includes('/') ? path.split('/')[0]! : '.');
 
-export function folderGraph(files: SourceFile[]): Map<string, Set<string>> {
+/** A file's directory: 'lab/state' for 'lab/state/labScan.ts'. */
+export const dirOf = (path: string) => (path.includes('/') ? dirname(path) : '.');
+
+/** Imports between folders, at the top level (`folderOf`) or between every directory (`dirOf`). */
+export function folderGraph(files: SourceFile[], of = folderOf): Map<string, Set<string>> {
   const g = new Map<string, Set<string>>();
   for (const f of files) {
-    const from = folderOf(f.path);
+    const from = of(f.path);
     const set = g.get(from) ?? new Set<string>();
-    for (const i of f.imports) if (folderOf(i) !== from) set.add(folderOf(i));
+    for (const i of f.imports) if (of(i) !== from) set.add(of(i));
     g.set(from, set);
   }
   return g;
@@ -160,6 +164,7 @@ function report() {
   console.log(`src: ${files.length} files, ${total} lines`);
   console.log(`file cycles: ${JSON.stringify(cycles(fileGraph(files)))}`);
   console.log(`folder cycles: ${JSON.stringify(cycles(folderGraph(files)))}`);
+  console.log(`directory cycles: ${JSON.stringify(cycles(folderGraph(files, dirOf)))}`);
   console.log(`lab: ${lab.length} files (${labFlat.length} flat), ${lab.reduce((n, f) => n + f.lines, 0)} lines`);
   console.log(`lab flat > 300: ${labFlat.filter((f) => f.lines > 300).map((f) => `${f.path} ${f.lines}`)}`);
   console.log(`images: ${images.length} files, ${images.reduce((n, f) => n + f.lines, 0)} lines`);

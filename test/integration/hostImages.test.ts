@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { syncHostImages } from '../../src/service/hostImages.js';
+import { storeHandle } from '../../src/store/database.js';
 import { loadSpec } from '../../src/spec/loadSpec.js';
 import { vmlab, vmlabBin } from '../helpers/cli.js';
 import { writeSpecDir } from '../helpers/specDir.js';
@@ -33,14 +34,14 @@ describe('--all-hosts copies a library image to the hosts that lack it', { concu
 
   it('copies it, verified by sha256, then leaves hosts that have it alone', { timeout: 120_000 }, async () => {
     const said: string[] = [];
-    await syncHostImages(loadSpec(spec), home('here'), opts, { stdout: () => undefined, stderr: (l) => said.push(l) });
+    await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, { stdout: () => undefined, stderr: (l) => said.push(l) });
     const mine = await sha('here');
     assert.match(mine, /^[0-9a-f]{64}$/);
     assert.equal(await sha('10.0.0.1'), mine);
     assert.equal(await sha('10.0.0.2'), mine);
     assert.deepEqual(said, [`[a] image "tiny" missing: copying it there (sha256 ${mine.slice(0, 12)}…)`, `[b] image "tiny" missing: copying it there (sha256 ${mine.slice(0, 12)}…)`]);
     said.length = 0;
-    await syncHostImages(loadSpec(spec), home('here'), opts, { stdout: () => undefined, stderr: (l) => said.push(l) });
+    await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, { stdout: () => undefined, stderr: (l) => said.push(l) });
     assert.deepEqual(said, []);
   });
 
@@ -50,7 +51,7 @@ describe('--all-hosts copies a library image to the hosts that lack it', { concu
     const raw = join(base, 'other.raw');
     writeFileSync(raw, Buffer.alloc(1024 * 1024));
     assert.equal((await vmlab(['images', 'import', raw, '--name', 'tiny'], { VMLAB_HOME: home('10.0.0.2') })).code, 0);
-    const e = await syncHostImages(loadSpec(spec), home('here'), opts, { stdout: () => undefined, stderr: () => undefined }).then(() => undefined, (x: unknown) => x as Error & { code: string });
+    const e = await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, { stdout: () => undefined, stderr: () => undefined }).then(() => undefined, (x: unknown) => x as Error & { code: string });
     assert.equal(e?.code, 'image_differs');
     assert.match(e!.message, /^host b has a different image named "tiny"/);
   });

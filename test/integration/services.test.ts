@@ -7,6 +7,7 @@ import { VmlabError } from '../../src/errors/vmlabError.js';
 import { createServices } from '../../src/service/index.js';
 import { SpecError } from '../../src/spec/specError.js';
 import { tempHome } from '../helpers/cli.js';
+import { loadSettings } from '../../src/host/settings.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,7 +22,7 @@ async function settled(svc: ReturnType<typeof createServices>, id: string) {
 
 describe('the service layer both front doors call', () => {
   it('jobs.run queues work under the concurrency limit; a job cancelled while queued never starts', async () => {
-    const svc = createServices({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_JOB_CONCURRENCY: '1' });
+    const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_JOB_CONCURRENCY: '1' }));
     let release!: () => void;
     const first = svc.jobs.run('test', null, {}, () => new Promise<void>((r) => (release = r)));
     const ran: string[] = [];
@@ -41,16 +42,16 @@ describe('the service layer both front doors call', () => {
 
   it('a malformed numeric setting in the environment is a clear input error, not a silent default', () => {
     assert.throws(
-      () => createServices({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_JOB_CONCURRENCY: 'lots' }),
+      () => createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_JOB_CONCURRENCY: 'lots' })),
       (e: VmlabError) => e.kind === 'input' && e.message === 'VMLAB_JOB_CONCURRENCY="lots": expected a whole number ≥ 1' && e.hint === 'fix or unset VMLAB_JOB_CONCURRENCY',
     );
-    const svc = createServices({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_DOWNLOAD_ATTEMPTS: '0' });
-    assert.throws(() => svc.images.list(), (e: VmlabError) => e.kind === 'input' && /VMLAB_DOWNLOAD_ATTEMPTS="0": expected a whole number ≥ 1/.test(e.message));
+    // Settings are checked once, when they are loaded: the download settings too, before any library is opened.
+    assert.throws(() => createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_DOWNLOAD_ATTEMPTS: '0' })).images.list(), (e: VmlabError) => e.kind === 'input' && /VMLAB_DOWNLOAD_ATTEMPTS="0": expected a whole number ≥ 1/.test(e.message));
   });
 
   it('images.startImport answers with the job at once; the image is ready when it ends; update renames it', async () => {
     const home = tempHome();
-    const svc = createServices({ ...process.env, VMLAB_HOME: home });
+    const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: home }));
     const file = join(home, 'disk.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
     const job = await svc.images.startImport(file, { name: 'disk' });
@@ -64,7 +65,7 @@ describe('the service layer both front doors call', () => {
 
   it('images.importUpload moves an upload in; a refused one leaves nothing', async () => {
     const home = tempHome();
-    const svc = createServices({ ...process.env, VMLAB_HOME: home });
+    const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: home }));
     const up = join(svc.images.uploadDir(), 'a.download');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', up, '16M']);
     const img = await svc.images.importUpload(up, { name: 'up1' });
@@ -87,7 +88,7 @@ describe('the service layer both front doors call', () => {
   });
 
   it('labs.startDeploy refuses a bad inline spec before any job, with file and JSON path', async () => {
-    const svc = createServices({ ...process.env, VMLAB_HOME: tempHome() });
+    const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome() }));
     const before = svc.jobs.list().length;
     await assert.rejects(
       svc.labs.startDeploy({ name: 'inl', topology: { devices: { r1: {} }, vmlab: { link_transport: 'carrier-pigeon' } } }),

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { runSshSession } from '../../src/lab/sshSession.js';
-import type { LabState } from '../../src/lab/labState.js';
+import { runSshSession } from '../../src/lab/node/sshSession.js';
+import type { LabState } from '../../src/lab/state/labState.js';
 
 /**
  * Real OpenSSH against a TCP server standing in for a loaded guest: the

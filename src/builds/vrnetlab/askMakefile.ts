@@ -49,10 +49,10 @@ function printMakefile(): string {
  * file named `fileName` (the file need not exist). make's own failure
  * (a Makefile error) is an answer with the reason; make missing is an error.
  */
-export function askMakefile(deviceDir: string, fileName: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<TagAnswer> {
+export function askMakefile(deviceDir: string, fileName: string, env?: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<TagAnswer> {
   const argv = ['-s', '--no-print-directory', '-f', 'Makefile', '-f', printMakefile(), `IMAGE=${fileName}`, PRINT_TARGET];
   return new Promise((resolve, reject) => {
-    const child = spawn('make', argv, { cwd: deviceDir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn('make', argv, { cwd: deviceDir, ...(env ? { env } : {}), stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { attachConsole, consoleAddressText } from '../../lab/console.js';
+import { attachConsole, consoleAddressText } from '../../lab/node/console.js';
 import { services } from '../services.js';
 import { globals } from '../globals.js';
 

@@ -277,7 +277,7 @@ Examples:
     .description('with AUTO_DOWNLOAD_IMAGES=true, pull the default images that are missing (VMLAB_DEFAULT_IMAGES), in parallel')
     .addHelpText('after', '\nExamples:\n  AUTO_DOWNLOAD_IMAGES=true vmlab images ensure\n  AUTO_DOWNLOAD_IMAGES=true VMLAB_DEFAULT_IMAGES=debian-12,alpine-3.23 vmlab images ensure')
     .action(async () => {
-      const auto = process.env.AUTO_DOWNLOAD_IMAGES === 'true';
+      const auto = services().settings.autoDownloadImages;
       if (!auto) process.stdout.write(`AUTO_DOWNLOAD_IMAGES is not "true": not downloading (${lib().defaultIds().join(', ')})\n`);
       const results = await lib().ensure(auto, (id, m) => cliReporter(globals.verbose).verbose(`${id}: ${m}`));
       process.stdout.write('Image status summary:\n');

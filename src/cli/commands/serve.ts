@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { buildApp } from '../../api/app.js';
-import { loadToken, tokenPath } from '../../api/token.js';
-import { VmlabError } from '../../errors/vmlabError.js';
+import { startServer, type StartedServer } from '../../api/server.js';
 import { OptionError, wholeNumberOption } from '../options.js';
 import { services } from '../services.js';
 import { style } from '../output.js';
@@ -35,7 +32,25 @@ export function parseHostName(value: string): string {
   return v.toLowerCase();
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+/** What `vmlab serve` prints once listening: one write, so whoever reads the banner also has the warning. */
+function banner(s: StartedServer, host: string, morePaths: boolean, hostNames: string[]): string {
+  const base = `${s.scheme}://${s.loginHost}:${s.port}`;
+  const exposed = s.loopback
+    ? []
+    : [style.errYellow(`warning: listening on ${host}: the API is reachable from the network${s.scheme === 'https' ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`)];
+  return (
+    [
+      `vmlab API on ${s.scheme}://${s.shownHost}:${s.port}/`,
+      `  login link: ${base}/#token=${s.token}`,
+      `  token: ${s.tokenFrom}`,
+      `  OpenAPI: ${base}/api/v1/openapi.json`,
+      `  paths in requests: ${s.app.paths.roots.join(', ')}${morePaths ? '' : ' (more: --allow-path DIR)'}`,
+      ...(hostNames.length ? [`  host names: ${hostNames.join(', ')}`] : []),
+      ...(s.reapedJobs ? [`  ${s.reapedJobs} job(s) left running by a dead process marked failed`] : []),
+      ...exposed,
+    ].join('\n') + '\n'
+  );
+}
 
 export function register(program: Command): void {
   program
@@ -77,53 +92,17 @@ Examples:
       const { host, port } = parseListen(opts.listen);
       const hostNames = opts.hostName.map(parseHostName);
       if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new OptionError('options --tls-cert and --tls-key go together: give both or neither');
-      const svc = services();
-      const { token, source } = loadToken(svc.labs.root, process.env);
       const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-      const reaped = svc.jobs.reap();
-      const app = await buildApp(svc, {
-        token,
+      const svc = services();
+      const { app } = await startServer(svc.settings, svc, {
+        host,
+        port,
         maxUploadBytes: opts.maxUpload * GIB,
-        listenHost: host,
-        hostNames,
         allowPaths: opts.allowPath,
+        hostNames,
         ...(tls ? { tls } : {}),
+        announce: (s) => process.stderr.write(banner(s, host, opts.allowPath.length > 0, hostNames)),
       });
-      try {
-        await app.listen({ host, port });
-      } catch (err) {
-        await app.close();
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw new VmlabError('address_in_use', `cannot listen on ${host}:${port}: the address is in use`, { kind: 'conflict', hint: 'pick another with --listen' });
-        throw err;
-      }
-      const addr = app.server.address();
-      const bound = typeof addr === 'object' && addr ? addr.port : port;
-      const scheme = tls ? 'https' : 'http';
-      const shown = host.includes(':') ? `[${host}]` : host;
-      const loginHost = isLoopback(host) || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : shown;
-      // One write: whoever reads the banner also has the warning.
-      const exposed = isLoopback(host) ? [] : [style.errYellow(`warning: listening on ${host}: the API is reachable from the network${tls ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`)];
-      process.stderr.write(
-        [
-          `vmlab API on ${scheme}://${shown}:${bound}/`,
-          `  login link: ${scheme}://${loginHost}:${bound}/#token=${token}`,
-          `  token: ${source === 'env' ? 'from VMLAB_API_TOKEN' : `${tokenPath(svc.labs.root)}${source === 'created' ? ' (created)' : ''}`}`,
-          `  OpenAPI: ${scheme}://${loginHost}:${bound}/api/v1/openapi.json`,
-          `  paths in requests: ${app.paths.roots.join(', ')}${opts.allowPath.length ? '' : ' (more: --allow-path DIR)'}`,
-          ...(hostNames.length ? [`  host names: ${hostNames.join(', ')}`] : []),
-          ...(reaped.jobs ? [`  ${reaped.jobs} job(s) left running by a dead process marked failed`] : []),
-          ...exposed,
-        ].join('\n') + '\n',
-      );
-
-      // Seed 001: the default images, pulled as jobs while the server already answers; a failure never stops it.
-      if (process.env.AUTO_DOWNLOAD_IMAGES === 'true') {
-        void svc.images.ensure(true, (id, line) => app.log.info({ image: id }, line)).then((results) => {
-          const bad = results.filter((r) => !r.ok);
-          app.log.info({ ok: results.filter((r) => r.ok).map((r) => r.id), failed: bad.map((r) => `${r.id}: ${r.error}`) }, `default images: ${results.length - bad.length} of ${results.length} ready`);
-        });
-      }
 
       await new Promise<void>((resolve) => {
         const stop = (sig: NodeJS.Signals) => {

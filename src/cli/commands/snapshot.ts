@@ -4,8 +4,8 @@ import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 import { printJson, table } from '../output.js';
 import { OptionError } from '../options.js';
-import { snapshotBytes } from '../../lab/snapshotFacts.js';
-import { isStoreName } from '../../lab/snapshotArchive.js';
+import { snapshotBytes } from '../../lab/state/snapshotFacts.js';
+import { isStoreName } from '../../lab/snapshot/snapshotArchive.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { loadLab, selectLab } from '../../lab/labSelect.js';
-import { sshInvocation } from '../../lab/sshCommand.js';
-import { runningNode } from '../../lab/nodeControl.js';
+import { loadLab, selectLab } from '../../lab/state/labSelect.js';
+import { sshInvocation } from '../../lab/node/sshCommand.js';
+import { runningNode } from '../../lab/node/nodeControl.js';
 import { globals } from '../globals.js';
 import { cliReporter } from '../reporter.js';
-import { runSshSession } from '../../lab/sshSession.js';
+import { runSshSession } from '../../lab/node/sshSession.js';
 
 async function runSsh(node: string, command: string[], opts: { specs?: string }): Promise<void> {
   const state = loadLab(selectLab({ lab: globals.lab, specDir: opts.specs }));

@@ -25,7 +25,7 @@ export function register(program: Command): void {
       // A long-running worker says when Redis goes away (and reconnects by itself).
       const queue = svc.jobs.queue((m) => process.stderr.write(`worker: ${m}\n`));
       const worker = queue.work(Object.fromEntries(kinds.map((k) => [k, all[k]!])), { concurrency: opts.concurrency });
-      const where = queue.backend === 'redis' ? `Redis ${process.env.VMLAB_REDIS_URL}` : 'the library store (no VMLAB_REDIS_URL)';
+      const where = queue.backend === 'redis' ? `Redis ${svc.settings.redisUrl}` : 'the library store (no VMLAB_REDIS_URL)';
       process.stdout.write(`worker ${process.pid}: taking ${kinds.join(', ')} jobs from ${where}; Ctrl-C stops\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

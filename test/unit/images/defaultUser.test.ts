@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { imageFactsResolver } from '../../../src/service/imageFacts.js';
+import { storeHandle } from '../../../src/store/database.js';
 import { openStore, storePath } from '../../../src/store/database.js';
 import { ImageStore } from '../../../src/store/imageStore.js';
 import { LIBRARY_PREFIX } from '../../../src/plan/resolveNode.js';
@@ -25,7 +26,7 @@ describe('a library image\'s default_user', () => {
     const add = (name: string, user: string) => store.add({ name, source_type: 'file', source: file, path: file, format: 'qcow2', status: 'ready', cloud_init: 1, default_user: user });
     add('good', 'debian');
     add('evil', 'debian\nProxyCommand touch /tmp/pwned');
-    const facts = await imageFactsResolver(root)([`${LIBRARY_PREFIX}good`, `${LIBRARY_PREFIX}evil`]);
+    const facts = await imageFactsResolver(storeHandle(root))([`${LIBRARY_PREFIX}good`, `${LIBRARY_PREFIX}evil`]);
     assert.deepEqual(facts[`${LIBRARY_PREFIX}good`]!.cloudInit, { user: 'debian' });
     const evil = facts[`${LIBRARY_PREFIX}evil`]!;
     assert.equal(evil.cloudInit, undefined);

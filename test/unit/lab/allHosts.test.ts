@@ -3,10 +3,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { remoteArgv, runOnAllHosts, type RemoteOptions } from '../../../src/lab/allHosts.js';
-import { LabService } from '../../../src/service/labs.js';
+import { remoteArgv, runOnAllHosts, type RemoteOptions } from '../../../src/lab/lifecycle/allHosts.js';
 import { VmlabError } from '../../../src/errors/vmlabError.js';
 import { writeSpecDir } from '../../helpers/specDir.js';
+import { loadSettings } from '../../../src/host/settings.js';
+import { createServices } from '../../../src/service/index.js';
 
 /**
  * --all-hosts without machines to SSH to: a stand-in `ssh` that does what
@@ -47,7 +48,7 @@ describe('--all-hosts', () => {
   it('rolls back the hosts that deployed when one host\'s deploy fails; the failed host (maybe refusing a lab already running there) is left alone', async () => {
     writeFileSync(log, '');
     const spec = writeSpecDir({ topology: { devices: { r1: {}, r2: {} }, vmlab: { hosts: { a: '10.0.0.1', b: '10.0.0.2' } } }, profiles: { r1: { vm_host: 'a', vm_image: '/images/r.qcow2' }, r2: { vm_host: 'b', vm_image: '/images/r.qcow2' } } }, 'mh');
-    const svc = new LabService({ ...process.env, VMLAB_HOME: dir, VMLAB_SSH: fakeSsh, VMLAB_REMOTE_BIN: fakeVmlab });
+    const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: dir, VMLAB_SSH: fakeSsh, VMLAB_REMOTE_BIN: fakeVmlab })).labs;
     const err: string[] = [];
     const e = await svc.deployAllHosts(spec, { stdout: () => undefined, stderr: (l) => err.push(l) }).then(() => undefined, (x: unknown) => x);
     assert.ok(e instanceof VmlabError);
@@ -61,7 +62,7 @@ describe('--all-hosts', () => {
 
   it('refuses a lab without hosts', async () => {
     const spec = writeSpecDir({ topology: { devices: { r1: {} } } }, 'single');
-    const svc = new LabService({ ...process.env, VMLAB_HOME: dir });
+    const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: dir })).labs;
     const e = await svc.onAllHosts(spec, 'status', { stdout: () => undefined, stderr: () => undefined }).then(() => undefined, (x: unknown) => x);
     assert.ok(e instanceof VmlabError);
     assert.equal(e.kind, 'input');

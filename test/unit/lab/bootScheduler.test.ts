@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultMaxParallel, scheduleBoots, type BootNode } from '../../../src/lab/bootScheduler.js';
+import { defaultMaxParallel, scheduleBoots, type BootNode } from '../../../src/lab/lifecycle/bootScheduler.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkMemory, nodeCostMb, nodesThatFit, plannedMemoryMb, QEMU_OVERHEAD_MB } from '../../../src/lab/capacity.js';
+import { checkMemory, nodeCostMb, nodesThatFit, plannedMemoryMb, QEMU_OVERHEAD_MB } from '../../../src/lab/lifecycle/capacity.js';
 import { LabError } from '../../../src/lab/labError.js';
 
 const lab = (sizes: number[], accel: 'tcg' | 'kvm' = 'tcg') => ({ name: 'big', accel, specDir: '/specs/big', nodes: sizes.map((memoryMb) => ({ memoryMb })) as never });

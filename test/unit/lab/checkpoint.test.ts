@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { checkCheckpoints, CHECKPOINT_FORMAT, identityScript, macChanges, type CheckpointFacts } from '../../../src/lab/checkpoint.js';
-import { devicesOf } from '../../../src/lab/snapshotFacts.js';
+import { checkCheckpoints, CHECKPOINT_FORMAT, identityScript, macChanges, type CheckpointFacts } from '../../../src/lab/snapshot/checkpoint.js';
+import { devicesOf } from '../../../src/lab/state/snapshotFacts.js';
 import type { NodeCheckpoint } from '../../../src/plan/labPlan.js';
 import { planFor } from '../../helpers/planFor.js';
 import { writeSpecDir } from '../../helpers/specDir.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
-import { portsStillBusy } from '../../../src/lab/portCheck.js';
+import { portsStillBusy } from '../../../src/lab/lifecycle/portCheck.js';
 import type { NodePlan } from '../../../src/plan/labPlan.js';
 
 /** Just what the port check reads of a node: its SSH forward and console (ports 22990-22991, this file's own). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LabPlan, ProfilePatch } from '../../../src/plan/labPlan.js';
-import { applyProfilePatches, restoredProfileText, restoreProfiles } from '../../../src/lab/profiles.js';
+import { applyProfilePatches, restoredProfileText, restoreProfiles } from '../../../src/lab/lifecycle/profiles.js';
 
 const patch = (before: string, after: string, set: Record<string, string | number>): ProfilePatch => ({ node: 'r1', path: '', label: 'profiles/r1.json', before, after, set });
 

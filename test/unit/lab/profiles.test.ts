@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LabPlan, ProfilePatch } from '../../../src/plan/labPlan.js';
 import { writeFileAtomic } from '../../../src/host/atomicWrite.js';
-import { applyProfilePatches, restoreProfiles } from '../../../src/lab/profiles.js';
+import { applyProfilePatches, restoreProfiles } from '../../../src/lab/lifecycle/profiles.js';
 
 const BEFORE = '{\n    "platform": "vs",\n    "mgmt_ip": "PLACEHOLDER"\n}\n';
 const AFTER = '{\n    "platform": "vs",\n    "mgmt_ip": "10.0.0.1"\n}\n';

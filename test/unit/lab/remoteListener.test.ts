@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
-import { waitForRemoteListeners } from '../../../src/lab/remoteListener.js';
+import { waitForRemoteListeners } from '../../../src/lab/node/remoteListener.js';
 import type { NodePlan } from '../../../src/plan/labPlan.js';
 import { LabError } from '../../../src/lab/labError.js';
 

@@ -3,11 +3,11 @@ import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, tru
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openArchive, partFile } from '../../../src/lab/archiveOpen.js';
-import { ARCHIVE_FORMAT, membersProblem, partNameProblem, partsProblem } from '../../../src/lab/archiveParts.js';
-import type { ImageFactsResolver } from '../../../src/lab/hostProbe.js';
+import { openArchive, partFile } from '../../../src/lab/snapshot/archiveOpen.js';
+import { ARCHIVE_FORMAT, membersProblem, partNameProblem, partsProblem } from '../../../src/lab/snapshot/archiveParts.js';
+import type { ImageFactsResolver } from '../../../src/lab/node/hostProbe.js';
 import { LabError } from '../../../src/lab/labError.js';
-import { headerNumber, tarMembers, type TarMember } from '../../../src/lab/tarMembers.js';
+import { headerNumber, tarMembers, type TarMember } from '../../../src/lab/snapshot/tarMembers.js';
 import { run } from '../../../src/qemu/run.js';
 import { partOf, repack } from '../../helpers/craftArchive.js';
 

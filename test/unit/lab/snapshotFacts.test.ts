@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binaryVersion, devicesOf, machineOf, qmpVersion, snapshotBytes, snapshotMismatches, type CurrentNode, type SnapshotRecord } from '../../../src/lab/snapshotFacts.js';
-import { checkSnapshotName } from '../../../src/lab/snapshot.js';
+import { binaryVersion, devicesOf, machineOf, qmpVersion, snapshotBytes, snapshotMismatches, type CurrentNode, type SnapshotRecord } from '../../../src/lab/state/snapshotFacts.js';
+import { checkSnapshotName } from '../../../src/lab/snapshot/snapshotRecord.js';
 import { LabError } from '../../../src/lab/labError.js';
 import { planForAccel } from '../../../src/plan/accelPlan.js';
 import type { NodePlan } from '../../../src/plan/labPlan.js';

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { baseSpec, writeSpecDir } from '../../helpers/specDir.js';
 import { planFor } from '../../helpers/planFor.js';
-import { sshConfigText, sshConfigValue } from '../../../src/lab/sshFiles.js';
-import { identityArgv } from '../../../src/lab/checkpoint.js';
-import { sshInvocation } from '../../../src/lab/sshCommand.js';
+import { sshConfigText, sshConfigValue } from '../../../src/lab/node/sshFiles.js';
+import { identityArgv } from '../../../src/lab/snapshot/checkpoint.js';
+import { sshInvocation } from '../../../src/lab/node/sshCommand.js';
 import type { LabPlan } from '../../../src/plan/labPlan.js';
-import type { LabState } from '../../../src/lab/labState.js';
+import type { LabState } from '../../../src/lab/state/labState.js';
 import { VmlabError } from '../../../src/errors/vmlabError.js';
 
 /*

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { NodePlan } from '../../../src/plan/labPlan.js';
 import { relayFiles } from '../../../src/plan/labFiles.js';
-import { scanLabRelays, startRelay } from '../../../src/lab/sshRelay.js';
+import { scanLabRelays, startRelay } from '../../../src/lab/node/sshRelay.js';
 import { isAlive, waitForExit } from '../../../src/host/processes.js';
 import { VmlabError } from '../../../src/errors/vmlabError.js';
 import { forwardedPort } from '../../../src/qemu/mgmtNet.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { patchProfileText } from '../../../src/plan/profilePatch.js';
-import { restoredProfileText } from '../../../src/lab/profiles.js';
+import { restoredProfileText } from '../../../src/lab/lifecycle/profiles.js';
 
 const before = '{\n    "loopback_ip": "10.0.0.11",\n    "mgmt_ip": "PLACEHOLDER",\n    "evpn": {"peers": ["s2"]},\n    "platform": "sonic-vpp"\n}';
 const set = { mgmt_ip: '127.0.0.1', ssh_port: 40000, console_port: 30000 };
