@@ -1,17 +1,38 @@
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleepAbortable } from 'node:timers/promises';
 import { VmlabError } from '../errors/vmlabError.js';
 import { isAlive, sleep } from './processes.js';
+
+/** How long and how a lock is waited for. */
+export interface LockWait {
+  /** Give up with a 'busy' error after this long (default 5000 ms; Infinity: until it is free). */
+  waitMs?: number;
+  /** How often the holder is looked at (default 100 ms). */
+  pollMs?: number;
+  /** Stop waiting: rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called once, when the lock is first found held by a live process. */
+  onWait?: (holder: number) => void;
+}
 
 /**
  * An exclusive lock (a file created with O_EXCL holding our pid). A lock
  * whose holder died is taken over. Two vmlab processes never change one
  * lab at the same time. `what` names the locked thing in the busy error.
  */
-export async function withLock<T>(lockPath: string, what: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
+export async function withLock<T>(
+  lockPath: string,
+  what: string,
+  fn: () => Promise<T>,
+  wait: number | LockWait = 5000,
+): Promise<T> {
+  const { waitMs = 5000, pollMs = 100, signal, onWait } = typeof wait === 'number' ? { waitMs: wait } : wait;
   mkdirSync(dirname(lockPath), { recursive: true });
   const deadline = Date.now() + waitMs;
+  let waited = false;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const fd = openSync(lockPath, 'wx', 0o600);
       writeSync(fd, String(process.pid));
@@ -39,9 +60,14 @@ export async function withLock<T>(lockPath: string, what: string, fn: () => Prom
         continue;
       }
       if (Date.now() > deadline) {
-        throw new VmlabError('busy', `${what} is busy: another vmlab (pid ${holder}) is working on it`, { kind: 'conflict', hint: 'wait for it to finish, or stop that process' });
+        throw new VmlabError('busy', `${what} is busy: another vmlab (pid ${holder}) is working on it`, {
+          kind: 'conflict',
+          hint: 'wait for it to finish, or stop that process',
+        });
       }
-      await sleep(100);
+      if (!waited) onWait?.(holder);
+      waited = true;
+      await (signal ? sleepUnlessAborted(pollMs, signal) : sleep(pollMs));
     }
   }
   try {
@@ -51,5 +77,10 @@ export async function withLock<T>(lockPath: string, what: string, fn: () => Prom
   }
 }
 
+async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  await sleepAbortable(ms, undefined, { signal }).catch(() => undefined);
+}
+
 /** The lock on one lab. */
-export const withLabLock = <T>(lockPath: string, lab: string, fn: () => Promise<T>, waitMs?: number) => withLock(lockPath, `lab "${lab}"`, fn, waitMs);
+export const withLabLock = <T>(lockPath: string, lab: string, fn: () => Promise<T>, waitMs?: number) =>
+  withLock(lockPath, `lab "${lab}"`, fn, waitMs);

@@ -3,9 +3,10 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { whichBinary } from '../host/which.js';
 import { run, tailLines, type RunResult } from '../qemu/run.js';
 import { ImageError } from './imageError.js';
+import { claimedFormat, type ImageFormat } from './imageFiles.js';
 
 /** What the bytes of a file say it is. `vpc` is VHD; `iso` is an ISO 9660 (CD) image. */
-export type ImageFormat = 'qcow2' | 'vmdk' | 'vhdx' | 'vpc' | 'raw' | 'iso';
+export type { ImageFormat };
 
 export interface ImageInfo {
   format: ImageFormat;
@@ -60,14 +61,7 @@ export interface Provenance {
   label?: string;
 }
 
-/** Formats a file name's extension claims; `.img`, `.raw`, `.bin` claim nothing. */
-const CLAIMS: Record<string, ImageFormat> = { qcow2: 'qcow2', vmdk: 'vmdk', vhd: 'vpc', vpc: 'vpc', vhdx: 'vhdx', iso: 'iso' };
 const FORMAT_NAME: Record<ImageFormat, string> = { qcow2: 'qcow2', vmdk: 'VMDK', vpc: 'VHD', vhdx: 'VHDX', iso: 'ISO 9660', raw: 'raw' };
-
-/** The format a file name claims by its extension, if any. */
-export function claimedFormat(name: string): ImageFormat | undefined {
-  return CLAIMS[extname(name).slice(1).toLowerCase()];
-}
 
 async function regularFileSize(path: string, label: string): Promise<number> {
   let st;

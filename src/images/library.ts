@@ -1,16 +1,27 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.js';
-import { ImageStore, type ImageRecord, type ImageStatus } from '../store/imageStore.js';
+import { ImageStore, type ImageRecord, type ImageStatus, type NewImage } from '../store/imageStore.js';
 import { JobStore, type JobRecord } from '../jobs/jobStore.js';
 import { reapInterrupted } from '../jobs/reap.js';
 import { runJob, type JobContext, type JobObserver } from '../jobs/runJob.js';
 import { findChecksum, parseChecksumArg, type Checksum } from './checksums.js';
 import { convertToQcow2 } from './convert.js';
 import { detectOs, parseOsArg, type DetectedOs } from './detect.js';
-import { downloadFile, type DownloadOptions } from './downloader.js';
+import { downloadFile, type DownloadOptions } from './download/index.js';
 import { ImageError } from './imageError.js';
+import {
+  checkpointKeyPath,
+  checkpointPartPid,
+  copyPartPath,
+  downloadPath,
+  imageFilePath,
+  importPartPath,
+  isScannableImageFile,
+  tempFilesOf,
+  withoutImageExtension,
+} from './imageFiles.js';
 import { assertSafeImageName, detectFormatByMagic, inspectImage, type Provenance } from './inspect.js';
 import { findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { isAlive } from '../host/processes.js';
@@ -26,9 +37,6 @@ export interface ScanResult {
   skipped: Array<{ file: string; why: string }>;
 }
 
-/** A checkpoint image's key (the private key its saved guest trusts) lives beside it, as private as the image. */
-export const checkpointKeyPath = (imagePath: string) => `${imagePath.replace(/\.qcow2$/, '')}.key`;
-
 /** Image files and the images directory are private by default. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -38,30 +46,6 @@ const VERDICTS = new Set(['not-found', 'not-an-image', 'checksum-mismatch', 'che
 
 /** Formats an import keeps as they are (no conversion): these are copied and hashed in one pass. */
 const KEPT_AS_IS = new Set(['qcow2', 'iso']);
-
-/** A checkpoint being written: `<name>.qcow2.part-<pid>`, carrying its writer's pid so that a dead one's is found. */
-export const checkpointPartPath = (final: string) => `${final}.part-${process.pid}`;
-const checkpointPartPid = (file: string) => Number(/\.qcow2\.part-(\d+)$/.exec(file)?.[1]) || undefined;
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Files a pull or import of `name` leaves in the images directory while it is
- * under way or after it was interrupted: the download (`name.download`), its
- * `.part`, `.part.json` (and its `.tmp`) and `.part.lock`, the checksum list
- * (`.download.sums…`), a one-pass import copy (`name.import.part`) and a copy
- * or conversion not yet renamed (`name.qcow2.part`, …).
- */
-export function tempFilesOf(dir: string, name: string): string[] {
-  const re = new RegExp(`^${escapeRe(name)}\\.(download(\\.sums)?(\\.part(\\.json(\\.tmp)?|\\.lock)?)?|import\\.part|(qcow2|raw|vmdk|vhdx|vpc|iso)\\.part)$`);
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return entries.filter((f) => re.test(f)).map((f) => join(dir, f));
-}
 
 /** How the library's downloads behave: proxies (env), attempts, backoff. */
 export type LibraryDownloadOptions = Pick<DownloadOptions, 'env' | 'attempts' | 'retryDelayMs' | 'idleTimeoutMs' | 'connections'>;
@@ -77,15 +61,23 @@ export function checkConnections(v: unknown, what = '--connections'): number {
   return n;
 }
 
+/** What a reader of the library's records may call. */
+export type ImageReader = Pick<ImageStore, 'find' | 'get' | 'list'>;
+
+/** Fields a caller may correct on a record: names, OS facts, a detected device. */
+export type ImageFacts = Partial<Omit<ImageRecord, 'id' | 'created_at' | 'status' | 'path' | 'sha256' | 'kind'>>;
+
 /** What the service that opens a library hands in: who uses an image (the labs know), and its job slots. */
 export interface LibraryWiring {
   imageUsers?: (path: string) => string[];
   gate?: () => Promise<() => void>;
 }
 
-/** The library: store + files under <root>/images + jobs. One per command run. */
+/** The library: store + files under <root>/images + jobs. One per command run; the only writer of image records. */
 export class ImageLibrary {
-  readonly images: ImageStore;
+  /** The records, to read: every write goes through a method of the library. */
+  readonly images: ImageReader;
+  private readonly store: ImageStore;
   readonly jobs: JobStore;
   /** Applied to every download (openLibrary fills it from the environment). */
   downloadOptions: LibraryDownloadOptions = {};
@@ -97,7 +89,8 @@ export class ImageLibrary {
   ) {
     if (wiring.imageUsers) this.imageUsers = wiring.imageUsers;
     this.gate = wiring.gate;
-    this.images = new ImageStore(db);
+    this.store = new ImageStore(db);
+    this.images = this.store;
     this.jobs = new JobStore(db);
     const dir = imagesDir(root);
     mkdirSync(dir, { recursive: true, mode: DIR_MODE });
@@ -176,7 +169,7 @@ export class ImageLibrary {
     if (opts.connections !== undefined) checkConnections(opts.connections);
     const isUrl = /^https?:\/\//.test(src);
     const fileName = basename(isUrl ? new URL(src).pathname : src);
-    const name = opts.name ?? fileName.replace(/\.(qcow2|img|raw|vmdk|vhdx?|vpc)$/i, '');
+    const name = opts.name ?? withoutImageExtension(fileName);
     assertSafeImageName(name);
     const os = opts.os ? parseOsArg(opts.os) : detectOs(fileName);
     const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
@@ -241,7 +234,7 @@ export class ImageLibrary {
           throw new ImageError('busy', `image "${name}" is being ${existing.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `wait for it (vmlab jobs show ${owner.id}), or stop it: vmlab jobs cancel ${owner.id}`);
         }
         // Failed or interrupted: this command takes the record over (and the part file with it).
-        const rec = existing ? this.images.update(existing.id, { ...fields, status, error: null }) : this.images.add({ name, ...fields, status });
+        const rec = existing ? this.store.update(existing.id, { ...fields, status, error: null }) : this.store.add({ name, ...fields, status });
         const job = this.jobs.create(kind, rec.id, params, process.pid);
         if (!this.gate) this.jobs.start(job.id);
         return { rec, job };
@@ -273,7 +266,7 @@ export class ImageLibrary {
   ): Promise<ImageRecord> {
     assertSafeImageName(name);
     const { rec, job } = this.begin(name, { source_type: o.sourceType, source: o.source, ...osFields(o.os) }, 'downloading', 'download', { url });
-    const download = join(imagesDir(this.root), `${name}.download`);
+    const download = downloadPath(imagesDir(this.root), name);
     try {
       return await this.runGated(job, async (ctx) => {
         let expected = o.expected;
@@ -300,11 +293,11 @@ export class ImageLibrary {
     } catch (err) {
       if (err instanceof ImageError && VERDICTS.has(err.code)) {
         // Nothing half-registered, nothing left behind.
-        this.images.remove(rec.id);
+        this.store.remove(rec.id);
         for (const f of tempFilesOf(imagesDir(this.root), name)) rmSync(f, { force: true });
       } else {
         // Cancelled, the network, the disk: keep the record and the part file; the same command resumes.
-        this.images.update(rec.id, { status: 'failed', error: (err as Error).message });
+        this.store.update(rec.id, { status: 'failed', error: (err as Error).message });
       }
       throw err;
     }
@@ -339,7 +332,7 @@ export class ImageLibrary {
         };
         if (!known && o.copy && (o.convert === false || KEPT_AS_IS.has(await detectFormatByMagic(path)))) {
           // One pass: copy into the library and hash the copy together (a reflink and one read where the file system can).
-          const staged = join(imagesDir(this.root), `${name}.import.part`);
+          const staged = importPartPath(imagesDir(this.root), name);
           rmSync(staged, { force: true });
           const copied = await copyHashed(path, staged, algos, { mode: FILE_MODE, signal: ctx.signal, onProgress: (bytes, total) => ctx.progress(total ? bytes / total : 0, { bytes, total }) });
           ctx.log(`copied ${path} into the library (${copied.method}) and hashed it in one pass`);
@@ -353,7 +346,7 @@ export class ImageLibrary {
       }, observer);
     } catch (err) {
       // A local file is cheap to read again: the next run starts clean.
-      this.images.remove(rec.id);
+      this.store.remove(rec.id);
       if (o.copy) for (const f of tempFilesOf(imagesDir(this.root), name)) rmSync(f, { force: true });
       throw err;
     }
@@ -371,15 +364,15 @@ export class ImageLibrary {
   ): Promise<ImageRecord> {
     const inPlace = opts.inPlace ?? false;
     const dir = imagesDir(this.root);
-    this.images.update(rec.id, { status: 'verifying' });
+    this.store.update(rec.id, { status: 'verifying' });
     const info = await inspectImage(file, opts.from);
     ctx.log(`inspected: ${info.format}, ${info.virtualSize} bytes virtual`);
-    let final = inPlace ? file : join(dir, `${rec.name}.${info.format}`);
+    let final = inPlace ? file : imageFilePath(dir, rec.name, info.format);
     let format: string = info.format;
     let hash = sha256;
     if (info.format !== 'qcow2' && info.format !== 'iso' && convert) {
-      this.images.update(rec.id, { status: 'converting' });
-      final = join(dir, `${rec.name}.qcow2`);
+      this.store.update(rec.id, { status: 'converting' });
+      final = imageFilePath(dir, rec.name, 'qcow2');
       ctx.log(`converting ${info.format} → qcow2`);
       await convertToQcow2(file, info.format, final, { signal: ctx.signal });
       if (!inPlace && file.startsWith(dir + '/') && !file.startsWith(join(dir, '.uploads') + '/')) rmSync(file, { force: true }); // a download or a staged copy
@@ -390,7 +383,7 @@ export class ImageLibrary {
         renameSync(file, final);
       } else {
         // Copy under a temporary name: a killed copy never looks like an image.
-        const part = `${final}.part`;
+        const part = copyPartPath(final);
         copyFileSync(file, part);
         chmodSync(part, FILE_MODE);
         renameSync(part, final);
@@ -398,7 +391,22 @@ export class ImageLibrary {
     }
     if (final.startsWith(dir + '/')) chmodSync(final, FILE_MODE);
     const actual = statSync(final).size;
-    return this.images.update(rec.id, { status: 'ready', path: final, format, sha256: hash, virtual_size: info.virtualSize, actual_size: actual, error: null, ...osFields(os) });
+    return this.store.update(rec.id, { status: 'ready', path: final, format, sha256: hash, virtual_size: info.virtualSize, actual_size: actual, error: null, ...osFields(os) });
+  }
+
+  /** Correct what the library records about an image (a rename, OS fields, default user, device facts). */
+  setFacts(id: string, fields: ImageFacts): ImageRecord {
+    return this.store.update(id, fields);
+  }
+
+  /** Record a finished checkpoint image (its file is in place, renamed from its part file). */
+  addCheckpoint(img: NewImage & { source_type: 'checkpoint'; status: 'ready' }): ImageRecord {
+    return this.store.add(img);
+  }
+
+  /** Record (or refresh) the Docker image a vrnetlab build made: the default for its device. */
+  recordDockerImage(img: Parameters<ImageStore['upsertDocker']>[0]): ImageRecord {
+    return this.store.upsertDocker(img);
   }
 
   /** Register images already on disk (default: the images dir), OS guessed from the file name. */
@@ -408,9 +416,8 @@ export class ImageLibrary {
     const known = new Set(this.images.list().map((i) => i.path));
     for (const f of readdirSync(dir).sort()) {
       const path = join(dir, f);
-      if (!statSync(path).isFile() || known.has(path) || /\.(part|download|json|lock|sums)$/.test(f)) continue;
-      if (!/\.(qcow2|img|raw|vmdk|vhdx?)$/i.test(extname(f) || f)) continue;
-      const name = f.replace(/\.(qcow2|img|raw|vmdk|vhdx?)$/i, '');
+      if (!statSync(path).isFile() || known.has(path) || !isScannableImageFile(f)) continue;
+      const name = withoutImageExtension(f);
       try {
         assertSafeImageName(name);
         if (this.images.find(name)) throw new ImageError('exists', `name "${name}" is taken`);
@@ -457,7 +464,7 @@ export class ImageLibrary {
     if (img.path && img.path.startsWith(dir + '/') && img.source_type !== 'scan') rmSync(img.path, { force: true });
     if (img.checkpoint && img.path) for (const k of [checkpointKeyPath(img.path), `${checkpointKeyPath(img.path)}.pub`]) rmSync(k, { force: true });
     for (const f of tempFilesOf(dir, img.name)) rmSync(f, { force: true });
-    this.images.remove(img.id);
+    this.store.remove(img.id);
     return img;
   }
 }

@@ -13,8 +13,8 @@ import type { Settings } from '../host/settings.js';
 import type { JobContext, JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
 import type { JobRecord } from '../jobs/jobStore.js';
-import type { StoreHandle } from '../store/database.js';
-import { ImageStore, type ImageRecord } from '../store/imageStore.js';
+import type { ImageLibrary, ImageReader } from '../images/library.js';
+import type { ImageRecord } from '../store/imageStore.js';
 import type { JobService } from './jobs.js';
 
 /** One answer of `vmlab images detect`: a known device (buildable or why not), or unknown. */
@@ -48,7 +48,6 @@ function fractionOf(s: StepUpdate, last: number): number {
  */
 export class BuildService {
   private readonly done = new Map<string, Promise<ImageRecord>>();
-  private store?: ImageStore;
   private readonly root: string;
   /** For the children a build runs (docker, make): DOCKER_HOST, PATH, DOCKER_REGISTRY… */
   private readonly env: Readonly<NodeJS.ProcessEnv>;
@@ -56,14 +55,15 @@ export class BuildService {
   constructor(
     private readonly settings: Settings,
     private readonly jobs: JobService,
-    private readonly handle: StoreHandle,
+    /** The one library of this process: records are read and written through it. */
+    private readonly library: () => ImageLibrary,
   ) {
     this.root = settings.root;
     this.env = settings.childEnv;
   }
 
-  private images(): ImageStore {
-    return (this.store ??= new ImageStore(this.handle.db()));
+  private images(): ImageReader {
+    return this.library().images;
   }
 
   /** The vrnetlab checkout: `--vrnetlab`, else VRNETLAB_PATH, else ~/.vmlab/vrnetlab (under the vmlab root). */
@@ -241,8 +241,8 @@ export class BuildService {
     const facts = await inspectDockerImage(out.tag, this.env);
     if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, 'check the daemon the build talked to (DOCKER_HOST)');
     const dev = { ...p.dev, tag: out.tag };
-    this.images().update(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
-    const rec = this.images().upsertDocker({
+    this.library().setFacts(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
+    const rec = this.library().recordDockerImage({
       reference: out.tag,
       device: dev.device,
       version: dev.version,
@@ -271,7 +271,7 @@ export class BuildService {
       const checkout = existsSync(this.checkoutPath()) ? this.checkoutPath() : null;
       const dev = await this.facts(fileName, checkout);
       if (!dev) return img;
-      const rec = this.images().update(img.id, { net_device: JSON.stringify(dev), device: dev.device, ...(dev.version ? { version: dev.version } : {}) });
+      const rec = this.library().setFacts(img.id, { net_device: JSON.stringify(dev), device: dev.device, ...(dev.version ? { version: dev.version } : {}) });
       if (opts.build === false || !this.settings.autoBuild) return { ...rec, build_skipped: 'auto-build is off' };
       if (!checkout) return { ...rec, build_skipped: `no vrnetlab checkout at ${this.checkoutPath()}` };
       if (!dev.buildable) return { ...rec, build_skipped: dev.reason ?? 'not buildable' };

@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { hashFile } from '../host/fileDigest.js';
 import { ImageError } from '../images/imageError.js';
 import { assertSafeImageName } from '../images/inspect.js';
-import { checkpointKeyPath, checkpointPartPath, imagesDir, type ImageLibrary } from '../images/library.js';
+import { checkpointKeyPath, checkpointPartPath } from '../images/imageFiles.js';
+import { imagesDir, type ImageLibrary } from '../images/library.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_SNAPSHOT, saveCheckpoint, type CheckpointFacts } from '../lab/snapshot/checkpoint.js';
 import { LabError } from '../lab/labError.js';
 import { loadLab, nodeOf, type LabRef } from '../lab/state/labSelect.js';
@@ -52,7 +53,7 @@ export async function checkpointNode(lib: ImageLibrary, root: string, ref: LabRe
       hostname: n.name,
     };
     renameSync(part, final);
-    return lib.images.add({
+    return lib.addCheckpoint({
       name,
       kind: 'qcow2',
       source_type: 'checkpoint',

@@ -6,7 +6,7 @@ import type { ImageFacts } from '../plan/planLab.js';
 import { LIBRARY_PREFIX } from '../plan/resolveNode.js';
 import type { StoreHandle } from '../store/database.js';
 import { ImageStore, type ImageRecord } from '../store/imageStore.js';
-import { checkpointKeyPath } from '../images/library.js';
+import { checkpointKeyPath } from '../images/imageFiles.js';
 import { parseCheckpoint } from '../lab/snapshot/checkpoint.js';
 
 /**

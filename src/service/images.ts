@@ -4,7 +4,6 @@ import type { Reporter } from '../host/reporter.js';
 import type { CatalogEntry } from '../images/catalog.js';
 import { ImageError } from '../images/imageError.js';
 import type { ImageLibrary, ScanResult } from '../images/library.js';
-import { openLibrary } from '../images/openLibrary.js';
 import { buildTinyGuest, defaultTinyImagePath } from '../images/tinyGuest.js';
 import type { JobObserver } from '../jobs/runJob.js';
 import type { JobHandler } from '../jobs/queue.js';
@@ -15,7 +14,12 @@ import type { Settings } from '../host/settings.js';
 import type { ImageRecord } from '../store/imageStore.js';
 import { detectDevice } from '../builds/vrnetlab/detect.js';
 import type { BuildService } from './builds.js';
+import { createWriteStream, rmSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ThreadedDigest } from '../host/threadedDigest.js';
+import { withoutImageExtension } from '../images/imageFiles.js';
 import type { LabRef } from '../lab/state/labSelect.js';
 import { checkpointNode } from './checkpoints.js';
 import type { OpContext } from './labs.js';
@@ -43,14 +47,19 @@ export interface ImagePatch {
   cloud_init?: boolean;
 }
 
+/** The library name an uploaded file gets by default: its file name without the image extension. */
+export function uploadName(fileName: string | undefined): string | undefined {
+  const name = withoutImageExtension(fileName ?? '');
+  return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
+}
+
 /** What the image service is built with; `imageUsers` is the labs' answer, so images/ never imports lab/. */
 export interface ImageServiceDeps {
   store: StoreHandle;
+  /** The one library of this process (opened on first use), shared with the builds. */
+  library: () => ImageLibrary;
   /** Imports of a detected network device queue its vrnetlab build. */
   builds: BuildService;
-  imageUsers: (path: string) => string[];
-  /** Job slots shared with the other jobs of this process (pulls and imports wait for one). */
-  slot?: () => Promise<() => void>;
 }
 
 export interface EnsureResult {
@@ -60,34 +69,27 @@ export interface EnsureResult {
 }
 
 /**
- * The image library as both front doors use it. Who uses an image is a
- * question for the labs: `imageUsers` is handed in, so images/ never
- * imports lab/.
+ * The image library as both front doors use it. The library is handed in
+ * (createServices opens it, wired with who uses an image: the labs know).
  */
 export class ImageService {
   private readonly root: string;
-  /** What images/ reads itself (proxies, VMLAB_CATALOG, VMLAB_DOWNLOAD_*): the environment as given. */
-  private readonly env: Readonly<NodeJS.ProcessEnv>;
 
   constructor(
     private readonly settings: Settings,
     private readonly deps: ImageServiceDeps,
   ) {
     this.root = settings.root;
-    this.env = settings.childEnv;
   }
-
-  private lib: ImageLibrary | undefined;
 
   /** The detected device facts go on the image; its build is queued when a checkout is configured. */
   private async afterImport(img: ImageRecord, fileName: string, build: boolean | undefined): Promise<ImportedImage> {
     return this.deps.builds.afterImport(img, fileName, build === undefined ? {} : { build });
   }
 
-  /** One library per service: concurrent pulls of one image in this process share a transfer. */
+  /** One library per process: concurrent pulls of one image share a transfer. */
   private library(): ImageLibrary {
-    const { store, imageUsers, slot } = this.deps;
-    return (this.lib ??= openLibrary(this.root, this.env, { db: store.db(), imageUsers, ...(slot ? { gate: slot } : {}) }));
+    return this.deps.library();
   }
 
   /**
@@ -135,12 +137,41 @@ export class ImageService {
     return this.library().newUploadPath();
   }
 
-  /** `sha256`: the digest computed while the upload streamed in, so the file is not read twice. */
-  importUpload(tempPath: string, opts: Omit<ImportOptions, 'convert' | 'connections'>, observer?: JobObserver, known: { sha256?: string; fileName?: string } = {}): Promise<ImportedImage> {
+  /**
+   * Stream an upload into a new file beside the library while it is hashed
+   * (on a worker thread), so the file is never read twice. A failed stream
+   * leaves nothing; the caller owns the file once this resolves.
+   */
+  async receiveUpload(body: Readable): Promise<{ path: string; sha256: string }> {
+    const path = this.newUploadPath();
+    const hashing = new ThreadedDigest('sha256');
+    try {
+      // A deep write buffer: the socket keeps being read while the kernel writes earlier chunks.
+      await pipeline(body, hashing, createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 4 << 20 }));
+      return { path, sha256: await hashing.digest() };
+    } catch (err) {
+      rmSync(path, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * `sha256`: the digest computed while the upload streamed in, so the file
+   * is not read twice. `fileName`: the client's name for the file; without
+   * `opts.name` the image is named after it (less its image extension).
+   */
+  importUpload(
+    tempPath: string,
+    opts: Omit<ImportOptions, 'convert' | 'connections'>,
+    observer?: JobObserver,
+    known: { sha256?: string; fileName?: string } = {},
+  ): Promise<ImportedImage> {
     const { build, ...rest } = opts;
-    const fileName = known.fileName ?? opts.name ?? 'upload';
+    const base = known.fileName?.split(/[\\/]/).pop() || undefined;
+    const name = rest.name ?? uploadName(base);
+    const fileName = base ?? opts.name ?? 'upload';
     return this.library()
-      .importUpload(tempPath, rest, observer, known.sha256 ? { sha256: known.sha256 } : {})
+      .importUpload(tempPath, { ...rest, ...(name ? { name } : {}) }, observer, known.sha256 ? { sha256: known.sha256 } : {})
       .then((img) => this.afterImport(img, fileName, build));
   }
 
@@ -164,7 +195,7 @@ export class ImageService {
     }
     const fields = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     if ('cloud_init' in fields) fields.cloud_init = fields.cloud_init ? 1 : 0;
-    return lib.images.update(img.id, fields);
+    return lib.setFacts(img.id, fields);
   }
 
   /** The store file: its size and mtime change with every commit (a front door may key a cache on them). */

@@ -1,5 +1,7 @@
 import type { Settings } from '../host/settings.js';
-import { storeHandle } from '../store/database.js';
+import type { ImageLibrary } from '../images/library.js';
+import { openLibrary } from '../images/openLibrary.js';
+import { storeHandle, type StoreHandle } from '../store/database.js';
 import { BuildService } from './builds.js';
 import { HostService } from './host.js';
 import { ImageService } from './images.js';
@@ -21,16 +23,24 @@ export interface Services {
  * The application both front doors call: one set per process, for one state
  * root, sharing one store handle. Built in dependency order, each service
  * whole by its constructor: jobs, then labs and builds (which queue jobs),
- * then images (builds after imports; the labs answer who uses an image).
+ * then images (builds after imports). Images and builds share one library,
+ * opened on first use, whose records only it writes.
  */
 export function createServices(settings: Settings): Services {
   const store = storeHandle(settings.root);
   const jobs = new JobService(settings, store);
   const labs = new LabService(settings, jobs, store);
-  const builds = new BuildService(settings, jobs, store);
-  const imageUsers = (path: string) => labs.imageUsers(path);
-  const images = new ImageService(settings, { store, builds, imageUsers, slot: () => jobs.slot() });
+  const library = oneLibrary(settings, store, labs, jobs);
+  const builds = new BuildService(settings, jobs, library);
+  const images = new ImageService(settings, { store, library, builds });
   return { settings, labs, images, jobs, host: new HostService(settings), snapshots: new SnapshotService(), builds };
+}
+
+/** The library of this process: the labs answer who uses an image (images/ never imports lab/); jobs lend slots. */
+function oneLibrary(settings: Settings, store: StoreHandle, labs: LabService, jobs: JobService): () => ImageLibrary {
+  let lib: ImageLibrary | undefined;
+  const wiring = { imageUsers: (path: string) => labs.imageUsers(path), gate: () => jobs.slot() };
+  return () => (lib ??= openLibrary(settings.root, settings.childEnv, { db: store.db(), ...wiring }));
 }
 
 export type { LabService, ImageService, JobService, HostService, SnapshotService, BuildService };

@@ -1,10 +1,9 @@
-import { createWriteStream, rmSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VmlabError } from '../../errors/vmlabError.js';
-import { ThreadedDigest } from '../../host/threadedDigest.js';
 import type { JobRecord } from '../../jobs/jobStore.js';
 import { HttpError } from '../httpError.js';
 import { issuesAt } from '../plugins/errors.js';
@@ -75,19 +74,22 @@ const Patch = z
 
 const Ref = z.object({ ref: Name.describe('image id or name') });
 
-/** The library name an uploaded file gets by default: its file name without the image extension. */
-export function uploadName(filename: string | undefined): string | undefined {
-  const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
-  const name = base.replace(/\.(qcow2|img|raw|vmdk|vhdx?|vdi|qcow)$/i, '');
-  return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
-}
-
 const ImageList = z.array(ImageRecord);
 
+type App = Parameters<FastifyPluginAsyncZod>[0];
+
 const images: FastifyPluginAsyncZod = async (app) => {
+  readRoutes(app);
+  changeRoutes(app);
+  buildRoutes(app);
+  importRoutes(app);
+  uploadRoute(app);
+};
+
+/** List, show, verify. */
+function readRoutes(app: App): void {
   const lib = app.services.images;
   const listCache = app.storeCache;
-
   app.get(
     '/images',
     { schema: { operationId: 'listImages', tags: ['images'], summary: 'Every image in the library', response: { 200: ImageList, ...errors() } } },
@@ -103,6 +105,25 @@ const images: FastifyPluginAsyncZod = async (app) => {
     { schema: { operationId: 'getImage', tags: ['images'], summary: 'One image, with the labs that use it', params: Ref, response: { 200: ImageDetail, ...errors(404) } } },
     async (req) => lib.show(req.params.ref),
   );
+
+  app.post(
+    '/images/:ref/verify',
+    {
+      schema: {
+        operationId: 'verifyImage',
+        tags: ['images'],
+        summary: 'Re-hash the file and compare with the recorded sha256',
+        params: Ref,
+        response: { 200: z.object({ sha256: z.string() }), ...errors(404, 409) },
+      },
+    },
+    async (req) => lib.verify(req.params.ref),
+  );
+}
+
+/** Rename or correct, remove. */
+function changeRoutes(app: App): void {
+  const lib = app.services.images;
 
   app.patch(
     '/images/:ref',
@@ -136,7 +157,10 @@ const images: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => lib.remove(req.params.ref, req.query.force === 'true', { docker: req.query.docker === 'true' }),
   );
+}
 
+/** Network-device detection and vrnetlab builds. */
+function buildRoutes(app: App): void {
   app.post(
     '/images/detect',
     {
@@ -171,7 +195,11 @@ const images: FastifyPluginAsyncZod = async (app) => {
       return reply.code(202).send({ job_id: job.id });
     },
   );
+}
 
+/** Import by URL or server path, scan a directory. */
+function importRoutes(app: App): void {
+  const lib = app.services.images;
   app.post(
     '/images/import',
     {
@@ -190,7 +218,24 @@ const images: FastifyPluginAsyncZod = async (app) => {
       return reply.code(202).send({ job_id: job.id });
     },
   );
+  app.post(
+    '/images/scan',
+    {
+      schema: {
+        operationId: 'scanImages',
+        tags: ['images'],
+        summary: 'Register image files already on disk (OS guessed from the file name)',
+        body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().nullish(),
+        response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(403, 404, 422) },
+      },
+    },
+    async (req) => lib.scan(req.body?.dir === undefined ? undefined : app.paths.check('dir', req.body.dir)),
+  );
+}
 
+
+/** Upload a file: streamed in (hashed by the service as it arrives), then imported. */
+function uploadRoute(app: App): void {
   app.post(
     '/images/upload',
     {
@@ -219,91 +264,87 @@ const images: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const max = app.api.maxUploadBytes;
-      const tooLarge = () => new HttpError(413, 'too_large', `the upload is larger than the limit of ${max} bytes`, 'start the server with a larger --max-upload, or import the file by path');
+      const tooLarge = () =>
+        new HttpError(413, 'too_large', `the upload is larger than the limit of ${max} bytes`, 'start the server with a larger --max-upload, or import the file by path');
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > max + 1024 * 1024) throw tooLarge();
-      if (!req.isMultipart()) throw new VmlabError('not_multipart', `expected a multipart/form-data body, got ${req.headers['content-type'] ?? 'none'}`, { kind: 'input', hint: 'send the file as the form field "file"' });
-
-      const fields: Record<string, string> = {};
-      let tmp: string | undefined;
-      let sha256 = '';
-      let filename: string | undefined;
+      if (!req.isMultipart()) {
+        throw new VmlabError('not_multipart', `expected a multipart/form-data body, got ${req.headers['content-type'] ?? 'none'}`, {
+          kind: 'input',
+          hint: 'send the file as the form field "file"',
+        });
+      }
+      const received: Received = { fields: {} };
       try {
-        for await (const part of req.parts()) {
-          if (part.type !== 'file') {
-            fields[part.fieldname] = String(part.value);
-            continue;
-          }
-          if (part.fieldname !== 'file' || tmp) {
-            part.file.resume();
-            throw new VmlabError('invalid_request', `unexpected file field "${part.fieldname}": send one file, as "file"`, { kind: 'input', details: [{ in: 'body', path: part.fieldname, message: 'unexpected file' }] });
-          }
-          filename = part.filename;
-          const t0 = performance.now();
-          tmp = lib.newUploadPath();
-          const hashing = new ThreadedDigest('sha256');
-          // A deep write buffer: the socket keeps being read while the kernel writes earlier chunks.
-          await pipeline(part.file, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 4 << 20 }));
-          if (part.file.truncated) throw tooLarge();
-          sha256 = await hashing.digest();
-          req.log.info({ bytes: part.file.bytesRead, ms: Math.round(performance.now() - t0), sha256 }, 'upload received');
+        await receiveParts(app, req, received, tooLarge);
+        const file = received.file;
+        if (!file) {
+          throw new VmlabError('invalid_request', 'no file in the upload', { kind: 'input', hint: 'send the image as the form field "file"', details: [{ in: 'body', path: 'file', message: 'required' }] });
         }
-        if (!tmp) throw new VmlabError('invalid_request', 'no file in the upload', { kind: 'input', hint: 'send the image as the form field "file"', details: [{ in: 'body', path: 'file', message: 'required' }] });
-        const parsed = UploadFields.safeParse(fields);
-        if (!parsed.success) {
-          const details = issuesAt('body', parsed.error.issues);
-          throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { kind: 'input', details });
-        }
-        const { build, ...opts } = parsed.data;
-        const name = opts.name ?? uploadName(filename);
+        const { build, ...opts } = uploadFields(received.fields);
+        received.file = undefined; // importUpload owns it now: moved in, or deleted on refusal
         let started: (job: JobRecord) => void = () => undefined;
         const job = new Promise<JobRecord>((r) => (started = r));
-        const file = tmp;
-        tmp = undefined; // importUpload owns it now: moved in, or deleted on refusal
         // The digest computed while streaming: the library checks a given checksum against it and does not hash again.
-        const base = (filename ?? '').split(/[\\/]/).pop();
-        const done = lib.importUpload(file, { ...opts, ...(name ? { name } : {}), ...(build ? { build: build === 'true' } : {}) }, { started }, { sha256, ...(base ? { fileName: base } : {}) });
-        done.catch(() => undefined);
-        const quick = await Promise.race([done.then((img) => ({ img })), sleep(app.api.uploadWaitMs, undefined, { ref: false })]);
-        if (quick) return reply.code(201).send(quick.img);
-        const first = await Promise.race([done.then((img) => ({ img, job: undefined })), job.then((j) => ({ img: undefined, job: j }))]);
-        if (first.job) return reply.code(202).send({ job_id: first.job.id });
-        return reply.code(201).send(first.img!);
+        const known = { sha256: received.sha256!, ...(received.filename ? { fileName: received.filename } : {}) };
+        const done = app.services.images.importUpload(file, { ...opts, ...(build ? { build: build === 'true' } : {}) }, { started }, known);
+        return await answer(reply, done, job, app.api.uploadWaitMs);
       } catch (err) {
-        if (tmp) rmSync(tmp, { force: true });
+        if (received.file) rmSync(received.file, { force: true });
         if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
         throw err;
       }
     },
   );
+}
 
-  app.post(
-    '/images/scan',
-    {
-      schema: {
-        operationId: 'scanImages',
-        tags: ['images'],
-        summary: 'Register image files already on disk (OS guessed from the file name)',
-        body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().nullish(),
-        response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(403, 404, 422) },
-      },
-    },
-    async (req) => lib.scan(req.body?.dir === undefined ? undefined : app.paths.check('dir', req.body.dir)),
-  );
+/** What the multipart body brought: its plain fields, and the file as the service received it. */
+interface Received {
+  fields: Record<string, string>;
+  file?: string | undefined;
+  sha256?: string;
+  filename?: string | undefined;
+}
 
-  app.post(
-    '/images/:ref/verify',
-    {
-      schema: {
-        operationId: 'verifyImage',
-        tags: ['images'],
-        summary: 'Re-hash the file and compare with the recorded sha256',
-        params: Ref,
-        response: { 200: z.object({ sha256: z.string() }), ...errors(404, 409) },
-      },
-    },
-    async (req) => lib.verify(req.params.ref),
-  );
-};
+/** Read every part: plain fields kept, the one file streamed into the library's upload dir. */
+async function receiveParts(app: App, req: FastifyRequest, into: Received, tooLarge: () => Error): Promise<void> {
+  for await (const part of req.parts()) {
+    if (part.type !== 'file') {
+      into.fields[part.fieldname] = String(part.value);
+      continue;
+    }
+    if (part.fieldname !== 'file' || into.file) {
+      part.file.resume();
+      throw new VmlabError('invalid_request', `unexpected file field "${part.fieldname}": send one file, as "file"`, {
+        kind: 'input',
+        details: [{ in: 'body', path: part.fieldname, message: 'unexpected file' }],
+      });
+    }
+    into.filename = part.filename;
+    const t0 = performance.now();
+    const got = await app.services.images.receiveUpload(part.file);
+    into.file = got.path;
+    into.sha256 = got.sha256;
+    if (part.file.truncated) throw tooLarge();
+    req.log.info({ bytes: part.file.bytesRead, ms: Math.round(performance.now() - t0), sha256: got.sha256 }, 'upload received');
+  }
+}
+
+function uploadFields(fields: Record<string, string>): z.infer<typeof UploadFields> {
+  const parsed = UploadFields.safeParse(fields);
+  if (parsed.success) return parsed.data;
+  const details = issuesAt('body', parsed.error.issues);
+  throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { kind: 'input', details });
+}
+
+/** 201 with the image when it is ready within `waitMs` (or before its job starts); else 202 with the job. */
+async function answer(reply: FastifyReply, done: Promise<unknown>, job: Promise<JobRecord>, waitMs: number) {
+  done.catch(() => undefined);
+  const quick = await Promise.race([done.then((img) => ({ img })), sleep(waitMs, undefined, { ref: false })]);
+  if (quick) return reply.code(201).send(quick.img);
+  const first = await Promise.race([done.then((img) => ({ img, job: undefined })), job.then((j) => ({ img: undefined, job: j }))]);
+  if (first.job) return reply.code(202).send({ job_id: first.job.id });
+  return reply.code(201).send(first.img!);
+}
 
 export default images;

@@ -7,7 +7,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadFile, looksLikeHtml, type DownloadProgress } from '../../../src/images/downloader.js';
+import { downloadFile, looksLikeHtml, type DownloadProgress } from '../../../src/images/download/index.js';
 import { ImageError, type ImageErrorCode } from '../../../src/images/imageError.js';
 import { serveBytes, startForwardProxy, startServer, type TestServer } from '../../helpers/httpServer.js';
 import { assertIncludes } from '../../helpers/assertions.js';

@@ -5,10 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadFile, type DownloadOptions } from '../../../src/images/downloader.js';
+import { downloadFile, type DownloadOptions } from '../../../src/images/download/index.js';
 import { ImageError } from '../../../src/images/imageError.js';
-import { planSegments } from '../../../src/images/segmented.js';
-import type { PartMeta } from '../../../src/images/partFile.js';
+import { planSegments } from '../../../src/images/download/segmented.js';
+import type { PartMeta } from '../../../src/images/download/types.js';
 import { serveDir, type FileServer, type FileServerOptions } from '../../helpers/fileServer.js';
 
 const MiB = 1 << 20;
@@ -111,7 +111,7 @@ describe('segmented downloads', () => {
     // start alone can take seconds).
     const s = await serve({ bytesPerSec: { '/disk.img': MiB / 2 } });
     const { dest } = destIn();
-    const downloader = new URL('../../../src/images/downloader.js', import.meta.url).href;
+    const downloader = new URL('../../../src/images/download/index.js', import.meta.url).href;
     const script = `import(${JSON.stringify(downloader)}).then((m) => m.downloadFile(${JSON.stringify(`${s.url}/disk.img`)}, ${JSON.stringify(dest)}, { connections: 4, minSegmentBytes: ${MiB}, probeMs: 0 }))`;
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { EnvHttpProxyAgent, interceptors, type Dispatcher } from 'undici';
-import type { DownloadOptions } from './downloader.js';
-import { ImageError } from './imageError.js';
+import { ImageError } from '../imageError.js';
+import type { DownloadOptions } from './types.js';
 
 /** HTTP for downloads (undici): the dispatcher, one exchange, and how answers and failures are judged. */
 
@@ -10,9 +10,16 @@ export const MAX_REDIRECTS = 10;
 export function looksLikeHtml(buf: Buffer): boolean | undefined {
   let i = 0;
   if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3; // UTF-8 BOM
-  while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x09 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x0c)) i++;
+  while (
+    i < buf.length &&
+    (buf[i] === 0x20 || buf[i] === 0x09 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x0c)
+  )
+    i++;
   if (i === buf.length) return undefined;
-  const head = buf.subarray(i, i + 14).toString('latin1').toLowerCase();
+  const head = buf
+    .subarray(i, i + 14)
+    .toString('latin1')
+    .toLowerCase();
   let undecided = false;
   for (const marker of ['<!doctype html', '<html']) {
     if (head.startsWith(marker)) return true;
@@ -38,7 +45,11 @@ export function notAnImage(url: string, why: string): ImageError {
  * https:// is tunnelled with CONNECT. With no HTTPS_PROXY, undici sends
  * https through HTTP_PROXY too.
  */
-export function makeDispatcher(opts: DownloadOptions): { dispatcher: Dispatcher; close(): Promise<void>; proxied: boolean } {
+export function makeDispatcher(opts: DownloadOptions): {
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+  proxied: boolean;
+} {
   const env = opts.env ?? process.env;
   // '' (not undefined) so undici never falls back to process.env behind our back.
   const pick = (name: string) => env[name] || env[name.toUpperCase()] || '';
@@ -69,7 +80,10 @@ export class Transient extends Error {
 }
 
 /** Errors that another attempt cannot fix: certificates, bad URLs, unknown hosts. */
-export const PERMANENT = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_INVALID_URL|UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ENOTFOUND)/;
+export const PERMANENT = new RegExp(
+  '^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|' +
+    'ERR_INVALID_URL|UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ENOTFOUND)',
+);
 
 export function errCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; errors?: unknown[]; cause?: unknown };
@@ -82,7 +96,8 @@ export function errCode(err: unknown): string | undefined {
 export function describeNetError(err: unknown, idleMs: number): string {
   const e = err as Error & { errors?: Error[] };
   const code = errCode(err);
-  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return `no data for ${Math.round(idleMs / 1000)} s`;
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')
+    return `no data for ${Math.round(idleMs / 1000)} s`;
   if (code === 'UND_ERR_SOCKET') return `the connection was dropped (${e.message})`;
   let message = e?.message || (Array.isArray(e?.errors) && e.errors[0]?.message) || String(err);
   if (code && !message.includes(code)) message = `${message} (${code})`;
@@ -110,47 +125,60 @@ export function contentLength(h: IncomingHttpHeaders): number | null {
   return typeof len === 'string' && /^\d+$/.test(len) ? Number(len) : null;
 }
 
-/** Thrown by a response handler: the server refused a resume, ask again from byte 0. */
-export const RESTART = Symbol('restart');
+/**
+ * What a response handler says: take the body chunk by chunk (a chunk
+ * handler may stop the exchange too), or stop it at once, for a reason the
+ * caller acts on (start over, hand over to segments, the file changed).
+ */
+export type Answer<S> = { body: (chunk: Buffer) => S | undefined } | { stop: S };
 
 /**
- * One GET through `dispatcher`. `onResponse` judges the status and headers
- * (and may throw to refuse the answer); what it returns takes each body chunk,
- * synchronously. The body is never paused: undici 7's HTTP/1 parser asserts
- * (uncatchably) when a `Connection: close` server ends while the parser is
- * paused (nodejs/undici#5360, fixed in undici 8, which needs Node 22), so
- * the chunk is written and hashed in the data callback instead of queued.
- * Resolves when the body is complete; rejects with what `onResponse` or the
- * body handler threw, or with a Transient for the network.
+ * One GET through `dispatcher`. `onResponse` judges the status and headers;
+ * what it answers takes each body chunk, synchronously. The body is never
+ * paused: undici 7's HTTP/1 parser asserts (uncatchably) when a
+ * `Connection: close` server ends while the parser is paused
+ * (nodejs/undici#5360, fixed in undici 8, which needs Node 22), so the chunk
+ * is written and hashed in the data callback instead of queued. Resolves with
+ * undefined when the body is complete, or with the reason a handler stopped;
+ * rejects with what a handler threw (a verdict), or with a Transient for the
+ * network.
  */
-export function exchange(
+export function exchange<S>(
   dispatcher: Dispatcher,
   url: string,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
   idleMs: number,
-  onResponse: (status: number, statusText: string, headers: IncomingHttpHeaders, history: URL[]) => (chunk: Buffer) => void,
-): Promise<void> {
+  onResponse: (status: number, statusText: string, headers: IncomingHttpHeaders, history: URL[]) => Answer<S>,
+): Promise<S | undefined> {
   return new Promise((resolveDone, reject) => {
     const u = new URL(url);
     let controller: Dispatcher.DispatchController | undefined;
     let history: URL[] = [];
-    let onChunk: ((chunk: Buffer) => void) | undefined;
-    let refused: { error: unknown } | undefined;
+    let onChunk: ((chunk: Buffer) => S | undefined) | undefined;
+    let ended: { error: unknown } | { stop: S } | undefined;
     const onAbort = () => controller?.abort(signal?.reason ?? new Error('aborted'));
     const settle = (err?: unknown) => {
       signal?.removeEventListener('abort', onAbort);
-      if (refused) reject(refused.error);
+      if (ended && 'stop' in ended) resolveDone(ended.stop);
+      else if (ended) reject(ended.error);
       else if (err !== undefined) reject(new Transient(describeNetError(err, idleMs), err));
-      else resolveDone();
+      else resolveDone(undefined);
     };
-    const refuse = (c: Dispatcher.DispatchController, error: unknown) => {
-      refused ??= { error };
-      c.abort(error instanceof Error ? error : new Error('refused'));
+    const end = (c: Dispatcher.DispatchController, why: { error: unknown } | { stop: S }) => {
+      ended ??= why;
+      c.abort('error' in why && why.error instanceof Error ? why.error : new Error('stopped'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     dispatcher.dispatch(
-      { origin: u.origin, path: u.pathname + u.search, method: 'GET', headers, headersTimeout: idleMs, bodyTimeout: idleMs },
+      {
+        origin: u.origin,
+        path: u.pathname + u.search,
+        method: 'GET',
+        headers,
+        headersTimeout: idleMs,
+        bodyTimeout: idleMs,
+      },
       {
         onRequestStart(c, context: { history?: URL[] } | undefined) {
           controller = c;
@@ -160,17 +188,20 @@ export function exchange(
         onResponseStart(c, statusCode, h, statusMessage) {
           if (statusCode < 200) return; // 1xx: the real answer follows
           try {
-            onChunk = onResponse(statusCode, statusMessage ?? '', h, [...history]);
+            const answer = onResponse(statusCode, statusMessage ?? '', h, [...history]);
+            if ('stop' in answer) end(c, { stop: answer.stop });
+            else onChunk = answer.body;
           } catch (e) {
-            refuse(c, e);
+            end(c, { error: e });
           }
         },
         onResponseData(c, chunk) {
-          if (refused || !onChunk) return;
+          if (ended || !onChunk) return;
           try {
-            onChunk(chunk);
+            const stop = onChunk(chunk);
+            if (stop !== undefined) end(c, { stop });
           } catch (e) {
-            refuse(c, e);
+            end(c, { error: e });
           }
         },
         onResponseEnd() {
