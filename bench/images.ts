@@ -16,7 +16,13 @@
  *  4. upload through `vmlab serve` (curl -F) vs `cp`;
  *  5. copy-on-write overlay creation for 50 nodes on a 2 GiB base.
  *
- *   node dist/bench/images.js [--runs 3] [--size-mib 1024] [--seg-size-mib 256] [--rate-mib 20] [--port-base 34500] [--rows 1,2,3,4,5]
+ *   node dist/bench/images.js [--runs 3] [--size-mib 1024] [--seg-size-mib 256] [--rate-mib 20] [--port-base 34500]
+ *     [--rows 1,2,3,4,5] [--before DIR]
+ *
+ * Row 1 also times `curl | tee FILE | openssl dgst -sha256`, the raw tools
+ * doing the same work as a verified pull (download, write, hash at once).
+ * --before DIR: another built checkout whose library is measured beside this
+ * one in rows 1 and 3 (loaded in-process from DIR/dist).
  *
  * Servers listen on 127.0.0.1, ports port-base … port-base+2.
  */
@@ -24,12 +30,22 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { createHash } from 'node:crypto';
 import { createReadStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { openLibrary } from '../src/images/openLibrary.js';
+import { opt } from './args.js';
 import { createOverlay } from '../src/qemu/qemuImg.js';
 
 const args = process.argv.slice(2);
+type OpenLibrary = typeof openLibrary;
+/** The libraries compared: --before's first (its own build, loaded from its dist), then this one. */
+const beforeDir = opt('--before', '');
+const libraries: Array<{ label: string; open: OpenLibrary }> = beforeDir
+  ? [
+      { label: 'before', open: ((await import(join(resolve(beforeDir), 'dist/src/images/openLibrary.js'))) as { openLibrary: OpenLibrary }).openLibrary },
+      { label: 'after', open: openLibrary },
+    ]
+  : [{ label: 'vmlab', open: openLibrary }];
 const arg = (name: string, dflt: number) => Number(args[args.indexOf(name) + 1] ?? '') || dflt;
 const sizeMiB = arg('--size-mib', 1024);
 const segSizeMiB = arg('--seg-size-mib', 256);
@@ -102,9 +118,9 @@ await waitFor(nodeUrl('seg.qcow2'));
 let n = 0;
 const newHome = () => join(work, `home${n++}`);
 /** A vmlab pull+verify (import by URL with the checksum): download, hash, qemu-img inspect, register. */
-const pullRun = async (url: string, hex: string, connections?: number) => {
+const pullRun = async (url: string, hex: string, connections?: number, open: OpenLibrary = openLibrary) => {
   const root = newHome();
-  const lib = openLibrary(root, {});
+  const lib = open(root, {});
   let split = false;
   const t0 = performance.now();
   await lib.import(url, { name: 'big', checksum: `sha256:${hex}`, ...(connections ? { connections } : {}) }, { log: (l) => (split ||= / in \d+ segments of /.test(l)) });
@@ -112,10 +128,11 @@ const pullRun = async (url: string, hex: string, connections?: number) => {
   rmSync(root, { recursive: true, force: true });
   return { s, split };
 };
-const vmlabPull = async (url: string, hex: string, connections?: number) => (await pullRun(url, hex, connections)).s;
-const vmlabImport = async (path: string) => {
+const vmlabPull = async (url: string, hex: string, connections?: number, open?: OpenLibrary) =>
+  (await pullRun(url, hex, connections, open)).s;
+const vmlabImport = async (path: string, open: OpenLibrary = openLibrary) => {
   const root = newHome();
-  const lib = openLibrary(root, {});
+  const lib = open(root, {});
   const t0 = performance.now();
   await lib.import(path, { name: 'big' });
   const s = secs(t0);
@@ -134,8 +151,9 @@ const cp: number[] = [];
 if (rows.has(1)) {
   const curl: number[] = [];
   const curlSha: number[] = [];
+  const tee: number[] = [];
   const openssl: number[] = [];
-  const pull: number[] = [];
+  const pulls = libraries.map(() => [] as number[]);
   // CPU seconds per run: curl, the server while curl reads, openssl, vmlab (all its threads), the server while vmlab reads.
   const cpu = { curl: [] as number[], curlServer: [] as number[], openssl: [] as number[], vmlab: [] as number[], vmlabServer: [] as number[] };
   /** Run `f`, adding the CPU this process's children, this process and the server spent during it. */
@@ -152,8 +170,15 @@ if (rows.has(1)) {
     openssl.push(await metered(() => timed('openssl', ['dgst', '-sha256', join(work, 'curl.out')]), { kids: cpu.openssl }));
     curlSha.push(curl.at(-1)! + timed('sha256sum', [join(work, 'curl.out')]));
     rmSync(join(work, 'curl.out'));
-    pull.push(await metered(() => vmlabPull(pyUrl, sha), { own: cpu.vmlab, server: cpu.vmlabServer }));
+    const pipe = `curl -sf ${pyUrl} | tee ${join(work, 'tee.out')} | openssl dgst -sha256 > /dev/null`;
+    tee.push(timed('bash', ['-o', 'pipefail', '-c', pipe]));
+    rmSync(join(work, 'tee.out'));
+    for (const [k, l] of libraries.entries()) {
+      const into = l.open === openLibrary ? { own: cpu.vmlab, server: cpu.vmlabServer } : {};
+      pulls[k]!.push(await metered(() => vmlabPull(pyUrl, sha, undefined, l.open), into));
+    }
   }
+  const pull = pulls.at(-1)!;
   const cores = cpus().length;
   const floor = Math.max(median(curl), median(openssl), (median(cpu.curl) + median(cpu.curlServer) + median(cpu.openssl)) / cores);
   const limit1 = Math.max(median(curl), median(openssl));
@@ -161,7 +186,12 @@ if (rows.has(1)) {
   console.log(`  curl alone               ${median(curl).toFixed(2)} s  (${(mib / median(curl)).toFixed(0)} MiB/s)`);
   console.log(`  openssl dgst -sha256     ${median(openssl).toFixed(2)} s  (the hash limit)`);
   console.log(`  curl + sha256sum         ${median(curlSha).toFixed(2)} s`);
-  console.log(`  vmlab pull+verify        ${median(pull).toFixed(2)} s  (download + sha256 on a worker + qemu-img inspect + register)`);
+  console.log(`  curl | tee | openssl     ${median(tee).toFixed(2)} s  (the raw tools doing the same work)`);
+  for (const [k, l] of libraries.entries()) {
+    const p = median(pulls[k]!);
+    console.log(`  ${`${l.label} pull+verify`.padEnd(24)} ${p.toFixed(2)} s  (${ratio(median(tee), p)} curl | tee | openssl; goal 1.0)`);
+  }
+  console.log(`  (a pull: download + sha256 on a worker + qemu-img inspect + register)`);
   console.log(`  vs curl alone            ${ratio(median(curl), median(pull))}  (goal ≥ 0.9)`);
   console.log(`  vs the limit max(curl, openssl) ${ratio(limit1, median(pull))}`);
   console.log(`  CPU s: curl ${median(cpu.curl).toFixed(2)} + server ${median(cpu.curlServer).toFixed(2)}; openssl ${median(cpu.openssl).toFixed(2)}; vmlab ${median(cpu.vmlab).toFixed(2)} + server ${median(cpu.vmlabServer).toFixed(2)}`);
@@ -202,18 +232,21 @@ if (rows.has(2)) {
 // 3. Local import: one pass (copy + hash together).
 if (rows.has(3)) {
   const dgst: number[] = [];
-  const imp: number[] = [];
+  const imps = libraries.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
     cp.push(timed('cp', [file, join(work, 'cp.out')]));
     rmSync(join(work, 'cp.out'));
     dgst.push(timed('openssl', ['dgst', '-sha256', file]));
-    imp.push(await vmlabImport(file));
+    for (const [k, l] of libraries.entries()) imps[k]!.push(await vmlabImport(file, l.open));
   }
+  const imp = imps.at(-1)!;
   const limit3 = Math.max(median(cp), median(dgst));
   console.log(`3. local import, ${mib.toFixed(0)} MiB qcow2 (in the page cache), median of ${runs}`);
   console.log(`  cp                       ${median(cp).toFixed(2)} s`);
   console.log(`  openssl dgst -sha256     ${median(dgst).toFixed(2)} s`);
-  console.log(`  vmlab images import      ${median(imp).toFixed(2)} s  (copy + hash in one pass + qemu-img inspect + register)`);
+  for (const [k, l] of libraries.entries()) {
+    console.log(`  ${`${l.label} import`.padEnd(24)} ${median(imps[k]!).toFixed(2)} s  (copy + hash in one pass + qemu-img inspect + register)`);
+  }
   console.log(`  vs cp                    ${(median(imp) / median(cp)).toFixed(2)} × cp  (goal ≤ 1.1)`);
   console.log(`  vs the limit max(cp, openssl) ${ratio(limit3, median(imp))}`);
 }

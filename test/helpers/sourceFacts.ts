@@ -119,6 +119,30 @@ export function folderGraph(files: SourceFile[], of = folderOf): Map<string, Set
   return g;
 }
 
+/**
+ * Directory imports, less a room's use of its parent's leaves: lab/node may
+ * import lab/labError.ts, api/routes api/httpError.ts, as long as that file
+ * imports nothing from the room. Everything else between directories counts.
+ */
+export function roomGraph(files: SourceFile[]): Map<string, Set<string>> {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const g = new Map<string, Set<string>>();
+  for (const f of files) {
+    const from = dirOf(f.path);
+    const set = g.get(from) ?? new Set<string>();
+    for (const i of f.imports) {
+      const to = dirOf(i);
+      if (to === from) continue;
+      const parentLeaf =
+        (to === '.' || from.startsWith(`${to}/`)) &&
+        !(byPath.get(i)?.imports ?? []).some((j) => j.startsWith(`${from}/`));
+      if (!parentLeaf) set.add(to);
+    }
+    g.set(from, set);
+  }
+  return g;
+}
+
 export function functionSizes(files: SourceFile[]): FunctionSize[] {
   const out: FunctionSize[] = [];
   for (const f of files) {
@@ -165,6 +189,7 @@ function report() {
   console.log(`file cycles: ${JSON.stringify(cycles(fileGraph(files)))}`);
   console.log(`folder cycles: ${JSON.stringify(cycles(folderGraph(files)))}`);
   console.log(`directory cycles: ${JSON.stringify(cycles(folderGraph(files, dirOf)))}`);
+  console.log(`room cycles (a room may use its parent's leaves): ${JSON.stringify(cycles(roomGraph(files)))}`);
   console.log(`lab: ${lab.length} files (${labFlat.length} flat), ${lab.reduce((n, f) => n + f.lines, 0)} lines`);
   console.log(`lab flat > 300: ${labFlat.filter((f) => f.lines > 300).map((f) => `${f.path} ${f.lines}`)}`);
   console.log(`images: ${images.length} files, ${images.reduce((n, f) => n + f.lines, 0)} lines`);
