@@ -53,7 +53,7 @@ export function uploadName(fileName: string | undefined): string | undefined {
   return /^[A-Za-z0-9][\w.-]*$/.test(name) ? name : undefined;
 }
 
-/** What the image service is built with; `imageUsers` is the labs' answer, so images/ never imports lab/. */
+/** What the image service is built with: the store, the process's one library (see createServices), the builds. */
 export interface ImageServiceDeps {
   store: StoreHandle;
   /** The one library of this process (opened on first use), shared with the builds. */
