@@ -1,6 +1,6 @@
 import type { LabPlan, MgmtNet, NicPlan } from '../plan/labPlan.js';
 import { relayOfNet } from '../qemu/mgmtNet.js';
-import { shellQuote } from '../lab/node/sshCommand.js';
+import { shellQuote } from '../host/shellQuote.js';
 import { style } from './output.js';
 
 /** What the management NIC reaches: the egress setting's effect. */

@@ -2,6 +2,7 @@ import type { Settings } from '../host/settings.js';
 import type { ImageLibrary } from '../images/library.js';
 import { openLibrary } from '../images/openLibrary.js';
 import { storeHandle, type StoreHandle } from '../store/database.js';
+import { AccessService } from './access.js';
 import { BuildService } from './builds.js';
 import { HostService } from './host.js';
 import { ImageService } from './images.js';
@@ -17,6 +18,8 @@ export interface Services {
   host: HostService;
   snapshots: SnapshotService;
   builds: BuildService;
+  /** ssh and serial consoles of running nodes. */
+  access: AccessService;
 }
 
 /**
@@ -33,7 +36,9 @@ export function createServices(settings: Settings): Services {
   const library = oneLibrary(settings, store, labs, jobs);
   const builds = new BuildService(settings, jobs, library);
   const images = new ImageService(settings, { store, library, builds });
-  return { settings, labs, images, jobs, host: new HostService(settings), snapshots: new SnapshotService(), builds };
+  const access = new AccessService(settings);
+  const snapshots = new SnapshotService();
+  return { settings, labs, images, jobs, host: new HostService(settings), snapshots, builds, access };
 }
 
 /** The library of this process: the labs answer who uses an image (images/ never imports lab/); jobs lend slots. */
@@ -43,8 +48,10 @@ function oneLibrary(settings: Settings, store: StoreHandle, labs: LabService, jo
   return () => (lib ??= openLibrary(settings.root, settings.childEnv, { db: store.db(), ...wiring }));
 }
 
-export type { LabService, ImageService, JobService, HostService, SnapshotService, BuildService };
+export type { LabService, ImageService, JobService, HostService, SnapshotService, BuildService, AccessService };
+export type { SshIo, ConsoleTerminal } from './access.js';
 export type { OpContext, DeployInput, InlineSpec } from './labs.js';
 export type { ImagePatch, ImportOptions, ImportedImage } from './images.js';
 export type { DetectAnswer } from './builds.js';
 export type { JobRecord } from '../jobs/jobStore.js';
+export type { JobObserver } from '../jobs/runJob.js';

@@ -21,9 +21,7 @@ import type { JobRecord } from '../jobs/jobStore.js';
 import type { JobContext } from '../jobs/runJob.js';
 import { writeFileAtomic } from '../host/atomicWrite.js';
 import { isValidName, NAME_RULE } from '../spec/names.js';
-import { runningNode } from '../lab/node/nodeControl.js';
-import { assertConsoleFree, consoleAddress, holdConsole, type ConsoleAddress } from '../lab/node/console.js';
-import { consoleHolderFile, labFiles } from '../plan/labFiles.js';
+import { labFiles } from '../plan/labFiles.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpec, type Spec } from '../spec/loadSpec.js';
@@ -247,24 +245,6 @@ export class LabService {
       writeFileAtomic(join(dir, 'profiles', `${node}.json`), json(profile), 0o600);
     }
     return dir;
-  }
-
-  /** Where a running node's serial console listens: its private unix socket (or 127.0.0.1:port with console_tcp). */
-  consoleAddress(ref: LabRef, node: string): ConsoleAddress {
-    const state = loadLab(ref);
-    return consoleAddress(runningNode(state, node));
-  }
-
-  /** The console of a running node for a terminal to attach to; a conflict while a server holds that console. */
-  consoleForTerminal(ref: LabRef, node: string): ConsoleAddress {
-    const address = this.consoleAddress(ref, node);
-    assertConsoleFree(consoleHolderFile(ref.dir, node), node);
-    return address;
-  }
-
-  /** Mark a node's console as held by this process (until the returned function runs): `vmlab console` then says so. */
-  holdConsole(ref: LabRef, node: string): () => void {
-    return holdConsole(consoleHolderFile(ref.dir, node));
   }
 
   /**

@@ -2,7 +2,7 @@ import type { LabRef } from '../lab/state/labSelect.js';
 import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotOptions } from '../lab/snapshot/snapshot.js';
 import { restoreSnapshot, type RestoreResult } from '../lab/snapshot/restoreSnapshot.js';
 import { resumeLab } from '../lab/snapshot/pause.js';
-import type { SnapshotRecord } from '../lab/state/snapshotFacts.js';
+import { snapshotBytes, type SnapshotRecord } from '../lab/state/snapshotFacts.js';
 import { LabError } from '../lab/labError.js';
 import { exportSnapshot, type ExportResult } from '../lab/snapshot/snapshotExport.js';
 import type { OpContext } from './labs.js';
@@ -49,6 +49,11 @@ export class SnapshotService {
     const taken = existing ? undefined : await this.snapshot(ref, { name: opts.name, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
     const exported = opts.export !== undefined ? await this.export(ref, opts.name, opts.export, { withBase: Boolean(opts.withBase) }, op) : undefined;
     return { ...(taken ? { taken } : {}), record: (taken ?? existing)!, ...(exported ? { exported } : {}) };
+  }
+
+  /** The VM (RAM) state a snapshot holds, summed over its nodes. */
+  vmStateBytes(rec: SnapshotRecord): number {
+    return snapshotBytes(rec);
   }
 
   delete(ref: LabRef, name: string, op: OpContext): Promise<SnapshotRecord> {

@@ -6,6 +6,9 @@ export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name) && name.length <= 64 && name !== '.' && name !== '..';
 }
 
+/** A bare name (no "/", no ".") means the store, as lima and docker tell a name from a path. */
+export const isStoreName = (arg: string) => isValidName(arg) && !/[./]/.test(arg);
+
 /*
  * A login name reaches ssh_config (`User …`), ssh's argv, cloud-init's
  * `users` and sudo: the portable POSIX user name (what useradd takes by

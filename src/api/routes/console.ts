@@ -26,14 +26,16 @@ const consoleRoute: FastifyPluginAsyncZod = async (app) => {
       // Refuse before the upgrade, so a client sees 404/409 with the usual body.
       preValidation: async (req) => {
         const { lab, node } = req.params as { lab: string; node: string };
-        (req as unknown as { console: ConsoleTarget }).console = app.services.labs.consoleAddress(app.services.labs.ref(lab), node);
+        const target = app.services.access.consoleAddress(app.services.labs.ref(lab), node);
+        (req as unknown as { console: ConsoleTarget }).console = target;
       },
     },
     async (socket, req) => {
       const { lab, node } = req.params;
       const target = (req as unknown as { console: ConsoleTarget }).console;
       try {
-        await app.consoles.attach(`${lab}/${node}`, target, socket, () => app.services.labs.holdConsole(app.services.labs.ref(lab), node));
+        const hold = () => app.services.access.holdConsole(app.services.labs.ref(lab), node);
+        await app.consoles.attach(`${lab}/${node}`, target, socket, hold);
       } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'console not reachable');
         socket.close(1011, 'the console is not reachable (is the node running?)');

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VmlabError } from '../../errors/vmlabError.js';
-import type { JobRecord } from '../../jobs/jobStore.js';
+import type { JobRecord } from '../../service/index.js';
 import { HttpError } from '../httpError.js';
 import { issuesAt } from '../plugins/errors.js';
 import { ImageDetail, ImageRecord, JobAccepted, Name, errors } from '../schemas.js';

@@ -7,7 +7,7 @@ import type { Reporter } from '../../host/reporter.js';
 import { LabReport, Name, errors } from '../schemas.js';
 import { INVENTORY_FORMATS } from '../../plan/inventory.js';
 import { GRAPH_FORMATS } from '../../plan/graph.js';
-import { isStoreName } from '../../lab/snapshot/snapshotArchive.js';
+import { isStoreName } from '../../spec/names.js';
 import { expandPath, isLibraryRef, LIBRARY_PREFIX } from '../../plan/resolveNode.js';
 import type { ServerPaths } from '../serverPaths.js';
 

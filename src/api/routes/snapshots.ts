@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import type { Reporter } from '../../host/reporter.js';
-import { isStoreName } from '../../lab/snapshot/snapshotArchive.js';
+import { isStoreName } from '../../spec/names.js';
 import { VmlabError } from '../../errors/vmlabError.js';
 import { ImageRecord, Name, SnapshotRecord, errors } from '../schemas.js';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { LabError } from '../../lab/labError.js';
 import { services } from '../services.js';
 import type { ImageRecord } from '../../store/imageStore.js';
-import type { JobObserver } from '../../jobs/runJob.js';
+import type { JobObserver } from '../../service/index.js';
+import { VmlabError } from '../../errors/vmlabError.js';
 import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 import { formatBytes, progressBar } from '../progressBar.js';
@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'where to write the qcow2 (default ~/.vmlab/images/vmlab-tiny.qcow2)')
     .addHelpText('after', '\nThe tiny guest: kernel + busybox + dropbear, boots in seconds under TCG, DHCP on eth0,\nSSH as root (password vmlab, or the lab key). Guest NIC N is ethN.\n\nExamples:\n  vmlab images build tiny\n  vmlab images build tiny --output /tmp/tiny.qcow2')
     .action(async (kind: string, opts: { output?: string }) => {
-      if (kind !== 'tiny') throw new LabError(`unknown image kind "${kind}"`, 'the only kind is: tiny', 'input', 'unknown_kind');
+      if (kind !== 'tiny') throw new VmlabError('unknown_kind', `unknown image kind "${kind}"`, { kind: 'input', hint: 'the only kind is: tiny' });
       const out = await lib().buildTiny(opts.output, cliReporter(globals.verbose));
       process.stdout.write(`${out}\n`);
     });

@@ -4,8 +4,7 @@ import { cliReporter } from '../reporter.js';
 import { globals } from '../globals.js';
 import { printJson, table } from '../output.js';
 import { OptionError } from '../options.js';
-import { snapshotBytes } from '../../lab/state/snapshotFacts.js';
-import { isStoreName } from '../../lab/snapshot/snapshotArchive.js';
+import { isStoreName } from '../../spec/names.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -62,7 +61,10 @@ Examples:
         const all = svc.snapshots.list(ref);
         if (opts.json) return printJson(all);
         if (!all.length) return void process.stdout.write(`lab ${ref.name} has no snapshots (vmlab snapshot --name <name>)\n`);
-        const rows = all.map((s) => [s.name, s.created, s.kind, s.accel.toUpperCase(), s.machine, s.qemu_version, Object.keys(s.nodes).join(','), mib(snapshotBytes(s))]);
+        const rows = all.map((s) => {
+          const [nodes, vmState] = [Object.keys(s.nodes).join(','), mib(svc.snapshots.vmStateBytes(s))];
+          return [s.name, s.created, s.kind, s.accel.toUpperCase(), s.machine, s.qemu_version, nodes, vmState];
+        });
         process.stdout.write(table(['NAME', 'CREATED', 'KIND', 'ACCEL', 'MACHINE', 'QEMU', 'NODES', 'VM STATE'], rows) + '\n');
         return;
       }
@@ -74,7 +76,8 @@ Examples:
       const r = await svc.snapshots.takeAndExport(ref, { name: opts.name!, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly), ...(opts.export !== undefined ? { export: opts.export } : {}), withBase: Boolean(opts.withBase) }, op);
       if (r.taken) {
         const rec = r.taken;
-        const what = rec.kind === 'full' ? `lab paused ${secs(rec.took_ms)}, VM state ${mib(snapshotBytes(rec))}` : 'disks only';
+        const vmState = mib(svc.snapshots.vmStateBytes(rec));
+        const what = rec.kind === 'full' ? `lab paused ${secs(rec.took_ms)}, VM state ${vmState}` : 'disks only';
         process.stdout.write(`snapshot ${rec.name} of lab ${ref.name}: ${Object.keys(rec.nodes).length} node(s), ${what}\n`);
       }
       if (r.exported && opts.export !== undefined) {

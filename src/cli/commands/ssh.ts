@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
-import { loadLab, selectLab } from '../../lab/state/labSelect.js';
-import { sshInvocation } from '../../lab/node/sshCommand.js';
-import { runningNode } from '../../lab/node/nodeControl.js';
 import { globals } from '../globals.js';
 import { cliReporter } from '../reporter.js';
-import { runSshSession } from '../../lab/node/sshSession.js';
+import { services } from '../services.js';
 
 async function runSsh(node: string, command: string[], opts: { specs?: string }): Promise<void> {
-  const state = loadLab(selectLab({ lab: globals.lab, specDir: opts.specs }));
-  runningNode(state, node);
-  if (globals.verbose) process.stderr.write(`exec ${sshInvocation(state, node, command).argv.join(' ')}\n`);
+  const svc = services();
+  const ref = svc.labs.select({ lab: globals.lab, specDir: opts.specs });
   const reporter = cliReporter(globals.verbose);
+  const exec = (argv: readonly string[]) => {
+    if (globals.verbose) process.stderr.write(`exec ${argv.join(' ')}\n`);
+  };
   // The remote command's exit code is ours, as with ssh itself.
-  process.exitCode = await runSshSession(state, node, command, { stderr: process.stderr, waiting: (m) => reporter.info(m) });
+  const io = { stderr: process.stderr, waiting: (m: string) => reporter.info(m), exec };
+  process.exitCode = await svc.access.ssh(ref, node, command, io);
 }
 
 export function register(program: Command): void {

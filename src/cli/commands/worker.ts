@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { LabError } from '../../lab/labError.js';
+import { VmlabError } from '../../errors/vmlabError.js';
 import { wholeNumberOption } from '../options.js';
 import { services } from '../services.js';
 
@@ -19,7 +19,10 @@ export function register(program: Command): void {
     .action(async (opts: { kinds: string; concurrency: number }) => {
       const kinds = [...new Set(opts.kinds.split(',').map((k) => k.trim()).filter(Boolean))];
       const unknown = kinds.filter((k) => !KINDS.includes(k));
-      if (!kinds.length || unknown.length) throw new LabError(`--kinds: expected some of ${KINDS.join(', ')}, got "${opts.kinds}"`, `e.g. --kinds ${KINDS.join(',')}`, 'input', 'bad_option');
+      if (!kinds.length || unknown.length) {
+        const message = `--kinds: expected some of ${KINDS.join(', ')}, got "${opts.kinds}"`;
+        throw new VmlabError('bad_option', message, { kind: 'input', hint: `e.g. --kinds ${KINDS.join(',')}` });
+      }
       const svc = services();
       const all = { ...svc.builds.handlers(), ...svc.images.handlers() };
       // A long-running worker says when Redis goes away (and reconnects by itself).

@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import { packageRoot } from '../../packageRoot.js';
 import type { LabState } from '../state/labState.js';
 import { nodeOf } from '../state/labSelect.js';
+import { shellQuote } from '../../host/shellQuote.js';
 
-/** Quote one argument for the remote POSIX shell. */
-export const shellQuote = (arg: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+// Still imported from here by lab/ (allHosts, checkpoint); its home is host/.
+export { shellQuote };
 
 export interface SshInvocation {
   argv: string[];

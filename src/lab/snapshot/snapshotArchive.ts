@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { LabPlan } from '../../plan/labPlan.js';
 import { hashFile } from '../../host/fileDigest.js';
 import { rebaseUnsafe } from '../../qemu/qemuImg.js';
-import { isValidName } from '../../spec/names.js';
+import { isStoreName } from '../../spec/names.js';
 import { LabError } from '../labError.js';
 import { snapshotMismatches } from '../state/snapshotFacts.js';
 import { partFile, type OpenedArchive } from './archiveOpen.js';
@@ -22,9 +22,6 @@ import { moveFile } from './fileCopy.js';
 /** Where `vmlab snapshot --export` puts a snapshot when no file is named; where a warm deploy finds it by name. */
 export const storedArchivePath = (root: string, lab: string, name: string) =>
   join(root, 'snapshots', lab, `${name}.tar`);
-
-/** A bare name (no "/", no ".") means the store, as lima and docker tell a name from a path. */
-export const isStoreName = (arg: string) => isValidName(arg) && !/[./]/.test(arg);
 
 /** The snapshot's base images' digests, each file hashed once. */
 export async function baseDigests(plan: LabPlan): Promise<Map<string, string>> {

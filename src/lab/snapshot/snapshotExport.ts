@@ -16,7 +16,8 @@ import { nodeIsUp } from '../node/nodeControl.js';
 import { ARCHIVE_FORMAT, type ArchiveManifest, type ArchiveNode } from './archiveParts.js';
 import { copyFast } from './fileCopy.js';
 import { resumeAbandoned, withPaused } from './pause.js';
-import { baseDigests, isStoreName, storedArchivePath } from './snapshotArchive.js';
+import { isStoreName } from '../../spec/names.js';
+import { baseDigests, storedArchivePath } from './snapshotArchive.js';
 import { checkSnapshotName, findSnapshot } from './snapshotRecord.js';
 
 /*

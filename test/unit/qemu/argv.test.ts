@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { optValue, linkNetdevOptions, netdevOptString } from '../../../src/qemu/argv.js';
-import { shellQuote } from '../../../src/lab/node/sshCommand.js';
+import { shellQuote } from '../../../src/host/shellQuote.js';
 import { mgmtNetdevArgs } from '../../../src/qemu/mgmtNet.js';
 
 describe('argv pieces', () => {
