@@ -14,17 +14,37 @@ import type { ServerPaths } from '../serverPaths.js';
 const LabParams = z.object({ lab: Name.describe('lab name') });
 const NodeParams = LabParams.extend({ node: Name.describe('node name') });
 
-const Warm = z.string().min(1).optional().describe('start warm from an exported snapshot: a .tar file on the server, or the name it was exported under into the store (vmlab snapshot --export NAME)');
-const MaxParallel = z.number().int().min(1).max(1024).optional().describe('boot at most this many nodes at once (default: the cores under TCG, twice that under KVM)');
+const Warm = z
+  .string()
+  .min(1)
+  .optional()
+  .describe(
+    'start warm from an exported snapshot: a .tar file on the server, ' +
+      'or the name it was exported under into the store (vmlab snapshot --export NAME)',
+  );
+const MaxParallel = z
+  .number()
+  .int()
+  .min(1)
+  .max(1024)
+  .optional()
+  .describe('boot at most this many nodes at once (default: the cores under TCG, twice that under KVM)');
 const Force = z.boolean().optional().describe('deploy even when the lab needs more memory than the host has available');
+const SpecDir = z
+  .string()
+  .startsWith('/', 'expected an absolute path on the server')
+  .describe('a spec directory on the server');
 const DeployBody = z.union([
-  z.object({ spec_dir: z.string().startsWith('/', 'expected an absolute path on the server').describe('a spec directory on the server'), snapshot: Warm, max_parallel: MaxParallel, force: Force }).strict(),
+  z.object({ spec_dir: SpecDir, snapshot: Warm, max_parallel: MaxParallel, force: Force }).strict(),
   z
     .object({
       name: z.string().min(1).describe('lab name'),
       topology: z.record(z.string(), z.unknown()).describe('topology.json'),
       platforms: z.record(z.string(), z.unknown()).optional().describe('platforms.json'),
-      profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional().describe('profiles/<node>.json, by node'),
+      profiles: z
+        .record(z.string(), z.record(z.string(), z.unknown()))
+        .optional()
+        .describe('profiles/<node>.json, by node'),
       snapshot: Warm,
       max_parallel: MaxParallel,
       force: Force,
@@ -63,18 +83,34 @@ function confineDeploy(paths: ServerPaths, root: string, b: DeployRequest): Depl
   return { ...b, ...snapshot };
 }
 
-const labs: FastifyPluginAsyncZod = async (app) => {
-  const svc = app.services.labs;
-  /** What the lab engine reports during a request goes to the server log, under the request's id. */
-  const reporter = (log: FastifyBaseLogger): Reporter => ({
-    info: (m) => log.info(m),
-    warn: (m) => log.warn(m),
-    verbose: (m) => log.debug(m),
-  });
+type App = Parameters<FastifyPluginAsyncZod>[0];
 
+/** What the lab engine reports during a request goes to the server log, under the request's id. */
+const reporter = (log: FastifyBaseLogger): Reporter => ({
+  info: (m) => log.info(m),
+  warn: (m) => log.warn(m),
+  verbose: (m) => log.debug(m),
+});
+
+const DEPLOY_DESCRIPTION =
+  'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, ' +
+  'and nothing starts; a spec_dir, snapshot file or inline vm_image file outside VMLAB_HOME and the --allow-path ' +
+  'roots is 403 (path_not_allowed); a lab needing more memory than the host has available is 409 ' +
+  '(insufficient_memory) unless force. Follow the job with GET /api/v1/jobs/{id}/events.';
+
+/** Every lab, deploy one (as a job), one lab, destroy one. */
+function lifecycleRoutes(app: App): void {
+  const svc = app.services.labs;
   app.get(
     '/labs',
-    { schema: { operationId: 'listLabs', tags: ['labs'], summary: 'Every lab, as its processes say it is', response: { 200: z.array(LabReport), ...errors() } } },
+    {
+      schema: {
+        operationId: 'listLabs',
+        tags: ['labs'],
+        summary: 'Every lab, as its processes say it is',
+        response: { 200: z.array(LabReport), ...errors() },
+      },
+    },
     async () => svc.list(),
   );
 
@@ -85,7 +121,7 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         operationId: 'deployLab',
         tags: ['labs'],
         summary: 'Deploy a lab from a spec directory on the server or an inline spec, as a job',
-        description: 'The spec is loaded and planned first: a bad spec is 422 with every problem (file and JSON path) in details, and nothing starts; a spec_dir, snapshot file or inline vm_image file outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed); a lab needing more memory than the host has available is 409 (insufficient_memory) unless force. Follow the job with GET /api/v1/jobs/{id}/events.',
+        description: DEPLOY_DESCRIPTION,
         body: DeployBody,
         response: { 202: z.object({ job_id: z.string(), lab: z.string() }), ...errors(403, 404, 409, 422) },
       },
@@ -98,10 +134,24 @@ const labs: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/labs/:lab',
-    { schema: { operationId: 'getLab', tags: ['labs'], summary: 'A lab with its nodes and links', params: LabParams, response: { 200: LabReport, ...errors(404) } } },
+    {
+      schema: {
+        operationId: 'getLab',
+        tags: ['labs'],
+        summary: 'A lab with its nodes and links',
+        params: LabParams,
+        response: { 200: LabReport, ...errors(404) },
+      },
+    },
     async (req) => svc.get(svc.ref(req.params.lab)),
   );
 
+  const Destroyed = z.object({
+    stopped: z.array(z.string()),
+    restored_profiles: z.array(z.string()),
+    existed: z.boolean(),
+    kept_originals: z.string().optional(),
+  });
   app.delete(
     '/labs/:lab',
     {
@@ -110,21 +160,31 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         tags: ['labs'],
         summary: 'Stop every node, remove the lab and restore the profiles',
         params: LabParams,
-        querystring: z.object({ force: z.enum(['true', 'false']).optional().describe('remove even a lab whose state.json is unreadable') }),
-        response: {
-          200: z.object({ stopped: z.array(z.string()), restored_profiles: z.array(z.string()), existed: z.boolean(), kept_originals: z.string().optional() }),
-          ...errors(404, 409),
-        },
+        querystring: z.object({
+          force: z.enum(['true', 'false']).optional().describe('remove even a lab whose state.json is unreadable'),
+        }),
+        response: { 200: Destroyed, ...errors(404, 409) },
       },
     },
     async (req) => {
-      const r = await svc.destroy(svc.ref(req.params.lab), { force: req.query.force === 'true' }, { reporter: reporter(req.log) });
-      return { stopped: r.stopped, restored_profiles: r.restoredProfiles, existed: r.existed, ...(r.keptOriginals ? { kept_originals: r.keptOriginals } : {}) };
+      const op = { reporter: reporter(req.log) };
+      const r = await svc.destroy(svc.ref(req.params.lab), { force: req.query.force === 'true' }, op);
+      const kept = r.keptOriginals ? { kept_originals: r.keptOriginals } : {};
+      return { stopped: r.stopped, restored_profiles: r.restoredProfiles, existed: r.existed, ...kept };
     },
   );
+}
 
-  // Text as the tools read it (YAML, JSON, ssh_config, Mermaid, DOT), not wrapped in a JSON string.
-  const INVENTORY_TYPE = { ansible: 'application/yaml', json: 'application/json', 'ssh-config': 'text/plain' } as const;
+// Text as the tools read it (YAML, JSON, ssh_config, Mermaid, DOT), not wrapped in a JSON string.
+const INVENTORY_TYPE = { ansible: 'application/yaml', json: 'application/json', 'ssh-config': 'text/plain' } as const;
+
+/** A deployed lab for other tools: its inventory and its graph. */
+function outputRoutes(app: App): void {
+  const svc = app.services.labs;
+  const InventoryFormat = z
+    .enum(INVENTORY_FORMATS)
+    .default('ansible')
+    .describe('ansible (YAML), json (topology-data.json) or ssh-config');
   app.get(
     '/labs/:lab/inventory',
     {
@@ -133,11 +193,14 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         tags: ['labs'],
         summary: 'The lab for other tools: Ansible inventory, containerlab topology-data.json, or ssh_config',
         params: LabParams,
-        querystring: z.object({ format: z.enum(INVENTORY_FORMATS).default('ansible').describe('ansible (YAML), json (topology-data.json) or ssh-config') }),
+        querystring: z.object({ format: InventoryFormat }),
         response: { 200: z.string().describe('the file, as deploy wrote it into the lab dir'), ...errors(404, 422) },
       },
     },
-    async (req, reply) => reply.type(`${INVENTORY_TYPE[req.query.format]}; charset=utf-8`).send(svc.inventory(svc.ref(req.params.lab), req.query.format)),
+    async (req, reply) => {
+      const text = svc.inventory(svc.ref(req.params.lab), req.query.format);
+      return reply.type(`${INVENTORY_TYPE[req.query.format]}; charset=utf-8`).send(text);
+    },
   );
 
   app.get(
@@ -152,9 +215,29 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         response: { 200: z.string().describe('the graph source'), ...errors(404, 422) },
       },
     },
-    async (req, reply) => reply.type('text/plain; charset=utf-8').send(svc.graph({ ref: svc.ref(req.params.lab) }, req.query.format)),
+    async (req, reply) => {
+      const text = svc.graph({ ref: svc.ref(req.params.lab) }, req.query.format);
+      return reply.type('text/plain; charset=utf-8').send(text);
+    },
   );
+}
 
+/** Stop and start one node of a lab. */
+function nodeRoutes(app: App): void {
+  const svc = app.services.labs;
+  const StopBody = z
+    .object({
+      timeout_sec: z
+        .number()
+        .int()
+        .min(0)
+        .max(600)
+        .optional()
+        .describe('how long the guest gets to power off (default 15)'),
+      force: z.boolean().optional().describe('quit QEMU at once'),
+    })
+    .strict()
+    .nullish();
   app.post(
     '/labs/:lab/nodes/:node/stop',
     {
@@ -163,13 +246,17 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         tags: ['labs'],
         summary: 'Stop a node (its disk is kept)',
         params: NodeParams,
-        body: z.object({ timeout_sec: z.number().int().min(0).max(600).optional().describe('how long the guest gets to power off (default 15)'), force: z.boolean().optional().describe('quit QEMU at once') }).strict().nullish(),
-        response: { 200: z.object({ node: z.string(), result: z.enum(['stopped', 'already']) }), ...errors(404, 409, 422) },
+        body: StopBody,
+        response: {
+          200: z.object({ node: z.string(), result: z.enum(['stopped', 'already']) }),
+          ...errors(404, 409, 422),
+        },
       },
     },
     async (req) => {
       const { lab, node } = req.params;
-      const result = await svc.stopNode(svc.ref(lab), node, { timeoutMs: (req.body?.timeout_sec ?? 15) * 1000, force: Boolean(req.body?.force) }, { reporter: reporter(req.log) });
+      const opts = { timeoutMs: (req.body?.timeout_sec ?? 15) * 1000, force: Boolean(req.body?.force) };
+      const result = await svc.stopNode(svc.ref(lab), node, opts, { reporter: reporter(req.log) });
       app.consoles.closeNode(`${lab}/${node}`);
       return { node, result };
     },
@@ -183,7 +270,10 @@ const labs: FastifyPluginAsyncZod = async (app) => {
         tags: ['labs'],
         summary: 'Start a stopped node and reconnect its links; answers when SSH does',
         params: NodeParams,
-        response: { 200: z.object({ node: z.string(), already: z.boolean(), boot_ms: z.number() }), ...errors(404, 409) },
+        response: {
+          200: z.object({ node: z.string(), already: z.boolean(), boot_ms: z.number() }),
+          ...errors(404, 409),
+        },
       },
     },
     async (req) => {
@@ -192,5 +282,12 @@ const labs: FastifyPluginAsyncZod = async (app) => {
       return { node, already: r.already, boot_ms: r.bootMs };
     },
   );
+}
+
+/** Labs and their nodes; routes in the order the OpenAPI document lists them. */
+const labs: FastifyPluginAsyncZod = async (app) => {
+  lifecycleRoutes(app);
+  outputRoutes(app);
+  nodeRoutes(app);
 };
 export default labs;
