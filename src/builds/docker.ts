@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { run } from '../host/subprocess.js';
 import { whichBinary } from '../host/which.js';
 import { BuildError } from './buildError.js';
 
@@ -12,16 +12,11 @@ interface Run {
   stderr: string;
 }
 
-function docker(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Rejects only when docker cannot be started (as spawn would); a timeout is a SIGTERM, as spawn's `timeout` was. */
+async function docker(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Run> {
+  const r = await run(['docker', ...args], { env, timeoutMs, kill: { signal: 'SIGTERM' } });
+  if (r.spawnError) throw r.spawnError;
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 const where = (env: NodeJS.ProcessEnv) => (env.DOCKER_HOST ? `DOCKER_HOST=${env.DOCKER_HOST}` : 'the default Docker socket (DOCKER_HOST is not set)');

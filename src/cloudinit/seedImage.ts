@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QemuError } from '../qemu/qemuError.js';
-import { run, tailLines } from '../qemu/run.js';
+import { run, tailLines } from '../host/subprocess.js';
 import type { SeedFiles } from './cloudConfig.js';
 
 /**

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 export type Accel = 'kvm' | 'tcg';
 import { writeFileAtomic } from './atomicWrite.js';
 import { PROBE_EXIT_CODE, probeBootSector } from './probeSector.js';
+import { run } from './subprocess.js';
 import { whichBinary } from './which.js';
 import { accelFrom, ambientEnv, cacheHomeFrom, kvmDeviceFrom } from './settings.js';
 
@@ -109,14 +109,15 @@ export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.Pro
     // Under coreutils `timeout`: if vmlab is killed (-9) mid-probe, the probe VM still ends by itself
     // instead of staying behind in internal-error. It forwards our SIGTERM and QEMU's exit or signal.
     const limit = String(Math.ceil(timeoutMs / 1000) + 5);
-    const child = spawn('timeout', ['--kill-after=2', limit, qemuBinary, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const stop = new AbortController();
     let stderr = '';
     let settled = false;
+    // A verdict may come before QEMU exits (a crash seen on stderr, our timer): answer then, SIGTERM it.
     const finish = (o: Omit<ProbeOutcome, 'ms' | 'conclusive'>, conclusive = true) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.kill('SIGTERM');
+      stop.abort();
       rmSync(dir, { recursive: true, force: true });
       resolve({ ...o, ms: Date.now() - t0, conclusive });
     };
@@ -124,13 +125,16 @@ export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.Pro
       () => finish({ verdict: 'kvm-broken-at-run', evidence: `the probe guest did not finish within ${timeoutMs / 1000} s under KVM (it takes well under a second where KVM works)` }),
       timeoutMs,
     );
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    const onChunk = (text: string, stream: 'stdout' | 'stderr') => {
+      if (stream !== 'stderr') return;
+      stderr += text;
       const m = /KVM internal error\.[^\n]*/.exec(stderr);
       if (m) finish({ verdict: 'kvm-broken-at-run', evidence: `the probe guest crashed under KVM: "${m[0].trim()}"` });
-    });
-    child.on('error', (err) => finish({ verdict: 'kvm-broken-at-reset', evidence: `cannot run ${qemuBinary}: ${err.message}` }, false));
-    child.on('exit', (code, signal) => {
+    };
+    const probe = ['timeout', '--kill-after=2', limit, qemuBinary, ...argv];
+    void run(probe, { env, signal: stop.signal, kill: { signal: 'SIGTERM' }, keepChars: 0, onChunk }).then((r) => {
+      if (r.spawnError) return finish({ verdict: 'kvm-broken-at-reset', evidence: `cannot run ${qemuBinary}: ${r.spawnError.message}` }, false);
+      const { exitCode: code, signal } = r;
       if (code === PROBE_EXIT_CODE) return finish({ verdict: 'kvm-works', evidence: 'the probe guest ran protected-mode code and an interrupt under KVM and exited cleanly' });
       const first = stderr.split('\n').map((l) => l.trim()).find((l) => l) ?? '';
       const how = signal ? `killed by ${signal}` : `exit code ${code}`;

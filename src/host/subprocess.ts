@@ -25,6 +25,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Text written to the child's stdin, which is then closed. Without it the child reads nothing. */
   input?: string;
+  /** A stream piped to the child's stdin (a snapshot archive to a remote host). */
+  inputStream?: NodeJS.ReadableStream;
   /**
    * Answer on stdin once the child asks: called with all stdout so far after
    * each chunk; the first text it returns is written and stdin closed.
@@ -50,6 +52,8 @@ export interface KillPolicy {
   graceMs?: number;
   /** Run the child in a process group of its own and signal the whole group (make and what it started). */
   group?: boolean;
+  /** With `group`: once the leader has exited after a stop, SIGKILL what is left of the group (make's docker run). */
+  sweep?: boolean;
 }
 
 const tailOf = (text: string, keep: number | undefined) =>
@@ -91,6 +95,14 @@ function stopper(child: ChildProcess, policy: KillPolicy) {
       }
     },
     clear: () => clearTimeout(graceTimer),
+    /** The leader is gone: KILL its group, which may still hold children that ignored `signal`. */
+    sweep() {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* all gone */
+      }
+    },
   };
 }
 
@@ -98,7 +110,7 @@ function stopper(child: ChildProcess, policy: KillPolicy) {
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
   const policy = opts.kill ?? { signal: 'SIGKILL' };
-  const wantsStdin = opts.input !== undefined || opts.reply !== undefined;
+  const wantsStdin = opts.input !== undefined || opts.reply !== undefined || opts.inputStream !== undefined;
   const stdin = opts.interactive ? 'inherit' : wantsStdin ? 'pipe' : 'ignore';
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
@@ -152,6 +164,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     if (child.stdin) {
       child.stdin.on('error', () => undefined); // the command may exit without reading its input
       if (opts.input !== undefined) child.stdin.end(opts.input);
+      else opts.inputStream?.pipe(child.stdin);
     }
     let settled = false;
     const done = (exitCode: number | null, signal: NodeJS.Signals | null) => {
@@ -159,6 +172,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
       settled = true;
       clearTimeout(timer);
       kill.clear();
+      if ((timedOut || aborted) && policy.group && policy.sweep) kill.sweep();
       opts.signal?.removeEventListener('abort', onAbort);
       lines.stdout.flush();
       lines.stderr.flush();
@@ -222,3 +236,6 @@ export function startDetached(argv: readonly string[], opts: { log: string; env?
   child.unref();
   return { pid: child.pid, exited: () => exited, spawnError: () => error };
 }
+
+/** Last `n` non-empty lines of a text (a child's stderr, a log): the why of a failure message. */
+export const tailLines = (text: string, n: number) => text.split('\n').filter((l) => l.trim()).slice(-n).join('\n');

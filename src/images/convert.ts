@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { chmod, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { run } from '../host/subprocess.js';
 import { ImageError } from './imageError.js';
 import { inspectImage, type ImageFormat, type ImageInfo } from './inspect.js';
 
@@ -44,34 +44,21 @@ export async function convertToQcow2(src: string, srcFormat: ImageFormat, dest: 
   const argv = ['qemu-img', 'convert', '-p', '-f', srcFormat, '-O', 'qcow2', resolve(src), part];
   await rm(part, { force: true });
 
-  const result = await new Promise<{ code: number | null; stderr: string; aborted: boolean }>((done) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let aborted = false;
-    let last = -1;
-    const onAbort = () => {
-      aborted = true;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (b: Buffer) => {
-      for (const p of parseProgress(b.toString())) {
+  let last = -1;
+  const r = await run(argv, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    kill: { signal: 'SIGTERM', graceMs: 2000 },
+    onChunk: (text, stream) => {
+      if (stream !== 'stdout') return;
+      for (const p of parseProgress(text)) {
         if (p !== last) {
           last = p;
           opts.onProgress?.(p);
         }
       }
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', (err) => {
-      stderr += err.message;
-    });
-    child.on('close', (code) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      done({ code: code ?? null, stderr, aborted });
-    });
+    },
   });
+  const result = { code: r.exitCode, stderr: r.stderr, aborted: r.aborted };
 
   if (result.aborted) {
     await rm(part, { force: true });

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { whichBinary } from '../host/which.js';
-import { run, tailLines, type RunResult } from '../qemu/run.js';
+import { run, tailLines, type RunResult } from '../host/subprocess.js';
 import { ImageError } from './imageError.js';
 import { claimedFormat, type ImageFormat } from './imageFiles.js';
 

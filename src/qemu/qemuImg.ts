@@ -1,5 +1,5 @@
 import { QemuError } from './qemuError.js';
-import { run, tailLines, type RunResult } from './run.js';
+import { run, tailLines, type RunResult } from '../host/subprocess.js';
 
 /*
  * Every qemu-img call the lab engine makes: overlays, their internal

@@ -296,6 +296,6 @@ export class ImageService {
   }
 
   buildTiny(output: string | undefined, reporter: Reporter): Promise<string> {
-    return buildTinyGuest(output ?? defaultTinyImagePath(this.root), reporter);
+    return buildTinyGuest(output ?? defaultTinyImagePath(this.root), reporter, this.settings.childEnv);
   }
 }

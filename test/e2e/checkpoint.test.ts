@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/state/labScan.js';
-import { run } from '../../src/qemu/run.js';
+import { run } from '../../src/host/subprocess.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { writeSpecDir } from '../helpers/specDir.js';
 import { tinyGuest } from '../helpers/tinyGuest.js';

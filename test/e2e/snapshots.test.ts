@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { findQemusUnder } from '../../src/lab/state/labScan.js';
 import { LabError } from '../../src/lab/labError.js';
 import { QmpClient } from '../../src/qemu/qmp.js';
-import { run } from '../../src/qemu/run.js';
+import { run } from '../../src/host/subprocess.js';
 import { tempHome, vmlab } from '../helpers/cli.js';
 import { craftAttacks } from '../helpers/craftArchive.js';
 import { writeSpecDir } from '../helpers/specDir.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { run } from '../../src/qemu/run.js';
+import { run } from '../../src/host/subprocess.js';
 
 /*
  * Crafting hostile snapshot archives the way an attacker would: unpack a

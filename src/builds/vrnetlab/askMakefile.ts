@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { run } from '../../host/subprocess.js';
 import { BuildError } from '../buildError.js';
 import { PRINT_MAKEFILE, PRINT_TARGET, parseMakeVars, tagFromVars, type TagAnswer } from './makeVars.js';
 
@@ -49,24 +49,15 @@ function printMakefile(): string {
  * file named `fileName` (the file need not exist). make's own failure
  * (a Makefile error) is an answer with the reason; make missing is an error.
  */
-export function askMakefile(deviceDir: string, fileName: string, env?: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<TagAnswer> {
+export async function askMakefile(deviceDir: string, fileName: string, env?: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<TagAnswer> {
   const argv = ['-s', '--no-print-directory', '-f', 'Makefile', '-f', printMakefile(), `IMAGE=${fileName}`, PRINT_TARGET];
-  return new Promise((resolve, reject) => {
-    const child = spawn('make', argv, { cwd: deviceDir, ...(env ? { env } : {}), stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(new BuildError('make_missing', 'make is not installed: vrnetlab builds run `make docker-image`', 'install it: apt-get install make'));
-      else reject(e);
-    });
-    child.on('close', (code, signal) => {
-      if (code !== 0) {
-        const tail = err.trim().split('\n').slice(-3).join(' | ') || `exit ${code ?? signal}`;
-        return resolve({ ok: false, why: `make failed in ${deviceDir}: ${tail}` });
-      }
-      resolve(tagFromVars(parseMakeVars(out)));
-    });
-  });
+  const r = await run(['make', ...argv], { cwd: deviceDir, ...(env ? { env } : {}), timeoutMs, kill: { signal: 'SIGTERM' } });
+  const e = r.spawnError as NodeJS.ErrnoException | undefined;
+  if (e?.code === 'ENOENT') throw new BuildError('make_missing', 'make is not installed: vrnetlab builds run `make docker-image`', 'install it: apt-get install make');
+  if (e) throw e;
+  if (r.exitCode !== 0) {
+    const tail = r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${r.exitCode ?? r.signal}`;
+    return { ok: false, why: `make failed in ${deviceDir}: ${tail}` };
+  }
+  return tagFromVars(parseMakeVars(r.stdout));
 }

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { run } from '../../host/subprocess.js';
 import type { HostEntry } from '../../spec/hosts.js';
 import { shellQuote } from '../node/sshCommand.js';
 
@@ -33,21 +32,12 @@ export function sshArgv(entry: HostEntry, command: string[], opts: RemoteOptions
 }
 
 /** Run `command` on a host and collect its output (stdin from `input` when given). */
-export function captureOnHost(entry: HostEntry, command: string[], opts: RemoteOptions, input?: NodeJS.ReadableStream): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, ...rest] = sshArgv(entry, command, opts);
-  return new Promise((resolve) => {
-    const child = spawn(cmd!, rest, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (input) {
-      child.stdin!.on('error', () => undefined); // ssh gone: its exit code says why
-      input.pipe(child.stdin!);
-    }
-    child.once('error', (err) => resolve({ code: 255, stdout, stderr: `cannot run ${cmd}: ${err.message}` }));
-    child.once('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
-  });
+export async function captureOnHost(entry: HostEntry, command: string[], opts: RemoteOptions, input?: NodeJS.ReadableStream): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = sshArgv(entry, command, opts);
+  // ssh gone before reading all of `input`: its exit code says why (the runner ignores the broken pipe).
+  const r = await run(argv, input ? { inputStream: input } : {});
+  if (r.spawnError) return { code: 255, stdout: r.stdout, stderr: `cannot run ${argv[0]}: ${r.spawnError.message}` };
+  return { code: r.exitCode ?? 255, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Where a host's output lines go (already prefixed with its name). */
@@ -57,24 +47,20 @@ export interface LineSinks {
 }
 
 /** Run `vmlab …args` on one host, each line of its output prefixed `[host] `; resolves to its exit code (255: ssh failed). */
-export function runOnHost(name: string, entry: HostEntry, args: string[], opts: RemoteOptions, sinks: LineSinks, signal?: AbortSignal): Promise<number> {
-  const [cmd, ...rest] = remoteArgv(entry, args, opts);
-  return new Promise((resolve) => {
-    const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Interrupted: end the connection; the caller then rolls the hosts back (a remote deploy still running holds its lab lock until done).
-    const onAbort = () => child.kill('SIGTERM');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    createInterface({ input: child.stdout! }).on('line', (l) => sinks.stdout(`[${name}] ${l}`));
-    createInterface({ input: child.stderr! }).on('line', (l) => sinks.stderr(`[${name}] ${l}`));
-    child.once('error', (err) => {
-      sinks.stderr(`[${name}] cannot run ${cmd}: ${err.message}`);
-      resolve(255);
-    });
-    child.once('close', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(code ?? 255);
-    });
+export async function runOnHost(name: string, entry: HostEntry, args: string[], opts: RemoteOptions, sinks: LineSinks, signal?: AbortSignal): Promise<number> {
+  const argv = remoteArgv(entry, args, opts);
+  // Interrupted: end the connection; the caller then rolls the hosts back (a remote deploy still running holds its lab lock until done).
+  const r = await run(argv, {
+    ...(signal ? { signal } : {}),
+    kill: { signal: 'SIGTERM' },
+    keepChars: 0,
+    onLine: (l, stream) => (stream === 'stdout' ? sinks.stdout(`[${name}] ${l}`) : sinks.stderr(`[${name}] ${l}`)),
   });
+  if (r.spawnError) {
+    sinks.stderr(`[${name}] cannot run ${argv[0]}: ${r.spawnError.message}`);
+    return 255;
+  }
+  return r.exitCode ?? 255;
 }
 
 /** Run a vmlab command on every host at once; exit code by host. */

@@ -1,5 +1,5 @@
 import type { NodePlan } from '../../plan/labPlan.js';
-import { tailLines } from '../../qemu/run.js';
+import { tailLines } from '../../host/subprocess.js';
 import type { LabState } from '../state/labState.js';
 import { retrySsh } from './sessionReady.js';
 

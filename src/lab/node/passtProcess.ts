@@ -1,9 +1,8 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import type { MgmtNet, NodePlan } from '../../plan/labPlan.js';
 import { QemuError } from '../../qemu/qemuError.js';
-import { tailLines } from '../../qemu/run.js';
+import { tailLines, runSync } from '../../host/subprocess.js';
 import { stopByPidFile } from '../../host/processes.js';
-import { runSync } from '../../host/subprocess.js';
 import { whichBinary } from '../../host/which.js';
 import { scanLabHelpers } from '../state/labScan.js';
 

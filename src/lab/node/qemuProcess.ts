@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { NodePlan } from '../../plan/labPlan.js';
 import { QmpClient, qmpCommand } from '../../qemu/qmp.js';
 import { QemuError } from '../../qemu/qemuError.js';
-import { tailLines } from '../../qemu/run.js';
+import { tailLines, startDetached } from '../../host/subprocess.js';
 import { isAlive, isOurQemu, sleep, terminate, waitForExit } from '../../host/processes.js';
-import { startDetached } from '../../host/subprocess.js';
 import { passtOf, startPasst, stopPasst } from './passtProcess.js';
 import { qemuForwardPort, relayOf, startRelay } from './sshRelay.js';
 

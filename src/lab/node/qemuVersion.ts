@@ -1,4 +1,4 @@
-import { run } from '../../qemu/run.js';
+import { run } from '../../host/subprocess.js';
 import { binaryVersion } from '../state/snapshotFacts.js';
 
 /*

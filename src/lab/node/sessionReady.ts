@@ -1,5 +1,5 @@
 import type { NodePlan } from '../../plan/labPlan.js';
-import { run, tailLines, type RunResult } from '../../qemu/run.js';
+import { run, tailLines, type RunResult } from '../../host/subprocess.js';
 import type { LabState } from '../state/labState.js';
 import { isAlive, sleep } from '../../host/processes.js';
 import { sshInvocation } from './sshCommand.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { LabPlan } from '../../plan/labPlan.js';
 import { QemuError } from '../../qemu/qemuError.js';
-import { run, tailLines } from '../../qemu/run.js';
+import { run, tailLines } from '../../host/subprocess.js';
 import { writeFileAtomic } from '../../host/atomicWrite.js';
 import { isValidName, isValidUser, USER_RULE } from '../../spec/names.js';
 import { LabError } from '../labError.js';

@@ -4,9 +4,8 @@ import type { NodePlan, SshRelay } from '../../plan/labPlan.js';
 import { QemuError } from '../../qemu/qemuError.js';
 import { forwardedPort, relayOfNet } from '../../qemu/mgmtNet.js';
 import { qmpCommand } from '../../qemu/qmp.js';
-import { tailLines } from '../../qemu/run.js';
+import { tailLines, startDetached } from '../../host/subprocess.js';
 import { sleep, stopByPidFile, terminate } from '../../host/processes.js';
-import { startDetached } from '../../host/subprocess.js';
 import { scanLabHelpers } from '../state/labScan.js';
 
 const MAIN = fileURLToPath(new URL('./sshRelayMain.js', import.meta.url));

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import type { LabPlan, NodePlan } from '../../plan/labPlan.js';
 import type { Reporter } from '../../host/reporter.js';
-import { run, tailLines } from '../../qemu/run.js';
+import { run, tailLines } from '../../host/subprocess.js';
 import { LabError } from '../labError.js';
 import { nodeOf, type LabRef } from '../state/labSelect.js';
 import { withLab } from '../state/withLab.js';

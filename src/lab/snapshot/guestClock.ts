@@ -1,5 +1,4 @@
-import { run } from '../../host/subprocess.js';
-import { tailLines } from '../../qemu/run.js';
+import { run, tailLines } from '../../host/subprocess.js';
 import type { LabState } from '../state/labState.js';
 import { sshInvocation } from '../node/sshCommand.js';
 

@@ -6,7 +6,7 @@ import { pidAfter, removeLeftByDead } from '../../host/leftovers.js';
 import { writeFileAtomic } from '../../host/atomicWrite.js';
 import type { Reporter } from '../../host/reporter.js';
 import { keepOnlySnapshot, rebaseUnsafe } from '../../qemu/qemuImg.js';
-import { run, tailLines } from '../../qemu/run.js';
+import { run, tailLines } from '../../host/subprocess.js';
 import { LabError } from '../labError.js';
 import type { LabRef } from '../state/labSelect.js';
 import type { LabState } from '../state/labState.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { isAlive, sleep } from '../../../src/host/processes.js';
 import { run, runSync, startDetached } from '../../../src/host/subprocess.js';
@@ -63,6 +64,25 @@ describe('host/subprocess', () => {
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     for (let i = 0; i < 20 && isAlive(grandchild); i++) await sleep(50);
     assert.equal(isAlive(grandchild), false, 'the sleep the shell started is gone too');
+  });
+
+  it('sweeps the group after a stop: a grandchild that ignores SIGTERM is killed too', async () => {
+    const pidFile = join(dir, 'stubborn');
+    // Its output goes elsewhere: a child holding our pipes would keep the run open until it exits.
+    const r = await run(sh(`sh -c 'trap "" TERM; exec sleep 30' >/dev/null 2>&1 & echo $! > ${pidFile}; wait`), {
+      timeoutMs: 300,
+      kill: { signal: 'SIGTERM', graceMs: 60_000, group: true, sweep: true },
+    });
+    assert.equal(r.timedOut, true);
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 20 && isAlive(grandchild); i++) await sleep(50);
+    assert.equal(isAlive(grandchild), false, 'the sleep that ignored SIGTERM is gone');
+  });
+
+  it('pipes a stream to stdin', async () => {
+    const r = await run(['cat'], { inputStream: Readable.from(['from ', 'a stream']) });
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.stdout, 'from a stream');
   });
 
   it('keeps only the tail when asked', async () => {

@@ -8,7 +8,7 @@ import { ARCHIVE_FORMAT, membersProblem, partNameProblem, partsProblem } from '.
 import type { ImageFactsResolver } from '../../../src/lab/node/hostProbe.js';
 import { LabError } from '../../../src/lab/labError.js';
 import { headerNumber, tarMembers, type TarMember } from '../../../src/lab/snapshot/tarMembers.js';
-import { run } from '../../../src/qemu/run.js';
+import { run } from '../../../src/host/subprocess.js';
 import { partOf, repack } from '../../helpers/craftArchive.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vmlab-archive-'));

@@ -14,7 +14,7 @@ import {
   rebaseUnsafe,
 } from '../../../src/qemu/qemuImg.js';
 import { QemuError } from '../../../src/qemu/qemuError.js';
-import { run } from '../../../src/qemu/run.js';
+import { run } from '../../../src/host/subprocess.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmlab-qemuimg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
