@@ -1,16 +1,23 @@
-import { VmlabError } from '../errors/vmlabError.js';
+import { VmlabError, type ErrorOptions } from '../errors/vmlabError.js';
 
-/**
- * An error only HTTP has (401 no token, 403 cross-origin or a path outside the roots, 413 too large, 421 a foreign Host):
- * a VmlabError with its status named outright, since no kind maps to it.
- */
+/** The errors only HTTP has, each with its status: no kind maps to these. */
+export const HTTP_ERROR_STATUS = {
+  unauthorized: 401, // no or a wrong token
+  cross_origin: 403,
+  path_not_allowed: 403, // a path outside the server's roots
+  too_large: 413,
+  host_not_allowed: 421, // a foreign Host header
+} as const;
+
+export type HttpErrorCode = keyof typeof HTTP_ERROR_STATUS;
+
+/** An error only HTTP has: a VmlabError whose status comes from its code. */
 export class HttpError extends VmlabError {
-  constructor(
-    readonly status: 401 | 403 | 413 | 421,
-    code: string,
-    message: string,
-    hint?: string,
-  ) {
-    super(code, message, { kind: 'input', ...(hint ? { hint } : {}) });
+  declare readonly code: HttpErrorCode;
+  readonly status: 401 | 403 | 413 | 421;
+
+  constructor(code: HttpErrorCode, message: string, opts: Omit<ErrorOptions, 'kind'> = {}) {
+    super(code, message, { ...opts, kind: 'input' });
+    this.status = HTTP_ERROR_STATUS[code];
   }
 }

@@ -27,11 +27,10 @@ export class ServerPaths {
     const real = realAsFarAsItExists(resolve(path));
     if (this.roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep))) return real;
     throw new HttpError(
-      403,
       'path_not_allowed',
       `${field}: ${path}${real !== path ? ` (${real})` : ''} is outside the directories this server may use: ` +
         this.roots.join(', '),
-      `move it under one of them, or start the server with vmlab serve --allow-path ${dirname(real)}`,
+      { hint: `move it under one of them, or start the server with vmlab serve --allow-path ${dirname(real)}` },
     );
   }
 }

@@ -1,4 +1,4 @@
-import { VmlabError, type ErrorKind } from '../errors/vmlabError.js';
+import { VmlabError, type ErrorKind, type ErrorOptions } from '../errors/vmlabError.js';
 
 /**
  * A build that cannot start or did not finish, as data. `code` is what the
@@ -23,7 +23,7 @@ export type BuildErrorCode =
   | 'docker_rm_failed'
   | 'cancelled';
 
-const KIND: Record<BuildErrorCode, ErrorKind> = {
+export const BUILD_ERROR_KIND: Record<BuildErrorCode, ErrorKind> = {
   image_not_found: 'not_found',
   not_buildable: 'input',
   no_checkout: 'input',
@@ -44,7 +44,7 @@ const KIND: Record<BuildErrorCode, ErrorKind> = {
 
 export class BuildError extends VmlabError {
   declare readonly code: BuildErrorCode;
-  constructor(code: BuildErrorCode, message: string, hint?: string, extra: { details?: unknown } = {}) {
-    super(code, message, { kind: KIND[code], ...(hint ? { hint } : {}), ...extra });
+  constructor(code: BuildErrorCode, message: string, opts: ErrorOptions = {}) {
+    super(code, message, { ...opts, kind: opts.kind ?? BUILD_ERROR_KIND[code] });
   }
 }

@@ -1,14 +1,15 @@
 import { Option } from 'commander';
-import { VmlabError } from '../errors/vmlabError.js';
+import { VmlabError, type ErrorOptions } from '../errors/vmlabError.js';
 
 /**
  * A bad option value. Thrown from an option's argParser; commander lets it
  * through (only its own InvalidArgumentError is reworded), and main prints
- * `error: <message>` and exits 2.
+ * `error: <message>` and exits 2. One code, always bad input.
  */
 export class OptionError extends VmlabError {
-  constructor(message: string) {
-    super('bad_option', message, { kind: 'input' });
+  declare readonly code: 'bad_option';
+  constructor(code: 'bad_option', message: string, opts: Omit<ErrorOptions, 'kind'> = {}) {
+    super(code, message, { ...opts, kind: 'input' });
   }
 }
 
@@ -34,7 +35,10 @@ export function describeRule(rule: WholeNumberRule): string {
 export function parseWholeNumber(option: string, value: string, rule: WholeNumberRule): number {
   const n = /^\+?\d+$/.test(value) ? Number(value) : NaN;
   const ok = Number.isSafeInteger(n) && n >= (rule.min ?? 0) && (rule.max === undefined || n <= rule.max);
-  if (!ok) throw new OptionError(`option ${option}: expected ${describeRule(rule)}, got ${JSON.stringify(value)}`);
+  if (!ok) throw new OptionError(
+    'bad_option',
+    `option ${option}: expected ${describeRule(rule)}, got ${JSON.stringify(value)}`,
+  );
   return n;
 }
 

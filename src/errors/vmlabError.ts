@@ -17,18 +17,29 @@ export interface ErrorBody {
   details?: unknown;
 }
 
+/**
+ * What every error takes after its code and message: the same object for the
+ * base and each family (a family may add its own data, e.g. QemuError's argv).
+ */
+export interface ErrorOptions {
+  kind?: ErrorKind;
+  hint?: string | undefined;
+  details?: unknown;
+  cause?: unknown;
+}
+
 export class VmlabError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly hint: string | undefined;
   readonly details: unknown;
 
-  constructor(code: string, message: string, opts: { kind?: ErrorKind; hint?: string; details?: unknown; cause?: unknown } = {}) {
+  constructor(code: string, message: string, opts: ErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
     this.kind = opts.kind ?? 'failure';
-    this.hint = opts.hint;
+    this.hint = opts.hint || undefined; // '' is no hint
     this.details = opts.details;
   }
 
@@ -38,6 +49,11 @@ export class VmlabError extends Error {
 
   /** What a client sees: no stack, no internals. */
   toBody(): ErrorBody {
-    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}), ...(this.details === undefined ? {} : { details: this.details }) };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
   }
 }

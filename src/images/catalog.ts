@@ -155,13 +155,13 @@ const fileSchema = z.strictObject({ images: listSchema });
 /**
  * Validate a user catalog (parsed JSON: an array of entries, or
  * `{ "images": [...] }`). Every problem is reported at once, each with the
- * file and JSON path; throws ImageError('bad-input').
+ * file and JSON path; throws ImageError('bad_input').
  */
 export function validateCatalogEntries(data: unknown, file: string): UserCatalogEntry[] {
   // Pick the shape ourselves so errors point into it rather than at a union.
   const issues: SpecIssue[] = [];
   if (data === null || typeof data !== 'object') {
-    throw new ImageError('bad-input', formatIssue({ file, path: '', message: 'expected a JSON array of image entries or {"images": [...]}' }), `fix ${file}: e.g. [{"id": "debian-12", "url": "https://mirror.example/debian-12-genericcloud-amd64.qcow2"}]`);
+    throw new ImageError('bad_input', formatIssue({ file, path: '', message: 'expected a JSON array of image entries or {"images": [...]}' }), { hint: `fix ${file}: e.g. [{"id": "debian-12", "url": "https://mirror.example/debian-12-genericcloud-amd64.qcow2"}]` });
   }
   const result = Array.isArray(data) ? listSchema.safeParse(data) : fileSchema.safeParse(data);
   let list: UserCatalogEntry[] = [];
@@ -179,7 +179,7 @@ export function validateCatalogEntries(data: unknown, file: string): UserCatalog
   }
   if (issues.length > 0) {
     const message = issues.length === 1 ? formatIssue(issues[0]!) : `${issues.length} problems in the image catalog:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n');
-    throw new ImageError('bad-input', message, `fix ${file}: each entry needs an "id"; a new id needs every field (${REQUIRED_FIELDS})`);
+    throw new ImageError('bad_input', message, { hint: `fix ${file}: each entry needs an "id"; a new id needs every field (${REQUIRED_FIELDS})` });
   }
   return list;
 }
@@ -200,9 +200,11 @@ export function mergeCatalog(builtin: readonly CatalogEntry[], user: readonly Us
     if (!check.success) {
       const problems = check.error.issues.map((i) => `${jsonPath(i.path) || '(entry)'}: ${i.message.replace(/^Invalid input: /, '')}`).join('; ');
       throw new ImageError(
-        'bad-input',
+        'bad_input',
         base ? `catalog entry "${u.id}" overrides the built-in entry with invalid values: ${problems}` : `catalog entry "${u.id}" is not a built-in image and is incomplete: ${problems}`,
-        base ? 'fix the overriding fields' : `give every field (${REQUIRED_FIELDS}), or use a built-in id to override only some`,
+        {
+          hint: base ? 'fix the overriding fields' : `give every field (${REQUIRED_FIELDS}), or use a built-in id to override only some`,
+        },
       );
     }
     const entry = check.data as CatalogEntry;
@@ -223,5 +225,5 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 export function findCatalogEntry(catalog: readonly CatalogEntry[], id: string): CatalogEntry {
   const e = catalog.find((c) => c.id === id);
   if (e) return e;
-  throw new ImageError('not-found', `no image "${id}" in the catalog`, `known images: ${catalog.map((c) => c.id).join(', ')}`);
+  throw new ImageError('not_found', `no image "${id}" in the catalog`, { hint: `known images: ${catalog.map((c) => c.id).join(', ')}` });
 }

@@ -17,13 +17,13 @@ function readCatalogFile(path: string): UserCatalogEntry[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new ImageError('bad-input', `${path}: cannot read the catalog file`, 'check VMLAB_CATALOG and ~/.vmlab/catalog.d/');
+    throw new ImageError('bad_input', `${path}: cannot read the catalog file`, { hint: 'check VMLAB_CATALOG and ~/.vmlab/catalog.d/' });
   }
   let data: unknown;
   try {
     data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ImageError('bad-input', `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`, 'fix the syntax');
+    throw new ImageError('bad_input', `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`, { hint: 'fix the syntax' });
   }
   return validateCatalogEntries(data, path);
 }

@@ -132,18 +132,18 @@ export function findChecksum(text: string, fileName: string): ChecksumEntry | un
 export function parseChecksumArg(arg: string): Checksum {
   const m = /^\s*([A-Za-z0-9-]+):\s*(\S*)\s*$/.exec(arg);
   const hint = 'write it as sha256:<64 hex digits> or sha512:<128 hex digits>';
-  if (!m) throw new ImageError('bad-input', `Checksum ${JSON.stringify(arg)} has no algorithm prefix.`, hint);
+  if (!m) throw new ImageError('bad_input', `Checksum ${JSON.stringify(arg)} has no algorithm prefix.`, { hint });
   const tag = m[1]!.toLowerCase().replace('-', '');
   if (tag !== 'sha256' && tag !== 'sha512') {
-    throw new ImageError('bad-input', `Checksum algorithm ${JSON.stringify(m[1])} is not supported (sha256 or sha512).`, hint);
+    throw new ImageError('bad_input', `Checksum algorithm ${JSON.stringify(m[1])} is not supported (sha256 or sha512).`, { hint });
   }
   const hex = m[2]!;
   if (!HEX.test(hex)) {
-    throw new ImageError('bad-input', `Checksum ${JSON.stringify(arg)}: the digest is not hexadecimal.`, hint);
+    throw new ImageError('bad_input', `Checksum ${JSON.stringify(arg)}: the digest is not hexadecimal.`, { hint });
   }
   const want = tag === 'sha256' ? 64 : 128;
   if (hex.length !== want) {
-    throw new ImageError('bad-input', `Checksum ${JSON.stringify(arg)}: a ${tag} digest has ${want} hex digits, not ${hex.length}.`, hint);
+    throw new ImageError('bad_input', `Checksum ${JSON.stringify(arg)}: a ${tag} digest has ${want} hex digits, not ${hex.length}.`, { hint });
   }
   return { algo: tag, hex: hex.toLowerCase() };
 }

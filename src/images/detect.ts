@@ -116,8 +116,10 @@ export function parseOsArg(arg: string): DetectedOs {
     if (OS_ARG_FORMS[distro].test(version)) return os(distro, version, arch);
   }
   throw new ImageError(
-    'bad-input',
+    'bad_input',
     `--os ${JSON.stringify(arg)} is not an OS vmlab knows`,
-    `write it as <distro>-<version>[-<arch>], one of: ${OS_ARG_EXAMPLES.join(', ')} (arch: x86_64 or aarch64)`,
+    {
+      hint: `write it as <distro>-<version>[-<arch>], one of: ${OS_ARG_EXAMPLES.join(', ')} (arch: x86_64 or aarch64)`,
+    },
   );
 }

@@ -1,4 +1,4 @@
-import { VmlabError, type ErrorKind } from '../errors/vmlabError.js';
+import { VmlabError, type ErrorKind, type ErrorOptions } from '../errors/vmlabError.js';
 
 /**
  * A problem with an image or its download, as data: `code` is what jobs,
@@ -6,41 +6,41 @@ import { VmlabError, type ErrorKind } from '../errors/vmlabError.js';
  * Bad input the user can fix (a name, a checksum, an unsafe file) is exit 2.
  */
 export type ImageErrorCode =
-  | 'not-found' // HTTP 404 / missing file
+  | 'not_found' // HTTP 404 / missing file
   | 'http' // other HTTP failure
   | 'network' // connection failed / reset
-  | 'not-an-image' // HTML page, wrong magic bytes
-  | 'checksum-mismatch'
-  | 'checksum-unavailable'
+  | 'not_an_image' // HTML page, wrong magic bytes
+  | 'checksum_mismatch'
+  | 'checksum_unavailable'
   | 'unsafe' // backing file, external data file, path traversal
-  | 'unsupported-format'
-  | 'qemu-img' // qemu-img failed
+  | 'unsupported_format'
+  | 'qemu_img' // qemu-img failed
   | 'cancelled'
   | 'busy' // another live vmlab process is working on it
-  | 'in-use' // a lab runs on it
+  | 'in_use' // a lab runs on it
   | 'exists' // the name is taken
-  | 'bad-input';
+  | 'bad_input';
 
-const KIND: Record<ImageErrorCode, ErrorKind> = {
-  'not-found': 'not_found',
+export const IMAGE_ERROR_KIND: Record<ImageErrorCode, ErrorKind> = {
+  not_found: 'not_found',
   http: 'failure',
   network: 'failure',
-  'not-an-image': 'input',
-  'checksum-mismatch': 'input',
-  'checksum-unavailable': 'failure',
+  not_an_image: 'input',
+  checksum_mismatch: 'input',
+  checksum_unavailable: 'failure',
   unsafe: 'input',
-  'unsupported-format': 'input',
-  'qemu-img': 'failure',
+  unsupported_format: 'input',
+  qemu_img: 'failure',
   cancelled: 'failure',
   busy: 'conflict',
-  'in-use': 'conflict',
+  in_use: 'conflict',
   exists: 'conflict',
-  'bad-input': 'input',
+  bad_input: 'input',
 };
 
 export class ImageError extends VmlabError {
   declare readonly code: ImageErrorCode;
-  constructor(code: ImageErrorCode, message: string, hint?: string, kind: ErrorKind = KIND[code]) {
-    super(code, message, { kind, ...(hint ? { hint } : {}) });
+  constructor(code: ImageErrorCode, message: string, opts: ErrorOptions = {}) {
+    super(code, message, { ...opts, kind: opts.kind ?? IMAGE_ERROR_KIND[code] });
   }
 }

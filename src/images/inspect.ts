@@ -37,7 +37,7 @@ const TRUST_HINT = 'if you trust the image and the files it names, flatten it yo
  */
 export function assertSafeImageName(name: string): void {
   const bad = (why: string) =>
-    new ImageError('bad-input', `image name ${JSON.stringify(name)} is not allowed: ${why}`, 'use a plain file name such as "debian-12.qcow2" (letters, digits, ".", "-", "_"; no directories)');
+    new ImageError('bad_input', `image name ${JSON.stringify(name)} is not allowed: ${why}`, { hint: 'use a plain file name such as "debian-12.qcow2" (letters, digits, ".", "-", "_"; no directories)' });
   if (name.length === 0) throw bad('it is empty');
   if (name.includes('\0')) throw bad('it contains a NUL byte');
   if (name.includes('/') || name.includes('\\')) throw bad('it contains a path separator');
@@ -68,12 +68,12 @@ async function regularFileSize(path: string, label: string): Promise<number> {
   try {
     st = await stat(path);
   } catch {
-    throw new ImageError('not-found', `image file ${label} does not exist`, 'check the path, or download the image again');
+    throw new ImageError('not_found', `image file ${label} does not exist`, { hint: 'check the path, or download the image again' });
   }
   if (st.isDirectory()) {
-    throw new ImageError('not-an-image', `${label} is a directory, not a disk image`, `give the path of one image file in it, or register every image in it: vmlab images scan ${label}`);
+    throw new ImageError('not_an_image', `${label} is a directory, not a disk image`, { hint: `give the path of one image file in it, or register every image in it: vmlab images scan ${label}` });
   }
-  if (!st.isFile()) throw new ImageError('not-an-image', `${label} is not a regular file (a device, socket or pipe), not a disk image`, 'point at an image file');
+  if (!st.isFile()) throw new ImageError('not_an_image', `${label} is not a regular file (a device, socket or pipe), not a disk image`, { hint: 'point at an image file' });
   return st.size;
 }
 
@@ -87,7 +87,7 @@ function describeBytes(head: Buffer, size: number): string {
 
 /**
  * The image format from the file's bytes: a qcow2 renamed .vmdk is qcow2.
- * What is not an image is refused (ImageError 'not-an-image', exit 2): an
+ * What is not an image is refused (ImageError 'not_an_image', exit 2): an
  * HTML page (a saved 404 or login page), an empty file, a directory, and
  * data with no image header unless it can be a raw disk: a whole number of
  * 512-byte sectors, under a name that claims no other format (a `.qcow2`
@@ -98,7 +98,7 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
   const isUrl = /^https?:\/\//.test(label);
   const size = await regularFileSize(path, label);
   if (size === 0) {
-    throw new ImageError('not-an-image', `${label} is empty (0 bytes): expected a disk image`, isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file');
+    throw new ImageError('not_an_image', `${label} is empty (0 bytes): expected a disk image`, { hint: isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file' });
   }
   const fd = await open(path, 'r');
   try {
@@ -106,7 +106,7 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
     const ascii = (b: Buffer, start: number, len: number) => b.subarray(start, start + len).toString('latin1');
     const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
     if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
-      throw new ImageError('not-an-image', `${label} is an HTML page, not a disk image`, 'the server sent an error or login page instead of the image: check the URL, delete the file and download again');
+      throw new ImageError('not_an_image', `${label} is an HTML page, not a disk image`, { hint: 'the server sent an error or login page instead of the image: check the URL, delete the file and download again' });
     }
     if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb) return 'qcow2';
     if (ascii(head, 0, 4) === 'KDMV') return 'vmdk';
@@ -121,18 +121,22 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
     const claimed = claimedFormat(named);
     if (claimed !== undefined) {
       throw new ImageError(
-        'not-an-image',
+        'not_an_image',
         `${label} is not a ${FORMAT_NAME[claimed]} image: expected a ${FORMAT_NAME[claimed]} header (the name ends in ${extname(named)}), got ${describeBytes(head, size)}`,
-        isUrl
-          ? 'the URL does not point to the image it names: check the URL'
-          : 'check that it is the right file (a failed download, or a renamed file?); if it really is a raw disk image, give it a .img or .raw name',
+        {
+          hint: isUrl
+            ? 'the URL does not point to the image it names: check the URL'
+            : 'check that it is the right file (a failed download, or a renamed file?); if it really is a raw disk image, give it a .img or .raw name',
+        },
       );
     }
     if (size % 512 !== 0) {
       throw new ImageError(
-        'not-an-image',
+        'not_an_image',
         `${label} is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got ${describeBytes(head, size)}`,
-        isUrl ? 'check the URL: it should point to the image file itself' : 'check that it is the right file; a raw disk image is always a whole number of 512-byte sectors',
+        {
+          hint: isUrl ? 'check the URL: it should point to the image file itself' : 'check that it is the right file; a raw disk image is always a whole number of 512-byte sectors',
+        },
       );
     }
     return 'raw';
@@ -167,7 +171,7 @@ function qemuImgFailure(path: string, what: string, r: RunResult): ImageError {
         ? `it was killed by ${r.signal} (a resource limit was hit: the image may be hostile)`
         : tailLines(r.stderr, 2) || `exit code ${r.exitCode}`;
   const hint = r.exitCode === 127 ? 'install qemu-utils (qemu-img), e.g. with ./install.sh' : 'the file is damaged or not what it claims to be: download it again';
-  return new ImageError('qemu-img', `qemu-img ${what} failed for ${path}: ${why}`, hint);
+  return new ImageError('qemu_img', `qemu-img ${what} failed for ${path}: ${why}`, { hint });
 }
 
 /** Format name qemu-img uses for our detected format. */
@@ -198,7 +202,7 @@ async function qemuImgInfo(path: string, format: string | null): Promise<QemuImg
   try {
     return JSON.parse(r.stdout) as QemuImgInfo;
   } catch {
-    throw new ImageError('qemu-img', `qemu-img info gave no JSON for ${path}`, 'check that qemu-img works: qemu-img --version');
+    throw new ImageError('qemu_img', `qemu-img info gave no JSON for ${path}`, { hint: 'check that qemu-img works: qemu-img --version' });
   }
 }
 
@@ -239,7 +243,7 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
       throw new ImageError(
         'unsafe',
         `${path} is a VMDK descriptor that names other files (${extents.length ? extents.join(', ') : 'its extents'}); vmlab only accepts self-contained images`,
-        TRUST_HINT,
+        { hint: TRUST_HINT },
       );
     }
   }
@@ -249,20 +253,24 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
   // json:/nbd: extents stays a raw file). Launch QEMU with this format too.
   const info = await qemuImgInfo(path, qemuFormat(format));
   if (info.format !== qemuFormat(format)) {
-    throw new ImageError('unsafe', `${path}: its bytes say ${format} but qemu-img reports ${info.format ?? 'no format'}`, 'download the image again; do not use a file whose format is ambiguous');
+    throw new ImageError('unsafe', `${path}: its bytes say ${format} but qemu-img reports ${info.format ?? 'no format'}`, { hint: 'download the image again; do not use a file whose format is ambiguous' });
   }
   const backing = info['backing-filename'] ?? info['full-backing-filename'];
-  if (backing !== undefined) throw new ImageError('unsafe', `${path} names a backing file (${backing}): QEMU would read that host file`, TRUST_HINT);
+  if (backing !== undefined) throw new ImageError('unsafe', `${path} names a backing file (${backing}): QEMU would read that host file`, { hint: TRUST_HINT });
   const dataFile = info['format-specific']?.data?.['data-file'];
-  if (dataFile !== undefined) throw new ImageError('unsafe', `${path} names an external data file (${dataFile}): QEMU would read and write that host file`, TRUST_HINT);
+  if (dataFile !== undefined) throw new ImageError('unsafe', `${path} names an external data file (${dataFile}): QEMU would read and write that host file`, { hint: TRUST_HINT });
   for (const extent of info['format-specific']?.data?.extents ?? []) {
     const file = extent.filename;
     if (file === undefined) continue;
     const abs = isAbsolute(file) ? file : resolve(dirname(path), file);
-    if (abs !== path && file !== path) throw new ImageError('unsafe', `${path} has a VMDK extent in another file (${file})`, TRUST_HINT);
+    if (abs !== path && file !== path) throw new ImageError('unsafe', `${path} has a VMDK extent in another file (${file})`, { hint: TRUST_HINT });
   }
   if (info['format-specific']?.data?.corrupt === true) {
-    throw new ImageError('qemu-img', `${path} is marked corrupt in its qcow2 header`, 'download the image again');
+    throw new ImageError(
+      'qemu_img',
+      `${path} is marked corrupt in its qcow2 header`,
+      { hint: 'download the image again' },
+    );
   }
 
   if (format === 'qcow2') {
@@ -275,7 +283,7 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
       /* no JSON on hard failures */
     }
     if (r.exitCode === 2 || (check.corruptions ?? 0) > 0) {
-      throw new ImageError('qemu-img', `${path} is corrupt: qemu-img check found ${check.corruptions ?? 'some'} corruption(s)`, 'download the image again; do not boot a corrupt image');
+      throw new ImageError('qemu_img', `${path} is corrupt: qemu-img check found ${check.corruptions ?? 'some'} corruption(s)`, { hint: 'download the image again; do not boot a corrupt image' });
     }
     if (r.exitCode === 3 || (check.leaks ?? 0) > 0) {
       warnings.push(`${path}: ${check.leaks ?? 'some'} leaked cluster(s) (wasted space only; \`qemu-img check -r leaks\` reclaims them)`);

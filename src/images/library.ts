@@ -42,7 +42,7 @@ const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
 /** Codes that are a verdict on the source (nothing to resume): the record and every file go. */
-const VERDICTS = new Set(['not-found', 'not-an-image', 'checksum-mismatch', 'checksum-unavailable', 'unsafe', 'unsupported-format', 'qemu-img', 'bad-input']);
+const VERDICTS = new Set(['not_found', 'not_an_image', 'checksum_mismatch', 'checksum_unavailable', 'unsafe', 'unsupported_format', 'qemu_img', 'bad_input']);
 
 /** Formats an import keeps as they are (no conversion): these are copied and hashed in one pass. */
 const KEPT_AS_IS = new Set(['qcow2', 'iso']);
@@ -56,7 +56,7 @@ export const MAX_CONNECTIONS = 16;
 export function checkConnections(v: unknown, what = '--connections'): number {
   const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_CONNECTIONS) {
-    throw new ImageError('bad-input', `${what}: expected a whole number from 1 to ${MAX_CONNECTIONS}, got ${JSON.stringify(v)}`, `e.g. ${what === '--connections' ? '--connections 4' : `${what}=4`}; 1 downloads in one stream`);
+    throw new ImageError('bad_input', `${what}: expected a whole number from 1 to ${MAX_CONNECTIONS}, got ${JSON.stringify(v)}`, { hint: `e.g. ${what === '--connections' ? '--connections 4' : `${what}=4`}; 1 downloads in one stream` });
   }
   return n;
 }
@@ -105,14 +105,18 @@ export class ImageLibrary {
     const img = this.images.find(ref);
     if (!img) {
       const inCatalog = this.catalog.some((c) => c.id === ref);
-      throw new ImageError('not-found', `no image "${ref}" in the library`, inCatalog ? `pull it: vmlab images pull ${ref}` : 'see vmlab images list; import one with vmlab images import <url|file>');
+      throw new ImageError('not_found', `no image "${ref}" in the library`, { hint: inCatalog ? `pull it: vmlab images pull ${ref}` : 'see vmlab images list; import one with vmlab images import <url|file>' });
     }
     if (img.status !== 'ready' || !img.path) {
       const hint =
         img.status === 'failed'
           ? `run the same vmlab images ${img.source_type === 'catalog' ? 'pull' : 'import'} again to resume it, or remove it: vmlab images rm ${img.name}`
           : 'it is still being fetched: see vmlab jobs list';
-      throw new ImageError('not-found', `image "${ref}" is ${img.status}${img.error ? ` (${img.error})` : ''}`, hint);
+      throw new ImageError(
+        'not_found',
+        `image "${ref}" is ${img.status}${img.error ? ` (${img.error})` : ''}`,
+        { hint },
+      );
     }
     return img;
   }
@@ -139,9 +143,9 @@ export class ImageLibrary {
     for (;;) {
       reapInterrupted(this.db, isAlive);
       const img = this.images.find(id);
-      if (!img) throw new ImageError('network', `the other pull of "${id}" gave up`, `run vmlab images pull ${id} again`);
+      if (!img) throw new ImageError('network', `the other pull of "${id}" gave up`, { hint: `run vmlab images pull ${id} again` });
       if (img.status === 'ready') return img;
-      if (img.status === 'failed') throw new ImageError('network', `the other pull of "${id}" failed: ${img.error}`, `run vmlab images pull ${id} again`);
+      if (img.status === 'failed') throw new ImageError('network', `the other pull of "${id}" failed: ${img.error}`, { hint: `run vmlab images pull ${id} again` });
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -175,7 +179,7 @@ export class ImageLibrary {
     const expected = opts.checksum ? parseChecksumArg(opts.checksum) : undefined;
     if (isUrl) return this.fetchInto(name, src, { expected, os, sourceType: 'url', source: src, convert: opts.convert, connections: opts.connections }, observer);
     const path = resolve(src);
-    if (!existsSync(path)) throw new ImageError('not-found', `no such file: ${path}`, 'check the path; a URL must start with http:// or https://');
+    if (!existsSync(path)) throw new ImageError('not_found', `no such file: ${path}`, { hint: 'check the path; a URL must start with http:// or https://' });
     // A directory, an empty file, or bytes that are no disk image: refused before anything is recorded.
     await detectFormatByMagic(path);
     return this.registerFile(name, path, { expected, os, sourceType: 'file', source: path, copy: true, convert: opts.convert }, observer);
@@ -227,11 +231,11 @@ export class ImageLibrary {
       .transaction(() => {
         const existing = this.images.find(name);
         if (existing?.status === 'ready') {
-          throw new ImageError('exists', `an image named "${name}" exists already`, `pick another name with --name, or remove it: vmlab images rm ${name}`);
+          throw new ImageError('exists', `an image named "${name}" exists already`, { hint: `pick another name with --name, or remove it: vmlab images rm ${name}` });
         }
         const owner = existing && this.jobs.activeFor(existing.id, isAlive);
         if (owner) {
-          throw new ImageError('busy', `image "${name}" is being ${existing.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `wait for it (vmlab jobs show ${owner.id}), or stop it: vmlab jobs cancel ${owner.id}`);
+          throw new ImageError('busy', `image "${name}" is being ${existing.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, { hint: `wait for it (vmlab jobs show ${owner.id}), or stop it: vmlab jobs cancel ${owner.id}` });
         }
         // Failed or interrupted: this command takes the record over (and the part file with it).
         const rec = existing ? this.store.update(existing.id, { ...fields, status, error: null }) : this.store.add({ name, ...fields, status });
@@ -275,7 +279,7 @@ export class ImageLibrary {
           const sums = await downloadFile(o.checksumUrl, `${download}.sums`, { ...this.downloadOptions, signal: ctx.signal, shareInProcess: false, log: ctx.log });
           const entry = findChecksum(readFileSync(sums.path, 'utf8'), basename(new URL(url).pathname));
           rmSync(sums.path, { force: true });
-          if (!entry) throw new ImageError('checksum-unavailable', `${o.checksumUrl} lists no checksum for ${basename(url)}`, 'check the catalog entry (a mirror may be out of date)');
+          if (!entry) throw new ImageError('checksum_unavailable', `${o.checksumUrl} lists no checksum for ${basename(url)}`, { hint: 'check the catalog entry (a mirror may be out of date)' });
           expected = { algo: entry.algo, hex: entry.hex };
         }
         ctx.log(`downloading ${url}${expected ? ` (${expected.algo} ${expected.hex.slice(0, 16)}…)` : ' (no checksum given)'}`);
@@ -328,7 +332,7 @@ export class ImageLibrary {
         const check = (digests: Digests) => {
           if (!o.expected) return;
           const got = digests[o.expected.algo]!;
-          if (got !== o.expected.hex) throw new ImageError('checksum-mismatch', `${o.label ?? path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, 'the file is not the one the checksum names');
+          if (got !== o.expected.hex) throw new ImageError('checksum_mismatch', `${o.label ?? path}: ${o.expected.algo} is ${got}, expected ${o.expected.hex}`, { hint: 'the file is not the one the checksum names' });
         };
         if (!known && o.copy && (o.convert === false || KEPT_AS_IS.has(await detectFormatByMagic(path)))) {
           // One pass: copy into the library and hash the copy together (a reflink and one read where the file system can).
@@ -452,14 +456,14 @@ export class ImageLibrary {
   /** Remove an image: its record, its file in the library, and any part or temporary files a pull/import left. */
   remove(ref: string, force: boolean): ImageRecord {
     const img = this.images.find(ref);
-    if (!img) throw new ImageError('not-found', `no image "${ref}" in the library`, 'see vmlab images list');
+    if (!img) throw new ImageError('not_found', `no image "${ref}" in the library`, { hint: 'see vmlab images list' });
     const owner = this.jobs.activeFor(img.id, isAlive);
-    if (owner) throw new ImageError('busy', `image "${img.name}" is being ${img.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, `stop it first: vmlab jobs cancel ${owner.id}`);
+    if (owner) throw new ImageError('busy', `image "${img.name}" is being ${img.status} by vmlab (pid ${owner.pid}, job ${owner.id})`, { hint: `stop it first: vmlab jobs cancel ${owner.id}` });
     const users = this.usersOf(img);
-    if (users.length && !force) throw new ImageError('in-use', `image "${img.name}" is used by lab(s) ${users.join(', ')}`, `destroy them first, or remove anyway with --force`);
+    if (users.length && !force) throw new ImageError('in_use', `image "${img.name}" is used by lab(s) ${users.join(', ')}`, { hint: `destroy them first, or remove anyway with --force` });
     // Checkpoints' disks sit on their base image: --force would break them, so it does not apply.
     const over = img.sha256 && !img.checkpoint ? this.images.list().filter((i) => i.checkpoint && (JSON.parse(i.checkpoint) as { base?: { sha256?: string } }).base?.sha256 === img.sha256) : [];
-    if (over.length) throw new ImageError('in-use', `image "${img.name}" holds the disks of checkpoint(s) ${over.map((i) => i.name).join(', ')}`, `remove those first: vmlab images rm ${over[0]!.name}`);
+    if (over.length) throw new ImageError('in_use', `image "${img.name}" holds the disks of checkpoint(s) ${over.map((i) => i.name).join(', ')}`, { hint: `remove those first: vmlab images rm ${over[0]!.name}` });
     const dir = imagesDir(this.root);
     if (img.path && img.path.startsWith(dir + '/') && img.source_type !== 'scan') rmSync(img.path, { force: true });
     if (img.checkpoint && img.path) for (const k of [checkpointKeyPath(img.path), `${checkpointKeyPath(img.path)}.pub`]) rmSync(k, { force: true });

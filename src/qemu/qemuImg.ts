@@ -40,7 +40,11 @@ export async function createOverlay(base: string, baseFormat: string, overlay: s
   const argv = [QEMU_IMG, 'create', '-q', '-f', 'qcow2', '-b', base, '-F', baseFormat, overlay];
   const r = await run(argv, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) {
-    throw new QemuError(`qemu-img create failed with exit code ${r.exitCode}`, argv, tailLines(r.stderr, 5));
+    throw new QemuError(
+      'qemu_failed',
+      `qemu-img create failed with exit code ${r.exitCode}`,
+      { argv, logTail: tailLines(r.stderr, 5) },
+    );
   }
 }
 
@@ -49,7 +53,7 @@ export async function overlayInfo(overlay: string): Promise<{ snapshots: ImageSn
   const { argv, r } = await qemuImg(['info', '-U', '--output=json', overlay], 60_000);
   if (r.exitCode !== 0) {
     const why = `qemu-img info ${overlay} failed: ${tailLines(r.stderr, 3)}`;
-    throw new QemuError(why, argv, '', "is the lab's disk still there?");
+    throw new QemuError('qemu_failed', why, { argv, hint: "is the lab's disk still there?" });
   }
   const info = JSON.parse(r.stdout) as ImageInfo;
   return { snapshots: info.snapshots ?? [], bytes: info['actual-size'] ?? 0 };
@@ -58,13 +62,17 @@ export async function overlayInfo(overlay: string): Promise<{ snapshots: ImageSn
 /** A qcow2 image from someone else, read as qcow2 (never probed); `what` names it in the error. */
 export async function qcow2Info(image: string, what: string): Promise<ImageInfo> {
   const { argv, r } = await qemuImg(['info', '--output=json', '-f', 'qcow2', image], SNAPSHOT_TIMEOUT_MS);
-  if (r.exitCode !== 0) throw new QemuError(`${what}: qemu-img info failed: ${stderrOr(r)}`, argv, '', UNREADABLE);
+  if (r.exitCode !== 0) throw new QemuError(
+    'qemu_failed',
+    `${what}: qemu-img info failed: ${stderrOr(r)}`,
+    { argv, hint: UNREADABLE },
+  );
   return JSON.parse(r.stdout) as ImageInfo;
 }
 
 async function snapshotOp(flag: '-c' | '-a' | '-d', name: string, image: string): Promise<void> {
   const { argv, r } = await qemuImg(['snapshot', flag, name, image], SNAPSHOT_TIMEOUT_MS);
-  if (r.exitCode !== 0) throw new QemuError(`${argv.join(' ')}: ${stderrOr(r)}`, argv, '');
+  if (r.exitCode !== 0) throw new QemuError('qemu_failed', `${argv.join(' ')}: ${stderrOr(r)}`, { argv });
 }
 
 /** A disk-only internal snapshot of a stopped node's image. */
@@ -84,5 +92,9 @@ export async function keepOnlySnapshot(image: string, keep: string): Promise<voi
  */
 export async function rebaseUnsafe(image: string, backing: string, backingFormat: string, what: string): Promise<void> {
   const { argv, r } = await qemuImg(['rebase', '-u', '-b', backing, '-F', backingFormat, image], SNAPSHOT_TIMEOUT_MS);
-  if (r.exitCode !== 0) throw new QemuError(`${what}: qemu-img rebase failed: ${stderrOr(r)}`, argv, '', UNREADABLE);
+  if (r.exitCode !== 0) throw new QemuError(
+    'qemu_failed',
+    `${what}: qemu-img rebase failed: ${stderrOr(r)}`,
+    { argv, hint: UNREADABLE },
+  );
 }

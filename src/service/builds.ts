@@ -92,7 +92,7 @@ export class BuildService {
   /** `vmlab images detect FILE…`: each name's device, vrnetlab dir and tag, or why it cannot be built. */
   async detect(files: string[], opts: { vrnetlab?: string } = {}): Promise<DetectAnswer[]> {
     const path = this.checkoutPath(opts.vrnetlab);
-    if (opts.vrnetlab && !existsSync(path)) throw new BuildError('no_checkout', `--vrnetlab ${opts.vrnetlab}: no such directory`, 'point it at a clone of srl-labs/vrnetlab');
+    if (opts.vrnetlab && !existsSync(path)) throw new BuildError('no_checkout', `--vrnetlab ${opts.vrnetlab}: no such directory`, { hint: 'point it at a clone of srl-labs/vrnetlab' });
     const checkout = existsSync(path) ? path : null;
     return Promise.all(
       files.map(async (f): Promise<DetectAnswer> => {
@@ -106,20 +106,24 @@ export class BuildService {
   /** Everything checked before a build touches anything: device, checkout, format, tag, Docker, KVM. */
   private async prepare(ref: string, checkoutOverride?: string): Promise<Prepared> {
     const img = this.images().find(ref);
-    if (!img) throw new BuildError('image_not_found', `no image "${ref}" in the library`, 'see vmlab images list');
-    if (img.kind !== 'qcow2' || !img.path) throw new BuildError('not_buildable', `image "${img.name}" is a ${img.kind} image: only a disk image builds a vrnetlab image`, 'pick the disk it was built from: vmlab images list');
-    if (img.status !== 'ready') throw new BuildError('not_buildable', `image "${img.name}" is ${img.status}`, 'wait until it is ready: vmlab jobs list');
+    if (!img) throw new BuildError(
+      'image_not_found',
+      `no image "${ref}" in the library`,
+      { hint: 'see vmlab images list' },
+    );
+    if (img.kind !== 'qcow2' || !img.path) throw new BuildError('not_buildable', `image "${img.name}" is a ${img.kind} image: only a disk image builds a vrnetlab image`, { hint: 'pick the disk it was built from: vmlab images list' });
+    if (img.status !== 'ready') throw new BuildError('not_buildable', `image "${img.name}" is ${img.status}`, { hint: 'wait until it is ready: vmlab jobs list' });
     const known = img.net_device ? (JSON.parse(img.net_device) as Partial<NetDevice>) : undefined;
     const fileName = known?.file ?? basename(img.path);
     const checkout = this.checkoutPath(checkoutOverride);
     const dev = detectDevice(fileName);
-    if (!dev) throw new BuildError('not_buildable', `"${fileName}" (image ${img.name}) is no network device vmlab knows`, 'vmlab images detect <file> lists what it recognises; vendors\' original file names work best');
+    if (!dev) throw new BuildError('not_buildable', `"${fileName}" (image ${img.name}) is no network device vmlab knows`, { hint: 'vmlab images detect <file> lists what it recognises; vendors\' original file names work best' });
     if (!dev.buildable) throw new BuildError('not_buildable', `${fileName}: ${dev.reason}`);
     if (!existsSync(checkout)) {
-      throw new BuildError('no_checkout', `no vrnetlab checkout at ${checkout}`, `clone it (git clone https://github.com/srl-labs/vrnetlab ${checkout}), run ./install.sh --with-vrnetlab, or set VRNETLAB_PATH / --vrnetlab`);
+      throw new BuildError('no_checkout', `no vrnetlab checkout at ${checkout}`, { hint: `clone it (git clone https://github.com/srl-labs/vrnetlab ${checkout}), run ./install.sh --with-vrnetlab, or set VRNETLAB_PATH / --vrnetlab` });
     }
     if (img.format !== dev.format) {
-      throw new BuildError('wrong_format', `vrnetlab's ${dev.dir} builds from ${dev.format}, and image "${img.name}" is ${img.format}`, `import the vendor's ${dev.format} file with --no-convert`);
+      throw new BuildError('wrong_format', `vrnetlab's ${dev.dir} builds from ${dev.format}, and image "${img.name}" is ${img.format}`, { hint: `import the vendor's ${dev.format} file with --no-convert` });
     }
     const facts = await this.facts(fileName, checkout);
     if (!facts?.buildable || !facts.tag || !facts.version || !facts.dir) throw new BuildError('not_buildable', `${fileName}: ${facts?.reason ?? 'cannot be built'}`);
@@ -127,7 +131,7 @@ export class BuildService {
     if (facts.install_phase) {
       const accel = await accelFacts({ qemuBinary: this.settings.qemuBinary, env: this.env });
       if (accel.accel !== 'kvm') {
-        throw new BuildError('kvm_required', `${facts.label}: vrnetlab's build boots the VM under KVM (install phase), and this host has no working KVM: ${accel.reason}`, 'build it on a host with KVM (vmlab doctor shows why not here)');
+        throw new BuildError('kvm_required', `${facts.label}: vrnetlab's build boots the VM under KVM (install phase), and this host has no working KVM: ${accel.reason}`, { hint: 'build it on a host with KVM (vmlab doctor shows why not here)' });
       }
     }
     const family = familyById(facts.device)!;
@@ -175,10 +179,10 @@ export class BuildService {
     const queue = this.jobs.queue();
     const job = await queue.enqueue('build', img.id, { image: img.id, ...(opts.vrnetlab ? { vrnetlab: opts.vrnetlab } : {}) });
     const done = queue.wait(job.id, 500).then((j) => {
-      if (j.status !== 'succeeded') throw new BuildError(j.status === 'cancelled' ? 'cancelled' : 'make_failed', `build job ${j.id} ${j.status}: ${j.error ?? 'no reason given'}`, `its log: vmlab jobs show ${j.id}`);
+      if (j.status !== 'succeeded') throw new BuildError(j.status === 'cancelled' ? 'cancelled' : 'make_failed', `build job ${j.id} ${j.status}: ${j.error ?? 'no reason given'}`, { hint: `its log: vmlab jobs show ${j.id}` });
       const tag = (JSON.parse(j.detail) as { tag?: string }).tag;
       const rec = tag ? this.images().find(tag) : undefined;
-      if (!rec) throw new BuildError('image_missing', `build job ${j.id} succeeded, but the library has no record of ${tag ?? 'its image'}`, 'the worker must share this library (the same VMLAB_HOME)');
+      if (!rec) throw new BuildError('image_missing', `build job ${j.id} succeeded, but the library has no record of ${tag ?? 'its image'}`, { hint: 'the worker must share this library (the same VMLAB_HOME)' });
       return rec;
     });
     this.done.set(job.id, done);
@@ -192,7 +196,7 @@ export class BuildService {
       build: async (params, ctx) => {
         const ref = String(params.image ?? '');
         const img = this.images().find(ref);
-        if (!img) throw new BuildError('image_not_found', `no image "${ref}" in this worker's library (${this.root})`, 'run the worker with the same VMLAB_HOME as the server');
+        if (!img) throw new BuildError('image_not_found', `no image "${ref}" in this worker's library (${this.root})`, { hint: 'run the worker with the same VMLAB_HOME as the server' });
         const rec = await this.runBuild(img, typeof params.vrnetlab === 'string' ? { vrnetlab: params.vrnetlab } : {}, undefined, ctx, {});
         return { reference: rec.reference, id: rec.id };
       },
@@ -239,7 +243,7 @@ export class BuildService {
     }).finally(() => clearTimeout(trailing));
     if (out.tag !== p.dev.tag) log(`note: make built ${out.tag}, the Makefile's variables said ${p.dev.tag}`);
     const facts = await inspectDockerImage(out.tag, this.env);
-    if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, 'check the daemon the build talked to (DOCKER_HOST)');
+    if (!facts) throw new BuildError('image_missing', `make reported ${out.tag}, but docker image inspect finds no such image`, { hint: 'check the daemon the build talked to (DOCKER_HOST)' });
     const dev = { ...p.dev, tag: out.tag };
     this.library().setFacts(p.img.id, { net_device: JSON.stringify(dev), device: dev.device, version: dev.version });
     const rec = this.library().recordDockerImage({

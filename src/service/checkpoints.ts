@@ -18,18 +18,20 @@ import type { OpContext } from './labs.js';
  * the saved guest trusts only that key until a new lab gives it its own.
  */
 export async function checkpointNode(lib: ImageLibrary, root: string, ref: LabRef, nodeName: string, name: string, op: OpContext): Promise<ImageRecord> {
-  if (op.signal?.aborted) throw new LabError('cancelled before it began', 'run it again', 'failure', 'cancelled');
+  if (op.signal?.aborted) throw new LabError('cancelled', 'cancelled before it began', { hint: 'run it again' });
   assertSafeImageName(name);
-  if (lib.images.find(name)) throw new ImageError('exists', `the library already has an image "${name}"`, `pick another --name, or remove it first: vmlab images rm ${name}`);
+  if (lib.images.find(name)) throw new ImageError('exists', `the library already has an image "${name}"`, { hint: `pick another --name, or remove it first: vmlab images rm ${name}` });
   const state = loadLab(ref);
   const n = nodeOf(state, nodeName);
   const basePath = n.checkpoint?.base.path ?? n.image.path;
   const base = lib.images.list().find((i) => i.path === basePath && i.status === 'ready' && !i.checkpoint);
   if (!base?.sha256 || !base.path) {
     throw new ImageError(
-      'bad-input',
+      'bad_input',
       `${n.name} runs on ${basePath}, which is not in the image library: a checkpoint's disk must sit on a library image`,
-      `import it (vmlab images import ${basePath} --name <name>), set the node's vm_image to that name, deploy again and checkpoint then`,
+      {
+        hint: `import it (vmlab images import ${basePath} --name <name>), set the node's vm_image to that name, deploy again and checkpoint then`,
+      },
     );
   }
   const final = join(imagesDir(root), `${name}.qcow2`);

@@ -179,8 +179,8 @@ export class ImageService {
   update(ref: string, patch: ImagePatch): ImageRecord {
     const lib = this.library();
     const img = lib.images.find(ref);
-    if (!img) throw new ImageError('not-found', `no image "${ref}" in the library`, 'see vmlab images list');
-    if (img.status !== 'ready') throw new ImageError('busy', `image "${img.name}" is ${img.status}`, 'wait until it is ready');
+    if (!img) throw new ImageError('not_found', `no image "${ref}" in the library`, { hint: 'see vmlab images list' });
+    if (img.status !== 'ready') throw new ImageError('busy', `image "${img.name}" is ${img.status}`, { hint: 'wait until it is ready' });
     if (patch.name !== undefined && patch.name !== img.name) {
       assertSafeImageName(patch.name);
       const other = lib.images.find(patch.name);
@@ -220,7 +220,7 @@ export class ImageService {
   show(ref: string): ImageRecord & { used_by: string[] } {
     const lib = this.library();
     const img = lib.images.find(ref);
-    if (!img) throw new ImageError('not-found', `no image "${ref}" in the library`, 'see vmlab images list');
+    if (!img) throw new ImageError('not_found', `no image "${ref}" in the library`, { hint: 'see vmlab images list' });
     return { ...img, used_by: lib.usersOf(img) };
   }
 

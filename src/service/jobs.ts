@@ -48,7 +48,7 @@ export class JobService {
     const local = this.store().get(id);
     if (local) return local;
     const remote = this.distributed ? await this.queue().get(id) : undefined;
-    if (!remote) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
+    if (!remote) throw new LabError('job_not_found', `no job "${id}"`, { hint: 'see vmlab jobs list' });
     return remote;
   }
 
@@ -57,7 +57,7 @@ export class JobService {
     if (this.store(false).get(id) || !this.distributed) return this.cancel(id);
     const job = await this.find(id);
     const outcome = await this.queue().cancel(id);
-    if (outcome === 'not-active') throw new LabError(`job "${id}" is not queued or running (it is ${job.status})`, 'see vmlab jobs list', 'conflict', 'job_not_active');
+    if (outcome === 'not-active') throw new LabError('job_not_active', `job "${id}" is not queued or running (it is ${job.status})`, { hint: 'see vmlab jobs list' });
     return { job, outcome, processGone: false };
   }
 
@@ -85,7 +85,7 @@ export class JobService {
 
   get(id: string): JobRecord {
     const j = this.store().get(id);
-    if (!j) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
+    if (!j) throw new LabError('job_not_found', `no job "${id}"`, { hint: 'see vmlab jobs list' });
     return j;
   }
 
@@ -99,7 +99,7 @@ export class JobService {
     const job = jobs.create(kind, target, params, process.pid);
     const done = this.slot().then(async (release) => {
       try {
-        if (jobs.get(job.id)?.status !== 'queued') throw new LabError(`job ${job.id} was cancelled before it started`, undefined, 'failure', 'cancelled');
+        if (jobs.get(job.id)?.status !== 'queued') throw new LabError('cancelled', `job ${job.id} was cancelled before it started`);
         return await runJob(jobs, job, work);
       } finally {
         release();
@@ -133,10 +133,10 @@ export class JobService {
     // No reaping first: a job whose process is gone is cancelled, not "failed".
     const jobs = this.store(false);
     const job = jobs.get(id);
-    if (!job) throw new LabError(`no job "${id}"`, 'see vmlab jobs list', 'not_found', 'job_not_found');
+    if (!job) throw new LabError('job_not_found', `no job "${id}"`, { hint: 'see vmlab jobs list' });
     const outcome = jobs.cancel(id, isAlive);
     reapInterrupted(this.handle.db(), isAlive);
-    if (outcome === 'not-active') throw new LabError(`job "${id}" is not queued or running (it is ${job.status})`, 'see vmlab jobs list', 'conflict', 'job_not_active');
+    if (outcome === 'not-active') throw new LabError('job_not_active', `job "${id}" is not queued or running (it is ${job.status})`, { hint: 'see vmlab jobs list' });
     return { job, outcome, processGone: outcome === 'cancelled' && job.pid !== null && job.status === 'running' };
   }
 }

@@ -104,7 +104,7 @@ export class LabService {
 
   async get(ref: LabRef): Promise<LabReport> {
     const r = await labReport(ref);
-    if (r.status === 'state-lost' && r.nodes.length === 0) throw new LabError(`lab "${ref.name}" is not deployed`, 'see deployed labs with: vmlab status', 'not_found', 'lab_not_found');
+    if (r.status === 'state-lost' && r.nodes.length === 0) throw new LabError('lab_not_found', `lab "${ref.name}" is not deployed`, { hint: 'see deployed labs with: vmlab status' });
     return r;
   }
 
@@ -140,10 +140,11 @@ export class LabService {
     sinks.stderr(`rolling back ${names.length ? `host(s) ${names.join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
     if (names.length) await runOnAllHosts(undo, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
     throw new LabError(
-      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host is as it was before`,
-      'its output above is prefixed with its name; exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
-      'failure',
       'host_failed',
+      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host is as it was before`,
+      {
+        hint: 'its output above is prefixed with its name; exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
+      },
     );
   }
 
@@ -152,13 +153,13 @@ export class LabService {
     const { dir, hosts } = this.hostsOf(specDir);
     const codes = await runOnAllHosts(hosts, (h) => [command, '-S', dir, '--host', h], remoteOptions(this.env), sinks);
     const failed = Object.entries(codes).filter(([, c]) => c !== 0);
-    if (failed.length) throw new LabError(`${command} failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ')}`, 'its output above is prefixed with its name', 'failure', 'host_failed');
+    if (failed.length) throw new LabError('host_failed', `${command} failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ')}`, { hint: 'its output above is prefixed with its name' });
   }
 
   private hostsOf(specDir: string): { dir: string; hosts: Record<string, HostEntry>; spec: Spec } {
     const spec = loadSpec(specDir);
     if (!Object.keys(spec.hosts).length) {
-      throw new LabError(`--all-hosts: lab "${spec.name}" has no hosts (topology.json ${spec.settingsKey}.hosts is not set)`, `leave out --all-hosts, or add "${spec.settingsKey}": {"hosts": {"<name>": "<address>"}}`, 'input', 'no_hosts');
+      throw new LabError('no_hosts', `--all-hosts: lab "${spec.name}" has no hosts (topology.json ${spec.settingsKey}.hosts is not set)`, { hint: `leave out --all-hosts, or add "${spec.settingsKey}": {"hosts": {"<name>": "<address>"}}` });
     }
     return { dir: spec.dir, hosts: spec.hosts, spec };
   }
@@ -169,10 +170,9 @@ export class LabService {
     const mine = loadLab(ref).plan.host;
     if (mine !== host) {
       throw new LabError(
-        mine ? `lab "${ref.name}" here runs host ${mine}'s nodes, not host ${host}'s` : `lab "${ref.name}" here is a single-host lab: it has no host "${host}"`,
-        mine ? `run this on host ${host} (or leave out --host)` : 'leave out --host',
-        'input',
         'wrong_host',
+        mine ? `lab "${ref.name}" here runs host ${mine}'s nodes, not host ${host}'s` : `lab "${ref.name}" here is a single-host lab: it has no host "${host}"`,
+        { hint: mine ? `run this on host ${host} (or leave out --host)` : 'leave out --host' },
       );
     }
   }
@@ -234,14 +234,14 @@ export class LabService {
   }
 
   private writeInlineSpec(spec: InlineSpec): string {
-    if (!isValidName(spec.name)) throw new LabError(`"${spec.name}" is not a valid lab name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
+    if (!isValidName(spec.name)) throw new LabError('invalid_name', `"${spec.name}" is not a valid lab name`, { hint: `use ${NAME_RULE}` });
     const dir = join(this.root, 'specs', spec.name);
     mkdirSync(join(dir, 'profiles'), { recursive: true, mode: 0o700 });
     const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
     writeFileAtomic(join(dir, 'topology.json'), json(spec.topology), 0o600);
     if (spec.platforms !== undefined) writeFileAtomic(join(dir, 'platforms.json'), json(spec.platforms), 0o600);
     for (const [node, profile] of Object.entries(spec.profiles ?? {})) {
-      if (!isValidName(node)) throw new LabError(`profile name "${node}" is not a valid device name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
+      if (!isValidName(node)) throw new LabError('invalid_name', `profile name "${node}" is not a valid device name`, { hint: `use ${NAME_RULE}` });
       writeFileAtomic(join(dir, 'profiles', `${node}.json`), json(profile), 0o600);
     }
     return dir;

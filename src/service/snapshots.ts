@@ -63,7 +63,7 @@ export class SnapshotService {
 }
 
 function notAborted(op: OpContext): void {
-  if (op.signal?.aborted) throw new LabError('cancelled before it began', 'run it again', 'failure', 'cancelled');
+  if (op.signal?.aborted) throw new LabError('cancelled', 'cancelled before it began', { hint: 'run it again' });
 }
 
 export type { SnapshotRecord, RestoreResult, SnapshotOptions, ExportResult };

@@ -65,7 +65,7 @@ export function migrate(db: Db): void {
     throw new StoreError(
       'store_newer',
       `the vmlab store was written by a newer vmlab (schema ${current}, this vmlab knows ${MIGRATIONS.length})`,
-      'upgrade vmlab; nothing was changed in the store',
+      { hint: 'upgrade vmlab; nothing was changed in the store' },
     );
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
@@ -102,7 +102,7 @@ export function openStore(path: string): Db {
   try {
     db = new Database(path);
   } catch (err) {
-    throw new StoreError('store_unusable', `cannot open the vmlab store ${path}: ${(err as Error).message}`, 'check the file and its permissions; move it aside to start an empty library');
+    throw new StoreError('store_unusable', `cannot open the vmlab store ${path}: ${(err as Error).message}`, { hint: 'check the file and its permissions; move it aside to start an empty library' });
   }
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');

@@ -43,7 +43,7 @@ describe('images, catalog and jobs routes', () => {
     const p = await t.app.inject({ method: 'POST', url: '/api/v1/catalog/no-such-os/pull', headers: auth });
     // An id the catalog does not know is not_found: 404.
     assert.equal(p.statusCode, 404);
-    assert.equal(p.json().error.code, 'not-found');
+    assert.equal(p.json().error.code, 'not_found');
     assert.deepEqual((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json(), []);
   });
 
@@ -73,7 +73,7 @@ describe('images, catalog and jobs routes', () => {
 
     const text = await upload({ name: 'notes' }, { name: 'notes.qcow2', data: Buffer.from('<html>not an image</html>\n'.repeat(100)) });
     assert.equal(text.statusCode, 422, text.body);
-    assert.equal(text.json().error.code, 'not-an-image');
+    assert.equal(text.json().error.code, 'not_an_image');
 
     qcow2(dir, 'base.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(dir, 'base.qcow2'), '-F', 'qcow2', join(dir, 'child.qcow2')]);
@@ -83,7 +83,7 @@ describe('images, catalog and jobs routes', () => {
 
     const sum = await upload({ name: 'sum', checksum: `sha256:${'0'.repeat(64)}` }, { name: 's.qcow2', data: readFileSync(qcow2(dir, 's.qcow2')) });
     assert.equal(sum.statusCode, 422);
-    assert.equal(sum.json().error.code, 'checksum-mismatch');
+    assert.equal(sum.json().error.code, 'checksum_mismatch');
 
     const fields = await upload({ name: 'ok', colour: 'red' }, { name: 'f.qcow2', data: readFileSync(qcow2(dir, 'f.qcow2')) });
     assert.equal(fields.statusCode, 422);

@@ -146,7 +146,7 @@ describe('labs routes', { concurrency: false }, () => {
     assert.deepEqual(img.used_by, ['apilab']);
     const d = await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest', headers: auth });
     assert.equal(d.statusCode, 409, d.body);
-    assert.equal(d.json().error.code, 'in-use');
+    assert.equal(d.json().error.code, 'in_use');
     assert.match(d.json().error.message, /apilab/);
     const forced = await t.app.inject({ method: 'DELETE', url: '/api/v1/images/fake-guest?force=true', headers: auth });
     assert.equal(forced.statusCode, 200, forced.body);

@@ -163,7 +163,7 @@ describe('image library', () => {
     const lib = openLibrary(root, fast);
     const url = `${server.url}/text.qcow2`;
     await assert.rejects(lib.import(url), (e: Error & { code?: string; exitCode?: number }) => {
-      assert.equal(e.code, 'not-an-image');
+      assert.equal(e.code, 'not_an_image');
       assert.equal(e.exitCode, 2);
       assertIncludes(e.message, `${url} is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header`);
       return true;
@@ -176,7 +176,7 @@ describe('image library', () => {
     const root = home('mismatch');
     catalog(root, [entry('wrong', 'wrong.qcow2')]);
     const lib = openLibrary(root, {});
-    await assert.rejects(lib.pull('wrong'), (e: Error & { code?: string }) => e.code === 'checksum-mismatch');
+    await assert.rejects(lib.pull('wrong'), (e: Error & { code?: string }) => e.code === 'checksum_mismatch');
     assert.deepEqual(lib.images.list(), []);
     assert.deepEqual(readdirSync(join(root, 'images')).filter((f) => !f.endsWith('.json')), []);
   });
@@ -184,8 +184,8 @@ describe('image library', () => {
   it('rejects 404 and HTML pages and registers nothing', async () => {
     const root = home('bad');
     const lib = openLibrary(root, {});
-    await assert.rejects(lib.import(`${server.url}/missing.qcow2`), (e: Error & { code?: string }) => e.code === 'not-found');
-    await assert.rejects(lib.import(`${server.url}/html.qcow2`), (e: Error & { code?: string }) => e.code === 'not-an-image');
+    await assert.rejects(lib.import(`${server.url}/missing.qcow2`), (e: Error & { code?: string }) => e.code === 'not_found');
+    await assert.rejects(lib.import(`${server.url}/html.qcow2`), (e: Error & { code?: string }) => e.code === 'not_an_image');
     assert.deepEqual(lib.images.list(), []);
   });
 
@@ -215,7 +215,7 @@ describe('image library', () => {
     const evil = join(work, 'evil.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '/etc/shadow', '-F', 'raw', evil]);
     await assert.rejects(lib.import(evil), (e: Error & { code?: string }) => e.code === 'unsafe' && /backing file/.test(e.message));
-    await assert.rejects(lib.import(vmdk, { name: '../escape' }), (e: Error & { code?: string }) => e.code === 'bad-input');
+    await assert.rejects(lib.import(vmdk, { name: '../escape' }), (e: Error & { code?: string }) => e.code === 'bad_input');
     assert.deepEqual(lib.images.list().map((i) => i.name), ['vr1']);
   });
 

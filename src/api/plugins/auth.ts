@@ -8,7 +8,7 @@ import { sameToken } from '../token.js';
 export const SESSION_PATH = '/api/v1/session';
 
 const unauthorized = () =>
-  new HttpError(401, 'unauthorized', 'missing or wrong API token', 'send Authorization: Bearer <token> ($VMLAB_HOME/api-token), or open the login link vmlab serve printed');
+  new HttpError('unauthorized', 'missing or wrong API token', { hint: 'send Authorization: Bearer <token> ($VMLAB_HOME/api-token), or open the login link vmlab serve printed' });
 
 /** The request's Origin names this server (scheme-less host:port compare with Host). */
 function sameOrigin(req: FastifyRequest): boolean {
@@ -77,10 +77,9 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
     if (ticket === null || !tickets.redeem(ticket) || req.method !== 'GET') throw unauthorized();
     if (req.headers.origin !== undefined && !sameOrigin(req)) {
       throw new HttpError(
-        403,
         'cross_origin',
         'a request authenticated by ticket came from a page of another origin',
-        'open the stream from the vmlab web UI, or use Authorization: Bearer',
+        { hint: 'open the stream from the vmlab web UI, or use Authorization: Bearer' },
       );
     }
   });

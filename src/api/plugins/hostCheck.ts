@@ -59,12 +59,13 @@ export default fp(async function hostCheck(app: FastifyInstance, opts: HostCheck
     const p = port();
     const shown = own.slice(0, 6).map((n) => (p === undefined ? n : `${n}:${p}`));
     throw new HttpError(
-      421,
       'host_not_allowed',
       `the Host header ${JSON.stringify(given)} does not name this server ` +
         `(it answers to ${[...shown, ...names].join(', ')})`,
-      "open it by one of those names; a DNS name of this host (or a reverse proxy's) is allowed " +
-        'with vmlab serve --host-name NAME',
+      {
+        hint: "open it by one of those names; a DNS name of this host (or a reverse proxy's) is allowed " +
+          'with vmlab serve --host-name NAME',
+      },
     );
   });
 });

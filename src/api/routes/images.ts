@@ -265,7 +265,7 @@ function uploadRoute(app: App): void {
     async (req, reply) => {
       const max = app.api.maxUploadBytes;
       const tooLarge = () =>
-        new HttpError(413, 'too_large', `the upload is larger than the limit of ${max} bytes`, 'start the server with a larger --max-upload, or import the file by path');
+        new HttpError('too_large', `the upload is larger than the limit of ${max} bytes`, { hint: 'start the server with a larger --max-upload, or import the file by path' });
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > max + 1024 * 1024) throw tooLarge();
       if (!req.isMultipart()) {

@@ -53,7 +53,10 @@ export async function askMakefile(deviceDir: string, fileName: string, env?: Nod
   const argv = ['-s', '--no-print-directory', '-f', 'Makefile', '-f', printMakefile(), `IMAGE=${fileName}`, PRINT_TARGET];
   const r = await run(['make', ...argv], { cwd: deviceDir, ...(env ? { env } : {}), timeoutMs, kill: { signal: 'SIGTERM' } });
   const e = r.spawnError as NodeJS.ErrnoException | undefined;
-  if (e?.code === 'ENOENT') throw new BuildError('make_missing', 'make is not installed: vrnetlab builds run `make docker-image`', 'install it: apt-get install make');
+  if (e?.code === 'ENOENT') {
+    const message = 'make is not installed: vrnetlab builds run `make docker-image`';
+    throw new BuildError('make_missing', message, { hint: 'install it: apt-get install make' });
+  }
   if (e) throw e;
   if (r.exitCode !== 0) {
     const tail = r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${r.exitCode ?? r.signal}`;

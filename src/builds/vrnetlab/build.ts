@@ -80,7 +80,7 @@ async function buildLocked(plan: BuildPlan, ctx: BuildContext, note: string): Pr
   const dest = join(plan.deviceDir, plan.buildFile);
   const made = join(plan.deviceDir, 'docker', plan.buildFile);
   if (existsSync(dest)) {
-    throw new BuildError('copy_exists', `${dest} exists already and is not vmlab's`, 'move it out of the vrnetlab directory (vrnetlab would build it too), then build again');
+    throw new BuildError('copy_exists', `${dest} exists already and is not vmlab's`, { hint: 'move it out of the vrnetlab directory (vrnetlab would build it too), then build again' });
   }
   writeFileSync(note, JSON.stringify({ files: [dest, made] }), { mode: 0o600 });
   try {
@@ -107,12 +107,12 @@ async function buildLocked(plan: BuildPlan, ctx: BuildContext, note: string): Pr
     if (run.cancelled || run.timedOut) await removeInstallContainer(plan, ctx);
     const what = `make ${args.join(' ')} in ${plan.deviceDir}`;
     if (run.cancelled) throw new BuildError('cancelled', `build cancelled: ${what} and the docker commands it ran were stopped`);
-    if (run.timedOut) throw new BuildError('timed_out', `timed out after ${Math.round(plan.timeoutMs / 60_000)} min: ${what}`, 'see the job log (vmlab jobs show <id>) for the step it was at');
+    if (run.timedOut) throw new BuildError('timed_out', `timed out after ${Math.round(plan.timeoutMs / 60_000)} min: ${what}`, { hint: 'see the job log (vmlab jobs show <id>) for the step it was at' });
     if (run.exitCode !== 0) {
-      throw new BuildError('make_failed', `${run.signal ? `killed with ${run.signal}` : `exit code ${run.exitCode}`}: ${what}\n${tail(run.output)}`, failureHint(run.output));
+      throw new BuildError('make_failed', `${run.signal ? `killed with ${run.signal}` : `exit code ${run.exitCode}`}: ${what}\n${tail(run.output)}`, { hint: failureHint(run.output) });
     }
     const tag = parseBuiltTag(run.output);
-    if (!tag) throw new BuildError('no_tag', `${what} succeeded but its output names no image (no "naming to …" nor "Successfully tagged …" line)`, 'run the same make by hand to see what it did');
+    if (!tag) throw new BuildError('no_tag', `${what} succeeded but its output names no image (no "naming to …" nor "Successfully tagged …" line)`, { hint: 'run the same make by hand to see what it did' });
     return { tag, copy, make: { durationMs: run.durationMs } };
   } finally {
     for (const f of [dest, made]) rmSync(f, { force: true });

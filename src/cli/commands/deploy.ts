@@ -35,7 +35,7 @@ Examples:
     .action(async (opts: { specs: string; dryRun?: boolean; json?: boolean; snapshot?: string; host?: string; allHosts?: boolean; maxParallel?: number; force?: boolean }) => {
       const labs = services().labs;
       if (opts.allHosts) {
-        if (opts.host !== undefined || opts.dryRun || opts.snapshot) throw new OptionError('option --all-hosts: runs each host\'s own deploy; it does not combine with --host, --dry-run or --snapshot');
+        if (opts.host !== undefined || opts.dryRun || opts.snapshot) throw new OptionError('bad_option', 'option --all-hosts: runs each host\'s own deploy; it does not combine with --host, --dry-run or --snapshot');
         const stop = new AbortController();
         const onSignal = () => stop.abort();
         process.once('SIGINT', onSignal);

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .action(async (lab: string | undefined, opts: { specs?: string; force?: boolean; host?: string; allHosts?: boolean }) => {
       const labs = services().labs;
       if (opts.allHosts) {
-        if (!opts.specs || opts.host !== undefined || opts.force) throw new OptionError('option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --host or --force');
+        if (!opts.specs || opts.host !== undefined || opts.force) throw new OptionError('bad_option', 'option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --host or --force');
         return labs.onAllHosts(opts.specs, 'destroy', lineSinks);
       }
       const ref = labs.selectIfAny({ lab: lab ?? globals.lab, specDir: opts.specs });

@@ -361,7 +361,7 @@ Examples:
     .action(async (target: string, opts: { name: string; json?: boolean }) => {
       const svc = services();
       const [lab, node] = target.includes('/') ? target.split('/', 2) : [undefined, target];
-      if (!node) throw new OptionError(`"${target}" is not LAB/NODE`);
+      if (!node) throw new OptionError('bad_option', `"${target}" is not LAB/NODE`);
       const ref = svc.labs.select({ lab: lab || globals.lab });
       const img = await svc.images.checkpoint(ref, node, opts.name, { reporter: cliReporter(globals.verbose) });
       if (opts.json) return printJson(img);

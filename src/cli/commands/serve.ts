@@ -14,7 +14,7 @@ export function parseListen(value: string): { host: string; port: number } {
     ? { host: '127.0.0.1', port: v }
     : (/^\[(?<host>[0-9a-fA-F:.]+)\]:(?<port>\d+)$/.exec(v)?.groups ?? /^(?<host>[A-Za-z0-9.-]+):(?<port>\d+)$/.exec(v)?.groups);
   const port = Number(parts?.port);
-  if (!parts?.host || !Number.isInteger(port) || port > 65535) throw new OptionError(`option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
+  if (!parts?.host || !Number.isInteger(port) || port > 65535) throw new OptionError('bad_option', `option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
   return { host: parts.host, port };
 }
 
@@ -25,6 +25,7 @@ export function parseHostName(value: string): string {
   const v = value.trim();
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(v)) {
     throw new OptionError(
+      'bad_option',
       'option --host-name: expected a host name as a browser sends it in Host ' +
         `(e.g. lab.example.org or lab.example.org:8443), got ${JSON.stringify(value)}`,
     );
@@ -91,7 +92,7 @@ Examples:
     .action(async (opts: { listen: string; tlsCert?: string; tlsKey?: string; maxUpload: number; allowPath: string[]; hostName: string[] }) => {
       const { host, port } = parseListen(opts.listen);
       const hostNames = opts.hostName.map(parseHostName);
-      if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new OptionError('options --tls-cert and --tls-key go together: give both or neither');
+      if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new OptionError('bad_option', 'options --tls-cert and --tls-key go together: give both or neither');
       const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
       const svc = services();
       const { app } = await startServer(svc.settings, svc, {

@@ -50,10 +50,16 @@ Examples:
     )
     .action(async (lab: string | undefined, opts: SnapshotFlags) => {
       const modes = [opts.name !== undefined, Boolean(opts.list), opts.delete !== undefined].filter(Boolean).length;
-      if (modes !== 1) throw new OptionError('give exactly one of --name <name>, --list or --delete <name>');
-      if (opts.json && !opts.list) throw new OptionError('--json goes with --list');
-      if ((opts.export !== undefined || opts.withBase) && opts.name === undefined) throw new OptionError('--export and --with-base go with --name <name>');
-      if (opts.withBase && opts.export === undefined) throw new OptionError('--with-base goes with --export');
+      if (modes !== 1) throw new OptionError(
+        'bad_option',
+        'give exactly one of --name <name>, --list or --delete <name>',
+      );
+      if (opts.json && !opts.list) throw new OptionError('bad_option', '--json goes with --list');
+      if ((opts.export !== undefined || opts.withBase) && opts.name === undefined) throw new OptionError('bad_option', '--export and --with-base go with --name <name>');
+      if (opts.withBase && opts.export === undefined) throw new OptionError(
+        'bad_option',
+        '--with-base goes with --export',
+      );
       const svc = services();
       const ref = svc.labs.select({ lab: lab ?? globals.lab, specDir: opts.specs });
       const op = { reporter: cliReporter(globals.verbose) };

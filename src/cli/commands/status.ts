@@ -18,7 +18,7 @@ export function register(program: Command): void {
       const named = lab ?? globals.lab;
       const svc = services().labs;
       if (opts.allHosts) {
-        if (!opts.specs || opts.json || opts.host !== undefined) throw new OptionError('option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --json or --host');
+        if (!opts.specs || opts.json || opts.host !== undefined) throw new OptionError('bad_option', 'option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --json or --host');
         return svc.onAllHosts(opts.specs, 'status', lineSinks);
       }
       if (opts.host !== undefined) svc.assertHost(svc.select({ lab: named, specDir: opts.specs }), opts.host);

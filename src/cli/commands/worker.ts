@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { VmlabError } from '../../errors/vmlabError.js';
-import { wholeNumberOption } from '../options.js';
+import { OptionError, wholeNumberOption } from '../options.js';
 import { services } from '../services.js';
 
 /** Job kinds a worker can take, and the service that runs each. */
@@ -21,7 +20,7 @@ export function register(program: Command): void {
       const unknown = kinds.filter((k) => !KINDS.includes(k));
       if (!kinds.length || unknown.length) {
         const message = `--kinds: expected some of ${KINDS.join(', ')}, got "${opts.kinds}"`;
-        throw new VmlabError('bad_option', message, { kind: 'input', hint: `e.g. --kinds ${KINDS.join(',')}` });
+        throw new OptionError('bad_option', message, { hint: `e.g. --kinds ${KINDS.join(',')}` });
       }
       const svc = services();
       const all = { ...svc.builds.handlers(), ...svc.images.handlers() };

@@ -30,9 +30,9 @@ export function looksLikeHtml(buf: Buffer): boolean | undefined {
 
 export function notAnImage(url: string, why: string): ImageError {
   return new ImageError(
-    'not-an-image',
+    'not_an_image',
     `${url} is not an image: ${why}.`,
-    'the URL probably points to a download page or a login/error page; use the direct link to the image file',
+    { hint: 'the URL probably points to a download page or a login/error page; use the direct link to the image file' },
   );
 }
 

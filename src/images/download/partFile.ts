@@ -47,7 +47,11 @@ export async function pause(ms: number, signal: AbortSignal | undefined): Promis
 }
 
 export function cancelled(url: string): ImageError {
-  return new ImageError('cancelled', `Download of ${url} cancelled.`, 'run it again to resume from the part file');
+  return new ImageError(
+    'cancelled',
+    `Download of ${url} cancelled.`,
+    { hint: 'run it again to resume from the part file' },
+  );
 }
 
 /** What to hash: always sha256 (the library's key), and the expected digest's algorithm. */
@@ -126,9 +130,11 @@ export async function finishPart(o: {
     if (actual !== want) {
       await discard(part, metaPath);
       throw new ImageError(
-        'checksum-mismatch',
+        'checksum_mismatch',
         `Checksum mismatch for ${url}: expected ${o.expected.algo}:${want}, got ${o.expected.algo}:${actual}.`,
-        'the download is corrupt or the image was replaced upstream; check the published checksum and try again',
+        {
+          hint: 'the download is corrupt or the image was replaced upstream; check the published checksum and try again',
+        },
       );
     }
   }

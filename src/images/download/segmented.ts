@@ -241,7 +241,7 @@ class SegmentedRun {
       return undefined;
     }
     if (verdict !== undefined) {
-      if (verdict instanceof ImageError && ['not-found', 'not-an-image'].includes(verdict.code))
+      if (verdict instanceof ImageError && ['not_found', 'not_an_image'].includes(verdict.code))
         discardSync(settings.part, settings.metaPath);
       throw verdict;
     }
@@ -252,8 +252,10 @@ class SegmentedRun {
         'network',
         `Download of ${url} failed: ${e.message} (${bytes} of ${this.total} bytes received, ` +
           `${errors.length} of ${this.segs.length} segments unfinished).`,
-        `${bytes} bytes are kept in ${settings.part}: run the same command again to resume the unfinished segments; ` +
-          'check the network',
+        {
+          hint: `${bytes} bytes are kept in ${settings.part}: run the same command again to resume the unfinished segments; ` +
+            'check the network',
+        },
       );
     }
     this.report(true);
@@ -264,7 +266,7 @@ class SegmentedRun {
       throw new ImageError(
         'network',
         `Download of ${url} failed: ${settings.part} changed while it was hashed (${(e as Error).message}).`,
-        'run it again',
+        { hint: 'run it again' },
       );
     }
     this.closeFile();
@@ -407,16 +409,16 @@ class SegmentedRun {
     if (status === 200 || status === 416 || status === 206) return { stop: 'changed' };
     if (status === 404 || status === 410)
       throw new ImageError(
-        'not-found',
+        'not_found',
         `${url} was not found (HTTP ${status}).`,
-        'check the URL; the image may have been moved or replaced by a newer release',
+        { hint: 'check the URL; the image may have been moved or replaced by a newer release' },
       );
     if (RETRY_STATUS.has(status))
       throw new Transient(`HTTP ${status} ${statusText}`.trimEnd(), undefined, retryAfterMs(h));
     throw new ImageError(
       'http',
       `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.',
-      'try again later, or check the URL',
+      { hint: 'try again later, or check the URL' },
     );
   }
 

@@ -108,13 +108,17 @@ function checkUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ImageError('bad-input', `${JSON.stringify(url)} is not a URL.`, 'give an http:// or https:// URL');
+    throw new ImageError(
+      'bad_input',
+      `${JSON.stringify(url)} is not a URL.`,
+      { hint: 'give an http:// or https:// URL' },
+    );
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ImageError(
-      'bad-input',
+      'bad_input',
       `Cannot download ${url}: only http and https are supported.`,
-      'give an http:// or https:// URL',
+      { hint: 'give an http:// or https:// URL' },
     );
   }
 }
@@ -195,7 +199,7 @@ class StreamTransfer {
       stop ??= body.end();
     } catch (e) {
       if (this.opts.signal?.aborted) throw cancelled(this.url);
-      if (e instanceof ImageError && e.code === 'not-an-image') discardSync(this.settings.part, this.settings.metaPath);
+      if (e instanceof ImageError && e.code === 'not_an_image') discardSync(this.settings.part, this.settings.metaPath);
       if (e instanceof Transient) return { kind: 'retry', error: e };
       throw e;
     } finally {
@@ -267,17 +271,21 @@ class StreamTransfer {
       return new ImageError(
         'network',
         `Download of ${url} failed: ${e.message}${resumable ? ` (${got})` : ''}.`,
-        resumable
-          ? `${st.have} bytes are kept in ${part}; run it again to resume`
-          : `check the network${proxyNote} and the URL, then run it again`,
+        {
+          hint: resumable
+            ? `${st.have} bytes are kept in ${part}; run it again to resume`
+            : `check the network${proxyNote} and the URL, then run it again`,
+        },
       );
     }
     return new ImageError(
       'network',
       `Download of ${url} failed after ${this.failures} attempts: ${e.message}; ${got}.`,
-      resumable
-        ? `${st.have} bytes are kept in ${part}: run the same command again to resume; check the network${proxyNote}`
-        : `check the network${proxyNote} and the URL, then run it again`,
+      {
+        hint: resumable
+          ? `${st.have} bytes are kept in ${part}: run the same command again to resume; check the network${proxyNote}`
+          : `check the network${proxyNote} and the URL, then run it again`,
+      },
     );
   }
 
@@ -293,7 +301,7 @@ class StreamTransfer {
       throw new ImageError(
         'network',
         `Download of ${url} failed: ${settings.part} changed while it was hashed (${(e as Error).message}).`,
-        'run it again',
+        { hint: 'run it again' },
       );
     } finally {
       hashes.stop();
@@ -332,7 +340,7 @@ class StreamBody {
       throw new ImageError(
         'http',
         `Download of ${url} failed: more than ${MAX_REDIRECTS} redirects.`,
-        'the server redirects in a loop; check the URL',
+        { hint: 'the server redirects in a loop; check the URL' },
       );
     const range = status === 206 ? parseContentRange(h['content-range']) : null;
     if (st.have > 0 && (status === 416 || (status === 206 && range?.start !== st.have))) {
@@ -343,9 +351,9 @@ class StreamBody {
     if (status === 404 || status === 410) {
       discardSync(part, metaPath);
       throw new ImageError(
-        'not-found',
+        'not_found',
         `${url} was not found (HTTP ${status}).`,
-        'check the URL; the image may have been moved or replaced by a newer release',
+        { hint: 'check the URL; the image may have been moved or replaced by a newer release' },
       );
     }
     if (RETRY_STATUS.has(status))
@@ -355,7 +363,7 @@ class StreamBody {
       throw new ImageError(
         'http',
         `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.',
-        'try again later, or check the URL',
+        { hint: 'try again later, or check the URL' },
       );
     }
     const contentType = String(h['content-type'] ?? '').toLowerCase();

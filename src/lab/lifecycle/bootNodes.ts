@@ -22,7 +22,7 @@ export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const portText = (b: { address: string; port: number; use: string }) => `${b.address}:${b.port} (${b.use})`;
 
-const cancelled = () => new LabError('deploy cancelled', undefined, 'failure', 'cancelled');
+const cancelled = () => new LabError('cancelled', 'deploy cancelled');
 
 /**
  * Boot every node in waves of at most `maxParallel` (a node holds its slot
@@ -76,11 +76,12 @@ async function startOne(d: Deployment, node: NodePlan): Promise<void> {
   if (stopped()) throw cancelled();
   if (busy.length) {
     throw new LabError(
-      `${node.name} cannot start: ports taken since the deploy began: ${busy.map(portText).join(', ')}`,
-      'something on this host took them meanwhile (the default port bases lie in the ephemeral range a client ' +
-        'socket may pick): move the port bases in topology.json, or deploy again',
-      'failure',
       'ports_in_use',
+      `${node.name} cannot start: ports taken since the deploy began: ${busy.map(portText).join(', ')}`,
+      {
+        hint: 'something on this host took them meanwhile (the default port bases lie in the ephemeral range a client ' +
+          'socket may pick): move the port bases in topology.json, or deploy again',
+      },
     );
   }
   d.startedAt.set(node.name, Date.now());

@@ -27,9 +27,10 @@ export function checkMemory(plan: Pick<LabPlan, 'name' | 'accel' | 'nodes' | 'sp
   const need = plannedMemoryMb(plan);
   if (force || need <= availableMb) return;
   throw new LabError(
-    `lab "${plan.name}" needs ${need} MiB of memory (${plan.nodes.length} node(s): guest RAM + ${QEMU_OVERHEAD_MB[plan.accel]} MiB of QEMU each) but this host has ${availableMb} MiB available: ${need - availableMb} MiB missing`,
-    `free memory, lower vm_memory or the node count, or deploy anyway with --force (vmlab deploy -S ${plan.specDir} --force)`,
-    'conflict',
     'insufficient_memory',
+    `lab "${plan.name}" needs ${need} MiB of memory (${plan.nodes.length} node(s): guest RAM + ${QEMU_OVERHEAD_MB[plan.accel]} MiB of QEMU each) but this host has ${availableMb} MiB available: ${need - availableMb} MiB missing`,
+    {
+      hint: `free memory, lower vm_memory or the node count, or deploy anyway with --force (vmlab deploy -S ${plan.specDir} --force)`,
+    },
   );
 }

@@ -112,10 +112,9 @@ async function clearEarlierAttempt(plan: LabPlan, reporter: Reporter): Promise<v
   if (!existsSync(plan.files.state)) {
     if (live.size === 0) return;
     throw new LabError(
-      `lab "${plan.name}" has ${live.size} QEMU process(es) running but no state.json`,
-      `stop them and clean up first: vmlab destroy ${plan.name}`,
-      'failure',
       'lab_state_lost',
+      `lab "${plan.name}" has ${live.size} QEMU process(es) running but no state.json`,
+      { hint: `stop them and clean up first: vmlab destroy ${plan.name}` },
     );
   }
   const prev = readState(plan.files.state);
@@ -127,7 +126,7 @@ async function clearEarlierAttempt(plan: LabPlan, reporter: Reporter): Promise<v
     undoProfiles(prev.plan, reporter);
   } else if (prev.status !== 'failed' || live.size > 0) {
     const hint = `destroy it first: vmlab destroy ${plan.name}`;
-    throw new LabError(`lab "${plan.name}" is already deployed`, hint, 'conflict', 'lab_exists');
+    throw new LabError('lab_exists', `lab "${plan.name}" is already deployed`, { hint });
   }
   for (const d of ['disks', 'qemu', 'keys', 'logs']) rmSync(join(plan.files.dir, d), { recursive: true, force: true });
 }
@@ -136,10 +135,11 @@ async function refuseBusyPorts(plan: LabPlan): Promise<void> {
   const busy = await busyPorts(plan);
   if (!busy.length) return;
   throw new LabError(
-    `ports already in use: ${busy.map((b) => `${b.address}:${b.port} (${b.use})`).join(', ')}`,
-    'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
-    'failure',
     'ports_in_use',
+    `ports already in use: ${busy.map((b) => `${b.address}:${b.port} (${b.use})`).join(', ')}`,
+    {
+      hint: 'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
+    },
   );
 }
 
@@ -197,10 +197,9 @@ async function startLab(d: Deployment, accelReason: string): Promise<LabState> {
   if (d.signal?.aborted) throw cancelled(d.plan);
   if (outcome.failures.length) {
     throw new LabError(
-      `${outcome.failures.length} node(s) did not come up:\n${outcome.failures.join('\n')}`,
-      `logs are in ${join(d.plan.files.dir, 'logs')}`,
-      'failure',
       'nodes_not_ready',
+      `${outcome.failures.length} node(s) did not come up:\n${outcome.failures.join('\n')}`,
+      { hint: `logs are in ${join(d.plan.files.dir, 'logs')}` },
     );
   }
   await source.finish(d);
@@ -219,10 +218,9 @@ async function bootWithTcgFallback(d: Deployment): Promise<BootOutcome> {
   if (!d.source.restartDisks) {
     // A VM state saved under KVM does not load under TCG: there is nothing to fall back to.
     throw new LabError(
-      `${crash.node} crashed under KVM while starting from the snapshot (${crash.fault.detail ?? crash.fault.kind})`,
-      `this host's KVM is not usable; deploy cold instead: vmlab deploy -S ${d.plan.specDir}`,
-      'failure',
       'kvm_crashed',
+      `${crash.node} crashed under KVM while starting from the snapshot (${crash.fault.detail ?? crash.fault.kind})`,
+      { hint: `this host's KVM is not usable; deploy cold instead: vmlab deploy -S ${d.plan.specDir}` },
     );
   }
   if (d.signal?.aborted) return outcome;
@@ -254,9 +252,8 @@ async function restartUnderTcg(
 
 function cancelled(plan: LabPlan): LabError {
   return new LabError(
-    `deploy of lab "${plan.name}" interrupted: everything it started was stopped`,
-    `deploy it again: vmlab deploy -S ${plan.specDir}`,
-    'failure',
     'cancelled',
+    `deploy of lab "${plan.name}" interrupted: everything it started was stopped`,
+    { hint: `deploy it again: vmlab deploy -S ${plan.specDir}` },
   );
 }

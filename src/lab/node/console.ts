@@ -38,10 +38,9 @@ export function assertConsoleFree(holderFile: string, node: string): void {
   }
   if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
     throw new LabError(
-      `the serial console of ${node} is held by vmlab serve (pid ${pid}), which shares it with its web viewers`,
-      'open it through the server (web UI or its console WebSocket), or stop the server',
-      'conflict',
       'console_busy',
+      `the serial console of ${node} is held by vmlab serve (pid ${pid}), which shares it with its web viewers`,
+      { hint: 'open it through the server (web UI or its console WebSocket), or stop the server' },
     );
   }
 }
@@ -76,7 +75,7 @@ export function attachConsole(address: ConsoleAddress, input: NodeJS.ReadStream,
     };
     socket.once('error', (err) => {
       cleanup();
-      reject(new LabError(`cannot open the console at ${consoleAddressText(address)} (${err.message})`, 'is the node running? (vmlab status); only one console client can attach at a time'));
+      reject(new LabError('console_unreachable', `cannot open the console at ${consoleAddressText(address)} (${err.message})`, { hint: 'is the node running? (vmlab status); only one console client can attach at a time' }));
     });
     socket.once('connect', () => {
       if (raw) input.setRawMode(true);

@@ -28,7 +28,7 @@ export function nodeIsUp(state: LabState, node: string): boolean {
 export function runningNode(state: LabState, name: string) {
   const node = nodeOf(state, name);
   if (!nodeIsUp(state, name)) {
-    throw new LabError(`${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, `start it: vmlab start ${name}`, 'conflict', 'node_not_running');
+    throw new LabError('node_not_running', `${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, { hint: `start it: vmlab start ${name}` });
   }
   return node;
 }
@@ -94,7 +94,7 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
   return withLab(ref, { refuseInterrupted: true, before }, async (state) => {
     const node = nodeOf(state, name);
     if (nodeIsUp(state, name)) return { bootMs: 0, already: true };
-    if (!existsSync(node.files.overlay)) throw new LabError(`the disk of ${name} is gone (${node.files.overlay})`, 'redeploy the lab');
+    if (!existsSync(node.files.overlay)) throw new LabError('disk_missing', `the disk of ${name} is gone (${node.files.overlay})`, { hint: 'redeploy the lab' });
     const t0 = Date.now();
     // KVM may have been found broken since the lab was deployed.
     if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary })).accel === 'tcg') useTcg(state);
@@ -110,7 +110,11 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
       ns.status = 'failed';
       ns.error = why.message;
       writeState(state.plan.files.state, state);
-      throw new LabError(`${name} did not come up: ${why.message}\n${nodeLogTail(node)}`, why.hint);
+      throw new LabError(
+        'node_not_ready',
+        `${name} did not come up: ${why.message}\n${nodeLogTail(node)}`,
+        { hint: why.hint },
+      );
     }
     // Ready means usable: a session runs, as after a deploy.
     const usable = await waitForSession(state, node, t0 + node.bootTimeoutS * 1000);
@@ -118,7 +122,11 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
       ns.status = 'failed';
       ns.error = `${name}: ${usable.error}`;
       writeState(state.plan.files.state, state);
-      throw new LabError(`${name} did not come up: ${usable.error}`, `watch it boot with: vmlab console ${name}`);
+      throw new LabError(
+        'node_not_ready',
+        `${name} did not come up: ${usable.error}`,
+        { hint: `watch it boot with: vmlab console ${name}` },
+      );
     }
     ns.status = 'running';
     delete ns.error;

@@ -49,10 +49,13 @@ export async function startPasst(node: NodePlan, net: PasstNet, log: (line: stri
     const why = r.spawnError?.message ?? (r.timedOut ? 'no exit within 15 s' : `exit code ${r.exitCode}`);
     const logText = existsSync(net.log) ? readFileSync(net.log, 'utf8') : '';
     throw new QemuError(
+      'qemu_failed',
       `passt for ${node.name}'s management network did not start (${why})`,
-      argv,
-      tailLines(`${r.stderr}${logText}`, 8),
-      'install passt (apt-get install passt), or turn management egress off for this node',
+      {
+        argv,
+        logTail: tailLines(`${r.stderr}${logText}`, 8),
+        hint: 'install passt (apt-get install passt), or turn management egress off for this node',
+      },
     );
   }
 }

@@ -70,10 +70,14 @@ async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSp
   while (Date.now() < deadline) {
     const spawnError = child.spawnError();
     const exited = child.exited();
-    if (spawnError) throw new QemuError(`cannot run ${argv[0]} (${spawnError.message})`, argv, '', 'install QEMU: apt-get install qemu-system-x86');
+    if (spawnError) throw new QemuError('qemu_failed', `cannot run ${argv[0]} (${spawnError.message})`, { argv, hint: 'install QEMU: apt-get install qemu-system-x86' });
     if (exited) {
       const how = exited.signal ? `killed by ${exited.signal}` : `exit code ${exited.code}`;
-      throw new QemuError(`QEMU for ${node.name} stopped at start-up (${how})`, argv, nodeLogTail(node));
+      throw new QemuError(
+        'qemu_failed',
+        `QEMU for ${node.name} stopped at start-up (${how})`,
+        { argv, logTail: nodeLogTail(node) },
+      );
     }
     if (existsSync(node.files.qmp)) {
       try {
@@ -87,7 +91,7 @@ async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSp
     await sleep(25);
   }
   if (child.pid) await terminate(child.pid);
-  throw new QemuError(`QEMU for ${node.name} did not answer on QMP within ${timeoutMs / 1000} s`, argv, nodeLogTail(node));
+  throw new QemuError('qemu_failed', `QEMU for ${node.name} did not answer on QMP within ${timeoutMs / 1000} s`, { argv, logTail: nodeLogTail(node) });
 }
 
 /**

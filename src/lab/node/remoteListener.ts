@@ -40,10 +40,11 @@ export async function waitForRemoteListeners(node: NodePlan, deadline: number, c
       if (await accepts(host, port, Math.min(2000, Math.max(1, deadline - Date.now())))) break;
       if (Date.now() >= deadline) {
         throw new LabError(
-          `${node.name}: its link ${nic.iface} ↔ ${nic.peer} connects to host ${nic.peerHost} at ${host}:${port}, where nothing listened within vm_boot_timeout (${node.bootTimeoutS} s)`,
-          `deploy host ${nic.peerHost} too (vmlab deploy -S <spec dir> --host ${nic.peerHost}, on that host); check its address in vmlab.hosts and that ${host}:${port} is reachable from here`,
-          'failure',
           'peer_not_listening',
+          `${node.name}: its link ${nic.iface} ↔ ${nic.peer} connects to host ${nic.peerHost} at ${host}:${port}, where nothing listened within vm_boot_timeout (${node.bootTimeoutS} s)`,
+          {
+            hint: `deploy host ${nic.peerHost} too (vmlab deploy -S <spec dir> --host ${nic.peerHost}, on that host); check its address in vmlab.hosts and that ${host}:${port} is reachable from here`,
+          },
         );
       }
       if (!said) log(`  ${node.name}: waiting for ${nic.peer} on host ${nic.peerHost} to listen on ${host}:${port}`);

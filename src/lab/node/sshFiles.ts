@@ -11,12 +11,15 @@ export async function generateKey(path: string, comment: string): Promise<void> 
   if (existsSync(path)) return;
   const argv = ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path];
   const r = await run(argv, { timeoutMs: 30_000 });
-  if (r.exitCode !== 0) throw new QemuError('ssh-keygen failed', argv, tailLines(r.stderr, 3), 'install openssh-client');
+  if (r.exitCode !== 0) throw new QemuError('qemu_failed', 'ssh-keygen failed', { argv, logTail: tailLines(r.stderr, 3), hint: 'install openssh-client' });
 }
 
 const unsafe = (what: string, value: string, hint: string) =>
-  new LabError(`refusing to write ${what} ${JSON.stringify(value)} into the lab's ssh_config`, hint, 'input',
-    'unsafe_ssh_config');
+  new LabError(
+  'unsafe_ssh_config',
+  `refusing to write ${what} ${JSON.stringify(value)} into the lab's ssh_config`,
+  { hint },
+    );
 
 /**
  * One ssh_config value, checked where it is written (the spec was checked
@@ -46,10 +49,9 @@ function oneLine(what: string, value: string): string {
 export function sshUser(user: string, where = "into the lab's ssh_config"): string {
   if (isValidUser(user)) return user;
   throw new LabError(
-    `refusing to write the user ${JSON.stringify(user)} ${where}: not a user name (${USER_RULE})`,
-    'set ssh_user in the profile (or vm_credentials.user in the platform) to a plain user name',
-    'input',
     'unsafe_ssh_user',
+    `refusing to write the user ${JSON.stringify(user)} ${where}: not a user name (${USER_RULE})`,
+    { hint: 'set ssh_user in the profile (or vm_credentials.user in the platform) to a plain user name' },
   );
 }
 

@@ -29,7 +29,7 @@ export const stopRelay = (relay: SshRelay): Promise<void> =>
 export async function qemuForwardPort(node: Pick<NodePlan, 'name' | 'files'>): Promise<number> {
   const info = await qmpCommand(node.files.qmp, 'human-monitor-command', { 'command-line': 'info usernet' });
   const port = forwardedPort(String(info));
-  if (!port) throw new QemuError(`QEMU for ${node.name} shows no SSH forward on 127.0.0.1`, ['info usernet'], String(info));
+  if (!port) throw new QemuError('qemu_failed', `QEMU for ${node.name} shows no SSH forward on 127.0.0.1`, { argv: ['info usernet'], logTail: String(info) });
   return port;
 }
 
@@ -55,9 +55,12 @@ export async function startRelay(
   }
   if (!ended() && child.pid) await terminate(child.pid);
   throw new QemuError(
+    'qemu_failed',
     `the SSH relay of ${node.name} did not start on ${relay.listen}:${port}`,
-    argv,
-    tailLines(existsSync(relay.log) ? readFileSync(relay.log, 'utf8') : '', 8),
-    `free ${relay.listen}:${port} (the node's SSH port), or give the lab another ssh_port_base`,
+    {
+      argv,
+      logTail: tailLines(existsSync(relay.log) ? readFileSync(relay.log, 'utf8') : '', 8),
+      hint: `free ${relay.listen}:${port} (the node's SSH port), or give the lab another ssh_port_base`,
+    },
   );
 }

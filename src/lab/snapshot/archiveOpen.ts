@@ -32,19 +32,19 @@ export interface OpenedArchive {
 
 const corrupt = (file: string, why: string) =>
   new LabError(
-    `${file} is not a usable vmlab snapshot: ${why}`,
-    'export it again: vmlab snapshot --name <name> --export FILE',
-    'input',
     'snapshot_archive_invalid',
+    `${file} is not a usable vmlab snapshot: ${why}`,
+    { hint: 'export it again: vmlab snapshot --name <name> --export FILE' },
   );
 /** What only a crafted archive holds: refused as unsafe, whoever made it. */
 const unsafe = (file: string, why: string) =>
   new LabError(
-    `${file} is not a safe vmlab snapshot: ${why}`,
-    'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; ' +
-      'do not use this file, and export the snapshot again from its lab',
-    'input',
     'snapshot_archive_unsafe',
+    `${file} is not a safe vmlab snapshot: ${why}`,
+    {
+      hint: 'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; ' +
+        'do not use this file, and export the snapshot again from its lab',
+    },
   );
 
 /**
@@ -137,7 +137,7 @@ async function unpackPart(tar: FileHandle, m: TarMember, to: string): Promise<st
       hash.update(chunk);
       if ((await written).bytesWritten !== bytesRead) {
         const hint = 'is there room on that filesystem?';
-        throw new LabError(`writing ${to} stopped short`, hint, 'failure', 'unpack_write_failed');
+        throw new LabError('unpack_write_failed', `writing ${to} stopped short`, { hint });
       }
       [buf, spare] = [spare, buf];
     }

@@ -75,12 +75,12 @@ export async function saveCheckpoint(
     const n = nodeOf(state, nodeName);
     if (!nodeIsUp(state, n.name)) {
       const why = `${n.name} of lab "${ref.name}" is not running: a checkpoint saves a booted node's RAM`;
-      throw new LabError(why, `start it first: vmlab start ${n.name}`, 'conflict', 'node_not_running');
+      throw new LabError('node_not_running', why, { hint: `start it first: vmlab start ${n.name}` });
     }
     const version = await runningVersion(n);
     rmSync(out, { force: true });
     const t0 = Date.now();
-    const onFail = { hint: 'nothing was saved; try again', code: 'checkpoint_failed' };
+    const onFail = { hint: 'nothing was saved; try again', code: 'checkpoint_failed' as const };
     await withPaused(state, [n], reporter, onFail, async () => {
       const qmp = n.files.qmp;
       const stale = (await overlayInfo(n.files.overlay)).snapshots.some((s) => s.name === CHECKPOINT_SNAPSHOT);
@@ -125,12 +125,13 @@ export function checkCheckpoints(plan: LabPlan, qemuVersion: string): void {
   });
   if (diffs.length) {
     throw new LabError(
-      `lab "${plan.name}" cannot start from its checkpoints: ${diffs.join('; ')}`,
-      'give those nodes the memory, CPUs, NIC model and NIC count the checkpoint was saved with ' +
-        '(a checkpoint saved under KVM does not load under TCG, nor the other way round), ' +
-        'or save a new checkpoint on this host',
-      'conflict',
       'checkpoint_mismatch',
+      `lab "${plan.name}" cannot start from its checkpoints: ${diffs.join('; ')}`,
+      {
+        hint: 'give those nodes the memory, CPUs, NIC model and NIC count the checkpoint was saved with ' +
+          '(a checkpoint saved under KVM does not load under TCG, nor the other way round), ' +
+          'or save a new checkpoint on this host',
+      },
     );
   }
 }
@@ -240,11 +241,12 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
     await new Promise((res) => setTimeout(res, 1000));
   }
   throw new LabError(
-    `${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`,
-    `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; ` +
-      `see ${n.files.serialLog}`,
-    'failure',
     'checkpoint_identity_failed',
+    `${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`,
+    {
+      hint: `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; ` +
+        `see ${n.files.serialLog}`,
+    },
   );
 }
 

@@ -2,7 +2,7 @@ import type { NodePlan } from '../../plan/labPlan.js';
 import { qmpCommand } from '../../qemu/qmp.js';
 import { isAlive } from '../../host/processes.js';
 import type { Reporter } from '../../host/reporter.js';
-import { LabError } from '../labError.js';
+import { LabError, type LabErrorCode } from '../labError.js';
 import { writeState, type LabState } from '../state/labState.js';
 import type { LabRef } from '../state/labSelect.js';
 import { withLab } from '../state/withLab.js';
@@ -24,7 +24,7 @@ export interface PausedLab {
 export interface PauseFailure {
   /** What was left undone, e.g. "nothing was saved; try again". */
   hint: string;
-  code: string;
+  code: LabErrorCode;
 }
 
 /**
@@ -68,7 +68,7 @@ export async function withPaused<T>(
     });
     if (failed.length) {
       const which = failed.map((f) => `${f.node} (${f.error})`).join(', ');
-      throw new LabError(`could not pause ${which}`, onFail.hint, 'failure', onFail.code);
+      throw new LabError(onFail.code, `could not pause ${which}`, { hint: onFail.hint });
     }
     return await work({ add: (n) => paused.push(n) });
   } finally {

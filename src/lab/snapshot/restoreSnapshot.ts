@@ -79,11 +79,12 @@ async function checkFits(state: LabState, rec: SnapshotRecord, up: NodePlan[]): 
   const diffs = snapshotMismatches(rec, rec.kind === 'disk-only' ? asSaved : current);
   if (diffs.length) {
     throw new LabError(
-      `snapshot "${rec.name}" does not fit lab "${state.name}" as it is now (nothing was stopped): ${diffs.join('; ')}`,
-      'restore it on the same host and QEMU, under the same accelerator and devices it was taken with, ' +
-        'or take a new snapshot',
-      'conflict',
       'snapshot_mismatch',
+      `snapshot "${rec.name}" does not fit lab "${state.name}" as it is now (nothing was stopped): ${diffs.join('; ')}`,
+      {
+        hint: 'restore it on the same host and QEMU, under the same accelerator and devices it was taken with, ' +
+          'or take a new snapshot',
+      },
     );
   }
   const missing: string[] = [];
@@ -95,10 +96,9 @@ async function checkFits(state: LabState, rec: SnapshotRecord, up: NodePlan[]): 
   );
   if (missing.length) {
     throw new LabError(
-      `snapshot "${rec.name}" is recorded but missing from the disk of ${missing.sort().join(', ')}`,
-      `delete the record: vmlab snapshot --delete ${rec.name} ${state.name}`,
-      'failure',
       'snapshot_missing',
+      `snapshot "${rec.name}" is recorded but missing from the disk of ${missing.sort().join(', ')}`,
+      { hint: `delete the record: vmlab snapshot --delete ${rec.name} ${state.name}` },
     );
   }
 }
@@ -107,18 +107,17 @@ async function checkFits(state: LabState, rec: SnapshotRecord, up: NodePlan[]): 
 async function restoreDisks(state: LabState, name: string, up: NodePlan[]): Promise<void> {
   if (up.length) {
     throw new LabError(
+      'node_running',
       `"${name}" is a disk-only snapshot: every node must be stopped to restore it; ` +
         `running: ${up.map((n) => n.name).join(', ')}`,
-      'stop them first: vmlab stop <node>',
-      'conflict',
-      'node_running',
+      { hint: 'stop them first: vmlab stop <node>' },
     );
   }
   const failed = await onEach(state.plan.nodes, (n) => applySnapshot(n.files.overlay, name));
   if (failed.length) {
     const hint = 'the other disks were restored; try again';
     const why = `restoring disk snapshot "${name}" failed on ${failureList(failed)}`;
-    throw new LabError(why, hint, 'failure', 'restore_failed');
+    throw new LabError('restore_failed', why, { hint });
   }
 }
 
@@ -136,18 +135,19 @@ async function loadAll(
 ): Promise<Map<string, number>> {
   const plan = state.plan;
   const startedAt = new Map<string, number>();
-  const onFail = { hint: 'nothing was restored; try again', code: 'restore_failed' };
+  const onFail = { hint: 'nothing was restored; try again', code: 'restore_failed' as const };
   await withPaused(state, up, reporter, onFail, async (paused) => {
     const starting = down.length ? `, starting ${down.length} from it` : '';
     reporter.info(`Lab "${state.name}" paused; loading "${name}" on ${up.length} running node(s)${starting}`);
     const loadFailed = await onEach(up, (n) => hmpCommand(n.files.qmp, `loadvm ${name}`));
     if (loadFailed.length) {
       throw new LabError(
-        `loading snapshot "${name}" failed on ${failureList(loadFailed)}`,
-        'the lab was resumed; those nodes may be in an undefined state: ' +
-          'restart them (vmlab stop/start) or restore again',
-        'failure',
         'restore_failed',
+        `loading snapshot "${name}" failed on ${failureList(loadFailed)}`,
+        {
+          hint: 'the lab was resumed; those nodes may be in an undefined state: ' +
+            'restart them (vmlab stop/start) or restore again',
+        },
       );
     }
     const order = plan.startOrder.map((s) => plan.nodes.find((n) => n.name === s)!).filter((n) => down.includes(n));
@@ -215,10 +215,9 @@ async function untilAnswering(state: LabState, name: string, startedAt: Map<stri
   writeState(plan.files.state, state);
   if (failures.length) {
     throw new LabError(
-      `after restoring "${name}", ${failures.length} node(s) did not answer SSH:\n${failures.join('\n')}`,
-      'restore again, or restart them: vmlab stop/start <node>',
-      'failure',
       'restore_not_ready',
+      `after restoring "${name}", ${failures.length} node(s) did not answer SSH:\n${failures.join('\n')}`,
+      { hint: 'restore again, or restart them: vmlab stop/start <node>' },
     );
   }
 }

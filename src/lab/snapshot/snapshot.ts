@@ -36,7 +36,7 @@ export function checkDisks(state: LabState): void {
   for (const n of state.plan.nodes) {
     if (existsSync(n.files.overlay)) continue;
     const why = `the disk of ${n.name} is gone (${n.files.overlay})`;
-    throw new LabError(why, 'redeploy the lab', 'failure', 'disk_missing');
+    throw new LabError('disk_missing', why, { hint: 'redeploy the lab' });
   }
 }
 
@@ -63,7 +63,7 @@ export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter:
     if (old && !opts.force) {
       const hint = `pick another name, or replace it: vmlab snapshot --force --name ${opts.name} ${state.name}`;
       const why = `lab "${state.name}" already has a snapshot "${opts.name}" (taken ${old.created})`;
-      throw new LabError(why, hint, 'conflict', 'snapshot_exists');
+      throw new LabError('snapshot_exists', why, { hint });
     }
     const up = state.plan.nodes.filter((n) => nodeIsUp(state, n.name));
     const take: Take = { state, opts, up, replace: !!old, reporter };
@@ -79,11 +79,12 @@ async function takeDiskOnly({ state, opts, up, replace }: Take): Promise<Snapsho
   const plan = state.plan;
   if (up.length) {
     throw new LabError(
-      `--disk-only needs every node stopped; running: ${up.map((n) => n.name).join(', ')}`,
-      'stop them first (vmlab stop <node>), or take a full snapshot of the running lab: ' +
-        `vmlab snapshot --name ${opts.name} ${state.name}`,
-      'conflict',
       'node_running',
+      `--disk-only needs every node stopped; running: ${up.map((n) => n.name).join(', ')}`,
+      {
+        hint: 'stop them first (vmlab stop <node>), or take a full snapshot of the running lab: ' +
+          `vmlab snapshot --name ${opts.name} ${state.name}`,
+      },
     );
   }
   checkDisks(state);
@@ -106,7 +107,7 @@ async function takeDiskOnly({ state, opts, up, replace }: Take): Promise<Snapsho
     await onEach(made, (n) => deleteDiskSnapshot(n.files.overlay, opts.name));
     const hint = 'the partial snapshots were deleted; nothing changed';
     const why = `disk snapshot "${opts.name}" failed: ${failureList(failed)}`;
-    throw new LabError(why, hint, 'failure', 'snapshot_failed');
+    throw new LabError('snapshot_failed', why, { hint });
   }
   return snapshotRecord(state, opts.name, 'disk-only', Date.now() - t0, () => ({ accel, qemu_version: version }));
 }
@@ -117,16 +118,17 @@ async function takeFull({ state, opts, up, replace, reporter }: Take): Promise<S
   const down = plan.nodes.filter((n) => !up.includes(n));
   if (down.length) {
     throw new LabError(
-      `a snapshot with RAM needs every node running; stopped: ${down.map((n) => n.name).join(', ')}`,
-      `start them (vmlab start ${down[0]!.name}), or stop every node and take a disk snapshot: ` +
-        `vmlab snapshot --disk-only --name ${opts.name} ${state.name}`,
-      'conflict',
       'node_not_running',
+      `a snapshot with RAM needs every node running; stopped: ${down.map((n) => n.name).join(', ')}`,
+      {
+        hint: `start them (vmlab start ${down[0]!.name}), or stop every node and take a disk snapshot: ` +
+          `vmlab snapshot --disk-only --name ${opts.name} ${state.name}`,
+      },
     );
   }
   const versions = new Map<string, string>();
   await Promise.all(up.map(async (n) => versions.set(n.name, await runningVersion(n))));
-  const onFail = { hint: 'nothing was saved; try again', code: 'snapshot_failed' };
+  const onFail = { hint: 'nothing was saved; try again', code: 'snapshot_failed' as const };
   const pausedMs = await withPaused(state, up, reporter, onFail, async () => {
     const pausedAt = Date.now();
     reporter.info(`Lab "${state.name}" paused; saving ${up.length} node(s) as "${opts.name}"`);
@@ -148,10 +150,11 @@ async function takeFull({ state, opts, up, replace, reporter }: Take): Promise<S
         writeState(plan.files.state, state);
       }
       throw new LabError(
-        `snapshot "${opts.name}" of lab "${state.name}" failed on ${failureList(failed)}`,
-        'every VM was resumed and the partial snapshots deleted; internal snapshots need every writable disk in qcow2',
-        'failure',
         'snapshot_failed',
+        `snapshot "${opts.name}" of lab "${state.name}" failed on ${failureList(failed)}`,
+        {
+          hint: 'every VM was resumed and the partial snapshots deleted; internal snapshots need every writable disk in qcow2',
+        },
       );
     }
     return Date.now() - pausedAt;
@@ -181,7 +184,7 @@ export async function deleteSnapshot(ref: LabRef, name: string, reporter: Report
     if (failed.length) {
       const hint = `try again: vmlab snapshot --delete ${name} ${state.name}`;
       const why = `deleting snapshot "${name}" failed on ${failureList(failed)}`;
-      throw new LabError(why, hint, 'failure', 'snapshot_delete_failed');
+      throw new LabError('snapshot_delete_failed', why, { hint });
     }
     state.snapshots = (state.snapshots ?? []).filter((s) => s.name !== name);
     writeState(state.plan.files.state, state);

@@ -57,7 +57,7 @@ export async function exportSnapshot(
   const out = resolve(isStoreName(file) ? storedArchivePath(rootOf(ref.dir), ref.name, file) : file);
   if (existsSync(out) && statSync(out).isDirectory()) {
     const hint = 'give the file to write, e.g. --export lab.tar';
-    throw new LabError(`${out} is a directory`, hint, 'input', 'invalid_path');
+    throw new LabError('invalid_path', `${out} is a directory`, { hint });
   }
   mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
   // Beside the target, named with our pid: what a killed export left there goes first.
@@ -68,10 +68,9 @@ export async function exportSnapshot(
     const rec = findSnapshot(state, name);
     if (rec.kind !== 'full') {
       throw new LabError(
-        `"${name}" is a disk-only snapshot: an export is for starting warm, which needs the RAM state`,
-        `take a full snapshot of the running lab: vmlab snapshot --name <name> ${ref.name}`,
-        'conflict',
         'snapshot_disk_only',
+        `"${name}" is a disk-only snapshot: an export is for starting warm, which needs the RAM state`,
+        { hint: `take a full snapshot of the running lab: vmlab snapshot --name <name> ${ref.name}` },
       );
     }
     rmSync(staging, { recursive: true, force: true });
@@ -99,7 +98,7 @@ export async function exportSnapshot(
 async function copyOverlays(state: LabState, staging: string, reporter: Reporter): Promise<number> {
   const up = state.plan.nodes.filter((n) => nodeIsUp(state, n.name));
   const pausedAt = Date.now();
-  const onFail = { hint: 'nothing was exported; try again', code: 'export_failed' };
+  const onFail = { hint: 'nothing was exported; try again', code: 'export_failed' as const };
   await withPaused(state, up, reporter, onFail, async () => {
     for (const n of state.plan.nodes) copyFast(n.files.overlay, join(staging, 'disks', `${n.name}.qcow2`));
   });
@@ -165,7 +164,7 @@ async function writeArchive(
   if (r.exitCode !== 0) {
     rmSync(tmp, { force: true });
     const why = `writing ${out} failed: ${tailLines(r.stderr, 3)}`;
-    throw new LabError(why, 'is there room on that filesystem?', 'failure', 'export_write_failed');
+    throw new LabError('export_write_failed', why, { hint: 'is there room on that filesystem?' });
   }
   chmodSync(tmp, 0o600);
   renameSync(tmp, out);

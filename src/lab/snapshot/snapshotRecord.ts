@@ -15,7 +15,7 @@ import { devicesOf, machineOf, type SnapshotRecord } from '../state/snapshotFact
 export function checkSnapshotName(name: string): void {
   if (!isValidName(name) || /^\d+$/.test(name)) {
     const hint = `use ${NAME_RULE}, and not digits only`;
-    throw new LabError(`"${name}" is not a valid snapshot name`, hint, 'input', 'invalid_name');
+    throw new LabError('invalid_name', `"${name}" is not a valid snapshot name`, { hint });
   }
 }
 
@@ -25,10 +25,11 @@ export function findSnapshot(state: LabState, name: string): SnapshotRecord {
   if (rec) return rec;
   const have = (state.snapshots ?? []).map((s) => s.name);
   throw new LabError(
-    `lab "${state.name}" has no snapshot "${name}"; ${have.length ? `it has: ${have.join(', ')}` : 'it has none'}`,
-    have.length ? `vmlab snapshot --list ${state.name}` : `take one: vmlab snapshot --name <name> ${state.name}`,
-    'not_found',
     'snapshot_not_found',
+    `lab "${state.name}" has no snapshot "${name}"; ${have.length ? `it has: ${have.join(', ')}` : 'it has none'}`,
+    {
+      hint: have.length ? `vmlab snapshot --list ${state.name}` : `take one: vmlab snapshot --name <name> ${state.name}`,
+    },
   );
 }
 

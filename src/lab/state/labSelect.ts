@@ -24,26 +24,26 @@ export function selectLab(opts: { lab?: string; specDir?: string; optional?: boo
   let name = opts.lab;
   if (!name && opts.specDir) name = loadSpec(opts.specDir).name;
   if (name) {
-    if (!isValidName(name)) throw new LabError(`"${name}" is not a valid lab name`, `use ${NAME_RULE}`, 'input', 'invalid_name');
+    if (!isValidName(name)) throw new LabError('invalid_name', `"${name}" is not a valid lab name`, { hint: `use ${NAME_RULE}` });
     return { name, dir: labDir(root, name) };
   }
   const labs = discoverLabs(root);
   if (labs.length === 1) return { name: labs[0]!, dir: labDir(root, labs[0]!) };
   if (labs.length === 0 && opts.optional) return undefined;
-  if (labs.length === 0) throw new LabError('no lab is deployed', 'deploy one: vmlab deploy -S <spec dir>', 'not_found', 'lab_not_found');
-  throw new LabError(`${labs.length} labs are deployed (${labs.join(', ')}): which one?`, `name it before the command: vmlab --lab ${labs[0]} … (or -S <spec dir> after it)`, 'input', 'lab_ambiguous');
+  if (labs.length === 0) throw new LabError('lab_not_found', 'no lab is deployed', { hint: 'deploy one: vmlab deploy -S <spec dir>' });
+  throw new LabError('lab_ambiguous', `${labs.length} labs are deployed (${labs.join(', ')}): which one?`, { hint: `name it before the command: vmlab --lab ${labs[0]} … (or -S <spec dir> after it)` });
 }
 
 export function loadLab(ref: LabRef): LabState {
   const files = labFiles(ref.dir);
-  if (!existsSync(files.state)) throw new LabError(`lab "${ref.name}" is not deployed`, 'see deployed labs with: vmlab status', 'not_found', 'lab_not_found');
+  if (!existsSync(files.state)) throw new LabError('lab_not_found', `lab "${ref.name}" is not deployed`, { hint: 'see deployed labs with: vmlab status' });
   return readState(files.state);
 }
 
 export function nodeOf(state: LabState, node: string) {
   const plan = state.plan.nodes.find((n) => n.name === node);
   if (!plan) {
-    throw new LabError(`lab "${state.name}" has no node "${node}"`, `nodes: ${state.plan.nodes.map((n) => n.name).join(', ')}`, 'not_found', 'node_not_found');
+    throw new LabError('node_not_found', `lab "${state.name}" has no node "${node}"`, { hint: `nodes: ${state.plan.nodes.map((n) => n.name).join(', ')}` });
   }
   return plan;
 }

@@ -83,12 +83,12 @@ export function readState(path: string): LabState {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new LabError(`no lab state at ${path}`, 'deploy the lab first: vmlab deploy -S <spec dir>', 'not_found', 'lab_not_found');
+    throw new LabError('lab_not_found', `no lab state at ${path}`, { hint: 'deploy the lab first: vmlab deploy -S <spec dir>' });
   }
   try {
     return JSON.parse(text) as LabState;
   } catch {
-    throw new LabError(`lab state ${path} is not valid JSON`, `remove the lab with: vmlab destroy --force ${basename(dirname(path))}`, 'failure', 'state_unreadable');
+    throw new LabError('state_unreadable', `lab state ${path} is not valid JSON`, { hint: `remove the lab with: vmlab destroy --force ${basename(dirname(path))}` });
   }
 }
 

@@ -37,10 +37,9 @@ export const withLabDir = <T>(ref: LabRef, fn: () => Promise<T>): Promise<T> =>
 function refuseInterrupted(state: LabState): void {
   if (deployInterrupted(state)) {
     throw new LabError(
-      `the deploy of lab "${state.name}" was interrupted before it finished`,
-      `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`,
-      'conflict',
       'lab_interrupted',
+      `the deploy of lab "${state.name}" was interrupted before it finished`,
+      { hint: `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})` },
     );
   }
 }

@@ -16,11 +16,11 @@ describe('one error base', () => {
   it('each family is a VmlabError with a code and a kind to branch on', () => {
     const cases: Array<[VmlabError, string, string]> = [
       [new SpecError([{ file: 'topology.json', path: 'links[0].a', message: 'expected "node:iface", got "r1"' }]), 'spec_invalid', 'input'],
-      [new LabError('lab "x" is not deployed', 'see vmlab status', 'not_found', 'lab_not_found'), 'lab_not_found', 'not_found'],
-      [new ImageError('in-use', 'image "d" is used by lab(s) l1'), 'in-use', 'conflict'],
-      [new ImageError('checksum-mismatch', 'sha256 differs'), 'checksum-mismatch', 'input'],
-      [new QemuError('QEMU for r1 stopped at start-up (exit code 1)', ['qemu-system-x86_64', '-m', '1'], 'tail'), 'qemu_failed', 'failure'],
-      [new StoreError('store_newer', 'written by a newer vmlab', 'upgrade vmlab'), 'store_newer', 'failure'],
+      [new LabError('lab_not_found', 'lab "x" is not deployed', { hint: 'see vmlab status' }), 'lab_not_found', 'not_found'],
+      [new ImageError('in_use', 'image "d" is used by lab(s) l1'), 'in_use', 'conflict'],
+      [new ImageError('checksum_mismatch', 'sha256 differs'), 'checksum_mismatch', 'input'],
+      [new QemuError('qemu_failed', 'QEMU for r1 stopped at start-up (exit code 1)', { argv: ['qemu-system-x86_64', '-m', '1'], logTail: 'tail' }), 'qemu_failed', 'failure'],
+      [new StoreError('store_newer', 'written by a newer vmlab', { hint: 'upgrade vmlab' }), 'store_newer', 'failure'],
     ];
     for (const [err, code, kind] of cases) {
       assert.ok(err instanceof VmlabError, err.name);
@@ -31,8 +31,8 @@ describe('one error base', () => {
   });
 
   it('the body a client sees has no stack and no internals', () => {
-    const body = new LabError('lab "x" is busy', 'wait', 'conflict', 'lab_busy').toBody();
-    assert.deepEqual(body, { code: 'lab_busy', message: 'lab "x" is busy', hint: 'wait' });
+    const body = new LabError('lab_interrupted', 'lab "x" was interrupted', { hint: 'wait' }).toBody();
+    assert.deepEqual(body, { code: 'lab_interrupted', message: 'lab "x" was interrupted', hint: 'wait' });
     const spec = new SpecError([{ file: 'a.json', path: 'x', message: 'bad' }]).toBody();
     assert.deepEqual(spec.details, [{ file: 'a.json', path: 'x', message: 'bad' }]);
   });

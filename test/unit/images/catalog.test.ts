@@ -28,7 +28,7 @@ const REFERENCE_USER: Record<CatalogEntry['distro'], string> = {
   alpine: 'alpine',
 };
 
-function badInput(fn: () => unknown, code: ImageError['code'] = 'bad-input'): ImageError {
+function badInput(fn: () => unknown, code: ImageError['code'] = 'bad_input'): ImageError {
   try {
     fn();
   } catch (e) {
@@ -129,7 +129,7 @@ describe('images/catalog', () => {
     });
 
     it('findCatalogEntry lists known ids for an unknown one', () => {
-      const e = badInput(() => findCatalogEntry(BUILTIN_CATALOG, 'windows-11'), 'not-found');
+      const e = badInput(() => findCatalogEntry(BUILTIN_CATALOG, 'windows-11'), 'not_found');
       assert.equal(e.kind, 'not_found');
       assertIncludes(e.hint ?? '', 'debian-12');
     });

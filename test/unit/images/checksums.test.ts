@@ -99,7 +99,7 @@ describe('parseChecksumArg', () => {
   const bad = (arg: string, part: RegExp) =>
     assert.throws(
       () => parseChecksumArg(arg),
-      (e: unknown) => e instanceof ImageError && e.code === 'bad-input' && e.exitCode === 2 && part.test(e.message) && !!e.hint,
+      (e: unknown) => e instanceof ImageError && e.code === 'bad_input' && e.exitCode === 2 && part.test(e.message) && !!e.hint,
     );
 
   it('rejects a missing prefix, an unknown algorithm, non-hex and a wrong length', () => {

@@ -63,7 +63,7 @@ describe('images/convert', () => {
   });
 
   it('refuses formats it does not convert', async () => {
-    await assert.rejects(convertToQcow2(at('disk.raw'), 'iso', at('iso.qcow2')), isImageError('unsupported-format'));
+    await assert.rejects(convertToQcow2(at('disk.raw'), 'iso', at('iso.qcow2')), isImageError('unsupported_format'));
   });
 
   it('refuses a source with a backing file before converting', async () => {

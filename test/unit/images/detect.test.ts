@@ -60,7 +60,7 @@ describe('images/detect', () => {
           () => parseOsArg(bad),
           (e: unknown) => {
             assert.ok(e instanceof ImageError);
-            assert.equal(e.code, 'bad-input');
+            assert.equal(e.code, 'bad_input');
             assertIncludes(e.hint ?? '', 'debian-12');
             assertIncludes(e.hint ?? '', 'centos-stream-9');
             return true;

@@ -178,15 +178,15 @@ describe('downloadFile', () => {
     const s = await server((req, res) => serveBytes(res, req, BODY));
     const { dir, dest } = destIn();
     const wrong = 'ab'.repeat(32);
-    const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { expected: { algo: 'sha256', hex: wrong } }), 'checksum-mismatch', wrong, BODY_SHA256);
+    const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { expected: { algo: 'sha256', hex: wrong } }), 'checksum_mismatch', wrong, BODY_SHA256);
     assert.equal(e.exitCode, 2);
     assert.deepEqual(files(dir), []);
   });
 
-  it('maps 404 to not-found and other statuses to http with the status, without retrying', async () => {
+  it('maps 404 to not_found and other statuses to http with the status, without retrying', async () => {
     const s = await server((req, res) => res.writeHead(req.url === '/missing' ? 404 : 403, { 'content-type': 'text/plain' }).end('no'));
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/missing`, dest), 'not-found', `${s.url}/missing`, '404');
+    await rejectsWith(downloadFile(`${s.url}/missing`, dest), 'not_found', `${s.url}/missing`, '404');
     await rejectsWith(downloadFile(`${s.url}/private`, dest), 'http', '403');
     assert.equal(s.requests.length, 2);
     assert.deepEqual(files(dir), []);
@@ -195,7 +195,7 @@ describe('downloadFile', () => {
   it('refuses a text/html response and leaves nothing behind', async () => {
     const s = await server((req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<p>Please log in</p>'));
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest), 'not-an-image', 'text/html');
+    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest), 'not_an_image', 'text/html');
     assert.deepEqual(files(dir), []);
   });
 
@@ -213,8 +213,8 @@ describe('downloadFile', () => {
       }
     });
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/doctype`, dest), 'not-an-image', 'HTML');
-    await rejectsWith(downloadFile(`${s.url}/split`, dest), 'not-an-image', 'HTML');
+    await rejectsWith(downloadFile(`${s.url}/doctype`, dest), 'not_an_image', 'HTML');
+    await rejectsWith(downloadFile(`${s.url}/split`, dest), 'not_an_image', 'HTML');
     assert.deepEqual(files(dir), []);
   });
 

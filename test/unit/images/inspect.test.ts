@@ -81,14 +81,14 @@ describe('images/inspect', () => {
       writeFileSync(at('page.qcow2'), '\n  <!DOCTYPE html>\n<html><body>404 Not Found</body></html>\n');
       writeFileSync(at('page2.img'), '<HTML><head></head></HTML>');
       writeFileSync(at('empty.qcow2'), '');
-      const e = await rejectsWith(() => detectFormatByMagic(at('page.qcow2')), 'not-an-image', 'page.qcow2');
+      const e = await rejectsWith(() => detectFormatByMagic(at('page.qcow2')), 'not_an_image', 'page.qcow2');
       assert.ok(e.hint);
-      await rejectsWith(() => detectFormatByMagic(at('page2.img')), 'not-an-image', 'HTML');
-      const empty = await rejectsWith(() => detectFormatByMagic(at('empty.qcow2')), 'not-an-image', 'empty.qcow2 is empty (0 bytes): expected a disk image');
+      await rejectsWith(() => detectFormatByMagic(at('page2.img')), 'not_an_image', 'HTML');
+      const empty = await rejectsWith(() => detectFormatByMagic(at('empty.qcow2')), 'not_an_image', 'empty.qcow2 is empty (0 bytes): expected a disk image');
       assert.doesNotMatch(empty.hint ?? '', /download/, 'a local empty file is not a failed download');
       assert.equal(empty.exitCode, 2);
-      await rejectsWith(() => detectFormatByMagic(at('missing.qcow2')), 'not-found', 'missing.qcow2');
-      const d = await rejectsWith(() => detectFormatByMagic(dir), 'not-an-image', `${dir} is a directory, not a disk image`);
+      await rejectsWith(() => detectFormatByMagic(at('missing.qcow2')), 'not_found', 'missing.qcow2');
+      const d = await rejectsWith(() => detectFormatByMagic(dir), 'not_an_image', `${dir} is a directory, not a disk image`);
       assertIncludes(d.hint ?? '', `vmlab images scan ${dir}`);
       assert.equal(d.exitCode, 2);
     });
@@ -96,19 +96,19 @@ describe('images/inspect', () => {
     it('refuses data with no image header unless it can be a raw disk', async () => {
       // 19 bytes of text named .qcow2: neither a qcow2 nor a raw disk.
       writeFileSync(at('x.qcow2'), 'this is not a disk\n');
-      const e = await rejectsWith(() => detectFormatByMagic(at('x.qcow2')), 'not-an-image', 'x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header, starting with the text "this is not a disk\\n"');
+      const e = await rejectsWith(() => detectFormatByMagic(at('x.qcow2')), 'not_an_image', 'x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header, starting with the text "this is not a disk\\n"');
       assert.equal(e.exitCode, 2);
       assertIncludes(e.hint ?? '', '.img or .raw');
       // The same 19 bytes under a name that claims nothing: not whole 512-byte sectors.
       writeFileSync(at('x.img'), 'this is not a disk\n');
-      await rejectsWith(() => detectFormatByMagic(at('x.img')), 'not-an-image', 'x.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 19 bytes');
+      await rejectsWith(() => detectFormatByMagic(at('x.img')), 'not_an_image', 'x.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 19 bytes');
       // Whole sectors of data with no header, named as a format they are not.
       writeFileSync(at('zeros.vmdk'), Buffer.alloc(4096));
       writeFileSync(at('zeros.vhd'), Buffer.alloc(4096));
       writeFileSync(at('zeros.vhdx'), Buffer.alloc(4096));
-      await rejectsWith(() => detectFormatByMagic(at('zeros.vmdk')), 'not-an-image', 'expected a VMDK header (the name ends in .vmdk), got 4096 bytes with no image header');
-      await rejectsWith(() => detectFormatByMagic(at('zeros.vhd')), 'not-an-image', 'expected a VHD header');
-      await rejectsWith(() => detectFormatByMagic(at('zeros.vhdx')), 'not-an-image', 'expected a VHDX header');
+      await rejectsWith(() => detectFormatByMagic(at('zeros.vmdk')), 'not_an_image', 'expected a VMDK header (the name ends in .vmdk), got 4096 bytes with no image header');
+      await rejectsWith(() => detectFormatByMagic(at('zeros.vhd')), 'not_an_image', 'expected a VHD header');
+      await rejectsWith(() => detectFormatByMagic(at('zeros.vhdx')), 'not_an_image', 'expected a VHDX header');
       // ...and named as nothing in particular they are a raw disk.
       writeFileSync(at('zeros.img'), Buffer.alloc(4096));
       writeFileSync(at('zeros.raw'), Buffer.alloc(512));
@@ -117,9 +117,9 @@ describe('images/inspect', () => {
       // A download is judged by its URL's name and named by its URL.
       copyFileSync(at('x.qcow2'), at('x.download'));
       const url = 'https://example.test/images/x.qcow2';
-      const u = await rejectsWith(() => detectFormatByMagic(at('x.download'), { name: 'x.qcow2', label: url }), 'not-an-image', `${url} is not a qcow2 image`);
+      const u = await rejectsWith(() => detectFormatByMagic(at('x.download'), { name: 'x.qcow2', label: url }), 'not_an_image', `${url} is not a qcow2 image`);
       assertIncludes(u.hint ?? '', 'check the URL');
-      await rejectsWith(() => inspectImage(at('x.qcow2')), 'not-an-image', 'expected a qcow2 header');
+      await rejectsWith(() => inspectImage(at('x.qcow2')), 'not_an_image', 'expected a qcow2 header');
     });
   });
 
@@ -177,13 +177,13 @@ describe('images/inspect', () => {
 
     it('rejects an HTML page named .qcow2', async () => {
       writeFileSync(at('login.qcow2'), '<!doctype html><title>Sign in</title>');
-      await rejectsWith(() => inspectImage(at('login.qcow2')), 'not-an-image');
+      await rejectsWith(() => inspectImage(at('login.qcow2')), 'not_an_image');
     });
 
     it('fails on a corrupt qcow2, warns on leaked clusters', async () => {
       qemuImg('create', '-q', '-f', 'qcow2', at('corrupt.qcow2'), '1M');
       setRefcount(at('corrupt.qcow2'), 0, 0); // the header cluster is in use but counted free
-      await rejectsWith(() => inspectImage(at('corrupt.qcow2')), 'qemu-img', 'corrupt');
+      await rejectsWith(() => inspectImage(at('corrupt.qcow2')), 'qemu_img', 'corrupt');
 
       qemuImg('create', '-q', '-f', 'qcow2', at('leaky.qcow2'), '1M');
       const fd = openSync(at('leaky.qcow2'), 'r+');
@@ -222,7 +222,7 @@ describe('images/inspect', () => {
       for (const n of ['', '../etc/passwd', 'a/b', 'a\\b', '..', 'x..y', '.hidden', 'a\0b', '/etc/passwd', 'ok/../..']) {
         assert.throws(
           () => assertSafeImageName(n),
-          (e: unknown) => e instanceof ImageError && e.code === 'bad-input' && e.exitCode === 2 && !!e.hint,
+          (e: unknown) => e instanceof ImageError && e.code === 'bad_input' && e.exitCode === 2 && !!e.hint,
           JSON.stringify(n),
         );
       }

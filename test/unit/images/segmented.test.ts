@@ -185,7 +185,7 @@ describe('segmented downloads', () => {
     const s = await serve();
     const { dir, dest } = destIn();
     const err = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: '0'.repeat(64) } }).catch((e: unknown) => e);
-    assert.ok(err instanceof ImageError && err.code === 'checksum-mismatch', String(err));
+    assert.ok(err instanceof ImageError && err.code === 'checksum_mismatch', String(err));
     assert.deepEqual(readdirSync(dir), []);
   });
 

@@ -40,7 +40,7 @@ describe('withPaused', () => {
     const nodes = [node('p1'), node('p2')];
     const state = labState(nodes);
     try {
-      const got = await withPaused(state, nodes, reporter(), { hint: 'h', code: 'c' }, async () => {
+      const got = await withPaused(state, nodes, reporter(), { hint: 'h', code: 'snapshot_failed' as const }, async () => {
         assert.equal(stateOnDisk().paused_by, process.pid);
         return 42;
       });
@@ -57,7 +57,7 @@ describe('withPaused', () => {
     const nodes = [node('q1'), node('q2')];
     let ran = false;
     try {
-      const onFail = { hint: 'nothing was saved; try again', code: 'snapshot_failed' };
+      const onFail = { hint: 'nothing was saved; try again', code: 'snapshot_failed' as const };
       const err = await withPaused(labState(nodes), nodes, reporter(), onFail, async () => {
         ran = true;
       }).then(
@@ -82,7 +82,7 @@ describe('withPaused', () => {
     const rep = reporter();
     try {
       await assert.rejects(
-        withPaused(labState(nodes), [nodes[0]!], rep, { hint: 'h', code: 'c' }, async (lab) => {
+        withPaused(labState(nodes), [nodes[0]!], rep, { hint: 'h', code: 'snapshot_failed' as const }, async (lab) => {
           lab.add(nodes[1]!);
           lab.add(nodes[2]!);
           throw new Error('work failed');
