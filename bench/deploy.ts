@@ -72,7 +72,7 @@ async function byHand(n: number, accel: string): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64' });
+const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64', env: process.env });
 console.log(`bench/deploy: tiny guest ${image}, ${accel.toUpperCase()}, ${MEM} MiB/node, median of ${runs} run(s)`);
 const cols = builds();
 const head = cols.map((c) => `${c.label} (s)`.padStart(12)).join('') + cols.map((c) => `${c.label}/raw`.padStart(12)).join('');

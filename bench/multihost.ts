@@ -73,7 +73,7 @@ async function twoHosts(): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64' });
+const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64', env: process.env });
 console.log(`bench/multihost: 4 tiny nodes, ${accel.toUpperCase()}, median of ${runs} run(s); both hosts share this machine's CPUs`);
 const one: number[] = [];
 const two: number[] = [];

@@ -144,7 +144,7 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
   return fig;
 }
 
-const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64' });
+const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64', env: process.env });
 const results: Array<{ label: string; fig: Record<string, number> }> = [];
 for (const b of builds()) results.push({ label: b.label, fig: await round(b.label, b.bin) });
 if (results.length > 1) {

@@ -7,7 +7,7 @@ import { writeFileAtomic } from './atomicWrite.js';
 import { PROBE_EXIT_CODE, probeBootSector } from './probeSector.js';
 import { run } from './subprocess.js';
 import { whichBinary } from './which.js';
-import { accelFrom, ambientEnv, cacheHomeFrom, kvmDeviceFrom } from './settings.js';
+import { accelFrom, cacheHomeFrom, kvmDeviceFrom } from './settings.js';
 
 /**
  * Which accelerator this host really gives, and why. KVM fails here in
@@ -41,7 +41,8 @@ export interface AccelFacts {
 
 export interface AccelOptions {
   qemuBinary: string;
-  env?: NodeJS.ProcessEnv;
+  /** The environment as Settings gave it (VMLAB_ACCEL, VMLAB_KVM_DEVICE, XDG_CACHE_HOME, PATH). */
+  env: NodeJS.ProcessEnv;
   /** Default $VMLAB_KVM_DEVICE, else /dev/kvm. */
   kvmDevice?: string;
   cacheFile?: string;
@@ -50,7 +51,7 @@ export interface AccelOptions {
   fresh?: boolean;
 }
 
-export function accelCacheFile(env: NodeJS.ProcessEnv = ambientEnv()): string {
+export function accelCacheFile(env: NodeJS.ProcessEnv): string {
   return join(cacheHomeFrom(env), 'vmlab', 'accel.json');
 }
 
@@ -62,7 +63,7 @@ export function kvmModules(sysModule = '/sys/module'): string[] {
   }
 }
 
-export function hostKey(qemuBinary: string, env: NodeJS.ProcessEnv = ambientEnv()): HostKey {
+export function hostKey(qemuBinary: string, env: NodeJS.ProcessEnv): HostKey {
   const path = whichBinary(qemuBinary, env);
   let qemu = `${qemuBinary}:missing`;
   if (path) {
@@ -96,7 +97,7 @@ export interface ProbeOutcome {
  * QEMU dying first is a failure at vCPU reset; "KVM internal error" (the
  * VM then sits in internal-error) or no exit is a failure at run time.
  */
-export function probeKvm(qemuBinary: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = ambientEnv()): Promise<ProbeOutcome> {
+export function probeKvm(qemuBinary: string, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<ProbeOutcome> {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-probe-'));
   const img = join(dir, 'probe.img');
@@ -173,7 +174,7 @@ const REASONS: Record<Exclude<AccelVerdict, 'forced'>, string> = {
 
 /** The accelerator to use: VMLAB_ACCEL, else the cached verdict for this host, else a probe (then cached). */
 export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
-  const env = opts.env ?? ambientEnv();
+  const { env } = opts;
   const device = opts.kvmDevice ?? kvmDeviceFrom(env);
   const key = hostKey(opts.qemuBinary, env);
   const base = { at: now(), key };
@@ -190,7 +191,7 @@ export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
   const file = opts.cacheFile ?? accelCacheFile(env);
   const cached = readCache(file);
   if (cached && sameKey(cached.key, key) && !opts.fresh) return { ...cached, source: 'cache' };
-  const outcome = await probeKvm(opts.qemuBinary, opts.probeTimeoutMs, env);
+  const outcome = await probeKvm(opts.qemuBinary, opts.probeTimeoutMs ?? 20_000, env);
   const facts: AccelFacts = {
     ...base,
     accel: outcome.verdict === 'kvm-works' ? 'kvm' : 'tcg',
@@ -209,7 +210,7 @@ export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
  * word on this host's KVM, whatever the probe said. Later deploys use TCG.
  */
 export function recordKvmCrash(opts: AccelOptions, evidence: string): AccelFacts {
-  const env = opts.env ?? ambientEnv();
+  const { env } = opts;
   const key = hostKey(opts.qemuBinary, env);
   const facts: AccelFacts = {
     accel: 'tcg',

@@ -3,7 +3,6 @@ import { release } from 'node:os';
 import { run } from './subprocess.js';
 import { accelCacheFile, accelFacts, type AccelFacts } from './accel.js';
 import { whichBinary } from './which.js';
-import { ambientEnv } from './settings.js';
 
 /** A tool vmlab runs, where it was found, and its version line. */
 export interface ToolFact {
@@ -42,8 +41,8 @@ const TOOLS: Array<{ name: string; for: string; versionArgs?: string[]; required
 const firstLine = (s: string) => s.split('\n').map((l) => l.trim()).find((l) => l) ?? null;
 
 /** Everything `vmlab doctor` shows: the accelerator verdict with its evidence, tools, the state root. */
-export async function doctorReport(opts: { qemuBinary: string; root: string; reprobe: boolean; env?: NodeJS.ProcessEnv }): Promise<DoctorReport> {
-  const env = opts.env ?? ambientEnv();
+export async function doctorReport(opts: { qemuBinary: string; root: string; reprobe: boolean; env: NodeJS.ProcessEnv }): Promise<DoctorReport> {
+  const { env } = opts;
   const problems: string[] = [];
   const warnings: string[] = [];
   const tools = await Promise.all(

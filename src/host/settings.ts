@@ -82,11 +82,11 @@ const nonEmpty = (v: string | undefined) => (v && v.length > 0 ? v : undefined);
 export const accelFrom = (env: NodeJS.ProcessEnv) =>
   env.VMLAB_ACCEL === 'kvm' || env.VMLAB_ACCEL === 'tcg' ? env.VMLAB_ACCEL : undefined;
 export const kvmDeviceFrom = (env: NodeJS.ProcessEnv) => env.VMLAB_KVM_DEVICE ?? '/dev/kvm';
+export const qemuBinaryFrom = (env: NodeJS.ProcessEnv) => env.VMLAB_QEMU ?? 'qemu-system-x86_64';
 export const cacheHomeFrom = (env: NodeJS.ProcessEnv, home = homedir()) =>
   env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
 
 /** This process's environment: the default of host functions lab/ and images/ call without one (until they pass it). */
-export const ambientEnv = (): NodeJS.ProcessEnv => process.env;
 const list = (v: string, sep: string) => v.split(sep).map((s) => s.trim()).filter(Boolean);
 const proxyVar = (env: NodeJS.ProcessEnv, name: string) => env[name] || env[name.toUpperCase()] || '';
 
@@ -116,7 +116,7 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     root: nonEmpty(env.VMLAB_HOME) ?? join(home, '.vmlab'),
     home,
     cacheHome: cacheHomeFrom(env, home),
-    qemuBinary: env.VMLAB_QEMU ?? 'qemu-system-x86_64',
+    qemuBinary: qemuBinaryFrom(env),
     passt: nonEmpty(env.VMLAB_PASST),
     ssh: env.VMLAB_SSH || 'ssh',
     sshConfig: nonEmpty(env.VMLAB_SSH_CONFIG),
@@ -143,3 +143,6 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     childEnv,
   });
 }
+
+/** This process's settings, from its environment: what an entry point (cli/services) loads, once. */
+export const processSettings = (): Settings => loadSettings(process.env);

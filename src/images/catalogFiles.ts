@@ -29,6 +29,6 @@ function readCatalogFile(path: string): UserCatalogEntry[] {
 }
 
 /** The built-in catalog with every user file applied (mirrors, air-gapped sites, tests). */
-export function loadCatalog(root: string, env: NodeJS.ProcessEnv = process.env): CatalogEntry[] {
+export function loadCatalog(root: string, env: NodeJS.ProcessEnv): CatalogEntry[] {
   return mergeCatalog(BUILTIN_CATALOG, catalogFilePaths(root, env).flatMap(readCatalogFile));
 }

@@ -149,9 +149,12 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
 
 let prlimitPath: string | null | undefined;
 
-/** prlimit (util-linux) on PATH, or null. Looked up once. */
+/** Where prlimit (util-linux) is looked for: the system's own directories, not whatever PATH a caller set. */
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** prlimit, or null. Looked up once. */
 function findPrlimit(): string | null {
-  if (prlimitPath === undefined) prlimitPath = whichBinary('prlimit') ?? null;
+  if (prlimitPath === undefined) prlimitPath = whichBinary('prlimit', { PATH: SYSTEM_PATH }) ?? null;
   return prlimitPath;
 }
 
@@ -303,7 +306,7 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
   return result;
 }
 
-/** For tests: forget the cached prlimit lookup. */
-export function resetPrlimitCache(): void {
-  prlimitPath = undefined;
+/** For tests: forget the cached prlimit lookup, or (null) act as if prlimit were not installed. */
+export function resetPrlimitCache(found?: null): void {
+  prlimitPath = found;
 }

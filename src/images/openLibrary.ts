@@ -12,7 +12,7 @@ import { checkConnections, ImageLibrary, type LibraryDownloadOptions, type Libra
  * VMLAB_DOWNLOAD_CONNECTIONS (parallel segments from a server that takes
  * ranges, default 4; 1: one stream).
  */
-export function openLibrary(root: string, env: NodeJS.ProcessEnv = process.env, opts: { db?: Db } & LibraryWiring = {}): ImageLibrary {
+export function openLibrary(root: string, env: NodeJS.ProcessEnv, opts: { db?: Db } & LibraryWiring = {}): ImageLibrary {
   const { db, ...wiring } = opts;
   const lib = new ImageLibrary(db ?? openStore(storePath(root)), root, loadCatalog(root, env), wiring);
   lib.downloadOptions = downloadOptionsFrom(env);

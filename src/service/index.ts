@@ -37,7 +37,7 @@ export function createServices(settings: Settings): Services {
   const builds = new BuildService(settings, jobs, library);
   const images = new ImageService(settings, { store, library, builds });
   const access = new AccessService(settings);
-  const snapshots = new SnapshotService();
+  const snapshots = new SnapshotService(settings);
   return { settings, labs, images, jobs, host: new HostService(settings), snapshots, builds, access };
 }
 

@@ -197,6 +197,7 @@ export class LabService {
     maxParallel?: number,
   ): Promise<LabState> {
     return deployLab(planned, op.reporter, {
+      env: this.env,
       ...(op.signal ? { signal: op.signal } : {}),
       ...(maxParallel ? { maxParallel } : {}),
       ...(archive ? { archive: { file: archive, root: this.root, images: imageFactsResolver(this.store) } } : {}),
@@ -212,7 +213,7 @@ export class LabService {
   }
 
   startNode(ref: LabRef, node: string, op: OpContext) {
-    return startNode(ref, node, op.reporter);
+    return startNode(ref, node, op.reporter, this.env);
   }
 
   /**

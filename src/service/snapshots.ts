@@ -1,3 +1,4 @@
+import type { Settings } from '../host/settings.js';
 import type { LabRef } from '../lab/state/labSelect.js';
 import { deleteSnapshot, listSnapshots, takeSnapshot, type SnapshotOptions } from '../lab/snapshot/snapshot.js';
 import { restoreSnapshot, type RestoreResult } from '../lab/snapshot/restoreSnapshot.js';
@@ -14,9 +15,16 @@ import type { OpContext } from './labs.js';
  * the work runs to the end (a lab is never left paused half-way).
  */
 export class SnapshotService {
+  /** The environment guest clocks are set with over SSH (VMLAB_SSH names the client). */
+  private readonly env: Readonly<NodeJS.ProcessEnv>;
+
+  constructor(settings: Pick<Settings, 'childEnv'>) {
+    this.env = settings.childEnv;
+  }
+
   snapshot(ref: LabRef, opts: SnapshotOptions, op: OpContext): Promise<SnapshotRecord> {
     notAborted(op);
-    return takeSnapshot(ref, opts, op.reporter);
+    return takeSnapshot(ref, opts, op.reporter, this.env);
   }
 
   list(ref: LabRef): SnapshotRecord[] {
@@ -25,7 +33,7 @@ export class SnapshotService {
 
   restore(ref: LabRef, name: string, op: OpContext): Promise<RestoreResult> {
     notAborted(op);
-    return restoreSnapshot(ref, name, op.reporter);
+    return restoreSnapshot(ref, name, op.reporter, this.env);
   }
 
   /** Every paused VM of the lab runs again (what a vmlab killed mid-snapshot leaves); the nodes resumed. */

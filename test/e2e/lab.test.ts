@@ -245,7 +245,7 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
       assert.equal((await vmlab(['ssh', 'r1', '--', 'hostname'], env)).stdout, 'r1\n');
       // r3: vm_mgmt_egress.
       const argv = readFileSync(`/proc/${(await status()).nodes[2].pid}/cmdline`, 'utf8').split('\0');
-      if (findPasst()) {
+      if (findPasst(process.env)) {
         assert.ok(argv.some((a) => a.startsWith('stream,id=mgmt,')), argv.join(' '));
         assert.equal(await guestConnects(env, 'r3', '10.0.2.2', loop.port), false);
         assert.deepEqual(loop.seen, [], 'host loopback stays unreachable with egress');
@@ -267,7 +267,7 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
   });
 
   const killTest = 'the passt of a killed node goes with its QEMU, and the node starts again';
-  it(killTest, { timeout: 180_000, skip: !findPasst() && 'passt not installed' }, async () => {
+  it(killTest, { timeout: 180_000, skip: !findPasst(process.env) && 'passt not installed' }, async () => {
     const labDir = join(home, 'labs', name);
     const passts = scanLabPassts(labDir);
     assert.equal(passts.length, 1, 'r3 alone has a passt');

@@ -38,7 +38,7 @@ describe('vmlab ssh on a slow node', () => {
     let text = '';
     stderr.on('data', (d: Buffer) => (text += d.toString()));
     const waits: string[] = [];
-    const code = await runSshSession(state, 'n1', ['true'], { stderr, waiting: (m) => waits.push(m) });
+    const code = await runSshSession(state, 'n1', ['true'], { stderr, waiting: (m) => waits.push(m) }, process.env);
     assert.equal(code, 255);
     assert.equal(connections, 2);
     assert.equal(waits.length, 1);

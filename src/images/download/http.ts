@@ -50,8 +50,8 @@ export function makeDispatcher(opts: DownloadOptions): {
   close(): Promise<void>;
   proxied: boolean;
 } {
-  const env = opts.env ?? process.env;
-  // '' (not undefined) so undici never falls back to process.env behind our back.
+  // No env: no proxy. '' (not undefined) so undici never falls back to the process environment behind our back.
+  const env = opts.env ?? {};
   const pick = (name: string) => env[name] || env[name.toUpperCase()] || '';
   const tls = opts.ca ? { ca: opts.ca } : undefined;
   const agent = new EnvHttpProxyAgent({

@@ -53,7 +53,7 @@ function warmSource(warm: WarmStart, close: () => void): StartSource {
     answered: async () => {},
     finish: async (d) => {
       // The guests resumed at the time they were saved.
-      const clocks = await Promise.allSettled(d.plan.nodes.map((n) => setClockWithRetry(d.state, n.name)));
+      const clocks = await Promise.allSettled(d.plan.nodes.map((n) => setClockWithRetry(d.state, n.name, d.env)));
       clocks.forEach((c, i) => {
         if (c.status !== 'rejected') return;
         d.reporter.warn(`${d.plan.nodes[i]!.name}: clock not set (${(c.reason as Error).message})`);

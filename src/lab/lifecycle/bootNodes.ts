@@ -121,13 +121,12 @@ async function readyOne(d: Deployment, n: NodePlan, all: AbortController, out: B
     return fail(why.message, [why.message, `  next: ${why.hint}`, nodeLogTail(n)].filter(Boolean).join('\n'));
   }
   try {
-    await d.source.answered(state, n);
+    await d.source.answered(state, n, d.env);
   } catch (err) {
     return fail((err as Error).message, (err as Error).message);
   }
-  const usable = n.seed
-    ? await waitForCloudInit(state, n, deadline, all.signal)
-    : await waitForSession(state, n, deadline, all.signal);
+  const wait = { deadline, env: d.env, stop: all.signal };
+  const usable = n.seed ? await waitForCloudInit(state, n, wait) : await waitForSession(state, n, wait);
   if (all.signal.aborted) return;
   if (!usable.ok) return fail(usable.error, [`${n.name}: ${usable.error}`, nodeLogTail(n)].filter(Boolean).join('\n'));
   if ('warning' in usable && usable.warning) reporter.warn(`${n.name}: ${usable.warning}`);

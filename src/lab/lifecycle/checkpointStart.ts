@@ -21,11 +21,11 @@ export function checkpointStart(plan: LabPlan): StartSource {
     check: async (p) => checkCheckpoints(p, await qemuBinaryVersion(p.qemuBinary)),
     place: (d) => placeFreshFiles(d, diskOf),
     qemuArgs: (n) => (n.checkpoint ? ['-loadvm', n.checkpoint.snapshot] : []),
-    answered: async (state, n) => {
+    answered: async (state, n, env) => {
       if (!n.checkpoint) return;
       // The guest is still the saved node until it is given its own identity.
       await giveIdentity(state, n);
-      await setClockWithRetry(state, n.name);
+      await setClockWithRetry(state, n.name, env);
     },
     finish: async () => {},
     close: () => {},

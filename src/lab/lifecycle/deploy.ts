@@ -35,7 +35,7 @@ export interface PlannedLab {
 export async function planDeploy(
   specDir: string,
   images: ImageFactsResolver,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
   opts: { host?: string } = {},
 ): Promise<PlannedLab> {
   const spec = loadSpec(specDir);
@@ -46,6 +46,8 @@ export async function planDeploy(
 }
 
 export interface DeployOptions {
+  /** The environment SSH runs with: Settings.childEnv. */
+  env: NodeJS.ProcessEnv;
   /** Aborted: everything started is stopped and the deploy rejects with code "cancelled". */
   signal?: AbortSignal;
   now?: Date;
@@ -60,7 +62,7 @@ export interface DeployOptions {
  * started is stopped again and the profiles are restored. A snapshot to
  * start from is unpacked and checked first, before the lab is touched.
  */
-export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: DeployOptions = {}): Promise<LabState> {
+export async function deployLab(planned: PlannedLab, reporter: Reporter, opts: DeployOptions): Promise<LabState> {
   const source = await chooseStartSource(planned.plan, reporter, opts.archive);
   const t0 = Date.now();
   try {
@@ -93,6 +95,7 @@ async function deployLocked(
     },
     state,
     reporter,
+    env: opts.env,
     source,
     t0,
     startedAt: new Map(),
@@ -239,7 +242,7 @@ async function restartUnderTcg(
 ): Promise<void> {
   const { state, reporter } = d;
   const seen = Date.now();
-  fallBackToTcg(state, crash.node, crash.fault, reporter, 'the lab');
+  fallBackToTcg(state, crash, reporter, 'the lab', d.env);
   const plan = state.plan;
   await killAll(plan, state, reporter); // same nodes, pids and files as under KVM
   for (const ns of Object.values(state.nodes)) {

@@ -20,7 +20,7 @@ export interface StartSource {
   /** Arguments added to a node's QEMU command line (-loadvm of saved state). */
   qemuArgs(n: NodePlan): string[];
   /** A node's guest answered: what it needs before it can be usable (a checkpoint node: its own identity). */
-  answered(state: LabState, n: NodePlan): Promise<void>;
+  answered(state: LabState, n: NodePlan, env: NodeJS.ProcessEnv): Promise<void>;
   /** Fresh disks for a restart under TCG; absent where the guests load state saved under KVM, which TCG cannot. */
   restartDisks?(plan: LabPlan): Promise<void>;
   /** Every node is ready: what is left to do before the lab runs. */
@@ -35,6 +35,8 @@ export interface Deployment {
   readonly plan: LabPlan;
   readonly state: LabState;
   readonly reporter: Reporter;
+  /** The environment SSH runs with (VMLAB_SSH names the client): Settings.childEnv. */
+  readonly env: NodeJS.ProcessEnv;
   readonly source: StartSource;
   /** When the deploy began: boot times count from here. */
   readonly t0: number;

@@ -1,7 +1,7 @@
 import type { NodePlan } from '../../plan/labPlan.js';
 import { tailLines } from '../../host/subprocess.js';
 import type { LabState } from '../state/labState.js';
-import { retrySsh } from './sessionReady.js';
+import { retrySsh, type SessionWait } from './sessionReady.js';
 
 type CloudInitVerdict = { ok: true; warning?: string } | { ok: false; error: string };
 
@@ -21,13 +21,13 @@ const WAIT_THEN_STATUS = 'while [ -e /run/cloud-init/enabled ] && [ ! -e /run/cl
  * configures it, so a failed connection is retried until the deadline;
  * exit 0 is done, 2 is done with recoverable errors, 1 failed.
  */
-export async function waitForCloudInit(state: LabState, node: NodePlan, deadline: number, stop?: AbortSignal): Promise<CloudInitVerdict> {
-  const r = await retrySsh<CloudInitVerdict>(state, node, ['sh', '-c', WAIT_THEN_STATUS], deadline, (x) => {
+export async function waitForCloudInit(state: LabState, node: NodePlan, wait: SessionWait): Promise<CloudInitVerdict> {
+  const r = await retrySsh<CloudInitVerdict>(state, node, ['sh', '-c', WAIT_THEN_STATUS], wait, (x) => {
     if (x.exitCode === 0) return { ok: true };
     if (x.exitCode === 2) return { ok: true, warning: `cloud-init finished with recoverable errors: ${tailLines(x.stdout, 2)}` };
     if (x.exitCode === 1 && /status: error/.test(x.stdout)) return { ok: false, error: `cloud-init failed: ${tailLines(x.stdout + x.stderr, 3)}` };
     return undefined;
-  }, stop);
+  });
   if ('verdict' in r) return r.verdict;
   return { ok: false, error: `cloud-init did not finish within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}` };
 }

@@ -1,10 +1,9 @@
 import { homedir } from 'node:os';
 import { accelFacts, type AccelFacts } from '../../host/accel.js';
 import { vmlabRoot } from '../../plan/labFiles.js';
+import { qemuBinaryFrom } from '../../host/settings.js';
 import type { HostFacts, ImageFacts } from '../../plan/planLab.js';
 import { findPasst } from './passtProcess.js';
-
-export const QEMU_SYSTEM = process.env.VMLAB_QEMU ?? 'qemu-system-x86_64';
 
 /** What the planner learns of each image a spec names: handed in (labs never import images/). */
 export type ImageFactsResolver = (keys: string[]) => Promise<Record<string, ImageFacts>>;
@@ -13,9 +12,10 @@ export type ImageFactsResolver = (keys: string[]) => Promise<Record<string, Imag
  * Probe what the planner must not: the accelerator (host/accel), and each
  * image through the resolver the service hands in.
  */
-export async function probeHost(imageKeys: string[], images: ImageFactsResolver, env: NodeJS.ProcessEnv = process.env): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
+export async function probeHost(imageKeys: string[], images: ImageFactsResolver, env: NodeJS.ProcessEnv): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
   const home = homedir();
-  const [accel, facts] = await Promise.all([accelFacts({ qemuBinary: QEMU_SYSTEM, env }), images(imageKeys)]);
+  const qemuBinary = qemuBinaryFrom(env);
+  const [accel, facts] = await Promise.all([accelFacts({ qemuBinary, env }), images(imageKeys)]);
   const passt = findPasst(env);
   return {
     home,
@@ -23,7 +23,7 @@ export async function probeHost(imageKeys: string[], images: ImageFactsResolver,
     accel: accel.accel,
     accelReason: accel.source === 'cache' ? `${accel.reason}; verdict cached for this host, see vmlab doctor` : accel.reason,
     accelFacts: accel,
-    qemuBinary: QEMU_SYSTEM,
+    qemuBinary,
     ...(passt ? { passt } : {}),
     images: facts,
   };

@@ -15,9 +15,16 @@ export function useTcg(state: LabState): void {
  * on this host's KVM. Remember it, say so once (`restarting` names what
  * starts again), and switch the lab's plan to TCG.
  */
-export function fallBackToTcg(state: LabState, node: string, fault: VmFault, reporter: Reporter, restarting: string): void {
+export function fallBackToTcg(
+  state: LabState,
+  crash: { node: string; fault: VmFault },
+  reporter: Reporter,
+  restarting: string,
+  env: NodeJS.ProcessEnv,
+): void {
+  const { node, fault } = crash;
   const at = (fault.afterMs / 1000).toFixed(1);
-  recordKvmCrash({ qemuBinary: state.plan.qemuBinary }, `guest ${node} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`);
+  recordKvmCrash({ qemuBinary: state.plan.qemuBinary, env }, `guest ${node} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`);
   reporter.warn(`KVM crashed ${node} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting ${restarting} again under TCG.`);
   useTcg(state);
 }

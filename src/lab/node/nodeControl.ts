@@ -89,7 +89,12 @@ async function bootNode(state: LabState, name: string, reporter: Reporter): Prom
  * fresh listening socket before it starts; peers that connect to it are
  * re-linked once it listens. UDP links need neither.
  */
-export async function startNode(ref: LabRef, name: string, reporter: Reporter): Promise<{ bootMs: number; already: boolean }> {
+export async function startNode(
+  ref: LabRef,
+  name: string,
+  reporter: Reporter,
+  env: NodeJS.ProcessEnv,
+): Promise<{ bootMs: number; already: boolean }> {
   const before = (state: LabState) => void nodeOf(state, name);
   return withLab(ref, { refuseInterrupted: true, before }, async (state) => {
     const node = nodeOf(state, name);
@@ -97,10 +102,10 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
     if (!existsSync(node.files.overlay)) throw new LabError('disk_missing', `the disk of ${name} is gone (${node.files.overlay})`, { hint: 'redeploy the lab' });
     const t0 = Date.now();
     // KVM may have been found broken since the lab was deployed.
-    if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary })).accel === 'tcg') useTcg(state);
+    if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary, env })).accel === 'tcg') useTcg(state);
     let r = await bootNode(state, name, reporter);
     if (r.fault?.kind === 'internal-error' && state.plan.accel === 'kvm') {
-      fallBackToTcg(state, name, r.fault, reporter, name);
+      fallBackToTcg(state, { node: name, fault: r.fault }, reporter, name, env);
       await stopQemu(node, state.nodes[name]!.pid!, { graceful: false, timeoutMs: 0 }, reporter.verbose);
       r = await bootNode(state, name, reporter);
     }
@@ -117,7 +122,7 @@ export async function startNode(ref: LabRef, name: string, reporter: Reporter): 
       );
     }
     // Ready means usable: a session runs, as after a deploy.
-    const usable = await waitForSession(state, node, t0 + node.bootTimeoutS * 1000);
+    const usable = await waitForSession(state, node, { deadline: t0 + node.bootTimeoutS * 1000, env });
     if (!usable.ok) {
       ns.status = 'failed';
       ns.error = `${name}: ${usable.error}`;

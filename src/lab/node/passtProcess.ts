@@ -9,7 +9,7 @@ import { scanLabHelpers } from '../state/labScan.js';
 type PasstNet = Extract<MgmtNet, { mode: 'passt' }>;
 
 /** passt's path ($VMLAB_PASST if executable, else the first on PATH), or undefined when it is not installed. */
-export function findPasst(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findPasst(env: NodeJS.ProcessEnv): string | undefined {
   if (!env.VMLAB_PASST) return whichBinary('passt', env);
   try {
     accessSync(env.VMLAB_PASST, constants.X_OK);

@@ -7,6 +7,13 @@ import { sshInvocation } from './sshCommand.js';
 /** How long one readiness attempt may take to connect and finish the SSH handshake. */
 const HANDSHAKE_TIMEOUT_S = 60;
 
+/** How long to keep trying, with which environment (VMLAB_SSH), and what stops the wait early. */
+export interface SessionWait {
+  deadline: number;
+  env: NodeJS.ProcessEnv;
+  stop?: AbortSignal | undefined;
+}
+
 /**
  * Run a command on a node over SSH until `judge` gives a verdict or the
  * deadline passes. A run it does not judge (sshd not up yet, restarted by
@@ -14,7 +21,14 @@ const HANDSHAKE_TIMEOUT_S = 60;
  * second; `last` is what the last one said. It gives up early when `stop`
  * is aborted (a cancelled deploy) or the node's QEMU has exited.
  */
-export async function retrySsh<T>(state: LabState, node: NodePlan, command: string[], deadline: number, judge: (r: RunResult) => T | undefined, stop?: AbortSignal): Promise<{ verdict: T } | { last: string }> {
+export async function retrySsh<T>(
+  state: LabState,
+  node: NodePlan,
+  command: string[],
+  wait: SessionWait,
+  judge: (r: RunResult) => T | undefined,
+): Promise<{ verdict: T } | { last: string }> {
+  const { deadline, stop } = wait;
   let last = '';
   const pid = state.nodes[node.name]?.pid;
   while (Date.now() < deadline && !stop?.aborted) {
@@ -22,7 +36,7 @@ export async function retrySsh<T>(state: LabState, node: NodePlan, command: stri
     // A booting guest (TCG, a loaded host) can take more than ssh's usual 10 s for the handshake. A client that gave up
     // would be retried at once while the guest's sshd still works on the abandoned connection: such connections pile up
     // (seen: 10 at once, past MaxStartups, and 2 min 43 s of guest CPU in sshd during a cloud-init boot), and starve the boot.
-    const { argv, env } = sshInvocation(state, node.name, command, process.env, HANDSHAKE_TIMEOUT_S);
+    const { argv, env } = sshInvocation(state, node.name, command, wait.env, HANDSHAKE_TIMEOUT_S);
     const r = await run(argv, { env, timeoutMs: Math.max(1000, deadline - Date.now()) });
     const verdict = judge(r);
     if (verdict !== undefined) return { verdict };
@@ -40,8 +54,13 @@ export async function retrySsh<T>(state: LabState, node: NodePlan, command: stri
  * will arrive later): its SSH server is fully up, so the node counts as
  * ready, with a warning naming the credentials to set.
  */
-export async function waitForSession(state: LabState, node: NodePlan, deadline: number, stop?: AbortSignal): Promise<{ ok: true; warning?: string } | { ok: false; error: string }> {
-  const r = await retrySsh(state, node, ['true'], deadline, (x) => (x.exitCode === 0 ? 'ok' : x.exitCode === 255 && /Permission denied/.test(x.stderr) ? 'refused' : undefined), stop);
+export async function waitForSession(
+  state: LabState,
+  node: NodePlan,
+  wait: SessionWait,
+): Promise<{ ok: true; warning?: string } | { ok: false; error: string }> {
+  const refused = (x: RunResult) => x.exitCode === 255 && /Permission denied/.test(x.stderr);
+  const r = await retrySsh(state, node, ['true'], wait, (x) => (x.exitCode === 0 ? 'ok' : refused(x) ? 'refused' : undefined));
   if ('verdict' in r) {
     if (r.verdict === 'ok') return { ok: true };
     const how = node.credentials.pass ? 'its password' : 'the lab key (no password is set)';

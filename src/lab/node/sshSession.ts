@@ -48,7 +48,7 @@ async function attempt(argv: string[], env: NodeJS.ProcessEnv, io: SessionIo): P
  * time: that is retried within the node's boot timeout, saying why, instead
  * of failing with OpenSSH's raw message.
  */
-export async function runSshSession(state: LabState, node: string, command: string[], io: SessionIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runSshSession(state: LabState, node: string, command: string[], io: SessionIo, env: NodeJS.ProcessEnv): Promise<number> {
   const deadline = Date.now() + nodeOf(state, node).bootTimeoutS * 1000;
   const { argv, env: childEnv } = sshInvocation(state, node, command, env);
   for (;;) {

@@ -11,10 +11,10 @@ import { sshInvocation } from '../node/sshCommand.js';
  * Set a guest's clock to the host's: the command connects, says "ready",
  * and only then is sent the time, so SSH's own set-up does not skew it.
  */
-export async function setGuestClock(state: LabState, node: string, timeoutMs = 30_000): Promise<void> {
+export async function setGuestClock(state: LabState, node: string, sshEnv: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<void> {
   const script =
     'echo ready; read t; if [ "$(id -u)" = 0 ]; then date -s "@$t"; else sudo -n date -s "@$t"; fi >/dev/null';
-  const { argv, env } = sshInvocation(state, node, ['sh', '-c', script]);
+  const { argv, env } = sshInvocation(state, node, ['sh', '-c', script], sshEnv);
   const r = await run(argv, {
     env,
     timeoutMs,
@@ -28,11 +28,11 @@ export async function setGuestClock(state: LabState, node: string, timeoutMs = 3
 }
 
 /** Three tries a second apart: an SSH server that is restarting answers again in a moment. */
-export async function setClockWithRetry(state: LabState, node: string): Promise<void> {
+export async function setClockWithRetry(state: LabState, node: string, env: NodeJS.ProcessEnv): Promise<void> {
   let last: unknown;
   for (let i = 0; i < 3; i++) {
     try {
-      return await setGuestClock(state, node);
+      return await setGuestClock(state, node, env);
     } catch (e) {
       last = e;
       if (i < 2) await new Promise((r) => setTimeout(r, 1000));

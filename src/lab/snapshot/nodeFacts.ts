@@ -17,15 +17,15 @@ export async function runningVersion(n: NodePlan): Promise<string> {
 }
 
 /** The accelerator a stopped node would start under now (KVM may have been found broken since). */
-export async function startAccel(plan: LabPlan): Promise<string> {
+export async function startAccel(plan: LabPlan, env: NodeJS.ProcessEnv): Promise<string> {
   if (plan.accel !== 'kvm') return plan.accel;
-  return (await accelFacts({ qemuBinary: plan.qemuBinary })).accel;
+  return (await accelFacts({ qemuBinary: plan.qemuBinary, env })).accel;
 }
 
 /** Every node of the lab as it is now; `up` are the running ones. */
-export async function currentNodes(state: LabState, up: NodePlan[]): Promise<CurrentNode[]> {
+export async function currentNodes(state: LabState, up: NodePlan[], env: NodeJS.ProcessEnv): Promise<CurrentNode[]> {
   const plan = state.plan;
-  const accelNow = up.length < plan.nodes.length ? await startAccel(plan) : plan.accel;
+  const accelNow = up.length < plan.nodes.length ? await startAccel(plan, env) : plan.accel;
   return Promise.all(
     plan.nodes.map(async (n) => ({
       plan: n,

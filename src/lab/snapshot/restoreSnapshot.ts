@@ -43,7 +43,7 @@ export interface RestoreResult {
  * lab as it is (accelerator, machine, QEMU, memory, devices) is refused
  * before anything stops.
  */
-export async function restoreSnapshot(ref: LabRef, name: string, reporter: Reporter): Promise<RestoreResult> {
+export async function restoreSnapshot(ref: LabRef, name: string, reporter: Reporter, env: NodeJS.ProcessEnv): Promise<RestoreResult> {
   checkSnapshotName(name);
   return withLab(ref, { refuseInterrupted: true }, async (state) => {
     const t0 = Date.now();
@@ -52,7 +52,7 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
     const up = state.plan.nodes.filter((n) => nodeIsUp(state, n.name));
     const down = state.plan.nodes.filter((n) => !up.includes(n));
     checkDisks(state);
-    await checkFits(state, rec, up);
+    await checkFits(state, rec, up, env);
     if (rec.kind === 'disk-only') {
       await restoreDisks(state, name, up);
       return { name, kind: rec.kind, loaded: [], started: [], clockWarnings: [], ms: Date.now() - t0 };
@@ -60,7 +60,7 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
     const startedAt = await loadAll(state, name, up, down, reporter);
     await untilAnswering(state, name, startedAt);
     // The guests resumed at the snapshot's time: set their clocks to now.
-    const clocks = await onEach(state.plan.nodes, (n) => setClockWithRetry(state, n.name));
+    const clocks = await onEach(state.plan.nodes, (n) => setClockWithRetry(state, n.name, env));
     const clockWarnings = clocks.map((f) => `${f.node}: clock not set (${f.error})`);
     for (const w of clockWarnings) reporter.warn(w);
     const [loaded, started] = [up.map((n) => n.name), down.map((n) => n.name)];
@@ -69,8 +69,8 @@ export async function restoreSnapshot(ref: LabRef, name: string, reporter: Repor
 }
 
 /** Every check before anything stops: the lab as it is now fits the snapshot, and every disk holds it. */
-async function checkFits(state: LabState, rec: SnapshotRecord, up: NodePlan[]): Promise<void> {
-  const current = await currentNodes(state, up);
+async function checkFits(state: LabState, rec: SnapshotRecord, up: NodePlan[], env: NodeJS.ProcessEnv): Promise<void> {
+  const current = await currentNodes(state, up, env);
   // A disk-only snapshot holds no VM state: only the nodes and their devices must match.
   const asSaved = current.map((c) => {
     const saved = rec.nodes[c.plan.name];

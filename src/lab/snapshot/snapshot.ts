@@ -47,6 +47,8 @@ interface Take {
   up: NodePlan[];
   replace: boolean;
   reporter: Reporter;
+  /** The environment the accelerator is judged in (VMLAB_ACCEL, the cache under XDG_CACHE_HOME). */
+  env: NodeJS.ProcessEnv;
 }
 
 /**
@@ -55,7 +57,12 @@ interface Take {
  * must be stopped; each overlay gets an internal disk snapshot. A failure
  * half-way deletes the partial snapshots and resumes every VM.
  */
-export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter: Reporter): Promise<SnapshotRecord> {
+export async function takeSnapshot(
+  ref: LabRef,
+  opts: SnapshotOptions,
+  reporter: Reporter,
+  env: NodeJS.ProcessEnv,
+): Promise<SnapshotRecord> {
   checkSnapshotName(opts.name);
   return withLab(ref, { refuseInterrupted: true }, async (state) => {
     await resumeAbandoned(state, reporter);
@@ -66,7 +73,7 @@ export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter:
       throw new LabError('snapshot_exists', why, { hint });
     }
     const up = state.plan.nodes.filter((n) => nodeIsUp(state, n.name));
-    const take: Take = { state, opts, up, replace: !!old, reporter };
+    const take: Take = { state, opts, up, replace: !!old, reporter, env };
     const rec = opts.diskOnly ? await takeDiskOnly(take) : await takeFull(take);
     state.snapshots = [...(state.snapshots ?? []).filter((s) => s.name !== opts.name), rec];
     writeState(state.plan.files.state, state);
@@ -75,7 +82,7 @@ export async function takeSnapshot(ref: LabRef, opts: SnapshotOptions, reporter:
 }
 
 /** --disk-only: an internal snapshot in each stopped node's overlay, all or none. */
-async function takeDiskOnly({ state, opts, up, replace }: Take): Promise<SnapshotRecord> {
+async function takeDiskOnly({ state, opts, up, replace, env }: Take): Promise<SnapshotRecord> {
   const plan = state.plan;
   if (up.length) {
     throw new LabError(
@@ -90,7 +97,7 @@ async function takeDiskOnly({ state, opts, up, replace }: Take): Promise<Snapsho
   checkDisks(state);
   const t0 = Date.now();
   const version = await qemuBinaryVersion(plan.qemuBinary);
-  const accel = await startAccel(plan);
+  const accel = await startAccel(plan, env);
   // --force: the old one goes first (qemu-img refuses a name that exists).
   if (replace) {
     await onEach(plan.nodes, async (n) => {

@@ -8,7 +8,7 @@ import { readState, type LabState } from './labState.js';
 import { discoverLabs } from './labScan.js';
 import type { LabRef } from './labRef.js';
 
-export const stateRoot = (env: NodeJS.ProcessEnv = process.env) => vmlabRoot(env, homedir());
+export const stateRoot = (env: NodeJS.ProcessEnv) => vmlabRoot(env, homedir());
 
 export type { LabRef } from './labRef.js';
 
@@ -17,9 +17,9 @@ export type { LabRef } from './labRef.js';
  * or the only one deployed. Several deployed and none named is an error
  * that lists them.
  */
-export function selectLab(opts: { lab?: string; specDir?: string }, env?: NodeJS.ProcessEnv): LabRef;
-export function selectLab(opts: { lab?: string; specDir?: string; optional: true }, env?: NodeJS.ProcessEnv): LabRef | undefined;
-export function selectLab(opts: { lab?: string; specDir?: string; optional?: boolean }, env: NodeJS.ProcessEnv = process.env): LabRef | undefined {
+export function selectLab(opts: { lab?: string; specDir?: string }, env: NodeJS.ProcessEnv): LabRef;
+export function selectLab(opts: { lab?: string; specDir?: string; optional: true }, env: NodeJS.ProcessEnv): LabRef | undefined;
+export function selectLab(opts: { lab?: string; specDir?: string; optional?: boolean }, env: NodeJS.ProcessEnv): LabRef | undefined {
   const root = stateRoot(env);
   let name = opts.lab;
   if (!name && opts.specDir) name = loadSpec(opts.specDir).name;

@@ -51,7 +51,7 @@ describe('the KVM probe against each kind of host', () => {
   });
 
   it('a QEMU that cannot be run is not a verdict to remember', async () => {
-    const r = await probeKvm('/nonexistent/qemu-system-x86_64', 5000);
+    const r = await probeKvm('/nonexistent/qemu-system-x86_64', 5000, process.env);
     assert.equal(r.conclusive, false);
   });
 });

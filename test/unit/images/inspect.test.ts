@@ -205,7 +205,7 @@ describe('images/inspect', () => {
     qemuImg('create', '-q', '-f', 'qcow2', at('noprlimit.qcow2'), '1M');
     const saved = process.env.PATH;
     process.env.PATH = bin;
-    resetPrlimitCache();
+    resetPrlimitCache(null);
     try {
       assert.equal((await inspectImage(at('noprlimit.qcow2'))).format, 'qcow2');
     } finally {

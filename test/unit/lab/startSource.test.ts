@@ -32,7 +32,7 @@ describe('start sources', () => {
     assert.deepEqual(s.qemuArgs(p.nodes[0]!), ['-loadvm', 'vmlab-checkpoint']);
     assert.deepEqual(s.qemuArgs(p.nodes[1]!), []);
     assert.equal(s.restartDisks, undefined);
-    await s.answered({} as never, p.nodes[1]!); // a node booted cold needs no identity
+    await s.answered({} as never, p.nodes[1]!, {}); // a node booted cold needs no identity
   });
 });
 
