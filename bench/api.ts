@@ -39,7 +39,10 @@ async function startServer(): Promise<{ base: string; stop: () => Promise<void> 
   // The log goes to a file, as a service's would: a pipe read by this (busy) process would slow the server's writes.
   const log = join(home, `serve-${Date.now()}.log`);
   const fd = openSync(log, 'w');
-  const child = spawn(process.execPath, [...node, vmlabBin, 'serve', '--listen', '127.0.0.1:0'], { env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', fd] });
+  const child = spawn(process.execPath, [...node, vmlabBin, 'serve', '--listen', '127.0.0.1:0'], {
+    env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', fd],
+  });
   closeSync(fd);
   let err = '';
   const end = Date.now() + 20_000;
@@ -48,7 +51,14 @@ async function startServer(): Promise<{ base: string; stop: () => Promise<void> 
     await new Promise((r) => setTimeout(r, 50));
   }
   const base = /vmlab API on (http:\/\/[\d.]+:\d+)\//.exec(err)![1]!;
-  return { base, stop: () => new Promise((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
+  return {
+    base,
+    stop: () =>
+      new Promise((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -82,16 +92,38 @@ async function main(): Promise<void> {
   try {
     // curl as the client: the server is what is measured (Node's fetch encodes a FormData blob at a fraction of this speed).
     const t1 = performance.now();
-    const up = spawnSync('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '-H', `authorization: Bearer ${TOKEN}`, '-F', 'name=big', '-F', `file=@${src}`, `${server.base}/api/v1/images/upload`], { encoding: 'utf8' });
+    const up = spawnSync(
+      'curl',
+      [
+        '-sS',
+        '-o',
+        '-',
+        '-w',
+        '\n%{http_code}',
+        '-H',
+        `authorization: Bearer ${TOKEN}`,
+        '-F',
+        'name=big',
+        '-F',
+        `file=@${src}`,
+        `${server.base}/api/v1/images/upload`,
+      ],
+      { encoding: 'utf8' },
+    );
     const upMs = performance.now() - t1;
     const status = up.stdout.trim().split('\n').at(-1);
-    if (up.status !== 0 || status !== '201') throw new Error(`upload failed (curl ${up.status}, HTTP ${status}): ${up.stdout}${up.stderr}`);
+    if (up.status !== 0 || status !== '201')
+      throw new Error(`upload failed (curl ${up.status}, HTTP ${status}): ${up.stdout}${up.stderr}`);
 
     console.log(`upload of ${(bytes / 1024 ** 3).toFixed(2)} GiB (qcow2, random data)`);
     console.log(`  cp                ${ms(cpMs).padStart(10)}  ${mibs(bytes, cpMs)}`);
     console.log(`  cp + openssl sha256 ${ms(cpMs + hashMs).padStart(8)}  ${mibs(bytes, cpMs + hashMs)}`);
-    console.log(`  POST upload (201) ${ms(upMs).padStart(10)}  ${mibs(bytes, upMs)}  (streamed, hashed on a second thread, inspected, registered)`);
-    console.log(`  ratio             ${(cpMs / upMs).toFixed(2)}× cp's throughput (goal ≥ 0.8×); ${((cpMs + hashMs) / upMs).toFixed(2)}× cp + sha256`);
+    console.log(
+      `  POST upload (201) ${ms(upMs).padStart(10)}  ${mibs(bytes, upMs)}  (streamed, hashed on a second thread, inspected, registered)`,
+    );
+    console.log(
+      `  ratio             ${(cpMs / upMs).toFixed(2)}× cp's throughput (goal ≥ 0.8×); ${((cpMs + hashMs) / upMs).toFixed(2)}× cp + sha256`,
+    );
   } finally {
     await server.stop();
   }
@@ -104,20 +136,38 @@ async function latency(): Promise<void> {
   const store = new ImageStore(openStore(storePath(home)));
   const have = store.list().length;
   for (let i = have; i < 1000; i++) {
-    store.add({ name: `bench-${String(i).padStart(4, '0')}`, source_type: 'file', source: `/srv/images/bench-${i}.qcow2`, status: 'ready', format: 'qcow2', virtual_size: 10 * 1024 ** 3, actual_size: 600 * 1024 ** 2, sha256: 'ab'.repeat(32), os_family: 'linux', os_distro: 'debian', os_version: '12', os_arch: 'x86_64', default_user: 'debian', cloud_init: 1, path: `/srv/images/bench-${i}.qcow2` });
+    store.add({
+      name: `bench-${String(i).padStart(4, '0')}`,
+      source_type: 'file',
+      source: `/srv/images/bench-${i}.qcow2`,
+      status: 'ready',
+      format: 'qcow2',
+      virtual_size: 10 * 1024 ** 3,
+      actual_size: 600 * 1024 ** 2,
+      sha256: 'ab'.repeat(32),
+      os_family: 'linux',
+      os_distro: 'debian',
+      os_version: '12',
+      os_arch: 'x86_64',
+      default_user: 'debian',
+      cloud_init: 1,
+      path: `/srv/images/bench-${i}.qcow2`,
+    });
   }
   const server2 = await startServer();
   try {
     const first = await fetch(`${server2.base}/api/v1/images`, { headers: H });
     const list = (await first.json()) as unknown[];
-    if (first.status !== 200 || list.length !== 1000) throw new Error(`GET /api/v1/images: ${first.status}, ${list.length} images`);
+    if (first.status !== 200 || list.length !== 1000)
+      throw new Error(`GET /api/v1/images: ${first.status}, ${list.length} images`);
     const size = Number(first.headers.get('content-length'));
     // Until the last byte is in: the client does not parse the JSON (that would time the client, 10 of them on one thread).
     const get = async () => {
       const t = performance.now();
       const r = await fetch(`${server2.base}/api/v1/images`, { headers: H });
       const body = await r.arrayBuffer();
-      if (r.status !== 200 || body.byteLength !== size) throw new Error(`GET /api/v1/images: ${r.status}, ${body.byteLength} bytes`);
+      if (r.status !== 200 || body.byteLength !== size)
+        throw new Error(`GET /api/v1/images: ${r.status}, ${body.byteLength} bytes`);
       return performance.now() - t;
     };
     for (let i = 0; i < 50; i++) await get(); // warm up
@@ -133,9 +183,13 @@ async function latency(): Promise<void> {
     const single: number[] = [];
     for (let i = 0; i < 200; i++) single.push(await get());
     single.sort((a, b) => a - b);
-    console.log(`GET /api/v1/images, 1,000 images (${(size / 1024).toFixed(0)} KiB of JSON; time to the last byte, not parsed)`);
+    console.log(
+      `GET /api/v1/images, 1,000 images (${(size / 1024).toFixed(0)} KiB of JSON; time to the last byte, not parsed)`,
+    );
     console.log(`  1 client          p50 ${ms(percentile(single, 50))}  p99 ${ms(percentile(single, 99))}`);
-    console.log(`  ${CLIENTS} clients        p50 ${ms(percentile(lat, 50))}  p99 ${ms(percentile(lat, 99))}  max ${ms(lat.at(-1)!)}  (${(REQUESTS / (wall / 1000)).toFixed(0)} req/s)`);
+    console.log(
+      `  ${CLIENTS} clients        p50 ${ms(percentile(lat, 50))}  p99 ${ms(percentile(lat, 99))}  max ${ms(lat.at(-1)!)}  (${(REQUESTS / (wall / 1000)).toFixed(0)} req/s)`,
+    );
     console.log(`  ratio             p99 is ${(percentile(lat, 99) / 20).toFixed(2)}× the 20 ms goal`);
   } finally {
     await server2.stop();

@@ -16,7 +16,13 @@ export const flag = (name: string): boolean => args.includes(name);
 
 /** --image, else the test cache's tiny guest (of these sources), else the one install.sh built. */
 export const tinyImage = (): string =>
-  resolve(opt('--image', [join(guestCacheDir(), tinyGuestFile()), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ?? ''));
+  resolve(
+    opt(
+      '--image',
+      [join(guestCacheDir(), tinyGuestFile()), join(homedir(), '.vmlab/images/vmlab-tiny.qcow2')].find(existsSync) ??
+        '',
+    ),
+  );
 
 export const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../bin/vmlab');
 
@@ -24,8 +30,15 @@ export const vmlabBin = resolve(import.meta.dirname ?? new URL('.', import.meta.
  * --before DIR: another checkout of vmlab (built), measured in the same run
  * beside this one, so a change is judged against its parent on one machine.
  */
-export const beforeBin: string | undefined = opt('--before', '') ? resolve(opt('--before', ''), 'bin/vmlab') : undefined;
+export const beforeBin: string | undefined = opt('--before', '')
+  ? resolve(opt('--before', ''), 'bin/vmlab')
+  : undefined;
 
 /** The builds a bench compares: this checkout, and the --before one first when given. */
 export const builds = (): Array<{ label: string; bin: string }> =>
-  beforeBin ? [{ label: 'before', bin: beforeBin }, { label: 'after', bin: vmlabBin }] : [{ label: 'vmlab', bin: vmlabBin }];
+  beforeBin
+    ? [
+        { label: 'before', bin: beforeBin },
+        { label: 'after', bin: vmlabBin },
+      ]
+    : [{ label: 'vmlab', bin: vmlabBin }];

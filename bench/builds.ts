@@ -40,7 +40,14 @@ try {
   // Preallocated: the disk has real bytes, so a copy costs what it costs.
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=full', src, `${sizeMiB}M`]);
   const size = statSync(src).size;
-  const env: NodeJS.ProcessEnv = { ...process.env, VMLAB_HOME: join(work, 'home'), VRNETLAB_PATH: root, DOCKER_HOST: dockerd.host, DOCKER_BUILDKIT: '0', VMLAB_AUTO_BUILD: 'false' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    VMLAB_HOME: join(work, 'home'),
+    VRNETLAB_PATH: root,
+    DOCKER_HOST: dockerd.host,
+    DOCKER_BUILDKIT: '0',
+    VMLAB_AUTO_BUILD: 'false',
+  };
   mkdirSync(env.VMLAB_HOME!, { recursive: true });
   const services = createServices(loadSettings(env));
   const img = await services.images.import(src, {});
@@ -78,10 +85,16 @@ try {
   const h = median(hand);
   const v = median(ours);
   console.log(`disk: ${FILE}, ${(size / 2 ** 20).toFixed(0)} MiB on disk; ${runs} runs each, medians`);
-  console.log(`  by hand (cp + make docker-image + rm): ${h.toFixed(2)} s   [${hand.map((x) => x.toFixed(2)).join(', ')}]`);
-  console.log(`  vmlab build job:                       ${v.toFixed(2)} s   [${ours.map((x) => x.toFixed(2)).join(', ')}]`);
+  console.log(
+    `  by hand (cp + make docker-image + rm): ${h.toFixed(2)} s   [${hand.map((x) => x.toFixed(2)).join(', ')}]`,
+  );
+  console.log(
+    `  vmlab build job:                       ${v.toFixed(2)} s   [${ours.map((x) => x.toFixed(2)).join(', ')}]`,
+  );
   console.log(`  ratio vmlab / by hand:                 ${(v / h).toFixed(3)}×  (goal ≤ 1.05×)`);
-  console.log(`  vmlab's disk copy: ${String(lastDetail.copy)}, ${String(lastDetail.bytes_copied)} bytes copied (of ${size})`);
+  console.log(
+    `  vmlab's disk copy: ${String(lastDetail.copy)}, ${String(lastDetail.bytes_copied)} bytes copied (of ${size})`,
+  );
 
   // The copy alone, each way, on this file system.
   const probe = join(deviceDir, 'probe.qcow2');
@@ -90,7 +103,9 @@ try {
     const c = copyIn(src, probe, { allowHardLink });
     const t = secs(t0);
     rmSync(probe, { force: true });
-    console.log(`  copyIn(allowHardLink=${allowHardLink}): ${c.method}, ${c.bytesCopied} bytes, ${(t * 1000).toFixed(1)} ms`);
+    console.log(
+      `  copyIn(allowHardLink=${allowHardLink}): ${c.method}, ${c.bytesCopied} bytes, ${(t * 1000).toFixed(1)} ms`,
+    );
   }
   rmi();
 } finally {

@@ -27,8 +27,29 @@ function specFor(n: number, dir: string): void {
   const names = Array.from({ length: n }, (_, i) => `n${i + 1}`);
   const links = names.slice(1).map((nm, i) => ({ a: `${names[i]}:eth${i === 0 ? 1 : 2}`, z: `${nm}:eth1` }));
   mkdirSync(join(dir, 'profiles'), { recursive: true });
-  writeFileSync(join(dir, 'topology.json'), JSON.stringify({ devices: Object.fromEntries(names.map((x) => [x, {}])), links, vmlab: { name: `bench${n}`, link_port_base: 26000, console_port_base: 26100, ssh_port_base: 26200 } }));
-  writeFileSync(join(dir, 'platforms.json'), JSON.stringify({ platforms: { tiny: { vm_image: image, vm_memory: MEM, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' } } } }));
+  writeFileSync(
+    join(dir, 'topology.json'),
+    JSON.stringify({
+      devices: Object.fromEntries(names.map((x) => [x, {}])),
+      links,
+      vmlab: { name: `bench${n}`, link_port_base: 26000, console_port_base: 26100, ssh_port_base: 26200 },
+    }),
+  );
+  writeFileSync(
+    join(dir, 'platforms.json'),
+    JSON.stringify({
+      platforms: {
+        tiny: {
+          vm_image: image,
+          vm_memory: MEM,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_credentials: { user: 'root', pass: 'vmlab' },
+        },
+      },
+    }),
+  );
   for (const x of names) writeFileSync(join(dir, 'profiles', `${x}.json`), '{"platform": "tiny"}\n');
 }
 
@@ -54,12 +75,34 @@ async function byHand(n: number, accel: string): Promise<number> {
   for (let i = 0; i < n; i++) {
     const overlay = join(dir, `n${i}.qcow2`);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay]);
-    const nic = (id: string, extra: string) => ['-netdev', `${extra},id=${id}`, '-device', `virtio-net-pci,netdev=${id}`];
+    const nic = (id: string, extra: string) => [
+      '-netdev',
+      `${extra},id=${id}`,
+      '-device',
+      `virtio-net-pci,netdev=${id}`,
+    ];
     const link: string[] = [];
     if (i > 0) link.push(...nic('l0', `socket,connect=127.0.0.1:${27000 + i - 1}`));
     if (i < n - 1) link.push(...nic('l1', `socket,listen=127.0.0.1:${27000 + i}`));
-    const argv = ['-machine', `q35,accel=${accel}`, '-cpu', accel === 'kvm' ? 'host' : 'max', '-m', String(MEM), '-smp', '1', '-nodefaults', '-display', 'none',
-      '-drive', `file=${overlay},if=virtio,format=qcow2`, ...nic('mgmt', `user,hostfwd=tcp:127.0.0.1:${27100 + i}-:22`), ...link, '-serial', 'null'];
+    const argv = [
+      '-machine',
+      `q35,accel=${accel}`,
+      '-cpu',
+      accel === 'kvm' ? 'host' : 'max',
+      '-m',
+      String(MEM),
+      '-smp',
+      '1',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-drive',
+      `file=${overlay},if=virtio,format=qcow2`,
+      ...nic('mgmt', `user,hostfwd=tcp:127.0.0.1:${27100 + i}-:22`),
+      ...link,
+      '-serial',
+      'null',
+    ];
     procs.push(spawn('qemu-system-x86_64', argv, { stdio: 'ignore' }));
     await new Promise((r) => setTimeout(r, 50)); // listener up before the next connects
   }
@@ -75,7 +118,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64', env: process.env });
 console.log(`bench/deploy: tiny guest ${image}, ${accel.toUpperCase()}, ${MEM} MiB/node, median of ${runs} run(s)`);
 const cols = builds();
-const head = cols.map((c) => `${c.label} (s)`.padStart(12)).join('') + cols.map((c) => `${c.label}/raw`.padStart(12)).join('');
+const head =
+  cols.map((c) => `${c.label} (s)`.padStart(12)).join('') + cols.map((c) => `${c.label}/raw`.padStart(12)).join('');
 console.log(`nodes  raw qemu (s)${head}`);
 for (const n of [1, 2, 4]) {
   const raw: number[] = [];

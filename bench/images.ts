@@ -28,7 +28,16 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -42,7 +51,12 @@ type OpenLibrary = typeof openLibrary;
 const beforeDir = opt('--before', '');
 const libraries: Array<{ label: string; open: OpenLibrary }> = beforeDir
   ? [
-      { label: 'before', open: ((await import(join(resolve(beforeDir), 'dist/src/images/openLibrary.js'))) as { openLibrary: OpenLibrary }).openLibrary },
+      {
+        label: 'before',
+        open: (
+          (await import(join(resolve(beforeDir), 'dist/src/images/openLibrary.js'))) as { openLibrary: OpenLibrary }
+        ).openLibrary,
+      },
       { label: 'after', open: openLibrary },
     ]
   : [{ label: 'vmlab', open: openLibrary }];
@@ -98,17 +112,24 @@ const waitFor = async (url: string) => {
   throw new Error(`${url} never answered`);
 };
 const children: ChildProcess[] = [];
-const stop = () => children.forEach((c) => c.kill());
+const stop = () => {
+  for (const c of children) c.kill();
+};
 process.on('exit', stop);
 
 // Servers: python (no ranges, one stream), our test file server in its own process (ranges, per-connection throttle).
 const pyPort = portBase;
 const nodePort = portBase + 1;
-const py = spawn('python3', ['-m', 'http.server', String(pyPort), '--bind', '127.0.0.1', '--directory', www], { stdio: 'ignore' });
+const py = spawn('python3', ['-m', 'http.server', String(pyPort), '--bind', '127.0.0.1', '--directory', www], {
+  stdio: 'ignore',
+});
 children.push(py);
 const serverScript = join(work, 'server.mjs');
 const helper = new URL('../test/helpers/fileServer.js', import.meta.url).href;
-writeFileSync(serverScript, `import { serveDir } from ${JSON.stringify(helper)};\nawait serveDir(${JSON.stringify(www)}, { port: ${nodePort}, bytesPerSec: { '/slow.qcow2': ${rateMiB * 2 ** 20} } });\n`);
+writeFileSync(
+  serverScript,
+  `import { serveDir } from ${JSON.stringify(helper)};\nawait serveDir(${JSON.stringify(www)}, { port: ${nodePort}, bytesPerSec: { '/slow.qcow2': ${rateMiB * 2 ** 20} } });\n`,
+);
 children.push(spawn(process.execPath, [serverScript], { stdio: 'ignore' }));
 const pyUrl = `http://127.0.0.1:${pyPort}/big.qcow2`;
 const nodeUrl = (p: string) => `http://127.0.0.1:${nodePort}/${p}`;
@@ -123,7 +144,11 @@ const pullRun = async (url: string, hex: string, connections?: number, open: Ope
   const lib = open(root, {});
   let split = false;
   const t0 = performance.now();
-  await lib.import(url, { name: 'big', checksum: `sha256:${hex}`, ...(connections ? { connections } : {}) }, { log: (l) => (split ||= / in \d+ segments of /.test(l)) });
+  await lib.import(
+    url,
+    { name: 'big', checksum: `sha256:${hex}`, ...(connections ? { connections } : {}) },
+    { log: (l) => (split ||= / in \d+ segments of /.test(l)) },
+  );
   const s = secs(t0);
   rmSync(root, { recursive: true, force: true });
   return { s, split };
@@ -155,9 +180,18 @@ if (rows.has(1)) {
   const openssl: number[] = [];
   const pulls = libraries.map(() => [] as number[]);
   // CPU seconds per run: curl, the server while curl reads, openssl, vmlab (all its threads), the server while vmlab reads.
-  const cpu = { curl: [] as number[], curlServer: [] as number[], openssl: [] as number[], vmlab: [] as number[], vmlabServer: [] as number[] };
+  const cpu = {
+    curl: [] as number[],
+    curlServer: [] as number[],
+    openssl: [] as number[],
+    vmlab: [] as number[],
+    vmlabServer: [] as number[],
+  };
   /** Run `f`, adding the CPU this process's children, this process and the server spent during it. */
-  const metered = async <T>(f: () => T | Promise<T>, into: { kids?: number[]; own?: number[]; server?: number[] }): Promise<T> => {
+  const metered = async <T>(
+    f: () => T | Promise<T>,
+    into: { kids?: number[]; own?: number[]; server?: number[] },
+  ): Promise<T> => {
     const [k0, o0, s0] = [childrenCpu(), ownCpu(), processCpu(py.pid!)];
     const r = await f();
     into.kids?.push(childrenCpu() - k0);
@@ -166,8 +200,15 @@ if (rows.has(1)) {
     return r;
   };
   for (let i = 0; i < runs; i++) {
-    curl.push(await metered(() => timed('curl', ['-sf', '-o', join(work, 'curl.out'), pyUrl]), { kids: cpu.curl, server: cpu.curlServer }));
-    openssl.push(await metered(() => timed('openssl', ['dgst', '-sha256', join(work, 'curl.out')]), { kids: cpu.openssl }));
+    curl.push(
+      await metered(() => timed('curl', ['-sf', '-o', join(work, 'curl.out'), pyUrl]), {
+        kids: cpu.curl,
+        server: cpu.curlServer,
+      }),
+    );
+    openssl.push(
+      await metered(() => timed('openssl', ['dgst', '-sha256', join(work, 'curl.out')]), { kids: cpu.openssl }),
+    );
     curlSha.push(curl.at(-1)! + timed('sha256sum', [join(work, 'curl.out')]));
     rmSync(join(work, 'curl.out'));
     const pipe = `curl -sf ${pyUrl} | tee ${join(work, 'tee.out')} | openssl dgst -sha256 > /dev/null`;
@@ -180,22 +221,34 @@ if (rows.has(1)) {
   }
   const pull = pulls.at(-1)!;
   const cores = cpus().length;
-  const floor = Math.max(median(curl), median(openssl), (median(cpu.curl) + median(cpu.curlServer) + median(cpu.openssl)) / cores);
+  const floor = Math.max(
+    median(curl),
+    median(openssl),
+    (median(cpu.curl) + median(cpu.curlServer) + median(cpu.openssl)) / cores,
+  );
   const limit1 = Math.max(median(curl), median(openssl));
-  console.log(`1. pull+verify, ${mib.toFixed(0)} MiB qcow2, loopback server without ranges (one stream), median of ${runs}`);
+  console.log(
+    `1. pull+verify, ${mib.toFixed(0)} MiB qcow2, loopback server without ranges (one stream), median of ${runs}`,
+  );
   console.log(`  curl alone               ${median(curl).toFixed(2)} s  (${(mib / median(curl)).toFixed(0)} MiB/s)`);
   console.log(`  openssl dgst -sha256     ${median(openssl).toFixed(2)} s  (the hash limit)`);
   console.log(`  curl + sha256sum         ${median(curlSha).toFixed(2)} s`);
   console.log(`  curl | tee | openssl     ${median(tee).toFixed(2)} s  (the raw tools doing the same work)`);
   for (const [k, l] of libraries.entries()) {
     const p = median(pulls[k]!);
-    console.log(`  ${`${l.label} pull+verify`.padEnd(24)} ${p.toFixed(2)} s  (${ratio(median(tee), p)} curl | tee | openssl; goal 1.0)`);
+    console.log(
+      `  ${`${l.label} pull+verify`.padEnd(24)} ${p.toFixed(2)} s  (${ratio(median(tee), p)} curl | tee | openssl; goal 1.0)`,
+    );
   }
   console.log(`  (a pull: download + sha256 on a worker + qemu-img inspect + register)`);
   console.log(`  vs curl alone            ${ratio(median(curl), median(pull))}  (goal ≥ 0.9)`);
   console.log(`  vs the limit max(curl, openssl) ${ratio(limit1, median(pull))}`);
-  console.log(`  CPU s: curl ${median(cpu.curl).toFixed(2)} + server ${median(cpu.curlServer).toFixed(2)}; openssl ${median(cpu.openssl).toFixed(2)}; vmlab ${median(cpu.vmlab).toFixed(2)} + server ${median(cpu.vmlabServer).toFixed(2)}`);
-  console.log(`  vs the ${cores}-core floor max(curl, openssl, (curl + server + openssl CPU) ÷ ${cores}) = ${floor.toFixed(2)} s: ${ratio(floor, median(pull))}`);
+  console.log(
+    `  CPU s: curl ${median(cpu.curl).toFixed(2)} + server ${median(cpu.curlServer).toFixed(2)}; openssl ${median(cpu.openssl).toFixed(2)}; vmlab ${median(cpu.vmlab).toFixed(2)} + server ${median(cpu.vmlabServer).toFixed(2)}`,
+  );
+  console.log(
+    `  vs the ${cores}-core floor max(curl, openssl, (curl + server + openssl CPU) ÷ ${cores}) = ${floor.toFixed(2)} s: ${ratio(floor, median(pull))}`,
+  );
   console.log(`  vs curl + sha256sum      ${ratio(median(curlSha), median(pull))}`);
 }
 
@@ -218,15 +271,21 @@ if (rows.has(2)) {
     if (i % 2 === 0) seg1.push(await vmlabPull(nodeUrl('seg.qcow2'), segSha, 1));
   }
   rmSync(join(work, 'curl.out'), { force: true });
-  console.log(`2. segmented pull+verify, ${segMib.toFixed(0)} MiB qcow2, loopback server with ranges (node, its own process)`);
+  console.log(
+    `2. segmented pull+verify, ${segMib.toFixed(0)} MiB qcow2, loopback server with ranges (node, its own process)`,
+  );
   console.log(`  throttled to ${rateMiB} MiB/s per connection:`);
   console.log(`    curl alone             ${curlSlow.toFixed(2)} s  (${(segMib / curlSlow).toFixed(0)} MiB/s)`);
-  console.log(`    vmlab, 4 connections   ${segSlow.s.toFixed(2)} s  (${(segMib / segSlow.s).toFixed(0)} MiB/s; ${segSlow.split ? 'split after its first second' : 'NOT split'})`);
+  console.log(
+    `    vmlab, 4 connections   ${segSlow.s.toFixed(2)} s  (${(segMib / segSlow.s).toFixed(0)} MiB/s; ${segSlow.split ? 'split after its first second' : 'NOT split'})`,
+  );
   console.log(`    vs curl alone          ${ratio(curlSlow, segSlow.s)}  (goal ≥ 2)`);
   console.log(`  unthrottled, median of ${runs}:`);
   console.log(`    curl alone             ${median(curlFast).toFixed(2)} s`);
   console.log(`    vmlab, 1 connection    ${median(seg1).toFixed(2)} s`);
-  console.log(`    vmlab, 4 connections   ${median(seg4).toFixed(2)} s  (${ratio(median(seg1), median(seg4))} one connection; goal ≥ 1; split in ${splitFast} of ${runs} runs)`);
+  console.log(
+    `    vmlab, 4 connections   ${median(seg4).toFixed(2)} s  (${ratio(median(seg1), median(seg4))} one connection; goal ≥ 1; split in ${splitFast} of ${runs} runs)`,
+  );
 }
 
 // 3. Local import: one pass (copy + hash together).
@@ -245,7 +304,9 @@ if (rows.has(3)) {
   console.log(`  cp                       ${median(cp).toFixed(2)} s`);
   console.log(`  openssl dgst -sha256     ${median(dgst).toFixed(2)} s`);
   for (const [k, l] of libraries.entries()) {
-    console.log(`  ${`${l.label} import`.padEnd(24)} ${median(imps[k]!).toFixed(2)} s  (copy + hash in one pass + qemu-img inspect + register)`);
+    console.log(
+      `  ${`${l.label} import`.padEnd(24)} ${median(imps[k]!).toFixed(2)} s  (copy + hash in one pass + qemu-img inspect + register)`,
+    );
   }
   console.log(`  vs cp                    ${(median(imp) / median(cp)).toFixed(2)} × cp  (goal ≤ 1.1)`);
   console.log(`  vs the limit max(cp, openssl) ${ratio(limit3, median(imp))}`);
@@ -257,20 +318,60 @@ if (rows.has(4)) {
   const token = 'bench-token-0123456789abcdef';
   const servePort = portBase + 2;
   const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
-  children.push(spawn(process.execPath, [cli, 'serve', '--listen', `127.0.0.1:${servePort}`], { stdio: 'ignore', env: { ...process.env, VMLAB_HOME: serveHome, VMLAB_API_TOKEN: token, NO_COLOR: '1' } }));
-  for (let i = 0; i < 100 && spawnSync('curl', ['-sf', '-o', '/dev/null', '-H', `authorization: Bearer ${token}`, `http://127.0.0.1:${servePort}/api/v1/images`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  children.push(
+    spawn(process.execPath, [cli, 'serve', '--listen', `127.0.0.1:${servePort}`], {
+      stdio: 'ignore',
+      env: { ...process.env, VMLAB_HOME: serveHome, VMLAB_API_TOKEN: token, NO_COLOR: '1' },
+    }),
+  );
+  for (
+    let i = 0;
+    i < 100 &&
+    spawnSync('curl', [
+      '-sf',
+      '-o',
+      '/dev/null',
+      '-H',
+      `authorization: Bearer ${token}`,
+      `http://127.0.0.1:${servePort}/api/v1/images`,
+    ]).status !== 0;
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   const up: number[] = [];
   for (let i = cp.length; i < runs; i++) {
     cp.push(timed('cp', [file, join(work, 'cp.out')]));
     rmSync(join(work, 'cp.out'));
   }
   for (let i = 0; i < runs; i++) {
-    up.push(timed('curl', ['-sf', '-o', '/dev/null', '-H', `authorization: Bearer ${token}`, '-F', `file=@${file}`, '-F', `name=up${i}`, `http://127.0.0.1:${servePort}/api/v1/images/upload`]));
+    up.push(
+      timed('curl', [
+        '-sf',
+        '-o',
+        '/dev/null',
+        '-H',
+        `authorization: Bearer ${token}`,
+        '-F',
+        `file=@${file}`,
+        '-F',
+        `name=up${i}`,
+        `http://127.0.0.1:${servePort}/api/v1/images/upload`,
+      ]),
+    );
   }
-  const upSha = JSON.parse(execFileSync('curl', ['-sf', '-H', `authorization: Bearer ${token}`, `http://127.0.0.1:${servePort}/api/v1/images`]).toString()) as Array<{ sha256: string }>;
+  const upSha = JSON.parse(
+    execFileSync('curl', [
+      '-sf',
+      '-H',
+      `authorization: Bearer ${token}`,
+      `http://127.0.0.1:${servePort}/api/v1/images`,
+    ]).toString(),
+  ) as Array<{ sha256: string }>;
   console.log(`4. upload through vmlab serve (curl -F, loopback), ${mib.toFixed(0)} MiB, median of ${runs}`);
   console.log(`  cp                       ${median(cp).toFixed(2)} s`);
-  console.log(`  upload (hash on a worker while it streams, then a rename into the library) ${median(up).toFixed(2)} s  (${(median(up) / median(cp)).toFixed(2)} × cp; sha256 ${upSha.every((i) => i.sha256 === sha) ? 'matches' : 'DIFFERS'})`);
+  console.log(
+    `  upload (hash on a worker while it streams, then a rename into the library) ${median(up).toFixed(2)} s  (${(median(up) / median(cp)).toFixed(2)} × cp; sha256 ${upSha.every((i) => i.sha256 === sha) ? 'matches' : 'DIFFERS'})`,
+  );
   stop();
 }
 
@@ -289,7 +390,9 @@ if (rows.has(5)) {
     times.push(performance.now() - t0);
     total += statSync(ov).blocks * 512;
   }
-  console.log(`5. overlays: 50 on a 2 GiB base: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms each (goal ≤ 50 ms); ${(total / 50 / 1024).toFixed(0)} KiB on disk each (goal ≤ 1 MiB)`);
+  console.log(
+    `5. overlays: 50 on a 2 GiB base: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms each (goal ≤ 50 ms); ${(total / 50 / 1024).toFixed(0)} KiB on disk each (goal ≤ 1 MiB)`,
+  );
 }
 
 rmSync(work, { recursive: true, force: true });

@@ -29,11 +29,42 @@ if (!existsSync(image)) {
 /** The same lab either way; `hosts` places n1, n2 on a and n3, n4 on b. */
 function specFor(dir: string, hosts?: HostPair): void {
   mkdirSync(join(dir, 'profiles'), { recursive: true });
-  const links = [{ a: 'n1:eth1', z: 'n2:eth1' }, { a: 'n2:eth2', z: 'n3:eth1' }, { a: 'n3:eth2', z: 'n4:eth1' }];
-  const vmlab = { name: 'benchmh', link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200, ...(hosts ? { hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } } : {}) };
-  writeFileSync(join(dir, 'topology.json'), JSON.stringify({ devices: Object.fromEntries(NAMES.map((n) => [n, {}])), links, vmlab }));
-  writeFileSync(join(dir, 'platforms.json'), JSON.stringify({ platforms: { tiny: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 900 } } }));
-  NAMES.forEach((n, i) => writeFileSync(join(dir, 'profiles', `${n}.json`), JSON.stringify({ platform: 'tiny', ...(hosts ? { vm_host: i < 2 ? 'a' : 'b' } : {}) }) + '\n'));
+  const links = [
+    { a: 'n1:eth1', z: 'n2:eth1' },
+    { a: 'n2:eth2', z: 'n3:eth1' },
+    { a: 'n3:eth2', z: 'n4:eth1' },
+  ];
+  const vmlab = {
+    name: 'benchmh',
+    link_port_base: BASE,
+    console_port_base: BASE + 100,
+    ssh_port_base: BASE + 200,
+    ...(hosts ? { hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } } : {}),
+  };
+  writeFileSync(
+    join(dir, 'topology.json'),
+    JSON.stringify({ devices: Object.fromEntries(NAMES.map((n) => [n, {}])), links, vmlab }),
+  );
+  writeFileSync(
+    join(dir, 'platforms.json'),
+    JSON.stringify({
+      platforms: {
+        tiny: {
+          vm_image: image,
+          vm_memory: 192,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_credentials: { user: 'root', pass: 'vmlab' },
+          vm_boot_timeout: 900,
+        },
+      },
+    }),
+  );
+  for (const [i, n] of NAMES.entries()) {
+    const profile = { platform: 'tiny', ...(hosts ? { vm_host: i < 2 ? 'a' : 'b' } : {}) };
+    writeFileSync(join(dir, 'profiles', `${n}.json`), JSON.stringify(profile) + '\n');
+  }
 }
 
 async function oneHost(): Promise<number> {
@@ -56,7 +87,9 @@ async function twoHosts(): Promise<number> {
   try {
     specFor(spec, hosts);
     const t0 = performance.now();
-    const rs = await Promise.all(['a', 'b'].map((h, i) => vmlabIn(hosts.names[i]!, ['deploy', '-S', spec, '--host', h], { VMLAB_HOME: homes[i] })));
+    const rs = await Promise.all(
+      ['a', 'b'].map((h, i) => vmlabIn(hosts.names[i]!, ['deploy', '-S', spec, '--host', h], { VMLAB_HOME: homes[i] })),
+    );
     const ms = performance.now() - t0;
     rs.forEach((r, i) => {
       if (r.code !== 0) throw new Error(`vmlab deploy --host ${'ab'[i]} failed: ${r.stderr}`);
@@ -74,7 +107,9 @@ async function twoHosts(): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const { accel } = await accelFacts({ qemuBinary: 'qemu-system-x86_64', env: process.env });
-console.log(`bench/multihost: 4 tiny nodes, ${accel.toUpperCase()}, median of ${runs} run(s); both hosts share this machine's CPUs`);
+console.log(
+  `bench/multihost: 4 tiny nodes, ${accel.toUpperCase()}, median of ${runs} run(s); both hosts share this machine's CPUs`,
+);
 const one: number[] = [];
 const two: number[] = [];
 for (let r = 0; r < runs; r++) {

@@ -36,7 +36,8 @@ interface NodeCost {
   cpu_seconds: number;
 }
 
-const pss = (pid: number) => Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+const pss = (pid: number) =>
+  Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
 
 interface Row {
   n: number;
@@ -57,7 +58,8 @@ function measure(n: number): Row {
     const r = spawnSync(vmlabBin, ['deploy', '-S', dir], { env, encoding: 'utf8' });
     const readyS = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`vmlab deploy of ${n} node(s) failed:\n${r.stderr}`);
-    const costs = (): NodeCost[] => JSON.parse(spawnSync(vmlabBin, ['status', '--json', name], { env, encoding: 'utf8' }).stdout).nodes;
+    const costs = (): NodeCost[] =>
+      JSON.parse(spawnSync(vmlabBin, ['status', '--json', name], { env, encoding: 'utf8' }).stdout).nodes;
     const atReady = costs();
     const pssMb = atReady.reduce((s, c) => s + pss(c.pid), 0) / n / 2 ** 20;
     spawnSync('sleep', [String(settleS)]);
@@ -82,10 +84,28 @@ function measure(n: number): Row {
 
 const cores = availableParallelism();
 const host = hostCapacity();
-console.log(`host: ${cores} cores, load ${host.load.join(' ')} at start, ${host.mem_available_mb} MiB available, KSM ${host.ksm?.run === 1 ? 'on' : 'off'}; guest ${GUEST_MB} MiB; idle measured over ${idleS} s after ${settleS} s`);
+console.log(
+  `host: ${cores} cores, load ${host.load.join(' ')} at start, ${host.mem_available_mb} MiB available, KSM ${host.ksm?.run === 1 ? 'on' : 'off'}; guest ${GUEST_MB} MiB; idle measured over ${idleS} s after ${settleS} s`,
+);
 const x = (v: number, base: number) => `${(v / base).toFixed(2)}×`;
 const pad = (s: string, w: number) => s.padStart(w);
-console.log(['nodes', 'ready s', '(×1)', 'work÷cores ×1', 'CPU s/node', '(×1)', 'RSS MiB/node', '(×1)', 'PSS MiB/node', 'idle CPU %/node', '(×1)'].map((h, i) => pad(h, i ? 14 : 5)).join(' '));
+console.log(
+  [
+    'nodes',
+    'ready s',
+    '(×1)',
+    'work÷cores ×1',
+    'CPU s/node',
+    '(×1)',
+    'RSS MiB/node',
+    '(×1)',
+    'PSS MiB/node',
+    'idle CPU %/node',
+    '(×1)',
+  ]
+    .map((h, i) => pad(h, i ? 14 : 5))
+    .join(' '),
+);
 // Each row as soon as it is measured (a long run stopped early keeps what it had); ratios against the first (1-node) row.
 let one: Row | undefined;
 for (const n of counts) {

@@ -39,11 +39,27 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
   mkdirSync(join(spec, 'profiles'), { recursive: true });
   writeFileSync(
     join(spec, 'topology.json'),
-    JSON.stringify({ devices: { r1: {}, r2: {} }, links: [{ a: 'r1:eth1', z: 'r2:eth1' }], vmlab: { name: LAB, link_port_base: 26500, console_port_base: 26510, ssh_port_base: 26520 } }),
+    JSON.stringify({
+      devices: { r1: {}, r2: {} },
+      links: [{ a: 'r1:eth1', z: 'r2:eth1' }],
+      vmlab: { name: LAB, link_port_base: 26500, console_port_base: 26510, ssh_port_base: 26520 },
+    }),
   );
   writeFileSync(
     join(spec, 'platforms.json'),
-    JSON.stringify({ platforms: { tiny: { vm_image: image, vm_memory: MEM, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 300 } } }),
+    JSON.stringify({
+      platforms: {
+        tiny: {
+          vm_image: image,
+          vm_memory: MEM,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_credentials: { user: 'root', pass: 'vmlab' },
+          vm_boot_timeout: 300,
+        },
+      },
+    }),
   );
   for (const x of ['r1', 'r2']) writeFileSync(join(spec, 'profiles', `${x}.json`), '{"platform": "tiny"}\n');
 
@@ -60,7 +76,9 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 
-  console.log(`bench/snapshots [${label}]: 2 tiny nodes (${MEM} MiB) over TCP, ${accel.toUpperCase()}, median of ${runs} run(s)`);
+  console.log(
+    `bench/snapshots [${label}]: 2 tiny nodes (${MEM} MiB) over TCP, ${accel.toUpperCase()}, median of ${runs} run(s)`,
+  );
   const snap: number[] = [];
   const paused: number[] = [];
   const hot: number[] = [];
@@ -74,7 +92,9 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
     for (let i = 0; i < runs; i++) {
       const t = vmlab('snapshot', '--force', '--name', 'b', LAB);
       snap.push(t.ms);
-      const rec = (JSON.parse(vmlab('snapshot', '--list', '--json', LAB).stdout) as Array<{ took_ms: number; nodes: typeof sizes }>)[0]!;
+      const rec = (
+        JSON.parse(vmlab('snapshot', '--list', '--json', LAB).stdout) as Array<{ took_ms: number; nodes: typeof sizes }>
+      )[0]!;
       paused.push(rec.took_ms);
       sizes = rec.nodes;
       hot.push(vmlab('restore', '--name', 'b', LAB).ms);
@@ -92,7 +112,8 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
   console.log(`  snapshot (CLI end to end): ${s(median(snap))}; lab paused ${s(median(paused))}`);
   Object.assign(fig, { snapshot: median(snap), 'lab paused': median(paused), 'restore, running': median(hot) });
   Object.assign(fig, { 'restore, stopped': median(warm), 'cold start, stopped': median(cold) });
-  for (const [n, f] of Object.entries(sizes)) console.log(`    ${n}: VM state ${mib(f.vm_state_bytes)}, overlay ${mib(f.overlay_bytes)}`);
+  for (const [n, f] of Object.entries(sizes))
+    console.log(`    ${n}: VM state ${mib(f.vm_state_bytes)}, overlay ${mib(f.overlay_bytes)}`);
   console.log(`  restore, lab running (loadvm in place + re-link + clocks): ${s(median(hot))}`);
   console.log(`  restore, lab stopped (both start with -loadvm, SSH ready, clocks): ${s(median(warm))}`);
   console.log(`  cold start of the stopped lab (vmlab start r1, r2; SSH ready): ${s(median(cold))}`);
@@ -103,16 +124,39 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
   if (flag('--no-cloud')) {
     rmSync(home, { recursive: true, force: true });
   } else if (!existsSync(cloudImage)) {
-    console.log(`  (no cloud image at ${cloudImage}: build it with guest/cloud/build.sh FILE, or run the e2e tests once; cold vs warm skipped)`);
+    console.log(
+      `  (no cloud image at ${cloudImage}: build it with guest/cloud/build.sh FILE, or run the e2e tests once; cold vs warm skipped)`,
+    );
     rmSync(home, { recursive: true, force: true });
   } else {
     const CLOUD = 'benchwarm';
     const cspec = join(home, 'cloud-spec');
     mkdirSync(join(cspec, 'profiles'), { recursive: true });
-    writeFileSync(join(cspec, 'topology.json'), JSON.stringify({ devices: { c1: {}, c2: {} }, links: [{ a: 'c1:eth1', z: 'c2:eth1' }], vmlab: { name: CLOUD, link_port_base: 26600, console_port_base: 26610, ssh_port_base: 26620 } }));
+    writeFileSync(
+      join(cspec, 'topology.json'),
+      JSON.stringify({
+        devices: { c1: {}, c2: {} },
+        links: [{ a: 'c1:eth1', z: 'c2:eth1' }],
+        vmlab: { name: CLOUD, link_port_base: 26600, console_port_base: 26610, ssh_port_base: 26620 },
+      }),
+    );
     // Through the library, as users have it: an image known to carry cloud-init gets its NoCloud seed.
     vmlab('images', 'import', cloudImage, '--name', 'bench-cloud', '--os', 'debian-12');
-    writeFileSync(join(cspec, 'platforms.json'), JSON.stringify({ platforms: { cloud: { vm_image: 'bench-cloud', vm_memory: 1024, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 900 } } }));
+    writeFileSync(
+      join(cspec, 'platforms.json'),
+      JSON.stringify({
+        platforms: {
+          cloud: {
+            vm_image: 'bench-cloud',
+            vm_memory: 1024,
+            vm_cpus: 1,
+            vm_nic_driver: 'virtio-net-pci',
+            vm_interface_map: 'linux',
+            vm_boot_timeout: 900,
+          },
+        },
+      }),
+    );
     for (const x of ['c1', 'c2']) writeFileSync(join(cspec, 'profiles', `${x}.json`), '{"platform": "cloud"}\n');
     try {
       const coldDeploy = vmlab('deploy', '-S', cspec);
@@ -121,21 +165,43 @@ async function round(label: string, vmlabBin: string): Promise<Record<string, nu
       vmlab('destroy', CLOUD);
       const warmDeploy = vmlab('deploy', '-S', cspec, '--snapshot', 'ready');
       const ci = vmlab('ssh', 'c2', '--', 'cloud-init', 'status').stdout.trim();
-      console.log(`bench/snapshots [${label}]: 2 cloud-init nodes (Debian 12, 1024 MiB) over TCP, ${accel.toUpperCase()}`);
+      console.log(
+        `bench/snapshots [${label}]: 2 cloud-init nodes (Debian 12, 1024 MiB) over TCP, ${accel.toUpperCase()}`,
+      );
       console.log(`  cold deploy (boot + cloud-init, SSH ready): ${s(coldDeploy.ms)}`);
       console.log(`  snapshot + export (one file, ${size}): ${s(exp.ms)}`);
       console.log(`  warm deploy from the file (-loadvm, SSH ready, clocks set; then "${ci}"): ${s(warmDeploy.ms)}`);
       console.log(`  warm / cold: ${(warmDeploy.ms / coldDeploy.ms).toFixed(3)}x (goal ≤ 0.10x)`);
-      Object.assign(fig, { 'cloud cold deploy': coldDeploy.ms, 'snapshot + export': exp.ms, 'warm deploy': warmDeploy.ms });
+      Object.assign(fig, {
+        'cloud cold deploy': coldDeploy.ms,
+        'snapshot + export': exp.ms,
+        'warm deploy': warmDeploy.ms,
+      });
       // The library's way: one node saved as an image, a lab of two nodes started from it (each given its own identity).
       const cp = vmlab('images', 'checkpoint', `${CLOUD}/c1`, '--name', 'bench-booted');
       vmlab('destroy', CLOUD);
-      writeFileSync(join(cspec, 'platforms.json'), JSON.stringify({ platforms: { cloud: { vm_image: 'bench-booted', vm_memory: 1024, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 900 } } }));
+      writeFileSync(
+        join(cspec, 'platforms.json'),
+        JSON.stringify({
+          platforms: {
+            cloud: {
+              vm_image: 'bench-booted',
+              vm_memory: 1024,
+              vm_cpus: 1,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_boot_timeout: 900,
+            },
+          },
+        }),
+      );
       const fromCp = vmlab('deploy', '-S', cspec);
       const host = vmlab('ssh', 'c2', '--', 'hostname').stdout.trim();
       console.log(`  checkpoint c1 into the library: ${s(cp.ms)}`);
       Object.assign(fig, { checkpoint: cp.ms, 'deploy from checkpoint': fromCp.ms });
-      console.log(`  deploy of 2 nodes from that checkpoint (identity given, clocks set; c2 says "${host}"): ${s(fromCp.ms)} = ${(fromCp.ms / coldDeploy.ms).toFixed(3)}x cold`);
+      console.log(
+        `  deploy of 2 nodes from that checkpoint (identity given, clocks set; c2 says "${host}"): ${s(fromCp.ms)} = ${(fromCp.ms / coldDeploy.ms).toFixed(3)}x cold`,
+      );
     } finally {
       spawnSync(vmlabBin, ['destroy', CLOUD], { env });
       rmSync(home, { recursive: true, force: true });
@@ -153,6 +219,8 @@ if (results.length > 1) {
   for (const [k, v] of Object.entries(before.fig)) {
     const w = after.fig[k];
     if (w === undefined) continue;
-    console.log(`  ${k.padEnd(26)}${(v / 1000).toFixed(1).padStart(8)}${(w / 1000).toFixed(1).padStart(10)}${(w / v).toFixed(2).padStart(14)}`);
+    console.log(
+      `  ${k.padEnd(26)}${(v / 1000).toFixed(1).padStart(8)}${(w / 1000).toFixed(1).padStart(10)}${(w / v).toFixed(2).padStart(14)}`,
+    );
   }
 }

@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -71,9 +77,16 @@ function loggerOptions(o: ApiOptions['logger']): FastifyServerOptions['logger'] 
   return {
     level: o?.level ?? 'info',
     ...(o?.stream ? { stream: o.stream } : {}),
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[REDACTED]' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      censor: '[REDACTED]',
+    },
     serializers: {
-      req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip ?? req.socket?.remoteAddress }),
+      req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
+        method: req.method,
+        url: redactUrl(req.url),
+        remoteAddress: req.ip ?? req.socket?.remoteAddress,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   };
@@ -102,7 +115,11 @@ export async function buildApp(services: Services, opts: ApiOptions): Promise<Fa
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   app.decorate('services', services);
-  app.decorate('api', { maxUploadBytes: opts.maxUploadBytes, jobPollMs: opts.jobPollMs ?? 250, uploadWaitMs: opts.uploadWaitMs ?? 5_000 });
+  app.decorate('api', {
+    maxUploadBytes: opts.maxUploadBytes,
+    jobPollMs: opts.jobPollMs ?? 250,
+    uploadWaitMs: opts.uploadWaitMs ?? 5_000,
+  });
   app.decorate('consoles', new ConsoleHub(app.log));
   app.addHook('onClose', async () => app.consoles.closeAll());
   app.decorate('storeCache', new StoreCache(services.images.storeFile()));

@@ -40,7 +40,12 @@ export class ConsoleHub {
    * stopped between the check and now); the WebSocket is then closed by
    * the caller.
    */
-  async attach(key: string, target: ConsoleTarget, ws: WebSocket, hold: () => () => void = () => () => undefined): Promise<void> {
+  async attach(
+    key: string,
+    target: ConsoleTarget,
+    ws: WebSocket,
+    hold: () => () => void = () => () => undefined,
+  ): Promise<void> {
     let line = this.lines.get(key);
     if (line && line.target !== targetText(target)) {
       // The node was deployed again with its console elsewhere: the old line is dead.
@@ -51,7 +56,8 @@ export class ConsoleHub {
     line.viewers.add(ws);
     const l = line;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      if (l.socket.writable) l.socket.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
+      if (l.socket.writable)
+        l.socket.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
     });
     ws.on('close', () => {
       l.viewers.delete(ws);

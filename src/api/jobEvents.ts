@@ -56,13 +56,17 @@ export class JobDelta {
       const fresh = job.log.slice(this.logLength);
       const complete = fresh.lastIndexOf('\n') + 1;
       if (complete > 0) {
-        for (const line of fresh.slice(0, complete).split('\n').slice(0, -1)) out.push({ event: 'log', data: { line } });
+        for (const line of fresh.slice(0, complete).split('\n').slice(0, -1))
+          out.push({ event: 'log', data: { line } });
         this.logLength += complete;
       }
     }
     if (TERMINAL.has(job.status)) {
       this.ended = true;
-      out.push({ event: 'end', data: { status: job.status, error: job.error, target: job.target, finished_at: job.finished_at } });
+      out.push({
+        event: 'end',
+        data: { status: job.status, error: job.error, target: job.target, finished_at: job.finished_at },
+      });
     }
     return out;
   }
@@ -72,4 +76,5 @@ export class JobDelta {
   }
 }
 
-export const sseFrame = (e: JobEvent, id: number) => `id: ${id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
+export const sseFrame = (e: JobEvent, id: number) =>
+  `id: ${id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;

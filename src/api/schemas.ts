@@ -51,13 +51,21 @@ export const ImageRecord = z
     os_arch: z.string().nullable(),
     default_user: z.string().nullable(),
     cloud_init: z.number(),
-    net_device: z.string().nullable().describe('JSON text: detected network device (device, vrnetlab dir, tag, or why it cannot be built)'),
+    net_device: z
+      .string()
+      .nullable()
+      .describe('JSON text: detected network device (device, vrnetlab dir, tag, or why it cannot be built)'),
     reference: z.string().nullable().describe('docker images: the image reference'),
     device: z.string().nullable().describe('network device id'),
     version: z.string().nullable(),
     built_from: z.string().nullable().describe('docker images: id of the disk image it was built from'),
     is_default: z.number().describe('docker images: 1 for the default image of its device'),
-    checkpoint: z.string().nullable().describe('JSON text: a booted node saved with `vmlab images checkpoint` (accelerator, machine, QEMU, devices, base image); labs start from it warm'),
+    checkpoint: z
+      .string()
+      .nullable()
+      .describe(
+        'JSON text: a booted node saved with `vmlab images checkpoint` (accelerator, machine, QEMU, devices, base image); labs start from it warm',
+      ),
     source_type: z.string(),
     source: z.string(),
     path: z.string().nullable(),
@@ -68,7 +76,9 @@ export const ImageRecord = z
   })
   .meta({ id: 'Image' });
 
-export const ImageDetail = ImageRecord.extend({ used_by: z.array(z.string()).describe('labs whose nodes run on it') }).meta({ id: 'ImageDetail' });
+export const ImageDetail = ImageRecord.extend({
+  used_by: z.array(z.string()).describe('labs whose nodes run on it'),
+}).meta({ id: 'ImageDetail' });
 
 export const CatalogEntry = z
   .object({
@@ -78,7 +88,10 @@ export const CatalogEntry = z
     version: z.string(),
     arch: z.string(),
     url: z.string(),
-    checksum: z.object({ url: z.string(), style: z.string() }).optional().describe('where the digest comes from: a pull is verified against it'),
+    checksum: z
+      .object({ url: z.string(), style: z.string() })
+      .optional()
+      .describe('where the digest comes from: a pull is verified against it'),
     format: z.string(),
     defaultUser: z.string(),
     cloudInit: z.boolean(),
@@ -93,8 +106,16 @@ export const NodeRow = z
     pid: z.number().nullable(),
     mgmt_ip: z.string().nullable(),
     ssh_port: z.number().nullable(),
-    console_port: z.number().nullable().describe('TCP console on 127.0.0.1, only in a lab with console_tcp (open to every local user)'),
-    console_socket: z.string().nullable().describe("the serial console's unix socket, only the lab's owner can open (the console WebSocket goes through it)"),
+    console_port: z
+      .number()
+      .nullable()
+      .describe('TCP console on 127.0.0.1, only in a lab with console_tcp (open to every local user)'),
+    console_socket: z
+      .string()
+      .nullable()
+      .describe(
+        "the serial console's unix socket, only the lab's owner can open (the console WebSocket goes through it)",
+      ),
     platform: z.string().nullable(),
     image: z.string().nullable(),
     accel: z.string().nullable(),
@@ -121,7 +142,9 @@ export const LabReport = z
         port: z.number().describe('allocated by the port rules; used only when socket is "inet"'),
         z_port: z.number().optional(),
         transport: z.string(),
-        socket: z.enum(['unix', 'inet']).describe('unix: a link on one host, over sockets in the lab\'s private qemu/ dir'),
+        socket: z
+          .enum(['unix', 'inet'])
+          .describe("unix: a link on one host, over sockets in the lab's private qemu/ dir"),
       }),
     ),
   })
@@ -131,7 +154,9 @@ export const SnapshotRecord = z
   .object({
     name: z.string(),
     created: z.string(),
-    kind: z.enum(['full', 'disk-only']).describe('full: RAM, devices and disks of running nodes; disk-only: disks of stopped nodes'),
+    kind: z
+      .enum(['full', 'disk-only'])
+      .describe('full: RAM, devices and disks of running nodes; disk-only: disks of stopped nodes'),
     accel: z.string(),
     machine: z.string(),
     qemu_version: z.string(),
@@ -152,7 +177,15 @@ export const SnapshotRecord = z
         overlay_bytes: z.number(),
       }),
     ),
-    links: z.array(z.object({ a: z.string(), z: z.string(), transport: z.string(), port: z.number(), z_port: z.number().optional() })),
+    links: z.array(
+      z.object({
+        a: z.string(),
+        z: z.string(),
+        transport: z.string(),
+        port: z.number(),
+        z_port: z.number().optional(),
+      }),
+    ),
     took_ms: z.number().describe('how long the lab was paused (full) or the snapshot took (disk-only)'),
   })
   .meta({ id: 'Snapshot' });
@@ -163,6 +196,8 @@ export const JobAccepted = z.object({ job_id: z.string() }).meta({ id: 'JobAccep
 export const Name = z.string().min(1).max(200);
 
 /** The error responses a route can give, by status, for its schema. */
-export function errors(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 422 | 500>): Record<number, typeof ErrorBody> {
+export function errors(
+  ...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 422 | 500>
+): Record<number, typeof ErrorBody> {
   return Object.fromEntries([401, 500, ...statuses].map((s) => [s, ErrorBody]));
 }

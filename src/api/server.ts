@@ -95,10 +95,12 @@ function describe(app: FastifyInstance, opts: ServerOptions, token: string, toke
 
 /** Seed 001: the default images, pulled as jobs; the outcome goes to the server's log. */
 function pullDefaultImages(services: Services, app: FastifyInstance): void {
-  void services.images.ensure(true, (id, line) => app.log.info({ image: id }, line)).then((results) => {
-    const bad = results.filter((r) => !r.ok);
-    const ok = results.filter((r) => r.ok).map((r) => r.id);
-    const failed = bad.map((r) => `${r.id}: ${r.error}`);
-    app.log.info({ ok, failed }, `default images: ${results.length - bad.length} of ${results.length} ready`);
-  });
+  void services.images
+    .ensure(true, (id, line) => app.log.info({ image: id }, line))
+    .then((results) => {
+      const bad = results.filter((r) => !r.ok);
+      const ok = results.filter((r) => r.ok).map((r) => r.id);
+      const failed = bad.map((r) => `${r.id}: ${r.error}`);
+      app.log.info({ ok, failed }, `default images: ${results.length - bad.length} of ${results.length} ready`);
+    });
 }

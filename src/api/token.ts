@@ -11,7 +11,10 @@ export const tokenPath = (root: string) => join(root, 'api-token');
  * created on first start (random, mode 0600, never overwritten: two
  * servers starting at once agree on the one that won the exclusive create).
  */
-export function loadToken(root: string, settings: Pick<Settings, 'apiToken'>): { token: string; source: 'env' | 'file' | 'created' } {
+export function loadToken(
+  root: string,
+  settings: Pick<Settings, 'apiToken'>,
+): { token: string; source: 'env' | 'file' | 'created' } {
   const fromEnv = settings.apiToken;
   if (fromEnv) return { token: fromEnv, source: 'env' };
   const file = tokenPath(root);
@@ -25,7 +28,10 @@ export function loadToken(root: string, settings: Pick<Settings, 'apiToken'>): {
   }
   if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   const token = readFileSync(file, 'utf8').trim();
-  if (token.length < 16) throw new VmlabError('token_unusable', `${file} holds no usable token (fewer than 16 characters)`, { hint: `delete it and start again (a new one is made), or set VMLAB_API_TOKEN` });
+  if (token.length < 16)
+    throw new VmlabError('token_unusable', `${file} holds no usable token (fewer than 16 characters)`, {
+      hint: `delete it and start again (a new one is made), or set VMLAB_API_TOKEN`,
+    });
   return { token, source };
 }
 

@@ -75,7 +75,23 @@ Exit codes: 0 ok, 1 failure, 2 bad input (0 too when the reader of the output go
 as in vmlab status | head -1). State lives in $VMLAB_HOME (default ~/.vmlab).`,
   );
 
-for (const register of [deploy, destroy, status, ssh, console_, nodeControl, snapshot, inventory, graph, images, jobs, doctor, serve, worker]) register(program);
+for (const register of [
+  deploy,
+  destroy,
+  status,
+  ssh,
+  console_,
+  nodeControl,
+  snapshot,
+  inventory,
+  graph,
+  images,
+  jobs,
+  doctor,
+  serve,
+  worker,
+])
+  register(program);
 
 function fail(message: string, hint: string | undefined, code: number): never {
   process.stderr.write(style.errRed(`error: ${message}`) + '\n');
@@ -94,7 +110,11 @@ function verbose(): boolean {
 function unexpected(err: unknown): never {
   const e = err instanceof Error ? err : new Error(String(err));
   process.stderr.write(style.errRed(`error: unexpected: ${e.message}`) + '\n');
-  process.stderr.write(verbose() ? `${e.stack}\n` : '  this is a bug in vmlab: please report it with the output of the same command run with -v\n');
+  process.stderr.write(
+    verbose()
+      ? `${e.stack}\n`
+      : '  this is a bug in vmlab: please report it with the output of the same command run with -v\n',
+  );
   process.exit(1);
 }
 
@@ -109,7 +129,8 @@ try {
     process.stderr.write(style.errRed(`error: ${err.message}`) + '\n(run with --help for usage)\n');
     process.exit(2);
   }
-  if (err instanceof QemuError && globals.verbose) fail(`${err.message}\n  argv: ${err.argv.join(' ')}`, err.hint, err.exitCode);
+  if (err instanceof QemuError && globals.verbose)
+    fail(`${err.message}\n  argv: ${err.argv.join(' ')}`, err.hint, err.exitCode);
   // Every error vmlab means to show: its kind decides the exit code (input, not_found: 2; conflict, failure: 1).
   if (err instanceof VmlabError) fail(err.message, err.hint, err.exitCode);
   unexpected(err);

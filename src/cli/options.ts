@@ -35,10 +35,11 @@ export function describeRule(rule: WholeNumberRule): string {
 export function parseWholeNumber(option: string, value: string, rule: WholeNumberRule): number {
   const n = /^\+?\d+$/.test(value) ? Number(value) : NaN;
   const ok = Number.isSafeInteger(n) && n >= (rule.min ?? 0) && (rule.max === undefined || n <= rule.max);
-  if (!ok) throw new OptionError(
-    'bad_option',
-    `option ${option}: expected ${describeRule(rule)}, got ${JSON.stringify(value)}`,
-  );
+  if (!ok)
+    throw new OptionError(
+      'bad_option',
+      `option ${option}: expected ${describeRule(rule)}, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
@@ -46,7 +47,11 @@ export function parseWholeNumber(option: string, value: string, rule: WholeNumbe
  * An option taking a whole number, validated by commander as it parses:
  * every numeric option of every command goes through here.
  */
-export function wholeNumberOption(flags: string, description: string, rule: WholeNumberRule & { default?: number }): Option {
+export function wholeNumberOption(
+  flags: string,
+  description: string,
+  rule: WholeNumberRule & { default?: number },
+): Option {
   const option = new Option(flags, description);
   const name = option.long ?? option.short ?? flags;
   option.argParser((value: string) => parseWholeNumber(name, value, rule));

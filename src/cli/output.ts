@@ -12,7 +12,8 @@ function colorSetting(): boolean {
   }
 }
 
-const paint = (code: string, stream: NodeJS.WriteStream) => (s: string) => (useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s);
+const paint = (code: string, stream: NodeJS.WriteStream) => (s: string) =>
+  useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s;
 
 /** Lines from other hosts (already prefixed): their stdout to ours, their stderr to ours. */
 export const lineSinks = {
@@ -39,7 +40,8 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export const printJson = (value: unknown): void => {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 };
 
-export const statusColor = (s: string) => (s === 'running' ? style.green(s) : ['stopped', 'starting', 'deploying'].includes(s) ? style.yellow(s) : style.red(s));
+export const statusColor = (s: string) =>
+  s === 'running' ? style.green(s) : ['stopped', 'starting', 'deploying'].includes(s) ? style.yellow(s) : style.red(s);

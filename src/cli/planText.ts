@@ -57,17 +57,23 @@ function remoteText(plan: LabPlan): string[] {
 export function planText(plan: LabPlan, accelReason: string): string {
   const out: string[] = [];
   out.push(style.bold(`Lab "${plan.name}"`) + ` from ${plan.specDir}`);
-  out.push(`  ${plan.nodes.length} node(s), ${plan.links.length} link(s) over ${plan.transport.toUpperCase()}; accelerator ${plan.accel.toUpperCase()} (${accelReason})`);
+  out.push(
+    `  ${plan.nodes.length} node(s), ${plan.links.length} link(s) over ${plan.transport.toUpperCase()}; accelerator ${plan.accel.toUpperCase()} (${accelReason})`,
+  );
   out.push(`  state dir ${plan.files.dir}`);
   out.push(`  start order: ${plan.startOrder.join(', ')}`);
   out.push(...remoteText(plan));
   for (const w of plan.warnings) out.push(style.yellow(`  warning: ${w}`));
   out.push('', style.bold('Nodes'));
   for (const n of plan.nodes) {
-    out.push(`  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}, boot timeout ${n.bootTimeoutS} s`);
+    out.push(
+      `  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}, boot timeout ${n.bootTimeoutS} s`,
+    );
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
     const console = n.consolePort !== null ? `tcp 127.0.0.1:${n.consolePort} (open to local users)` : n.files.console;
-    out.push(`    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`);
+    out.push(
+      `    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`,
+    );
     for (const nic of n.nics) out.push(`    ${nicText(nic, plan.files.dir)}`);
     const b = n.nics[0]?.backend;
     const passt = b?.kind === 'user' && b.net?.mode === 'passt' ? b.net.argv : undefined;
@@ -81,14 +87,23 @@ export function planText(plan: LabPlan, accelReason: string): string {
       // A link on one host uses no port: UNIX sockets in the lab's qemu/ dir.
       const ports =
         l.socket === 'unix'
-          ? l.transport === 'udp' ? 'unix datagram sockets' : `unix stream socket, ${listener} listens`
-          : l.transport === 'udp' ? `udp ${l.port}/${l.zPort}` : `tcp ${l.port}, ${listener} listens`;
+          ? l.transport === 'udp'
+            ? 'unix datagram sockets'
+            : `unix stream socket, ${listener} listens`
+          : l.transport === 'udp'
+            ? `udp ${l.port}/${l.zPort}`
+            : `tcp ${l.port}, ${listener} listens`;
       out.push(`  ${String(l.index).padStart(2)}  ${l.a.node}:${l.a.iface} ↔ ${l.z.node}:${l.z.iface}  (${ports})`);
     }
   }
   if (plan.profiles.length) {
     out.push('', style.bold('Profiles patched after deploy (restored by destroy)'));
-    for (const p of plan.profiles) out.push(`  ${p.label}: ${Object.entries(p.set).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    for (const p of plan.profiles)
+      out.push(
+        `  ${p.label}: ${Object.entries(p.set)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
   }
   return out.join('\n');
 }

@@ -9,7 +9,10 @@ export function formatBytes(n: number): string {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-const eta = (s: number | null) => (s === null || !Number.isFinite(s) ? '--:--' : `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`);
+const eta = (s: number | null) =>
+  s === null || !Number.isFinite(s)
+    ? '--:--'
+    : `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
 export interface Progress {
   bytes?: number;

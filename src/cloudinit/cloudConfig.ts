@@ -52,6 +52,9 @@ export function cloudInitFiles(input: CloudInitInput): SeedFiles {
     'user-data': '#cloud-config\n' + stringify(userData, { lineWidth: 0 }),
     'meta-data': stringify({ 'instance-id': input.instanceId, 'local-hostname': input.hostname }),
     // Only the management NIC (matched by its deterministic MAC) gets DHCP; data NICs are the user's.
-    'network-config': stringify({ version: 2, ethernets: { [mgmtName]: { match: { macaddress: input.mgmtMac }, 'set-name': mgmtName, dhcp4: true } } }),
+    'network-config': stringify({
+      version: 2,
+      ethernets: { [mgmtName]: { match: { macaddress: input.mgmtMac }, 'set-name': mgmtName, dhcp4: true } },
+    }),
   };
 }

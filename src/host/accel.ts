@@ -1,4 +1,15 @@
-import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 /** The accelerator a VM runs under (plan/labPlan uses the same union). */
@@ -57,7 +68,9 @@ export function accelCacheFile(env: NodeJS.ProcessEnv): string {
 
 export function kvmModules(sysModule = '/sys/module'): string[] {
   try {
-    return readdirSync(sysModule).filter((m) => /^kvm/.test(m)).sort();
+    return readdirSync(sysModule)
+      .filter((m) => /^kvm/.test(m))
+      .sort();
   } catch {
     return [];
   }
@@ -73,13 +86,17 @@ export function hostKey(qemuBinary: string, env: NodeJS.ProcessEnv): HostKey {
   return { kernel: release(), qemu, kvmModules: kvmModules() };
 }
 
-const sameKey = (a: HostKey, b: HostKey) => a.kernel === b.kernel && a.qemu === b.qemu && a.kvmModules.join() === b.kvmModules.join();
+const sameKey = (a: HostKey, b: HostKey) =>
+  a.kernel === b.kernel && a.qemu === b.qemu && a.kvmModules.join() === b.kvmModules.join();
 
 const now = () => new Date().toISOString();
 
 function moduleEvidence(mods: string[]): string {
   if (mods.length === 0) return 'no kvm kernel module loaded';
-  const note = mods.includes('kvm_pvm') && !mods.includes('kvm_intel') && !mods.includes('kvm_amd') ? ' (kvm_pvm: a paging-based nested KVM)' : '';
+  const note =
+    mods.includes('kvm_pvm') && !mods.includes('kvm_intel') && !mods.includes('kvm_amd')
+      ? ' (kvm_pvm: a paging-based nested KVM)'
+      : '';
   return `kernel modules: ${mods.join(', ')}${note}`;
 }
 
@@ -104,8 +121,26 @@ export function probeKvm(qemuBinary: string, timeoutMs: number, env: NodeJS.Proc
   // SeaBIOS will not read a disk smaller than a track; a sparse 1 MiB file.
   writeFileSync(img, probeBootSector());
   truncateSync(img, 1 << 20);
-  const argv = ['-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-m', '16', '-nodefaults', '-no-user-config', '-display', 'none',
-    '-boot', 'menu=off', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-drive', `file=${img},format=raw,if=ide`];
+  const argv = [
+    '-accel',
+    'kvm',
+    '-machine',
+    'q35',
+    '-cpu',
+    'host',
+    '-m',
+    '16',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-boot',
+    'menu=off',
+    '-device',
+    'isa-debug-exit,iobase=0xf4,iosize=4',
+    '-drive',
+    `file=${img},format=raw,if=ide`,
+  ];
   return new Promise((resolve) => {
     // Under coreutils `timeout`: if vmlab is killed (-9) mid-probe, the probe VM still ends by itself
     // instead of staying behind in internal-error. It forwards our SIGTERM and QEMU's exit or signal.
@@ -123,7 +158,11 @@ export function probeKvm(qemuBinary: string, timeoutMs: number, env: NodeJS.Proc
       resolve({ ...o, ms: Date.now() - t0, conclusive });
     };
     const timer = setTimeout(
-      () => finish({ verdict: 'kvm-broken-at-run', evidence: `the probe guest did not finish within ${timeoutMs / 1000} s under KVM (it takes well under a second where KVM works)` }),
+      () =>
+        finish({
+          verdict: 'kvm-broken-at-run',
+          evidence: `the probe guest did not finish within ${timeoutMs / 1000} s under KVM (it takes well under a second where KVM works)`,
+        }),
       timeoutMs,
     );
     const onChunk = (text: string, stream: 'stdout' | 'stderr') => {
@@ -134,13 +173,28 @@ export function probeKvm(qemuBinary: string, timeoutMs: number, env: NodeJS.Proc
     };
     const probe = ['timeout', '--kill-after=2', limit, qemuBinary, ...argv];
     void run(probe, { env, signal: stop.signal, kill: { signal: 'SIGTERM' }, keepChars: 0, onChunk }).then((r) => {
-      if (r.spawnError) return finish({ verdict: 'kvm-broken-at-reset', evidence: `cannot run ${qemuBinary}: ${r.spawnError.message}` }, false);
+      if (r.spawnError)
+        return finish(
+          { verdict: 'kvm-broken-at-reset', evidence: `cannot run ${qemuBinary}: ${r.spawnError.message}` },
+          false,
+        );
       const { exitCode: code, signal } = r;
-      if (code === PROBE_EXIT_CODE) return finish({ verdict: 'kvm-works', evidence: 'the probe guest ran protected-mode code and an interrupt under KVM and exited cleanly' });
-      const first = stderr.split('\n').map((l) => l.trim()).find((l) => l) ?? '';
+      if (code === PROBE_EXIT_CODE)
+        return finish({
+          verdict: 'kvm-works',
+          evidence: 'the probe guest ran protected-mode code and an interrupt under KVM and exited cleanly',
+        });
+      const first =
+        stderr
+          .split('\n')
+          .map((l) => l.trim())
+          .find((l) => l) ?? '';
       const how = signal ? `killed by ${signal}` : `exit code ${code}`;
       finish(
-        { verdict: 'kvm-broken-at-reset', evidence: `QEMU stopped before the probe guest ran (${how})${first ? `: "${first.slice(0, 200)}"` : ''}` },
+        {
+          verdict: 'kvm-broken-at-reset',
+          evidence: `QEMU stopped before the probe guest ran (${how})${first ? `: "${first.slice(0, 200)}"` : ''}`,
+        },
         Boolean(signal) || /kvm|msr|vcpu/i.test(stderr),
       );
     });
@@ -180,13 +234,30 @@ export async function accelFacts(opts: AccelOptions): Promise<AccelFacts> {
   const base = { at: now(), key };
   const forced = accelFrom(env);
   if (forced) {
-    return { ...base, accel: forced, verdict: 'forced', reason: `VMLAB_ACCEL=${forced}`, evidence: [`VMLAB_ACCEL=${forced} is set`, moduleEvidence(key.kvmModules)], source: 'env' };
+    return {
+      ...base,
+      accel: forced,
+      verdict: 'forced',
+      reason: `VMLAB_ACCEL=${forced}`,
+      evidence: [`VMLAB_ACCEL=${forced} is set`, moduleEvidence(key.kvmModules)],
+      source: 'env',
+    };
   }
   try {
     accessSync(device, constants.R_OK | constants.W_OK);
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${device} does not exist` : `${device} is not readable and writable by this user`;
-    return { ...base, accel: 'tcg', verdict: 'no-kvm', reason: REASONS['no-kvm'], evidence: [why, moduleEvidence(key.kvmModules)], source: 'device' };
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `${device} does not exist`
+        : `${device} is not readable and writable by this user`;
+    return {
+      ...base,
+      accel: 'tcg',
+      verdict: 'no-kvm',
+      reason: REASONS['no-kvm'],
+      evidence: [why, moduleEvidence(key.kvmModules)],
+      source: 'device',
+    };
   }
   const file = opts.cacheFile ?? accelCacheFile(env);
   const cached = readCache(file);

@@ -27,9 +27,27 @@ export interface DoctorReport {
 }
 
 const TOOLS: Array<{ name: string; for: string; versionArgs?: string[]; required: boolean; pkg: string }> = [
-  { name: 'qemu-system-x86_64', for: 'running VMs', versionArgs: ['--version'], required: true, pkg: 'qemu-system-x86' },
-  { name: 'qemu-img', for: 'disks, overlays, image inspection', versionArgs: ['--version'], required: true, pkg: 'qemu-utils' },
-  { name: 'ssh', for: 'vmlab ssh, readiness of cloud images', versionArgs: ['-V'], required: true, pkg: 'openssh-client' },
+  {
+    name: 'qemu-system-x86_64',
+    for: 'running VMs',
+    versionArgs: ['--version'],
+    required: true,
+    pkg: 'qemu-system-x86',
+  },
+  {
+    name: 'qemu-img',
+    for: 'disks, overlays, image inspection',
+    versionArgs: ['--version'],
+    required: true,
+    pkg: 'qemu-utils',
+  },
+  {
+    name: 'ssh',
+    for: 'vmlab ssh, readiness of cloud images',
+    versionArgs: ['-V'],
+    required: true,
+    pkg: 'openssh-client',
+  },
   { name: 'ssh-keygen', for: 'lab and host keys', required: true, pkg: 'openssh-client' },
   { name: 'genisoimage', for: 'cloud-init seeds', required: false, pkg: 'genisoimage' },
   { name: 'prlimit', for: 'limits on qemu-img for untrusted images', required: false, pkg: 'util-linux' },
@@ -38,10 +56,19 @@ const TOOLS: Array<{ name: string; for: string; versionArgs?: string[]; required
   { name: 'debootstrap', for: 'building the cloud test image', required: false, pkg: 'debootstrap' },
 ];
 
-const firstLine = (s: string) => s.split('\n').map((l) => l.trim()).find((l) => l) ?? null;
+const firstLine = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l) ?? null;
 
 /** Everything `vmlab doctor` shows: the accelerator verdict with its evidence, tools, the state root. */
-export async function doctorReport(opts: { qemuBinary: string; root: string; reprobe: boolean; env: NodeJS.ProcessEnv }): Promise<DoctorReport> {
+export async function doctorReport(opts: {
+  qemuBinary: string;
+  root: string;
+  reprobe: boolean;
+  env: NodeJS.ProcessEnv;
+}): Promise<DoctorReport> {
   const { env } = opts;
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -70,5 +97,13 @@ export async function doctorReport(opts: { qemuBinary: string; root: string; rep
   }
   const cacheFile = accelCacheFile(env);
   const accel = await accelFacts({ qemuBinary: opts.qemuBinary, env, cacheFile, fresh: opts.reprobe });
-  return { node: process.version, kernel: release(), stateRoot: { path: opts.root, mode, private: priv }, accel: { ...accel, cacheFile }, tools, problems, warnings };
+  return {
+    node: process.version,
+    kernel: release(),
+    stateRoot: { path: opts.root, mode, private: priv },
+    accel: { ...accel, cacheFile },
+    tools,
+    problems,
+    warnings,
+  };
 }

@@ -16,4 +16,5 @@ export function removeLeftByDead(dir: string, pidOf: (name: string) => number | 
 }
 
 /** The pid after `prefix` in a name like `<prefix><pid>`, if the name is one. */
-export const pidAfter = (prefix: string) => (name: string) => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : undefined);
+export const pidAfter = (prefix: string) => (name: string) =>
+  name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : undefined;

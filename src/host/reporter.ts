@@ -5,4 +5,3 @@ export interface Reporter {
   /** Shown with -v only: commands run, fallbacks taken. */
   verbose(message: string): void;
 }
-

@@ -84,10 +84,14 @@ export const accelFrom = (env: NodeJS.ProcessEnv) =>
 export const kvmDeviceFrom = (env: NodeJS.ProcessEnv) => env.VMLAB_KVM_DEVICE ?? '/dev/kvm';
 export const qemuBinaryFrom = (env: NodeJS.ProcessEnv) => env.VMLAB_QEMU ?? 'qemu-system-x86_64';
 export const cacheHomeFrom = (env: NodeJS.ProcessEnv, home = homedir()) =>
-  env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
+  env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
 
 /** This process's environment: the default of host functions lab/ and images/ call without one (until they pass it). */
-const list = (v: string, sep: string) => v.split(sep).map((s) => s.trim()).filter(Boolean);
+const list = (v: string, sep: string) =>
+  v
+    .split(sep)
+    .map((s) => s.trim())
+    .filter(Boolean);
 const proxyVar = (env: NodeJS.ProcessEnv, name: string) => env[name] || env[name.toUpperCase()] || '';
 
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {

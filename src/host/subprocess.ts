@@ -238,4 +238,9 @@ export function startDetached(argv: readonly string[], opts: { log: string; env?
 }
 
 /** Last `n` non-empty lines of a text (a child's stderr, a log): the why of a failure message. */
-export const tailLines = (text: string, n: number) => text.split('\n').filter((l) => l.trim()).slice(-n).join('\n');
+export const tailLines = (text: string, n: number) =>
+  text
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-n)
+    .join('\n');

@@ -135,7 +135,11 @@ export function parseChecksumArg(arg: string): Checksum {
   if (!m) throw new ImageError('bad_input', `Checksum ${JSON.stringify(arg)} has no algorithm prefix.`, { hint });
   const tag = m[1]!.toLowerCase().replace('-', '');
   if (tag !== 'sha256' && tag !== 'sha512') {
-    throw new ImageError('bad_input', `Checksum algorithm ${JSON.stringify(m[1])} is not supported (sha256 or sha512).`, { hint });
+    throw new ImageError(
+      'bad_input',
+      `Checksum algorithm ${JSON.stringify(m[1])} is not supported (sha256 or sha512).`,
+      { hint },
+    );
   }
   const hex = m[2]!;
   if (!HEX.test(hex)) {
@@ -143,7 +147,11 @@ export function parseChecksumArg(arg: string): Checksum {
   }
   const want = tag === 'sha256' ? 64 : 128;
   if (hex.length !== want) {
-    throw new ImageError('bad_input', `Checksum ${JSON.stringify(arg)}: a ${tag} digest has ${want} hex digits, not ${hex.length}.`, { hint });
+    throw new ImageError(
+      'bad_input',
+      `Checksum ${JSON.stringify(arg)}: a ${tag} digest has ${want} hex digits, not ${hex.length}.`,
+      { hint },
+    );
   }
   return { algo: tag, hex: hex.toLowerCase() };
 }

@@ -26,16 +26,30 @@ export function parseProgress(chunk: string): number[] {
  * first (its bytes must say `srcFormat` and it must name no other file), and
  * the result is inspected again. Returns the facts about `dest`.
  */
-export async function convertToQcow2(src: string, srcFormat: ImageFormat, dest: string, opts: ConvertOptions = {}): Promise<ImageInfo> {
+export async function convertToQcow2(
+  src: string,
+  srcFormat: ImageFormat,
+  dest: string,
+  opts: ConvertOptions = {},
+): Promise<ImageInfo> {
   if (!(CONVERTIBLE_FORMATS as readonly string[]).includes(srcFormat)) {
-    throw new ImageError('unsupported_format', `cannot convert ${src}: ${srcFormat} images are not disk images vmlab converts`, { hint: `vmlab converts ${CONVERTIBLE_FORMATS.join(', ')}` });
+    throw new ImageError(
+      'unsupported_format',
+      `cannot convert ${src}: ${srcFormat} images are not disk images vmlab converts`,
+      { hint: `vmlab converts ${CONVERTIBLE_FORMATS.join(', ')}` },
+    );
   }
-  const cancelled = () => new ImageError('cancelled', `converting ${src} to qcow2 was cancelled`, { hint: 'run the command again to convert it' });
+  const cancelled = () =>
+    new ImageError('cancelled', `converting ${src} to qcow2 was cancelled`, {
+      hint: 'run the command again to convert it',
+    });
   if (opts.signal?.aborted) throw cancelled();
 
   const source = await inspectImage(src);
   if (source.format !== srcFormat) {
-    throw new ImageError('unsafe', `${src} was expected to be ${srcFormat} but its bytes say ${source.format}`, { hint: `convert it as ${source.format}, or check that it is the right file` });
+    throw new ImageError('unsafe', `${src} was expected to be ${srcFormat} but its bytes say ${source.format}`, {
+      hint: `convert it as ${source.format}, or check that it is the right file`,
+    });
   }
 
   const out = resolve(dest);
@@ -67,13 +81,11 @@ export async function convertToQcow2(src: string, srcFormat: ImageFormat, dest: 
   if (result.code !== 0) {
     await rm(part, { force: true });
     const why = result.stderr.trim().split('\n').slice(-2).join(' ') || `exit code ${result.code}`;
-    throw new ImageError(
-      'qemu_img',
-      `qemu-img convert of ${src} (${srcFormat}) to qcow2 failed: ${why}`,
-      {
-        hint: /ENOENT|spawn/.test(why) ? 'install qemu-utils (qemu-img), e.g. with ./install.sh' : 'check free disk space next to the destination, and that the source is not damaged',
-      },
-    );
+    throw new ImageError('qemu_img', `qemu-img convert of ${src} (${srcFormat}) to qcow2 failed: ${why}`, {
+      hint: /ENOENT|spawn/.test(why)
+        ? 'install qemu-utils (qemu-img), e.g. with ./install.sh'
+        : 'check free disk space next to the destination, and that the source is not damaged',
+    });
   }
   await chmod(part, 0o600); // images are private by default
   await rename(part, out);
@@ -87,7 +99,11 @@ export async function convertToQcow2(src: string, srcFormat: ImageFormat, dest: 
   }
   if (info.format !== 'qcow2' || info.warnings.length > 0) {
     await rm(out, { force: true });
-    throw new ImageError('qemu_img', `converting ${src} did not produce a clean qcow2 (${info.format}${info.warnings.length ? '; ' + info.warnings.join('; ') : ''})`, { hint: 'report this: qemu-img convert output should always be clean' });
+    throw new ImageError(
+      'qemu_img',
+      `converting ${src} did not produce a clean qcow2 (${info.format}${info.warnings.length ? '; ' + info.warnings.join('; ') : ''})`,
+      { hint: 'report this: qemu-img convert output should always be clean' },
+    );
   }
   return info;
 }

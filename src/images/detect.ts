@@ -1,6 +1,14 @@
 import { ImageError } from './imageError.js';
 
-export type Distro = 'ubuntu' | 'debian' | 'rocky' | 'almalinux' | 'fedora' | 'centos-stream' | 'opensuse-leap' | 'alpine';
+export type Distro =
+  | 'ubuntu'
+  | 'debian'
+  | 'rocky'
+  | 'almalinux'
+  | 'fedora'
+  | 'centos-stream'
+  | 'opensuse-leap'
+  | 'alpine';
 export type Arch = 'x86_64' | 'aarch64';
 
 export interface DetectedOs {
@@ -64,19 +72,23 @@ export function detectOs(fileName: string): DetectedOs | null {
   let m: RegExpExecArray | null;
 
   if ((m = /^ubuntu-(\d{2}\.\d{2})(?:\.\d+)?-/.exec(lower))) return os('ubuntu', m[1]!, arch);
-  if ((m = /^([a-z]+)-server-cloudimg-/.exec(lower)) && UBUNTU_CODENAMES[m[1]!]) return os('ubuntu', UBUNTU_CODENAMES[m[1]!]!, arch);
+  if ((m = /^([a-z]+)-server-cloudimg-/.exec(lower)) && UBUNTU_CODENAMES[m[1]!])
+    return os('ubuntu', UBUNTU_CODENAMES[m[1]!]!, arch);
 
   if ((m = /^debian-(\d+|[a-z]+)-(genericcloud|generic|nocloud)-/.exec(lower))) {
     const version = /^\d+$/.test(m[1]!) ? m[1]! : (DEBIAN_CODENAMES[m[1]!] ?? null);
     return os('debian', version, arch, m[2] !== 'nocloud');
   }
 
-  if ((m = /^rocky-(\d+)(?:\.(\d+))?-genericcloud/.exec(lower))) return os('rocky', m[2] ? `${m[1]}.${m[2]}` : m[1]!, arch);
-  if ((m = /^almalinux-(\d+)(?:\.(\d+))?-genericcloud/.exec(lower))) return os('almalinux', m[2] ? `${m[1]}.${m[2]}` : m[1]!, arch);
+  if ((m = /^rocky-(\d+)(?:\.(\d+))?-genericcloud/.exec(lower)))
+    return os('rocky', m[2] ? `${m[1]}.${m[2]}` : m[1]!, arch);
+  if ((m = /^almalinux-(\d+)(?:\.(\d+))?-genericcloud/.exec(lower)))
+    return os('almalinux', m[2] ? `${m[1]}.${m[2]}` : m[1]!, arch);
   if ((m = /^fedora-cloud-base-(?:generic-)?(\d+)-/.exec(lower))) return os('fedora', m[1]!, arch);
   if ((m = /^centos-stream-genericcloud-(\d+)-/.exec(lower))) return os('centos-stream', m[1]!, arch);
   if ((m = /^opensuse-leap-(\d+\.\d+)-.*cloud/.exec(lower))) return os('opensuse-leap', m[1]!, arch);
-  if ((m = /^(?:nocloud_|generic_)?alpine-(\d+\.\d+)(?:\.\d+)?-.*cloudinit/.exec(lower))) return os('alpine', m[1]!, arch);
+  if ((m = /^(?:nocloud_|generic_)?alpine-(\d+\.\d+)(?:\.\d+)?-.*cloudinit/.exec(lower)))
+    return os('alpine', m[1]!, arch);
   return null;
 }
 
@@ -91,7 +103,18 @@ const OS_ARG_FORMS: Record<Distro, RegExp> = {
   'opensuse-leap': /^\d+\.\d+$/,
   alpine: /^\d+\.\d+$/,
 };
-const OS_ARG_EXAMPLES = ['ubuntu-24.04', 'ubuntu-noble', 'debian-12', 'debian-bookworm', 'rocky-9', 'almalinux-9', 'fedora-43', 'centos-stream-9', 'opensuse-leap-15.6', 'alpine-3.23'];
+const OS_ARG_EXAMPLES = [
+  'ubuntu-24.04',
+  'ubuntu-noble',
+  'debian-12',
+  'debian-bookworm',
+  'rocky-9',
+  'almalinux-9',
+  'fedora-43',
+  'centos-stream-9',
+  'opensuse-leap-15.6',
+  'alpine-3.23',
+];
 
 /**
  * Parse a `--os` flag (`debian-12`, `centos-stream-9`, `ubuntu-noble`, and
@@ -115,11 +138,7 @@ export function parseOsArg(arg: string): DetectedOs {
     if (distro === 'debian' && DEBIAN_CODENAMES[version]) version = DEBIAN_CODENAMES[version]!;
     if (OS_ARG_FORMS[distro].test(version)) return os(distro, version, arch);
   }
-  throw new ImageError(
-    'bad_input',
-    `--os ${JSON.stringify(arg)} is not an OS vmlab knows`,
-    {
-      hint: `write it as <distro>-<version>[-<arch>], one of: ${OS_ARG_EXAMPLES.join(', ')} (arch: x86_64 or aarch64)`,
-    },
-  );
+  throw new ImageError('bad_input', `--os ${JSON.stringify(arg)} is not an OS vmlab knows`, {
+    hint: `write it as <distro>-<version>[-<arch>], one of: ${OS_ARG_EXAMPLES.join(', ')} (arch: x86_64 or aarch64)`,
+  });
 }

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { whichBinary } from '../host/which.js';
@@ -27,7 +28,8 @@ const PRLIMIT_ARGS = ['--as=1073741824', '--cpu=30', '--'];
 /** Wall-clock limit on one qemu-img info/check of an untrusted image. */
 const INSPECT_TIMEOUT_MS = 60_000;
 
-const TRUST_HINT = 'if you trust the image and the files it names, flatten it yourself into a self-contained image: qemu-img convert -O qcow2 <image> <new>.qcow2';
+const TRUST_HINT =
+  'if you trust the image and the files it names, flatten it yourself into a self-contained image: qemu-img convert -O qcow2 <image> <new>.qcow2';
 
 // ---------------------------------------------------------------- names
 
@@ -37,7 +39,9 @@ const TRUST_HINT = 'if you trust the image and the files it names, flatten it yo
  */
 export function assertSafeImageName(name: string): void {
   const bad = (why: string) =>
-    new ImageError('bad_input', `image name ${JSON.stringify(name)} is not allowed: ${why}`, { hint: 'use a plain file name such as "debian-12.qcow2" (letters, digits, ".", "-", "_"; no directories)' });
+    new ImageError('bad_input', `image name ${JSON.stringify(name)} is not allowed: ${why}`, {
+      hint: 'use a plain file name such as "debian-12.qcow2" (letters, digits, ".", "-", "_"; no directories)',
+    });
   if (name.length === 0) throw bad('it is empty');
   if (name.includes('\0')) throw bad('it contains a NUL byte');
   if (name.includes('/') || name.includes('\\')) throw bad('it contains a path separator');
@@ -61,26 +65,43 @@ export interface Provenance {
   label?: string;
 }
 
-const FORMAT_NAME: Record<ImageFormat, string> = { qcow2: 'qcow2', vmdk: 'VMDK', vpc: 'VHD', vhdx: 'VHDX', iso: 'ISO 9660', raw: 'raw' };
+const FORMAT_NAME: Record<ImageFormat, string> = {
+  qcow2: 'qcow2',
+  vmdk: 'VMDK',
+  vpc: 'VHD',
+  vhdx: 'VHDX',
+  iso: 'ISO 9660',
+  raw: 'raw',
+};
 
 async function regularFileSize(path: string, label: string): Promise<number> {
-  let st;
+  let st: Stats;
   try {
     st = await stat(path);
   } catch {
-    throw new ImageError('not_found', `image file ${label} does not exist`, { hint: 'check the path, or download the image again' });
+    throw new ImageError('not_found', `image file ${label} does not exist`, {
+      hint: 'check the path, or download the image again',
+    });
   }
   if (st.isDirectory()) {
-    throw new ImageError('not_an_image', `${label} is a directory, not a disk image`, { hint: `give the path of one image file in it, or register every image in it: vmlab images scan ${label}` });
+    throw new ImageError('not_an_image', `${label} is a directory, not a disk image`, {
+      hint: `give the path of one image file in it, or register every image in it: vmlab images scan ${label}`,
+    });
   }
-  if (!st.isFile()) throw new ImageError('not_an_image', `${label} is not a regular file (a device, socket or pipe), not a disk image`, { hint: 'point at an image file' });
+  if (!st.isFile())
+    throw new ImageError(
+      'not_an_image',
+      `${label} is not a regular file (a device, socket or pipe), not a disk image`,
+      { hint: 'point at an image file' },
+    );
   return st.size;
 }
 
 /** A few words on what the bytes look like, for an error: size, and the start if it is text. */
 function describeBytes(head: Buffer, size: number): string {
   const text = head.subarray(0, 64);
-  const printable = text.length > 0 && [...text].every((c) => c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f));
+  const printable =
+    text.length > 0 && [...text].every((c) => c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f));
   const preview = printable ? `, starting with the text ${JSON.stringify(text.toString('latin1').slice(0, 40))}` : '';
   return `${size} byte${size === 1 ? '' : 's'} with no image header${preview}`;
 }
@@ -98,17 +119,26 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
   const isUrl = /^https?:\/\//.test(label);
   const size = await regularFileSize(path, label);
   if (size === 0) {
-    throw new ImageError('not_an_image', `${label} is empty (0 bytes): expected a disk image`, { hint: isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file' });
+    throw new ImageError('not_an_image', `${label} is empty (0 bytes): expected a disk image`, {
+      hint: isUrl ? 'the server sent an empty file: check the URL' : 'check that it is the right file',
+    });
   }
   const fd = await open(path, 'r');
   try {
     const head = await readAt(fd, 0, 512);
     const ascii = (b: Buffer, start: number, len: number) => b.subarray(start, start + len).toString('latin1');
-    const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
+    const text = head
+      .toString('latin1')
+      .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+      .trimStart()
+      .toLowerCase();
     if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
-      throw new ImageError('not_an_image', `${label} is an HTML page, not a disk image`, { hint: 'the server sent an error or login page instead of the image: check the URL, delete the file and download again' });
+      throw new ImageError('not_an_image', `${label} is an HTML page, not a disk image`, {
+        hint: 'the server sent an error or login page instead of the image: check the URL, delete the file and download again',
+      });
     }
-    if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb) return 'qcow2';
+    if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb)
+      return 'qcow2';
     if (ascii(head, 0, 4) === 'KDMV') return 'vmdk';
     if (ascii(head, 0, 21) === '# Disk DescriptorFile') return 'vmdk';
     if (ascii(head, 0, 8) === 'vhdxfile') return 'vhdx';
@@ -135,7 +165,9 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
         'not_an_image',
         `${label} is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got ${describeBytes(head, size)}`,
         {
-          hint: isUrl ? 'check the URL: it should point to the image file itself' : 'check that it is the right file; a raw disk image is always a whole number of 512-byte sectors',
+          hint: isUrl
+            ? 'check the URL: it should point to the image file itself'
+            : 'check that it is the right file; a raw disk image is always a whole number of 512-byte sectors',
         },
       );
     }
@@ -173,7 +205,10 @@ function qemuImgFailure(path: string, what: string, r: RunResult): ImageError {
       : r.signal
         ? `it was killed by ${r.signal} (a resource limit was hit: the image may be hostile)`
         : tailLines(r.stderr, 2) || `exit code ${r.exitCode}`;
-  const hint = r.exitCode === 127 ? 'install qemu-utils (qemu-img), e.g. with ./install.sh' : 'the file is damaged or not what it claims to be: download it again';
+  const hint =
+    r.exitCode === 127
+      ? 'install qemu-utils (qemu-img), e.g. with ./install.sh'
+      : 'the file is damaged or not what it claims to be: download it again';
   return new ImageError('qemu_img', `qemu-img ${what} failed for ${path}: ${why}`, { hint });
 }
 
@@ -205,7 +240,9 @@ async function qemuImgInfo(path: string, format: string | null): Promise<QemuImg
   try {
     return JSON.parse(r.stdout) as QemuImgInfo;
   } catch {
-    throw new ImageError('qemu_img', `qemu-img info gave no JSON for ${path}`, { hint: 'check that qemu-img works: qemu-img --version' });
+    throw new ImageError('qemu_img', `qemu-img info gave no JSON for ${path}`, {
+      hint: 'check that qemu-img works: qemu-img --version',
+    });
   }
 }
 
@@ -256,24 +293,35 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
   // json:/nbd: extents stays a raw file). Launch QEMU with this format too.
   const info = await qemuImgInfo(path, qemuFormat(format));
   if (info.format !== qemuFormat(format)) {
-    throw new ImageError('unsafe', `${path}: its bytes say ${format} but qemu-img reports ${info.format ?? 'no format'}`, { hint: 'download the image again; do not use a file whose format is ambiguous' });
+    throw new ImageError(
+      'unsafe',
+      `${path}: its bytes say ${format} but qemu-img reports ${info.format ?? 'no format'}`,
+      { hint: 'download the image again; do not use a file whose format is ambiguous' },
+    );
   }
   const backing = info['backing-filename'] ?? info['full-backing-filename'];
-  if (backing !== undefined) throw new ImageError('unsafe', `${path} names a backing file (${backing}): QEMU would read that host file`, { hint: TRUST_HINT });
+  if (backing !== undefined)
+    throw new ImageError('unsafe', `${path} names a backing file (${backing}): QEMU would read that host file`, {
+      hint: TRUST_HINT,
+    });
   const dataFile = info['format-specific']?.data?.['data-file'];
-  if (dataFile !== undefined) throw new ImageError('unsafe', `${path} names an external data file (${dataFile}): QEMU would read and write that host file`, { hint: TRUST_HINT });
+  if (dataFile !== undefined)
+    throw new ImageError(
+      'unsafe',
+      `${path} names an external data file (${dataFile}): QEMU would read and write that host file`,
+      { hint: TRUST_HINT },
+    );
   for (const extent of info['format-specific']?.data?.extents ?? []) {
     const file = extent.filename;
     if (file === undefined) continue;
     const abs = isAbsolute(file) ? file : resolve(dirname(path), file);
-    if (abs !== path && file !== path) throw new ImageError('unsafe', `${path} has a VMDK extent in another file (${file})`, { hint: TRUST_HINT });
+    if (abs !== path && file !== path)
+      throw new ImageError('unsafe', `${path} has a VMDK extent in another file (${file})`, { hint: TRUST_HINT });
   }
   if (info['format-specific']?.data?.corrupt === true) {
-    throw new ImageError(
-      'qemu_img',
-      `${path} is marked corrupt in its qcow2 header`,
-      { hint: 'download the image again' },
-    );
+    throw new ImageError('qemu_img', `${path} is marked corrupt in its qcow2 header`, {
+      hint: 'download the image again',
+    });
   }
 
   if (format === 'qcow2') {
@@ -286,10 +334,16 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
       /* no JSON on hard failures */
     }
     if (r.exitCode === 2 || (check.corruptions ?? 0) > 0) {
-      throw new ImageError('qemu_img', `${path} is corrupt: qemu-img check found ${check.corruptions ?? 'some'} corruption(s)`, { hint: 'download the image again; do not boot a corrupt image' });
+      throw new ImageError(
+        'qemu_img',
+        `${path} is corrupt: qemu-img check found ${check.corruptions ?? 'some'} corruption(s)`,
+        { hint: 'download the image again; do not boot a corrupt image' },
+      );
     }
     if (r.exitCode === 3 || (check.leaks ?? 0) > 0) {
-      warnings.push(`${path}: ${check.leaks ?? 'some'} leaked cluster(s) (wasted space only; \`qemu-img check -r leaks\` reclaims them)`);
+      warnings.push(
+        `${path}: ${check.leaks ?? 'some'} leaked cluster(s) (wasted space only; \`qemu-img check -r leaks\` reclaims them)`,
+      );
     } else if (r.exitCode !== 0) {
       throw qemuImgFailure(path, 'check', r);
     }

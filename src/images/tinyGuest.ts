@@ -33,9 +33,13 @@ export async function buildTinyGuest(output: string, reporter: Reporter, env: No
   });
   const code = r.exitCode ?? 1;
   if (code !== 0) {
-    throw new VmlabError('guest_build_failed', `building the tiny guest failed (exit code ${code}):\n${tail.slice(-10).join('\n')}`, {
-      hint: 'run ./install.sh to get the build tools, and check that apt can reach the Debian mirror',
-    });
+    throw new VmlabError(
+      'guest_build_failed',
+      `building the tiny guest failed (exit code ${code}):\n${tail.slice(-10).join('\n')}`,
+      {
+        hint: 'run ./install.sh to get the build tools, and check that apt can reach the Debian mirror',
+      },
+    );
   }
   return out;
 }

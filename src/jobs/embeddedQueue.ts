@@ -41,13 +41,19 @@ export class EmbeddedQueue implements JobQueue {
     const limit = opts.concurrency ?? 1;
     const running = new Set<Promise<unknown>>();
     let stopped = false;
-    const claim = this.db.prepare(`UPDATE jobs SET status = 'running', pid = ?, started_at = ? WHERE id = ? AND status = 'queued'`);
-    const next = this.db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND cancel_requested = 0 AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY created_at LIMIT 1`);
+    const claim = this.db.prepare(
+      `UPDATE jobs SET status = 'running', pid = ?, started_at = ? WHERE id = ? AND status = 'queued'`,
+    );
+    const next = this.db.prepare(
+      `SELECT * FROM jobs WHERE status = 'queued' AND cancel_requested = 0 AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY created_at LIMIT 1`,
+    );
     const tick = () => {
       while (!stopped && running.size < limit) {
         const job = next.get(...kinds) as JobRecord | undefined;
         if (!job || claim.run(process.pid, new Date().toISOString(), job.id).changes === 0) return;
-        const p = runJob(this.jobs, job, (ctx) => handlers[job.kind]!(JSON.parse(job.params) as Record<string, unknown>, ctx))
+        const p = runJob(this.jobs, job, (ctx) =>
+          handlers[job.kind]!(JSON.parse(job.params) as Record<string, unknown>, ctx),
+        )
           .catch(() => undefined) // the outcome is in the record
           .finally(() => {
             running.delete(p);

@@ -27,7 +27,12 @@ export class JobStore {
   constructor(private readonly db: Db) {}
 
   /** A new queued job; `owner` is the process that will run it (a server's queue), so a dead one's queue is reaped. */
-  create(kind: string, target: string | null, params: Record<string, unknown> = {}, owner: number | null = null): JobRecord {
+  create(
+    kind: string,
+    target: string | null,
+    params: Record<string, unknown> = {},
+    owner: number | null = null,
+  ): JobRecord {
     const job: JobRecord = {
       id: randomUUID().slice(0, 12),
       kind,
@@ -58,7 +63,9 @@ export class JobStore {
   }
 
   start(id: string): void {
-    this.db.prepare("UPDATE jobs SET status = 'running', started_at = ?, pid = ? WHERE id = ?").run(now(), process.pid, id);
+    this.db
+      .prepare("UPDATE jobs SET status = 'running', started_at = ?, pid = ? WHERE id = ?")
+      .run(now(), process.pid, id);
   }
 
   progress(id: string, progress: number, detail: Record<string, unknown>): void {
@@ -66,15 +73,22 @@ export class JobStore {
   }
 
   log(id: string, line: string): void {
-    this.db.prepare("UPDATE jobs SET log = log || ? WHERE id = ?").run(`${now()} ${line}\n`, id);
+    this.db.prepare('UPDATE jobs SET log = log || ? WHERE id = ?').run(`${now()} ${line}\n`, id);
   }
 
   finish(id: string, status: Exclude<JobStatus, 'queued' | 'running'>, error: string | null = null): void {
-    this.db.prepare('UPDATE jobs SET status = ?, error = ?, finished_at = ?, progress = CASE WHEN ? = \'succeeded\' THEN 1 ELSE progress END WHERE id = ?').run(status, error, now(), status, id);
+    this.db
+      .prepare(
+        "UPDATE jobs SET status = ?, error = ?, finished_at = ?, progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END WHERE id = ?",
+      )
+      .run(status, error, now(), status, id);
   }
 
   requestCancel(id: string): boolean {
-    return this.db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')").run(id).changes > 0;
+    return (
+      this.db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')").run(id)
+        .changes > 0
+    );
   }
 
   /**
@@ -82,24 +96,34 @@ export class JobStore {
    * cancelled here and now; a running one is asked to stop (it polls the flag).
    */
   cancel(id: string, isAlive: (pid: number) => boolean): 'cancelled' | 'requested' | 'not-active' {
-    return this.db.transaction(() => {
-      const j = this.get(id);
-      if (!j || (j.status !== 'queued' && j.status !== 'running')) return 'not-active' as const;
-      const dead = j.status === 'running' && (j.pid === null || (j.pid !== process.pid && !isAlive(j.pid)));
-      if (j.status === 'queued' || dead) {
-        const why = dead ? `cancelled; its process${j.pid !== null ? ` (pid ${j.pid})` : ''} was gone` : 'cancelled before it started';
-        this.db.prepare("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, error = ?, finished_at = ? WHERE id = ? AND status = ?").run(why, now(), id, j.status);
-        return 'cancelled' as const;
-      }
-      this.requestCancel(id);
-      return 'requested' as const;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const j = this.get(id);
+        if (!j || (j.status !== 'queued' && j.status !== 'running')) return 'not-active' as const;
+        const dead = j.status === 'running' && (j.pid === null || (j.pid !== process.pid && !isAlive(j.pid)));
+        if (j.status === 'queued' || dead) {
+          const why = dead
+            ? `cancelled; its process${j.pid !== null ? ` (pid ${j.pid})` : ''} was gone`
+            : 'cancelled before it started';
+          this.db
+            .prepare(
+              "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, error = ?, finished_at = ? WHERE id = ? AND status = ?",
+            )
+            .run(why, now(), id, j.status);
+          return 'cancelled' as const;
+        }
+        this.requestCancel(id);
+        return 'requested' as const;
+      })
+      .immediate();
   }
 
   /** The running job on `target` whose process is alive, if any. */
   activeFor(target: string, isAlive: (pid: number) => boolean): JobRecord | undefined {
     // A queued job records its owner too: it holds its target as firmly as a running one.
-    const rows = this.db.prepare("SELECT * FROM jobs WHERE target = ? AND status IN ('running', 'queued') ORDER BY created_at DESC").all(target) as JobRecord[];
+    const rows = this.db
+      .prepare("SELECT * FROM jobs WHERE target = ? AND status IN ('running', 'queued') ORDER BY created_at DESC")
+      .all(target) as JobRecord[];
     return rows.find((j) => j.pid !== null && (j.pid === process.pid || isAlive(j.pid)));
   }
 
@@ -113,13 +137,18 @@ export class JobStore {
     const gone = (pid: number | null) => pid !== null && pid !== process.pid && !isAlive(pid);
     // A running job without a pid has no owner left; a queued one without a pid is owned by whoever runs it next.
     const dead = active.filter((j) => (j.status === 'running' ? j.pid === null || gone(j.pid) : gone(j.pid)));
-    const mark = this.db.prepare('UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = ? AND pid IS ?');
+    const mark = this.db.prepare(
+      'UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = ? AND pid IS ?',
+    );
     const reaped: JobRecord[] = [];
     this.db.transaction(() => {
       for (const j of dead) {
         const status = j.cancel_requested ? 'cancelled' : 'failed';
         const owner = `its process${j.pid !== null ? ` (pid ${j.pid})` : ''} is gone`;
-        const error = j.status === 'queued' ? `never started: ${owner}; ask for it again` : `interrupted: ${owner}; run the same command again to resume`;
+        const error =
+          j.status === 'queued'
+            ? `never started: ${owner}; ask for it again`
+            : `interrupted: ${owner}; run the same command again to resume`;
         if (mark.run(status, error, now(), j.id, j.status, j.pid).changes > 0) reaped.push({ ...j, status, error });
       }
     })();
@@ -127,6 +156,12 @@ export class JobStore {
   }
 
   cancelRequested(id: string): boolean {
-    return (this.db.prepare('SELECT cancel_requested FROM jobs WHERE id = ?').get(id) as { cancel_requested: number } | undefined)?.cancel_requested === 1;
+    return (
+      (
+        this.db.prepare('SELECT cancel_requested FROM jobs WHERE id = ?').get(id) as
+          | { cancel_requested: number }
+          | undefined
+      )?.cancel_requested === 1
+    );
   }
 }

@@ -34,7 +34,11 @@ export interface JobQueue {
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Poll `get` until the job is over (both backends keep their records in a store another process may write). */
-export async function waitFor(get: (id: string) => Promise<JobRecord | undefined>, id: string, pollMs = 200): Promise<JobRecord> {
+export async function waitFor(
+  get: (id: string) => Promise<JobRecord | undefined>,
+  id: string,
+  pollMs = 200,
+): Promise<JobRecord> {
   for (;;) {
     const j = await get(id);
     if (!j) throw new Error(`job ${id} is gone`);

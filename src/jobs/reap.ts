@@ -9,7 +9,10 @@ import { JobStore, type JobRecord } from './jobStore.js';
  * stuck in `running` or `converting`. `isAlive` is handed in (the OS
  * boundary lives above this folder).
  */
-export function reapInterrupted(db: Db, isAlive: (pid: number) => boolean): { jobs: JobRecord[]; images: ImageRecord[] } {
+export function reapInterrupted(
+  db: Db,
+  isAlive: (pid: number) => boolean,
+): { jobs: JobRecord[]; images: ImageRecord[] } {
   const jobs = new JobStore(db).reapDead(isAlive);
   const images = new ImageStore(db).reapInterrupted();
   return { jobs, images };

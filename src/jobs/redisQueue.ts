@@ -74,10 +74,14 @@ export class RedisQueue implements JobQueue {
       this.redis.once('error', no);
     });
     if (!ok) {
-      throw new VmlabError('redis_unreachable', `the job queue at VMLAB_REDIS_URL=${this.url} does not answer${this.lastError ? `: ${this.lastError}` : ''}`, {
-        kind: 'failure',
-        hint: 'start redis-server there, or unset VMLAB_REDIS_URL to run jobs in this process',
-      });
+      throw new VmlabError(
+        'redis_unreachable',
+        `the job queue at VMLAB_REDIS_URL=${this.url} does not answer${this.lastError ? `: ${this.lastError}` : ''}`,
+        {
+          kind: 'failure',
+          hint: 'start redis-server there, or unset VMLAB_REDIS_URL to run jobs in this process',
+        },
+      );
     }
   }
 
@@ -98,7 +102,11 @@ export class RedisQueue implements JobQueue {
     await this.ready();
     const id = `${kind}.${randomUUID().slice(0, 12)}`;
     const data: Data = { kind, target, params, created_at: new Date().toISOString() };
-    await this.queue(kind).add(kind, data, { jobId: id, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
+    await this.queue(kind).add(kind, data, {
+      jobId: id,
+      removeOnComplete: { age: 7 * 86400 },
+      removeOnFail: { age: 7 * 86400 },
+    });
     return (await this.get(id))!;
   }
 
@@ -108,8 +116,14 @@ export class RedisQueue implements JobQueue {
     await this.ready();
     const job = (await this.queue(kind).getJob(id)) as Job<Data> | undefined;
     if (!job) return undefined;
-    const [state, cancelled, logs] = await Promise.all([job.getState(), this.redis.exists(this.cancelKey(id)), this.queue(kind).getJobLogs(id)]);
-    const p = (typeof job.progress === 'object' && job.progress ? job.progress : { fraction: 0, detail: {} }) as Progress;
+    const [state, cancelled, logs] = await Promise.all([
+      job.getState(),
+      this.redis.exists(this.cancelKey(id)),
+      this.queue(kind).getJobLogs(id),
+    ]);
+    const p = (
+      typeof job.progress === 'object' && job.progress ? job.progress : { fraction: 0, detail: {} }
+    ) as Progress;
     let status: JobStatus;
     if (state === 'completed') status = 'succeeded';
     else if (state === 'failed') status = cancelled ? 'cancelled' : 'failed';
@@ -125,7 +139,10 @@ export class RedisQueue implements JobQueue {
       progress: status === 'succeeded' ? 1 : p.fraction,
       detail: JSON.stringify({ ...p.detail, ...(p.worker ? { worker: p.worker } : {}) }),
       log: logs.logs.map((l) => `${l}\n`).join(''),
-      error: status === 'failed' || status === 'cancelled' ? (job.failedReason ?? (status === 'cancelled' ? 'cancelled before it started' : null)) : null,
+      error:
+        status === 'failed' || status === 'cancelled'
+          ? (job.failedReason ?? (status === 'cancelled' ? 'cancelled before it started' : null))
+          : null,
       cancel_requested: cancelled ? 1 : 0,
       pid: null,
       created_at: job.data.created_at,
@@ -157,7 +174,10 @@ export class RedisQueue implements JobQueue {
             if (await this.redis.exists(this.cancelKey(id))) throw new Error('cancelled before it started');
             const abort = new AbortController();
             const poll = setInterval(() => {
-              void this.redis.exists(this.cancelKey(id)).then((n) => n && abort.abort(new Error('cancelled')), () => undefined);
+              void this.redis.exists(this.cancelKey(id)).then(
+                (n) => n && abort.abort(new Error('cancelled')),
+                () => undefined,
+              );
             }, CANCEL_POLL_MS);
             let last = 0;
             let pending: Promise<unknown> = Promise.resolve();
@@ -168,7 +188,9 @@ export class RedisQueue implements JobQueue {
                 const t = Date.now();
                 if (t - last < PROGRESS_WRITE_MS && fraction < 1) return;
                 last = t;
-                pending = pending.then(() => job.updateProgress({ fraction, detail, worker: me } as Progress)).catch(() => undefined);
+                pending = pending
+                  .then(() => job.updateProgress({ fraction, detail, worker: me } as Progress))
+                  .catch(() => undefined);
               },
               log(line) {
                 pending = pending.then(() => job.log(line)).catch(() => undefined);
@@ -186,7 +208,14 @@ export class RedisQueue implements JobQueue {
             }
           },
           // No retries: a build that failed says why; running it again is the user's call.
-          { connection: connections[connections.push(this.redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false })) - 1]!, prefix: this.prefix, concurrency: opts.concurrency ?? 1 },
+          {
+            connection:
+              connections[
+                connections.push(this.redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false })) - 1
+              ]!,
+            prefix: this.prefix,
+            concurrency: opts.concurrency ?? 1,
+          },
         ),
     );
     for (const w of workers) w.on('error', (e: Error) => this.noteError(e));

@@ -24,7 +24,12 @@ const PROGRESS_WRITE_MS = 250;
  * a cancel request (from this or another process) aborts `signal`. The
  * job's result or error passes through unchanged.
  */
-export async function runJob<T>(jobs: JobStore, job: JobRecord, work: (ctx: JobContext) => Promise<T>, observer: JobObserver = {}): Promise<T> {
+export async function runJob<T>(
+  jobs: JobStore,
+  job: JobRecord,
+  work: (ctx: JobContext) => Promise<T>,
+  observer: JobObserver = {},
+): Promise<T> {
   const abort = new AbortController();
   jobs.start(job.id);
   observer.started?.(job);

@@ -11,7 +11,15 @@ export function planForAccel(plan: LabPlan, accel: Accel): LabPlan {
   if (plan.accel === accel) return plan;
   const nodes = plan.nodes.map((n) => {
     const node = { ...n, cpuModel: accel === 'tcg' && n.cpuModel === 'host' ? 'max' : n.cpuModel };
-    return { ...node, argv: buildQemuArgv(node, { lab: plan.name, accel, qemuBinary: plan.qemuBinary, authorizedKeys: plan.files.labKeyPub }) };
+    return {
+      ...node,
+      argv: buildQemuArgv(node, {
+        lab: plan.name,
+        accel,
+        qemuBinary: plan.qemuBinary,
+        authorizedKeys: plan.files.labKeyPub,
+      }),
+    };
   });
   return { ...plan, accel, nodes };
 }

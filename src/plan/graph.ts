@@ -15,7 +15,9 @@ export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 export const graphOfPlan = (plan: LabPlan): TopologyGraph => ({
   name: plan.name,
   // Multi-host: the other hosts' nodes are drawn too, so cross-host links have both ends.
-  nodes: [...plan.nodes, ...(plan.remote ?? [])].map((n) => ({ name: n.name, platform: n.platform })).sort((x, y) => x.name.localeCompare(y.name)),
+  nodes: [...plan.nodes, ...(plan.remote ?? [])]
+    .map((n) => ({ name: n.name, platform: n.platform }))
+    .sort((x, y) => x.name.localeCompare(y.name)),
   links: plan.links.map((l) => ({ a: { node: l.a.node, iface: l.a.iface }, z: { node: l.z.node, iface: l.z.iface } })),
 });
 
@@ -23,7 +25,10 @@ export const graphOfPlan = (plan: LabPlan): TopologyGraph => ({
 export const graphOfSpec = (spec: Spec): TopologyGraph => ({
   name: spec.name,
   nodes: [...spec.devices].sort().map((d) => ({ name: d, platform: spec.profiles[d]?.data.platform || null })),
-  links: spec.links.map((l) => ({ a: { node: l.a.device, iface: l.a.iface }, z: { node: l.z.device, iface: l.z.iface } })),
+  links: spec.links.map((l) => ({
+    a: { node: l.a.device, iface: l.a.iface },
+    z: { node: l.z.device, iface: l.z.iface },
+  })),
 });
 
 /** A Mermaid string: no `"` (Mermaid has no escape for it inside labels but the entity). */
@@ -36,8 +41,14 @@ const mermaidText = (s: string) => s.replace(/"/g, '#quot;');
 export function toMermaid(g: TopologyGraph): string {
   const id = new Map(g.nodes.map((n, i) => [n.name, `n${i}`]));
   const lines = [`%% vmlab lab "${mermaidText(g.name)}"`, 'graph LR'];
-  for (const n of g.nodes) lines.push(`  ${id.get(n.name)}["${mermaidText(n.name)}${n.platform ? `<br/><small>${mermaidText(n.platform)}</small>` : ''}"]`);
-  for (const l of g.links) lines.push(`  ${id.get(l.a.node)} ---|"${mermaidText(l.a.iface)} — ${mermaidText(l.z.iface)}"| ${id.get(l.z.node)}`);
+  for (const n of g.nodes)
+    lines.push(
+      `  ${id.get(n.name)}["${mermaidText(n.name)}${n.platform ? `<br/><small>${mermaidText(n.platform)}</small>` : ''}"]`,
+    );
+  for (const l of g.links)
+    lines.push(
+      `  ${id.get(l.a.node)} ---|"${mermaidText(l.a.iface)} — ${mermaidText(l.z.iface)}"| ${id.get(l.z.node)}`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -45,9 +56,20 @@ const dotString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"
 
 /** Graphviz (undirected): interface names at each end of an edge (taillabel = A side). */
 export function toDot(g: TopologyGraph): string {
-  const lines = [`graph ${dotString(g.name)} {`, '  graph [rankdir=LR];', '  node [shape=box];', '  edge [fontsize=10];'];
-  for (const n of g.nodes) lines.push(`  ${dotString(n.name)} [label=${dotString(n.platform ? `${n.name}\n${n.platform}` : n.name).replace(/\n/g, '\\n')}];`);
-  for (const l of g.links) lines.push(`  ${dotString(l.a.node)} -- ${dotString(l.z.node)} [taillabel=${dotString(l.a.iface)}, headlabel=${dotString(l.z.iface)}];`);
+  const lines = [
+    `graph ${dotString(g.name)} {`,
+    '  graph [rankdir=LR];',
+    '  node [shape=box];',
+    '  edge [fontsize=10];',
+  ];
+  for (const n of g.nodes)
+    lines.push(
+      `  ${dotString(n.name)} [label=${dotString(n.platform ? `${n.name}\n${n.platform}` : n.name).replace(/\n/g, '\\n')}];`,
+    );
+  for (const l of g.links)
+    lines.push(
+      `  ${dotString(l.a.node)} -- ${dotString(l.z.node)} [taillabel=${dotString(l.a.iface)}, headlabel=${dotString(l.z.iface)}];`,
+    );
   lines.push('}');
   return lines.join('\n') + '\n';
 }

@@ -15,7 +15,11 @@ export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<str
   switch (map) {
     case 'sequential': {
       const m = ETHERNET.exec(iface);
-      if (!m) return { error: `"${iface}" is not an EthernetN name, which the sequential map needs`, hint: 'use Ethernet0, Ethernet1, …' };
+      if (!m)
+        return {
+          error: `"${iface}" is not an EthernetN name, which the sequential map needs`,
+          hint: 'use Ethernet0, Ethernet1, …',
+        };
       return { nic: Number(m[1]) + 1 };
     }
     case 'stride-4': {
@@ -31,13 +35,25 @@ export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<str
     }
     case 'linux': {
       const m = LINUX.exec(iface);
-      if (!m) return { error: `"${iface}" is not an ethN name, which the linux map needs`, hint: host ? 'use eth0, eth1, …' : 'use eth1, eth2, …' };
+      if (!m)
+        return {
+          error: `"${iface}" is not an ethN name, which the linux map needs`,
+          hint: host ? 'use eth0, eth1, …' : 'use eth1, eth2, …',
+        };
       return { nic: Number(m[1]) + (host ? 1 : 0) };
     }
     case 'custom': {
-      if (!custom) return { error: 'the custom map needs vm_interface_map_custom', hint: 'add "vm_interface_map_custom": {"<interface>": <NIC index ≥ 1>, …} to the platform' };
+      if (!custom)
+        return {
+          error: 'the custom map needs vm_interface_map_custom',
+          hint: 'add "vm_interface_map_custom": {"<interface>": <NIC index ≥ 1>, …} to the platform',
+        };
       const nic = custom[iface];
-      if (nic === undefined) return { error: `"${iface}" is not in vm_interface_map_custom`, hint: `add "${iface}": <NIC index> to vm_interface_map_custom (known: ${Object.keys(custom).join(', ') || 'none'})` };
+      if (nic === undefined)
+        return {
+          error: `"${iface}" is not in vm_interface_map_custom`,
+          hint: `add "${iface}": <NIC index> to vm_interface_map_custom (known: ${Object.keys(custom).join(', ') || 'none'})`,
+        };
       return { nic };
     }
   }

@@ -59,8 +59,14 @@ export function ansibleInventory(plan: LabPlan): string {
     },
   };
   if (Object.keys(ungrouped).length) all.hosts = ungrouped;
-  if (groups.size) all.children = Object.fromEntries([...groups].sort(([a], [b]) => a.localeCompare(b)).map(([g, hosts]) => [g, { hosts }]));
-  return `# vmlab lab "${plan.name}": ansible -i ${inventoryFile(plan.files.dir)} all -m ping\n` + stringify({ all }, { lineWidth: 0 });
+  if (groups.size)
+    all.children = Object.fromEntries(
+      [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([g, hosts]) => [g, { hosts }]),
+    );
+  return (
+    `# vmlab lab "${plan.name}": ansible -i ${inventoryFile(plan.files.dir)} all -m ping\n` +
+    stringify({ all }, { lineWidth: 0 })
+  );
 }
 
 /**
@@ -100,7 +106,9 @@ export function topologyData(plan: LabPlan): Record<string, unknown> {
           'clab-topo-file': topoFile,
           containerlab: plan.name,
           'vmlab-ssh-user': n.credentials.user,
-          ...(n.consolePort !== null ? { 'vmlab-console-port': String(n.consolePort) } : { 'vmlab-console-socket': n.files.console }),
+          ...(n.consolePort !== null
+            ? { 'vmlab-console-port': String(n.consolePort) }
+            : { 'vmlab-console-socket': n.files.console }),
         },
         'port-bindings': [{ 'host-ip': n.mgmtIp, 'host-port': n.sshPort, port: 22, protocol: 'tcp' }],
       },
@@ -108,11 +116,22 @@ export function topologyData(plan: LabPlan): Record<string, unknown> {
   );
   // Multi-host: a cross-host link's far end is another host's node, whose MACs that host's file gives.
   const macOf = (e: { node: string; nic: number }) => plan.nodes.find((n) => n.name === e.node)?.nics[e.nic]?.mac ?? '';
-  const end = (e: { node: string; iface: string; nic: number }, peer: 'a' | 'z') => ({ node: e.node, interface: e.iface, mac: macOf(e), peer });
+  const end = (e: { node: string; iface: string; nic: number }, peer: 'a' | 'z') => ({
+    node: e.node,
+    interface: e.iface,
+    mac: macOf(e),
+    peer,
+  });
   return {
     name: plan.name,
     type: 'clab',
-    clab: { config: { prefix: 'vmlab', mgmt: { network: 'user', 'ipv4-subnet': '', 'ipv4-gw': '' }, 'config-path': plan.specDir } },
+    clab: {
+      config: {
+        prefix: 'vmlab',
+        mgmt: { network: 'user', 'ipv4-subnet': '', 'ipv4-gw': '' },
+        'config-path': plan.specDir,
+      },
+    },
     'ssh-pub-keys': [],
     nodes,
     links: plan.links.map((l) => ({ a: end(l.a, 'z'), z: end(l.z, 'a') })),

@@ -54,7 +54,11 @@ export interface NodePlan {
   /** Set when vm_image is a library checkpoint: the node starts warm from it. */
   checkpoint?: NodeCheckpoint;
   /** NoCloud seed for cloud images: written at deploy, attached read-only. */
-  seed: { path: string; user: string; extra?: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean } } | null;
+  seed: {
+    path: string;
+    user: string;
+    extra?: { packages?: string[]; runcmd?: Array<string | string[]>; ssh_import_user_keys?: boolean };
+  } | null;
   memoryMb: number;
   cpus: number;
   cpuModel: string;

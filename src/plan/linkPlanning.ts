@@ -105,18 +105,30 @@ export function chooseLinkOrder(spec: Spec, names: string[], transport: LinkTran
     flipped: [] as number[],
   });
   const { listener, after, order, flipped } =
-    transport === 'tcp' ? chooseListeners(names, spec.links.map((l) => ({ a: l.a.device, z: l.z.device }))) : noWaits();
+    transport === 'tcp'
+      ? chooseListeners(
+          names,
+          spec.links.map((l) => ({ a: l.a.device, z: l.z.device })),
+        )
+      : noWaits();
   const warnings = flipped.map((i) => {
     const l = spec.links[i]!;
-    return `link ${i} (${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}): ${l.z.device} listens instead of ` +
-      `${l.a.device}, because A-listens would need a start-order cycle`;
+    return (
+      `link ${i} (${l.a.device}:${l.a.iface} ↔ ${l.z.device}:${l.z.iface}): ${l.z.device} listens instead of ` +
+      `${l.a.device}, because A-listens would need a start-order cycle`
+    );
   });
   return { listener, after, order, warnings };
 }
 
 /** Every link with its NICs, ports, socket kind and listener. */
 export function planLinks(
-  spec: Spec, wired: Wiring, ports: PortAssignment, order: LinkOrder, transport: LinkTransport, where: Placement,
+  spec: Spec,
+  wired: Wiring,
+  ports: PortAssignment,
+  order: LinkOrder,
+  transport: LinkTransport,
+  where: Placement,
 ): LinkPlan[] {
   return spec.links.map((l, i) => {
     const [pa, pz] = ports.links[i]!;

@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
  */
 export function macAddress(lab: string, node: string, nic: number, taken: Set<string>): string {
   for (let salt = 0; ; salt++) {
-    const h = createHash('sha256').update(`${lab}/${node}/${nic}${salt ? `#${salt}` : ''}`).digest();
+    const h = createHash('sha256')
+      .update(`${lab}/${node}/${nic}${salt ? `#${salt}` : ''}`)
+      .digest();
     const mac = `52:54:00:${[h[0], h[1], h[2]].map((b) => b!.toString(16).padStart(2, '0')).join(':')}`;
     if (!taken.has(mac)) {
       taken.add(mac);

@@ -28,14 +28,17 @@ export function planMgmtNet(
     const wants = NEEDS_NETWORK.filter((k) => set(cloud[k]));
     const warnings =
       opts.seeded && wants.length
-        ? [`${n.name}: cloud_init ${wants.join(', ')} need the network, but its management NIC has no egress ` +
-            `(${egressHint(n)})`]
+        ? [
+            `${n.name}: cloud_init ${wants.join(', ')} need the network, but its management NIC has no egress ` +
+              `(${egressHint(n)})`,
+          ]
         : [];
     // QEMU's restrict=on also withholds the default route from its DHCP
     // answer, so the guest answers only on-link sources. A multi-host node's
     // SSH is reached from other machines: vmlab's relay takes it on the host
     // address and hands it to QEMU on 127.0.0.1, whence it arrives from 10.0.2.2.
-    const relay = opts.fwd.bind !== '127.0.0.1' ? { relay: { listen: opts.fwd.bind, ...relayFiles(opts.dir, n.name) } } : {};
+    const relay =
+      opts.fwd.bind !== '127.0.0.1' ? { relay: { listen: opts.fwd.bind, ...relayFiles(opts.dir, n.name) } } : {};
     return { net: { mode: 'isolated', ...relay }, warnings };
   }
   if (opts.passt) {

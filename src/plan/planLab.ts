@@ -5,11 +5,27 @@ import { buildQemuArgv } from '../qemu/argv.js';
 import { interfaceNameOf, nicIndexOf } from './interfaceMap.js';
 import { labDir, labFiles, nodeFiles, UNIX_SOCKET_PATH_MAX, type LabFiles } from './labFiles.js';
 import type {
-  Accel, LabPlan, LinkPlan, LinkTransport, NicPlan, NodeCheckpoint, NodePlan, ProfilePatch, RemoteNode,
+  Accel,
+  LabPlan,
+  LinkPlan,
+  LinkTransport,
+  NicPlan,
+  NodeCheckpoint,
+  NodePlan,
+  ProfilePatch,
+  RemoteNode,
 } from './labPlan.js';
 import {
-  chooseLinkOrder, linkSocketPaths, MAX_NIC_INDEX, nicBackend, placementOf, planLinks, wireInterfaces,
-  type LinkOrder, type Placement, type Wiring,
+  chooseLinkOrder,
+  linkSocketPaths,
+  MAX_NIC_INDEX,
+  nicBackend,
+  placementOf,
+  planLinks,
+  wireInterfaces,
+  type LinkOrder,
+  type Placement,
+  type Wiring,
 } from './linkPlanning.js';
 import { macAddress } from './macAddress.js';
 import { planMgmtNet } from './mgmtPlan.js';
@@ -62,7 +78,10 @@ export const imagePathsOf = (nodes: ResolvedNode[]) => [...new Set(nodes.map((n)
  * lab, those on `host` (a multi-host lab needs one). Problems go to `issues`.
  */
 export function localNodes(
-  spec: Spec, resolved: ResolvedNode[], host: string | undefined, issues: IssueList,
+  spec: Spec,
+  resolved: ResolvedNode[],
+  host: string | undefined,
+  issues: IssueList,
 ): Set<string> {
   const known = Object.keys(spec.hosts);
   const where = `${spec.settingsKey}.hosts`;
@@ -89,12 +108,18 @@ function checkSocketPaths(dir: string, names: string[], linkSockets: string[], i
   const over: Array<readonly [string, string]> = [];
   for (const n of names) {
     const f = nodeFiles(dir, n);
-    const first = ([['QMP', f.qmp], ['console', f.console]] as const).find(([, p]) => tooLong(p));
+    const first = (
+      [
+        ['QMP', f.qmp],
+        ['console', f.console],
+      ] as const
+    ).find(([, p]) => tooLong(p));
     if (first) over.push(first);
   }
   for (const p of linkSockets.filter(tooLong)) over.push(['link', p]);
   for (const [what, path] of over) {
-    const why = `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, ` +
+    const why =
+      `the ${what} socket path ${path} is ${Buffer.byteLength(path)} bytes, ` +
       `over the ${UNIX_SOCKET_PATH_MAX}-byte limit of unix sockets`;
     issues.add('VMLAB_HOME', '', why, 'set VMLAB_HOME to a shorter directory, or use shorter lab/node names');
   }
@@ -106,7 +131,11 @@ const CONSOLE_TCP_WARNING = (section: string) =>
 
 /** Images of this host's nodes must exist and be safe to open. */
 function checkImages(
-  spec: Spec, resolved: ResolvedNode[], local: Set<string>, facts: HostFacts, issues: IssueList,
+  spec: Spec,
+  resolved: ResolvedNode[],
+  local: Set<string>,
+  facts: HostFacts,
+  issues: IssueList,
 ): void {
   for (const n of resolved.filter((r) => local.has(r.name))) {
     const img = facts.images[n.image.path];
@@ -116,9 +145,10 @@ function checkImages(
       const message = n.image.path.startsWith(LIBRARY_PREFIX) ? what : `${what}: ${n.image.path}`;
       // Multi-host: say on which host, and that --all-hosts brings it there.
       const onHost = n.host ? ` (on host ${n.host}, for ${n.name})` : '';
-      const allHosts = n.host && n.image.path.startsWith(LIBRARY_PREFIX)
-        ? `; or from one machine that has it: vmlab deploy -S ${spec.dir} --all-hosts`
-        : '';
+      const allHosts =
+        n.host && n.image.path.startsWith(LIBRARY_PREFIX)
+          ? `; or from one machine that has it: vmlab deploy -S ${spec.dir} --all-hosts`
+          : '';
       const hint = (img?.hint ?? 'point vm_image at an existing qcow2 file') + allHosts;
       issues.add(n.image.file, n.image.jsonPath, message + onHost, hint);
     }
@@ -309,7 +339,19 @@ export function planLab(spec: Spec, resolved: ResolvedNode[], facts: HostFacts, 
 
   const consolePortOf = (index: number) => (consoleTcp ? ports.console[index]! : null);
   const planning: Planning = {
-    spec, facts, dir, files, local, wired, ports, links, order, where, consolePortOf, warnings, macs: new Set(),
+    spec,
+    facts,
+    dir,
+    files,
+    local,
+    wired,
+    ports,
+    links,
+    order,
+    where,
+    consolePortOf,
+    warnings,
+    macs: new Set(),
   };
   const { nodes, remote } = planNodes(planning, resolved);
   return {

@@ -44,18 +44,28 @@ export function allocatePorts(input: PortInput, issues: IssueList): PortAssignme
   const users = new Map<number, string>();
   const use = (port: number, who: string, key: PortBaseKey) => {
     if (port > 65535) {
-      issues.add(file, `${section}.${key}`, `${who} would get port ${port}, above 65535`, `lower ${key} (now ${bases[key]}) so that all ports fit below 65536`);
+      issues.add(
+        file,
+        `${section}.${key}`,
+        `${who} would get port ${port}, above 65535`,
+        `lower ${key} (now ${bases[key]}) so that all ports fit below 65536`,
+      );
       return;
     }
     const prev = users.get(port);
     if (prev) {
-      issues.add(file, `${section}.${key}`, `port ${port} is used twice: ${prev} and ${who}`, 'move the port bases apart (link_port_base, console_port_base, ssh_port_base) so their ranges do not overlap');
+      issues.add(
+        file,
+        `${section}.${key}`,
+        `port ${port} is used twice: ${prev} and ${who}`,
+        'move the port bases apart (link_port_base, console_port_base, ssh_port_base) so their ranges do not overlap',
+      );
     } else {
       users.set(port, who);
     }
   };
-  nodes.forEach((n, i) => use(out.console[i]!, `the console of ${n}`, 'console_port_base'));
-  nodes.forEach((n, i) => use(out.ssh[i]!, `SSH of ${n}`, 'ssh_port_base'));
+  for (const [i, n] of nodes.entries()) use(out.console[i]!, `the console of ${n}`, 'console_port_base');
+  for (const [i, n] of nodes.entries()) use(out.ssh[i]!, `SSH of ${n}`, 'ssh_port_base');
   links.forEach((l, i) => {
     const [pa, pz] = out.links[i]!;
     use(pa, `link ${i} (${l})`, 'link_port_base');

@@ -2,7 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { InterfaceMap, Platform, Profile } from '../spec/schema.js';
 import type { Spec } from '../spec/loadSpec.js';
 import { PLATFORMS } from '../spec/loadSpec.js';
-import { IssueList } from '../spec/specError.js';
+import type { IssueList } from '../spec/specError.js';
 
 /** Built-in defaults: the last step of the resolution order (seed §4). */
 export const DEFAULTS = {
@@ -76,19 +76,28 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
         profileLabel,
         'platform',
         `unknown platform "${platformName}"`,
-        known.length ? `use one of: ${known.join(', ')} (from ${PLATFORMS})` : `define it in ${PLATFORMS} under "platforms"`,
+        known.length
+          ? `use one of: ${known.join(', ')} (from ${PLATFORMS})`
+          : `define it in ${PLATFORMS} under "platforms"`,
       );
       return undefined;
     }
     platform = p;
   }
 
-  const pick = <K extends VmKey>(key: K): { value: NonNullable<Profile[K]>; file: string; path: string } | undefined => {
+  const pick = <K extends VmKey>(
+    key: K,
+  ): { value: NonNullable<Profile[K]>; file: string; path: string } | undefined => {
     const fromProfile = profile[key];
-    if (fromProfile !== undefined && fromProfile !== '' && fromProfile !== 0) return { value: fromProfile as NonNullable<Profile[K]>, file: profileLabel, path: key };
+    if (fromProfile !== undefined && fromProfile !== '' && fromProfile !== 0)
+      return { value: fromProfile as NonNullable<Profile[K]>, file: profileLabel, path: key };
     const fromPlatform = platform[key];
     if (fromPlatform !== undefined && fromPlatform !== '' && fromPlatform !== 0) {
-      return { value: fromPlatform as NonNullable<Profile[K]>, file: PLATFORMS, path: `platforms.${platformName}.${key}` };
+      return {
+        value: fromPlatform as NonNullable<Profile[K]>,
+        file: PLATFORMS,
+        path: `platforms.${platformName}.${key}`,
+      };
     }
     return undefined;
   };
@@ -98,7 +107,9 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
     issues.add(
       profileLabel,
       profileFile ? 'vm_image' : '',
-      profileFile ? `no vm_image for device "${name}" (neither the profile nor its platform sets one)` : `device "${name}" has no profile, so no platform and no vm_image`,
+      profileFile
+        ? `no vm_image for device "${name}" (neither the profile nor its platform sets one)`
+        : `device "${name}" has no profile, so no platform and no vm_image`,
       profileFile
         ? `set "vm_image" in ${profileLabel} or in its platform in ${PLATFORMS}`
         : `create ${profileLabel} with {"platform": "<name in ${PLATFORMS}>"} or {"vm_image": "<path to a qcow2>"}`,
@@ -113,7 +124,11 @@ export function resolveNode(spec: Spec, name: string, home: string, issues: Issu
   return {
     name,
     platform: platformName,
-    image: { path: isLibraryRef(image.value) ? LIBRARY_PREFIX + image.value : expandPath(image.value, spec.dir, home), file: image.file, jsonPath: image.path },
+    image: {
+      path: isLibraryRef(image.value) ? LIBRARY_PREFIX + image.value : expandPath(image.value, spec.dir, home),
+      file: image.file,
+      jsonPath: image.path,
+    },
     memoryMb: pick('vm_memory')?.value ?? DEFAULTS.memoryMb,
     cpus: pick('vm_cpus')?.value ?? DEFAULTS.cpus,
     nicDriver: pick('vm_nic_driver')?.value ?? DEFAULTS.nicDriver,
@@ -149,16 +164,32 @@ function mgmtEgressOf(picked: Picked, spec: Spec): ResolvedNode['mgmtEgress'] {
  * `vmlab.hosts`. With hosts every device must say; without, none may.
  * undefined: a problem was reported.
  */
-function placeNode(spec: Spec, name: string, vmHost: string | undefined, label: string, issues: IssueList): string | null | undefined {
+function placeNode(
+  spec: Spec,
+  name: string,
+  vmHost: string | undefined,
+  label: string,
+  issues: IssueList,
+): string | null | undefined {
   const known = Object.keys(spec.hosts);
   const section = `topology.json ${spec.settingsKey}.hosts`;
   if (!known.length) {
     if (!vmHost) return null;
-    issues.add(label, 'vm_host', `runs on host "${vmHost}", but ${section} is not set`, `add "${spec.settingsKey}": {"hosts": {"${vmHost}": "<address>"}} to topology.json, or remove vm_host`);
+    issues.add(
+      label,
+      'vm_host',
+      `runs on host "${vmHost}", but ${section} is not set`,
+      `add "${spec.settingsKey}": {"hosts": {"${vmHost}": "<address>"}} to topology.json, or remove vm_host`,
+    );
     return undefined;
   }
   if (!vmHost) {
-    issues.add(label, 'vm_host', `device "${name}" has no vm_host, and the lab spans hosts (${known.join(', ')})`, `set "vm_host" in ${label} to one of: ${known.join(', ')}`);
+    issues.add(
+      label,
+      'vm_host',
+      `device "${name}" has no vm_host, and the lab spans hosts (${known.join(', ')})`,
+      `set "vm_host" in ${label} to one of: ${known.join(', ')}`,
+    );
     return undefined;
   }
   if (!(vmHost in spec.hosts)) {

@@ -7,7 +7,8 @@ import type { MgmtNet, SshRelay } from './netBackend.js';
  */
 
 /** The relay a management network asks for, if any (a multi-host node without egress). */
-export const relayOfNet = (net: MgmtNet | undefined): SshRelay | undefined => (net?.mode === 'isolated' ? net.relay : undefined);
+export const relayOfNet = (net: MgmtNet | undefined): SshRelay | undefined =>
+  net?.mode === 'isolated' ? net.relay : undefined;
 
 /** Where the guest's SSH port is forwarded from. */
 export interface MgmtForward {
@@ -29,16 +30,26 @@ export function passtArgv(binary: string, fwd: MgmtForward, files: { socket: str
     '--quiet',
     '--no-map-gw',
     '--ipv4-only',
-    '--address', '10.0.2.15',
-    '--netmask', '24',
-    '--gateway', '10.0.2.2',
-    '--dns', '10.0.2.3',
-    '--dns-forward', '10.0.2.3',
-    '--tcp-ports', `${fwd.bind}/${fwd.sshPort}:22`,
-    '--udp-ports', 'none',
-    '--socket', files.socket,
-    '--pid', files.pidFile,
-    '--log-file', files.log,
+    '--address',
+    '10.0.2.15',
+    '--netmask',
+    '24',
+    '--gateway',
+    '10.0.2.2',
+    '--dns',
+    '10.0.2.3',
+    '--dns-forward',
+    '10.0.2.3',
+    '--tcp-ports',
+    `${fwd.bind}/${fwd.sshPort}:22`,
+    '--udp-ports',
+    'none',
+    '--socket',
+    files.socket,
+    '--pid',
+    files.pidFile,
+    '--log-file',
+    files.log,
   ];
 }
 
@@ -76,8 +87,10 @@ export function mgmtNetdevArgs(net: MgmtNet | undefined, fwd: MgmtForward, optVa
       return ['-netdev', `user,id=mgmt,${hostfwd}`];
     case 'passt':
       return [
-        '-netdev', `stream,id=mgmt,server=off,addr.type=unix,addr.path=${optValue((net as { socket: string }).socket)}`,
-        '-netdev', `user,id=${SLIRP_STATE_ID},restrict=on`,
+        '-netdev',
+        `stream,id=mgmt,server=off,addr.type=unix,addr.path=${optValue((net as { socket: string }).socket)}`,
+        '-netdev',
+        `user,id=${SLIRP_STATE_ID},restrict=on`,
       ];
   }
 }

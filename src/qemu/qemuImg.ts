@@ -40,11 +40,10 @@ export async function createOverlay(base: string, baseFormat: string, overlay: s
   const argv = [QEMU_IMG, 'create', '-q', '-f', 'qcow2', '-b', base, '-F', baseFormat, overlay];
   const r = await run(argv, { timeoutMs: 60_000 });
   if (r.exitCode !== 0) {
-    throw new QemuError(
-      'qemu_failed',
-      `qemu-img create failed with exit code ${r.exitCode}`,
-      { argv, logTail: tailLines(r.stderr, 5) },
-    );
+    throw new QemuError('qemu_failed', `qemu-img create failed with exit code ${r.exitCode}`, {
+      argv,
+      logTail: tailLines(r.stderr, 5),
+    });
   }
 }
 
@@ -62,11 +61,8 @@ export async function overlayInfo(overlay: string): Promise<{ snapshots: ImageSn
 /** A qcow2 image from someone else, read as qcow2 (never probed); `what` names it in the error. */
 export async function qcow2Info(image: string, what: string): Promise<ImageInfo> {
   const { argv, r } = await qemuImg(['info', '--output=json', '-f', 'qcow2', image], SNAPSHOT_TIMEOUT_MS);
-  if (r.exitCode !== 0) throw new QemuError(
-    'qemu_failed',
-    `${what}: qemu-img info failed: ${stderrOr(r)}`,
-    { argv, hint: UNREADABLE },
-  );
+  if (r.exitCode !== 0)
+    throw new QemuError('qemu_failed', `${what}: qemu-img info failed: ${stderrOr(r)}`, { argv, hint: UNREADABLE });
   return JSON.parse(r.stdout) as ImageInfo;
 }
 
@@ -92,9 +88,6 @@ export async function keepOnlySnapshot(image: string, keep: string): Promise<voi
  */
 export async function rebaseUnsafe(image: string, backing: string, backingFormat: string, what: string): Promise<void> {
   const { argv, r } = await qemuImg(['rebase', '-u', '-b', backing, '-F', backingFormat, image], SNAPSHOT_TIMEOUT_MS);
-  if (r.exitCode !== 0) throw new QemuError(
-    'qemu_failed',
-    `${what}: qemu-img rebase failed: ${stderrOr(r)}`,
-    { argv, hint: UNREADABLE },
-  );
+  if (r.exitCode !== 0)
+    throw new QemuError('qemu_failed', `${what}: qemu-img rebase failed: ${stderrOr(r)}`, { argv, hint: UNREADABLE });
 }

@@ -5,7 +5,12 @@ import { ImageError } from '../images/imageError.js';
 import { assertSafeImageName } from '../images/inspect.js';
 import { checkpointKeyPath, checkpointPartPath } from '../images/imageFiles.js';
 import { imagesDir, type ImageLibrary } from '../images/library.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_SNAPSHOT, saveCheckpoint, type CheckpointFacts } from '../lab/snapshot/checkpoint.js';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_SNAPSHOT,
+  saveCheckpoint,
+  type CheckpointFacts,
+} from '../lab/snapshot/checkpoint.js';
 import { LabError } from '../lab/labError.js';
 import { loadLab, nodeOf, type LabRef } from '../lab/state/labSelect.js';
 import type { ImageRecord } from '../store/imageStore.js';
@@ -17,10 +22,20 @@ import type { OpContext } from './labs.js';
  * (the checkpoint names it by digest); the lab's key goes beside it, since
  * the saved guest trusts only that key until a new lab gives it its own.
  */
-export async function checkpointNode(lib: ImageLibrary, root: string, ref: LabRef, nodeName: string, name: string, op: OpContext): Promise<ImageRecord> {
+export async function checkpointNode(
+  lib: ImageLibrary,
+  root: string,
+  ref: LabRef,
+  nodeName: string,
+  name: string,
+  op: OpContext,
+): Promise<ImageRecord> {
   if (op.signal?.aborted) throw new LabError('cancelled', 'cancelled before it began', { hint: 'run it again' });
   assertSafeImageName(name);
-  if (lib.images.find(name)) throw new ImageError('exists', `the library already has an image "${name}"`, { hint: `pick another --name, or remove it first: vmlab images rm ${name}` });
+  if (lib.images.find(name))
+    throw new ImageError('exists', `the library already has an image "${name}"`, {
+      hint: `pick another --name, or remove it first: vmlab images rm ${name}`,
+    });
   const state = loadLab(ref);
   const n = nodeOf(state, nodeName);
   const basePath = n.checkpoint?.base.path ?? n.image.path;
@@ -37,10 +52,19 @@ export async function checkpointNode(lib: ImageLibrary, root: string, ref: LabRe
   const final = join(imagesDir(root), `${name}.qcow2`);
   const part = checkpointPartPath(final); // a kill -9 leaves it to the next library open
   const key = checkpointKeyPath(final);
-  const saved = await saveCheckpoint(ref, n.name, part, { name: basename(base.path), format: base.format ?? 'qcow2' }, op.reporter);
+  const saved = await saveCheckpoint(
+    ref,
+    n.name,
+    part,
+    { name: basename(base.path), format: base.format ?? 'qcow2' },
+    op.reporter,
+  );
   try {
     const sha256 = (await hashFile(part, ['sha256'])).sha256!;
-    for (const [from, to] of [[state.plan.files.labKey, key], [state.plan.files.labKeyPub, `${key}.pub`]] as const) {
+    for (const [from, to] of [
+      [state.plan.files.labKey, key],
+      [state.plan.files.labKeyPub, `${key}.pub`],
+    ] as const) {
       copyFileSync(from, to);
       chmodSync(to, 0o600);
     }

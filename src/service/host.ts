@@ -36,12 +36,24 @@ export class HostService {
    */
   async doctor(reprobe: boolean, specDir?: string): Promise<DoctorReport & { capacity: Capacity }> {
     const sizes = specDir
-      ? Object.entries(loadSpec(specDir).platforms).map(([name, p]) => ({ what: name, memory_mb: p.vm_memory ?? DEFAULTS.memoryMb }))
+      ? Object.entries(loadSpec(specDir).platforms).map(([name, p]) => ({
+          what: name,
+          memory_mb: p.vm_memory ?? DEFAULTS.memoryMb,
+        }))
       : SIZES_MB.map((mb) => ({ what: `${mb} MiB`, memory_mb: mb }));
-    const report = await doctorReport({ qemuBinary: this.settings.qemuBinary, root: this.settings.root, reprobe, env: this.settings.childEnv });
+    const report = await doctorReport({
+      qemuBinary: this.settings.qemuBinary,
+      root: this.settings.root,
+      reprobe,
+      env: this.settings.childEnv,
+    });
     const host = hostCapacity();
     const accel = report.accel.accel;
-    const fits = sizes.map((s) => ({ ...s, per_node_mb: nodeCostMb(s.memory_mb, accel), nodes: nodesThatFit(s.memory_mb, accel, host.mem_available_mb) }));
+    const fits = sizes.map((s) => ({
+      ...s,
+      per_node_mb: nodeCostMb(s.memory_mb, accel),
+      nodes: nodesThatFit(s.memory_mb, accel, host.mem_available_mb),
+    }));
     return { ...report, capacity: { ...host, max_parallel: defaultMaxParallel(accel, host.cores), fits } };
   }
 }

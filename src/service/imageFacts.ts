@@ -24,7 +24,11 @@ function cloudInitOf(record: ImageRecord | undefined): Pick<ImageFacts, 'cloudIn
 
 /** Inspect a file as untrusted input; a problem becomes a fact the planner reports against the spec field. */
 async function fileFacts(path: string, record: ImageRecord | undefined): Promise<ImageFacts> {
-  if (!existsSync(path)) return { problem: 'image file not found', hint: 'point vm_image at an existing qcow2 file or a library image (build the test guest with `vmlab images build tiny`)' };
+  if (!existsSync(path))
+    return {
+      problem: 'image file not found',
+      hint: 'point vm_image at an existing qcow2 file or a library image (build the test guest with `vmlab images build tiny`)',
+    };
   try {
     const info = await inspectImage(path);
     return { format: info.format, ...cloudInitOf(record) };
@@ -40,15 +44,31 @@ async function fileFacts(path: string, record: ImageRecord | undefined): Promise
  */
 function checkpointFacts(img: ImageRecord, all: ImageRecord[]): ImageFacts {
   const f = parseCheckpoint(img.checkpoint);
-  if (!f) return { problem: `library image "${img.name}" is a checkpoint this vmlab cannot read`, hint: 'save it again with this vmlab: vmlab images checkpoint LAB/NODE --name <name>' };
+  if (!f)
+    return {
+      problem: `library image "${img.name}" is a checkpoint this vmlab cannot read`,
+      hint: 'save it again with this vmlab: vmlab images checkpoint LAB/NODE --name <name>',
+    };
   const base = all.find((i) => i.sha256 === f.base.sha256 && i.status === 'ready' && i.path && !i.checkpoint);
-  if (!base) return { problem: `checkpoint "${img.name}" sits on image ${f.base.name} (sha256 ${f.base.sha256.slice(0, 12)}…), which is no longer in the library`, hint: `import that image again, or save a new checkpoint` };
+  if (!base)
+    return {
+      problem: `checkpoint "${img.name}" sits on image ${f.base.name} (sha256 ${f.base.sha256.slice(0, 12)}…), which is no longer in the library`,
+      hint: `import that image again, or save a new checkpoint`,
+    };
   const key = checkpointKeyPath(img.path!);
   return {
     format: 'qcow2',
     path: img.path!,
     ...cloudInitOf(img),
-    checkpoint: { name: img.name, snapshot: f.snapshot, base: { path: base.path!, format: base.format ?? f.base.format }, key, user: f.user, nics: f.saved.nics.length, facts: img.checkpoint! },
+    checkpoint: {
+      name: img.name,
+      snapshot: f.snapshot,
+      base: { path: base.path!, format: base.format ?? f.base.format },
+      key,
+      user: f.user,
+      nics: f.saved.nics.length,
+      facts: img.checkpoint!,
+    },
   };
 }
 
@@ -66,8 +86,13 @@ export function imageFactsResolver(handle: StoreHandle): (keys: string[]) => Pro
       if (!key.startsWith(LIBRARY_PREFIX)) return fileFacts(key, byPath.get(key));
       const ref = key.slice(LIBRARY_PREFIX.length);
       const img = store!.find(ref);
-      if (!img) return { problem: `no image "${ref}" in the library`, hint: `pull or import it (vmlab images pull ${ref}; vmlab images list shows what is there)` };
-      if (img.status !== 'ready' || !img.path) return { problem: `library image "${ref}" is ${img.status}`, hint: 'vmlab images list' };
+      if (!img)
+        return {
+          problem: `no image "${ref}" in the library`,
+          hint: `pull or import it (vmlab images pull ${ref}; vmlab images list shows what is there)`,
+        };
+      if (img.status !== 'ready' || !img.path)
+        return { problem: `library image "${ref}" is ${img.status}`, hint: 'vmlab images list' };
       if (img.checkpoint) return checkpointFacts(img, store!.list());
       return { ...(await fileFacts(img.path, img)), path: img.path };
     };

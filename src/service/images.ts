@@ -98,7 +98,7 @@ export class ImageService {
    * library makes no job: a finished one is recorded so the answer has the
    * same shape.
    */
-  private startJob(kind: string, target: string, run: (observer: JobObserver) => Promise<ImageRecord>): Promise<JobRecord> {
+  private startJob(kind: string, run: (observer: JobObserver) => Promise<ImageRecord>): Promise<JobRecord> {
     return new Promise((resolve, reject) => {
       let started = false;
       run({
@@ -120,11 +120,11 @@ export class ImageService {
   }
 
   startPull(id: string): Promise<JobRecord> {
-    return this.startJob('download', id, (o) => this.pull(id, o));
+    return this.startJob('download', (o) => this.pull(id, o));
   }
 
   startImport(source: string, opts: ImportOptions): Promise<JobRecord> {
-    return this.startJob('import', source, (o) => this.import(source, opts, o));
+    return this.startJob('import', (o) => this.import(source, opts, o));
   }
 
   /** A directory on the library's filesystem to stream an upload into (then importUpload moves it in). */
@@ -171,7 +171,12 @@ export class ImageService {
     const name = rest.name ?? uploadName(base);
     const fileName = base ?? opts.name ?? 'upload';
     return this.library()
-      .importUpload(tempPath, { ...rest, ...(name ? { name } : {}) }, observer, known.sha256 ? { sha256: known.sha256 } : {})
+      .importUpload(
+        tempPath,
+        { ...rest, ...(name ? { name } : {}) },
+        observer,
+        known.sha256 ? { sha256: known.sha256 } : {},
+      )
       .then((img) => this.afterImport(img, fileName, build));
   }
 
@@ -180,18 +185,27 @@ export class ImageService {
     const lib = this.library();
     const img = lib.images.find(ref);
     if (!img) throw new ImageError('not_found', `no image "${ref}" in the library`, { hint: 'see vmlab images list' });
-    if (img.status !== 'ready') throw new ImageError('busy', `image "${img.name}" is ${img.status}`, { hint: 'wait until it is ready' });
+    if (img.status !== 'ready')
+      throw new ImageError('busy', `image "${img.name}" is ${img.status}`, { hint: 'wait until it is ready' });
     if (patch.name !== undefined && patch.name !== img.name) {
       assertSafeImageName(patch.name);
       const other = lib.images.find(patch.name);
-      if (other && other.id !== img.id) throw new VmlabError('name_taken', `an image named "${patch.name}" exists already`, { kind: 'conflict', hint: 'pick another name' });
+      if (other && other.id !== img.id)
+        throw new VmlabError('name_taken', `an image named "${patch.name}" exists already`, {
+          kind: 'conflict',
+          hint: 'pick another name',
+        });
     }
     // The user reaches cloud-init's user-data and ssh_config as a spec's vm_credentials.user does.
     if (typeof patch.default_user === 'string' && !isValidUser(patch.default_user)) {
-      throw new VmlabError('invalid_default_user', `default_user: expected ${USER_RULE}, got ${JSON.stringify(patch.default_user)}`, {
-        kind: 'input',
-        hint: 'give the user the image\'s cloud-init creates (e.g. "debian"), or null',
-      });
+      throw new VmlabError(
+        'invalid_default_user',
+        `default_user: expected ${USER_RULE}, got ${JSON.stringify(patch.default_user)}`,
+        {
+          kind: 'input',
+          hint: 'give the user the image\'s cloud-init creates (e.g. "debian"), or null',
+        },
+      );
     }
     const fields = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     if ('cloud_init' in fields) fields.cloud_init = fields.cloud_init ? 1 : 0;
@@ -228,7 +242,10 @@ export class ImageService {
   handlers(): Record<string, JobHandler> {
     return {
       download: async (params, ctx) => {
-        const img = await this.pull(String(params.id ?? ''), { progress: (f, d) => ctx.progress(f, d), log: (l) => ctx.log(l) });
+        const img = await this.pull(String(params.id ?? ''), {
+          progress: (f, d) => ctx.progress(f, d),
+          log: (l) => ctx.log(l),
+        });
         return { id: img.id, name: img.name };
       },
     };
@@ -250,7 +267,9 @@ export class ImageService {
   /** Register files already on disk; a network-device disk gets its `net_device` facts (no build: a scan may find many). */
   async scan(dir?: string): Promise<ScanResult> {
     const r = await this.library().scan(dir);
-    const added = await Promise.all(r.added.map(async (img) => (img.path ? this.afterImport(img, basename(img.path), false) : img)));
+    const added = await Promise.all(
+      r.added.map(async (img) => (img.path ? this.afterImport(img, basename(img.path), false) : img)),
+    );
     return { ...r, added: added.map(({ build_skipped: _s, build_job: _j, ...img }: ImportedImage) => img) };
   }
 
@@ -258,7 +277,11 @@ export class ImageService {
    * Remove an image. A docker entry's Docker image stays unless `docker`
    * (then `docker image rm` first: the record goes only if that worked).
    */
-  async remove(ref: string, force: boolean, opts: { docker?: boolean } = {}): Promise<ImageRecord & { docker_image?: 'removed' | 'absent' | 'kept' }> {
+  async remove(
+    ref: string,
+    force: boolean,
+    opts: { docker?: boolean } = {},
+  ): Promise<ImageRecord & { docker_image?: 'removed' | 'absent' | 'kept' }> {
     const lib = this.library();
     const img = lib.images.find(ref);
     if (img?.kind === 'docker' && img.reference) {
@@ -272,7 +295,12 @@ export class ImageService {
   /** Re-hash the file; a mismatch is an error (the file changed under the library). */
   async verify(ref: string): Promise<{ sha256: string }> {
     const r = await this.library().verify(ref);
-    if (!r.ok) throw new VmlabError('checksum_changed', `${ref}: sha256 is ${r.actual}, recorded ${r.expected}: the file changed`, { hint: 're-pull or re-import it' });
+    if (!r.ok)
+      throw new VmlabError(
+        'checksum_changed',
+        `${ref}: sha256 is ${r.actual}, recorded ${r.expected}: the file changed`,
+        { hint: 're-pull or re-import it' },
+      );
     return { sha256: r.actual };
   }
 
@@ -288,7 +316,11 @@ export class ImageService {
         return lib.pull(id, { log: (m) => log(id, m) });
       }),
     );
-    return results.map((r, i) => (r.status === 'fulfilled' ? { id: ids[i]!, ok: true } : { id: ids[i]!, ok: false, error: (r.reason as Error).message }));
+    return results.map((r, i) =>
+      r.status === 'fulfilled'
+        ? { id: ids[i]!, ok: true }
+        : { id: ids[i]!, ok: false, error: (r.reason as Error).message },
+    );
   }
 
   defaultIds(): string[] {

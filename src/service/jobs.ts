@@ -53,11 +53,16 @@ export class JobService {
   }
 
   /** Cancel a job wherever it lives (store or Redis queue). */
-  async cancelAnywhere(id: string): Promise<{ job: JobRecord; outcome: Exclude<CancelOutcome, 'not-active'>; processGone: boolean }> {
+  async cancelAnywhere(
+    id: string,
+  ): Promise<{ job: JobRecord; outcome: Exclude<CancelOutcome, 'not-active'>; processGone: boolean }> {
     if (this.store(false).get(id) || !this.distributed) return this.cancel(id);
     const job = await this.find(id);
     const outcome = await this.queue().cancel(id);
-    if (outcome === 'not-active') throw new LabError('job_not_active', `job "${id}" is not queued or running (it is ${job.status})`, { hint: 'see vmlab jobs list' });
+    if (outcome === 'not-active')
+      throw new LabError('job_not_active', `job "${id}" is not queued or running (it is ${job.status})`, {
+        hint: 'see vmlab jobs list',
+      });
     return { job, outcome, processGone: false };
   }
 
@@ -94,12 +99,18 @@ export class JobService {
    * free (a job cancelled while queued never starts). `done` settles with
    * the outcome, which the job record also keeps.
    */
-  run<T>(kind: string, target: string | null, params: Record<string, unknown>, work: (ctx: JobContext) => Promise<T>): { job: JobRecord; done: Promise<T> } {
+  run<T>(
+    kind: string,
+    target: string | null,
+    params: Record<string, unknown>,
+    work: (ctx: JobContext) => Promise<T>,
+  ): { job: JobRecord; done: Promise<T> } {
     const jobs = this.store(false);
     const job = jobs.create(kind, target, params, process.pid);
     const done = this.slot().then(async (release) => {
       try {
-        if (jobs.get(job.id)?.status !== 'queued') throw new LabError('cancelled', `job ${job.id} was cancelled before it started`);
+        if (jobs.get(job.id)?.status !== 'queued')
+          throw new LabError('cancelled', `job ${job.id} was cancelled before it started`);
         return await runJob(jobs, job, work);
       } finally {
         release();
@@ -136,7 +147,10 @@ export class JobService {
     if (!job) throw new LabError('job_not_found', `no job "${id}"`, { hint: 'see vmlab jobs list' });
     const outcome = jobs.cancel(id, isAlive);
     reapInterrupted(this.handle.db(), isAlive);
-    if (outcome === 'not-active') throw new LabError('job_not_active', `job "${id}" is not queued or running (it is ${job.status})`, { hint: 'see vmlab jobs list' });
+    if (outcome === 'not-active')
+      throw new LabError('job_not_active', `job "${id}" is not queued or running (it is ${job.status})`, {
+        hint: 'see vmlab jobs list',
+      });
     return { job, outcome, processGone: outcome === 'cancelled' && job.pid !== null && job.status === 'running' };
   }
 }

@@ -41,7 +41,11 @@ export interface InlineSpec {
  * `snapshot`: start warm from an exported snapshot (a file on the server, or a name in the store);
  * `max_parallel`: how many nodes boot at once; `force`: deploy even if the host lacks the memory.
  */
-export type DeployInput = ({ spec_dir: string } | InlineSpec) & { snapshot?: string; max_parallel?: number; force?: boolean };
+export type DeployInput = ({ spec_dir: string } | InlineSpec) & {
+  snapshot?: string;
+  max_parallel?: number;
+  force?: boolean;
+};
 
 /** How a deploy runs: warm from a snapshot, boots at once, past the memory check. */
 export interface DeployOptions {
@@ -104,7 +108,10 @@ export class LabService {
 
   async get(ref: LabRef): Promise<LabReport> {
     const r = await labReport(ref);
-    if (r.status === 'state-lost' && r.nodes.length === 0) throw new LabError('lab_not_found', `lab "${ref.name}" is not deployed`, { hint: 'see deployed labs with: vmlab status' });
+    if (r.status === 'state-lost' && r.nodes.length === 0)
+      throw new LabError('lab_not_found', `lab "${ref.name}" is not deployed`, {
+        hint: 'see deployed labs with: vmlab status',
+      });
     return r;
   }
 
@@ -137,7 +144,9 @@ export class LabService {
     // (ssh failed or was cut: 255), are destroyed.
     const undo = Object.fromEntries(Object.entries(hosts).filter(([h]) => codes[h] === 0 || codes[h] === 255));
     const names = Object.keys(undo);
-    sinks.stderr(`rolling back ${names.length ? `host(s) ${names.join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`);
+    sinks.stderr(
+      `rolling back ${names.length ? `host(s) ${names.join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`,
+    );
     if (names.length) await runOnAllHosts(undo, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
     throw new LabError(
       'host_failed',
@@ -153,13 +162,22 @@ export class LabService {
     const { dir, hosts } = this.hostsOf(specDir);
     const codes = await runOnAllHosts(hosts, (h) => [command, '-S', dir, '--host', h], remoteOptions(this.env), sinks);
     const failed = Object.entries(codes).filter(([, c]) => c !== 0);
-    if (failed.length) throw new LabError('host_failed', `${command} failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ')}`, { hint: 'its output above is prefixed with its name' });
+    if (failed.length)
+      throw new LabError(
+        'host_failed',
+        `${command} failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ')}`,
+        { hint: 'its output above is prefixed with its name' },
+      );
   }
 
   private hostsOf(specDir: string): { dir: string; hosts: Record<string, HostEntry>; spec: Spec } {
     const spec = loadSpec(specDir);
     if (!Object.keys(spec.hosts).length) {
-      throw new LabError('no_hosts', `--all-hosts: lab "${spec.name}" has no hosts (topology.json ${spec.settingsKey}.hosts is not set)`, { hint: `leave out --all-hosts, or add "${spec.settingsKey}": {"hosts": {"<name>": "<address>"}}` });
+      throw new LabError(
+        'no_hosts',
+        `--all-hosts: lab "${spec.name}" has no hosts (topology.json ${spec.settingsKey}.hosts is not set)`,
+        { hint: `leave out --all-hosts, or add "${spec.settingsKey}": {"hosts": {"<name>": "<address>"}}` },
+      );
     }
     return { dir: spec.dir, hosts: spec.hosts, spec };
   }
@@ -171,7 +189,9 @@ export class LabService {
     if (mine !== host) {
       throw new LabError(
         'wrong_host',
-        mine ? `lab "${ref.name}" here runs host ${mine}'s nodes, not host ${host}'s` : `lab "${ref.name}" here is a single-host lab: it has no host "${host}"`,
+        mine
+          ? `lab "${ref.name}" here runs host ${mine}'s nodes, not host ${host}'s`
+          : `lab "${ref.name}" here is a single-host lab: it has no host "${host}"`,
         { hint: mine ? `run this on host ${host} (or leave out --host)` : 'leave out --host' },
       );
     }
@@ -235,14 +255,18 @@ export class LabService {
   }
 
   private writeInlineSpec(spec: InlineSpec): string {
-    if (!isValidName(spec.name)) throw new LabError('invalid_name', `"${spec.name}" is not a valid lab name`, { hint: `use ${NAME_RULE}` });
+    if (!isValidName(spec.name))
+      throw new LabError('invalid_name', `"${spec.name}" is not a valid lab name`, { hint: `use ${NAME_RULE}` });
     const dir = join(this.root, 'specs', spec.name);
     mkdirSync(join(dir, 'profiles'), { recursive: true, mode: 0o700 });
     const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
     writeFileAtomic(join(dir, 'topology.json'), json(spec.topology), 0o600);
     if (spec.platforms !== undefined) writeFileAtomic(join(dir, 'platforms.json'), json(spec.platforms), 0o600);
     for (const [node, profile] of Object.entries(spec.profiles ?? {})) {
-      if (!isValidName(node)) throw new LabError('invalid_name', `profile name "${node}" is not a valid device name`, { hint: `use ${NAME_RULE}` });
+      if (!isValidName(node))
+        throw new LabError('invalid_name', `profile name "${node}" is not a valid device name`, {
+          hint: `use ${NAME_RULE}`,
+        });
       writeFileAtomic(join(dir, 'profiles', `${node}.json`), json(profile), 0o600);
     }
     return dir;

@@ -52,10 +52,20 @@ export class SnapshotService {
    * snapshot of that name is exported as it is (unless `force` retakes it),
    * a new one is taken first. What both front doors' "snapshot" does.
    */
-  async takeAndExport(ref: LabRef, opts: SnapshotOptions & { export?: string; withBase?: boolean }, op: OpContext): Promise<{ taken?: SnapshotRecord; record: SnapshotRecord; exported?: ExportResult }> {
-    const existing = opts.export !== undefined && !opts.force ? this.list(ref).find((s) => s.name === opts.name) : undefined;
-    const taken = existing ? undefined : await this.snapshot(ref, { name: opts.name, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
-    const exported = opts.export !== undefined ? await this.export(ref, opts.name, opts.export, { withBase: Boolean(opts.withBase) }, op) : undefined;
+  async takeAndExport(
+    ref: LabRef,
+    opts: SnapshotOptions & { export?: string; withBase?: boolean },
+    op: OpContext,
+  ): Promise<{ taken?: SnapshotRecord; record: SnapshotRecord; exported?: ExportResult }> {
+    const existing =
+      opts.export !== undefined && !opts.force ? this.list(ref).find((s) => s.name === opts.name) : undefined;
+    const taken = existing
+      ? undefined
+      : await this.snapshot(ref, { name: opts.name, force: Boolean(opts.force), diskOnly: Boolean(opts.diskOnly) }, op);
+    const exported =
+      opts.export !== undefined
+        ? await this.export(ref, opts.name, opts.export, { withBase: Boolean(opts.withBase) }, op)
+        : undefined;
     return { ...(taken ? { taken } : {}), record: (taken ?? existing)!, ...(exported ? { exported } : {}) };
   }
 

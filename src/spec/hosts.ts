@@ -20,7 +20,12 @@ const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1
  * {"address": …, "listen": "0.0.0.0"} when listeners must bind wider than
  * the host's own address. Problems go to `issues`; bad entries are left out.
  */
-export function parseHosts(raw: Record<string, unknown> | undefined, section: string, file: string, issues: IssueList): Record<string, HostEntry> {
+export function parseHosts(
+  raw: Record<string, unknown> | undefined,
+  section: string,
+  file: string,
+  issues: IssueList,
+): Record<string, HostEntry> {
   const out: Record<string, HostEntry> = {};
   for (const [name, value] of Object.entries(raw ?? {})) {
     const path = `${section}.hosts.${name}`;
@@ -31,7 +36,11 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
     const body = typeof value === 'string' ? { address: value } : (value as { address?: unknown; listen?: unknown });
     const text = body.address;
     if (typeof text !== 'string') {
-      issues.add(file, typeof value === 'string' ? path : `${path}.address`, `expected an address such as "192.168.1.10" or "user@192.168.1.10", got ${JSON.stringify(text ?? null)}`);
+      issues.add(
+        file,
+        typeof value === 'string' ? path : `${path}.address`,
+        `expected an address such as "192.168.1.10" or "user@192.168.1.10", got ${JSON.stringify(text ?? null)}`,
+      );
       continue;
     }
     const at = text.lastIndexOf('@');
@@ -49,7 +58,9 @@ export function parseHosts(raw: Record<string, unknown> | undefined, section: st
       issues.add(
         file,
         named ? path : `${path}.listen`,
-        named ? `"${address}" is a name, not an IPv4 address: the host's listeners need an address to bind to` : `expected an IPv4 address to bind to, such as "0.0.0.0", got ${JSON.stringify(listen)}`,
+        named
+          ? `"${address}" is a name, not an IPv4 address: the host's listeners need an address to bind to`
+          : `expected an IPv4 address to bind to, such as "0.0.0.0", got ${JSON.stringify(listen)}`,
         named ? `write {"address": "${text}", "listen": "<its IPv4 address>"}` : undefined,
       );
       continue;

@@ -103,7 +103,11 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   const declared = new Map<string, { peer: string; path: string }>();
   for (const [dev, body] of Object.entries(devices)) {
     for (const [iface, ifBody] of Object.entries(body?.interfaces ?? {})) {
-      if (ifBody?.link) declared.set(`${dev}:${iface}`, { peer: ifBody.link, path: jsonPath(['devices', dev, 'interfaces', iface, 'link']) });
+      if (ifBody?.link)
+        declared.set(`${dev}:${iface}`, {
+          peer: ifBody.link,
+          path: jsonPath(['devices', dev, 'interfaces', iface, 'link']),
+        });
     }
   }
 
@@ -115,7 +119,12 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
       return undefined;
     }
     if (!(ep.device in devices)) {
-      issues.add(TOPOLOGY, path, `unknown device "${ep.device}"`, `use one of: ${known.join(', ')}, or add "${ep.device}" to devices`);
+      issues.add(
+        TOPOLOGY,
+        path,
+        `unknown device "${ep.device}"`,
+        `use one of: ${known.join(', ')}, or add "${ep.device}" to devices`,
+      );
       return undefined;
     }
     return ep;
@@ -136,9 +145,19 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
     for (const [ep, { peer, path }] of declared) {
       const expected = inArray.get(ep);
       if (expected === undefined) {
-        issues.add(TOPOLOGY, path, `says ${ep} links to ${peer}, but no entry in "links" wires ${ep}`, `add {"a": "${ep}", "z": "${peer}"} to links, or remove this "link" field`);
+        issues.add(
+          TOPOLOGY,
+          path,
+          `says ${ep} links to ${peer}, but no entry in "links" wires ${ep}`,
+          `add {"a": "${ep}", "z": "${peer}"} to links, or remove this "link" field`,
+        );
       } else if (expected !== peer) {
-        issues.add(TOPOLOGY, path, `says ${ep} links to ${peer}, but "links" wires it to ${expected}`, 'make the two agree');
+        issues.add(
+          TOPOLOGY,
+          path,
+          `says ${ep} links to ${peer}, but "links" wires it to ${expected}`,
+          'make the two agree',
+        );
       }
     }
   } else {
@@ -151,7 +170,12 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
       if (!z) continue;
       const back = declared.get(endpointKey(z));
       if (back && back.peer !== ep) {
-        issues.add(TOPOLOGY, back.path, `says ${endpointKey(z)} links to ${back.peer}, but ${ep} links to ${endpointKey(z)}`, 'make both ends name each other');
+        issues.add(
+          TOPOLOGY,
+          back.path,
+          `says ${endpointKey(z)} links to ${back.peer}, but ${ep} links to ${endpointKey(z)}`,
+          'make both ends name each other',
+        );
         continue;
       }
       seen.add(ep);
@@ -164,13 +188,27 @@ function collectLinks(topology: Topology, issues: IssueList): LinkSpec[] {
   const used = new Map<string, string>();
   for (const l of links) {
     if (l.a.device === l.z.device) {
-      issues.add(l.file, l.path, `links ${l.a.device} to itself (${endpointKey(l.a)} ↔ ${endpointKey(l.z)})`, 'connect two different devices; a loopback cable is not supported');
+      issues.add(
+        l.file,
+        l.path,
+        `links ${l.a.device} to itself (${endpointKey(l.a)} ↔ ${endpointKey(l.z)})`,
+        'connect two different devices; a loopback cable is not supported',
+      );
     }
-    for (const [side, ep] of [['a', l.a], ['z', l.z]] as const) {
+    for (const [side, ep] of [
+      ['a', l.a],
+      ['z', l.z],
+    ] as const) {
       const key = endpointKey(ep);
       const prev = used.get(key);
       const here = topology.links ? `${l.path}.${side}` : l.path;
-      if (prev) issues.add(l.file, here, `interface ${key} is already used by ${prev}`, 'an interface takes one link; pick another interface');
+      if (prev)
+        issues.add(
+          l.file,
+          here,
+          `interface ${key} is already used by ${prev}`,
+          'an interface takes one link; pick another interface',
+        );
       else used.set(key, here);
     }
   }
@@ -214,7 +252,14 @@ function resolveSecrets(
 export function loadSpec(specDir: string): Spec {
   const dir = resolve(specDir);
   if (!existsSync(dir)) {
-    throw new SpecError([{ file: specDir, path: '', message: 'spec directory not found', hint: 'pass the directory that holds topology.json with -S' }]);
+    throw new SpecError([
+      {
+        file: specDir,
+        path: '',
+        message: 'spec directory not found',
+        hint: 'pass the directory that holds topology.json with -S',
+      },
+    ]);
   }
   const issues = new IssueList();
   const warnings: string[] = [];

@@ -16,14 +16,20 @@ const positiveInt = z.number().int().positive();
 /** ssh_user, vm_credentials.user: see USER_PATTERN ("" is allowed: it counts as unset). */
 const userName = z.string().regex(new RegExp(`^(?:${USER_PATTERN.source.slice(1, -1)})?$`), USER_RULE);
 /** Passwords go to ssh through the environment (askpass answers one line): no NUL, no line break. */
-const password = z.string().max(1024).regex(/^[^\0\r\n]*$/, 'a password on one line (no line breaks or NUL)');
+const password = z
+  .string()
+  .max(1024)
+  .regex(/^[^\0\r\n]*$/, 'a password on one line (no line breaks or NUL)');
 /** A path or library name: a file name for qemu-img and QEMU, so no control characters (NUL crashes fs calls). */
 const imageRef = z
   .string()
   .max(4096)
   .regex(/^[^\0-\x1f\x7f]*$/, 'a file path or library image name without control characters');
 /** Platform names and the like: shown in plans, inventories and graphs, never a file name or argv. */
-const label = z.string().max(128).regex(/^[^\0-\x1f\x7f]*$/, 'text on one line without control characters');
+const label = z
+  .string()
+  .max(128)
+  .regex(/^[^\0-\x1f\x7f]*$/, 'text on one line without control characters');
 /**
  * A package for cloud-init to install (apt, dnf, zypper): a name with an
  * optional version, architecture, release or glob, or a dnf @group; never
@@ -48,7 +54,9 @@ export const labSettingsSchema = z.looseObject({
   /** Every node's management NIC may open connections out (a profile or platform `vm_mgmt_egress` wins). */
   mgmt_egress: z.boolean().optional(),
   /** Multi-host: name → "address", "user@address" or {address, listen} (checked in spec/hosts). */
-  hosts: z.record(z.string(), z.union([z.string(), z.looseObject({ address: z.string(), listen: z.string().optional() })])).optional(),
+  hosts: z
+    .record(z.string(), z.union([z.string(), z.looseObject({ address: z.string(), listen: z.string().optional() })]))
+    .optional(),
 });
 
 export const interfaceSchema = z.looseObject({

@@ -26,7 +26,9 @@ export class SpecError extends VmlabError {
   constructor(issues: SpecIssue[]) {
     super(
       'spec_invalid',
-      issues.length === 1 ? formatIssue(issues[0]!) : `${issues.length} problems in the spec:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'),
+      issues.length === 1
+        ? formatIssue(issues[0]!)
+        : `${issues.length} problems in the spec:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'),
       { kind: 'input', details: issues },
     );
     this.issues = issues;

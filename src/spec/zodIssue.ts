@@ -46,7 +46,8 @@ const EXPECTED_TYPE: Record<string, string> = {
   record: 'object',
 };
 
-const listValues = (values: readonly unknown[]) => values.map((v) => (typeof v === 'string' ? v : showValue(v))).join(', ');
+const listValues = (values: readonly unknown[]) =>
+  values.map((v) => (typeof v === 'string' ? v : showValue(v))).join(', ');
 
 function bound(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>): string {
   const small = issue.code === 'too_small';
@@ -72,7 +73,7 @@ function unionExpectation(issue: Extract<Issue, { code: 'invalid_union' }>): str
   const types: string[] = [];
   for (const branch of issue.errors) {
     const only = branch.length === 1 ? branch[0] : undefined;
-    if (!only || only.code !== 'invalid_type' || only.path.length !== 0) return undefined;
+    if (only?.code !== 'invalid_type' || only.path.length !== 0) return undefined;
     const t = EXPECTED_TYPE[only.expected] ?? only.expected;
     if (!types.includes(t)) types.push(t);
   }
@@ -96,7 +97,8 @@ export function zodIssueMessage(issue: Issue, hidden: HideValue = () => false): 
         ? `expected ${showValue(issue.values[0])}${got(`, got ${value}`)}`
         : `expected one of ${listValues(issue.values)}${got(`; got ${value}`)}`;
     case 'invalid_type':
-      if (has && issue.input === undefined) return `missing: expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}`;
+      if (has && issue.input === undefined)
+        return `missing: expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}`;
       return `expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}${got(`, got ${typeAndValue(issue.input, hide)}`)}`;
     case 'too_small':
     case 'too_big':
@@ -108,7 +110,9 @@ export function zodIssueMessage(issue: Issue, hidden: HideValue = () => false): 
       return `expected a multiple of ${issue.divisor}${got(`, got ${value}`)}`;
     case 'invalid_union': {
       const expected = unionExpectation(issue);
-      return expected ? `${expected}${got(`, got ${typeAndValue(issue.input, hide)}`)}` : `not valid${got(`: got ${value}`)}`;
+      return expected
+        ? `${expected}${got(`, got ${typeAndValue(issue.input, hide)}`)}`
+        : `not valid${got(`: got ${value}`)}`;
     }
     case 'invalid_key':
       // A record's key (a platform name): the key's own problem, which quotes it.
@@ -121,7 +125,8 @@ export function zodIssueMessage(issue: Issue, hidden: HideValue = () => false): 
 }
 
 /** True when a union branch failed only because the value has another type. */
-const wrongTypeOnly = (branch: readonly z.core.$ZodIssue[]) => branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0;
+const wrongTypeOnly = (branch: readonly z.core.$ZodIssue[]) =>
+  branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0;
 
 /**
  * Every issue as (path, message). A union whose value has the type of one

@@ -102,7 +102,9 @@ export function openStore(path: string): Db {
   try {
     db = new Database(path);
   } catch (err) {
-    throw new StoreError('store_unusable', `cannot open the vmlab store ${path}: ${(err as Error).message}`, { hint: 'check the file and its permissions; move it aside to start an empty library' });
+    throw new StoreError('store_unusable', `cannot open the vmlab store ${path}: ${(err as Error).message}`, {
+      hint: 'check the file and its permissions; move it aside to start an empty library',
+    });
   }
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');

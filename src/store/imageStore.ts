@@ -38,7 +38,8 @@ export interface ImageRecord {
   updated_at: string;
 }
 
-export type NewImage = Pick<ImageRecord, 'name' | 'source_type' | 'source'> & Partial<Omit<ImageRecord, 'id' | 'created_at' | 'updated_at'>>;
+export type NewImage = Pick<ImageRecord, 'name' | 'source_type' | 'source'> &
+  Partial<Omit<ImageRecord, 'id' | 'created_at' | 'updated_at'>>;
 
 const now = () => new Date().toISOString();
 
@@ -81,7 +82,13 @@ export class ImageStore {
 
   update(id: string, fields: Partial<Omit<ImageRecord, 'id' | 'created_at'>>): ImageRecord {
     const set = { ...fields, updated_at: now() };
-    this.db.prepare(`UPDATE images SET ${Object.keys(set).map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run({ ...set, id });
+    this.db
+      .prepare(
+        `UPDATE images SET ${Object.keys(set)
+          .map((c) => `${c} = @${c}`)
+          .join(', ')} WHERE id = @id`,
+      )
+      .run({ ...set, id });
     return this.get(id)!;
   }
 
@@ -91,7 +98,10 @@ export class ImageStore {
 
   /** By id, or by name. */
   find(ref: string): ImageRecord | undefined {
-    return (this.db.prepare('SELECT * FROM images WHERE id = ? OR name = ?').get(ref, ref) as ImageRecord | undefined) ?? undefined;
+    return (
+      (this.db.prepare('SELECT * FROM images WHERE id = ? OR name = ?').get(ref, ref) as ImageRecord | undefined) ??
+      undefined
+    );
   }
 
   list(): ImageRecord[] {
@@ -113,7 +123,10 @@ export class ImageStore {
         )
         .all() as ImageRecord[];
       for (const img of stuck) {
-        this.update(img.id, { status: 'failed', error: `interrupted while ${img.status}: the vmlab process doing it is gone; run the same command again to resume` });
+        this.update(img.id, {
+          status: 'failed',
+          error: `interrupted while ${img.status}: the vmlab process doing it is gone; run the same command again to resume`,
+        });
       }
       return stuck;
     })();
@@ -123,13 +136,29 @@ export class ImageStore {
    * Record a docker image built for a device (a rebuild of the same
    * reference updates it) and make it the device's default, in one transaction.
    */
-  upsertDocker(img: Pick<ImageRecord, 'reference' | 'device' | 'version' | 'built_from' | 'sha256' | 'actual_size' | 'net_device'> & { reference: string; device: string }): ImageRecord {
+  upsertDocker(
+    img: Pick<
+      ImageRecord,
+      'reference' | 'device' | 'version' | 'built_from' | 'sha256' | 'actual_size' | 'net_device'
+    > & { reference: string; device: string },
+  ): ImageRecord {
     return this.db.transaction(() => {
-      const fields = { ...img, kind: 'docker' as const, status: 'ready' as const, error: null, is_default: 1, source_type: 'build' as const, source: img.built_from ?? 'build' };
+      const fields = {
+        ...img,
+        kind: 'docker' as const,
+        status: 'ready' as const,
+        error: null,
+        is_default: 1,
+        source_type: 'build' as const,
+        source: img.built_from ?? 'build',
+      };
       const existing = this.find(img.reference);
-      this.db.prepare("UPDATE images SET is_default = 0 WHERE kind = 'docker' AND device = ? AND name != ?").run(img.device, img.reference);
+      this.db
+        .prepare("UPDATE images SET is_default = 0 WHERE kind = 'docker' AND device = ? AND name != ?")
+        .run(img.device, img.reference);
       if (existing) {
-        if (existing.kind !== 'docker') throw new Error(`an image named "${img.reference}" exists and is no docker image`);
+        if (existing.kind !== 'docker')
+          throw new Error(`an image named "${img.reference}" exists and is no docker image`);
         return this.update(existing.id, fields);
       }
       return this.add({ name: img.reference, ...fields });

@@ -15,7 +15,10 @@ describe('the API token', () => {
     assert.equal(statSync(join(root, 'api-token')).mode & 0o777, 0o600);
     const again = loadToken(root, loadSettings({}));
     assert.deepEqual(again, { token: first.token, source: 'file' });
-    assert.deepEqual(loadToken(root, loadSettings({ VMLAB_API_TOKEN: 'from-the-env-1234' })), { token: 'from-the-env-1234', source: 'env' });
+    assert.deepEqual(loadToken(root, loadSettings({ VMLAB_API_TOKEN: 'from-the-env-1234' })), {
+      token: 'from-the-env-1234',
+      source: 'env',
+    });
   });
 
   it('a token file anyone could read is made private again; a short one is refused', () => {
@@ -54,7 +57,13 @@ describe('auth on every /api/v1 route', () => {
     ['a wrong cookie', { cookie: 'vmlab_token=nope' }],
   ] as const) {
     it(`401 with ${what}`, async () => {
-      for (const [method, url] of [['GET', '/api/v1/images'], ['POST', '/api/v1/images/scan'], ['GET', '/api/v1/openapi.json'], ['GET', '/api/v1/labs/x/nodes/y/console'], ['GET', '/api/v1/nope']] as const) {
+      for (const [method, url] of [
+        ['GET', '/api/v1/images'],
+        ['POST', '/api/v1/images/scan'],
+        ['GET', '/api/v1/openapi.json'],
+        ['GET', '/api/v1/labs/x/nodes/y/console'],
+        ['GET', '/api/v1/nope'],
+      ] as const) {
         const r = await t.app.inject({ method, url, headers });
         assert.equal(r.statusCode, 401, `${method} ${url}`);
         assert.equal(r.json().error.code, 'unauthorized');
@@ -72,12 +81,26 @@ describe('auth on every /api/v1 route', () => {
   it('the token only in a cookie (the old login) is refused: 401, on reads, writes and the console', async () => {
     // What a cookie for 127.0.0.1 would be: sent by the browser to every local port, so never a credential.
     const cookie = `vmlab_token=${TOKEN}`;
-    for (const [method, url] of [['GET', '/api/v1/jobs'], ['POST', '/api/v1/images/scan'], ['GET', '/api/v1/labs/x/nodes/y/console']] as const) {
-      const r = await t.app.inject({ method, url, headers: { cookie, origin: 'http://localhost:80', ...(url.endsWith('console') ? { connection: 'upgrade', upgrade: 'websocket' } : {}) } });
+    for (const [method, url] of [
+      ['GET', '/api/v1/jobs'],
+      ['POST', '/api/v1/images/scan'],
+      ['GET', '/api/v1/labs/x/nodes/y/console'],
+    ] as const) {
+      const r = await t.app.inject({
+        method,
+        url,
+        headers: {
+          cookie,
+          origin: 'http://localhost:80',
+          ...(url.endsWith('console') ? { connection: 'upgrade', upgrade: 'websocket' } : {}),
+        },
+      });
       assert.equal(r.statusCode, 401, `${method} ${url}`);
       assert.equal(r.json().error.code, 'unauthorized');
     }
-    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie } })).json(), { signed_in: false });
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie } })).json(), {
+      signed_in: false,
+    });
   });
 
   it('a login cookie left by an older version is expired, not read; a request without one gets no Set-Cookie', async () => {
@@ -100,22 +123,48 @@ describe('auth on every /api/v1 route', () => {
   });
 
   it('a ticket (got with the token) opens one GET within 30 s, once; not a POST, not from a foreign Origin', async () => {
-    const get = async () => (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: auth })).json() as { ticket: string; expires_in_ms: number };
-    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/tickets' })).statusCode, 401, 'a ticket needs the token');
-    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: { cookie: `vmlab_token=${TOKEN}` } })).statusCode, 401);
+    const get = async () =>
+      (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: auth })).json() as {
+        ticket: string;
+        expires_in_ms: number;
+      };
+    assert.equal(
+      (await t.app.inject({ method: 'POST', url: '/api/v1/tickets' })).statusCode,
+      401,
+      'a ticket needs the token',
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: { cookie: `vmlab_token=${TOKEN}` } }))
+        .statusCode,
+      401,
+    );
     const a = await get();
     assert.equal(a.expires_in_ms, 30_000);
     assert.equal((await t.app.inject({ url: `/api/v1/jobs?ticket=${a.ticket}` })).statusCode, 200);
     assert.equal((await t.app.inject({ url: `/api/v1/jobs?ticket=${a.ticket}` })).statusCode, 401, 'spent');
     const b = await get();
-    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/images/scan?ticket=${b.ticket}` })).statusCode, 401, 'GET only');
-    assert.equal((await t.app.inject({ url: `/api/v1/jobs?ticket=${b.ticket}` })).statusCode, 401, 'spent by the refused POST');
+    assert.equal(
+      (await t.app.inject({ method: 'POST', url: `/api/v1/images/scan?ticket=${b.ticket}` })).statusCode,
+      401,
+      'GET only',
+    );
+    assert.equal(
+      (await t.app.inject({ url: `/api/v1/jobs?ticket=${b.ticket}` })).statusCode,
+      401,
+      'spent by the refused POST',
+    );
     const c = await get();
-    const ws = await t.app.inject({ url: `/api/v1/labs/x/nodes/y/console?ticket=${c.ticket}`, headers: { connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' } });
+    const ws = await t.app.inject({
+      url: `/api/v1/labs/x/nodes/y/console?ticket=${c.ticket}`,
+      headers: { connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' },
+    });
     assert.equal(ws.statusCode, 403);
     assert.equal(ws.json().error.code, 'cross_origin');
     const d = await get();
-    const same = await t.app.inject({ url: `/api/v1/jobs?ticket=${d.ticket}`, headers: { origin: 'http://localhost:80' } });
+    const same = await t.app.inject({
+      url: `/api/v1/jobs?ticket=${d.ticket}`,
+      headers: { origin: 'http://localhost:80' },
+    });
     assert.equal(same.statusCode, 200);
     assert.equal((await t.app.inject({ url: '/api/v1/jobs?ticket=made-up-0123456789abcdef' })).statusCode, 401);
   });
@@ -145,7 +194,9 @@ describe('auth on every /api/v1 route', () => {
     assert.ok(!all.includes(TOKEN), 'the token is in the log');
     assert.ok(!all.includes('a-wrong-password-token'), 'a wrong token is in the log');
     assert.deepEqual(JSON.parse(lines[1]!).res, { statusCode: 200 });
-    const { ticket } = (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: auth })).json() as { ticket: string };
+    const { ticket } = (await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: auth })).json() as {
+      ticket: string;
+    };
     await t.app.inject({ url: `/api/v1/jobs?ticket=${ticket}` });
     assert.ok(!t.logs.join('\n').includes(ticket), 'a ticket is in the log');
   });

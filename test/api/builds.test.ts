@@ -14,17 +14,36 @@ describe('api: vrnetlab builds', () => {
   after(() => t.app.close());
 
   it('POST /images/detect: device, dir and install phase per name; unknown and unbuildable say why', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/images/detect', headers: auth, payload: { files: ['c8000v-universalk9_16G_serial.17.11.01a.qcow2', 'Cisco_Secure_FW_Mgmt_Center_Virtual_KVM-7.2.5-208.qcow2', 'debian-12.qcow2'] } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/images/detect',
+      headers: auth,
+      payload: {
+        files: [
+          'c8000v-universalk9_16G_serial.17.11.01a.qcow2',
+          'Cisco_Secure_FW_Mgmt_Center_Virtual_KVM-7.2.5-208.qcow2',
+          'debian-12.qcow2',
+        ],
+      },
+    });
     assert.equal(res.statusCode, 200, res.body);
     const [c8k, fmc, deb] = res.json() as Array<Record<string, unknown>>;
-    assert.deepEqual([c8k!.device, c8k!.dir, c8k!.install_phase, c8k!.buildable, c8k!.checkout], ['c8000v', 'cisco/c8000v', true, true, null]);
+    assert.deepEqual(
+      [c8k!.device, c8k!.dir, c8k!.install_phase, c8k!.buildable, c8k!.checkout],
+      ['c8000v', 'cisco/c8000v', true, true, null],
+    );
     assert.equal(fmc!.buildable, false);
     assert.match(String(fmc!.reason), /no directory for FMCv/);
     assert.deepEqual([deb!.device, deb!.buildable], [null, false]);
   });
 
   it('POST /images/detect with a bad body: 422 naming the field', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/images/detect', headers: auth, payload: { files: [] } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/images/detect',
+      headers: auth,
+      payload: { files: [] },
+    });
     assert.equal(res.statusCode, 422);
     assert.match(res.body, /files/);
   });

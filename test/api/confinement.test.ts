@@ -12,7 +12,8 @@ import { TOKEN, auth, qcow2, testApp, tmp, type TestApp } from './fixture.js';
  * server by DNS rebinding.
  */
 
-const POST = (t: TestApp, url: string, payload: unknown) => t.app.inject({ method: 'POST', url, headers: auth, payload: payload as Record<string, unknown> });
+const POST = (t: TestApp, url: string, payload: unknown) =>
+  t.app.inject({ method: 'POST', url, headers: auth, payload: payload as Record<string, unknown> });
 
 describe('paths in requests stay inside VMLAB_HOME and the allowed roots', () => {
   let t: TestApp;
@@ -23,30 +24,57 @@ describe('paths in requests stay inside VMLAB_HOME and the allowed roots', () =>
     // Not under the fixture's allowed root: a directory of the server's user the API has no business with.
     outside = mkdtempSync('/tmp/vmlab-outside-');
     victim = join(outside, 'victim.tar');
-    writeFileSync(victim, 'the user\'s own file\n');
+    writeFileSync(victim, "the user's own file\n");
     allowed = tmp();
     t = await testApp();
   });
   after(() => t.app.close());
 
-  const refused = (r: { statusCode: number; json: () => { error: { code: string; message: string; hint: string } } }, field: string, path: string) => {
+  const refused = (
+    r: { statusCode: number; json: () => { error: { code: string; message: string; hint: string } } },
+    field: string,
+    path: string,
+  ) => {
     assert.equal(r.statusCode, 403, JSON.stringify(r.json()));
     const e = r.json().error;
     assert.equal(e.code, 'path_not_allowed');
     assert.ok(e.message.startsWith(`${field}: ${path}`), e.message);
-    assert.match(e.message, new RegExp(`outside the directories this server may use: .*${t.home.replace(/[.]/g, '\\.')}`));
+    assert.match(
+      e.message,
+      new RegExp(`outside the directories this server may use: .*${t.home.replace(/[.]/g, '\\.')}`),
+    );
     assert.match(e.hint, /vmlab serve --allow-path /);
   };
 
   it('a snapshot export to a file outside is refused, and the file is untouched', async () => {
-    refused(await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: victim, overwrite: true }), 'export', victim);
+    refused(
+      await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: victim, overwrite: true }),
+      'export',
+      victim,
+    );
     // Through a symlink inside VMLAB_HOME, to a directory and to a file not there yet.
     symlinkSync(outside, join(t.home, 'out-dir'));
-    refused(await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: join(t.home, 'out-dir', 'victim.tar'), overwrite: true }), 'export', join(t.home, 'out-dir', 'victim.tar'));
+    refused(
+      await POST(t, '/api/v1/labs/x/snapshots', {
+        name: 's1',
+        export: join(t.home, 'out-dir', 'victim.tar'),
+        overwrite: true,
+      }),
+      'export',
+      join(t.home, 'out-dir', 'victim.tar'),
+    );
     symlinkSync(join(outside, 'new.tar'), join(t.home, 'dangling.tar'));
-    refused(await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: join(t.home, 'dangling.tar') }), 'export', join(t.home, 'dangling.tar'));
-    refused(await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: `${t.home}/../${basename(outside)}/victim.tar` }), 'export', `${t.home}/../${basename(outside)}/victim.tar`);
-    assert.equal(readFileSync(victim, 'utf8'), 'the user\'s own file\n');
+    refused(
+      await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: join(t.home, 'dangling.tar') }),
+      'export',
+      join(t.home, 'dangling.tar'),
+    );
+    refused(
+      await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', export: `${t.home}/../${basename(outside)}/victim.tar` }),
+      'export',
+      `${t.home}/../${basename(outside)}/victim.tar`,
+    );
+    assert.equal(readFileSync(victim, 'utf8'), "the user's own file\n");
     assert.deepEqual(readdirSync(outside), ['victim.tar']);
   });
 
@@ -58,28 +86,49 @@ describe('paths in requests stay inside VMLAB_HOME and the allowed roots', () =>
     assert.equal(r.json().error.code, 'file_exists');
     assert.match(r.json().error.hint, /"overwrite": true/);
     assert.equal(readFileSync(there, 'utf8'), 'keep me\n');
-    for (const body of [{ export: join(allowed, 'new.tar') }, { export: there, overwrite: true }, { export: 'stored-name' }, { export: join(t.home, 'exports', 'a.tar') }]) {
+    for (const body of [
+      { export: join(allowed, 'new.tar') },
+      { export: there, overwrite: true },
+      { export: 'stored-name' },
+      { export: join(t.home, 'exports', 'a.tar') },
+    ]) {
       const ok = await POST(t, '/api/v1/labs/x/snapshots', { name: 's1', ...body });
       assert.equal(ok.statusCode, 404, JSON.stringify(body));
       assert.equal(ok.json().error.code, 'lab_not_found');
     }
   });
 
-  it('spec_dir, a warm-start snapshot file and an inline spec\'s vm_image file outside are refused before any job', async () => {
+  it("spec_dir, a warm-start snapshot file and an inline spec's vm_image file outside are refused before any job", async () => {
     const specDir = join(outside, 'spec');
     mkdirSync(specDir);
     writeFileSync(join(specDir, 'topology.json'), JSON.stringify({ devices: { r1: {} } }));
     refused(await POST(t, '/api/v1/labs', { spec_dir: specDir }), 'spec_dir', specDir);
     symlinkSync(specDir, join(allowed, 'spec-link'));
-    refused(await POST(t, '/api/v1/labs', { spec_dir: join(allowed, 'spec-link') }), 'spec_dir', join(allowed, 'spec-link'));
+    refused(
+      await POST(t, '/api/v1/labs', { spec_dir: join(allowed, 'spec-link') }),
+      'spec_dir',
+      join(allowed, 'spec-link'),
+    );
     const inline = { name: 'inl', topology: { devices: { r1: {} } } };
     refused(await POST(t, '/api/v1/labs', { ...inline, snapshot: victim }), 'snapshot', victim);
     const disk = qcow2(outside, 'host-disk.qcow2');
-    refused(await POST(t, '/api/v1/labs', { ...inline, profiles: { r1: { vm_image: disk } } }), 'profiles.r1.vm_image', disk);
-    refused(await POST(t, '/api/v1/labs', { ...inline, platforms: { platforms: { p: { vm_image: disk } } } }), 'platforms.platforms.p.vm_image', disk);
+    refused(
+      await POST(t, '/api/v1/labs', { ...inline, profiles: { r1: { vm_image: disk } } }),
+      'profiles.r1.vm_image',
+      disk,
+    );
+    refused(
+      await POST(t, '/api/v1/labs', { ...inline, platforms: { platforms: { p: { vm_image: disk } } } }),
+      'platforms.platforms.p.vm_image',
+      disk,
+    );
     // Relative to the inline spec's dir ($VMLAB_HOME/specs/inl), climbing out.
     const climb = `../../..${disk}`;
-    refused(await POST(t, '/api/v1/labs', { ...inline, profiles: { r1: { vm_image: climb } } }), 'profiles.r1.vm_image', join(t.home, 'specs', 'inl', climb));
+    refused(
+      await POST(t, '/api/v1/labs', { ...inline, profiles: { r1: { vm_image: climb } } }),
+      'profiles.r1.vm_image',
+      join(t.home, 'specs', 'inl', climb),
+    );
     assert.deepEqual((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json(), [], 'no job was started');
     // A spec dir inside an allowed root goes on to be loaded (here: a spec error, 422).
     const good = join(allowed, 'spec');
@@ -96,7 +145,11 @@ describe('paths in requests stay inside VMLAB_HOME and the allowed roots', () =>
     const disk = qcow2(outside, 'theirs.qcow2');
     refused(await POST(t, '/api/v1/images/import', { path: disk, name: 'theirs' }), 'path', disk);
     symlinkSync(disk, join(allowed, 'looks-inside.qcow2'));
-    refused(await POST(t, '/api/v1/images/import', { path: join(allowed, 'looks-inside.qcow2'), name: 'theirs' }), 'path', join(allowed, 'looks-inside.qcow2'));
+    refused(
+      await POST(t, '/api/v1/images/import', { path: join(allowed, 'looks-inside.qcow2'), name: 'theirs' }),
+      'path',
+      join(allowed, 'looks-inside.qcow2'),
+    );
     refused(await POST(t, '/api/v1/images/scan', { dir: outside }), 'dir', outside);
     assert.deepEqual((await t.app.inject({ url: '/api/v1/images', headers: auth })).json(), []);
     const mine = qcow2(allowed, 'mine.qcow2');
@@ -111,7 +164,10 @@ describe('paths in requests stay inside VMLAB_HOME and the allowed roots', () =>
       const disk = qcow2(allowed, 'elsewhere.qcow2');
       const r = await POST(only, '/api/v1/images/import', { path: disk });
       assert.equal(r.statusCode, 403);
-      assert.match(r.json().error.message, new RegExp(`outside the directories this server may use: ${only.home.replace(/[.]/g, '\\.')}$`));
+      assert.match(
+        r.json().error.message,
+        new RegExp(`outside the directories this server may use: ${only.home.replace(/[.]/g, '\\.')}$`),
+      );
     } finally {
       await only.app.close();
     }
@@ -130,13 +186,19 @@ describe('the Host header names this server (DNS rebinding)', () => {
       ['/', {}],
       [`/?token=${TOKEN}`, {}],
       ['/api/v1/images', auth],
-      ['/api/v1/labs/x/nodes/y/console', { ...auth, connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' }],
+      [
+        '/api/v1/labs/x/nodes/y/console',
+        { ...auth, connection: 'upgrade', upgrade: 'websocket', origin: 'http://evil.example' },
+      ],
     ] as const) {
       for (const host of ['evil.example', 'evil.example:80', '127.0.0.1.evil.example', 'localhost@evil.example']) {
         const r = await t.app.inject({ url, headers: { ...headers, host } });
         assert.equal(r.statusCode, 421, `${url} ${host}`);
         assert.equal(r.json().error.code, 'host_not_allowed');
-        assert.match(r.json().error.message, /does not name this server \(it answers to localhost, 127\.0\.0\.1, \[::1\], lab\.example\.org\)/);
+        assert.match(
+          r.json().error.message,
+          /does not name this server \(it answers to localhost, 127\.0\.0\.1, \[::1\], lab\.example\.org\)/,
+        );
         assert.match(r.json().error.hint, /--host-name/);
         assert.equal(r.headers['set-cookie'], undefined);
       }
@@ -144,7 +206,14 @@ describe('the Host header names this server (DNS rebinding)', () => {
   });
 
   it('loopback names and a configured name are let in', async () => {
-    for (const host of ['localhost', 'localhost:80', '127.0.0.1', '[::1]:80', 'lab.example.org', 'lab.example.org:8443']) {
+    for (const host of [
+      'localhost',
+      'localhost:80',
+      '127.0.0.1',
+      '[::1]:80',
+      'lab.example.org',
+      'lab.example.org:8443',
+    ]) {
       assert.equal((await t.app.inject({ url: '/healthz', headers: { host } })).statusCode, 200, host);
     }
   });
@@ -152,14 +221,23 @@ describe('the Host header names this server (DNS rebinding)', () => {
   it('listening on every address: each address of this machine is a name of it, a DNS name still is not', async () => {
     const any = await testApp({ listenHost: '0.0.0.0' });
     try {
-      const addrs = Object.values(networkInterfaces()).flatMap((l) => l ?? []).map((a) => (a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
+      const addrs = Object.values(networkInterfaces())
+        .flatMap((l) => l ?? [])
+        .map((a) => (a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
       assert.ok(addrs.length > 0);
-      for (const a of addrs) assert.equal((await any.app.inject({ url: '/healthz', headers: { host: a } })).statusCode, 200, a);
-      assert.equal((await any.app.inject({ url: '/healthz', headers: { host: 'rebind.evil.example' } })).statusCode, 421);
-      assert.equal((await any.app.inject({ url: '/healthz', headers: { host: '0.0.0.0' } })).statusCode, 421, 'not an address a client reaches');
+      for (const a of addrs)
+        assert.equal((await any.app.inject({ url: '/healthz', headers: { host: a } })).statusCode, 200, a);
+      assert.equal(
+        (await any.app.inject({ url: '/healthz', headers: { host: 'rebind.evil.example' } })).statusCode,
+        421,
+      );
+      assert.equal(
+        (await any.app.inject({ url: '/healthz', headers: { host: '0.0.0.0' } })).statusCode,
+        421,
+        'not an address a client reaches',
+      );
     } finally {
       await any.app.close();
     }
   });
 });
-

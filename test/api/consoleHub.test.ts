@@ -8,7 +8,19 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ConsoleHub } from '../../src/api/consoleHub.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, child() { return silent; }, level: 'silent', silent() {} } as never;
+const silent = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  trace() {},
+  fatal() {},
+  child() {
+    return silent;
+  },
+  level: 'silent',
+  silent() {},
+} as never;
 
 /**
  * The hub against a TCP server that behaves like QEMU's chardev socket
@@ -104,7 +116,7 @@ describe('ConsoleHub', () => {
     ws.close();
   });
 
-  it('reaches a console on a unix socket (the default: QEMU serves it in the lab\'s 0700 qemu/ dir)', async () => {
+  it("reaches a console on a unix socket (the default: QEMU serves it in the lab's 0700 qemu/ dir)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmlab-hub-'));
     const path = join(dir, 'r4.console');
     const unix = createServer((s) => s.on('data', (d) => s.write(`unix:${d.toString()}`)));

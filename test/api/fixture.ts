@@ -32,7 +32,14 @@ export async function testApp(opts: Partial<ApiOptions> = {}, env: NodeJS.Proces
       done();
     },
   });
-  const app = await buildApp(services, { token: TOKEN, maxUploadBytes: 64 * 1024 * 1024, logger: { level: 'info', stream }, jobPollMs: 50, allowPaths: [ALLOWED], ...opts });
+  const app = await buildApp(services, {
+    token: TOKEN,
+    maxUploadBytes: 64 * 1024 * 1024,
+    logger: { level: 'info', stream },
+    jobPollMs: 50,
+    allowPaths: [ALLOWED],
+    ...opts,
+  });
   return { app, services, home, logs };
 }
 
@@ -44,12 +51,22 @@ export function qcow2(dir: string, name: string, size = '16M'): string {
 }
 
 /** A multipart/form-data body: fields, then one file. */
-export function multipart(fields: Record<string, string>, file?: { name: string; data: Buffer; field?: string }): { payload: Buffer; headers: Record<string, string> } {
+export function multipart(
+  fields: Record<string, string>,
+  file?: { name: string; data: Buffer; field?: string },
+): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----vmlab${Math.random().toString(16).slice(2)}`;
   const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  for (const [k, v] of Object.entries(fields))
+    parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   if (file) {
-    parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${file.field ?? 'file'}"; filename="${file.name}"\r\ncontent-type: application/octet-stream\r\n\r\n`), file.data, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="${file.field ?? 'file'}"; filename="${file.name}"\r\ncontent-type: application/octet-stream\r\n\r\n`,
+      ),
+      file.data,
+      Buffer.from('\r\n'),
+    );
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };

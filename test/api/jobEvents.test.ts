@@ -4,8 +4,21 @@ import { JobDelta } from '../../src/api/jobEvents.js';
 import type { JobRecord } from '../../src/service/index.js';
 
 const job = (over: Partial<JobRecord>): JobRecord => ({
-  id: 'j1', kind: 'build', target: 'img1', params: '{}', status: 'running', progress: 0, detail: '{}', log: '', error: null,
-  cancel_requested: 0, pid: null, created_at: '2026-01-01T00:00:00Z', started_at: null, finished_at: null, ...over,
+  id: 'j1',
+  kind: 'build',
+  target: 'img1',
+  params: '{}',
+  status: 'running',
+  progress: 0,
+  detail: '{}',
+  log: '',
+  error: null,
+  cancel_requested: 0,
+  pid: null,
+  created_at: '2026-01-01T00:00:00Z',
+  started_at: null,
+  finished_at: null,
+  ...over,
 });
 
 describe('api: job events (SSE) carry a build step', () => {

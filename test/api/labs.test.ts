@@ -28,7 +28,15 @@ describe('labs routes', { concurrency: false }, () => {
     },
     platforms: {
       platforms: {
-        fake: { vm_image: 'fake-guest', vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 60 },
+        fake: {
+          vm_image: 'fake-guest',
+          vm_memory: 256,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_credentials: { user: 'root', pass: 'vmlab' },
+          vm_boot_timeout: 60,
+        },
       },
     },
     profiles: { r1: { platform: 'fake' }, r2: { platform: 'fake' } },
@@ -37,7 +45,12 @@ describe('labs routes', { concurrency: false }, () => {
   before(async () => {
     t = await testApp();
     const m = multipart({ name: 'fake-guest' }, { name: 'g.qcow2', data: readFileSync(qcow2(tmp(), 'g.qcow2')) });
-    const r = await t.app.inject({ method: 'POST', url: '/api/v1/images/upload', headers: { ...auth, ...m.headers }, payload: m.payload });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/images/upload',
+      headers: { ...auth, ...m.headers },
+      payload: m.payload,
+    });
     assert.equal(r.statusCode, 201, r.body);
   });
   after(async () => {
@@ -62,7 +75,12 @@ describe('labs routes', { concurrency: false }, () => {
   });
 
   it('POST /labs with an inline spec: 202 with the job, whose events end in success', async () => {
-    const r = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...spec('apilab'), max_parallel: 1 } });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs',
+      headers: auth,
+      payload: { ...spec('apilab'), max_parallel: 1 },
+    });
     assert.equal(r.statusCode, 202, r.body);
     assert.equal(r.json().lab, 'apilab');
     const ev = await t.app.inject({ url: `/api/v1/jobs/${r.json().job_id}/events`, headers: auth });
@@ -72,8 +90,14 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(JSON.parse(/data: (.*)/.exec(end)![1]!).status, 'succeeded', ev.body);
     assert.ok(frames.some((f) => f.includes('event: log')));
     // max_parallel 1: the two nodes boot one after the other, in two waves.
-    assert.ok(frames.some((f) => f.includes('booting 2 node(s), at most 1 at a time (2 waves)')), ev.body);
-    assert.ok(frames.some((f) => f.includes('wave 2/2: r2')), ev.body);
+    assert.ok(
+      frames.some((f) => f.includes('booting 2 node(s), at most 1 at a time (2 waves)')),
+      ev.body,
+    );
+    assert.ok(
+      frames.some((f) => f.includes('wave 2/2: r2')),
+      ev.body,
+    );
   });
 
   it('POST /labs for a lab needing more memory than the host has: 409 saying how much is missing, no job; a bad force or max_parallel is 422', async () => {
@@ -85,16 +109,27 @@ describe('labs routes', { concurrency: false }, () => {
     assert.equal(r.json().error.code, 'insufficient_memory');
     assert.match(r.json().error.message, /^lab "hugelab" needs \d+ MiB of memory .* available: \d+ MiB missing$/);
     assert.equal((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length, jobs, 'no job was made');
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...huge, force: 'yes', max_parallel: 0 } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs',
+      headers: auth,
+      payload: { ...huge, force: 'yes', max_parallel: 0 },
+    });
     assert.equal(bad.statusCode, 422, bad.body);
   });
 
   it('GET /labs and /labs/{lab} show it running with both nodes', async () => {
     const list = (await t.app.inject({ url: '/api/v1/labs', headers: auth })).json();
-    assert.deepEqual(list.map((l: { name: string }) => l.name), ['apilab']);
+    assert.deepEqual(
+      list.map((l: { name: string }) => l.name),
+      ['apilab'],
+    );
     const lab = (await t.app.inject({ url: '/api/v1/labs/apilab', headers: auth })).json();
     assert.equal(lab.status, 'running');
-    assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), ['r1:running', 'r2:running']);
+    assert.deepEqual(lab.nodes.map((n: { node: string; status: string }) => `${n.node}:${n.status}`).sort(), [
+      'r1:running',
+      'r2:running',
+    ]);
     // The console is the node's private unix socket; no TCP console port without console_tcp.
     assert.equal(lab.nodes[0].console_port, null);
     assert.equal(lab.nodes[0].console_socket, join(t.home, 'labs', 'apilab', 'qemu', `${lab.nodes[0].node}.console`));
@@ -126,16 +161,35 @@ describe('labs routes', { concurrency: false }, () => {
     const list = await t.app.inject({ url: '/api/v1/labs/apilab/snapshots', headers: auth });
     assert.equal(list.statusCode, 200, list.body);
     assert.deepEqual(list.json(), []);
-    const missing = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/snapshots/base/restore', headers: auth });
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs/apilab/snapshots/base/restore',
+      headers: auth,
+    });
     assert.equal(missing.statusCode, 404, missing.body);
     assert.equal(missing.json().error.code, 'snapshot_not_found');
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/snapshots', headers: auth, payload: { name: '123' } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs/apilab/snapshots',
+      headers: auth,
+      payload: { name: '123' },
+    });
     assert.equal(bad.statusCode, 422, bad.body);
     assert.equal(bad.json().error.code, 'invalid_name');
-    const extra = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/snapshots', headers: auth, payload: { name: 'ok', ram: true } });
+    const extra = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs/apilab/snapshots',
+      headers: auth,
+      payload: { name: 'ok', ram: true },
+    });
     assert.equal(extra.statusCode, 422, extra.body);
     const jobs = (await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length;
-    const warm = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...spec('warmlab'), snapshot: 'nosuch' } });
+    const warm = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs',
+      headers: auth,
+      payload: { ...spec('warmlab'), snapshot: 'nosuch' },
+    });
     assert.equal(warm.statusCode, 404, warm.body);
     assert.equal(warm.json().error.code, 'snapshot_not_found');
     assert.equal((await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json().length, jobs, 'no job was made');
@@ -154,15 +208,33 @@ describe('labs routes', { concurrency: false }, () => {
   });
 
   it('a bad lab name and a relative spec_dir are 422 before any job', async () => {
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { ...spec('bad lab') } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs',
+      headers: auth,
+      payload: { ...spec('bad lab') },
+    });
     assert.equal(bad.statusCode, 422, bad.body);
-    const dir = await t.app.inject({ method: 'POST', url: '/api/v1/labs', headers: auth, payload: { spec_dir: 'relative/dir' } });
+    const dir = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs',
+      headers: auth,
+      payload: { spec_dir: 'relative/dir' },
+    });
     assert.equal(dir.statusCode, 422);
-    assert.deepEqual(dir.json().error.details.map((d: { path: string }) => d.path), ['spec_dir']);
+    assert.deepEqual(
+      dir.json().error.details.map((d: { path: string }) => d.path),
+      ['spec_dir'],
+    );
   });
 
   it('stop and start a node; a stopped node has no console (409); an unknown node is 404', async () => {
-    const s = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/nodes/r2/stop', headers: auth, payload: { timeout_sec: 2 } });
+    const s = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/labs/apilab/nodes/r2/stop',
+      headers: auth,
+      payload: { timeout_sec: 2 },
+    });
     assert.equal(s.statusCode, 200, s.body);
     assert.deepEqual(s.json(), { node: 'r2', result: 'stopped' });
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/labs/apilab/nodes/r2/stop', headers: auth });

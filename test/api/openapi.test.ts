@@ -40,12 +40,27 @@ const CONTRACT = [
   'POST /api/v1/tickets',
 ].sort();
 
-type Op = { operationId?: string; tags?: string[]; summary?: string; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>; parameters?: Array<{ in: string; name: string }>; requestBody?: unknown };
+type Op = {
+  operationId?: string;
+  tags?: string[];
+  summary?: string;
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  parameters?: Array<{ in: string; name: string }>;
+  requestBody?: unknown;
+};
 
 describe('the OpenAPI document', () => {
   let t: TestApp;
-  let doc: { openapi: string; paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> }; security: unknown[] };
-  const ops = () => Object.entries(doc.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([m, op]) => ({ key: `${m.toUpperCase()} ${path}`, path, method: m, op })));
+  let doc: {
+    openapi: string;
+    paths: Record<string, Record<string, Op>>;
+    components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    security: unknown[];
+  };
+  const ops = () =>
+    Object.entries(doc.paths).flatMap(([path, byMethod]) =>
+      Object.entries(byMethod).map(([m, op]) => ({ key: `${m.toUpperCase()} ${path}`, path, method: m, op })),
+    );
 
   before(async () => {
     t = await testApp();
@@ -57,7 +72,12 @@ describe('the OpenAPI document', () => {
 
   it('lists exactly the routes of the contract', () => {
     assert.match(doc.openapi, /^3\.0\./);
-    assert.deepEqual(ops().map((o) => o.key).sort(), CONTRACT);
+    assert.deepEqual(
+      ops()
+        .map((o) => o.key)
+        .sort(),
+      CONTRACT,
+    );
   });
 
   it('every operation has a unique operationId, tags, a summary, a success response with a schema, and documented errors', () => {
@@ -72,13 +92,19 @@ describe('the OpenAPI document', () => {
       assert.ok(ok.length > 0, `${key}: no success response`);
       for (const [s, r] of ok) assert.ok(Object.values(r.content ?? {})[0]?.schema, `${key}: ${s} has no schema`);
       // The two routes that need no token: health, and the web UI's "am I signed in".
-      if (key !== 'GET /healthz' && key !== 'GET /api/v1/session') assert.ok(op.responses?.['401'], `${key}: 401 not documented`);
-      for (const p of key.match(/\{(\w+)\}/g) ?? []) assert.ok(op.parameters?.some((x) => x.in === 'path' && `{${x.name}}` === p), `${key}: path parameter ${p}`);
+      if (key !== 'GET /healthz' && key !== 'GET /api/v1/session')
+        assert.ok(op.responses?.['401'], `${key}: 401 not documented`);
+      for (const p of key.match(/\{(\w+)\}/g) ?? [])
+        assert.ok(
+          op.parameters?.some((x) => x.in === 'path' && `{${x.name}}` === p),
+          `${key}: path parameter ${p}`,
+        );
     }
   });
 
   it('names the shared shapes and both ways to authenticate', () => {
-    for (const name of ['Error', 'Image', 'Job', 'Lab', 'Node', 'CatalogEntry', 'JobAccepted']) assert.ok(doc.components.schemas[name], name);
+    for (const name of ['Error', 'Image', 'Job', 'Lab', 'Node', 'CatalogEntry', 'JobAccepted'])
+      assert.ok(doc.components.schemas[name], name);
     assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'ticket']);
     assert.deepEqual(doc.paths['/healthz']!.get!.requestBody, undefined);
     assert.ok(doc.paths['/api/v1/images/upload']!.post!.requestBody);

@@ -16,8 +16,20 @@ import { qcow2, tmp } from './fixture.js';
 const TOKEN = 'serve-test-token-0123456789';
 
 /** `vmlab serve` as a process: resolves once its banner names the address. */
-async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; base: string; err: () => string; out: () => string; stop: () => Promise<number | null> }> {
-  const child = spawn(vmlabBin, ['serve', ...args], { env: { ...process.env, VMLAB_HOME: tempHome(), VMLAB_API_TOKEN: TOKEN, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{
+  child: ChildProcess;
+  base: string;
+  err: () => string;
+  out: () => string;
+  stop: () => Promise<number | null>;
+}> {
+  const child = spawn(vmlabBin, ['serve', ...args], {
+    env: { ...process.env, VMLAB_HOME: tempHome(), VMLAB_API_TOKEN: TOKEN, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -28,7 +40,12 @@ async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ chi
     if (Date.now() > end || child.exitCode !== null) throw new Error(`vmlab serve did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const stop = () => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : (child.once('exit', (c) => r(c)), child.kill('SIGTERM'))));
+  const stop = () =>
+    new Promise<number | null>((r) => {
+      if (child.exitCode !== null) return r(child.exitCode);
+      child.once('exit', (c) => r(c));
+      child.kill('SIGTERM');
+    });
   return { child, base: re.exec(err)![1]!, err: () => err, out: () => out, stop };
 }
 
@@ -43,7 +60,8 @@ describe('vmlab serve', () => {
     assert.deepEqual(parseListen('[::1]:9000'), { host: '::1', port: 9000 });
     assert.deepEqual(parseListen('8081'), { host: '127.0.0.1', port: 8081 });
     assert.deepEqual(parseListen('0.0.0.0:0'), { host: '0.0.0.0', port: 0 });
-    for (const bad of ['', 'localhost', '1.2.3.4:70000', 'a b:1']) assert.throws(() => parseListen(bad), { code: 'bad_option' }, bad);
+    for (const bad of ['', 'localhost', '1.2.3.4:70000', 'a b:1'])
+      assert.throws(() => parseListen(bad), { code: 'bad_option' }, bad);
   });
 
   it('bad flags exit 2 with the rule', async () => {
@@ -57,8 +75,37 @@ describe('vmlab serve', () => {
 
   it('on a non-loopback address it warns that the API is reachable from the network; with TLS it serves HTTPS and sets no cookie', async () => {
     const dir = tmp();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const s = await serve(['--listen', '0.0.0.0:0', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const s = await serve([
+      '--listen',
+      '0.0.0.0:0',
+      '--tls-cert',
+      join(dir, 'cert.pem'),
+      '--tls-key',
+      join(dir, 'key.pem'),
+    ]);
     running.push(s.stop);
     assert.match(s.err(), /warning: listening on 0\.0\.0\.0: the API is reachable from the network\n/);
     assert.match(s.base, /^https:\/\/0\.0\.0\.0:\d+$/);
@@ -88,8 +135,15 @@ describe('vmlab serve', () => {
     running.push(s.stop);
     const port = Number(s.base.split(':').at(-1));
     assert.match(s.err(), /host names: lab\.example\.org\n/);
-    const at = (host: string, path = '/healthz', headers: Record<string, string> = {}) => raw(port, path, { host, ...headers });
-    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}`, `localhost.evil.example:${port}`, '']) {
+    const at = (host: string, path = '/healthz', headers: Record<string, string> = {}) =>
+      raw(port, path, { host, ...headers });
+    for (const host of [
+      'evil.example',
+      `evil.example:${port}`,
+      `127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}`,
+      `localhost.evil.example:${port}`,
+      '',
+    ]) {
       const r = await at(host);
       assert.equal(r.status, 421, host);
       assert.equal(JSON.parse(r.body).error.code, 'host_not_allowed', host);
@@ -99,12 +153,26 @@ describe('vmlab serve', () => {
     const session = await at(`evil.example:${port}`, '/api/v1/session');
     assert.equal(session.status, 421);
     // The upgrade is refused before it happens, even with the token.
-    const ws = await at(`evil.example:${port}`, '/api/v1/labs/x/nodes/y/console', { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: `Bearer ${TOKEN}`, origin: `http://evil.example:${port}` });
+    const ws = await at(`evil.example:${port}`, '/api/v1/labs/x/nodes/y/console', {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      authorization: `Bearer ${TOKEN}`,
+      origin: `http://evil.example:${port}`,
+    });
     assert.equal(ws.status, 421);
     const tok = await at(`evil.example:${port}`, `/?token=${TOKEN}`);
     assert.equal(tok.status, 421, 'no login link answered for a foreign name');
     assert.ok(!tok.body.includes(TOKEN));
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, 'lab.example.org', 'lab.example.org:443']) assert.equal((await at(host)).status, 200, host);
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `LOCALHOST:${port}`,
+      'lab.example.org',
+      'lab.example.org:443',
+    ])
+      assert.equal((await at(host)).status, 200, host);
     // The served page and the login link set no cookie.
     const index = await at(`127.0.0.1:${port}`, '/');
     assert.equal(index.status, 200);
@@ -113,8 +181,19 @@ describe('vmlab serve', () => {
     assert.equal(login.status, 303);
     assert.equal(login.headers['set-cookie'], undefined);
     // A ticket, then the WebSocket with it: past auth (404: no such lab), with the token nowhere in a cookie or the URL.
-    const ticket = (await (await fetch(`${s.base.replace('0.0.0.0', '127.0.0.1')}/api/v1/tickets`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { ticket: string };
-    const up = await at(`127.0.0.1:${port}`, `/api/v1/labs/x/nodes/y/console?ticket=${ticket.ticket}`, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', origin: `http://127.0.0.1:${port}` });
+    const ticket = (await (
+      await fetch(`${s.base.replace('0.0.0.0', '127.0.0.1')}/api/v1/tickets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).json()) as { ticket: string };
+    const up = await at(`127.0.0.1:${port}`, `/api/v1/labs/x/nodes/y/console?ticket=${ticket.ticket}`, {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      origin: `http://127.0.0.1:${port}`,
+    });
     assert.equal(up.status, 404, up.body);
     assert.equal(JSON.parse(up.body).error.code, 'lab_not_found');
   });
@@ -128,14 +207,24 @@ describe('vmlab serve', () => {
     const s = await serve(['--listen', '127.0.0.1:0', '--allow-path', allowed]);
     running.push(s.stop);
     assert.match(s.err(), new RegExp(`paths in requests: \\S+, ${allowed.replace(/[.]/g, '\\.')}\n`));
-    const post = (path: string, body: unknown) => fetch(`${s.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const ok = await post('/api/v1/images/import', { path: inside, name: 'in' });
     assert.equal(ok.status, 202, await ok.text());
     const no = await post('/api/v1/images/import', { path: secret, name: 'secret' });
     assert.equal(no.status, 403);
     const e = ((await no.json()) as { error: { code: string; message: string; hint: string } }).error;
     assert.equal(e.code, 'path_not_allowed');
-    assert.match(e.message, new RegExp(`^path: ${secret.replace(/[.]/g, '\\.')} is outside the directories this server may use: .*${allowed.replace(/[.]/g, '\\.')}`));
+    assert.match(
+      e.message,
+      new RegExp(
+        `^path: ${secret.replace(/[.]/g, '\\.')} is outside the directories this server may use: .*${allowed.replace(/[.]/g, '\\.')}`,
+      ),
+    );
     assert.match(e.hint, /--allow-path/);
     const missing = execFileSyncResult(['serve', '--listen', '127.0.0.1:0', '--allow-path', join(outside, 'nope')]);
     assert.equal(missing.code, 2);
@@ -154,12 +243,16 @@ describe('vmlab serve', () => {
     const s = await serve(['--listen', '127.0.0.1:0'], { VMLAB_HOME: home });
     running.push(s.stop);
     assert.match(s.err(), /1 job\(s\) left running by a dead process marked failed/);
-    const got = (await (await fetch(`${s.base}/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { status: string; error: string };
+    const got = (await (
+      await fetch(`${s.base}/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as { status: string; error: string };
     assert.equal(got.status, 'failed');
     assert.match(got.error, new RegExp(`interrupted: its process \\(pid ${dead}\\) is gone`));
   });
 
-  it('with AUTO_DOWNLOAD_IMAGES=true it answers at once, pulls the missing defaults as jobs in the background and logs a summary; a failed one does not stop it', { timeout: 60_000 }, async () => {
+  it('with AUTO_DOWNLOAD_IMAGES=true it answers at once, pulls the missing defaults as jobs in the background and logs a summary; a failed one does not stop it', {
+    timeout: 60_000,
+  }, async () => {
     const files = tmp();
     const img = qcow2(files, 'deb.qcow2', '64M');
     const sum = createHash('sha256').update(readFileSync(img)).digest('hex');
@@ -172,11 +265,19 @@ describe('vmlab serve', () => {
       JSON.stringify({
         images: [
           { id: 'debian-12', url: `${http.url}/deb.qcow2`, checksum: { url: `${http.url}/SHA256SUMS`, style: 'gnu' } },
-          { id: 'ubuntu-24.04', url: `${http.url}/gone.qcow2`, checksum: { url: `${http.url}/SHA256SUMS`, style: 'gnu' } },
+          {
+            id: 'ubuntu-24.04',
+            url: `${http.url}/gone.qcow2`,
+            checksum: { url: `${http.url}/SHA256SUMS`, style: 'gnu' },
+          },
         ],
       }),
     );
-    const s = await serve(['--listen', '127.0.0.1:0'], { AUTO_DOWNLOAD_IMAGES: 'true', VMLAB_DEFAULT_IMAGES: 'debian-12,ubuntu-24.04', VMLAB_CATALOG: catalog });
+    const s = await serve(['--listen', '127.0.0.1:0'], {
+      AUTO_DOWNLOAD_IMAGES: 'true',
+      VMLAB_DEFAULT_IMAGES: 'debian-12,ubuntu-24.04',
+      VMLAB_CATALOG: catalog,
+    });
     running.push(s.stop);
     const H = { authorization: `Bearer ${TOKEN}` };
     assert.deepEqual(await (await fetch(`${s.base}/healthz`)).json(), { ok: true });
@@ -191,7 +292,10 @@ describe('vmlab serve', () => {
     assert.ok(pull, JSON.stringify(jobs));
     // Its event stream: progress with bytes, total, speed and ETA, then the outcome.
     const stream = await (await fetch(`${s.base}/api/v1/jobs/${pull.id}/events`, { headers: H })).text();
-    const events = stream.split('\n\n').filter((f) => f.startsWith('id:')).map((f) => ({ event: /event: (\w+)/.exec(f)![1], data: JSON.parse(/data: (.*)/.exec(f)![1]!) }));
+    const events = stream
+      .split('\n\n')
+      .filter((f) => f.startsWith('id:'))
+      .map((f) => ({ event: /event: (\w+)/.exec(f)![1], data: JSON.parse(/data: (.*)/.exec(f)![1]!) }));
     const size = readFileSync(img).length;
     const moving = events.filter((e) => e.event === 'progress' && e.data.bytes > 0 && e.data.bytes < size);
     assert.ok(moving.length > 0, stream);
@@ -206,19 +310,29 @@ describe('vmlab serve', () => {
       if (Date.now() > end) throw new Error(`no summary in the log:\n${s.out()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const summary = s.out().split('\n').find((l) => l.includes('default images:'))!;
+    const summary = s
+      .out()
+      .split('\n')
+      .find((l) => l.includes('default images:'))!;
     const line = JSON.parse(summary) as { msg: string; ok: string[]; failed: string[] };
     assert.equal(line.msg, 'default images: 1 of 2 ready');
     assert.deepEqual(line.ok, ['debian-12']);
     assert.match(line.failed[0]!, /^ubuntu-24\.04: /);
     assert.equal((await fetch(`${s.base}/healthz`)).status, 200);
-    const images = (await (await fetch(`${s.base}/api/v1/images`, { headers: H })).json()) as Array<{ name: string; status: string }>;
+    const images = (await (await fetch(`${s.base}/api/v1/images`, { headers: H })).json()) as Array<{
+      name: string;
+      status: string;
+    }>;
     assert.ok(images.some((i) => i.status === 'ready'));
   });
 });
 
 /** One HTTP/1.1 request with exactly these headers (Host included: fetch will not send a foreign one). */
-function raw(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers, setHost: false, agent: false }, (r) => {
       let body = '';
@@ -236,7 +350,10 @@ function raw(port: number, path: string, headers: Record<string, string>): Promi
 
 function execFileSyncResult(args: string[]): { code: number; stderr: string } {
   try {
-    execFileSync(vmlabBin, args, { env: { ...process.env, VMLAB_HOME: tempHome(), NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(vmlabBin, args, {
+      env: { ...process.env, VMLAB_HOME: tempHome(), NO_COLOR: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     return { code: 0, stderr: '' };
   } catch (err) {
     const e = err as { status: number; stderr: Buffer };

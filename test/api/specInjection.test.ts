@@ -77,7 +77,10 @@ describe('POST /labs with an inline spec that injects into ssh_config', { concur
       assert.ok(e.details[0].message.startsWith(`expected ${USER_RULE}, ${want.got}`), e.details[0].message);
       assert.ok(e.message.startsWith(`${want.file}: ${want.path}: expected ${USER_RULE}`), e.message);
       const jobs = (await t.app.inject({ url: '/api/v1/jobs', headers: auth })).json() as Array<{ kind: string }>;
-      assert.deepEqual(jobs.filter((j) => j.kind !== 'import'), []); // the image upload's import is the only job
+      assert.deepEqual(
+        jobs.filter((j) => j.kind !== 'import'),
+        [],
+      ); // the image upload's import is the only job
       assert.deepEqual((await t.app.inject({ url: '/api/v1/labs', headers: auth })).json(), []);
       assert.equal(existsSync(join(t.home, 'labs', 'pwnapi')), false);
       await new Promise((res) => setTimeout(res, 500)); // a job that ran anyway would have made it by now

@@ -8,7 +8,10 @@ import { TOKEN, auth, testApp, type TestApp } from './fixture.js';
 function builtApp(): string {
   const root = mkdtempSync('/tmp/vmlab-webroot-');
   mkdirSync(join(root, 'assets'));
-  writeFileSync(join(root, 'index.html'), '<!doctype html><div id="root"></div><script type="module" src="/assets/index-abc.js"></script>');
+  writeFileSync(
+    join(root, 'index.html'),
+    '<!doctype html><div id="root"></div><script type="module" src="/assets/index-abc.js"></script>',
+  );
   writeFileSync(join(root, 'assets', 'index-abc.js'), 'console.log(1)');
   return root;
 }
@@ -68,8 +71,14 @@ describe('the web app is served from the package, the API stays under /api/v1', 
 
   it('GET /api/v1/session says whether the caller is signed in, without a 401; nothing else is open', async () => {
     assert.deepEqual((await t.app.inject({ url: '/api/v1/session' })).json(), { signed_in: false });
-    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie: 'vmlab_token=nope' } })).json(), { signed_in: false });
-    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie: `vmlab_token=${TOKEN}` } })).json(), { signed_in: false }, 'a cookie is no login');
+    assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: { cookie: 'vmlab_token=nope' } })).json(), {
+      signed_in: false,
+    });
+    assert.deepEqual(
+      (await t.app.inject({ url: '/api/v1/session', headers: { cookie: `vmlab_token=${TOKEN}` } })).json(),
+      { signed_in: false },
+      'a cookie is no login',
+    );
     assert.deepEqual((await t.app.inject({ url: '/api/v1/session', headers: auth })).json(), { signed_in: true });
     assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/session' })).statusCode, 401);
     assert.equal((await t.app.inject({ url: '/api/v1/session/x' })).statusCode, 401);
@@ -80,7 +89,10 @@ describe('the web app is served from the package, the API stays under /api/v1', 
     const r = await t.app.inject({ url: '/api/v1/catalog', headers: auth });
     const entries = r.json() as Array<{ id: string; checksum?: { url: string; style: string } }>;
     assert.ok(entries.length > 0);
-    assert.ok(entries.every((e) => e.checksum && /^https?:\/\//.test(e.checksum.url)), JSON.stringify(entries[0]));
+    assert.ok(
+      entries.every((e) => e.checksum && /^https?:\/\//.test(e.checksum.url)),
+      JSON.stringify(entries[0]),
+    );
   });
 });
 

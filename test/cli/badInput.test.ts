@@ -10,8 +10,16 @@ describe('vmlab deploy with bad input', () => {
   const home = tempHome();
   const env = { VMLAB_HOME: home };
   const cases: Array<[string, string, string]> = [
-    ['invalid JSON', writeSpecDir({ ...baseSpec(), raw: { 'topology.json': '{ "devices": { "r1": {}, } }' } }), 'topology.json: invalid JSON at line 1, column 26: expected a property name ("key")'],
-    ['missing image', writeSpecDir(baseSpec('/nonexistent/base.qcow2')), 'platforms.json: platforms.vs.vm_image: image file not found: /nonexistent/base.qcow2'],
+    [
+      'invalid JSON',
+      writeSpecDir({ ...baseSpec(), raw: { 'topology.json': '{ "devices": { "r1": {}, } }' } }),
+      'topology.json: invalid JSON at line 1, column 26: expected a property name ("key")',
+    ],
+    [
+      'missing image',
+      writeSpecDir(baseSpec('/nonexistent/base.qcow2')),
+      'platforms.json: platforms.vs.vm_image: image file not found: /nonexistent/base.qcow2',
+    ],
     ['missing spec dir', '/nonexistent/specs', '/nonexistent/specs: spec directory not found'],
   ];
   for (const [name, dir, message] of cases) {

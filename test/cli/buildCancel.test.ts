@@ -15,21 +15,34 @@ import { writeVrnetlabFixture } from '../helpers/vrnetlabFixture.js';
  */
 function setup() {
   const work = tempHome();
-  const { root, deviceDir } = writeVrnetlabFixture(join(work, 'vrnetlab'), { extraMake: 'docker-build:\n\tsleep 60 & echo $$! > sleeper.pid; wait\n' });
+  const { root, deviceDir } = writeVrnetlabFixture(join(work, 'vrnetlab'), {
+    extraMake: 'docker-build:\n\tsleep 60 & echo $$! > sleeper.pid; wait\n',
+  });
   mkdirSync(join(work, 'bin'));
   writeFileSync(join(work, 'bin', 'docker'), '#!/bin/sh\n[ "$1" = version ] && echo 20.10.24 && exit 0\nexit 1\n');
   chmodSync(join(work, 'bin', 'docker'), 0o755);
   const disk = join(work, 'vJunos-router-23.2R1.15.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
-  const env = { VMLAB_HOME: join(work, 'home'), VRNETLAB_PATH: root, PATH: `${join(work, 'bin')}:${process.env.PATH}`, NO_COLOR: '1' };
+  const env = {
+    VMLAB_HOME: join(work, 'home'),
+    VRNETLAB_PATH: root,
+    PATH: `${join(work, 'bin')}:${process.env.PATH}`,
+    NO_COLOR: '1',
+  };
   return { work, deviceDir, disk, env };
 }
 
 /** The build job, once make has started the (stand-in) docker build; its step shows in the record. */
 async function runningBuild(env: NodeJS.ProcessEnv, deviceDir: string): Promise<string> {
-  for (let i = 0; i < 150 && !readdirSync(deviceDir).includes('sleeper.pid'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 150 && !readdirSync(deviceDir).includes('sleeper.pid'); i++)
+    await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 400));
-  const jobs = JSON.parse((await vmlab(['jobs', 'list', '--json'], env)).stdout) as Array<{ id: string; kind: string; status: string; detail: string }>;
+  const jobs = JSON.parse((await vmlab(['jobs', 'list', '--json'], env)).stdout) as Array<{
+    id: string;
+    kind: string;
+    status: string;
+    detail: string;
+  }>;
   const b = jobs.find((j) => j.kind === 'build' && j.status === 'running');
   if (!b) throw new Error(`no running build: ${JSON.stringify(jobs)}`);
   assert.match(b.detail, /"step":"(make|clean|docker build)"/);
@@ -50,10 +63,18 @@ describe('cli: cancelling a vrnetlab build', { timeout: 120_000 }, () => {
     assert.equal((await vmlab(['jobs', 'cancel', id], s.env)).code, 0);
     const r = await build;
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /error: build cancelled: make IMAGES=vJunos-router-23\.2R1\.15\.qcow2 docker-image in .* and the docker commands it ran were stopped/);
+    assert.match(
+      r.stderr,
+      /error: build cancelled: make IMAGES=vJunos-router-23\.2R1\.15\.qcow2 docker-image in .* and the docker commands it ran were stopped/,
+    );
     await new Promise((res) => setTimeout(res, 300));
     assert.ok(sleeperGone(s.deviceDir), 'what make started is gone');
-    assert.deepEqual(readdirSync(s.deviceDir).filter((f) => f !== 'sleeper.pid').sort(), ['Makefile', 'docker']);
+    assert.deepEqual(
+      readdirSync(s.deviceDir)
+        .filter((f) => f !== 'sleeper.pid')
+        .sort(),
+      ['Makefile', 'docker'],
+    );
     const job = JSON.parse((await vmlab(['jobs', 'show', '--json', id], s.env)).stdout) as { status: string };
     assert.equal(job.status, 'cancelled');
   });
@@ -61,7 +82,10 @@ describe('cli: cancelling a vrnetlab build', { timeout: 120_000 }, () => {
   it('Ctrl-C (SIGINT) of build-docker cancels its job and exits 130', async () => {
     const s = setup();
     assert.equal((await vmlab(['images', 'import', '--no-build', s.disk], s.env)).code, 0);
-    const child = spawn(vmlabBin, ['images', 'build-docker', 'vJunos-router-23.2R1.15'], { env: { ...process.env, ...s.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(vmlabBin, ['images', 'build-docker', 'vJunos-router-23.2R1.15'], {
+      env: { ...process.env, ...s.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const id = await runningBuild(s.env, s.deviceDir);
@@ -71,6 +95,11 @@ describe('cli: cancelling a vrnetlab build', { timeout: 120_000 }, () => {
     assert.match(err, new RegExp(`stopping build job ${id}`));
     await new Promise((res) => setTimeout(res, 300));
     assert.ok(sleeperGone(s.deviceDir));
-    assert.deepEqual(readdirSync(s.deviceDir).filter((f) => f !== 'sleeper.pid').sort(), ['Makefile', 'docker']);
+    assert.deepEqual(
+      readdirSync(s.deviceDir)
+        .filter((f) => f !== 'sleeper.pid')
+        .sort(),
+      ['Makefile', 'docker'],
+    );
   });
 });

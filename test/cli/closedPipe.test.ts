@@ -20,9 +20,16 @@ interface Closed {
  * Run the real CLI with one of its output pipes closed by the reader:
  * at once (`| true`), or after the first line (`| head -1`).
  */
-function runClosing(args: string[], env: NodeJS.ProcessEnv, opts: { stream: 'stdout' | 'stderr'; after: 'nothing' | 'first-line' }): Promise<Closed> {
+function runClosing(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { stream: 'stdout' | 'stderr'; after: 'nothing' | 'first-line' },
+): Promise<Closed> {
   return new Promise((done) => {
-    const child = spawn(vmlabBin, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(vmlabBin, args, {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const closing = child[opts.stream];
     const open = opts.stream === 'stdout' ? child.stderr : child.stdout;
     let other = '';
@@ -56,7 +63,10 @@ function homeWithLabs(count: number): string {
     const name = `lab${String(i).padStart(3, '0')}`;
     const dir = labDir(home, name);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(labFiles(dir).state, JSON.stringify({ ...initialState({ ...plan, name }, new Date()), status: 'running' }));
+    writeFileSync(
+      labFiles(dir).state,
+      JSON.stringify({ ...initialState({ ...plan, name }, new Date()), status: 'running' }),
+    );
   }
   return home;
 }
@@ -88,22 +98,38 @@ describe('a closed output pipe ends the command quietly', () => {
     const a = await runClosing(['--help'], { VMLAB_HOME: tempHome() }, { stream: 'stdout', after: 'nothing' });
     assert.equal(a.code, 0, a.other);
     assert.equal(a.other, '');
-    const b = await runClosing(['stop', '--help'], { VMLAB_HOME: tempHome() }, { stream: 'stdout', after: 'first-line' });
+    const b = await runClosing(
+      ['stop', '--help'],
+      { VMLAB_HOME: tempHome() },
+      { stream: 'stdout', after: 'first-line' },
+    );
     assert.equal(b.firstLine, 'Usage: vmlab stop [options] <node>');
     assert.equal(b.code, 0, b.other);
     assert.equal(b.other, '');
   });
 
   it('a closed stderr does not change the exit code of a failure', async () => {
-    const bad = await runClosing(['stop', '--timeout', 'abc', 'r1'], { VMLAB_HOME: tempHome() }, { stream: 'stderr', after: 'nothing' });
+    const bad = await runClosing(
+      ['stop', '--timeout', 'abc', 'r1'],
+      { VMLAB_HOME: tempHome() },
+      { stream: 'stderr', after: 'nothing' },
+    );
     assert.equal(bad.code, 2);
     assert.equal(bad.other, '');
-    const none = await runClosing(['ssh', 'r1', '--', 'true'], { VMLAB_HOME: tempHome() }, { stream: 'stderr', after: 'nothing' });
+    const none = await runClosing(
+      ['ssh', 'r1', '--', 'true'],
+      { VMLAB_HOME: tempHome() },
+      { stream: 'stderr', after: 'nothing' },
+    );
     assert.equal(none.code, 2);
   });
 
   it('a closed stderr does not stop a command that succeeds', async () => {
-    const r = await runClosing(['status', '--json'], { VMLAB_HOME: tempHome() }, { stream: 'stderr', after: 'nothing' });
+    const r = await runClosing(
+      ['status', '--json'],
+      { VMLAB_HOME: tempHome() },
+      { stream: 'stderr', after: 'nothing' },
+    );
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.other), []);
   });

@@ -19,17 +19,35 @@ describe('vmlab doctor: capacity', () => {
     const avail = Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
     assert.ok(Math.abs(c.mem_available_mb - avail) < avail * 0.2, `${c.mem_available_mb} vs ${avail}`);
     assert.equal(c.load.length, 3);
-    assert.deepEqual(c.fits.map((f: { what: string }) => f.what), ['128 MiB', '512 MiB', '1024 MiB', '2048 MiB', '4096 MiB', '8192 MiB']);
+    assert.deepEqual(
+      c.fits.map((f: { what: string }) => f.what),
+      ['128 MiB', '512 MiB', '1024 MiB', '2048 MiB', '4096 MiB', '8192 MiB'],
+    );
     for (const f of c.fits) assert.equal(f.nodes, Math.floor(c.mem_available_mb / f.per_node_mb));
     assert.ok(c.fits[0].per_node_mb > 128);
   });
 
   it('with -S, for each platform of the spec (vm_memory, else the 4096 MiB default), in words too', async () => {
-    const dir = writeSpecDir({ topology: { devices: { a: {} } }, platforms: { platforms: { small: { vm_image: '/x.qcow2', vm_memory: 256 }, big: { vm_image: '/y.qcow2' } } } });
+    const dir = writeSpecDir({
+      topology: { devices: { a: {} } },
+      platforms: { platforms: { small: { vm_image: '/x.qcow2', vm_memory: 256 }, big: { vm_image: '/y.qcow2' } } },
+    });
     const j = JSON.parse((await vmlab(['doctor', '-S', dir, '--json'], env, 60_000)).stdout).capacity;
-    assert.deepEqual(j.fits.map((f: { what: string; memory_mb: number }) => [f.what, f.memory_mb]), [['small', 256], ['big', 4096]]);
+    assert.deepEqual(
+      j.fits.map((f: { what: string; memory_mb: number }) => [f.what, f.memory_mb]),
+      [
+        ['small', 256],
+        ['big', 4096],
+      ],
+    );
     const text = (await vmlab(['doctor', '-S', dir], env, 60_000)).stdout;
-    assert.match(text, new RegExp(`^capacity\\n  ${availableParallelism()} cores, \\d+ of \\d+ MiB memory available, load [\\d.]+ [\\d.]+ [\\d.]+; deploy boots \\d+ node\\(s\\) at a time$`, 'm'));
+    assert.match(
+      text,
+      new RegExp(
+        `^capacity\\n  ${availableParallelism()} cores, \\d+ of \\d+ MiB memory available, load [\\d.]+ [\\d.]+ [\\d.]+; deploy boots \\d+ node\\(s\\) at a time$`,
+        'm',
+      ),
+    );
     assert.match(text, / node\(s\) of small fit \(\d+ MiB each with QEMU\)/);
   });
 });

@@ -22,14 +22,19 @@ describe('numeric options are validated', () => {
     const results = await Promise.all(bad.map((b) => vmlab(['stop', '--timeout', b, 'r1'], env)));
     results.forEach((r, i) => {
       assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.split('\n')[0], `error: option --timeout: expected a whole number of seconds ≥ 0, got ${JSON.stringify(bad[i])}`);
+      assert.equal(
+        r.stderr.split('\n')[0],
+        `error: option --timeout: expected a whole number of seconds ≥ 0, got ${JSON.stringify(bad[i])}`,
+      );
       assert.doesNotMatch(r.stderr, /\n\s+at /);
       assert.equal(r.stdout, '');
     });
   });
 
   it('a valid --timeout gets past option parsing (to "no lab is deployed", exit 2: not found)', async () => {
-    const results = await Promise.all([['--timeout', '0'], ['--timeout=30'], []].map((args) => vmlab(['stop', ...args, 'r1'], env)));
+    const results = await Promise.all(
+      [['--timeout', '0'], ['--timeout=30'], []].map((args) => vmlab(['stop', ...args, 'r1'], env)),
+    );
     for (const r of results) {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^error: no lab is deployed/);
@@ -41,17 +46,23 @@ describe('numeric options are validated', () => {
     assert.equal(parseWholeNumber('--n', '+15', { unit: 'seconds' }), 15);
     assert.equal(parseWholeNumber('--n', '007', { unit: 'seconds' }), 7);
     assert.equal(parseWholeNumber('--n', '64', { unit: 'NICs', min: 1, max: 64 }), 64);
-    assert.throws(() => parseWholeNumber('--n', '65', { unit: 'NICs', min: 1, max: 64 }), { message: 'option --n: expected a whole number of NICs from 1 to 64, got "65"' });
+    assert.throws(() => parseWholeNumber('--n', '65', { unit: 'NICs', min: 1, max: 64 }), {
+      message: 'option --n: expected a whole number of NICs from 1 to 64, got "65"',
+    });
     assert.throws(() => parseWholeNumber('--n', '0', { unit: 'NICs', min: 1, max: 64 }), OptionError);
     for (const bad of ['Infinity', '1e3', '0x10', '', ' 3', '3 ', '1_000', '99999999999999999999']) {
-      assert.throws(() => parseWholeNumber('--timeout', bad, { unit: 'seconds' }), { message: `option --timeout: expected a whole number of seconds ≥ 0, got ${JSON.stringify(bad)}` });
+      assert.throws(() => parseWholeNumber('--timeout', bad, { unit: 'seconds' }), {
+        message: `option --timeout: expected a whole number of seconds ≥ 0, got ${JSON.stringify(bad)}`,
+      });
     }
   });
 
   it('every option that takes a number has a validating parser', () => {
     const program = new Command('vmlab').enablePositionalOptions();
-    for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images, jobs, doctor]) register(program);
-    const numeric = /<(seconds|secs|ms|n|num|number|count|port|bytes|size|percent|timeout|retries|jobs|cpus|memory|mb)>/i;
+    for (const register of [deploy, destroy, status, ssh, console_, nodeControl, images, jobs, doctor])
+      register(program);
+    const numeric =
+      /<(seconds|secs|ms|n|num|number|count|port|bytes|size|percent|timeout|retries|jobs|cpus|memory|mb)>/i;
     const unparsed: string[] = [];
     const walk = (cmd: Command) => {
       for (const o of cmd.options as Option[]) {

@@ -12,7 +12,10 @@ describe('vmlab graph and inventory', () => {
   const env = { VMLAB_HOME: tempHome() };
 
   it('graph -S draws a spec dir that is not deployed (its images need not exist), in both formats', async () => {
-    for (const [format, ext] of [['mermaid', 'mmd'], ['dot', 'dot']] as const) {
+    for (const [format, ext] of [
+      ['mermaid', 'mmd'],
+      ['dot', 'dot'],
+    ] as const) {
       const r = await vmlab(['graph', '-S', join(fixtures, 'newtron-specs/2node-vs'), '--format', format], env);
       assert.equal(r.code, 0, r.stderr);
       assertGolden(r.stdout, join(fixtures, 'golden', `newtron-specs__2node-vs.graph.${ext}`));

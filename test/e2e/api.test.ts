@@ -29,7 +29,7 @@ async function follow(base: string, jobId: string): Promise<SseEvent[]> {
   const dec = new TextDecoder();
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     buf += dec.decode(chunk, { stream: true });
-    let i;
+    let i: number;
     while ((i = buf.indexOf('\n\n')) >= 0) {
       const frame = buf.slice(0, i);
       buf = buf.slice(i + 2);
@@ -42,7 +42,9 @@ async function follow(base: string, jobId: string): Promise<SseEvent[]> {
 }
 
 /** A console viewer: everything received, and a way to wait for text. */
-function viewer(url: string): Promise<{ ws: WebSocket; seen: () => string; waitFor: (s: string, ms?: number) => Promise<void> }> {
+function viewer(
+  url: string,
+): Promise<{ ws: WebSocket; seen: () => string; waitFor: (s: string, ms?: number) => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: H });
     let text = '';
@@ -55,7 +57,8 @@ function viewer(url: string): Promise<{ ws: WebSocket; seen: () => string; waitF
         waitFor: async (s, ms = 60_000) => {
           const end = Date.now() + ms;
           while (!text.includes(s)) {
-            if (Date.now() > end) throw new Error(`no "${s}" on the console within ${ms} ms; saw:\n${text.slice(-2000)}`);
+            if (Date.now() > end)
+              throw new Error(`no "${s}" on the console within ${ms} ms; saw:\n${text.slice(-2000)}`);
             await new Promise((r) => setTimeout(r, 50));
           }
         },
@@ -87,7 +90,11 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
   let stderr = '';
   let stdout = '';
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, { method, headers: { ...H, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...H, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
@@ -96,7 +103,16 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
   before(async () => {
     // The tiny guest is imported by path: its cache dir is a root the server may read (--allow-path).
     image = await tinyGuest();
-    server = spawn(vmlabBin, ['serve', '--listen', '127.0.0.1:0', '--allow-path', dirname(image)], { env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(vmlabBin, ['serve', '--listen', '127.0.0.1:0', '--allow-path', dirname(image)], {
+      env: {
+        ...process.env,
+        VMLAB_HOME: home,
+        VMLAB_API_TOKEN: TOKEN,
+        VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '',
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const end = Date.now() + 20_000;
@@ -148,12 +164,23 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
     const r = await api('POST', '/api/v1/labs', {
       name: 'e2eapi',
       topology: {
-        devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
+        devices: {
+          r1: { interfaces: { eth1: { link: 'r2:eth1' } } },
+          r2: { interfaces: { eth1: { link: 'r1:eth1' } } },
+        },
         vmlab: { name: 'e2eapi', link_port_base: PORTS, console_port_base: PORTS + 10, ssh_port_base: PORTS + 20 },
       },
       platforms: {
         platforms: {
-          tiny: { vm_image: 'tiny', vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
+          tiny: {
+            vm_image: 'tiny',
+            vm_memory: 256,
+            vm_cpus: 1,
+            vm_nic_driver: 'virtio-net-pci',
+            vm_interface_map: 'linux',
+            vm_credentials: { user: 'root', pass: 'vmlab' },
+            vm_boot_timeout: 180,
+          },
         },
       },
       profiles: { r1: { platform: 'tiny' }, r2: { platform: 'tiny' } },
@@ -164,10 +191,15 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
     assert.equal(events.at(-1)!.data.status, 'succeeded', JSON.stringify(events.filter((e) => e.event !== 'progress')));
     const lab = (await api('GET', '/api/v1/labs/e2eapi')).body;
     assert.equal(lab.status, 'running');
-    assert.deepEqual(lab.nodes.map((n: { status: string }) => n.status), ['running', 'running']);
+    assert.deepEqual(
+      lab.nodes.map((n: { status: string }) => n.status),
+      ['running', 'running'],
+    );
   });
 
-  it('two WebSocket viewers share the serial console: what one types, both see answered', { timeout: 120_000 }, async () => {
+  it('two WebSocket viewers share the serial console: what one types, both see answered', {
+    timeout: 120_000,
+  }, async () => {
     // The server reaches the console through its owner-only unix socket: no TCP console port is open.
     const r1 = (await api('GET', '/api/v1/labs/e2eapi')).body.nodes.find((n: { node: string }) => n.node === 'r1');
     assert.deepEqual([r1.console_port, r1.console_socket], [null, join(home, 'labs', 'e2eapi', 'qemu', 'r1.console')]);
@@ -208,7 +240,10 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
     const s = await api('POST', '/api/v1/labs/e2eapi/nodes/r2/stop', { timeout_sec: 5 });
     assert.equal(s.status, 200, JSON.stringify(s.body));
     assert.equal(s.body.result, 'stopped');
-    assert.equal((await api('GET', '/api/v1/labs/e2eapi')).body.nodes.find((n: { node: string }) => n.node === 'r2').status, 'stopped');
+    assert.equal(
+      (await api('GET', '/api/v1/labs/e2eapi')).body.nodes.find((n: { node: string }) => n.node === 'r2').status,
+      'stopped',
+    );
     const st = await api('POST', '/api/v1/labs/e2eapi/nodes/r2/start');
     assert.equal(st.status, 200, JSON.stringify(st.body));
     assert.equal(st.body.already, false);
@@ -234,7 +269,10 @@ describe('vmlab serve, end to end', { concurrency: false }, () => {
     assert.equal(await exited, 0);
     assert.match(stderr, /SIGTERM: closing the server/);
     assert.ok(!stdout.includes(TOKEN), 'the token is in the log');
-    const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; req?: { url: string } });
+    const lines = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; req?: { url: string } });
     assert.ok(lines.filter((l) => l.msg === 'request completed').length >= 10);
     assert.ok(lines.some((l) => l.req?.url === '/api/v1/images/upload'));
   });

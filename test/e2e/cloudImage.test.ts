@@ -54,8 +54,22 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     assert.equal(pull.code, 0, pull.stderr);
     const dir = writeSpecDir(
       {
-        topology: { devices: { c1: {} }, vmlab: { name: 'cloud', console_port_base: 27100, ssh_port_base: 27200, link_port_base: 27000 } },
-        platforms: { platforms: { cloud: { vm_image: 'debian-12', vm_memory: 1024, vm_cpus: 2, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 600 } } },
+        topology: {
+          devices: { c1: {} },
+          vmlab: { name: 'cloud', console_port_base: 27100, ssh_port_base: 27200, link_port_base: 27000 },
+        },
+        platforms: {
+          platforms: {
+            cloud: {
+              vm_image: 'debian-12',
+              vm_memory: 1024,
+              vm_cpus: 2,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_boot_timeout: 600,
+            },
+          },
+        },
         profiles: { c1: { platform: 'cloud', cloud_init: { runcmd: ['touch /run/vmlab-runcmd'] } } },
       },
       'cloud',
@@ -63,7 +77,17 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     spec = dir;
     const deploy = await vmlab(['deploy', '-S', dir], env, 900_000);
     assert.equal(deploy.code, 0, deploy.stderr);
-    const r = await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'cloud-init status; hostname; whoami; sudo -n true && echo sudo-ok; ls /run/vmlab-runcmd'], env);
+    const r = await vmlab(
+      [
+        'ssh',
+        'c1',
+        '--',
+        'sh',
+        '-c',
+        'cloud-init status; hostname; whoami; sudo -n true && echo sudo-ok; ls /run/vmlab-runcmd',
+      ],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'status: done\nc1\ndebian\nsudo-ok\n/run/vmlab-runcmd\n');
     // Strict host-key checking against the key vmlab put in the seed.
@@ -72,9 +96,14 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     assert.ok(basename(dir) === 'cloud');
   });
 
-  it('exported, destroyed and deployed warm: ready at once, cloud-init done, hostname and host key kept', { timeout: 600_000 }, async (t) => {
+  it('exported, destroyed and deployed warm: ready at once, cloud-init done, hostname and host key kept', {
+    timeout: 600_000,
+  }, async (t) => {
     if (!image || !spec) return t.skip('needs the cloud lab of the test before');
-    await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'echo provisioned | sudo -n tee /etc/vmlab-provisioned >/dev/null'], env);
+    await vmlab(
+      ['ssh', 'c1', '--', 'sh', '-c', 'echo provisioned | sudo -n tee /etc/vmlab-provisioned >/dev/null'],
+      env,
+    );
     const x = await vmlab(['snapshot', '--name', 'ready', '--export', 'ready', 'cloud'], env, 300_000);
     assert.equal(x.code, 0, x.stderr);
     assert.equal((await vmlab(['destroy', 'cloud'], env)).code, 0);
@@ -83,21 +112,40 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     assert.equal(warm.code, 0, warm.stdout + warm.stderr);
     console.log(`# warm deploy of the cloud-init lab: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // StrictHostKeyChecking=yes against the exported host key: a changed key would fail here.
-    const r = await vmlab(['ssh', 'c1', '--', 'sh', '-c', 'cloud-init status; hostname; cat /etc/vmlab-provisioned; date +%s'], env);
+    const r = await vmlab(
+      ['ssh', 'c1', '--', 'sh', '-c', 'cloud-init status; hostname; cat /etc/vmlab-provisioned; date +%s'],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     const [status, host, mark, clock] = r.stdout.trim().split('\n');
     assert.deepEqual([status, host, mark], ['status: done', 'c1', 'provisioned']);
     assert.ok(Math.abs(Number(clock) - Date.now() / 1000) < 5, `guest clock ${clock} vs host ${Date.now() / 1000}`);
   });
 
-  it('checkpointed into the library: two nodes start from it, each its own host, host key and lab key', { timeout: 600_000 }, async (t) => {
+  it('checkpointed into the library: two nodes start from it, each its own host, host key and lab key', {
+    timeout: 600_000,
+  }, async (t) => {
     if (!image || !spec) return t.skip('needs the cloud lab of the tests before');
     const cp = await vmlab(['images', 'checkpoint', 'cloud/c1', '--name', 'debian-booted'], env, 300_000);
     assert.equal(cp.code, 0, cp.stderr);
     const dir = writeSpecDir(
       {
-        topology: { devices: { k1: {}, k2: {} }, vmlab: { name: 'cloudck', console_port_base: 27110, ssh_port_base: 27210, link_port_base: 27010 } },
-        platforms: { platforms: { cloud: { vm_image: 'debian-booted', vm_memory: 1024, vm_cpus: 2, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 300 } } },
+        topology: {
+          devices: { k1: {}, k2: {} },
+          vmlab: { name: 'cloudck', console_port_base: 27110, ssh_port_base: 27210, link_port_base: 27010 },
+        },
+        platforms: {
+          platforms: {
+            cloud: {
+              vm_image: 'debian-booted',
+              vm_memory: 1024,
+              vm_cpus: 2,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_boot_timeout: 300,
+            },
+          },
+        },
         profiles: { k1: { platform: 'cloud' }, k2: { platform: 'cloud' } },
       },
       'cloudck',
@@ -109,11 +157,26 @@ describe('a cloud image from the catalog to cloud-init', { concurrency: false },
     try {
       for (const node of ['k1', 'k2']) {
         // StrictHostKeyChecking=yes against this lab's key for the node: the checkpoint's key would fail here.
-        const r = await vmlab(['--lab', 'cloudck', 'ssh', node, '--', 'sh', '-c', 'cloud-init status; hostname; cat /etc/vmlab-provisioned; sudo -n true && echo sudo-ok; date +%s'], env);
+        const r = await vmlab(
+          [
+            '--lab',
+            'cloudck',
+            'ssh',
+            node,
+            '--',
+            'sh',
+            '-c',
+            'cloud-init status; hostname; cat /etc/vmlab-provisioned; sudo -n true && echo sudo-ok; date +%s',
+          ],
+          env,
+        );
         assert.equal(r.code, 0, r.stderr);
         const [status, host, mark, sudo, clock] = r.stdout.trim().split('\n');
         assert.deepEqual([status, host, mark, sudo], ['status: done', node, 'provisioned', 'sudo-ok']);
-        assert.ok(Math.abs(Number(clock) - Date.now() / 1000) < 10, `${node} clock ${clock} vs host ${Date.now() / 1000}`);
+        assert.ok(
+          Math.abs(Number(clock) - Date.now() / 1000) < 10,
+          `${node} clock ${clock} vs host ${Date.now() / 1000}`,
+        );
       }
     } finally {
       await vmlab(['destroy', '--force', 'cloudck'], env);

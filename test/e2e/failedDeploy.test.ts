@@ -15,9 +15,19 @@ function neverBoots(ports: number, bootTimeout: number) {
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '64M']);
   const spec = baseSpec(blank);
   for (const p of Object.values((spec.platforms as any).platforms)) (p as any).vm_boot_timeout = bootTimeout;
-  Object.assign((spec.topology as any).vmlab, { link_port_base: ports, console_port_base: ports + 100, ssh_port_base: ports + 200 });
+  Object.assign((spec.topology as any).vmlab, {
+    link_port_base: ports,
+    console_port_base: ports + 100,
+    ssh_port_base: ports + 200,
+  });
   const dir = writeSpecDir(spec);
-  return { home, dir, env: { VMLAB_HOME: home }, labDir: join(home, 'labs', 'sparse'), profile: () => readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8') };
+  return {
+    home,
+    dir,
+    env: { VMLAB_HOME: home },
+    labDir: join(home, 'labs', 'sparse'),
+    profile: () => readFileSync(join(dir, 'profiles', 'r1.json'), 'utf8'),
+  };
 }
 
 describe('a failed deploy', () => {
@@ -43,7 +53,10 @@ describe('a failed deploy', () => {
   it('interrupted with Ctrl-C (SIGINT) stops what it started and exits 130', { timeout: 60_000 }, async () => {
     const t = neverBoots(25300, 120);
     const before = t.profile();
-    const child = spawn(vmlabBin, ['deploy', '-S', t.dir, '--max-parallel', '3'], { env: { ...process.env, ...t.env }, stdio: 'ignore' });
+    const child = spawn(vmlabBin, ['deploy', '-S', t.dir, '--max-parallel', '3'], {
+      env: { ...process.env, ...t.env },
+      stdio: 'ignore',
+    });
     // Wait until the VMs run, then interrupt.
     for (let i = 0; i < 300 && findQemusUnder(t.labDir).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(findQemusUnder(t.labDir).length, 3);

@@ -27,9 +27,18 @@ import { tinyGuest } from '../helpers/tinyGuest.js';
  * (Not 10.0.2.0/24: that is QEMU user-mode networking's subnet on eth0.)
  */
 const addresses: Record<string, Array<[string, string]>> = {
-  r1: [['eth1', '10.1.1.1/30'], ['eth3', '10.1.2.1/30']],
-  r2: [['eth1', '10.1.1.2/30'], ['eth2', '10.1.3.2/30']],
-  r3: [['eth2', '10.1.2.2/30'], ['eth3', '10.1.3.1/30']],
+  r1: [
+    ['eth1', '10.1.1.1/30'],
+    ['eth3', '10.1.2.1/30'],
+  ],
+  r2: [
+    ['eth1', '10.1.1.2/30'],
+    ['eth2', '10.1.3.2/30'],
+  ],
+  r3: [
+    ['eth2', '10.1.2.2/30'],
+    ['eth3', '10.1.3.1/30'],
+  ],
 };
 const pings: Array<[string, string]> = [
   ['r1', '10.1.1.2'],
@@ -57,18 +66,44 @@ function labSpec(image: string, name: string, base: number) {
   return writeSpecDir(
     {
       topology: {
-        devices: { r1: { interfaces: { Ethernet0: { link: 'r2:eth1' }, Ethernet8: { link: 'r3:eth2' } } }, r2: {}, r3: {} },
+        devices: {
+          r1: { interfaces: { Ethernet0: { link: 'r2:eth1' }, Ethernet8: { link: 'r3:eth2' } } },
+          r2: {},
+          r3: {},
+        },
         links: [
           { a: 'r1:Ethernet0', z: 'r2:eth1' },
           { a: 'r1:Ethernet8', z: 'r3:eth2' },
           { a: 'r3:eth3', z: 'r2:eth2' },
         ],
-        vmlab: { name, link_transport: 'tcp', link_port_base: base, console_port_base: base + 100, ssh_port_base: base + 200 },
+        vmlab: {
+          name,
+          link_transport: 'tcp',
+          link_port_base: base,
+          console_port_base: base + 100,
+          ssh_port_base: base + 200,
+        },
       },
       platforms: {
         platforms: {
-          vs: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'e1000', vm_interface_map: 'stride-4', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
-          host: { vm_image: image, vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
+          vs: {
+            vm_image: image,
+            vm_memory: 192,
+            vm_cpus: 1,
+            vm_nic_driver: 'e1000',
+            vm_interface_map: 'stride-4',
+            vm_credentials: { user: 'root', pass: 'vmlab' },
+            vm_boot_timeout: 180,
+          },
+          host: {
+            vm_image: image,
+            vm_memory: 192,
+            vm_cpus: 1,
+            vm_nic_driver: 'virtio-net-pci',
+            vm_interface_map: 'linux',
+            vm_credentials: { user: 'root', pass: 'vmlab' },
+            vm_boot_timeout: 180,
+          },
         },
       },
       profiles: profileText,
@@ -78,7 +113,9 @@ function labSpec(image: string, name: string, base: number) {
 }
 
 async function setAddresses(env: NodeJS.ProcessEnv, node: string): Promise<void> {
-  const cmds = addresses[node]!.map(([dev, ip]) => `ip addr add ${ip} dev ${dev} && ip link set ${dev} up`).join(' && ');
+  const cmds = addresses[node]!.map(([dev, ip]) => `ip addr add ${ip} dev ${dev} && ip link set ${dev} up`).join(
+    ' && ',
+  );
   const r = await vmlab(['ssh', node, '--', 'sh', '-c', cmds], env, 60_000);
   assert.equal(r.stderr, '');
   assert.equal(r.code, 0);
@@ -126,7 +163,9 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
 
   before(async () => {
     dir = labSpec(await tinyGuest(), name, base);
-    profilesBefore = Object.fromEntries(['r1', 'r2', 'r3'].map((n) => [n, readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')]));
+    profilesBefore = Object.fromEntries(
+      ['r1', 'r2', 'r3'].map((n) => [n, readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8')]),
+    );
   });
   after(async () => {
     await vmlab(['destroy', '--force', name], env);
@@ -153,14 +192,21 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
     const r = await vmlab(['ssh', 'r1', '--', 'sh', '-c', 'echo "a  b"; hostname'], env);
     assert.equal(r.stdout, 'a  b\nr1\n');
     // Plain OpenSSH with the lab's ssh_config and key, no password.
-    const ssh = spawnSync('ssh', ['-F', join(home, 'labs', name, 'ssh_config'), '-o', 'BatchMode=yes', 'r2', 'hostname'], { encoding: 'utf8' });
+    const ssh = spawnSync(
+      'ssh',
+      ['-F', join(home, 'labs', name, 'ssh_config'), '-o', 'BatchMode=yes', 'r2', 'hostname'],
+      { encoding: 'utf8' },
+    );
     assert.equal(ssh.stdout, 'r2\n');
     const exit = await vmlab(['exec', 'r3', '--', 'sh', '-c', 'exit 7'], env);
     assert.equal(exit.code, 7);
   });
 
   it('attaches to the serial console and logs in there', { timeout: 60_000 }, async () => {
-    const child = spawn(vmlabBin, ['console', 'r2'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(vmlabBin, ['console', 'r2'], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const until = async (text: string) => {
@@ -181,12 +227,22 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
   });
 
   // Before: 127.0.0.1:<console_port> gave any local user (and any guest, via 10.0.2.2) the logged-in shell above.
-  it('keeps each console the owner\'s: another uid is refused the socket, and no TCP console port listens', { timeout: 60_000 }, async (t) => {
+  it("keeps each console the owner's: another uid is refused the socket, and no TCP console port listens", {
+    timeout: 60_000,
+  }, async (t) => {
     const labDir = join(home, 'labs', name);
-    const nodes = (await status()).nodes as Array<{ node: string; console_port: number | null; console_socket: string | null }>;
-    assert.deepEqual(nodes.map((n) => [n.node, n.console_port, n.console_socket]), ['r1', 'r2', 'r3'].map((n) => [n, null, join(labDir, 'qemu', `${n}.console`)]));
+    const nodes = (await status()).nodes as Array<{
+      node: string;
+      console_port: number | null;
+      console_socket: string | null;
+    }>;
+    assert.deepEqual(
+      nodes.map((n) => [n.node, n.console_port, n.console_socket]),
+      ['r1', 'r2', 'r3'].map((n) => [n, null, join(labDir, 'qemu', `${n}.console`)]),
+    );
     assert.equal(statSync(join(labDir, 'qemu')).mode & 0o777, 0o700);
-    for (let i = 0; i < 3; i++) assert.equal(await connectTcp(base + 100 + i), 'ECONNREFUSED', `console port ${base + 100 + i}`);
+    for (let i = 0; i < 3; i++)
+      assert.equal(await connectTcp(base + 100 + i), 'ECONNREFUSED', `console port ${base + 100 + i}`);
     if (!canSwitchUser()) return t.skip('needs root to act as a second user (CI runs as root)');
     // The worst case for the owner: every directory above qemu/ open to others, as a 0755 home is.
     for (const d of [home, join(home, 'labs'), labDir]) chmodSync(d, 0o755);
@@ -246,7 +302,10 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
       // r3: vm_mgmt_egress.
       const argv = readFileSync(`/proc/${(await status()).nodes[2].pid}/cmdline`, 'utf8').split('\0');
       if (findPasst(process.env)) {
-        assert.ok(argv.some((a) => a.startsWith('stream,id=mgmt,')), argv.join(' '));
+        assert.ok(
+          argv.some((a) => a.startsWith('stream,id=mgmt,')),
+          argv.join(' '),
+        );
         assert.equal(await guestConnects(env, 'r3', '10.0.2.2', loop.port), false);
         assert.deepEqual(loop.seen, [], 'host loopback stays unreachable with egress');
         if (ext) {
@@ -255,7 +314,10 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
         }
       } else {
         // Without passt, egress is plain user net: the plan says so.
-        assert.ok(argv.some((a) => a.startsWith('user,id=mgmt,hostfwd=')), argv.join(' '));
+        assert.ok(
+          argv.some((a) => a.startsWith('user,id=mgmt,hostfwd=')),
+          argv.join(' '),
+        );
         const plan = await vmlab(['deploy', '-S', dir, '--dry-run'], env);
         const said = 'r3: management egress (profiles/r3.json vm_mgmt_egress) without passt';
         assertIncludes(plan.stdout + plan.stderr, said);
@@ -299,10 +361,21 @@ describe('a 3-node lab over TCP links', { concurrency: false }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(findQemusUnder(join(home, 'labs', name)), []);
     assert.deepEqual(scanLabPassts(join(home, 'labs', name)), []);
-    for (const port of [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200, base + 201, base + 202]) {
+    for (const port of [
+      base,
+      base + 1,
+      base + 2,
+      base + 100,
+      base + 101,
+      base + 102,
+      base + 200,
+      base + 201,
+      base + 202,
+    ]) {
       assert.equal(await portFree(port), true, `port ${port}`);
     }
-    for (const n of ['r1', 'r2', 'r3']) assert.equal(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8'), profilesBefore[n]);
+    for (const n of ['r1', 'r2', 'r3'])
+      assert.equal(readFileSync(join(dir, 'profiles', `${n}.json`), 'utf8'), profilesBefore[n]);
     assert.equal(existsSync(join(home, 'labs', name)), false);
     assert.equal((await vmlab(['destroy', name], env)).code, 0); // idempotent
   });

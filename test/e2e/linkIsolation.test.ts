@@ -23,7 +23,6 @@ const OWNER_MAC = '02:00:00:00:77:77';
 const EVIL_MAC = '02:66:66:66:66:66';
 const ip = { r1: '10.1.1.1', r2: '10.1.1.2' } as const;
 
-
 const udpFree = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = createSocket('udp4');
@@ -87,7 +86,9 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
     await ping('r2', ip.r1);
   });
 
-  it('keeps out another user\'s ARP frame: no port to send to, EACCES on the sockets', { timeout: 120_000 }, async () => {
+  it("keeps out another user's ARP frame: no port to send to, EACCES on the sockets", {
+    timeout: 120_000,
+  }, async () => {
     const status = JSON.parse((await vmlab(['status', '--json', NAME], env)).stdout);
     // The seed's port numbers stay in the state; on one host nothing binds them any more.
     const [link] = status.links as Array<{ port: number; z_port: number; transport: string; socket: string }>;
@@ -106,10 +107,13 @@ describe('a 2-node lab over UDP links takes frames only from the peer', { concur
       seen = await neighbours('r1');
       if (!seen.includes(OWNER_MAC)) await new Promise((r) => setTimeout(r, 500));
     }
-    assert.match(seen, new RegExp(`10\\.1\\.1\\.77 .*${OWNER_MAC}`), 'the owner\'s ARP frame should reach r1');
+    assert.match(seen, new RegExp(`10\\.1\\.1\\.77 .*${OWNER_MAC}`), "the owner's ARP frame should reach r1");
 
     // Another local user: today's attack on the seed's ports, then the sockets themselves.
-    for (const [port, target] of [[link!.port, ip.r1], [link!.z_port, ip.r2]] as const) {
+    for (const [port, target] of [
+      [link!.port, ip.r1],
+      [link!.z_port, ip.r2],
+    ] as const) {
       sendFrame({ kind: 'udp', host: '127.0.0.1', port }, arpRequest(EVIL_MAC, '10.1.1.66', target), 'nobody');
     }
     assert.equal(sendFrame(r1Socket, arpRequest(EVIL_MAC, '10.1.1.66', ip.r1), 'nobody'), 'EACCES');

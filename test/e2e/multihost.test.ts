@@ -29,7 +29,8 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
   let hosts: HostPair;
   const homes = { a: tempHome(), b: tempHome() };
   const env = (h: 'a' | 'b') => ({ VMLAB_HOME: homes[h] });
-  const run = (h: 'a' | 'b', args: string[], timeoutMs?: number) => vmlabIn(hosts.names[h === 'a' ? 0 : 1], args, env(h), timeoutMs);
+  const run = (h: 'a' | 'b', args: string[], timeoutMs?: number) =>
+    vmlabIn(hosts.names[h === 'a' ? 0 : 1], args, env(h), timeoutMs);
   let dir = '';
   let udpDir = '';
   let image = '';
@@ -39,9 +40,28 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
         topology: {
           devices: { r1: {}, r2: {} },
           links: [{ a: 'r1:eth1', z: 'r2:eth1' }],
-          vmlab: { name: LAB, link_transport: transport, link_port_base: BASE, console_port_base: BASE + 100, ssh_port_base: BASE + 200, hosts: { a: hosts.addresses[0], b: hosts.addresses[1] } },
+          vmlab: {
+            name: LAB,
+            link_transport: transport,
+            link_port_base: BASE,
+            console_port_base: BASE + 100,
+            ssh_port_base: BASE + 200,
+            hosts: { a: hosts.addresses[0], b: hosts.addresses[1] },
+          },
         },
-        platforms: { platforms: { tiny: { vm_image: 'tiny', vm_memory: 192, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 } } },
+        platforms: {
+          platforms: {
+            tiny: {
+              vm_image: 'tiny',
+              vm_memory: 192,
+              vm_cpus: 1,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_credentials: { user: 'root', pass: 'vmlab' },
+              vm_boot_timeout: 180,
+            },
+          },
+        },
         profiles: { r1: { platform: 'tiny', vm_host: 'a' }, r2: { platform: 'tiny', vm_host: 'b' } },
       },
       name,
@@ -83,7 +103,9 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     assert.equal(profile('r2'), before_.r2);
   });
 
-  it('deploys each host\'s nodes; the Z side waits for the listener on the other host', { timeout: 300_000 }, async () => {
+  it("deploys each host's nodes; the Z side waits for the listener on the other host", {
+    timeout: 300_000,
+  }, async () => {
     assert.equal((await run('b', ['images', 'import', image, '--name', 'tiny'])).code, 0);
     const b = run('b', ['deploy', '-S', dir, '--host', 'b']);
     await new Promise((r) => setTimeout(r, 2000));
@@ -91,18 +113,43 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     const rb = await b;
     assert.equal(a.code, 0, a.stderr);
     assert.equal(rb.code, 0, rb.stderr);
-    assertIncludes(rb.stdout + rb.stderr, `r2: waiting for r1:eth1 on host a to listen on ${hosts.addresses[0]}:${BASE}`);
+    assertIncludes(
+      rb.stdout + rb.stderr,
+      `r2: waiting for r1:eth1 on host a to listen on ${hosts.addresses[0]}:${BASE}`,
+    );
     assertIncludes(a.stdout, `Lab "${LAB}" is up on host a (1 more on b)`);
     // The link's TCP connection really crosses the veth.
-    assert.match(inNs(hosts.names[0], ['ss', '-Htn', 'state', 'established', `( sport = :${BASE} )`]), new RegExp(`${hosts.addresses[0].replaceAll('.', '\\.')}:${BASE}\\s+${hosts.addresses[1].replaceAll('.', '\\.')}:\\d+`));
+    assert.match(
+      inNs(hosts.names[0], ['ss', '-Htn', 'state', 'established', `( sport = :${BASE} )`]),
+      new RegExp(
+        `${hosts.addresses[0].replaceAll('.', '\\.')}:${BASE}\\s+${hosts.addresses[1].replaceAll('.', '\\.')}:\\d+`,
+      ),
+    );
   });
 
-  it('patches each profile with its host\'s address, and shows the other host\'s nodes as remote', { timeout: 60_000 }, async () => {
-    assert.deepEqual(JSON.parse(profile('r1')), { platform: 'tiny', vm_host: 'a', mgmt_ip: hosts.addresses[0], ssh_port: BASE + 200 });
-    assert.deepEqual(JSON.parse(profile('r2')), { platform: 'tiny', vm_host: 'b', mgmt_ip: hosts.addresses[1], ssh_port: BASE + 201 });
+  it("patches each profile with its host's address, and shows the other host's nodes as remote", {
+    timeout: 60_000,
+  }, async () => {
+    assert.deepEqual(JSON.parse(profile('r1')), {
+      platform: 'tiny',
+      vm_host: 'a',
+      mgmt_ip: hosts.addresses[0],
+      ssh_port: BASE + 200,
+    });
+    assert.deepEqual(JSON.parse(profile('r2')), {
+      platform: 'tiny',
+      vm_host: 'b',
+      mgmt_ip: hosts.addresses[1],
+      ssh_port: BASE + 201,
+    });
     const st = JSON.parse((await run('a', ['status', '--json', LAB])).stdout);
     assert.deepEqual(
-      st.nodes.map((n: { node: string; status: string; host: string; mgmt_ip: string }) => [n.node, n.status, n.host, n.mgmt_ip]),
+      st.nodes.map((n: { node: string; status: string; host: string; mgmt_ip: string }) => [
+        n.node,
+        n.status,
+        n.host,
+        n.mgmt_ip,
+      ]),
       [
         ['r1', 'running', 'a', hosts.addresses[0]],
         ['r2', 'remote (host b)', 'b', hosts.addresses[1]],
@@ -120,7 +167,10 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     return r;
   };
   const pingAcross = async () => {
-    for (const [h, node, addr] of [['a', 'r1', '10.9.0.1/30'], ['b', 'r2', '10.9.0.2/30']] as const) {
+    for (const [h, node, addr] of [
+      ['a', 'r1', '10.9.0.1/30'],
+      ['b', 'r2', '10.9.0.2/30'],
+    ] as const) {
       const r = await sshIn(h, node, ['sh', '-c', `ip addr add ${addr} dev eth1 && ip link set eth1 up`]);
       assert.equal(r.code, 0, `${node}: ${r.stderr}`);
     }
@@ -131,7 +181,9 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
   it('pings across the cross-host link', { timeout: 120_000 }, pingAcross);
 
   // issue 20: a multi-host node was left on unrestricted user net, where 10.0.2.2 is its host's 127.0.0.1.
-  it('keeps a multi-host guest off its host\'s loopback; its SSH comes through the relay', { timeout: 120_000 }, async () => {
+  it("keeps a multi-host guest off its host's loopback; its SSH comes through the relay", {
+    timeout: 120_000,
+  }, async () => {
     const [ns, addr] = [hosts.names[0], hosts.addresses[0]];
     const listeners = inNs(ns, ['ss', '-Htlnp']);
     assert.match(listeners, new RegExp(`${addr.replaceAll('.', '\\.')}:${BASE + 200}\\b.*"node"`), listeners);
@@ -139,7 +191,9 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     // A service on host a's loopback, as the vmlab API or a database would be.
     const port = BASE + 299;
     const script = `require('net').createServer((s) => { console.log('seen'); s.end('hello-from-host\\n'); }).listen(${port}, '127.0.0.1', () => console.log('up'))`;
-    const svc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const svc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     svc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -148,7 +202,7 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
       const r = await sshIn('a', 'r1', ['sh', '-c', `echo | timeout 5 nc 10.0.2.2 ${port}; echo rc=$?`]);
       assert.match(r.stdout, /rc=\d+/, r.stdout + r.stderr);
       assert.doesNotMatch(r.stdout, /hello-from-host/);
-      assert.equal(out.includes('seen'), false, 'the guest reached its host\'s loopback');
+      assert.equal(out.includes('seen'), false, "the guest reached its host's loopback");
     } finally {
       svc.kill();
     }
@@ -159,15 +213,24 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     assert.deepEqual(findQemusUnder(homes.a), []);
     assert.equal(profile('r1'), before_.r1);
     const st = JSON.parse((await run('b', ['status', '--json', LAB])).stdout);
-    assert.deepEqual(st.nodes.map((n: { node: string; status: string }) => [n.node, n.status]), [['r1', 'remote (host a)'], ['r2', 'running']]);
+    assert.deepEqual(
+      st.nodes.map((n: { node: string; status: string }) => [n.node, n.status]),
+      [
+        ['r1', 'remote (host a)'],
+        ['r2', 'running'],
+      ],
+    );
     assert.notEqual(profile('r2'), before_.r2);
     assert.equal((await run('b', ['destroy', LAB])).code, 0);
     assert.deepEqual(findQemusUnder(homes.b), []);
     assert.equal(profile('r2'), before_.r2);
-    for (const ns of hosts.names) assert.equal(inNs(ns, ['ss', '-Htln', `( sport >= :${BASE} and sport <= :${BASE + 299} )`]), '');
+    for (const ns of hosts.names)
+      assert.equal(inNs(ns, ['ss', '-Htln', `( sport >= :${BASE} and sport <= :${BASE + 299} )`]), '');
   });
 
-  it('from one machine over SSH, with UDP links: deploy, status and destroy --all-hosts, each host\'s output prefixed with its name', { timeout: 300_000 }, async () => {
+  it("from one machine over SSH, with UDP links: deploy, status and destroy --all-hosts, each host's output prefixed with its name", {
+    timeout: 300_000,
+  }, async () => {
     ssh = await startSshServers(hosts, [env('a'), env('b')], sshWork);
     // Run on host a, which reaches itself and b over SSH; each remote vmlab acts on its own VMLAB_HOME.
     const controller = { ...env('a'), VMLAB_SSH_CONFIG: ssh.config, VMLAB_REMOTE_BIN: vmlabBin };
@@ -182,7 +245,10 @@ describe('a lab across two hosts (network namespaces)', { concurrency: false }, 
     assert.equal(findQemusUnder(homes.b).length, 1);
     assert.equal(JSON.parse(udpProfile('r2')).mgmt_ip, hosts.addresses[1]);
     // r1's end of the UDP link is bound to host a's address (not 127.0.0.1, not 0.0.0.0).
-    assert.match(inNs(hosts.names[0], ['ss', '-Huan', `( sport >= :${BASE} and sport < :${BASE + 100} )`]), new RegExp(`${hosts.addresses[0].replaceAll('.', '\\.')}:${BASE}\\d*\\b`));
+    assert.match(
+      inNs(hosts.names[0], ['ss', '-Huan', `( sport >= :${BASE} and sport < :${BASE + 100} )`]),
+      new RegExp(`${hosts.addresses[0].replaceAll('.', '\\.')}:${BASE}\\d*\\b`),
+    );
     await pingAcross();
     // Deployed again by mistake: every host refuses, and nothing rolls the running lab back.
     const again = await all(['deploy', '-S', udpDir]);

@@ -32,7 +32,12 @@ describe("newtron's 2node-vs with host devices", { concurrency: false }, () => {
     cpSync(join(fixtures, 'newtron-specs', '2node-vs'), dir, { recursive: true });
     const platforms = JSON.parse(readFileSync(join(dir, 'platforms.json'), 'utf8'));
     for (const [name, p] of Object.entries<Record<string, unknown>>(platforms.platforms)) {
-      Object.assign(p, { vm_image: image, vm_memory: name === 'alpine-host' ? 128 : 192, vm_cpus: 1, vm_boot_timeout: 240 });
+      Object.assign(p, {
+        vm_image: image,
+        vm_memory: name === 'alpine-host' ? 128 : 192,
+        vm_cpus: 1,
+        vm_boot_timeout: 240,
+      });
     }
     writeFileSync(join(dir, 'platforms.json'), JSON.stringify(platforms, null, 2));
     // The tiny guest has root only (by the lab key); the hosts' profiles say root already.
@@ -56,13 +61,19 @@ describe("newtron's 2node-vs with host devices", { concurrency: false }, () => {
     assert.equal(r.code, 0, r.stderr);
     const status = JSON.parse((await vmlab(['status', '--json', '2node-vs'], env)).stdout);
     assert.deepEqual(
-      status.nodes.map((n: { node: string; status: string; platform: string }) => `${n.node}:${n.status}:${n.platform}`),
-      ['host1', 'host2', 'host3', 'host4', 'host5', 'host6'].map((h) => `${h}:running:alpine-host`).concat(['switch1:running:sonic-vs', 'switch2:running:sonic-vs']),
+      status.nodes.map(
+        (n: { node: string; status: string; platform: string }) => `${n.node}:${n.status}:${n.platform}`,
+      ),
+      ['host1', 'host2', 'host3', 'host4', 'host5', 'host6']
+        .map((h) => `${h}:running:alpine-host`)
+        .concat(['switch1:running:sonic-vs', 'switch2:running:sonic-vs']),
     );
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'profiles', 'host1.json'), 'utf8')).ssh_port, PORTS + 200);
   });
 
-  it('vmlab ssh host1 lands where eth0 is host1\'s link (its data NIC), management on mgmt0', { timeout: 60_000 }, async () => {
+  it("vmlab ssh host1 lands where eth0 is host1's link (its data NIC), management on mgmt0", {
+    timeout: 60_000,
+  }, async () => {
     const plan = JSON.parse(readFileSync(join(labDir, 'state.json'), 'utf8')).plan;
     const host1 = plan.nodes.find((n: { name: string }) => n.name === 'host1');
     const r = await ssh('host1', 'cat /sys/class/net/eth0/address /sys/class/net/mgmt0/address; ls /sys/class/net');
@@ -85,16 +96,28 @@ describe("newtron's 2node-vs with host devices", { concurrency: false }, () => {
     assert.match(r.stdout, /1 packets received/);
   });
 
-  it('wrote inventory.yml and topology-data.json at deploy; vmlab inventory and graph print them', { timeout: 60_000 }, async () => {
+  it('wrote inventory.yml and topology-data.json at deploy; vmlab inventory and graph print them', {
+    timeout: 60_000,
+  }, async () => {
     const inventory = await vmlab(['inventory'], env);
     assert.equal(inventory.code, 0, inventory.stderr);
     assert.equal(inventory.stdout, readFileSync(join(labDir, 'inventory.yml'), 'utf8'));
     const hosts = parse(inventory.stdout).all.children.alpine_host.hosts;
-    assert.deepEqual(hosts.host1, { ansible_host: '127.0.0.1', ansible_port: PORTS + 200, ansible_user: 'root', vmlab_console_socket: join(labDir, 'qemu', 'host1.console'), vmlab_platform: 'alpine-host', vmlab_device_type: 'host' });
+    assert.deepEqual(hosts.host1, {
+      ansible_host: '127.0.0.1',
+      ansible_port: PORTS + 200,
+      ansible_user: 'root',
+      vmlab_console_socket: join(labDir, 'qemu', 'host1.console'),
+      vmlab_platform: 'alpine-host',
+      vmlab_device_type: 'host',
+    });
     const json = await vmlab(['inventory', '--format', 'json'], env);
     assert.equal(json.stdout, readFileSync(join(labDir, 'topology-data.json'), 'utf8'));
     assert.equal(JSON.parse(json.stdout).nodes.switch1['port-bindings'][0]['host-port'], PORTS + 206);
-    assert.equal((await vmlab(['inventory', '--format', 'ssh-config'], env)).stdout, readFileSync(join(labDir, 'ssh_config'), 'utf8'));
+    assert.equal(
+      (await vmlab(['inventory', '--format', 'ssh-config'], env)).stdout,
+      readFileSync(join(labDir, 'ssh_config'), 'utf8'),
+    );
     // The deployed lab draws as its spec does.
     assertGolden((await vmlab(['graph'], env)).stdout, join(fixtures, 'golden', 'newtron-specs__2node-vs.graph.mmd'));
   });

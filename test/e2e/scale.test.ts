@@ -34,10 +34,16 @@ describe('a 16-node ring on one host', { concurrency: false }, () => {
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--max-parallel: expected a whole number of nodes from 1 to 1024, got "0"/);
     const huge = writeSpecDir(ringSpec(2, await tinyGuest(), 'huge', 32300), 'huge');
-    writeFileSync(`${huge}/platforms.json`, readFileSync(`${huge}/platforms.json`, 'utf8').replace('"vm_memory": 128', '"vm_memory": 1073741824'));
+    writeFileSync(
+      `${huge}/platforms.json`,
+      readFileSync(`${huge}/platforms.json`, 'utf8').replace('"vm_memory": 128', '"vm_memory": 1073741824'),
+    );
     const r = await vmlab(['deploy', '-S', huge], env);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /lab "huge" needs \d+ MiB of memory \(2 node\(s\): guest RAM \+ \d+ MiB of QEMU each\) but this host has \d+ MiB available: \d+ MiB missing/);
+    assert.match(
+      r.stderr,
+      /lab "huge" needs \d+ MiB of memory \(2 node\(s\): guest RAM \+ \d+ MiB of QEMU each\) but this host has \d+ MiB available: \d+ MiB missing/,
+    );
     assert.match(r.stderr, /--force/);
     assert.doesNotMatch(r.stderr, /Deploying/, 'nothing started');
   });
@@ -54,7 +60,9 @@ describe('a 16-node ring on one host', { concurrency: false }, () => {
     for (const n of nodes) assert.match(r.stderr, new RegExp(`  ${n} ready after [\\d.]+ s`));
   });
 
-  it('right after the deploy, every node takes `vmlab ssh NODE -- true` on the first try', { timeout: 300_000 }, async () => {
+  it('right after the deploy, every node takes `vmlab ssh NODE -- true` on the first try', {
+    timeout: 300_000,
+  }, async () => {
     assert.ok(deployErr, 'the deploy ran');
     for (const n of nodes) {
       const r = await vmlab(['ssh', n, '--', 'true'], env, 60_000);

@@ -45,12 +45,17 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
   // -I eth1: through the data link only (user-mode networking on eth0 may answer pings to any address).
   const ping = (from: string, to: string) => ssh(from, `ping -c 1 -W 3 -I eth1 ${to} || ping -c 1 -W 3 -I eth1 ${to}`);
   const state = () => JSON.parse(readFileSync(stateFile, 'utf8'));
-  const status = async () => JSON.parse((await vmlab(['status', '--json', LAB], env)).stdout) as { nodes: Array<{ node: string; status: string; pid: number }> };
+  const status = async () =>
+    JSON.parse((await vmlab(['status', '--json', LAB], env)).stdout) as {
+      nodes: Array<{ node: string; status: string; pid: number }>;
+    };
   const overlay = (node: string) => join(labDir, 'disks', `${node}.qcow2`);
   const overlaySnapshots = async (node: string): Promise<string[]> => {
     const r = await run(['qemu-img', 'info', '-U', '--output=json', overlay(node)]);
     assert.equal(r.exitCode, 0, r.stderr);
-    return ((JSON.parse(r.stdout) as { snapshots?: Array<{ name: string }> }).snapshots ?? []).map((s) => s.name).sort();
+    return ((JSON.parse(r.stdout) as { snapshots?: Array<{ name: string }> }).snapshots ?? [])
+      .map((s) => s.name)
+      .sort();
   };
   const runState = async (node: string) => {
     const q = await QmpClient.connect(join(labDir, 'qemu', `${node}.qmp`));
@@ -71,12 +76,23 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     spec = writeSpecDir(
       {
         topology: {
-          devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
+          devices: {
+            r1: { interfaces: { eth1: { link: 'r2:eth1' } } },
+            r2: { interfaces: { eth1: { link: 'r1:eth1' } } },
+          },
           vmlab: { name: LAB, link_port_base: PORTS, console_port_base: PORTS + 10, ssh_port_base: PORTS + 20 },
         },
         platforms: {
           platforms: {
-            tiny: { vm_image: image, vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 180 },
+            tiny: {
+              vm_image: image,
+              vm_memory: 256,
+              vm_cpus: 1,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_credentials: { user: 'root', pass: 'vmlab' },
+              vm_boot_timeout: 180,
+            },
           },
         },
         profiles: { r1: { platform: 'tiny' }, r2: { platform: 'tiny' } },
@@ -100,7 +116,9 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.equal(p.code, 0, p.stdout + p.stderr);
   });
 
-  it('bad and taken names are refused; a snapshot of the running lab records its facts', { timeout: 120_000 }, async () => {
+  it('bad and taken names are refused; a snapshot of the running lab records its facts', {
+    timeout: 120_000,
+  }, async () => {
     const bad = await vmlab(['snapshot', '--name', 'a/b', LAB], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not a valid snapshot name/);
@@ -114,7 +132,10 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     snappedAt = Date.now();
     assert.match(r.stdout, /snapshot base of lab snap: 2 node\(s\), lab paused [\d.]+ s/);
     // Same processes, running again (never left paused).
-    assert.deepEqual((await status()).nodes.map((n) => n.pid), pidsBefore);
+    assert.deepEqual(
+      (await status()).nodes.map((n) => n.pid),
+      pidsBefore,
+    );
     assert.deepEqual([await runState('r1'), await runState('r2')], ['running', 'running']);
     assert.deepEqual(await overlaySnapshots('r1'), ['base']);
     assert.deepEqual(await overlaySnapshots('r2'), ['base']);
@@ -135,9 +156,14 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const version = /version (\d+\.\d+\.\d+)/.exec((await run(['qemu-system-x86_64', '--version'])).stdout)![1];
     assert.equal(s.qemu_version, version);
     assert.deepEqual(Object.keys(s.nodes).sort(), ['r1', 'r2']);
-    const macs = state().plan.nodes.find((n: { name: string }) => n.name === 'r1').nics.map((n: { mac: string }) => n.mac);
+    const macs = state()
+      .plan.nodes.find((n: { name: string }) => n.name === 'r1')
+      .nics.map((n: { mac: string }) => n.mac);
     assert.equal(s.nodes.r1.memory_mb, 256);
-    assert.deepEqual(s.nodes.r1.nics.map((n: { mac: string }) => n.mac), macs);
+    assert.deepEqual(
+      s.nodes.r1.nics.map((n: { mac: string }) => n.mac),
+      macs,
+    );
     assert.equal(s.nodes.r1.nic_driver, 'virtio-net-pci');
     assert.deepEqual(s.nodes.r1.disks, ['qcow2 overlay']);
     assert.ok(s.nodes.r1.vm_state_bytes > 10 * 1024 * 1024, `vm state of r1: ${s.nodes.r1.vm_state_bytes} bytes`);
@@ -147,12 +173,16 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.match(text.stdout, /^base\s+\S+\s+full\s+TCG|^base\s+\S+\s+full\s+KVM/m);
   });
 
-  it('a snapshot that fails on one node resumes every VM and leaves no partial snapshot', { timeout: 120_000 }, async () => {
+  it('a snapshot that fails on one node resumes every VM and leaves no partial snapshot', {
+    timeout: 120_000,
+  }, async () => {
     // A writable raw drive cannot hold an internal snapshot: r2's savevm fails, r1's succeeds first.
     const raw = join(home, 'junk.raw');
     writeFileSync(raw, Buffer.alloc(1024 * 1024));
     const q = await QmpClient.connect(join(labDir, 'qemu', 'r2.qmp'));
-    const added = await q.execute('human-monitor-command', { 'command-line': `drive_add 0 if=none,id=junk,format=raw,file=${raw}` });
+    const added = await q.execute('human-monitor-command', {
+      'command-line': `drive_add 0 if=none,id=junk,format=raw,file=${raw}`,
+    });
     q.close();
     assert.match(String(added), /OK/);
     const r = await vmlab(['snapshot', '--name', 'half', LAB], env);
@@ -161,13 +191,18 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.deepEqual([await runState('r1'), await runState('r2')], ['running', 'running']);
     assert.deepEqual(await overlaySnapshots('r1'), ['base']);
     assert.deepEqual(await overlaySnapshots('r2'), ['base']);
-    assert.deepEqual(state().snapshots.map((s: { name: string }) => s.name), ['base']);
+    assert.deepEqual(
+      state().snapshots.map((s: { name: string }) => s.name),
+      ['base'],
+    );
     const q2 = await QmpClient.connect(join(labDir, 'qemu', 'r2.qmp'));
     await q2.execute('human-monitor-command', { 'command-line': 'drive_del junk' });
     q2.close();
   });
 
-  it('restore brings addresses back, drops the file, re-links the TCP link and sets the clocks', { timeout: 180_000 }, async () => {
+  it('restore brings addresses back, drops the file, re-links the TCP link and sets the clocks', {
+    timeout: 180_000,
+  }, async () => {
     await ok('r1', 'ip addr flush dev eth1 && echo changed > /tmp/marker');
     await ok('r2', 'ip addr flush dev eth1');
     assert.notEqual((await ping('r1', '10.9.0.2')).code, 0);
@@ -190,7 +225,10 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
       assert.ok(Math.abs(skew) < 4, `${n} clock is ${skew.toFixed(1)} s off the host's`);
     }
     assert.equal(readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'), profileBefore);
-    assert.deepEqual((await status()).nodes.map((n) => n.status), ['running', 'running']);
+    assert.deepEqual(
+      (await status()).nodes.map((n) => n.status),
+      ['running', 'running'],
+    );
   });
 
   it('a missing or mismatched snapshot is refused before anything stops', { timeout: 120_000 }, async () => {
@@ -210,11 +248,16 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.match(r.stderr, /does not fit lab "snap"/);
     assert.match(r.stderr, /r1 memory: expected 512 MiB, got 256 MiB/);
     assert.match(r.stderr, /r2 accelerator: expected (kvm|tcg), got (tcg|kvm)/);
-    assert.deepEqual((await status()).nodes.map((n) => n.pid), pids);
+    assert.deepEqual(
+      (await status()).nodes.map((n) => n.pid),
+      pids,
+    );
     assert.deepEqual([await runState('r1'), await runState('r2')], ['running', 'running']);
   });
 
-  it('a stopped listener starts from the snapshot (-loadvm); its running peer is re-linked', { timeout: 180_000 }, async () => {
+  it('a stopped listener starts from the snapshot (-loadvm); its running peer is re-linked', {
+    timeout: 180_000,
+  }, async () => {
     // r1 listens on the link: r2's connecting socket dies with r1 and QEMU never reconnects it,
     // so the link works again only if restore gives both ends fresh sockets.
     await ok('r2', 'echo changed > /tmp/marker');
@@ -232,7 +275,9 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     assert.ok(Math.abs(skew) < 4, `r1 clock is ${skew.toFixed(1)} s off the host's`);
   });
 
-  it('disk-only snapshots of a stopped lab; a full restore starts every node from RAM state', { timeout: 240_000 }, async () => {
+  it('disk-only snapshots of a stopped lab; a full restore starts every node from RAM state', {
+    timeout: 240_000,
+  }, async () => {
     const running = await vmlab(['snapshot', '--disk-only', '--name', 'cold', LAB], env);
     assert.equal(running.code, 1);
     assert.match(running.stderr, /--disk-only needs every node stopped; running: r1, r2/);
@@ -299,13 +344,15 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     rmSync(work, { recursive: true, force: true });
   };
 
-  it('export, destroy, warm deploy: the lab comes back as it was saved, linked, with clocks set; a file that does not fit, is damaged or crafted is refused', { timeout: 420_000 }, async () => {
+  it('export, destroy, warm deploy: the lab comes back as it was saved, linked, with clocks set; a file that does not fit, is damaged or crafted is refused', {
+    timeout: 420_000,
+  }, async () => {
     const file = join(home, 'exports', 'snap-base.tar');
     const x = await vmlab(['snapshot', '--name', 'base', '--export', file, LAB], env);
     assert.equal(x.code, 0, x.stderr);
     assert.match(x.stdout, /exported base to .*snap-base\.tar: [\d.]+ MiB/);
     assert.doesNotMatch(x.stdout, /^snapshot base/m, 'an existing snapshot is exported, not taken again');
-    assert.equal(statSync(file).mode & 0o777, 0o600, 'the file holds the lab\'s keys');
+    assert.equal(statSync(file).mode & 0o777, 0o600, "the file holds the lab's keys");
     const kept = await vmlab(['snapshot', '--name', 'base', '--export', 'keep', LAB], env);
     assert.equal(kept.code, 0, kept.stderr);
     assert.match(kept.stdout, /--snapshot keep/);
@@ -343,7 +390,10 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const conv = await run(['qemu-img', 'convert', '-O', 'qcow2', '-o', 'cluster_size=131072', image, otherImage]);
     assert.equal(conv.exitCode, 0, conv.stderr);
     const otherPlatforms = join(otherBase, 'platforms.json');
-    writeFileSync(otherPlatforms, readFileSync(otherPlatforms, 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)));
+    writeFileSync(
+      otherPlatforms,
+      readFileSync(otherPlatforms, 'utf8').replace(JSON.stringify(image), JSON.stringify(otherImage)),
+    );
     // What a warm deploy killed with -9 mid-unpack leaves (its dir names its pid, now dead): the next one clears it.
     const killed = join(home, 'tmp', `warm-${LAB}-${2 ** 22 + 1}`);
     mkdirSync(join(killed, 'disks'), { recursive: true });
@@ -351,8 +401,11 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     const t = Date.now();
     const warm = await vmlab(['deploy', '-S', spec, '--snapshot', file], env);
     assert.equal(warm.code, 0, warm.stdout + warm.stderr);
-    assert.equal(existsSync(killed), false, 'a dead warm deploy\'s unpacked parts were left');
-    assert.deepEqual(readdirSync(join(home, 'tmp')).filter((f) => f.startsWith('warm-')), []);
+    assert.equal(existsSync(killed), false, "a dead warm deploy's unpacked parts were left");
+    assert.deepEqual(
+      readdirSync(join(home, 'tmp')).filter((f) => f.startsWith('warm-')),
+      [],
+    );
     assert.match(warm.stderr + warm.stdout, /warm from snapshot "base"/);
     console.log(`# warm deploy of 2 tiny nodes: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     // What was in RAM and on the data links at "base", not what came after.
@@ -366,8 +419,15 @@ describe('whole-lab snapshots', { concurrency: false }, () => {
     }
     // Only "base" travelled, and the lab can go back to it.
     assert.deepEqual(await overlaySnapshots('r1'), ['base']);
-    assert.deepEqual(state().snapshots.map((s: { name: string }) => s.name), ['base']);
-    assert.notEqual(readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'), pristine, 'profiles patched as by any deploy');
+    assert.deepEqual(
+      state().snapshots.map((s: { name: string }) => s.name),
+      ['base'],
+    );
+    assert.notEqual(
+      readFileSync(join(spec, 'profiles', 'r1.json'), 'utf8'),
+      pristine,
+      'profiles patched as by any deploy',
+    );
 
     // --with-base on a host without that base: the carried base (inspected like any image) is used.
     assert.equal((await vmlab(['destroy', LAB], env)).code, 0);

@@ -39,7 +39,11 @@ describe('web UI in a real browser', { concurrency: false }, () => {
   const consoleErrors: string[] = [];
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, { method, headers: { ...H, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...H, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
@@ -48,7 +52,8 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     for (;;) {
       const j = (await api('GET', `/api/v1/jobs/${id}`)).body as { status: string; error: string | null; log: string };
       if (j.status === 'succeeded') return;
-      if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`job ${id} ${j.status}: ${j.error}\n${j.log}`);
+      if (j.status === 'failed' || j.status === 'cancelled')
+        throw new Error(`job ${id} ${j.status}: ${j.error}\n${j.log}`);
       if (Date.now() > end) throw new Error(`job ${id} still ${j.status} after ${ms} ms`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -56,30 +61,67 @@ describe('web UI in a real browser', { concurrency: false }, () => {
   const shot = (name: string, p: Page = page) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run ./install.sh (it installs Debian's chromium), or set CHROMIUM to a Chromium binary`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `no browser at ${CHROMIUM}: run ./install.sh (it installs Debian's chromium), or set CHROMIUM to a Chromium binary`,
+      );
     mkdirSync(SHOTS, { recursive: true });
     const tiny = await tinyGuest();
     // The catalog image: the tiny guest, served slowly enough to watch the bar (and reload mid-way).
     const dir = mkdtempSync('/tmp/vmlab-webfiles-');
     copyFileSync(tiny, join(dir, 'tiny-web.qcow2'));
-    const sum = createHash('sha256').update(readFileSync(join(dir, 'tiny-web.qcow2'))).digest('hex');
+    const sum = createHash('sha256')
+      .update(readFileSync(join(dir, 'tiny-web.qcow2')))
+      .digest('hex');
     copyFileSync(tiny, join(dir, 'tiny-wiz.qcow2'));
     writeFileSync(join(dir, 'SHA256SUMS'), `${sum}  tiny-web.qcow2\n${sum}  tiny-wiz.qcow2\n`);
-    files = await serveDir(dir, { bytesPerSec: { '/tiny-web.qcow2': 3 * 1024 * 1024, '/tiny-wiz.qcow2': 6 * 1024 * 1024 }, port: FILES_PORT });
+    files = await serveDir(dir, {
+      bytesPerSec: { '/tiny-web.qcow2': 3 * 1024 * 1024, '/tiny-wiz.qcow2': 6 * 1024 * 1024 },
+      port: FILES_PORT,
+    });
     const catalog = join(dir, 'catalog.json');
     writeFileSync(
       catalog,
       JSON.stringify({
         images: [
-          { id: 'tiny-web', name: 'vmlab tiny test guest', distro: 'debian', version: '12', arch: 'x86_64', url: `${files.url}/tiny-web.qcow2`, checksum: { url: `${files.url}/SHA256SUMS`, style: 'gnu' }, format: 'qcow2', defaultUser: 'root', cloudInit: true },
+          {
+            id: 'tiny-web',
+            name: 'vmlab tiny test guest',
+            distro: 'debian',
+            version: '12',
+            arch: 'x86_64',
+            url: `${files.url}/tiny-web.qcow2`,
+            checksum: { url: `${files.url}/SHA256SUMS`, style: 'gnu' },
+            format: 'qcow2',
+            defaultUser: 'root',
+            cloudInit: true,
+          },
           // Listed by the wizard among the images "from the catalog, pulled first".
-          { id: 'tiny-wiz', name: 'vmlab tiny guest for the wizard', distro: 'debian', version: '12', arch: 'x86_64', url: `${files.url}/tiny-wiz.qcow2`, checksum: { url: `${files.url}/SHA256SUMS`, style: 'gnu' }, format: 'qcow2', defaultUser: 'root', cloudInit: true },
+          {
+            id: 'tiny-wiz',
+            name: 'vmlab tiny guest for the wizard',
+            distro: 'debian',
+            version: '12',
+            arch: 'x86_64',
+            url: `${files.url}/tiny-wiz.qcow2`,
+            checksum: { url: `${files.url}/SHA256SUMS`, style: 'gnu' },
+            format: 'qcow2',
+            defaultUser: 'root',
+            cloudInit: true,
+          },
         ],
       }),
     );
     // The tiny guest is imported by path: its cache dir is a root the server may read.
     server = spawn(vmlabBin, ['serve', '--listen', `127.0.0.1:${SERVER_PORT}`, '--allow-path', dirname(tiny)], {
-      env: { ...process.env, VMLAB_HOME: home, VMLAB_API_TOKEN: TOKEN, VMLAB_CATALOG: catalog, VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        VMLAB_HOME: home,
+        VMLAB_API_TOKEN: TOKEN,
+        VMLAB_CATALOG: catalog,
+        VMLAB_ACCEL: process.env.VMLAB_ACCEL ?? '',
+        NO_COLOR: '1',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -96,10 +138,25 @@ describe('web UI in a real browser', { concurrency: false }, () => {
       const r = await api('POST', '/api/v1/labs', {
         name: LAB,
         topology: {
-          devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
+          devices: {
+            r1: { interfaces: { eth1: { link: 'r2:eth1' } } },
+            r2: { interfaces: { eth1: { link: 'r1:eth1' } } },
+          },
           vmlab: { name: LAB, link_port_base: 29100, console_port_base: 29110, ssh_port_base: 29120 },
         },
-        platforms: { platforms: { tiny: { vm_image: 'tiny', vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 240 } } },
+        platforms: {
+          platforms: {
+            tiny: {
+              vm_image: 'tiny',
+              vm_memory: 256,
+              vm_cpus: 1,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_credentials: { user: 'root', pass: 'vmlab' },
+              vm_boot_timeout: 240,
+            },
+          },
+        },
         profiles: { r1: { platform: 'tiny' }, r2: { platform: 'tiny' } },
       });
       assert.equal(r.status, 202, JSON.stringify(r.body));
@@ -109,7 +166,16 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await ctx.newPage();
@@ -137,7 +203,7 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     anon.on('console', (m) => m.type() === 'error' && anonErrors.push(m.text()));
     await anon.goto(`${base}/images`);
     await anon.getByRole('heading', { name: 'Sign in to vmlab' }).waitFor();
-    assert.match(await anon.textContent('body') ?? '', /login link/);
+    assert.match((await anon.textContent('body')) ?? '', /login link/);
     await shot('login-help', anon);
     assert.deepEqual(anonErrors, []);
     await anon.goto(`${base}/labs#token=wrong-token-0123456789`);
@@ -165,7 +231,9 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     const other = await ctx.newPage();
     const seen = files.requests.length;
     // The file server answers with a download: the navigation "fails", the request was made.
-    await other.goto(`${files.url}/SHA256SUMS?from=browser`).catch((e: Error) => assert.match(e.message, /Download is starting/));
+    await other
+      .goto(`${files.url}/SHA256SUMS?from=browser`)
+      .catch((e: Error) => assert.match(e.message, /Download is starting/));
     const got = files.requests.slice(seen).find((r) => r.url.endsWith('from=browser'));
     assert.ok(got, 'the other service saw the visit');
     assert.equal(got.headers.cookie, undefined, JSON.stringify(got.headers));
@@ -188,7 +256,9 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid^="catalog-"]').length === 1);
     await page.getByTestId('catalog-tiny-web').getByText('verified').waitFor();
     await page.getByRole('searchbox').fill('ubuntu');
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid^="catalog-"] h3')].every((h) => /ubuntu/i.test(h.textContent ?? '')));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid^="catalog-"] h3')].every((h) => /ubuntu/i.test(h.textContent ?? '')),
+    );
     await page.getByRole('searchbox').fill('');
     await shot('catalog');
   });
@@ -208,7 +278,14 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByRole('searchbox').fill('tiny');
     // After the reload the card finds its job again and follows it.
     await bar.waitFor({ timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="catalog-tiny-web"] [role="progressbar"]')?.getAttribute('aria-valuenow') === '100', undefined, { timeout: 90_000 });
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('[data-testid="catalog-tiny-web"] [role="progressbar"]')
+          ?.getAttribute('aria-valuenow') === '100',
+      undefined,
+      { timeout: 90_000 },
+    );
     await card.getByText('done').waitFor({ timeout: 30_000 });
     await card.getByText('in library').waitFor({ timeout: 15_000 });
     assert.match((await card.textContent()) ?? '', /100 %/);
@@ -226,7 +303,9 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByTestId('image-tiny-web').waitFor();
   });
 
-  it('a network-device disk: the Local tab names the device and the build is refused with the reason (no vrnetlab checkout)', { timeout: 60_000 }, async () => {
+  it('a network-device disk: the Local tab names the device and the build is refused with the reason (no vrnetlab checkout)', {
+    timeout: 60_000,
+  }, async () => {
     const name = 'c8000v-universalk9_16G_serial.17.11.01a';
     const file = join(home, `${name}.qcow2`);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
@@ -241,14 +320,20 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     const text = (await alert.textContent()) ?? '';
     assert.match(text, /no vrnetlab checkout at /);
     assert.match(text, /git clone https:\/\/github\.com\/srl-labs\/vrnetlab/, 'the hint says how to get one');
-    assert.equal((await api('GET', '/api/v1/jobs')).body.filter((j: { kind: string }) => j.kind === 'build').length, 0, 'no build job was queued');
+    assert.equal(
+      (await api('GET', '/api/v1/jobs')).body.filter((j: { kind: string }) => j.kind === 'build').length,
+      0,
+      'no build job was queued',
+    );
     // The browser logs the refused request itself; that one is expected.
     const i = consoleErrors.findIndex((e) => /status of 4\d\d/.test(e));
     if (i >= 0) consoleErrors.splice(i, 1);
     await shot('local');
   });
 
-  it('the new-lab wizard names bad input, deploys a lab and follows the job; the lab is destroyed after a confirmation', { timeout: 300_000 }, async () => {
+  it('the new-lab wizard names bad input, deploys a lab and follows the job; the lab is destroyed after a confirmation', {
+    timeout: 300_000,
+  }, async () => {
     // While the shared lab boots: this lab boots beside it.
     await page.goto(`${base}/labs/new`);
     await page.getByRole('heading', { name: 'New lab' }).waitFor();
@@ -287,10 +372,18 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Deploy' }).click();
     const spec = (await sent).postDataJSON() as { topology: { links: unknown; vmlab: unknown } };
     assert.deepEqual(spec.topology.links, [{ a: 'vm1:eth1', z: 'vm2:eth1' }]);
-    assert.deepEqual(spec.topology.vmlab, { name: 'wizlab', link_port_base: 29200, console_port_base: 29210, ssh_port_base: 29220 });
+    assert.deepEqual(spec.topology.vmlab, {
+      name: 'wizlab',
+      link_port_base: 29200,
+      console_port_base: 29210,
+      ssh_port_base: 29220,
+    });
     await page.getByRole('link', { name: 'Open wizlab' }).waitFor({ timeout: 240_000 });
     // The tiny guest has no account of the wizard's default user: the node is up, and the job log says why vmlab ssh cannot log in.
-    assert.match((await page.locator('pre.log').textContent()) ?? '', /vm1: its SSH server refused \w+'s login .*vm_credentials/);
+    assert.match(
+      (await page.locator('pre.log').textContent()) ?? '',
+      /vm1: its SSH server refused \w+'s login .*vm_credentials/,
+    );
     await page.getByRole('link', { name: 'Open wizlab' }).click();
     await page.locator('[data-testid="graph-node-vm1"][data-status="running"]').waitFor({ timeout: 30_000 });
     await page.getByText('eth1 ↔ eth1').first().waitFor();
@@ -340,9 +433,12 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await shot('labs');
   });
 
-  it('opens the lab: both nodes running on the graph; logs in on a serial console and reads a command’s output', { timeout: 120_000 }, async () => {
+  it('opens the lab: both nodes running on the graph; logs in on a serial console and reads a command’s output', {
+    timeout: 120_000,
+  }, async () => {
     await page.goto(`${base}/labs/${LAB}`);
-    for (const n of ['r1', 'r2']) await page.locator(`[data-testid="graph-node-${n}"][data-status="running"]`).waitFor({ timeout: 30_000 });
+    for (const n of ['r1', 'r2'])
+      await page.locator(`[data-testid="graph-node-${n}"][data-status="running"]`).waitFor({ timeout: 30_000 });
     assert.match((await page.locator('.react-flow__edge-text').first().textContent()) ?? '', /eth1 ↔ eth1/);
     await page.getByTestId('node-panel-r1').getByRole('button', { name: 'Console' }).click();
     const term = page.getByTestId('console-r1');
@@ -352,7 +448,8 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     const typeAndWait = async (text: string, expect: RegExp) => {
       await page.keyboard.type(text);
       await page.waitForFunction(
-        ([re]) => new RegExp(re!).test(document.querySelector('[data-testid="console-r1"] .xterm-rows')?.textContent ?? ''),
+        ([re]) =>
+          new RegExp(re!).test(document.querySelector('[data-testid="console-r1"] .xterm-rows')?.textContent ?? ''),
         [expect.source],
         { timeout: 30_000 },
       );
@@ -374,7 +471,9 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await shot('lab');
   });
 
-  it('stops and starts a node from its panel; its console pane connects again by itself', { timeout: 240_000 }, async () => {
+  it('stops and starts a node from its panel; its console pane connects again by itself', {
+    timeout: 240_000,
+  }, async () => {
     const panel = page.getByTestId('node-panel-r2');
     const r2 = page.getByTestId('console-r2');
     await panel.getByRole('button', { name: 'Stop' }).click();
@@ -385,7 +484,13 @@ describe('web UI in a real browser', { concurrency: false }, () => {
     await r2.getByText('connected', { exact: true }).waitFor({ timeout: 30_000 });
     await r2.locator('.xterm').click();
     await page.keyboard.type('\n');
-    await page.waitForFunction(() => ((document.querySelector('[data-testid="console-r2"] .xterm-rows')?.textContent ?? '').match(/login:/g) ?? []).length >= 2, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () =>
+        ((document.querySelector('[data-testid="console-r2"] .xterm-rows')?.textContent ?? '').match(/login:/g) ?? [])
+          .length >= 2,
+      undefined,
+      { timeout: 30_000 },
+    );
   });
 
   it('phone width, dark theme', async () => {

@@ -24,7 +24,18 @@ function fakeHost(ports: number, fake: Record<string, string>) {
       devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
       vmlab: { name: 'fk', link_port_base: ports, console_port_base: ports + 10, ssh_port_base: ports + 20 },
     },
-    platforms: { platforms: { p: { vm_image: image, vm_memory: 64, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_boot_timeout: 20 } } },
+    platforms: {
+      platforms: {
+        p: {
+          vm_image: image,
+          vm_memory: 64,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_boot_timeout: 20,
+        },
+      },
+    },
     profiles: { r1: { platform: 'p' }, r2: { platform: 'p' } },
   });
   const env = {
@@ -35,10 +46,17 @@ function fakeHost(ports: number, fake: Record<string, string>) {
     XDG_CACHE_HOME: join(home, 'cache'),
     ...fake,
   };
-  return { home, dir, env, labDir: join(home, 'labs', 'fk'), cache: () => JSON.parse(readFileSync(join(home, 'cache', 'vmlab', 'accel.json'), 'utf8')) };
+  return {
+    home,
+    dir,
+    env,
+    labDir: join(home, 'labs', 'fk'),
+    cache: () => JSON.parse(readFileSync(join(home, 'cache', 'vmlab', 'accel.json'), 'utf8')),
+  };
 }
 
-const statusOf = async (t: ReturnType<typeof fakeHost>) => JSON.parse((await vmlab(['status', '--json', 'fk'], t.env)).stdout);
+const statusOf = async (t: ReturnType<typeof fakeHost>) =>
+  JSON.parse((await vmlab(['status', '--json', 'fk'], t.env)).stdout);
 
 describe('deploy on each kind of KVM host (fake QEMU)', () => {
   it('KVM working: the lab runs under KVM', { timeout: 60_000 }, async () => {
@@ -68,19 +86,27 @@ describe('deploy on each kind of KVM host (fake QEMU)', () => {
     assert.equal((await vmlab(['destroy'], t.env)).code, 0);
   });
 
-  it('KVM broken at run, missed by the probe: the guest crash is the verdict, the lab restarts under TCG, said once', { timeout: 60_000 }, async () => {
+  it('KVM broken at run, missed by the probe: the guest crash is the verdict, the lab restarts under TCG, said once', {
+    timeout: 60_000,
+  }, async () => {
     const t = fakeHost(26300, { FAKE_KVM: 'run', FAKE_PROBE: 'pass', FAKE_CRASH_MS: '300' });
     const started = Date.now();
     const r = await vmlab(['deploy', '-S', t.dir], t.env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Deploying lab "fk": 2 node\(s\), 1 link\(s\), KVM/);
     assert.equal(r.stderr.match(/KVM crashed/g)?.length, 1, r.stderr);
-    assert.match(r.stderr, /KVM crashed r[12] 0\.\d s into its boot \(VM state internal-error\)\. KVM is now marked broken on this host .*starting the lab again under TCG/);
+    assert.match(
+      r.stderr,
+      /KVM crashed r[12] 0\.\d s into its boot \(VM state internal-error\)\. KVM is now marked broken on this host .*starting the lab again under TCG/,
+    );
     assert.doesNotMatch(r.stderr, /EAX=|extra data/); // the register dump stays in the log
     assert.ok(Date.now() - started < 15_000);
     const s = await statusOf(t);
     assert.equal(s.accel, 'tcg');
-    assert.deepEqual(s.nodes.map((n: { status: string }) => n.status), ['running', 'running']);
+    assert.deepEqual(
+      s.nodes.map((n: { status: string }) => n.status),
+      ['running', 'running'],
+    );
     assert.match(readFileSync(join(t.labDir, 'logs', 'r1.log'), 'utf8'), /KVM internal error/);
     const cached = t.cache();
     assert.equal(cached.verdict, 'kvm-broken-at-run');
@@ -116,7 +142,11 @@ describe('a VM that fails during boot fails its node within seconds, not at the 
     ['poweroff', /r[12]: the guest shut itself down 0\.\d s into its boot/],
   ] as const) {
     it(`guest ${guest}`, { timeout: 60_000 }, async () => {
-      const t = fakeHost(guest === 'panic' ? 26500 : 26600, { FAKE_KVM: 'reset', FAKE_GUEST: guest, FAKE_BOOT_MS: '600' });
+      const t = fakeHost(guest === 'panic' ? 26500 : 26600, {
+        FAKE_KVM: 'reset',
+        FAKE_GUEST: guest,
+        FAKE_BOOT_MS: '600',
+      });
       const started = Date.now();
       const r = await vmlab(['deploy', '-S', t.dir], t.env);
       assert.equal(r.code, 1);

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -56,7 +66,10 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
 
   /** Start an import, kill -9 it once its part file holds `atLeast` bytes; check (without reaping) that it left a stuck row. */
   async function killMidTransfer(url: string, name: string, atLeast: number): Promise<{ kept: number }> {
-    const child: ChildProcess = spawn(vmlabBin, ['images', 'import', url, '--name', name], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: 'ignore' });
+    const child: ChildProcess = spawn(vmlabBin, ['images', 'import', url, '--name', name], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: 'ignore',
+    });
     const exited = new Promise((r) => child.on('exit', r));
     const part = join(imagesDir, `${name}.download.part`);
     await waitFor(`${part} to hold ${atLeast} bytes`, () => existsSync(part) && statSync(part).size >= atLeast);
@@ -64,7 +77,9 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
     await exited;
     const db = new Database(join(home, 'vmlab.db'), { readonly: true });
     try {
-      const job = db.prepare("SELECT id, status, pid FROM jobs WHERE params LIKE ? ORDER BY created_at DESC").get(`%${url}%`) as Row;
+      const job = db
+        .prepare('SELECT id, status, pid FROM jobs WHERE params LIKE ? ORDER BY created_at DESC')
+        .get(`%${url}%`) as Row;
       const img = db.prepare('SELECT status FROM images WHERE name = ?').get(name) as Row;
       // What a kill -9 leaves before anyone reaps it: the stuck state this is about.
       assert.equal(job.status, 'running');
@@ -104,9 +119,15 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
     assert.match(c.stdout, new RegExp(`^cancelled ${id} \\(its process \\d+ was gone\\)`));
     const jobs = await json<Row[]>(['jobs', 'list']);
     assert.equal(jobs.find((j) => j.id === id)!.status, 'cancelled');
-    assert.deepEqual(jobs.filter((j) => j.status === 'running'), []);
+    assert.deepEqual(
+      jobs.filter((j) => j.status === 'running'),
+      [],
+    );
     const images = await json<Row[]>(['images', 'list']);
-    assert.deepEqual(images.map((i) => [i.name, i.status]), [['a', 'failed']]);
+    assert.deepEqual(
+      images.map((i) => [i.name, i.status]),
+      [['a', 'failed']],
+    );
     assertIncludes(images[0]!.error ?? '', 'interrupted');
 
     // The same command again: not "exists already"; it resumes from the part file.
@@ -114,12 +135,18 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
     const before = server.requests.length;
     const r = await vmlab(['images', 'import', url, '--name', 'a'], env);
     assert.equal(r.code, 0, r.stderr);
-    const ranges = server.requests.slice(before).filter((q) => q.url === '/a.qcow2').map((q) => q.headers.range);
+    const ranges = server.requests
+      .slice(before)
+      .filter((q) => q.url === '/a.qcow2')
+      .map((q) => q.headers.range);
     assert.ok(ranges.length >= 1, 'the server saw the re-run');
     const from = Number(/^bytes=(\d+)-$/.exec(ranges[0] ?? '')?.[1]);
     assert.ok(from >= kept && from >= 1 * MiB, `resumed with Range (${String(ranges[0])}, ${kept} bytes were kept)`);
     const ready = await json<Array<Row & { path: string; sha256: string }>>(['images', 'list']);
-    assert.deepEqual(ready.map((i) => [i.name, i.status]), [['a', 'ready']]);
+    assert.deepEqual(
+      ready.map((i) => [i.name, i.status]),
+      [['a', 'ready']],
+    );
     assert.equal(ready[0]!.sha256, sha256(join(www, 'a.qcow2')));
     assert.equal(sha256(ready[0]!.path), ready[0]!.sha256);
     assert.deepEqual(partFiles(), []);
@@ -135,7 +162,10 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
     assert.equal(b.status, 'failed');
     assert.match(b.error ?? '', /^interrupted while downloading: .*run the same command again to resume/);
     const jobs = await json<Row[]>(['jobs', 'list']);
-    assert.deepEqual(jobs.filter((j) => j.status === 'running'), []);
+    assert.deepEqual(
+      jobs.filter((j) => j.status === 'running'),
+      [],
+    );
     assert.match(jobs[0]!.error ?? '', /^interrupted: its process \(pid \d+\) is gone/);
     const plain = await vmlab(['images', 'list'], env);
     assertIncludes(plain.stdout, 'resume: vmlab images import');
@@ -144,7 +174,10 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
     assert.equal(rm.code, 0, rm.stderr);
     assert.deepEqual(partFiles(), []);
     assert.deepEqual(readdirSync(imagesDir), ['a.qcow2']);
-    assert.deepEqual((await json<Row[]>(['images', 'list'])).map((i) => i.name), ['a']);
+    assert.deepEqual(
+      (await json<Row[]>(['images', 'list'])).map((i) => i.name),
+      ['a'],
+    );
     delete slow['/b.qcow2'];
   });
 
@@ -158,11 +191,41 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
       writeFileSync(join(files, 'odd.img'), randomBytes(1000));
     });
     const cases: Array<[string, string, string[]]> = [
-      ['19 bytes of text named .qcow2', 'x.qcow2', ['x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header', 'next: check that it is the right file']],
-      ['a directory', 'a-dir', ['a-dir is a directory, not a disk image', 'next: give the path of one image file in it, or register every image in it: vmlab images scan']],
-      ['an empty file', 'empty.img', ['empty.img is empty (0 bytes): expected a disk image', 'next: check that it is the right file']],
-      ['an extension the bytes deny', 'zeros.vmdk', ['zeros.vmdk is not a VMDK image: expected a VMDK header (the name ends in .vmdk), got 65536 bytes with no image header']],
-      ['raw that is not whole 512-byte sectors', 'odd.img', ['odd.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 1000 bytes']],
+      [
+        '19 bytes of text named .qcow2',
+        'x.qcow2',
+        [
+          'x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header',
+          'next: check that it is the right file',
+        ],
+      ],
+      [
+        'a directory',
+        'a-dir',
+        [
+          'a-dir is a directory, not a disk image',
+          'next: give the path of one image file in it, or register every image in it: vmlab images scan',
+        ],
+      ],
+      [
+        'an empty file',
+        'empty.img',
+        ['empty.img is empty (0 bytes): expected a disk image', 'next: check that it is the right file'],
+      ],
+      [
+        'an extension the bytes deny',
+        'zeros.vmdk',
+        [
+          'zeros.vmdk is not a VMDK image: expected a VMDK header (the name ends in .vmdk), got 65536 bytes with no image header',
+        ],
+      ],
+      [
+        'raw that is not whole 512-byte sectors',
+        'odd.img',
+        [
+          'odd.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 1000 bytes',
+        ],
+      ],
     ];
     for (const [what, file, parts] of cases) {
       it(what, async () => {
@@ -171,7 +234,11 @@ describe('imports survive faults (real CLI)', { concurrency: false }, () => {
         for (const p of parts) assertIncludes(r.stderr, p);
         assert.doesNotMatch(r.stderr, /download probably failed/);
         assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-        assert.deepEqual((await json<Row[]>(['images', 'list'])).map((i) => i.name), ['a'], 'nothing registered');
+        assert.deepEqual(
+          (await json<Row[]>(['images', 'list'])).map((i) => i.name),
+          ['a'],
+          'nothing registered',
+        );
         assert.deepEqual(readdirSync(imagesDir), ['a.qcow2']);
       });
     }

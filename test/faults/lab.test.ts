@@ -42,7 +42,10 @@ describe('lab state survives faults', { concurrency: false }, () => {
   };
   /** Start a deploy and kill -9 it once `stage` holds. */
   const killDeployWhen = async (stage: () => boolean) => {
-    const child = spawn(vmlabBin, ['deploy', '-S', spec], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: 'ignore' });
+    const child = spawn(vmlabBin, ['deploy', '-S', spec], {
+      env: { ...process.env, ...env, NO_COLOR: '1' },
+      stdio: 'ignore',
+    });
     const closed = new Promise((r) => child.on('close', r));
     await waitFor('the deploy stage', stage);
     child.kill('SIGKILL');
@@ -55,12 +58,23 @@ describe('lab state survives faults', { concurrency: false }, () => {
     spec = writeSpecDir(
       {
         topology: {
-          devices: { r1: { interfaces: { eth1: { link: 'r2:eth1' } } }, r2: { interfaces: { eth1: { link: 'r1:eth1' } } } },
+          devices: {
+            r1: { interfaces: { eth1: { link: 'r2:eth1' } } },
+            r2: { interfaces: { eth1: { link: 'r1:eth1' } } },
+          },
           vmlab: { name: 'ft', link_port_base: PORTS, console_port_base: PORTS + 10, ssh_port_base: PORTS + 20 },
         },
         platforms: {
           platforms: {
-            tiny: { vm_image: image, vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 120 },
+            tiny: {
+              vm_image: image,
+              vm_memory: 256,
+              vm_cpus: 1,
+              vm_nic_driver: 'virtio-net-pci',
+              vm_interface_map: 'linux',
+              vm_credentials: { user: 'root', pass: 'vmlab' },
+              vm_boot_timeout: 120,
+            },
           },
         },
         profiles: { r1: { platform: 'tiny' }, r2: { platform: 'tiny' } },
@@ -71,7 +85,9 @@ describe('lab state survives faults', { concurrency: false }, () => {
   });
 
   const other = { VMLAB_HOME: tempHome(), VMLAB_QEMU: fakeQemuBinary(), FAKE_GUEST: 'panic', VMLAB_ACCEL: 'tcg' };
-  it('a deploy of the same spec dir from another VMLAB_HOME fails (its guests panic): it leaves the profiles alone', { timeout: 60_000 }, async () => {
+  it('a deploy of the same spec dir from another VMLAB_HOME fails (its guests panic): it leaves the profiles alone', {
+    timeout: 60_000,
+  }, async () => {
     const r = await vmlab(['deploy', '-S', spec], other);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the guest kernel panicked/);
@@ -79,12 +95,17 @@ describe('lab state survives faults', { concurrency: false }, () => {
     assert.equal(JSON.parse((await vmlab(['status', '--json', 'ft'], other)).stdout).status, 'failed');
   });
 
-  it('kill -9 of deploy once every QEMU is up: the lab shows as interrupted with running VMs; destroy leaves nothing', { timeout: 120_000 }, async () => {
+  it('kill -9 of deploy once every QEMU is up: the lab shows as interrupted with running VMs; destroy leaves nothing', {
+    timeout: 120_000,
+  }, async () => {
     await killDeployWhen(() => findQemusUnder(labDir).length === 2);
     const s = await status();
     assert.equal(s.status, 'interrupted');
     assert.match(s.hint, /deploy again .* or remove it \(vmlab destroy ft\)/);
-    assert.deepEqual(s.nodes.map((n: { status: string }) => n.status), ['running', 'running']); // from the processes, not "exited"
+    assert.deepEqual(
+      s.nodes.map((n: { status: string }) => n.status),
+      ['running', 'running'],
+    ); // from the processes, not "exited"
     const start = await vmlab(['start', 'r1'], env);
     assert.equal(start.code, 1);
     assert.match(start.stderr, /the deploy of lab "ft" was interrupted/);
@@ -108,7 +129,9 @@ describe('lab state survives faults', { concurrency: false }, () => {
     assert.notEqual(profile(), pristine); // patched with the ports
   });
 
-  it('destroying a failed lab of the same spec dir (another VMLAB_HOME) leaves the running lab\'s profile fields alone', { timeout: 60_000 }, async () => {
+  it("destroying a failed lab of the same spec dir (another VMLAB_HOME) leaves the running lab's profile fields alone", {
+    timeout: 60_000,
+  }, async () => {
     // `other` failed (before the real lab patched the profiles, see the first step); its plan holds the
     // pristine profile, and the patched text is what it would have written (same ports).
     const patched = profile();
@@ -124,13 +147,21 @@ describe('lab state survives faults', { concurrency: false }, () => {
     process.kill(r2.pid, 'SIGKILL');
     await waitFor('r2 to die', () => findQemusUnder(labDir).length === 1);
     const after = await status();
-    assert.deepEqual(after.nodes.map((n: { status: string }) => n.status), ['running', 'exited']);
+    assert.deepEqual(
+      after.nodes.map((n: { status: string }) => n.status),
+      ['running', 'exited'],
+    );
     const start = await vmlab(['start', 'r2'], env);
     assert.equal(start.code, 0, start.stderr);
-    assert.deepEqual((await status()).nodes.map((n: { status: string }) => n.status), ['running', 'running']);
+    assert.deepEqual(
+      (await status()).nodes.map((n: { status: string }) => n.status),
+      ['running', 'running'],
+    );
   });
 
-  it('state.json truncated: destroy asks for --force, which restores the profiles and stops every QEMU', { timeout: 60_000 }, async () => {
+  it('state.json truncated: destroy asks for --force, which restores the profiles and stops every QEMU', {
+    timeout: 60_000,
+  }, async () => {
     writeFileSync(join(labDir, 'state.json'), '{"name": "ft", "sta');
     const s = await status();
     assert.equal(s.status, 'unreadable');
@@ -145,7 +176,9 @@ describe('lab state survives faults', { concurrency: false }, () => {
     assert.equal(existsSync(labDir), false);
   });
 
-  it('concurrent deploys: exactly one wins; state.json deleted: the lab is still found; concurrent destroys both succeed', { timeout: 180_000 }, async () => {
+  it('concurrent deploys: exactly one wins; state.json deleted: the lab is still found; concurrent destroys both succeed', {
+    timeout: 180_000,
+  }, async () => {
     const [a, b] = await Promise.all([vmlab(['deploy', '-S', spec], env), vmlab(['deploy', '-S', spec], env)]);
     assert.deepEqual([a.code, b.code].sort(), [0, 1], a.stderr + b.stderr);
     assert.match((a.code ? a : b).stderr, /is busy|already deployed/);
@@ -155,7 +188,10 @@ describe('lab state survives faults', { concurrency: false }, () => {
     const all = JSON.parse((await vmlab(['status', '--json'], env)).stdout);
     assert.equal(all.length, 1);
     assert.equal(all[0].status, 'state-lost');
-    assert.deepEqual(all[0].nodes.map((n: { node: string; status: string }) => `${n.node} ${n.status}`).sort(), ['r1 running', 'r2 running']);
+    assert.deepEqual(all[0].nodes.map((n: { node: string; status: string }) => `${n.node} ${n.status}`).sort(), [
+      'r1 running',
+      'r2 running',
+    ]);
     const again = await vmlab(['deploy', '-S', spec], env);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /2 QEMU process\(es\) running but no state\.json/);

@@ -18,7 +18,9 @@ export async function cloudGuest(): Promise<string | null> {
   if (!existsSync(image) && process.getuid?.() !== 0) return null;
   return buildOnce(image, async () => {
     const code = await new Promise<number>((resolve) => {
-      const child = spawn('bash', [join(packageRoot(), 'guest', 'cloud', 'build.sh'), image], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn('bash', [join(packageRoot(), 'guest', 'cloud', 'build.sh'), image], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       child.on('close', (c) => resolve(c ?? 1));
     });
     if (code !== 0 || !existsSync(image)) throw new Error(`guest/cloud/build.sh failed (exit ${code})`);

@@ -52,10 +52,13 @@ export interface Attack {
 
 interface Manifest {
   lab_key: string;
-  nodes: Record<string, {
-    overlay: string;
-    base: { sha256: string; format: string; bytes: number; included?: string };
-  }>;
+  nodes: Record<
+    string,
+    {
+      overlay: string;
+      base: { sha256: string; format: string; bytes: number; included?: string };
+    }
+  >;
   parts: Part[];
 }
 

@@ -1,5 +1,17 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,14 +31,28 @@ export interface Dockerd {
  * (with the reason) when dockerd is missing or does not come up.
  */
 export async function startDockerd(): Promise<{ dockerd?: Dockerd; why?: string }> {
-  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) return { why: 'dockerd is not installed (apt-get install docker.io)' };
+  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd'))
+    return { why: 'dockerd is not installed (apt-get install docker.io)' };
   const dir = mkdtempSync('/tmp/vmlab-dk-');
   const sock = join(dir, 'docker.sock');
   const logFd = openSync(join(dir, 'dockerd.log'), 'w');
   const child: ChildProcess = spawn(
     'dockerd',
-    ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
-      '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${sock}`],
+    [
+      '--bridge=none',
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'docker.pid'),
+      '-H',
+      `unix://${sock}`,
+    ],
     { stdio: ['ignore', logFd, logFd], detached: true, env: { ...process.env, DOCKER_HOST: '' } },
   );
   closeSync(logFd);
@@ -65,7 +91,11 @@ export async function startDockerd(): Promise<{ dockerd?: Dockerd; why?: string 
       await run('docker', ['version', '--format', '{{.Server.Version}}'], { env });
       return { dockerd: { dir, host, env, stop } };
     } catch (err) {
-      last = String((err as { stderr?: string }).stderr ?? err).trim().split('\n').pop() ?? '';
+      last =
+        String((err as { stderr?: string }).stderr ?? err)
+          .trim()
+          .split('\n')
+          .pop() ?? '';
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -76,7 +106,9 @@ export async function startDockerd(): Promise<{ dockerd?: Dockerd; why?: string 
     /* no log */
   }
   await stop();
-  return { why: `dockerd did not start: ${last || `exited with ${child.exitCode}`}${tail ? ` (dockerd: ${tail})` : ''}` };
+  return {
+    why: `dockerd did not start: ${last || `exited with ${child.exitCode}`}${tail ? ` (dockerd: ${tail})` : ''}`,
+  };
 }
 
 /**

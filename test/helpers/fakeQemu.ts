@@ -70,7 +70,12 @@ function runNode(): void {
   const clients = new Set<Socket>();
   const event = (name: string, data: Record<string, unknown>) => {
     const t = Date.now();
-    const line = JSON.stringify({ event: name, data, timestamp: { seconds: Math.floor(t / 1000), microseconds: (t % 1000) * 1000 } }) + '\n';
+    const line =
+      JSON.stringify({
+        event: name,
+        data,
+        timestamp: { seconds: Math.floor(t / 1000), microseconds: (t % 1000) * 1000 },
+      }) + '\n';
     for (const c of clients) c.write(line);
   };
   const exit = (code: number) => {
@@ -84,7 +89,11 @@ function runNode(): void {
       clients.add(sock);
       sock.on('close', () => clients.delete(sock));
       sock.on('error', () => undefined);
-      sock.write(JSON.stringify({ QMP: { version: { qemu: { micro: 22, minor: 2, major: 7 }, package: 'fake' }, capabilities: ['oob'] } }) + '\n');
+      sock.write(
+        JSON.stringify({
+          QMP: { version: { qemu: { micro: 22, minor: 2, major: 7 }, package: 'fake' }, capabilities: ['oob'] },
+        }) + '\n',
+      );
       let buf = '';
       sock.setEncoding('utf8');
       sock.on('data', (d: string) => {
@@ -125,7 +134,11 @@ function runNode(): void {
               }, 50);
               break;
             default:
-              sock.write(JSON.stringify({ error: { class: 'CommandNotFound', desc: `The command ${msg.execute} has not been found` } }) + '\n');
+              sock.write(
+                JSON.stringify({
+                  error: { class: 'CommandNotFound', desc: `The command ${msg.execute} has not been found` },
+                }) + '\n',
+              );
           }
         }
       });

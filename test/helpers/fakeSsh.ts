@@ -16,11 +16,16 @@ for (let i = 0; i < args.length && !host; i++) {
   if (/^-[FoipljJ]$/.test(args[i]!)) i++;
   else if (!args[i]!.startsWith('-')) host = args[i]!;
 }
-const block = readFileSync(config, 'utf8').split(/^Host /m).find((b) => b.split(/\s/)[0] === host) ?? '';
+const block =
+  readFileSync(config, 'utf8')
+    .split(/^Host /m)
+    .find((b) => b.split(/\s/)[0] === host) ?? '';
 const port = Number(/^\s*Port (\d+)/m.exec(block)?.[1]);
 const address = /^\s*HostName (\S+)/m.exec(block)?.[1] ?? '127.0.0.1';
 const fail = () => {
-  process.stderr.write(`kex_exchange_identification: Connection closed by remote host\r\nConnection closed by ${address} port ${port}\r\n`);
+  process.stderr.write(
+    `kex_exchange_identification: Connection closed by remote host\r\nConnection closed by ${address} port ${port}\r\n`,
+  );
   process.exit(255);
 };
 const socket = createConnection({ host: address, port });

@@ -56,50 +56,61 @@ export async function serveDir(dir: string, opts: FileServerOptions = {}): Promi
   const seen = new Map<string, number>();
   const cut = new Set<string>();
   let active = 0;
-  const server = await startServer(async (req, res) => {
-    active++;
-    res.on('close', () => active--);
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const o = opts.override?.[path];
-    if (o) {
-      res.writeHead(o.status, { 'content-type': o.type, 'content-length': Buffer.byteLength(o.body) });
-      return res.end(o.body);
-    }
-    const file = join(dir, normalize(path));
-    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      return res.end('not found');
-    }
-    const nth = seen.get(path) ?? 0;
-    seen.set(path, nth + 1);
-    const st = statSync(file);
-    const etag = `"${st.size}-${st.mtimeMs}"`;
-    const range = opts.ranges === false ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const ifRange = req.headers['if-range'];
-    const honoured = range && (!ifRange || ifRange === etag);
-    const start = honoured ? Number(range[1]) : 0;
-    const end = honoured && range[2] ? Math.min(Number(range[2]), st.size - 1) : st.size - 1;
-    const length = end - start + 1;
-    const headers = { 'content-type': 'application/octet-stream', etag, ...(opts.ranges === false ? {} : { 'accept-ranges': 'bytes' }), 'content-length': length };
-    if (honoured) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${st.size}` });
-    else res.writeHead(200, headers);
-    const c = opts.cutRange?.[path];
-    const cutHere = honoured && c?.start === start && !cut.has(path);
-    if (cutHere) cut.add(path);
-    const dropAt = cutHere ? c.after : (opts.drops?.[path]?.[nth] ?? (nth === 0 ? opts.dropFirstAfter?.[path] : undefined));
-    const rate = opts.bytesPerSec?.[path];
-    if (dropAt !== undefined) {
-      res.flushHeaders();
-      if (dropAt > 0) await sendSlowly(res, file, start, dropAt, rate ?? 1e12);
-      setTimeout(() => res.destroy(), 50);
-      return;
-    }
-    if (rate !== undefined) {
-      await sendSlowly(res, file, start, length, rate);
-      res.end();
-      return;
-    }
-    createReadStream(file, { start, end, highWaterMark: 1 << 20 }).pipe(res);
-  }, undefined, opts.port);
+  const server = await startServer(
+    async (req, res) => {
+      active++;
+      res.on('close', () => active--);
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const o = opts.override?.[path];
+      if (o) {
+        res.writeHead(o.status, { 'content-type': o.type, 'content-length': Buffer.byteLength(o.body) });
+        return res.end(o.body);
+      }
+      const file = join(dir, normalize(path));
+      if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        return res.end('not found');
+      }
+      const nth = seen.get(path) ?? 0;
+      seen.set(path, nth + 1);
+      const st = statSync(file);
+      const etag = `"${st.size}-${st.mtimeMs}"`;
+      const range = opts.ranges === false ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const ifRange = req.headers['if-range'];
+      const honoured = range && (!ifRange || ifRange === etag);
+      const start = honoured ? Number(range[1]) : 0;
+      const end = honoured && range[2] ? Math.min(Number(range[2]), st.size - 1) : st.size - 1;
+      const length = end - start + 1;
+      const headers = {
+        'content-type': 'application/octet-stream',
+        etag,
+        ...(opts.ranges === false ? {} : { 'accept-ranges': 'bytes' }),
+        'content-length': length,
+      };
+      if (honoured) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${st.size}` });
+      else res.writeHead(200, headers);
+      const c = opts.cutRange?.[path];
+      const cutHere = honoured && c?.start === start && !cut.has(path);
+      if (cutHere) cut.add(path);
+      const dropAt = cutHere
+        ? c.after
+        : (opts.drops?.[path]?.[nth] ?? (nth === 0 ? opts.dropFirstAfter?.[path] : undefined));
+      const rate = opts.bytesPerSec?.[path];
+      if (dropAt !== undefined) {
+        res.flushHeaders();
+        if (dropAt > 0) await sendSlowly(res, file, start, dropAt, rate ?? 1e12);
+        setTimeout(() => res.destroy(), 50);
+        return;
+      }
+      if (rate !== undefined) {
+        await sendSlowly(res, file, start, length, rate);
+        res.end();
+        return;
+      }
+      createReadStream(file, { start, end, highWaterMark: 1 << 20 }).pipe(res);
+    },
+    undefined,
+    opts.port,
+  );
   return { ...server, active: () => active };
 }

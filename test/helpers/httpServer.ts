@@ -19,7 +19,11 @@ export interface TestServer {
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
 
 /** A real HTTP(S) server on 127.0.0.1, a free port (or `port`: a suite confined to a port range); pass `tls` (key, cert) for https. */
-export async function startServer(handler: Handler, tls?: { key: string | Buffer; cert: string | Buffer }, port = 0): Promise<TestServer> {
+export async function startServer(
+  handler: Handler,
+  tls?: { key: string | Buffer; cert: string | Buffer },
+  port = 0,
+): Promise<TestServer> {
   const requests: SeenRequest[] = [];
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
@@ -67,7 +71,11 @@ export function serveBytes(
       res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
       return;
     }
-    res.writeHead(206, { ...headers, 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+    res.writeHead(206, {
+      ...headers,
+      'content-length': body.length - start,
+      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+    });
     res.end(body.subarray(start));
     return;
   }

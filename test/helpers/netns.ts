@@ -45,10 +45,12 @@ export function makeHostPair(subnet = '10.231.0'): HostPair {
 }
 
 /** Run the built CLI inside a namespace, as a user on that host would. */
-export const vmlabIn = (ns: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> => runCli(['ip', 'netns', 'exec', ns, vmlabBin, ...args], env, timeoutMs);
+export const vmlabIn = (ns: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> =>
+  runCli(['ip', 'netns', 'exec', ns, vmlabBin, ...args], env, timeoutMs);
 
 /** A command's output inside a namespace. */
-export const inNs = (ns: string, argv: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' }).stdout;
+export const inNs = (ns: string, argv: string[]) =>
+  spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' }).stdout;
 
 /** An SSH server in each namespace of a pair, and the ssh_config that reaches them with a key of our own. */
 export interface SshServers {
@@ -65,7 +67,11 @@ export interface SshServers {
  * inside its own mount namespace (`ip netns exec` makes one), a private
  * directory with our key is bound over root's home.
  */
-export async function startSshServers(pair: HostPair, envs: [NodeJS.ProcessEnv, NodeJS.ProcessEnv], work: string): Promise<SshServers> {
+export async function startSshServers(
+  pair: HostPair,
+  envs: [NodeJS.ProcessEnv, NodeJS.ProcessEnv],
+  work: string,
+): Promise<SshServers> {
   const dropbear = ['/usr/sbin/dropbear', '/usr/bin/dropbear'].find((p) => existsSync(p));
   if (!dropbear) throw new Error('no dropbear binary: install dropbear-bin (./install.sh does)');
   const home = join(work, 'home');
@@ -75,20 +81,59 @@ export async function startSshServers(pair: HostPair, envs: [NodeJS.ProcessEnv, 
   writeFileSync(join(home, '.ssh', 'authorized_keys'), readFileSync(join(work, 'id.pub')), { mode: 0o600 });
   execFileSync('dropbearkey', ['-t', 'ed25519', '-f', join(work, 'host_key')], { stdio: 'ignore' });
   const servers = pair.names.map((ns, i) =>
-    spawn('ip', ['netns', 'exec', ns, 'sh', '-c', 'mount --bind "$1" /root && shift && exec "$@"', 'sh', home, dropbear, '-F', '-E', '-e', '-s', '-p', `${pair.addresses[i]}:22`, '-r', join(work, 'host_key')], {
-      env: { ...process.env, ...envs[i] },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    }),
+    spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'sh',
+        '-c',
+        'mount --bind "$1" /root && shift && exec "$@"',
+        'sh',
+        home,
+        dropbear,
+        '-F',
+        '-E',
+        '-e',
+        '-s',
+        '-p',
+        `${pair.addresses[i]}:22`,
+        '-r',
+        join(work, 'host_key'),
+      ],
+      {
+        env: { ...process.env, ...envs[i] },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    ),
   );
   const logs = servers.map(() => '');
-  servers.forEach((s, i) => s.stderr!.on('data', (d: Buffer) => (logs[i] += d.toString())));
+  for (const [i, s] of servers.entries()) s.stderr!.on('data', (d: Buffer) => (logs[i] += d.toString()));
   const config = join(work, 'ssh_config');
-  writeFileSync(config, ['Host *', '  User root', `  IdentityFile ${join(work, 'id')}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${join(work, 'known_hosts')}`, '  StrictHostKeyChecking accept-new', '  LogLevel ERROR', ''].join('\n'));
-  const stop = () => servers.forEach((s) => s.kill());
+  writeFileSync(
+    config,
+    [
+      'Host *',
+      '  User root',
+      `  IdentityFile ${join(work, 'id')}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${join(work, 'known_hosts')}`,
+      '  StrictHostKeyChecking accept-new',
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const stop = () => {
+    for (const s of servers) s.kill();
+  };
   // Listening once a port probe from the other namespace connects.
   for (let i = 0; i < 2; i++) {
     const deadline = Date.now() + 10_000;
-    while (spawnSync('ip', ['netns', 'exec', pair.names[1 - i]!, 'bash', '-c', `exec 3<>/dev/tcp/${pair.addresses[i]}/22`]).status !== 0) {
+    while (
+      spawnSync('ip', ['netns', 'exec', pair.names[1 - i]!, 'bash', '-c', `exec 3<>/dev/tcp/${pair.addresses[i]}/22`])
+        .status !== 0
+    ) {
       if (Date.now() > deadline || servers[i]!.exitCode !== null) {
         stop();
         throw new Error(`dropbear in ${pair.names[i]} did not listen on ${pair.addresses[i]}:22: ${logs[i]}`);

@@ -3,7 +3,11 @@ import { imagePathsOf, planLab, resolveLab, type HostFacts, type ImageFacts } fr
 import type { LabPlan } from '../../src/plan/labPlan.js';
 
 /** Plan a spec dir with fixed host facts: no probes, so the result is the same on every machine. */
-export function planFor(dir: string, images: (path: string) => ImageFacts = () => ({ format: 'qcow2' }), host?: string): LabPlan {
+export function planFor(
+  dir: string,
+  images: (path: string) => ImageFacts = () => ({ format: 'qcow2' }),
+  host?: string,
+): LabPlan {
   const spec = loadSpec(dir);
   const resolved = resolveLab(spec, '/home/user');
   const facts: HostFacts = {

@@ -19,5 +19,8 @@ if (process.argv[2] === '--build') {
 } else {
   mkdirSync(guestCacheDir(), { recursive: true });
   const log = openSync(join(guestCacheDir(), 'prebuild.log'), 'w');
-  spawn(process.execPath, [fileURLToPath(import.meta.url), '--build'], { detached: true, stdio: ['ignore', log, log] }).unref();
+  spawn(process.execPath, [fileURLToPath(import.meta.url), '--build'], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  }).unref();
 }

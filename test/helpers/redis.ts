@@ -16,7 +16,11 @@ export async function startRedis(): Promise<{ redis?: RedisServer; why?: string 
   if (!bin) return { why: 'redis-server is not installed (apt-get install redis-server)' };
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = 29500 + Math.floor(Math.random() * 400);
-    const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+    const child: ChildProcess = spawn(
+      bin,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+      { stdio: 'ignore' },
+    );
     const url = `redis://127.0.0.1:${port}`;
     const stop = async () => {
       if (child.exitCode !== null) return;

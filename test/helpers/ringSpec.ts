@@ -10,7 +10,8 @@ export const ringNodes = (n: number) => Array.from({ length: n }, (_, i) => `n${
  */
 export function ringSpec(n: number, image: string, name: string, base: number): SpecFiles {
   const names = ringNodes(n);
-  const links = n < 2 ? [] : names.slice(0, n === 2 ? 1 : n).map((a, i) => ({ a: `${a}:eth1`, z: `${names[(i + 1) % n]}:eth2` }));
+  const links =
+    n < 2 ? [] : names.slice(0, n === 2 ? 1 : n).map((a, i) => ({ a: `${a}:eth1`, z: `${names[(i + 1) % n]}:eth2` }));
   return {
     topology: {
       devices: Object.fromEntries(names.map((x) => [x, {}])),
@@ -19,7 +20,15 @@ export function ringSpec(n: number, image: string, name: string, base: number): 
     },
     platforms: {
       platforms: {
-        tiny: { vm_image: image, vm_memory: 128, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' }, vm_boot_timeout: 300 },
+        tiny: {
+          vm_image: image,
+          vm_memory: 128,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_credentials: { user: 'root', pass: 'vmlab' },
+          vm_boot_timeout: 300,
+        },
       },
     },
     profiles: Object.fromEntries(names.map((x) => [x, { platform: 'tiny' }])),

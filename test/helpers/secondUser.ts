@@ -10,16 +10,20 @@ export const canSwitchUser = () => process.getuid?.() === 0;
  */
 export function connectAsNobody(target: { path: string } | { port: number }): string {
   const script = [
-    "const t = JSON.parse(process.argv[1]);",
+    'const t = JSON.parse(process.argv[1]);',
     "const s = require('node:net').createConnection('path' in t ? t : { host: '127.0.0.1', port: t.port });",
     "s.on('connect', () => { console.log('connected'); process.exit(0); });",
     "s.on('error', (e) => { console.log(e.code); process.exit(0); });",
   ].join('\n');
-  const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script, JSON.stringify(target)], {
-    cwd: '/',
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script, JSON.stringify(target)],
+    {
+      cwd: '/',
+      encoding: 'utf8',
+      timeout: 10_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`setpriv as nobody failed (${r.status}): ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -28,6 +32,9 @@ export function connectAsNobody(target: { path: string } | { port: number }): st
 export const connectTcp = (port: number) =>
   new Promise<string>((resolve) => {
     const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve('connected')));
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });

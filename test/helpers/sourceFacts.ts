@@ -167,8 +167,7 @@ export function functionSizes(files: SourceFile[]): FunctionSize[] {
 export const spawnFiles = (files: SourceFile[]) =>
   files.filter((f) => /from ['"](node:)?child_process['"]/.test(f.text)).map((f) => f.path);
 
-export const envFiles = (files: SourceFile[]) =>
-  files.filter((f) => /process\.env\b/.test(f.text)).map((f) => f.path);
+export const envFiles = (files: SourceFile[]) => files.filter((f) => /process\.env\b/.test(f.text)).map((f) => f.path);
 
 export const longLines = (files: SourceFile[], max = 120) =>
   files.flatMap((f) =>

@@ -16,7 +16,8 @@ export function writeSpecDir(files: SpecFiles, name = 'lab'): string {
   mkdirSync(join(dir, 'profiles'), { recursive: true });
   writeFileSync(join(dir, 'topology.json'), JSON.stringify(files.topology, null, 2));
   if (files.platforms) writeFileSync(join(dir, 'platforms.json'), JSON.stringify(files.platforms, null, 2));
-  for (const [node, p] of Object.entries(files.profiles ?? {})) writeFileSync(join(dir, 'profiles', `${node}.json`), JSON.stringify(p, null, 4) + '\n');
+  for (const [node, p] of Object.entries(files.profiles ?? {}))
+    writeFileSync(join(dir, 'profiles', `${node}.json`), JSON.stringify(p, null, 4) + '\n');
   for (const [file, text] of Object.entries(files.raw ?? {})) writeFileSync(join(dir, file), text);
   return dir;
 }
@@ -38,10 +39,28 @@ export function baseSpec(image = '/images/base.qcow2'): SpecFiles {
     },
     platforms: {
       platforms: {
-        vs: { vm_image: image, vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'e1000', vm_interface_map: 'stride-4', vm_credentials: { user: 'admin', pass: 'pw' } },
-        host: { vm_image: image, vm_memory: 256, vm_cpus: 1, vm_nic_driver: 'virtio-net-pci', vm_interface_map: 'linux', vm_credentials: { user: 'root', pass: 'vmlab' } },
+        vs: {
+          vm_image: image,
+          vm_memory: 256,
+          vm_cpus: 1,
+          vm_nic_driver: 'e1000',
+          vm_interface_map: 'stride-4',
+          vm_credentials: { user: 'admin', pass: 'pw' },
+        },
+        host: {
+          vm_image: image,
+          vm_memory: 256,
+          vm_cpus: 1,
+          vm_nic_driver: 'virtio-net-pci',
+          vm_interface_map: 'linux',
+          vm_credentials: { user: 'root', pass: 'vmlab' },
+        },
       },
     },
-    profiles: { r1: { platform: 'vs', mgmt_ip: 'PLACEHOLDER' }, r2: { platform: 'vs' }, r3: { platform: 'host', ssh_user: 'root' } },
+    profiles: {
+      r1: { platform: 'vs', mgmt_ip: 'PLACEHOLDER' },
+      r2: { platform: 'vs' },
+      r3: { platform: 'host', ssh_user: 'root' },
+    },
   };
 }

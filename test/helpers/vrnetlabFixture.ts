@@ -13,7 +13,10 @@ import { join } from 'node:path';
  */
 export const FIXTURE_BASE_IMAGE = 'vmlab-test/vrnetlab-base:0.1';
 
-export function writeVrnetlabFixture(root: string, opts: { baseImage?: string; extraMake?: string } = {}): { root: string; deviceDir: string } {
+export function writeVrnetlabFixture(
+  root: string,
+  opts: { baseImage?: string; extraMake?: string } = {},
+): { root: string; deviceDir: string } {
   const base = opts.baseImage ?? FIXTURE_BASE_IMAGE;
   const deviceDir = join(root, 'juniper', 'vjunosrouter');
   mkdirSync(join(deviceDir, 'docker'), { recursive: true });
@@ -67,7 +70,16 @@ export function writeVrnetlabFixture(root: string, opts: { baseImage?: string; e
   );
   writeFileSync(
     join(deviceDir, 'docker', 'Dockerfile'),
-    [`FROM ${base}`, 'ARG IMAGE', 'ARG VERSION', 'ENV VERSION=${VERSION}', 'COPY $IMAGE* /', 'COPY launch.py *.py /', 'ENTRYPOINT ["/launch.py"]', ''].join('\n'),
+    [
+      `FROM ${base}`,
+      'ARG IMAGE',
+      'ARG VERSION',
+      'ENV VERSION=${VERSION}',
+      'COPY $IMAGE* /',
+      'COPY launch.py *.py /',
+      'ENTRYPOINT ["/launch.py"]',
+      '',
+    ].join('\n'),
   );
   writeFileSync(join(deviceDir, 'docker', 'launch.py'), '#!/usr/bin/env python3\n');
   return { root, deviceDir };

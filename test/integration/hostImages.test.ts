@@ -20,28 +20,47 @@ describe('--all-hosts copies a library image to the hosts that lack it', { concu
   const ssh = join(base, 'ssh');
   const opts = { ssh, bin: vmlabBin };
   let spec = '';
-  const sha = async (h: string) => JSON.parse((await vmlab(['images', 'show', 'tiny', '--json'], { VMLAB_HOME: home(h) })).stdout).sha256 as string;
+  const sha = async (h: string) =>
+    JSON.parse((await vmlab(['images', 'show', 'tiny', '--json'], { VMLAB_HOME: home(h) })).stdout).sha256 as string;
 
   before(async () => {
     for (const h of ['here', '10.0.0.1', '10.0.0.2']) mkdirSync(home(h), { mode: 0o700 });
-    writeFileSync(ssh, `#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done; shift\nexport VMLAB_HOME="${base}/$1"; shift\nexec sh -c "$1"\n`);
+    writeFileSync(
+      ssh,
+      `#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done; shift\nexport VMLAB_HOME="${base}/$1"; shift\nexec sh -c "$1"\n`,
+    );
     chmodSync(ssh, 0o755);
     const r = await vmlab(['images', 'import', await tinyGuest(), '--name', 'tiny'], { VMLAB_HOME: home('here') });
     assert.equal(r.code, 0, r.stderr);
-    spec = writeSpecDir({ topology: { devices: { r1: {}, r2: {} }, vmlab: { hosts: { a: '10.0.0.1', b: '10.0.0.2' } } }, profiles: { r1: { vm_host: 'a', vm_image: 'tiny' }, r2: { vm_host: 'b', vm_image: 'tiny' } } }, 'mh');
+    spec = writeSpecDir(
+      {
+        topology: { devices: { r1: {}, r2: {} }, vmlab: { hosts: { a: '10.0.0.1', b: '10.0.0.2' } } },
+        profiles: { r1: { vm_host: 'a', vm_image: 'tiny' }, r2: { vm_host: 'b', vm_image: 'tiny' } },
+      },
+      'mh',
+    );
   });
   after(() => rmSync(base, { recursive: true, force: true }));
 
   it('copies it, verified by sha256, then leaves hosts that have it alone', { timeout: 120_000 }, async () => {
     const said: string[] = [];
-    await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, { stdout: () => undefined, stderr: (l) => said.push(l) });
+    await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, {
+      stdout: () => undefined,
+      stderr: (l) => said.push(l),
+    });
     const mine = await sha('here');
     assert.match(mine, /^[0-9a-f]{64}$/);
     assert.equal(await sha('10.0.0.1'), mine);
     assert.equal(await sha('10.0.0.2'), mine);
-    assert.deepEqual(said, [`[a] image "tiny" missing: copying it there (sha256 ${mine.slice(0, 12)}…)`, `[b] image "tiny" missing: copying it there (sha256 ${mine.slice(0, 12)}…)`]);
+    assert.deepEqual(said, [
+      `[a] image "tiny" missing: copying it there (sha256 ${mine.slice(0, 12)}…)`,
+      `[b] image "tiny" missing: copying it there (sha256 ${mine.slice(0, 12)}…)`,
+    ]);
     said.length = 0;
-    await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, { stdout: () => undefined, stderr: (l) => said.push(l) });
+    await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, {
+      stdout: () => undefined,
+      stderr: (l) => said.push(l),
+    });
     assert.deepEqual(said, []);
   });
 
@@ -51,7 +70,13 @@ describe('--all-hosts copies a library image to the hosts that lack it', { concu
     const raw = join(base, 'other.raw');
     writeFileSync(raw, Buffer.alloc(1024 * 1024));
     assert.equal((await vmlab(['images', 'import', raw, '--name', 'tiny'], { VMLAB_HOME: home('10.0.0.2') })).code, 0);
-    const e = await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, { stdout: () => undefined, stderr: () => undefined }).then(() => undefined, (x: unknown) => x as Error & { code: string });
+    const e = await syncHostImages(loadSpec(spec), storeHandle(home('here')), opts, {
+      stdout: () => undefined,
+      stderr: () => undefined,
+    }).then(
+      () => undefined,
+      (x: unknown) => x as Error & { code: string },
+    );
     assert.equal(e?.code, 'image_differs');
     assert.match(e!.message, /^host b has a different image named "tiny"/);
   });

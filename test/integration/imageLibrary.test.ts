@@ -18,7 +18,8 @@ import { assertIncludes } from '../helpers/assertions.js';
 const MiB = 1024 * 1024;
 // The drop tests cut the one stream at set points: one connection (segmented downloads: test/unit/images/segmented).
 const fast = { VMLAB_DOWNLOAD_RETRY_DELAY_MS: '20', VMLAB_DOWNLOAD_CONNECTIONS: '1' };
-const rangesOf = (server: TestServer, path: string) => server.requests.filter((r) => r.url === path).map((r) => r.headers.range);
+const rangesOf = (server: TestServer, path: string) =>
+  server.requests.filter((r) => r.url === path).map((r) => r.headers.range);
 
 describe('image library', () => {
   const work = mkdtempSync('/tmp/vmlab-lib-');
@@ -52,9 +53,23 @@ describe('image library', () => {
     // A 48 MiB qcow2 with data in it, so a transfer takes more than one chunk.
     const raw = join(work, 'data.raw');
     execFileSync('dd', ['if=/dev/urandom', `of=${raw}`, 'bs=1M', 'count=48', 'status=none']);
-    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, join(served, 'debian-12-genericcloud-amd64.qcow2')]);
-    sha = createHash('sha256').update(readFileSync(join(served, 'debian-12-genericcloud-amd64.qcow2'))).digest('hex');
-    writeFileSync(join(served, 'SHA256SUMS'), `${sha} *debian-12-genericcloud-amd64.qcow2\n${'0'.repeat(64)}  wrong.qcow2\n`);
+    execFileSync('qemu-img', [
+      'convert',
+      '-q',
+      '-f',
+      'raw',
+      '-O',
+      'qcow2',
+      raw,
+      join(served, 'debian-12-genericcloud-amd64.qcow2'),
+    ]);
+    sha = createHash('sha256')
+      .update(readFileSync(join(served, 'debian-12-genericcloud-amd64.qcow2')))
+      .digest('hex');
+    writeFileSync(
+      join(served, 'SHA256SUMS'),
+      `${sha} *debian-12-genericcloud-amd64.qcow2\n${'0'.repeat(64)}  wrong.qcow2\n`,
+    );
     execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'wrong.qcow2')]);
     execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'flaky.qcow2')]);
     execFileSync('cp', [join(served, 'debian-12-genericcloud-amd64.qcow2'), join(served, 'dying.qcow2')]);
@@ -68,7 +83,9 @@ describe('image library', () => {
         '/dying.qcow2': [4 * MiB, 0, 0, 0, 0],
         '/abandoned.qcow2': [2 * MiB, 0],
       },
-      override: { '/html.qcow2': { status: 200, body: '<!DOCTYPE html><html><body>Sign in</body></html>', type: 'text/html' } },
+      override: {
+        '/html.qcow2': { status: 200, body: '<!DOCTYPE html><html><body>Sign in</body></html>', type: 'text/html' },
+      },
     });
   });
   after(() => server.close());
@@ -97,7 +114,12 @@ describe('image library', () => {
     assert.equal(img.status, 'ready');
     assert.equal(img.sha256, sha);
     assert.equal(createHash('sha256').update(readFileSync(img.path!)).digest('hex'), sha);
-    assert.deepEqual(rangesOf(server, '/flaky.qcow2'), [undefined, `bytes=${5 * MiB}-`, `bytes=${8 * MiB}-`, `bytes=${15 * MiB}-`]);
+    assert.deepEqual(rangesOf(server, '/flaky.qcow2'), [
+      undefined,
+      `bytes=${5 * MiB}-`,
+      `bytes=${8 * MiB}-`,
+      `bytes=${15 * MiB}-`,
+    ]);
     assert.equal(lines.filter((l) => l.includes('resuming at byte')).length, 3, lines.join('\n'));
     assert.deepEqual(readdirSync(join(root, 'images')), ['flaky.qcow2']);
     assert.equal(lib.jobs.list()[0]!.status, 'succeeded');
@@ -107,13 +129,16 @@ describe('image library', () => {
     const root = home('exhaust');
     const url = `${server.url}/dying.qcow2`;
     const lib = openLibrary(root, fast);
-    await assert.rejects(lib.import(url, { checksum: `sha256:${sha}` }), (e: Error & { code?: string; hint?: string }) => {
-      assert.equal(e.code, 'network');
-      assertIncludes(e.message, `Download of ${url} failed after 5 attempts`);
-      assertIncludes(e.message, `${4 * MiB} of ${statSync(join(served, 'dying.qcow2')).size} bytes received`);
-      assertIncludes(e.hint ?? '', 'run the same command again to resume');
-      return true;
-    });
+    await assert.rejects(
+      lib.import(url, { checksum: `sha256:${sha}` }),
+      (e: Error & { code?: string; hint?: string }) => {
+        assert.equal(e.code, 'network');
+        assertIncludes(e.message, `Download of ${url} failed after 5 attempts`);
+        assertIncludes(e.message, `${4 * MiB} of ${statSync(join(served, 'dying.qcow2')).size} bytes received`);
+        assertIncludes(e.hint ?? '', 'run the same command again to resume');
+        return true;
+      },
+    );
     const failed = lib.images.find('dying')!;
     assert.equal(failed.status, 'failed');
     assert.equal(lib.jobs.list()[0]!.status, 'failed');
@@ -165,7 +190,10 @@ describe('image library', () => {
     await assert.rejects(lib.import(url), (e: Error & { code?: string; exitCode?: number }) => {
       assert.equal(e.code, 'not_an_image');
       assert.equal(e.exitCode, 2);
-      assertIncludes(e.message, `${url} is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header`);
+      assertIncludes(
+        e.message,
+        `${url} is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header`,
+      );
       return true;
     });
     assert.deepEqual(lib.images.list(), []);
@@ -178,14 +206,23 @@ describe('image library', () => {
     const lib = openLibrary(root, {});
     await assert.rejects(lib.pull('wrong'), (e: Error & { code?: string }) => e.code === 'checksum_mismatch');
     assert.deepEqual(lib.images.list(), []);
-    assert.deepEqual(readdirSync(join(root, 'images')).filter((f) => !f.endsWith('.json')), []);
+    assert.deepEqual(
+      readdirSync(join(root, 'images')).filter((f) => !f.endsWith('.json')),
+      [],
+    );
   });
 
   it('rejects 404 and HTML pages and registers nothing', async () => {
     const root = home('bad');
     const lib = openLibrary(root, {});
-    await assert.rejects(lib.import(`${server.url}/missing.qcow2`), (e: Error & { code?: string }) => e.code === 'not_found');
-    await assert.rejects(lib.import(`${server.url}/html.qcow2`), (e: Error & { code?: string }) => e.code === 'not_an_image');
+    await assert.rejects(
+      lib.import(`${server.url}/missing.qcow2`),
+      (e: Error & { code?: string }) => e.code === 'not_found',
+    );
+    await assert.rejects(
+      lib.import(`${server.url}/html.qcow2`),
+      (e: Error & { code?: string }) => e.code === 'not_an_image',
+    );
     assert.deepEqual(lib.images.list(), []);
   });
 
@@ -206,7 +243,16 @@ describe('image library', () => {
     const root = home('import');
     const lib = openLibrary(root, {});
     const vmdk = join(work, 'router.vmdk');
-    execFileSync('qemu-img', ['convert', '-q', '-f', 'qcow2', '-O', 'vmdk', join(served, 'debian-12-genericcloud-amd64.qcow2'), vmdk]);
+    execFileSync('qemu-img', [
+      'convert',
+      '-q',
+      '-f',
+      'qcow2',
+      '-O',
+      'vmdk',
+      join(served, 'debian-12-genericcloud-amd64.qcow2'),
+      vmdk,
+    ]);
     const img = await lib.import(vmdk, { name: 'vr1', os: 'debian-12' });
     assert.equal(img.format, 'qcow2');
     assert.equal(img.default_user, 'debian');
@@ -214,20 +260,39 @@ describe('image library', () => {
 
     const evil = join(work, 'evil.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '/etc/shadow', '-F', 'raw', evil]);
-    await assert.rejects(lib.import(evil), (e: Error & { code?: string }) => e.code === 'unsafe' && /backing file/.test(e.message));
-    await assert.rejects(lib.import(vmdk, { name: '../escape' }), (e: Error & { code?: string }) => e.code === 'bad_input');
-    assert.deepEqual(lib.images.list().map((i) => i.name), ['vr1']);
+    await assert.rejects(
+      lib.import(evil),
+      (e: Error & { code?: string }) => e.code === 'unsafe' && /backing file/.test(e.message),
+    );
+    await assert.rejects(
+      lib.import(vmdk, { name: '../escape' }),
+      (e: Error & { code?: string }) => e.code === 'bad_input',
+    );
+    assert.deepEqual(
+      lib.images.list().map((i) => i.name),
+      ['vr1'],
+    );
   });
 
   it('scans a directory and detects the OS from file names', async () => {
     const root = home('scan');
     const dir = join(work, 'scandir');
     mkdirSync(dir);
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'ubuntu-24.04-server-cloudimg-amd64.img'), '16M']);
+    execFileSync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      join(dir, 'ubuntu-24.04-server-cloudimg-amd64.img'),
+      '16M',
+    ]);
     writeFileSync(join(dir, 'notes.txt'), 'x');
     const lib = openLibrary(root, {});
     const r = await lib.scan(dir);
-    assert.deepEqual(r.added.map((i) => [i.name, i.os_distro, i.os_version, i.default_user]), [['ubuntu-24.04-server-cloudimg-amd64', 'ubuntu', '24.04', 'ubuntu']]);
+    assert.deepEqual(
+      r.added.map((i) => [i.name, i.os_distro, i.os_version, i.default_user]),
+      [['ubuntu-24.04-server-cloudimg-amd64', 'ubuntu', '24.04', 'ubuntu']],
+    );
   });
 
   it('through the CLI: pull with progress lines, list --json, rm refused while a lab uses it', async () => {
@@ -242,7 +307,10 @@ describe('image library', () => {
     // A lab whose node runs on it.
     const lab = join(root, 'labs', 'l1');
     mkdirSync(lab, { recursive: true });
-    writeFileSync(join(lab, 'state.json'), JSON.stringify({ name: 'l1', nodes: {}, plan: { nodes: [{ image: { path: list[0].path } }] } }));
+    writeFileSync(
+      join(lab, 'state.json'),
+      JSON.stringify({ name: 'l1', nodes: {}, plan: { nodes: [{ image: { path: list[0].path } }] } }),
+    );
     const rm = await vmlab(['images', 'rm', 'debian-12'], env);
     assert.equal(rm.code, 1); // a conflict (409 in the API), not bad input
     assertIncludes(rm.stderr, 'image "debian-12" is used by lab(s) l1');
@@ -258,17 +326,34 @@ describe('image library', () => {
     try {
       const root = home('proxy');
       const url = `${server.url}/debian-12-genericcloud-amd64.qcow2`;
-      const r = await vmlab(['images', 'import', url, '--name', 'via-proxy'], { VMLAB_HOME: root, HTTP_PROXY: proxy.url, NO_PROXY: '' });
+      const r = await vmlab(['images', 'import', url, '--name', 'via-proxy'], {
+        VMLAB_HOME: root,
+        HTTP_PROXY: proxy.url,
+        NO_PROXY: '',
+      });
       assert.equal(r.code, 0, r.stderr);
       // Every request (the GET, and each segment's) went through the proxy.
       const viaProxy = proxy.requests.length;
       assert.ok(viaProxy >= 1);
       assert.deepEqual(new Set(proxy.requests.map((q) => `${q.method} ${q.url}`)), new Set([`GET ${url}`]));
-      const direct = await vmlab(['images', 'import', url, '--name', 'direct'], { VMLAB_HOME: root, http_proxy: proxy.url, no_proxy: '127.0.0.1' });
+      const direct = await vmlab(['images', 'import', url, '--name', 'direct'], {
+        VMLAB_HOME: root,
+        http_proxy: proxy.url,
+        no_proxy: '127.0.0.1',
+      });
       assert.equal(direct.code, 0, direct.stderr);
       assert.equal(proxy.requests.length, viaProxy, 'no_proxy bypassed the proxy');
-      const list = JSON.parse((await vmlab(['images', 'list', '--json'], { VMLAB_HOME: root })).stdout) as Array<{ name: string; sha256: string }>;
-      assert.deepEqual(list.map((i) => [i.name, i.sha256]), [['direct', sha], ['via-proxy', sha]]);
+      const list = JSON.parse((await vmlab(['images', 'list', '--json'], { VMLAB_HOME: root })).stdout) as Array<{
+        name: string;
+        sha256: string;
+      }>;
+      assert.deepEqual(
+        list.map((i) => [i.name, i.sha256]),
+        [
+          ['direct', sha],
+          ['via-proxy', sha],
+        ],
+      );
     } finally {
       await proxy.close();
     }

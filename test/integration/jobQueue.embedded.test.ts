@@ -10,6 +10,9 @@ describe('jobs: the embedded (SQLite) backend', () => {
   jobQueueSuite(async () => {
     const path = join(mkdtempSync('/tmp/vmlab-jq-'), 'vmlab.db');
     // Two connections to one store: the server's and a worker's.
-    return { queue: new EmbeddedQueue(openStore(path), isAlive), other: () => new EmbeddedQueue(openStore(path), isAlive) };
+    return {
+      queue: new EmbeddedQueue(openStore(path), isAlive),
+      other: () => new EmbeddedQueue(openStore(path), isAlive),
+    };
   });
 });

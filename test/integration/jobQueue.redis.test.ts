@@ -26,7 +26,10 @@ describe('jobs: the BullMQ-on-Redis backend (a real redis-server on 127.0.0.1)',
     const t0 = Date.now();
     await assert.rejects(q.enqueue('build', null, {}), (err: Error & { code?: string; hint?: string }) => {
       assert.equal(err.code, 'redis_unreachable');
-      assert.match(err.message, /^the job queue at VMLAB_REDIS_URL=redis:\/\/127\.0\.0\.1:29899 does not answer: connect ECONNREFUSED/);
+      assert.match(
+        err.message,
+        /^the job queue at VMLAB_REDIS_URL=redis:\/\/127\.0\.0\.1:29899 does not answer: connect ECONNREFUSED/,
+      );
       return true;
     });
     assert.ok(Date.now() - t0 < 5000);

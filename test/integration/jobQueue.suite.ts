@@ -7,7 +7,9 @@ import type { JobQueue } from '../../src/jobs/queue.js';
  * BullMQ on Redis): what a server enqueues, a worker runs, with progress,
  * log, outcome and cancel seen from the queue's side.
  */
-export function jobQueueSuite(make: () => Promise<{ queue: JobQueue; other: () => JobQueue } | { skip: string }>): void {
+export function jobQueueSuite(
+  make: () => Promise<{ queue: JobQueue; other: () => JobQueue } | { skip: string }>,
+): void {
   const withQueue = (name: string, fn: (q: JobQueue, other: () => JobQueue) => Promise<void>) =>
     it(name, async (t) => {
       const made = await make();
@@ -19,28 +21,31 @@ export function jobQueueSuite(make: () => Promise<{ queue: JobQueue; other: () =
       }
     });
 
-  withQueue('a worker (another connection) runs an enqueued job: params, progress, log and result are seen', async (q, other) => {
-    const job = await q.enqueue('echo', 'target-1', { n: 3 });
-    assert.equal(job.status, 'queued');
-    assert.equal(job.kind, 'echo');
-    assert.equal(job.target, 'target-1');
-    const w = other();
-    const worker = w.work({
-      echo: async (params, ctx) => {
-        ctx.log(`got n=${String(params.n)}`);
-        ctx.progress(1, { step: 'done' });
-        return { doubled: Number(params.n) * 2 };
-      },
-    });
-    const done = await q.wait(job.id, 50);
-    await worker.close();
-    await w.close();
-    assert.equal(done.status, 'succeeded', done.error ?? '');
-    assert.equal(done.progress, 1);
-    assert.match(done.log, /got n=3/);
-    assert.equal(JSON.parse(done.params).n, 3);
-    assert.ok(done.started_at && done.finished_at);
-  });
+  withQueue(
+    'a worker (another connection) runs an enqueued job: params, progress, log and result are seen',
+    async (q, other) => {
+      const job = await q.enqueue('echo', 'target-1', { n: 3 });
+      assert.equal(job.status, 'queued');
+      assert.equal(job.kind, 'echo');
+      assert.equal(job.target, 'target-1');
+      const w = other();
+      const worker = w.work({
+        echo: async (params, ctx) => {
+          ctx.log(`got n=${String(params.n)}`);
+          ctx.progress(1, { step: 'done' });
+          return { doubled: Number(params.n) * 2 };
+        },
+      });
+      const done = await q.wait(job.id, 50);
+      await worker.close();
+      await w.close();
+      assert.equal(done.status, 'succeeded', done.error ?? '');
+      assert.equal(done.progress, 1);
+      assert.match(done.log, /got n=3/);
+      assert.equal(JSON.parse(done.params).n, 3);
+      assert.ok(done.started_at && done.finished_at);
+    },
+  );
 
   withQueue('a handler that throws: failed, with its message', async (q, other) => {
     const job = await q.enqueue('boom', null, {});
@@ -66,7 +71,8 @@ export function jobQueueSuite(make: () => Promise<{ queue: JobQueue; other: () =
           });
         }),
     });
-    for (let i = 0; i < 100 && (await q.get(job.id))?.status !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await q.get(job.id))?.status !== 'running'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.equal(await q.cancel(job.id), 'requested');
     const done = await q.wait(job.id, 50);
     await worker.close();

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { VmlabError } from '../../src/errors/vmlabError.js';
+import type { VmlabError } from '../../src/errors/vmlabError.js';
 import { createServices } from '../../src/service/index.js';
 import { SpecError } from '../../src/spec/specError.js';
 import { tempHome } from '../helpers/cli.js';
@@ -43,10 +43,20 @@ describe('the service layer both front doors call', () => {
   it('a malformed numeric setting in the environment is a clear input error, not a silent default', () => {
     assert.throws(
       () => createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_JOB_CONCURRENCY: 'lots' })),
-      (e: VmlabError) => e.kind === 'input' && e.message === 'VMLAB_JOB_CONCURRENCY="lots": expected a whole number ≥ 1' && e.hint === 'fix or unset VMLAB_JOB_CONCURRENCY',
+      (e: VmlabError) =>
+        e.kind === 'input' &&
+        e.message === 'VMLAB_JOB_CONCURRENCY="lots": expected a whole number ≥ 1' &&
+        e.hint === 'fix or unset VMLAB_JOB_CONCURRENCY',
     );
     // Settings are checked once, when they are loaded: the download settings too, before any library is opened.
-    assert.throws(() => createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_DOWNLOAD_ATTEMPTS: '0' })).images.list(), (e: VmlabError) => e.kind === 'input' && /VMLAB_DOWNLOAD_ATTEMPTS="0": expected a whole number ≥ 1/.test(e.message));
+    assert.throws(
+      () =>
+        createServices(
+          loadSettings({ ...process.env, VMLAB_HOME: tempHome(), VMLAB_DOWNLOAD_ATTEMPTS: '0' }),
+        ).images.list(),
+      (e: VmlabError) =>
+        e.kind === 'input' && /VMLAB_DOWNLOAD_ATTEMPTS="0": expected a whole number ≥ 1/.test(e.message),
+    );
   });
 
   it('images.startImport answers with the job at once; the image is ready when it ends; update renames it', async () => {
@@ -58,9 +68,18 @@ describe('the service layer both front doors call', () => {
     assert.equal(job.kind, 'import');
     assert.equal((await settled(svc, job.id)).status, 'succeeded');
     assert.equal(svc.images.show('disk').status, 'ready');
-    assert.equal(svc.images.update('disk', { name: 'disk2', os_distro: 'debian', os_version: '12', default_user: 'debian' }).name, 'disk2');
-    assert.throws(() => svc.images.update('nope', { name: 'x' }), (e: VmlabError) => e.kind === 'not_found');
-    assert.throws(() => svc.images.update('disk2', { name: '../x' }), (e: VmlabError) => e.kind === 'input');
+    assert.equal(
+      svc.images.update('disk', { name: 'disk2', os_distro: 'debian', os_version: '12', default_user: 'debian' }).name,
+      'disk2',
+    );
+    assert.throws(
+      () => svc.images.update('nope', { name: 'x' }),
+      (e: VmlabError) => e.kind === 'not_found',
+    );
+    assert.throws(
+      () => svc.images.update('disk2', { name: '../x' }),
+      (e: VmlabError) => e.kind === 'input',
+    );
   });
 
   it('images.importUpload moves an upload in; a refused one leaves nothing', async () => {
@@ -75,7 +94,10 @@ describe('the service layer both front doors call', () => {
     writeFileSync(bad, 'this is not a disk image');
     await assert.rejects(svc.images.importUpload(bad, { name: 'up2' }), (e: VmlabError) => e.kind === 'input');
     assert.deepEqual(readdirSync(svc.images.uploadDir()), []);
-    assert.throws(() => svc.images.show('up2'), (e: VmlabError) => e.kind === 'not_found');
+    assert.throws(
+      () => svc.images.show('up2'),
+      (e: VmlabError) => e.kind === 'not_found',
+    );
     // A half upload of a server that was killed (its pid is in the name) goes when the next upload starts.
     const half = join(svc.images.uploadDir(), '999999999-killed.upload');
     const live = join(svc.images.uploadDir(), `${process.ppid}-streaming.upload`);
@@ -91,10 +113,17 @@ describe('the service layer both front doors call', () => {
     const svc = createServices(loadSettings({ ...process.env, VMLAB_HOME: tempHome() }));
     const before = svc.jobs.list().length;
     await assert.rejects(
-      svc.labs.startDeploy({ name: 'inl', topology: { devices: { r1: {} }, vmlab: { link_transport: 'carrier-pigeon' } } }),
-      (e: SpecError) => e instanceof SpecError && e.issues.some((i) => i.file === 'topology.json' && i.path === 'vmlab.link_transport'),
+      svc.labs.startDeploy({
+        name: 'inl',
+        topology: { devices: { r1: {} }, vmlab: { link_transport: 'carrier-pigeon' } },
+      }),
+      (e: SpecError) =>
+        e instanceof SpecError && e.issues.some((i) => i.file === 'topology.json' && i.path === 'vmlab.link_transport'),
     );
     assert.equal(svc.jobs.list().length, before);
-    await assert.rejects(svc.labs.startDeploy({ name: '../up', topology: {} }), (e: VmlabError) => e.code === 'invalid_name');
+    await assert.rejects(
+      svc.labs.startDeploy({ name: '../up', topology: {} }),
+      (e: VmlabError) => e.code === 'invalid_name',
+    );
   });
 });

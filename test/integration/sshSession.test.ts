@@ -23,7 +23,7 @@ describe('vmlab ssh on a slow node', () => {
     if (++connections >= 2) s.end('SSH-2.0-OpenSSH_9.2\r\n');
   });
   after(() => {
-    sockets.forEach((s) => s.destroy());
+    for (const s of sockets) s.destroy();
     server.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -32,8 +32,17 @@ describe('vmlab ssh on a slow node', () => {
     const port = 32990;
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     const config = join(dir, 'ssh_config');
-    writeFileSync(config, `Host n1\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  IdentityFile /dev/null\n`);
-    const state = { name: 'slow', plan: { files: { sshConfig: config }, nodes: [{ name: 'n1', credentials: { user: 'root', pass: null }, bootTimeoutS: 60 }] } } as unknown as LabState;
+    writeFileSync(
+      config,
+      `Host n1\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  IdentityFile /dev/null\n`,
+    );
+    const state = {
+      name: 'slow',
+      plan: {
+        files: { sshConfig: config },
+        nodes: [{ name: 'n1', credentials: { user: 'root', pass: null }, bootTimeoutS: 60 }],
+      },
+    } as unknown as LabState;
     const stderr = new PassThrough();
     let text = '';
     stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -42,7 +51,10 @@ describe('vmlab ssh on a slow node', () => {
     assert.equal(code, 255);
     assert.equal(connections, 2);
     assert.equal(waits.length, 1);
-    assert.match(waits[0]!, /^n1 is running but its SSH server did not answer in time \(host load [\d.]+ on \d+ cores?\); trying again for up to \d+ s$/);
+    assert.match(
+      waits[0]!,
+      /^n1 is running but its SSH server did not answer in time \(host load [\d.]+ on \d+ cores?\); trying again for up to \d+ s$/,
+    );
     // The held banner-timeout line is not shown once the retry happened; the later failure is.
     assert.doesNotMatch(text, /banner exchange/);
     assert.match(text, /Connection closed|kex|Connection reset/);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BuildError } from '../../src/builds/buildError.js';
+import type { BuildError } from '../../src/builds/buildError.js';
 import { buildInDeviceDir, buildLockFile, type BuildPlan } from '../../src/builds/vrnetlab/build.js';
 import { askMakefile } from '../../src/builds/vrnetlab/askMakefile.js';
 import { isAlive } from '../../src/host/processes.js';
@@ -14,18 +14,45 @@ import { writeVrnetlabFixture } from '../helpers/vrnetlabFixture.js';
  * with `docker build` replaced by a recipe (no Docker here): copy in,
  * limits, cancel, cleanup. The e2e test does the same with a real dockerd.
  */
-function setup(dockerBuild: string): { plan: BuildPlan; deviceDir: string; lines: string[]; ctx: { log: (l: string) => void; step: () => void; signal: AbortSignal }; abort: AbortController } {
+function setup(dockerBuild: string): {
+  plan: BuildPlan;
+  deviceDir: string;
+  lines: string[];
+  ctx: { log: (l: string) => void; step: () => void; signal: AbortSignal };
+  abort: AbortController;
+} {
   const dir = mkdtempSync('/tmp/vmlab-vb-');
   const { deviceDir } = writeVrnetlabFixture(join(dir, 'vrnetlab'), { extraMake: `docker-build:\n${dockerBuild}\n` });
   const source = join(dir, 'lib-vJunos-router-23.2R1.15.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', source, '16M']);
-  const plan: BuildPlan = { deviceDir, source, buildFile: 'vJunos-router-23.2R1.15.qcow2', goal: 'docker-image', allowHardLink: true, lockDir: join(dir, 'locks'), timeoutMs: 60_000, env: process.env };
+  const plan: BuildPlan = {
+    deviceDir,
+    source,
+    buildFile: 'vJunos-router-23.2R1.15.qcow2',
+    goal: 'docker-image',
+    allowHardLink: true,
+    lockDir: join(dir, 'locks'),
+    timeoutMs: 60_000,
+    env: process.env,
+  };
   const lines: string[] = [];
   const abort = new AbortController();
-  return { plan, deviceDir, lines, abort, ctx: { log: (l) => lines.push(l), step: () => undefined, signal: abort.signal } };
+  return {
+    plan,
+    deviceDir,
+    lines,
+    abort,
+    ctx: { log: (l) => lines.push(l), step: () => undefined, signal: abort.signal },
+  };
 }
 
-const onlyFixture = (deviceDir: string) => assert.deepEqual(readdirSync(deviceDir).filter((f) => !f.endsWith('.pid')).sort(), ['Makefile', 'docker']);
+const onlyFixture = (deviceDir: string) =>
+  assert.deepEqual(
+    readdirSync(deviceDir)
+      .filter((f) => !f.endsWith('.pid'))
+      .sort(),
+    ['Makefile', 'docker'],
+  );
 
 describe('builds/vrnetlab/build (real make, docker build replaced)', () => {
   it('hard-links the disk in, reads the tag, removes the copy', async () => {
@@ -69,14 +96,20 @@ describe('builds/vrnetlab/build (real make, docker build replaced)', () => {
 
   it('the time limit: timed_out, the copy removed', async () => {
     const s = setup('\tsleep 60');
-    await assert.rejects(buildInDeviceDir({ ...s.plan, timeoutMs: 500 }, s.ctx), (err: BuildError) => err.code === 'timed_out');
+    await assert.rejects(
+      buildInDeviceDir({ ...s.plan, timeoutMs: 500 }, s.ctx),
+      (err: BuildError) => err.code === 'timed_out',
+    );
     onlyFixture(s.deviceDir);
   });
 
   it("a file of someone else's in the way is a conflict and is left alone", async () => {
     const s = setup('\t@echo "Successfully tagged vrnetlab/x:1"');
     writeFileSync(join(s.deviceDir, s.plan.buildFile), 'theirs');
-    await assert.rejects(buildInDeviceDir(s.plan, s.ctx), (err: BuildError) => err.code === 'copy_exists' && err.kind === 'conflict');
+    await assert.rejects(
+      buildInDeviceDir(s.plan, s.ctx),
+      (err: BuildError) => err.code === 'copy_exists' && err.kind === 'conflict',
+    );
     assert.equal(readFileSync(join(s.deviceDir, s.plan.buildFile), 'utf8'), 'theirs');
   });
 
@@ -94,8 +127,18 @@ describe('builds/vrnetlab/build (real make, docker build replaced)', () => {
 
   it('askMakefile: the checkout answers version and tag; an unparsable name is their "Incorrect version string"', async () => {
     const s = setup('\t@true');
-    assert.deepEqual(await askMakefile(s.deviceDir, 'vJunos-router-23.2R1.15.qcow2'), { ok: true, version: '23.2R1.15', tag: 'vrnetlab/juniper_vjunos-router:23.2R1.15' });
-    assert.deepEqual(await askMakefile(s.deviceDir, 'vJunos-router-23.2R1.15.qcow2', { ...process.env, DOCKER_REGISTRY: 'reg.example:5000/lab' }), { ok: true, version: '23.2R1.15', tag: 'reg.example:5000/lab/juniper_vjunos-router:23.2R1.15' });
+    assert.deepEqual(await askMakefile(s.deviceDir, 'vJunos-router-23.2R1.15.qcow2'), {
+      ok: true,
+      version: '23.2R1.15',
+      tag: 'vrnetlab/juniper_vjunos-router:23.2R1.15',
+    });
+    assert.deepEqual(
+      await askMakefile(s.deviceDir, 'vJunos-router-23.2R1.15.qcow2', {
+        ...process.env,
+        DOCKER_REGISTRY: 'reg.example:5000/lab',
+      }),
+      { ok: true, version: '23.2R1.15', tag: 'reg.example:5000/lab/juniper_vjunos-router:23.2R1.15' },
+    );
     const bad = await askMakefile(s.deviceDir, 'vJunos-router-latest.qcow2');
     assert.equal(bad.ok, false);
     assert.equal(!bad.ok && bad.versionless, true);

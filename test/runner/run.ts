@@ -105,8 +105,15 @@ function printTiming(results: PhaseResult[], extras: string[], totalSeconds: num
 export function extraMajors(env: NodeJS.ProcessEnv): number[] {
   const list = env.VMLAB_TEST_NODES ?? (env.CI === 'true' ? '24' : '');
   const own = Number(process.versions.node.split('.')[0]);
-  const majors = list.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const bad = list.split(',').map((s) => s.trim()).filter((s) => s && !/^\d+$/.test(s));
+  const majors = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  const bad = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && !/^\d+$/.test(s));
   if (bad.length) {
     const expected = 'expected Node major versions separated by commas (e.g. 24,22)';
     throw new Error(`VMLAB_TEST_NODES: ${expected}, got ${JSON.stringify(list)}`);
@@ -126,7 +133,12 @@ async function main(): Promise<number> {
   // Fetched and compiled (one after the other) while this Node's phases run; the first run on a machine only.
   let previous: Promise<unknown> = Promise.resolve();
   const prepared = majors.map((m) => {
-    const ready = previous.then(() => prepareNode(m, root)).then((n) => n, (e: Error) => e);
+    const ready = previous
+      .then(() => prepareNode(m, root))
+      .then(
+        (n) => n,
+        (e: Error) => e,
+      );
     previous = ready;
     return { major: m, ready };
   });

@@ -22,7 +22,13 @@ it('npm test runs every folder of tests, each in one phase', () => {
     const n = phases.filter((p) => p.dirs.includes(d)).length;
     assert.equal(n, 1, `test/${d} is not in exactly one phase of test/runner/phases.ts`);
   }
-  assert.deepEqual(phases.map((p) => p.dirs), [['api', 'cli', 'integration', 'unit', 'web'], ['faults', 'e2e']]);
+  assert.deepEqual(
+    phases.map((p) => p.dirs),
+    [
+      ['api', 'cli', 'integration', 'unit', 'web'],
+      ['faults', 'e2e'],
+    ],
+  );
   const e2e = join(root, 'test', extraNodeE2e.replace(/\.js$/, '.ts'));
   assert.ok(existsSync(e2e), `${extraNodeE2e} (run on each extra Node) is gone`);
 });
@@ -36,8 +42,14 @@ it('the runner lists compiled test files from the sources', () => {
 
 it('extra Node versions: VMLAB_TEST_NODES, else 24 on CI, none elsewhere; never this Node twice', () => {
   const own = Number(process.versions.node.split('.')[0]);
-  assert.deepEqual(extraMajors({ CI: 'true' }), [24].filter((m) => m !== own));
-  assert.deepEqual(extraMajors({ CI: 'true', VMLAB_TEST_NODES: '24,22' }), [24, 22].filter((m) => m !== own));
+  assert.deepEqual(
+    extraMajors({ CI: 'true' }),
+    [24].filter((m) => m !== own),
+  );
+  assert.deepEqual(
+    extraMajors({ CI: 'true', VMLAB_TEST_NODES: '24,22' }),
+    [24, 22].filter((m) => m !== own),
+  );
   assert.deepEqual(extraMajors({}), []);
   assert.deepEqual(extraMajors({ CI: 'true', VMLAB_TEST_NODES: '' }), []);
   assert.deepEqual(extraMajors({ VMLAB_TEST_NODES: ` 26, ${own},26` }), [26]);
@@ -63,10 +75,19 @@ it('the timing reporter gives each file its time and the run its counts', () => 
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const r = spawnSync(process.execPath, args, { cwd: dir, env, encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const files = lines.filter((l) => l.file);
-    const expected = [[join(dir, 'a.test.mjs'), true], [join(dir, 'b.test.mjs'), false]];
-    assert.deepEqual(files.map((f) => [f.file, f.passed]), expected);
+    const expected = [
+      [join(dir, 'a.test.mjs'), true],
+      [join(dir, 'b.test.mjs'), false],
+    ];
+    assert.deepEqual(
+      files.map((f) => [f.file, f.passed]),
+      expected,
+    );
     assert.ok(files[0].ms >= 300 && files[0].ms < 10_000, `a.test.mjs took ${files[0].ms} ms`);
     const counts = Object.fromEntries(lines.filter((l) => l.count).map((l) => [l.count, l.n]));
     assert.deepEqual(counts, { tests: 3, pass: 1, fail: 1, cancelled: 0, skipped: 1, todo: 0 });

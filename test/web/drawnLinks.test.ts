@@ -11,7 +11,11 @@ describe('web: links drawn on the wizard graph', () => {
     d = addLink(d, names, 0, 1);
     d = addLink(d, names, 2, 0);
     d = addLink(d, names, 1, 2);
-    assert.deepEqual(d, [{ a: 0, z: 1 }, { a: 2, z: 0 }, { a: 1, z: 2 }]);
+    assert.deepEqual(d, [
+      { a: 0, z: 1 },
+      { a: 2, z: 0 },
+      { a: 1, z: 2 },
+    ]);
     assert.deepEqual(
       drawnLinks(names, d).map((l) => [l.index, l.source, l.target, l.a, l.z, l.label]),
       [
@@ -24,8 +28,20 @@ describe('web: links drawn on the wizard graph', () => {
   });
 
   it('the same interfaces as chain and star when drawn the same way', () => {
-    assert.deepEqual(wire(names, 'drawn', [{ a: 0, z: 1 }, { a: 1, z: 2 }]), wire(names, 'chain'));
-    assert.deepEqual(wire(names, 'drawn', [{ a: 0, z: 1 }, { a: 0, z: 2 }]), wire(names, 'star'));
+    assert.deepEqual(
+      wire(names, 'drawn', [
+        { a: 0, z: 1 },
+        { a: 1, z: 2 },
+      ]),
+      wire(names, 'chain'),
+    );
+    assert.deepEqual(
+      wire(names, 'drawn', [
+        { a: 0, z: 1 },
+        { a: 0, z: 2 },
+      ]),
+      wire(names, 'star'),
+    );
     assert.deepEqual(wire(names, 'drawn'), []);
   });
 
@@ -41,9 +57,16 @@ describe('web: links drawn on the wizard graph', () => {
   });
 
   it('removing a link renumbers the later links on the same nodes, with no gap', () => {
-    const d = [{ a: 0, z: 1 }, { a: 0, z: 2 }, { a: 1, z: 2 }];
+    const d = [
+      { a: 0, z: 1 },
+      { a: 0, z: 2 },
+      { a: 1, z: 2 },
+    ];
     const after = removeLink(d, 0);
-    assert.deepEqual(after, [{ a: 0, z: 2 }, { a: 1, z: 2 }]);
+    assert.deepEqual(after, [
+      { a: 0, z: 2 },
+      { a: 1, z: 2 },
+    ]);
     assert.deepEqual(
       drawnLinks(names, after).map((l) => [l.index, l.a, l.z]),
       [
@@ -55,16 +78,30 @@ describe('web: links drawn on the wizard graph', () => {
   });
 
   it('a node removed from the wizard takes its links; the later nodes move up', () => {
-    const d = [{ a: 0, z: 1 }, { a: 1, z: 2 }, { a: 2, z: 0 }];
+    const d = [
+      { a: 0, z: 1 },
+      { a: 1, z: 2 },
+      { a: 2, z: 0 },
+    ];
     assert.deepEqual(dropNode(d, 1), [{ a: 1, z: 0 }]);
     assert.deepEqual(dropNode(d, 2), [{ a: 0, z: 1 }]);
     // Links are by index: renaming a node needs nothing, the names are read when the spec is made.
-    assert.deepEqual(drawnLinks(['x', 'y'], dropNode(d, 1)).map((l) => [l.a, l.z]), [['y:eth1', 'x:eth1']]);
+    assert.deepEqual(
+      drawnLinks(['x', 'y'], dropNode(d, 1)).map((l) => [l.a, l.z]),
+      [['y:eth1', 'x:eth1']],
+    );
   });
 
   it('links to nodes that are not there (any more) are left out, here and in the spec', () => {
-    const d = [{ a: 0, z: 5 }, { a: 1, z: 1 }, { a: 1, z: 0 }];
-    assert.deepEqual(drawnLinks(names, d).map((l) => [l.index, l.a, l.z]), [[2, 'r2:eth1', 'r1:eth1']]);
+    const d = [
+      { a: 0, z: 5 },
+      { a: 1, z: 1 },
+      { a: 1, z: 0 },
+    ];
+    assert.deepEqual(
+      drawnLinks(names, d).map((l) => [l.index, l.a, l.z]),
+      [[2, 'r2:eth1', 'r1:eth1']],
+    );
     assert.deepEqual(wire(names, 'drawn', d), [{ a: 'r2:eth1', z: 'r1:eth1' }]);
   });
 
@@ -73,14 +110,28 @@ describe('web: links drawn on the wizard graph', () => {
       lab: 'drawn',
       nodes: names.map((name) => ({ name, image: 'tiny', memory: 256, cpus: 1 })),
       wiring: 'drawn',
-      drawn: [{ a: 1, z: 2 }, { a: 0, z: 2 }],
+      drawn: [
+        { a: 1, z: 2 },
+        { a: 0, z: 2 },
+      ],
       cloudInit: { importSshKeys: false, packages: '', runcmd: '' },
       portBase: 29300,
     };
     const s = buildSpec(input);
-    assert.deepEqual(s.topology.links, [{ a: 'r2:eth1', z: 'r3:eth1' }, { a: 'r1:eth1', z: 'r3:eth2' }]);
-    assert.deepEqual(s.topology.links, drawnLinks(names, input.drawn!).map(({ a, z }) => ({ a, z })));
-    assert.deepEqual(s.topology.vmlab, { name: 'drawn', link_port_base: 29300, console_port_base: 29310, ssh_port_base: 29320 });
+    assert.deepEqual(s.topology.links, [
+      { a: 'r2:eth1', z: 'r3:eth1' },
+      { a: 'r1:eth1', z: 'r3:eth2' },
+    ]);
+    assert.deepEqual(
+      s.topology.links,
+      drawnLinks(names, input.drawn!).map(({ a, z }) => ({ a, z })),
+    );
+    assert.deepEqual(s.topology.vmlab, {
+      name: 'drawn',
+      link_port_base: 29300,
+      console_port_base: 29310,
+      ssh_port_base: 29320,
+    });
     assert.deepEqual(checkWizard(input), {});
     assert.deepEqual(buildSpec({ ...input, drawn: [] }).topology.links, []);
     assert.equal(buildSpec({ ...input, wiring: 'chain' }).topology.links.length, 2);

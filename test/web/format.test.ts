@@ -30,9 +30,24 @@ describe('web: progress formatting', () => {
   });
 
   it('one line: percent, bytes of total, speed, time left; unknowns left out', () => {
-    assert.equal(progressLine({ progress: 0.42, bytes: 21 * 1024 ** 2, total: 50 * 1024 ** 2, bytesPerSec: 5 * 1024 ** 2, etaSec: 6 }), '42 % · 21 MiB of 50 MiB · 5.0 MiB/s · 6 s left');
-    assert.equal(progressLine({ progress: 0.1, bytes: 2048, total: null, bytesPerSec: null, etaSec: null }), '10 % · 2.0 KiB');
-    assert.equal(progressLine({ progress: 1, bytes: 10, total: 10, bytesPerSec: 0, etaSec: 0 }), '100 % · 10 B of 10 B');
+    assert.equal(
+      progressLine({
+        progress: 0.42,
+        bytes: 21 * 1024 ** 2,
+        total: 50 * 1024 ** 2,
+        bytesPerSec: 5 * 1024 ** 2,
+        etaSec: 6,
+      }),
+      '42 % · 21 MiB of 50 MiB · 5.0 MiB/s · 6 s left',
+    );
+    assert.equal(
+      progressLine({ progress: 0.1, bytes: 2048, total: null, bytesPerSec: null, etaSec: null }),
+      '10 % · 2.0 KiB',
+    );
+    assert.equal(
+      progressLine({ progress: 1, bytes: 10, total: 10, bytesPerSec: 0, etaSec: 0 }),
+      '100 % · 10 B of 10 B',
+    );
     assert.equal(progressLine({ progress: 0, bytes: null, total: null, bytesPerSec: null, etaSec: null }), '0 %');
   });
 

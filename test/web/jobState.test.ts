@@ -3,8 +3,15 @@ import { describe, it } from 'node:test';
 import { initialJob, jobReducer, type JobAction, type JobView } from '../../web/src/lib/jobState.js';
 
 const run = (actions: JobAction[], from: JobView = initialJob('j1')) => actions.reduce(jobReducer, from);
-const snap = (status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled', progress = 0, detail = '{}'): JobAction => ({ type: 'snapshot', job: { id: 'j1', status, progress, detail, log: 'old\n', error: null } });
-const prog = (progress: number, bytes: number | null = null): JobAction => ({ type: 'progress', data: { status: 'running', progress, bytes, total: 100, bytes_per_sec: 10, eta_sec: 5 } });
+const snap = (
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled',
+  progress = 0,
+  detail = '{}',
+): JobAction => ({ type: 'snapshot', job: { id: 'j1', status, progress, detail, log: 'old\n', error: null } });
+const prog = (progress: number, bytes: number | null = null): JobAction => ({
+  type: 'progress',
+  data: { status: 'running', progress, bytes, total: 100, bytes_per_sec: 10, eta_sec: 5 },
+});
 
 describe('web: the job-state reducer (record, then SSE events)', () => {
   it('a snapshot reads the transfer detail; the log comes from the stream, not twice', () => {
@@ -21,14 +28,26 @@ describe('web: the job-state reducer (record, then SSE events)', () => {
   });
 
   it('progress moves forward only, and the log grows line by line', () => {
-    const s = run([snap('queued'), prog(0.5, 50), prog(0.4, 40), { type: 'log', data: { line: 'a' } }, { type: 'log', data: { line: 'b' } }]);
+    const s = run([
+      snap('queued'),
+      prog(0.5, 50),
+      prog(0.4, 40),
+      { type: 'log', data: { line: 'a' } },
+      { type: 'log', data: { line: 'b' } },
+    ]);
     assert.equal(s.progress, 0.5);
     assert.equal(s.bytes, 40);
     assert.deepEqual(s.log, ['a', 'b']);
   });
 
   it('end: a success fills the bar; after it nothing changes the outcome', () => {
-    const s = run([snap('running', 0.9), { type: 'end', data: { status: 'succeeded', error: null } }, prog(0.2), { type: 'lost' }, { type: 'log', data: { line: 'late' } }]);
+    const s = run([
+      snap('running', 0.9),
+      { type: 'end', data: { status: 'succeeded', error: null } },
+      prog(0.2),
+      { type: 'lost' },
+      { type: 'log', data: { line: 'late' } },
+    ]);
     assert.equal(s.status, 'succeeded');
     assert.equal(s.progress, 1);
     assert.equal(s.over, true);
@@ -58,7 +77,25 @@ describe('web: the job-state reducer (record, then SSE events)', () => {
   it('a build job shows its step: from the record, then from the stream; a stream without steps keeps it', () => {
     const s = run([snap('running', 0.3, JSON.stringify({ step: 'docker build', n: 2, of: 7 }))]);
     assert.equal(s.step, 'docker build 2/7');
-    const t = run([{ type: 'progress', data: { status: 'running', progress: 0.87, bytes: null, total: null, bytes_per_sec: null, eta_sec: null, step: 'install (VM boots under KVM)', step_n: null, step_of: null } }], s);
+    const t = run(
+      [
+        {
+          type: 'progress',
+          data: {
+            status: 'running',
+            progress: 0.87,
+            bytes: null,
+            total: null,
+            bytes_per_sec: null,
+            eta_sec: null,
+            step: 'install (VM boots under KVM)',
+            step_n: null,
+            step_of: null,
+          },
+        },
+      ],
+      s,
+    );
     assert.equal(t.step, 'install (VM boots under KVM)');
     assert.equal(run([prog(0.9)], t).step, t.step);
     assert.equal(run([snap('running', 0.1)]).step, '', 'a download has no step');

@@ -8,7 +8,9 @@ import { sameToken } from '../token.js';
 export const SESSION_PATH = '/api/v1/session';
 
 const unauthorized = () =>
-  new HttpError('unauthorized', 'missing or wrong API token', { hint: 'send Authorization: Bearer <token> ($VMLAB_HOME/api-token), or open the login link vmlab serve printed' });
+  new HttpError('unauthorized', 'missing or wrong API token', {
+    hint: 'send Authorization: Bearer <token> ($VMLAB_HOME/api-token), or open the login link vmlab serve printed',
+  });
 
 /** The request's Origin names this server (scheme-less host:port compare with Host). */
 function sameOrigin(req: FastifyRequest): boolean {
@@ -33,7 +35,8 @@ const WRONG_LINK = `<!doctype html><meta charset="utf-8"><meta name="viewport" c
 /** The cookie older versions set: expired wherever a browser still sends it (it went to every port of the host). */
 const OLD_COOKIE = 'vmlab_token';
 const EXPIRE_OLD = `${OLD_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`;
-const hasOldCookie = (header: string | undefined) => (header ?? '').split(';').some((p) => p.trim().startsWith(`${OLD_COOKIE}=`));
+const hasOldCookie = (header: string | undefined) =>
+  (header ?? '').split(';').some((p) => p.trim().startsWith(`${OLD_COOKIE}=`));
 
 const bearer = (req: FastifyRequest) => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
 
@@ -76,11 +79,9 @@ export default fp(async function auth(app: FastifyInstance, opts: { token: strin
     // Spent whatever the request: a ticket that was shown is not good again.
     if (ticket === null || !tickets.redeem(ticket) || req.method !== 'GET') throw unauthorized();
     if (req.headers.origin !== undefined && !sameOrigin(req)) {
-      throw new HttpError(
-        'cross_origin',
-        'a request authenticated by ticket came from a page of another origin',
-        { hint: 'open the stream from the vmlab web UI, or use Authorization: Bearer' },
-      );
+      throw new HttpError('cross_origin', 'a request authenticated by ticket came from a page of another origin', {
+        hint: 'open the stream from the vmlab web UI, or use Authorization: Bearer',
+      });
     }
   });
 });

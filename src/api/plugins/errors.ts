@@ -33,12 +33,21 @@ class RequestInvalid extends Error {
  * Validate with zod ourselves (not through the type provider's compiler)
  * so a 422 names each problem by JSON path, the way spec errors do.
  */
-export const zodValidatorCompiler: FastifySchemaCompiler<ZodType> = ({ schema }) => (data) => {
-  const r = schema.safeParse(data);
-  return r.success ? { value: r.data } : { error: new RequestInvalid(r.error.issues) };
-};
+export const zodValidatorCompiler: FastifySchemaCompiler<ZodType> =
+  ({ schema }) =>
+  (data) => {
+    const r = schema.safeParse(data);
+    return r.success ? { value: r.data } : { error: new RequestInvalid(r.error.issues) };
+  };
 
-const FASTIFY_CODES: Record<number, string> = { 400: 'malformed_request', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 413: 'too_large', 415: 'unsupported_media_type' };
+const FASTIFY_CODES: Record<number, string> = {
+  400: 'malformed_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+};
 
 /** The status and body for any error a route throws; `internal` is true for those we must not describe. */
 export function errorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
@@ -49,11 +58,24 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
     const where = e.validationContext ?? 'body';
     const details = issuesAt(where, e.issues);
     const message = `invalid ${where}: ${details.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
-    return { status: 422, body: { code: 'invalid_request', message, hint: 'see the route in /api/v1/openapi.json', details }, internal: false };
+    return {
+      status: 422,
+      body: { code: 'invalid_request', message, hint: 'see the route in /api/v1/openapi.json', details },
+      internal: false,
+    };
   }
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
-  if (status >= 400 && status < 500) return { status, body: { code: FASTIFY_CODES[status] ?? 'bad_request', message: e.message }, internal: false };
-  return { status: 500, body: { code: 'internal', message: 'internal error: the server log has the details', hint: 'report it with the server log' }, internal: true };
+  if (status >= 400 && status < 500)
+    return { status, body: { code: FASTIFY_CODES[status] ?? 'bad_request', message: e.message }, internal: false };
+  return {
+    status: 500,
+    body: {
+      code: 'internal',
+      message: 'internal error: the server log has the details',
+      hint: 'report it with the server log',
+    },
+    internal: true,
+  };
 }
 
 /**
@@ -70,5 +92,13 @@ export default fp(async function errors(app: FastifyInstance) {
     else if (status >= 500) req.log.warn({ code: body.code, msg: body.message }, 'request failed');
     return reply.code(status).type('application/json').send({ error: body });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, hint: 'see /api/v1/openapi.json' } }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      error: {
+        code: 'route_not_found',
+        message: `no route ${req.method} ${req.url.split('?')[0]}`,
+        hint: 'see /api/v1/openapi.json',
+      },
+    }),
+  );
 });

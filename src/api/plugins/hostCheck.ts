@@ -63,7 +63,8 @@ export default fp(async function hostCheck(app: FastifyInstance, opts: HostCheck
       `the Host header ${JSON.stringify(given)} does not name this server ` +
         `(it answers to ${[...shown, ...names].join(', ')})`,
       {
-        hint: "open it by one of those names; a DNS name of this host (or a reverse proxy's) is allowed " +
+        hint:
+          "open it by one of those names; a DNS name of this host (or a reverse proxy's) is allowed " +
           'with vmlab serve --host-name NAME',
       },
     );

@@ -30,8 +30,17 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
       ],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'the token in $VMLAB_HOME/api-token (or VMLAB_API_TOKEN)' },
-          ticket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'single-use, 30 s, GET only: from POST /api/v1/tickets' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'the token in $VMLAB_HOME/api-token (or VMLAB_API_TOKEN)',
+          },
+          ticket: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'ticket',
+            description: 'single-use, 30 s, GET only: from POST /api/v1/tickets',
+          },
         },
       },
       security: [{ bearer: [] }, { ticket: [] }],
@@ -41,8 +50,11 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
     transform: (doc) => {
       const route = doc.route as { websocket?: boolean; config?: { openapiBody?: unknown } } | undefined;
       const schema = doc.schema as Record<string, unknown> | undefined;
-      const out = jsonSchemaTransform(route?.websocket && schema ? { ...doc, schema: { ...schema, hide: false } } : doc);
-      if (route?.config?.openapiBody && out.schema) (out.schema as Record<string, unknown>).body = route.config.openapiBody;
+      const out = jsonSchemaTransform(
+        route?.websocket && schema ? { ...doc, schema: { ...schema, hide: false } } : doc,
+      );
+      if (route?.config?.openapiBody && out.schema)
+        (out.schema as Record<string, unknown>).body = route.config.openapiBody;
       return out;
     },
     transformObject: jsonSchemaTransformObject,

@@ -11,16 +11,35 @@ import { ImageDetail, ImageRecord, JobAccepted, Name, errors } from '../schemas.
 
 const ImportBody = z
   .object({
-    url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional().describe('download from here'),
-    path: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('a file on the server'),
+    url: z
+      .string()
+      .regex(/^https?:\/\//, 'expected an http:// or https:// URL')
+      .optional()
+      .describe('download from here'),
+    path: z
+      .string()
+      .startsWith('/', 'expected an absolute path on the server')
+      .optional()
+      .describe('a file on the server'),
     name: z.string().min(1).optional().describe('library name (default: from the file name)'),
     checksum: z.string().optional().describe('sha256:<hex> or sha512:<hex>'),
     os: z.string().optional().describe('distro-version, e.g. debian-12 (sets the default user and cloud-init)'),
     build: z.boolean().optional().describe('false: do not queue the vrnetlab build of a detected network device'),
-    connections: z.number().int().min(1).max(16).optional().describe('parallel segments for a URL whose server takes ranges (default 4; 1: one stream); a stream at 128 MiB/s or more after its first second stays whole'),
+    connections: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .optional()
+      .describe(
+        'parallel segments for a URL whose server takes ranges (default 4; 1: one stream); a stream at 128 MiB/s or more after its first second stays whole',
+      ),
   })
   .strict()
-  .refine((b) => (b.url === undefined) !== (b.path === undefined), { message: 'give exactly one of url or path', path: ['url'] });
+  .refine((b) => (b.url === undefined) !== (b.path === undefined), {
+    message: 'give exactly one of url or path',
+    path: ['url'],
+  });
 
 const UploadFields = z
   .object({
@@ -92,7 +111,14 @@ function readRoutes(app: App): void {
   const listCache = app.storeCache;
   app.get(
     '/images',
-    { schema: { operationId: 'listImages', tags: ['images'], summary: 'Every image in the library', response: { 200: ImageList, ...errors() } } },
+    {
+      schema: {
+        operationId: 'listImages',
+        tags: ['images'],
+        summary: 'Every image in the library',
+        response: { 200: ImageList, ...errors() },
+      },
+    },
     async (_req, reply) => {
       // A big library is asked for often (the web UI polls it): the JSON is kept while the store is unchanged.
       const json = listCache.get(() => JSON.stringify(ImageList.parse(lib.list())));
@@ -102,7 +128,15 @@ function readRoutes(app: App): void {
 
   app.get(
     '/images/:ref',
-    { schema: { operationId: 'getImage', tags: ['images'], summary: 'One image, with the labs that use it', params: Ref, response: { 200: ImageDetail, ...errors(404) } } },
+    {
+      schema: {
+        operationId: 'getImage',
+        tags: ['images'],
+        summary: 'One image, with the labs that use it',
+        params: Ref,
+        response: { 200: ImageDetail, ...errors(404) },
+      },
+    },
     async (req) => lib.show(req.params.ref),
   );
 
@@ -207,7 +241,8 @@ function importRoutes(app: App): void {
         operationId: 'importImage',
         tags: ['images'],
         summary: 'Add an image from a URL or a file on the server, as a job',
-        description: 'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events. A path outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed).',
+        description:
+          'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events. A path outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed).',
         body: ImportBody,
         response: { 202: JobAccepted, ...errors(403, 404, 409, 422) },
       },
@@ -225,14 +260,28 @@ function importRoutes(app: App): void {
         operationId: 'scanImages',
         tags: ['images'],
         summary: 'Register image files already on disk (OS guessed from the file name)',
-        body: z.object({ dir: z.string().startsWith('/', 'expected an absolute path on the server').optional().describe('default: $VMLAB_HOME/images') }).strict().nullish(),
-        response: { 200: z.object({ added: z.array(ImageRecord), skipped: z.array(z.object({ file: z.string(), why: z.string() })) }), ...errors(403, 404, 422) },
+        body: z
+          .object({
+            dir: z
+              .string()
+              .startsWith('/', 'expected an absolute path on the server')
+              .optional()
+              .describe('default: $VMLAB_HOME/images'),
+          })
+          .strict()
+          .nullish(),
+        response: {
+          200: z.object({
+            added: z.array(ImageRecord),
+            skipped: z.array(z.object({ file: z.string(), why: z.string() })),
+          }),
+          ...errors(403, 404, 422),
+        },
       },
     },
     async (req) => lib.scan(req.body?.dir === undefined ? undefined : app.paths.check('dir', req.body.dir)),
   );
 }
-
 
 /** Upload a file: streamed in (hashed by the service as it arrives), then imported. */
 function uploadRoute(app: App): void {
@@ -257,7 +306,11 @@ function uploadRoute(app: App): void {
             name: { type: 'string', description: 'library name (default: the file name without its extension)' },
             checksum: { type: 'string', description: 'sha256:<hex> or sha512:<hex>' },
             os: { type: 'string', description: 'distro-version, e.g. debian-12' },
-            build: { type: 'string', enum: ['true', 'false'], description: 'false: no vrnetlab build of a detected network device' },
+            build: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: 'false: no vrnetlab build of a detected network device',
+            },
           },
         },
       } as object,
@@ -265,21 +318,31 @@ function uploadRoute(app: App): void {
     async (req, reply) => {
       const max = app.api.maxUploadBytes;
       const tooLarge = () =>
-        new HttpError('too_large', `the upload is larger than the limit of ${max} bytes`, { hint: 'start the server with a larger --max-upload, or import the file by path' });
+        new HttpError('too_large', `the upload is larger than the limit of ${max} bytes`, {
+          hint: 'start the server with a larger --max-upload, or import the file by path',
+        });
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > max + 1024 * 1024) throw tooLarge();
       if (!req.isMultipart()) {
-        throw new VmlabError('not_multipart', `expected a multipart/form-data body, got ${req.headers['content-type'] ?? 'none'}`, {
-          kind: 'input',
-          hint: 'send the file as the form field "file"',
-        });
+        throw new VmlabError(
+          'not_multipart',
+          `expected a multipart/form-data body, got ${req.headers['content-type'] ?? 'none'}`,
+          {
+            kind: 'input',
+            hint: 'send the file as the form field "file"',
+          },
+        );
       }
       const received: Received = { fields: {} };
       try {
         await receiveParts(app, req, received, tooLarge);
         const file = received.file;
         if (!file) {
-          throw new VmlabError('invalid_request', 'no file in the upload', { kind: 'input', hint: 'send the image as the form field "file"', details: [{ in: 'body', path: 'file', message: 'required' }] });
+          throw new VmlabError('invalid_request', 'no file in the upload', {
+            kind: 'input',
+            hint: 'send the image as the form field "file"',
+            details: [{ in: 'body', path: 'file', message: 'required' }],
+          });
         }
         const { build, ...opts } = uploadFields(received.fields);
         received.file = undefined; // importUpload owns it now: moved in, or deleted on refusal
@@ -287,7 +350,12 @@ function uploadRoute(app: App): void {
         const job = new Promise<JobRecord>((r) => (started = r));
         // The digest computed while streaming: the library checks a given checksum against it and does not hash again.
         const known = { sha256: received.sha256!, ...(received.filename ? { fileName: received.filename } : {}) };
-        const done = app.services.images.importUpload(file, { ...opts, ...(build ? { build: build === 'true' } : {}) }, { started }, known);
+        const done = app.services.images.importUpload(
+          file,
+          { ...opts, ...(build ? { build: build === 'true' } : {}) },
+          { started },
+          known,
+        );
         return await answer(reply, done, job, app.api.uploadWaitMs);
       } catch (err) {
         if (received.file) rmSync(received.file, { force: true });
@@ -326,7 +394,10 @@ async function receiveParts(app: App, req: FastifyRequest, into: Received, tooLa
     into.file = got.path;
     into.sha256 = got.sha256;
     if (part.file.truncated) throw tooLarge();
-    req.log.info({ bytes: part.file.bytesRead, ms: Math.round(performance.now() - t0), sha256: got.sha256 }, 'upload received');
+    req.log.info(
+      { bytes: part.file.bytesRead, ms: Math.round(performance.now() - t0), sha256: got.sha256 },
+      'upload received',
+    );
   }
 }
 
@@ -334,7 +405,10 @@ function uploadFields(fields: Record<string, string>): z.infer<typeof UploadFiel
   const parsed = UploadFields.safeParse(fields);
   if (parsed.success) return parsed.data;
   const details = issuesAt('body', parsed.error.issues);
-  throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { kind: 'input', details });
+  throw new VmlabError('invalid_request', `invalid body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, {
+    kind: 'input',
+    details,
+  });
 }
 
 /** 201 with the image when it is ready within `waitMs` (or before its job starts); else 202 with the job. */
@@ -342,7 +416,10 @@ async function answer(reply: FastifyReply, done: Promise<unknown>, job: Promise<
   done.catch(() => undefined);
   const quick = await Promise.race([done.then((img) => ({ img })), sleep(waitMs, undefined, { ref: false })]);
   if (quick) return reply.code(201).send(quick.img);
-  const first = await Promise.race([done.then((img) => ({ img, job: undefined })), job.then((j) => ({ img: undefined, job: j }))]);
+  const first = await Promise.race([
+    done.then((img) => ({ img, job: undefined })),
+    job.then((j) => ({ img: undefined, job: j })),
+  ]);
   if (first.job) return reply.code(202).send({ job_id: first.job.id });
   return reply.code(201).send(first.img!);
 }

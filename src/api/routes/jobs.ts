@@ -24,7 +24,15 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/jobs/:id',
-    { schema: { operationId: 'getJob', tags: ['jobs'], summary: 'A job with its progress, log and outcome', params: Id, response: { 200: JobRecord, ...errors(404) } } },
+    {
+      schema: {
+        operationId: 'getJob',
+        tags: ['jobs'],
+        summary: 'A job with its progress, log and outcome',
+        params: Id,
+        response: { 200: JobRecord, ...errors(404) },
+      },
+    },
     async (req) => svc.find(req.params.id),
   );
 
@@ -35,9 +43,13 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         operationId: 'cancelJob',
         tags: ['jobs'],
         summary: 'Cancel a queued or running job',
-        description: 'A queued job, or one whose process is gone, is cancelled at once ("cancelled"); a running one stops within half a second ("requested"). 409 if it is over.',
+        description:
+          'A queued job, or one whose process is gone, is cancelled at once ("cancelled"); a running one stops within half a second ("requested"). 409 if it is over.',
         params: Id,
-        response: { 200: z.object({ outcome: z.enum(['cancelled', 'requested']), job: JobRecord }), ...errors(404, 409) },
+        response: {
+          200: z.object({ outcome: z.enum(['cancelled', 'requested']), job: JobRecord }),
+          ...errors(404, 409),
+        },
       },
     },
     async (req) => {
@@ -52,18 +64,27 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'followJob',
         tags: ['jobs'],
-        summary: 'Server-Sent Events: progress (bytes, total, speed, ETA), log lines, and a final "end" event with the outcome',
+        summary:
+          'Server-Sent Events: progress (bytes, total, speed, ETA), log lines, and a final "end" event with the outcome',
         description:
           'text/event-stream. event: progress, data {status, progress, bytes, total, bytes_per_sec, eta_sec, step, step_n, step_of} (step: the step of a build, else null); event: log, data {line}; event: end, data {status, error, target, finished_at}, then the stream closes. Works for jobs started by the CLI too.',
         params: Id,
-        response: { 200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errors(404) },
+        response: {
+          200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } },
+          ...errors(404),
+        },
       },
     },
     async (req, reply) => {
       const first = await svc.find(req.params.id); // 404 before the stream starts
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       const delta = new JobDelta();
       let n = 0;
       let timer: NodeJS.Timeout | undefined;

@@ -56,8 +56,9 @@ type DeployRequest = z.infer<typeof DeployBody>;
 
 /** Every `vm_image` string under `value` that names a file (not a library image), with its JSON path. */
 function imagePaths(value: unknown, at: string, out: Array<[string, string]> = []): Array<[string, string]> {
-  if (Array.isArray(value)) value.forEach((v, i) => imagePaths(v, `${at}[${i}]`, out));
-  else if (value && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) imagePaths(v, `${at}[${i}]`, out);
+  } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       const file = k === 'vm_image' && typeof v === 'string' && !v.startsWith(LIBRARY_PREFIX) && !isLibraryRef(v);
       if (file) out.push([`${at}.${k}`, v]);

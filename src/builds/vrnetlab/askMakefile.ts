@@ -22,7 +22,9 @@ function printMakefile(): string {
     const trusted = () => {
       try {
         const st = lstatSync(path);
-        return st.isFile() && st.uid === uid && (st.mode & 0o022) === 0 && readFileSync(path, 'utf8') === PRINT_MAKEFILE;
+        return (
+          st.isFile() && st.uid === uid && (st.mode & 0o022) === 0 && readFileSync(path, 'utf8') === PRINT_MAKEFILE
+        );
       } catch {
         return false;
       }
@@ -49,9 +51,28 @@ function printMakefile(): string {
  * file named `fileName` (the file need not exist). make's own failure
  * (a Makefile error) is an answer with the reason; make missing is an error.
  */
-export async function askMakefile(deviceDir: string, fileName: string, env?: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<TagAnswer> {
-  const argv = ['-s', '--no-print-directory', '-f', 'Makefile', '-f', printMakefile(), `IMAGE=${fileName}`, PRINT_TARGET];
-  const r = await run(['make', ...argv], { cwd: deviceDir, ...(env ? { env } : {}), timeoutMs, kill: { signal: 'SIGTERM' } });
+export async function askMakefile(
+  deviceDir: string,
+  fileName: string,
+  env?: NodeJS.ProcessEnv,
+  timeoutMs = 20_000,
+): Promise<TagAnswer> {
+  const argv = [
+    '-s',
+    '--no-print-directory',
+    '-f',
+    'Makefile',
+    '-f',
+    printMakefile(),
+    `IMAGE=${fileName}`,
+    PRINT_TARGET,
+  ];
+  const r = await run(['make', ...argv], {
+    cwd: deviceDir,
+    ...(env ? { env } : {}),
+    timeoutMs,
+    kill: { signal: 'SIGTERM' },
+  });
   const e = r.spawnError as NodeJS.ErrnoException | undefined;
   if (e?.code === 'ENOENT') {
     const message = 'make is not installed: vrnetlab builds run `make docker-image`';

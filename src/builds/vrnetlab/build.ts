@@ -45,7 +45,8 @@ export function makeArgs(goal: string | null, buildFile: string): string[] {
 }
 
 /** The lock on one device directory (its `.copy` note names the files a build put there). */
-export const buildLockFile = (lockDir: string, deviceDir: string) => join(lockDir, `vrnetlab-${createHash('sha256').update(deviceDir).digest('hex').slice(0, 16)}.lock`);
+export const buildLockFile = (lockDir: string, deviceDir: string) =>
+  join(lockDir, `vrnetlab-${createHash('sha256').update(deviceDir).digest('hex').slice(0, 16)}.lock`);
 
 /**
  * Build one vrnetlab image: under the directory's lock, put the disk in
@@ -61,10 +62,15 @@ export async function buildInDeviceDir(plan: BuildPlan, ctx: BuildContext): Prom
   let waitingSaid = false;
   for (;;) {
     try {
-      return await withLock(lockPath, `vrnetlab directory ${plan.deviceDir}`, () => {
-        entered = true;
-        return buildLocked(plan, ctx, `${lockPath}.copy`);
-      }, 0);
+      return await withLock(
+        lockPath,
+        `vrnetlab directory ${plan.deviceDir}`,
+        () => {
+          entered = true;
+          return buildLocked(plan, ctx, `${lockPath}.copy`);
+        },
+        0,
+      );
     } catch (err) {
       if (entered || !(err instanceof VmlabError) || err.code !== 'busy') throw err;
       if (ctx.signal.aborted) throw new BuildError('cancelled', `build cancelled while waiting for ${plan.deviceDir}`);
@@ -80,14 +86,17 @@ async function buildLocked(plan: BuildPlan, ctx: BuildContext, note: string): Pr
   const dest = join(plan.deviceDir, plan.buildFile);
   const made = join(plan.deviceDir, 'docker', plan.buildFile);
   if (existsSync(dest)) {
-    throw new BuildError('copy_exists', `${dest} exists already and is not vmlab's`, { hint: 'move it out of the vrnetlab directory (vrnetlab would build it too), then build again' });
+    throw new BuildError('copy_exists', `${dest} exists already and is not vmlab's`, {
+      hint: 'move it out of the vrnetlab directory (vrnetlab would build it too), then build again',
+    });
   }
   writeFileSync(note, JSON.stringify({ files: [dest, made] }), { mode: 0o600 });
   try {
     ctx.step({ step: 'copy' });
     const copy = copyIn(plan.source, dest, { allowHardLink: plan.allowHardLink });
     ctx.log(`disk in place: ${dest} (${copy.method}, ${copy.bytesCopied} bytes copied)`);
-    if (ctx.signal.aborted) throw new BuildError('cancelled', `build of ${plan.buildFile} cancelled before make started`);
+    if (ctx.signal.aborted)
+      throw new BuildError('cancelled', `build of ${plan.buildFile} cancelled before make started`);
 
     const args = makeArgs(plan.goal, plan.buildFile);
     ctx.log(`make ${args.join(' ')} (in ${plan.deviceDir}, limit ${Math.round(plan.timeoutMs / 60_000)} min)`);
@@ -106,13 +115,26 @@ async function buildLocked(plan: BuildPlan, ctx: BuildContext, note: string): Pr
     });
     if (run.cancelled || run.timedOut) await removeInstallContainer(plan, ctx);
     const what = `make ${args.join(' ')} in ${plan.deviceDir}`;
-    if (run.cancelled) throw new BuildError('cancelled', `build cancelled: ${what} and the docker commands it ran were stopped`);
-    if (run.timedOut) throw new BuildError('timed_out', `timed out after ${Math.round(plan.timeoutMs / 60_000)} min: ${what}`, { hint: 'see the job log (vmlab jobs show <id>) for the step it was at' });
+    if (run.cancelled)
+      throw new BuildError('cancelled', `build cancelled: ${what} and the docker commands it ran were stopped`);
+    if (run.timedOut)
+      throw new BuildError('timed_out', `timed out after ${Math.round(plan.timeoutMs / 60_000)} min: ${what}`, {
+        hint: 'see the job log (vmlab jobs show <id>) for the step it was at',
+      });
     if (run.exitCode !== 0) {
-      throw new BuildError('make_failed', `${run.signal ? `killed with ${run.signal}` : `exit code ${run.exitCode}`}: ${what}\n${tail(run.output)}`, { hint: failureHint(run.output) });
+      throw new BuildError(
+        'make_failed',
+        `${run.signal ? `killed with ${run.signal}` : `exit code ${run.exitCode}`}: ${what}\n${tail(run.output)}`,
+        { hint: failureHint(run.output) },
+      );
     }
     const tag = parseBuiltTag(run.output);
-    if (!tag) throw new BuildError('no_tag', `${what} succeeded but its output names no image (no "naming to …" nor "Successfully tagged …" line)`, { hint: 'run the same make by hand to see what it did' });
+    if (!tag)
+      throw new BuildError(
+        'no_tag',
+        `${what} succeeded but its output names no image (no "naming to …" nor "Successfully tagged …" line)`,
+        { hint: 'run the same make by hand to see what it did' },
+      );
     return { tag, copy, make: { durationMs: run.durationMs } };
   } finally {
     for (const f of [dest, made]) rmSync(f, { force: true });
@@ -149,15 +171,28 @@ async function removeInstallContainer(plan: BuildPlan, ctx: BuildContext): Promi
 
 /** The last lines that say something (make's own "Error 1" lines kept). */
 function tail(output: string, n = 12): string {
-  return output.trim().split('\n').filter((l) => l.trim()).slice(-n).map((l) => `  ${l}`).join('\n');
+  return output
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-n)
+    .map((l) => `  ${l}`)
+    .join('\n');
 }
 
 function failureHint(output: string): string {
-  if (/BuildKit is enabled but the buildx component is missing/i.test(output)) return 'this docker CLI has no buildx: set DOCKER_BUILDKIT=0 (classic builder) or install docker-buildx';
-  if (/Incorrect version string/.test(output)) return 'the Makefile cannot read a version from the file name: vmlab images detect <file> says which name works';
-  if (/pull access denied|manifest unknown|not found: manifest|failed to resolve source metadata|no such host/i.test(output)) {
+  if (/BuildKit is enabled but the buildx component is missing/i.test(output))
+    return 'this docker CLI has no buildx: set DOCKER_BUILDKIT=0 (classic builder) or install docker-buildx';
+  if (/Incorrect version string/.test(output))
+    return 'the Makefile cannot read a version from the file name: vmlab images detect <file> says which name works';
+  if (
+    /pull access denied|manifest unknown|not found: manifest|failed to resolve source metadata|no such host/i.test(
+      output,
+    )
+  ) {
     return "the Dockerfile's FROM image is neither local nor pullable: pull or load it first (docker pull / docker load)";
   }
-  if (/\/dev\/kvm|KVM/.test(output)) return 'this device boots its VM under KVM during the build: build on a host with working KVM';
+  if (/\/dev\/kvm|KVM/.test(output))
+    return 'this device boots its VM under KVM during the build: build on a host with working KVM';
   return 'the job log has the whole make output: vmlab jobs show <id>';
 }

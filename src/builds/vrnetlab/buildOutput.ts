@@ -36,8 +36,14 @@ export interface StepUpdate {
 export function stepOf(line: string): StepUpdate | undefined {
   let m: RegExpExecArray | null;
   if ((m = /^Step (\d+)\/(\d+) :/.exec(line))) return { step: 'docker build', n: Number(m[1]), of: Number(m[2]) };
-  if ((m = /^#\d+ \[(?:[\w-]+ )?(\d+)\/(\d+)\]/.exec(line))) return { step: 'docker build', n: Number(m[1]), of: Number(m[2]) };
-  if (/^Building docker image using /.test(line) || /^\(cd docker; docker build /.test(line) || /docker build .* -t /.test(line)) return { step: 'docker build' };
+  if ((m = /^#\d+ \[(?:[\w-]+ )?(\d+)\/(\d+)\]/.exec(line)))
+    return { step: 'docker build', n: Number(m[1]), of: Number(m[2]) };
+  if (
+    /^Building docker image using /.test(line) ||
+    /^\(cd docker; docker build /.test(line) ||
+    /docker build .* -t /.test(line)
+  )
+    return { step: 'docker build' };
   if (/^cp .* docker\/?$/.test(line)) return { step: 'copy' };
   if (/--install\b/.test(line) && /docker run/.test(line)) return { step: 'install (VM boots under KVM)' };
   if (/^docker commit /.test(line)) return { step: 'commit' };

@@ -44,7 +44,11 @@ export function detectDevice(fileName: string): NetDevice | undefined {
   if (!f.dir) return { ...base, buildable: false, reason: f.reason ?? 'vrnetlab has no directory for it' };
   const ext = extOf(file);
   if (ext !== f.format) {
-    return { ...base, buildable: false, reason: `vrnetlab's ${f.dir} builds from a .${f.format} file, got .${ext || '(none)'}: convert it (qemu-img convert -O ${f.format === 'tgz' ? 'qcow2' : f.format}) or use the vendor's .${f.format}` };
+    return {
+      ...base,
+      buildable: false,
+      reason: `vrnetlab's ${f.dir} builds from a .${f.format} file, got .${ext || '(none)'}: convert it (qemu-img convert -O ${f.format === 'tgz' ? 'qcow2' : f.format}) or use the vendor's .${f.format}`,
+    };
   }
   return { ...base, buildable: true };
 }

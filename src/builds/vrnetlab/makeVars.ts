@@ -9,7 +9,17 @@
 
 export const PRINT_TARGET = 'vmlab-print-vars';
 const PREFIX = 'VMLAB_VAR ';
-const VARS = ['IMAGE', 'VERSION', 'REGISTRY', 'IMG_VENDOR', 'IMG_NAME', 'VENDOR', 'NAME', 'VR_NAME', 'IMAGE_GLOB'] as const;
+const VARS = [
+  'IMAGE',
+  'VERSION',
+  'REGISTRY',
+  'IMG_VENDOR',
+  'IMG_NAME',
+  'VENDOR',
+  'NAME',
+  'VR_NAME',
+  'IMAGE_GLOB',
+] as const;
 
 /** The extra makefile's text: one printf per variable (values with quotes are refused before make runs). */
 export const PRINT_MAKEFILE = `${PRINT_TARGET}:\n${VARS.map((v) => `\t@printf '%s%s=%s\\n' '${PREFIX}' '${v}' '$(${v})'`).join('\n')}\n`;
@@ -40,11 +50,21 @@ export type TagAnswer = { ok: true; version: string; tag: string } | { ok: false
  */
 export function tagFromVars(v: MakeVars): TagAnswer {
   const version = v.VERSION ?? '';
-  if (!version || version === v.IMAGE) return { ok: false, versionless: true, why: 'Incorrect version string: the Makefile cannot read a version from this file name' };
-  if (/\s/.test(version)) return { ok: false, why: `the Makefile read the version "${version}", which is no valid image tag` };
+  if (!version || version === v.IMAGE)
+    return {
+      ok: false,
+      versionless: true,
+      why: 'Incorrect version string: the Makefile cannot read a version from this file name',
+    };
+  if (/\s/.test(version))
+    return { ok: false, why: `the Makefile read the version "${version}", which is no valid image tag` };
   const registry = v.REGISTRY ?? 'vrnetlab/';
   const name = v.IMG_NAME ? `${v.IMG_VENDOR ?? ''}_${v.IMG_NAME}` : v.VR_NAME ? `vr-${v.VR_NAME}` : '';
-  if (!name) return { ok: false, why: 'IMG_NAME is empty (no NAME nor VR_NAME): not a vrnetlab device directory, or its ../../makefile.include is missing' };
+  if (!name)
+    return {
+      ok: false,
+      why: 'IMG_NAME is empty (no NAME nor VR_NAME): not a vrnetlab device directory, or its ../../makefile.include is missing',
+    };
   return { ok: true, version, tag: `${registry}${name}:${version}` };
 }
 

@@ -17,7 +17,11 @@ export async function resolveTag(dev: NetDevice, ask: AskMakefile): Promise<NetD
   const family = familyById(dev.device);
   const example = family?.example ? ` (for example ${family.example})` : '';
   if (!MAKE_SAFE_NAME.test(dev.file)) {
-    return { ...dev, buildable: false, reason: `the file name "${dev.file}" has characters vrnetlab's Makefile cannot take (letters, digits, ".", "_", "+", "-" only): rename it${example}` };
+    return {
+      ...dev,
+      buildable: false,
+      reason: `the file name "${dev.file}" has characters vrnetlab's Makefile cannot take (letters, digits, ".", "_", "+", "-" only): rename it${example}`,
+    };
   }
   const asIs = await ask(dev.file);
   if (asIs.ok) return { ...dev, version: asIs.version, tag: asIs.tag };
@@ -28,8 +32,15 @@ export async function resolveTag(dev: NetDevice, ask: AskMakefile): Promise<NetD
   if (candidate && candidate !== dev.file && MAKE_SAFE_NAME.test(candidate)) {
     const renamed = await ask(candidate);
     if (renamed.ok) return { ...dev, version: renamed.version, tag: renamed.tag, build_file: candidate };
-    return { ...dev, buildable: false, reason: `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"), nor from "${candidate}": rename the file to the form that directory expects${example}` };
+    return {
+      ...dev,
+      buildable: false,
+      reason: `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"), nor from "${candidate}": rename the file to the form that directory expects${example}`,
+    };
   }
-  const hint = candidate && candidate !== dev.file ? `rename it to "${candidate}"` : `rename it to the form that directory expects${example}`;
+  const hint =
+    candidate && candidate !== dev.file
+      ? `rename it to "${candidate}"`
+      : `rename it to the form that directory expects${example}`;
   return { ...dev, buildable: false, reason: `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"): ${hint}` };
 }

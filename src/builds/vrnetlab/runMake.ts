@@ -43,5 +43,12 @@ export async function runMake(o: MakeOptions): Promise<MakeRun> {
     },
   });
   if (r.spawnError) throw r.spawnError;
-  return { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, cancelled: r.aborted, durationMs: r.durationMs, output };
+  return {
+    exitCode: r.exitCode,
+    signal: r.signal,
+    timedOut: r.timedOut,
+    cancelled: r.aborted,
+    durationMs: r.durationMs,
+    output,
+  };
 }

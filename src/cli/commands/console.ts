@@ -8,7 +8,10 @@ export function register(program: Command): void {
     .argument('<node>', 'node name')
     .description('attach to the serial console of a node; Ctrl-] detaches')
     .option('-S, --specs <dir>', 'spec directory naming the lab')
-    .addHelpText('after', '\nThe console is raw: what you type goes to the guest. Press Ctrl-] to leave.\nIt is a unix socket only the lab\'s owner can open: ~/.vmlab/labs/<lab>/qemu/<node>.console\n(by hand: socat -,raw,echo=0,escape=0x1d UNIX-CONNECT:<that path>); a lab with "console_tcp": true\nlistens on 127.0.0.1:<console_port> instead, open to every local user.\nEverything the guest printed is also in ~/.vmlab/labs/<lab>/logs/<node>.serial.log.\n\nExamples:\n  vmlab console r1')
+    .addHelpText(
+      'after',
+      '\nThe console is raw: what you type goes to the guest. Press Ctrl-] to leave.\nIt is a unix socket only the lab\'s owner can open: ~/.vmlab/labs/<lab>/qemu/<node>.console\n(by hand: socat -,raw,echo=0,escape=0x1d UNIX-CONNECT:<that path>); a lab with "console_tcp": true\nlistens on 127.0.0.1:<console_port> instead, open to every local user.\nEverything the guest printed is also in ~/.vmlab/labs/<lab>/logs/<node>.serial.log.\n\nExamples:\n  vmlab console r1',
+    )
     .action(async (node: string, opts: { specs?: string }) => {
       const svc = services();
       const ref = svc.labs.select({ lab: globals.lab, specDir: opts.specs });

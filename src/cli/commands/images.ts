@@ -43,7 +43,9 @@ async function untilBuilt<T>(jobId: string, done: Promise<T>): Promise<T> {
   const onSignal = () => {
     interrupted = true;
     process.stderr.write(`stopping build job ${jobId} (make and docker)…\n`);
-    services().jobs.cancelAnywhere(jobId).catch(() => undefined);
+    services()
+      .jobs.cancelAnywhere(jobId)
+      .catch(() => undefined);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -119,8 +121,7 @@ function catalogCommand(images: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nExamples:\n  vmlab images catalog\n' +
-        '  VMLAB_CATALOG=mirror.yaml vmlab images catalog --json',
+      '\nExamples:\n  vmlab images catalog\n' + '  VMLAB_CATALOG=mirror.yaml vmlab images catalog --json',
     )
     .action((opts: { json?: boolean }) => {
       const catalog = lib().catalog();
@@ -196,7 +197,7 @@ function detectCommand(images: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nThe tag comes from the checkout\'s own Makefile; ' +
+      "\nThe tag comes from the checkout's own Makefile; " +
         'without a checkout only the device and directory are known.\n\n' +
         'Examples:\n  vmlab images detect c8000v-universalk9_16G_serial.17.11.01a.qcow2\n' +
         '  vmlab images detect ~/Downloads/*.qcow2 --vrnetlab ~/src/vrnetlab --json',
@@ -345,10 +346,10 @@ function checkpointCommand(images: Command): void {
       'the running node to save, e.g. spine/r1 (the lab may be omitted when only one is deployed: r1)',
     )
     .description(
-      'save a running node\'s booted state (RAM and disk) as a library image; nodes whose vm_image names it ' +
-        'start from it in seconds, each given its own hostname, MACs, host key and the lab\'s key',
+      "save a running node's booted state (RAM and disk) as a library image; nodes whose vm_image names it " +
+        "start from it in seconds, each given its own hostname, MACs, host key and the lab's key",
     )
-    .requiredOption('--name <image>', 'the new image\'s name')
+    .requiredOption('--name <image>', "the new image's name")
     .option('--json', 'print the new image record as JSON')
     .addHelpText(
       'after',

@@ -7,7 +7,9 @@ export function register(program: Command): void {
   program
     .command('inventory')
     .argument('[lab]', 'lab name (default: the only deployed lab)')
-    .description('print a deployed lab for other tools: Ansible inventory, containerlab topology-data.json, or ssh_config')
+    .description(
+      'print a deployed lab for other tools: Ansible inventory, containerlab topology-data.json, or ssh_config',
+    )
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .addOption(new Option('-f, --format <format>', 'what to print').choices(INVENTORY_FORMATS).default('ansible'))
     .addHelpText(

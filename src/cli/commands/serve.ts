@@ -12,9 +12,14 @@ export function parseListen(value: string): { host: string; port: number } {
   const v = value.trim();
   const parts: { host?: string; port?: string } | undefined = /^\d+$/.test(v)
     ? { host: '127.0.0.1', port: v }
-    : (/^\[(?<host>[0-9a-fA-F:.]+)\]:(?<port>\d+)$/.exec(v)?.groups ?? /^(?<host>[A-Za-z0-9.-]+):(?<port>\d+)$/.exec(v)?.groups);
+    : (/^\[(?<host>[0-9a-fA-F:.]+)\]:(?<port>\d+)$/.exec(v)?.groups ??
+      /^(?<host>[A-Za-z0-9.-]+):(?<port>\d+)$/.exec(v)?.groups);
   const port = Number(parts?.port);
-  if (!parts?.host || !Number.isInteger(port) || port > 65535) throw new OptionError('bad_option', `option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
+  if (!parts?.host || !Number.isInteger(port) || port > 65535)
+    throw new OptionError(
+      'bad_option',
+      `option --listen: expected host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`,
+    );
   return { host: parts.host, port };
 }
 
@@ -38,7 +43,11 @@ function banner(s: StartedServer, host: string, morePaths: boolean, hostNames: s
   const base = `${s.scheme}://${s.loginHost}:${s.port}`;
   const exposed = s.loopback
     ? []
-    : [style.errYellow(`warning: listening on ${host}: the API is reachable from the network${s.scheme === 'https' ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`)];
+    : [
+        style.errYellow(
+          `warning: listening on ${host}: the API is reachable from the network${s.scheme === 'https' ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`,
+        ),
+      ];
   return (
     [
       `vmlab API on ${s.scheme}://${s.shownHost}:${s.port}/`,
@@ -57,7 +66,11 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve the HTTP API (and web UI): the same services as the CLI, behind a token')
-    .option('--listen <host:port>', 'address to listen on (anything but loopback is reachable from the network)', '127.0.0.1:8080')
+    .option(
+      '--listen <host:port>',
+      'address to listen on (anything but loopback is reachable from the network)',
+      '127.0.0.1:8080',
+    )
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (use it when listening beyond loopback)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option(
@@ -72,7 +85,14 @@ export function register(program: Command): void {
       collect,
       [],
     )
-    .addOption(wholeNumberOption('--max-upload <GiB>', 'largest image upload accepted', { unit: 'GiB', min: 1, max: 4096, default: 64 }))
+    .addOption(
+      wholeNumberOption('--max-upload <GiB>', 'largest image upload accepted', {
+        unit: 'GiB',
+        min: 1,
+        max: 4096,
+        default: 64,
+      }),
+    )
     .addHelpText(
       'after',
       `
@@ -89,31 +109,44 @@ Examples:
   vmlab serve --allow-path ~/labs
   vmlab serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --host-name lab.example.org`,
     )
-    .action(async (opts: { listen: string; tlsCert?: string; tlsKey?: string; maxUpload: number; allowPath: string[]; hostName: string[] }) => {
-      const { host, port } = parseListen(opts.listen);
-      const hostNames = opts.hostName.map(parseHostName);
-      if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new OptionError('bad_option', 'options --tls-cert and --tls-key go together: give both or neither');
-      const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-      const svc = services();
-      const { app } = await startServer(svc.settings, svc, {
-        host,
-        port,
-        maxUploadBytes: opts.maxUpload * GIB,
-        allowPaths: opts.allowPath,
-        hostNames,
-        ...(tls ? { tls } : {}),
-        announce: (s) => process.stderr.write(banner(s, host, opts.allowPath.length > 0, hostNames)),
-      });
+    .action(
+      async (opts: {
+        listen: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        maxUpload: number;
+        allowPath: string[];
+        hostName: string[];
+      }) => {
+        const { host, port } = parseListen(opts.listen);
+        const hostNames = opts.hostName.map(parseHostName);
+        if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
+          throw new OptionError('bad_option', 'options --tls-cert and --tls-key go together: give both or neither');
+        const tls =
+          opts.tlsCert && opts.tlsKey
+            ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }
+            : undefined;
+        const svc = services();
+        const { app } = await startServer(svc.settings, svc, {
+          host,
+          port,
+          maxUploadBytes: opts.maxUpload * GIB,
+          allowPaths: opts.allowPath,
+          hostNames,
+          ...(tls ? { tls } : {}),
+          announce: (s) => process.stderr.write(banner(s, host, opts.allowPath.length > 0, hostNames)),
+        });
 
-      await new Promise<void>((resolve) => {
-        const stop = (sig: NodeJS.Signals) => {
-          process.removeListener('SIGINT', stop);
-          process.removeListener('SIGTERM', stop);
-          process.stderr.write(`${sig}: closing the server\n`);
-          void app.close().then(() => resolve());
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-    });
+        await new Promise<void>((resolve) => {
+          const stop = (sig: NodeJS.Signals) => {
+            process.removeListener('SIGINT', stop);
+            process.removeListener('SIGTERM', stop);
+            process.stderr.write(`${sig}: closing the server\n`);
+            void app.close().then(() => resolve());
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+      },
+    );
 }

@@ -8,15 +8,31 @@ const KINDS = ['build', 'download'];
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('take queued jobs and run them: from Redis with VMLAB_REDIS_URL (BullMQ), else from this library\'s store')
+    .description(
+      "take queued jobs and run them: from Redis with VMLAB_REDIS_URL (BullMQ), else from this library's store",
+    )
     .option('--kinds <list>', `comma-separated job kinds (${KINDS.join(', ')})`, KINDS.join(','))
-    .addOption(wholeNumberOption('--concurrency <n>', 'jobs of each kind at a time', { unit: 'jobs', min: 1, max: 64, default: 1 }))
+    .addOption(
+      wholeNumberOption('--concurrency <n>', 'jobs of each kind at a time', {
+        unit: 'jobs',
+        min: 1,
+        max: 64,
+        default: 1,
+      }),
+    )
     .addHelpText(
       'after',
-      '\nA worker shares the server\'s library (the same VMLAB_HOME: one machine, or a shared file system),\nstreams progress and logs back through the queue, and honours cancel. Stop it with Ctrl-C:\nrunning jobs finish first.\n\nExamples:\n  VMLAB_REDIS_URL=redis://queue.lab:6379 vmlab worker --kinds build\n  VMLAB_REDIS_URL=redis://127.0.0.1:6379 vmlab worker --kinds build,download --concurrency 2',
+      "\nA worker shares the server's library (the same VMLAB_HOME: one machine, or a shared file system),\nstreams progress and logs back through the queue, and honours cancel. Stop it with Ctrl-C:\nrunning jobs finish first.\n\nExamples:\n  VMLAB_REDIS_URL=redis://queue.lab:6379 vmlab worker --kinds build\n  VMLAB_REDIS_URL=redis://127.0.0.1:6379 vmlab worker --kinds build,download --concurrency 2",
     )
     .action(async (opts: { kinds: string; concurrency: number }) => {
-      const kinds = [...new Set(opts.kinds.split(',').map((k) => k.trim()).filter(Boolean))];
+      const kinds = [
+        ...new Set(
+          opts.kinds
+            .split(',')
+            .map((k) => k.trim())
+            .filter(Boolean),
+        ),
+      ];
       const unknown = kinds.filter((k) => !KINDS.includes(k));
       if (!kinds.length || unknown.length) {
         const message = `--kinds: expected some of ${KINDS.join(', ')}, got "${opts.kinds}"`;
@@ -27,7 +43,8 @@ export function register(program: Command): void {
       // A long-running worker says when Redis goes away (and reconnects by itself).
       const queue = svc.jobs.queue((m) => process.stderr.write(`worker: ${m}\n`));
       const worker = queue.work(Object.fromEntries(kinds.map((k) => [k, all[k]!])), { concurrency: opts.concurrency });
-      const where = queue.backend === 'redis' ? `Redis ${svc.settings.redisUrl}` : 'the library store (no VMLAB_REDIS_URL)';
+      const where =
+        queue.backend === 'redis' ? `Redis ${svc.settings.redisUrl}` : 'the library store (no VMLAB_REDIS_URL)';
       process.stdout.write(`worker ${process.pid}: taking ${kinds.join(', ')} jobs from ${where}; Ctrl-C stops\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

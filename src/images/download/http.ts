@@ -29,11 +29,9 @@ export function looksLikeHtml(buf: Buffer): boolean | undefined {
 }
 
 export function notAnImage(url: string, why: string): ImageError {
-  return new ImageError(
-    'not_an_image',
-    `${url} is not an image: ${why}.`,
-    { hint: 'the URL probably points to a download page or a login/error page; use the direct link to the image file' },
-  );
+  return new ImageError('not_an_image', `${url} is not an image: ${why}.`, {
+    hint: 'the URL probably points to a download page or a login/error page; use the direct link to the image file',
+  });
 }
 
 // ---------------------------------------------------------------- HTTP (undici)

@@ -47,11 +47,9 @@ export async function pause(ms: number, signal: AbortSignal | undefined): Promis
 }
 
 export function cancelled(url: string): ImageError {
-  return new ImageError(
-    'cancelled',
-    `Download of ${url} cancelled.`,
-    { hint: 'run it again to resume from the part file' },
-  );
+  return new ImageError('cancelled', `Download of ${url} cancelled.`, {
+    hint: 'run it again to resume from the part file',
+  });
 }
 
 /** What to hash: always sha256 (the library's key), and the expected digest's algorithm. */

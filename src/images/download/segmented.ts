@@ -1,6 +1,6 @@
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GrowingFileDigest } from '../../host/threadedDigest.js';
+import { GrowingFileDigest, type Digests } from '../../host/threadedDigest.js';
 import { ImageError } from '../imageError.js';
 import {
   errCode,
@@ -253,13 +253,14 @@ class SegmentedRun {
         `Download of ${url} failed: ${e.message} (${bytes} of ${this.total} bytes received, ` +
           `${errors.length} of ${this.segs.length} segments unfinished).`,
         {
-          hint: `${bytes} bytes are kept in ${settings.part}: run the same command again to resume the unfinished segments; ` +
+          hint:
+            `${bytes} bytes are kept in ${settings.part}: run the same command again to resume the unfinished segments; ` +
             'check the network',
         },
       );
     }
     this.report(true);
-    let digests;
+    let digests: Digests;
     try {
       digests = await this.hasher.finish(this.total);
     } catch (e) {
@@ -408,18 +409,14 @@ class SegmentedRun {
     }
     if (status === 200 || status === 416 || status === 206) return { stop: 'changed' };
     if (status === 404 || status === 410)
-      throw new ImageError(
-        'not_found',
-        `${url} was not found (HTTP ${status}).`,
-        { hint: 'check the URL; the image may have been moved or replaced by a newer release' },
-      );
+      throw new ImageError('not_found', `${url} was not found (HTTP ${status}).`, {
+        hint: 'check the URL; the image may have been moved or replaced by a newer release',
+      });
     if (RETRY_STATUS.has(status))
       throw new Transient(`HTTP ${status} ${statusText}`.trimEnd(), undefined, retryAfterMs(h));
-    throw new ImageError(
-      'http',
-      `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.',
-      { hint: 'try again later, or check the URL' },
-    );
+    throw new ImageError('http', `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.', {
+      hint: 'try again later, or check the URL',
+    });
   }
 
   private closeFile(): void {

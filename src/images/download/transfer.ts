@@ -108,18 +108,14 @@ function checkUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ImageError(
-      'bad_input',
-      `${JSON.stringify(url)} is not a URL.`,
-      { hint: 'give an http:// or https:// URL' },
-    );
+    throw new ImageError('bad_input', `${JSON.stringify(url)} is not a URL.`, {
+      hint: 'give an http:// or https:// URL',
+    });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ImageError(
-      'bad_input',
-      `Cannot download ${url}: only http and https are supported.`,
-      { hint: 'give an http:// or https:// URL' },
-    );
+    throw new ImageError('bad_input', `Cannot download ${url}: only http and https are supported.`, {
+      hint: 'give an http:// or https:// URL',
+    });
   }
 }
 
@@ -268,15 +264,11 @@ class StreamTransfer {
     const { part, maxAttempts } = this.settings;
     const got = `${st.have}${st.total !== null ? ` of ${st.total}` : ''} bytes received`;
     if (permanent || maxAttempts === 1) {
-      return new ImageError(
-        'network',
-        `Download of ${url} failed: ${e.message}${resumable ? ` (${got})` : ''}.`,
-        {
-          hint: resumable
-            ? `${st.have} bytes are kept in ${part}; run it again to resume`
-            : `check the network${proxyNote} and the URL, then run it again`,
-        },
-      );
+      return new ImageError('network', `Download of ${url} failed: ${e.message}${resumable ? ` (${got})` : ''}.`, {
+        hint: resumable
+          ? `${st.have} bytes are kept in ${part}; run it again to resume`
+          : `check the network${proxyNote} and the URL, then run it again`,
+      });
     }
     return new ImageError(
       'network',
@@ -337,11 +329,9 @@ class StreamBody {
     if (history.length > 1)
       log(`followed ${history.length - 1} redirect(s): ${history.map((u) => u.href).join(' → ')}`);
     if (REDIRECT_CODES.has(status))
-      throw new ImageError(
-        'http',
-        `Download of ${url} failed: more than ${MAX_REDIRECTS} redirects.`,
-        { hint: 'the server redirects in a loop; check the URL' },
-      );
+      throw new ImageError('http', `Download of ${url} failed: more than ${MAX_REDIRECTS} redirects.`, {
+        hint: 'the server redirects in a loop; check the URL',
+      });
     const range = status === 206 ? parseContentRange(h['content-range']) : null;
     if (st.have > 0 && (status === 416 || (status === 206 && range?.start !== st.have))) {
       // The part does not fit what the server has now: start over.
@@ -350,21 +340,17 @@ class StreamBody {
     }
     if (status === 404 || status === 410) {
       discardSync(part, metaPath);
-      throw new ImageError(
-        'not_found',
-        `${url} was not found (HTTP ${status}).`,
-        { hint: 'check the URL; the image may have been moved or replaced by a newer release' },
-      );
+      throw new ImageError('not_found', `${url} was not found (HTTP ${status}).`, {
+        hint: 'check the URL; the image may have been moved or replaced by a newer release',
+      });
     }
     if (RETRY_STATUS.has(status))
       throw new Transient(`HTTP ${status} ${statusText}`.trimEnd(), undefined, retryAfterMs(h));
     if (status !== 200 && !(status === 206 && range)) {
       if (!(st.have > 0 && t.trusted(st.meta))) discardSync(part, metaPath);
-      throw new ImageError(
-        'http',
-        `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.',
-        { hint: 'try again later, or check the URL' },
-      );
+      throw new ImageError('http', `Download of ${url} failed: HTTP ${status} ${statusText}`.trimEnd() + '.', {
+        hint: 'try again later, or check the URL',
+      });
     }
     const contentType = String(h['content-type'] ?? '').toLowerCase();
     if (/^\s*text\/html\b/.test(contentType)) {

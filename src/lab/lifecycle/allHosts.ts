@@ -23,16 +23,32 @@ export const remoteOptions = (env: NodeJS.ProcessEnv): RemoteOptions => ({
  * shell one string, so each word is quoted for it on its own: what a spec
  * says (a path, a host name) can never become shell syntax there.
  */
-export const remoteArgv = (entry: HostEntry, args: string[], opts: RemoteOptions): string[] => sshArgv(entry, [opts.bin, ...args], opts);
+export const remoteArgv = (entry: HostEntry, args: string[], opts: RemoteOptions): string[] =>
+  sshArgv(entry, [opts.bin, ...args], opts);
 
 /** The ssh argv that runs `command` (program first) on a host, each word quoted for its shell. */
 export function sshArgv(entry: HostEntry, command: string[], opts: RemoteOptions): string[] {
   const target = entry.user ? `${entry.user}@${entry.address}` : entry.address;
-  return [opts.ssh, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', ...(opts.sshConfig ? ['-F', opts.sshConfig] : []), '--', target, command.map(shellQuote).join(' ')];
+  return [
+    opts.ssh,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    ...(opts.sshConfig ? ['-F', opts.sshConfig] : []),
+    '--',
+    target,
+    command.map(shellQuote).join(' '),
+  ];
 }
 
 /** Run `command` on a host and collect its output (stdin from `input` when given). */
-export async function captureOnHost(entry: HostEntry, command: string[], opts: RemoteOptions, input?: NodeJS.ReadableStream): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function captureOnHost(
+  entry: HostEntry,
+  command: string[],
+  opts: RemoteOptions,
+  input?: NodeJS.ReadableStream,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = sshArgv(entry, command, opts);
   // ssh gone before reading all of `input`: its exit code says why (the runner ignores the broken pipe).
   const r = await run(argv, input ? { inputStream: input } : {});
@@ -47,7 +63,14 @@ export interface LineSinks {
 }
 
 /** Run `vmlab …args` on one host, each line of its output prefixed `[host] `; resolves to its exit code (255: ssh failed). */
-export async function runOnHost(name: string, entry: HostEntry, args: string[], opts: RemoteOptions, sinks: LineSinks, signal?: AbortSignal): Promise<number> {
+export async function runOnHost(
+  name: string,
+  entry: HostEntry,
+  args: string[],
+  opts: RemoteOptions,
+  sinks: LineSinks,
+  signal?: AbortSignal,
+): Promise<number> {
   const argv = remoteArgv(entry, args, opts);
   // Interrupted: end the connection; the caller then rolls the hosts back (a remote deploy still running holds its lab lock until done).
   const r = await run(argv, {
@@ -64,7 +87,13 @@ export async function runOnHost(name: string, entry: HostEntry, args: string[], 
 }
 
 /** Run a vmlab command on every host at once; exit code by host. */
-export async function runOnAllHosts(hosts: Record<string, HostEntry>, argsFor: (host: string) => string[], opts: RemoteOptions, sinks: LineSinks, signal?: AbortSignal): Promise<Record<string, number>> {
+export async function runOnAllHosts(
+  hosts: Record<string, HostEntry>,
+  argsFor: (host: string) => string[],
+  opts: RemoteOptions,
+  sinks: LineSinks,
+  signal?: AbortSignal,
+): Promise<Record<string, number>> {
   const names = Object.keys(hosts);
   const codes = await Promise.all(names.map((h) => runOnHost(h, hosts[h]!, argsFor(h), opts, sinks, signal)));
   return Object.fromEntries(names.map((h, i) => [h, codes[i]!]));

@@ -79,7 +79,8 @@ async function startOne(d: Deployment, node: NodePlan): Promise<void> {
       'ports_in_use',
       `${node.name} cannot start: ports taken since the deploy began: ${busy.map(portText).join(', ')}`,
       {
-        hint: 'something on this host took them meanwhile (the default port bases lie in the ephemeral range a client ' +
+        hint:
+          'something on this host took them meanwhile (the default port bases lie in the ephemeral range a client ' +
           'socket may pick): move the port bases in topology.json, or deploy again',
       },
     );

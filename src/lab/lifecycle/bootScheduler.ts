@@ -35,7 +35,13 @@ export interface BootHooks {
  * are freed one by one, so a wave starts as soon as a slot frees.
  * `stop` aborted: nothing more starts, what was started is waited for.
  */
-export async function scheduleBoots(nodes: BootNode[], order: string[], limit: number, hooks: BootHooks, stop?: AbortSignal): Promise<void> {
+export async function scheduleBoots(
+  nodes: BootNode[],
+  order: string[],
+  limit: number,
+  hooks: BootHooks,
+  stop?: AbortSignal,
+): Promise<void> {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const started = new Map<string, Promise<void>>();
   const booting = new Set<Promise<void>>();

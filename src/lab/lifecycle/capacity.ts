@@ -13,17 +13,23 @@ export const QEMU_OVERHEAD_MB: Record<Accel, number> = { tcg: 80, kvm: 48 };
 export const nodeCostMb = (memoryMb: number, accel: Accel) => memoryMb + QEMU_OVERHEAD_MB[accel];
 
 /** What a lab is planned to take: every node's guest RAM plus QEMU's overhead. */
-export const plannedMemoryMb = (plan: Pick<LabPlan, 'accel' | 'nodes'>) => plan.nodes.reduce((sum, n) => sum + nodeCostMb(n.memoryMb, plan.accel), 0);
+export const plannedMemoryMb = (plan: Pick<LabPlan, 'accel' | 'nodes'>) =>
+  plan.nodes.reduce((sum, n) => sum + nodeCostMb(n.memoryMb, plan.accel), 0);
 
 /** How many nodes of this size fit in the memory available. */
-export const nodesThatFit = (memoryMb: number, accel: Accel, availableMb: number) => Math.max(0, Math.floor(availableMb / nodeCostMb(memoryMb, accel)));
+export const nodesThatFit = (memoryMb: number, accel: Accel, availableMb: number) =>
+  Math.max(0, Math.floor(availableMb / nodeCostMb(memoryMb, accel)));
 
 /**
  * Refuse, before anything starts, a lab that needs more memory than the
  * host has available: QEMUs that do not fit get killed by the OOM killer
  * mid-boot, or swap the host to a standstill. `force` skips the check.
  */
-export function checkMemory(plan: Pick<LabPlan, 'name' | 'accel' | 'nodes' | 'specDir'>, availableMb: number, force: boolean): void {
+export function checkMemory(
+  plan: Pick<LabPlan, 'name' | 'accel' | 'nodes' | 'specDir'>,
+  availableMb: number,
+  force: boolean,
+): void {
   const need = plannedMemoryMb(plan);
   if (force || need <= availableMb) return;
   throw new LabError(

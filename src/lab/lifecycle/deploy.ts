@@ -254,9 +254,7 @@ async function restartUnderTcg(
 }
 
 function cancelled(plan: LabPlan): LabError {
-  return new LabError(
-    'cancelled',
-    `deploy of lab "${plan.name}" interrupted: everything it started was stopped`,
-    { hint: `deploy it again: vmlab deploy -S ${plan.specDir}` },
-  );
+  return new LabError('cancelled', `deploy of lab "${plan.name}" interrupted: everything it started was stopped`, {
+    hint: `deploy it again: vmlab deploy -S ${plan.specDir}`,
+  });
 }

@@ -74,8 +74,11 @@ export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter
       return { stopped, restoredProfiles: profiles.restored, existed: true };
     }
     // Keep the originals (and only them) where the user can find them.
-    reporter.warn(`profiles of lab "${ref.name}" not fully restored: ${profiles.problem}; originals kept in ${files.profileBackups}`);
-    for (const entry of readdirSync(ref.dir)) if (join(ref.dir, entry) !== files.profileBackups) rmSync(join(ref.dir, entry), { recursive: true, force: true });
+    reporter.warn(
+      `profiles of lab "${ref.name}" not fully restored: ${profiles.problem}; originals kept in ${files.profileBackups}`,
+    );
+    for (const entry of readdirSync(ref.dir))
+      if (join(ref.dir, entry) !== files.profileBackups) rmSync(join(ref.dir, entry), { recursive: true, force: true });
     return { stopped, restoredProfiles: profiles.restored, existed: true, keptOriginals: files.profileBackups };
   });
 }

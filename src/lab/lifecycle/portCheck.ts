@@ -23,16 +23,27 @@ function udpFree(port: number, address: string): Promise<boolean> {
  * SSH forwards and consoles, TCP listeners, UDP endpoints, each on the
  * address it binds (127.0.0.1, or a multi-host lab's own address).
  */
-export async function busyPorts(plan: Pick<LabPlan, 'nodes'>): Promise<Array<{ address: string; port: number; use: string }>> {
+export async function busyPorts(
+  plan: Pick<LabPlan, 'nodes'>,
+): Promise<Array<{ address: string; port: number; use: string }>> {
   const wanted: Array<{ address: string; port: number; use: string; udp: boolean }> = [];
   for (const n of plan.nodes) {
     for (const nic of n.nics) {
       const b = nic.backend;
-      if (b.kind === 'user') wanted.push({ address: b.bind ?? '127.0.0.1', port: b.sshPort, use: `SSH of ${n.name}`, udp: false });
-      else if (b.kind === 'tcp-listen') wanted.push({ address: b.host, port: b.port, use: `link ${nic.link} (${n.name}:${nic.iface})`, udp: false });
-      else if (b.kind === 'udp') wanted.push({ address: b.host, port: b.localPort, use: `link ${nic.link} (${n.name}:${nic.iface})`, udp: true });
+      if (b.kind === 'user')
+        wanted.push({ address: b.bind ?? '127.0.0.1', port: b.sshPort, use: `SSH of ${n.name}`, udp: false });
+      else if (b.kind === 'tcp-listen')
+        wanted.push({ address: b.host, port: b.port, use: `link ${nic.link} (${n.name}:${nic.iface})`, udp: false });
+      else if (b.kind === 'udp')
+        wanted.push({
+          address: b.host,
+          port: b.localPort,
+          use: `link ${nic.link} (${n.name}:${nic.iface})`,
+          udp: true,
+        });
     }
-    if (n.consolePort !== null) wanted.push({ address: '127.0.0.1', port: n.consolePort, use: `console of ${n.name}`, udp: false });
+    if (n.consolePort !== null)
+      wanted.push({ address: '127.0.0.1', port: n.consolePort, use: `console of ${n.name}`, udp: false });
   }
   const free = await Promise.all(wanted.map((w) => (w.udp ? udpFree(w.port, w.address) : tcpFree(w.port, w.address))));
   return wanted.filter((_, i) => !free[i]).map(({ address, port, use }) => ({ address, port, use }));
@@ -45,7 +56,11 @@ export async function busyPorts(plan: Pick<LabPlan, 'nodes'>): Promise<Array<{ a
  * one meanwhile. Such a holder is short-lived: wait for it (up to
  * `waitMs`), then name what is still busy.
  */
-export async function portsStillBusy(node: NodePlan, waitMs: number, stopped: () => boolean = () => false): Promise<Array<{ address: string; port: number; use: string }>> {
+export async function portsStillBusy(
+  node: NodePlan,
+  waitMs: number,
+  stopped: () => boolean = () => false,
+): Promise<Array<{ address: string; port: number; use: string }>> {
   const end = Date.now() + waitMs;
   for (;;) {
     const busy = await busyPorts({ nodes: [node] });

@@ -52,7 +52,12 @@ export function restoredProfileText(current: string, patch: ProfilePatch): strin
   let out = current;
   for (const [key, ours] of Object.entries(patch.set)) {
     if (now[key] !== ours) continue;
-    out = applyEdits(out, modify(out, [key], key in before ? before[key] : undefined, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
+    out = applyEdits(
+      out,
+      modify(out, [key], key in before ? before[key] : undefined, {
+        formattingOptions: { insertSpaces: true, tabSize: 2 },
+      }),
+    );
   }
   return out;
 }
@@ -82,7 +87,10 @@ export function restoreProfiles(files: Pick<LabFiles, 'profileBackups'>): Restor
   try {
     patches = readProfileManifest(files.profileBackups);
   } catch (err) {
-    return { restored: [], problem: `${profileManifest(files.profileBackups)} is unreadable (${(err as Error).message})` };
+    return {
+      restored: [],
+      problem: `${profileManifest(files.profileBackups)} is unreadable (${(err as Error).message})`,
+    };
   }
   if (!patches) return { restored: [] };
   const restored: string[] = [];

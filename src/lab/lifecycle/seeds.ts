@@ -23,8 +23,14 @@ export async function writeNodeSeed(plan: LabPlan, node: NodePlan, created: stri
   const files = cloudInitFiles({
     hostname: node.name,
     user: node.seed.user,
-    authorizedKeys: [readFileSync(plan.files.labKeyPub, 'utf8').trim(), ...(extra.ssh_import_user_keys ? userPublicKeys() : [])],
-    hostKey: { private: readFileSync(node.files.hostKey, 'utf8'), public: readFileSync(`${node.files.hostKey}.pub`, 'utf8').trim() },
+    authorizedKeys: [
+      readFileSync(plan.files.labKeyPub, 'utf8').trim(),
+      ...(extra.ssh_import_user_keys ? userPublicKeys() : []),
+    ],
+    hostKey: {
+      private: readFileSync(node.files.hostKey, 'utf8'),
+      public: readFileSync(`${node.files.hostKey}.pub`, 'utf8').trim(),
+    },
     instanceId: `vmlab-${plan.name}-${node.name}-${created.replace(/[^0-9]/g, '')}`,
     mgmtMac: node.nics[0]!.mac,
     ...(node.deviceType === 'host' ? { host: true } : {}),

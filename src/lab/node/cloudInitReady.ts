@@ -14,7 +14,8 @@ type CloudInitVerdict = { ok: true; warning?: string } | { ok: false; error: str
  * generator did not mark cloud-init enabled (`/run/cloud-init/enabled`), the
  * status command waits by itself, as before.
  */
-const WAIT_THEN_STATUS = 'while [ -e /run/cloud-init/enabled ] && [ ! -e /run/cloud-init/result.json ]; do sleep 1; done; exec cloud-init status --wait';
+const WAIT_THEN_STATUS =
+  'while [ -e /run/cloud-init/enabled ] && [ ! -e /run/cloud-init/result.json ]; do sleep 1; done; exec cloud-init status --wait';
 
 /**
  * Wait for cloud-init over SSH. cloud-init may restart sshd while it
@@ -24,10 +25,15 @@ const WAIT_THEN_STATUS = 'while [ -e /run/cloud-init/enabled ] && [ ! -e /run/cl
 export async function waitForCloudInit(state: LabState, node: NodePlan, wait: SessionWait): Promise<CloudInitVerdict> {
   const r = await retrySsh<CloudInitVerdict>(state, node, ['sh', '-c', WAIT_THEN_STATUS], wait, (x) => {
     if (x.exitCode === 0) return { ok: true };
-    if (x.exitCode === 2) return { ok: true, warning: `cloud-init finished with recoverable errors: ${tailLines(x.stdout, 2)}` };
-    if (x.exitCode === 1 && /status: error/.test(x.stdout)) return { ok: false, error: `cloud-init failed: ${tailLines(x.stdout + x.stderr, 3)}` };
+    if (x.exitCode === 2)
+      return { ok: true, warning: `cloud-init finished with recoverable errors: ${tailLines(x.stdout, 2)}` };
+    if (x.exitCode === 1 && /status: error/.test(x.stdout))
+      return { ok: false, error: `cloud-init failed: ${tailLines(x.stdout + x.stderr, 3)}` };
     return undefined;
   });
   if ('verdict' in r) return r.verdict;
-  return { ok: false, error: `cloud-init did not finish within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}` };
+  return {
+    ok: false,
+    error: `cloud-init did not finish within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}`,
+  };
 }

@@ -12,7 +12,9 @@ export type ConsoleAddress = { path: string } | { host: '127.0.0.1'; port: numbe
  * lab with console_tcp, or one recorded before consoles were sockets).
  */
 export function consoleAddress(node: Pick<NodePlan, 'consolePort' | 'files'>): ConsoleAddress {
-  return node.consolePort !== null && node.consolePort !== undefined ? { host: '127.0.0.1', port: node.consolePort } : { path: node.files.console };
+  return node.consolePort !== null && node.consolePort !== undefined
+    ? { host: '127.0.0.1', port: node.consolePort }
+    : { path: node.files.console };
 }
 
 /** The address in words, for messages. */
@@ -52,7 +54,11 @@ export const CONSOLE_ESCAPE = 0x1d;
  * Attach the terminal to a node's serial console (raw bytes both ways).
  * Resolves when the user presses Ctrl-], stdin ends, or the VM closes it.
  */
-export function attachConsole(address: ConsoleAddress, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<void> {
+export function attachConsole(
+  address: ConsoleAddress,
+  input: NodeJS.ReadStream,
+  output: NodeJS.WriteStream,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(address);
     const raw = input.isTTY;
@@ -75,12 +81,23 @@ export function attachConsole(address: ConsoleAddress, input: NodeJS.ReadStream,
     };
     socket.once('error', (err) => {
       cleanup();
-      reject(new LabError('console_unreachable', `cannot open the console at ${consoleAddressText(address)} (${err.message})`, { hint: 'is the node running? (vmlab status); only one console client can attach at a time' }));
+      reject(
+        new LabError(
+          'console_unreachable',
+          `cannot open the console at ${consoleAddressText(address)} (${err.message})`,
+          { hint: 'is the node running? (vmlab status); only one console client can attach at a time' },
+        ),
+      );
     });
     socket.once('connect', () => {
       if (raw) input.setRawMode(true);
       input.on('data', onInput);
-      input.once('end', () => setTimeout(() => (cleanup(), resolve()), 500));
+      input.once('end', () =>
+        setTimeout(() => {
+          cleanup();
+          resolve();
+        }, 500),
+      );
       input.resume();
     });
     socket.on('data', (d) => output.write(d));

@@ -12,7 +12,11 @@ export type ImageFactsResolver = (keys: string[]) => Promise<Record<string, Imag
  * Probe what the planner must not: the accelerator (host/accel), and each
  * image through the resolver the service hands in.
  */
-export async function probeHost(imageKeys: string[], images: ImageFactsResolver, env: NodeJS.ProcessEnv): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
+export async function probeHost(
+  imageKeys: string[],
+  images: ImageFactsResolver,
+  env: NodeJS.ProcessEnv,
+): Promise<HostFacts & { accelReason: string; accelFacts: AccelFacts }> {
   const home = homedir();
   const qemuBinary = qemuBinaryFrom(env);
   const [accel, facts] = await Promise.all([accelFacts({ qemuBinary, env }), images(imageKeys)]);
@@ -21,7 +25,8 @@ export async function probeHost(imageKeys: string[], images: ImageFactsResolver,
     home,
     root: vmlabRoot(env, home),
     accel: accel.accel,
-    accelReason: accel.source === 'cache' ? `${accel.reason}; verdict cached for this host, see vmlab doctor` : accel.reason,
+    accelReason:
+      accel.source === 'cache' ? `${accel.reason}; verdict cached for this host, see vmlab doctor` : accel.reason,
     accelFacts: accel,
     qemuBinary,
     ...(passt ? { passt } : {}),

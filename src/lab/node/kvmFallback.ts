@@ -5,7 +5,7 @@ import type { LabState } from '../state/labState.js';
 import type { VmFault } from './vmWatch.js';
 
 /** QEMUs started from now on run under TCG (those running keep their accelerator). */
-export function useTcg(state: LabState): void {
+export function switchToTcg(state: LabState): void {
   state.plan = planForAccel(state.plan, 'tcg');
   state.accel = 'tcg';
 }
@@ -24,7 +24,12 @@ export function fallBackToTcg(
 ): void {
   const { node, fault } = crash;
   const at = (fault.afterMs / 1000).toFixed(1);
-  recordKvmCrash({ qemuBinary: state.plan.qemuBinary, env }, `guest ${node} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`);
-  reporter.warn(`KVM crashed ${node} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting ${restarting} again under TCG.`);
-  useTcg(state);
+  recordKvmCrash(
+    { qemuBinary: state.plan.qemuBinary, env },
+    `guest ${node} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`,
+  );
+  reporter.warn(
+    `KVM crashed ${node} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting ${restarting} again under TCG.`,
+  );
+  switchToTcg(state);
 }

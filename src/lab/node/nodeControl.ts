@@ -4,7 +4,7 @@ import { writeState, type LabState } from '../state/labState.js';
 import { nodeOf, type LabRef } from '../state/labSelect.js';
 import { withLab } from '../state/withLab.js';
 import { accelFacts } from '../../host/accel.js';
-import { fallBackToTcg, useTcg } from './kvmFallback.js';
+import { fallBackToTcg, switchToTcg } from './kvmFallback.js';
 import { livePid } from '../state/labScan.js';
 import { nodeLogTail, startQemu, stopQemu } from './qemuProcess.js';
 import { readinessFailure, waitForNode, type NodeReadiness } from './readiness.js';
@@ -28,13 +28,20 @@ export function nodeIsUp(state: LabState, node: string): boolean {
 export function runningNode(state: LabState, name: string) {
   const node = nodeOf(state, name);
   if (!nodeIsUp(state, name)) {
-    throw new LabError('node_not_running', `${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, { hint: `start it: vmlab start ${name}` });
+    throw new LabError('node_not_running', `${name} is not running (${state.nodes[name]?.status ?? 'unknown'})`, {
+      hint: `start it: vmlab start ${name}`,
+    });
   }
   return node;
 }
 
 /** Stop one node; its overlay (disk) is kept. */
-export async function stopNode(ref: LabRef, name: string, opts: { timeoutMs: number; force: boolean }, reporter: Reporter): Promise<'stopped' | 'already'> {
+export async function stopNode(
+  ref: LabRef,
+  name: string,
+  opts: { timeoutMs: number; force: boolean },
+  reporter: Reporter,
+): Promise<'stopped' | 'already'> {
   const before = (state: LabState) => void nodeOf(state, name);
   return withLab(ref, { refuseInterrupted: true, before }, async (state) => {
     const node = nodeOf(state, name);
@@ -99,10 +106,14 @@ export async function startNode(
   return withLab(ref, { refuseInterrupted: true, before }, async (state) => {
     const node = nodeOf(state, name);
     if (nodeIsUp(state, name)) return { bootMs: 0, already: true };
-    if (!existsSync(node.files.overlay)) throw new LabError('disk_missing', `the disk of ${name} is gone (${node.files.overlay})`, { hint: 'redeploy the lab' });
+    if (!existsSync(node.files.overlay))
+      throw new LabError('disk_missing', `the disk of ${name} is gone (${node.files.overlay})`, {
+        hint: 'redeploy the lab',
+      });
     const t0 = Date.now();
     // KVM may have been found broken since the lab was deployed.
-    if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary, env })).accel === 'tcg') useTcg(state);
+    if (state.plan.accel === 'kvm' && (await accelFacts({ qemuBinary: state.plan.qemuBinary, env })).accel === 'tcg')
+      switchToTcg(state);
     let r = await bootNode(state, name, reporter);
     if (r.fault?.kind === 'internal-error' && state.plan.accel === 'kvm') {
       fallBackToTcg(state, { node: name, fault: r.fault }, reporter, name, env);
@@ -115,11 +126,9 @@ export async function startNode(
       ns.status = 'failed';
       ns.error = why.message;
       writeState(state.plan.files.state, state);
-      throw new LabError(
-        'node_not_ready',
-        `${name} did not come up: ${why.message}\n${nodeLogTail(node)}`,
-        { hint: why.hint },
-      );
+      throw new LabError('node_not_ready', `${name} did not come up: ${why.message}\n${nodeLogTail(node)}`, {
+        hint: why.hint,
+      });
     }
     // Ready means usable: a session runs, as after a deploy.
     const usable = await waitForSession(state, node, { deadline: t0 + node.bootTimeoutS * 1000, env });
@@ -127,11 +136,9 @@ export async function startNode(
       ns.status = 'failed';
       ns.error = `${name}: ${usable.error}`;
       writeState(state.plan.files.state, state);
-      throw new LabError(
-        'node_not_ready',
-        `${name} did not come up: ${usable.error}`,
-        { hint: `watch it boot with: vmlab console ${name}` },
-      );
+      throw new LabError('node_not_ready', `${name} did not come up: ${usable.error}`, {
+        hint: `watch it boot with: vmlab console ${name}`,
+      });
     }
     ns.status = 'running';
     delete ns.error;

@@ -31,7 +31,8 @@ export const scanLabPassts = (labDir: string): number[] => scanLabHelpers(labDir
  * Stop a passt still waiting on this socket (its QEMU never came, or vmlab
  * died between starting them): it would hold the SSH port.
  */
-export const stopPasst = (net: PasstNet): Promise<void> => stopByPidFile(net.pidFile, (argv) => argv.includes(net.socket));
+export const stopPasst = (net: PasstNet): Promise<void> =>
+  stopByPidFile(net.pidFile, (argv) => argv.includes(net.socket));
 
 /**
  * Start a node's passt before its QEMU: daemonized and listening on its
@@ -48,14 +49,10 @@ export async function startPasst(node: NodePlan, net: PasstNet, log: (line: stri
   if (r.spawnError || r.timedOut || r.exitCode !== 0 || !existsSync(net.socket)) {
     const why = r.spawnError?.message ?? (r.timedOut ? 'no exit within 15 s' : `exit code ${r.exitCode}`);
     const logText = existsSync(net.log) ? readFileSync(net.log, 'utf8') : '';
-    throw new QemuError(
-      'qemu_failed',
-      `passt for ${node.name}'s management network did not start (${why})`,
-      {
-        argv,
-        logTail: tailLines(`${r.stderr}${logText}`, 8),
-        hint: 'install passt (apt-get install passt), or turn management egress off for this node',
-      },
-    );
+    throw new QemuError('qemu_failed', `passt for ${node.name}'s management network did not start (${why})`, {
+      argv,
+      logTail: tailLines(`${r.stderr}${logText}`, 8),
+      hint: 'install passt (apt-get install passt), or turn management egress off for this node',
+    });
   }
 }

@@ -10,7 +10,8 @@ import { qemuForwardPort, relayOf, startRelay } from './sshRelay.js';
 export type Log = (line: string) => void;
 
 /** The CPU register dump QEMU prints after "KVM internal error": for the log, not the terminal. */
-const REGISTER_DUMP = /^(extra data\[\d+\]|emulation failure|E?[A-Z]{2,3}=|[CDEFGS]S =|LDT=|TR =|[GI]DT=|CR\d=|DR\d=|EFER=|Code=|[XY]MM\d|FPR\d|FCW=|PDPTE|R\d+ +=)/;
+const REGISTER_DUMP =
+  /^(extra data\[\d+\]|emulation failure|E?[A-Z]{2,3}=|[CDEFGS]S =|LDT=|TR =|[GI]DT=|CR\d=|DR\d=|EFER=|Code=|[XY]MM\d|FPR\d|FCW=|PDPTE|R\d+ +=)/;
 
 /** QEMU's own log without noise: the empty-hub warning of unwired NICs, register dumps. */
 export function qemuLogForPeople(text: string, logPath: string): string {
@@ -33,7 +34,10 @@ export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
   const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
   const qemu = tailLines(qemuLogForPeople(read(node.files.log), node.files.log), lines);
   const serial = tailLines(read(node.files.serialLog).replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), lines);
-  return [qemu && `qemu[stderr]:\n${qemu.replace(/^/gm, '  ')}`, serial && `serial console:\n${serial.replace(/^/gm, '  ')}`]
+  return [
+    qemu && `qemu[stderr]:\n${qemu.replace(/^/gm, '  ')}`,
+    serial && `serial console:\n${serial.replace(/^/gm, '  ')}`,
+  ]
     .filter(Boolean)
     .join('\n');
 }
@@ -43,7 +47,13 @@ export function nodeLogTail(node: Pick<NodePlan, 'files'>, lines = 8): string {
  * its pid once QMP answers: by then every -netdev, including listening
  * link sockets, is set up.
  */
-export async function startQemu(node: NodePlan, argv: string[], log: Log, onSpawn?: (pid: number) => void, timeoutMs = 30_000): Promise<number> {
+export async function startQemu(
+  node: NodePlan,
+  argv: string[],
+  log: Log,
+  onSpawn?: (pid: number) => void,
+  timeoutMs = 30_000,
+): Promise<number> {
   const passt = passtOf(node);
   const relay = relayOf(node);
   if (passt) await startPasst(node, passt, log);
@@ -70,14 +80,17 @@ async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSp
   while (Date.now() < deadline) {
     const spawnError = child.spawnError();
     const exited = child.exited();
-    if (spawnError) throw new QemuError('qemu_failed', `cannot run ${argv[0]} (${spawnError.message})`, { argv, hint: 'install QEMU: apt-get install qemu-system-x86' });
+    if (spawnError)
+      throw new QemuError('qemu_failed', `cannot run ${argv[0]} (${spawnError.message})`, {
+        argv,
+        hint: 'install QEMU: apt-get install qemu-system-x86',
+      });
     if (exited) {
       const how = exited.signal ? `killed by ${exited.signal}` : `exit code ${exited.code}`;
-      throw new QemuError(
-        'qemu_failed',
-        `QEMU for ${node.name} stopped at start-up (${how})`,
-        { argv, logTail: nodeLogTail(node) },
-      );
+      throw new QemuError('qemu_failed', `QEMU for ${node.name} stopped at start-up (${how})`, {
+        argv,
+        logTail: nodeLogTail(node),
+      });
     }
     if (existsSync(node.files.qmp)) {
       try {
@@ -91,14 +104,22 @@ async function spawnQemu(node: NodePlan, argv: string[], log: Log, onSpawn: OnSp
     await sleep(25);
   }
   if (child.pid) await terminate(child.pid);
-  throw new QemuError('qemu_failed', `QEMU for ${node.name} did not answer on QMP within ${timeoutMs / 1000} s`, { argv, logTail: nodeLogTail(node) });
+  throw new QemuError('qemu_failed', `QEMU for ${node.name} did not answer on QMP within ${timeoutMs / 1000} s`, {
+    argv,
+    logTail: nodeLogTail(node),
+  });
 }
 
 /**
  * Stop a node in logged steps: ACPI power-down (the guest shuts down
  * cleanly), then QMP quit, then SIGTERM/SIGKILL.
  */
-export async function stopQemu(node: NodePlan, pid: number, opts: { graceful: boolean; timeoutMs: number }, log: Log): Promise<void> {
+export async function stopQemu(
+  node: NodePlan,
+  pid: number,
+  opts: { graceful: boolean; timeoutMs: number },
+  log: Log,
+): Promise<void> {
   if (!isAlive(pid) || !isOurQemu(pid, node.files.qmp)) return;
   if (opts.graceful) {
     try {

@@ -11,7 +11,12 @@ const PROBE_IDENT = 'SSH-2.0-vmlab_probe\r\n';
  * connection (guest port closed) or holds it silent (guest network not up
  * yet), so an accepted socket proves nothing.
  */
-export function readSshBanner(port: number, host = '127.0.0.1', timeoutMs = 3000, signal?: AbortSignal): Promise<string | null> {
+export function readSshBanner(
+  port: number,
+  host = '127.0.0.1',
+  timeoutMs = 3000,
+  signal?: AbortSignal,
+): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     // Say our identification first (RFC 4253 lets both sides send at once): passt
@@ -63,7 +68,12 @@ const MAX_IN_FLIGHT = 3;
  * allowed 5 s), so a connection held silent while the guest boots costs
  * little extra time and a slow banner is still seen.
  */
-export function waitForSsh(port: number, timeoutMs: number, stillRunning: () => boolean, host = '127.0.0.1'): Promise<WaitResult> {
+export function waitForSsh(
+  port: number,
+  timeoutMs: number,
+  stillRunning: () => boolean,
+  host = '127.0.0.1',
+): Promise<WaitResult> {
   const started = Date.now();
   const abort = new AbortController();
   setMaxListeners(64, abort.signal); // one listener per attempt in flight
@@ -130,7 +140,10 @@ export async function waitForNode(
 }
 
 /** Why a node is not ready, in words, with the next step (state.json keeps the message). */
-export function readinessFailure(r: NodeReadiness, node: Pick<NodePlan, 'name' | 'bootTimeoutS' | 'files'>): { message: string; hint: string } {
+export function readinessFailure(
+  r: NodeReadiness,
+  node: Pick<NodePlan, 'name' | 'bootTimeoutS' | 'files'>,
+): { message: string; hint: string } {
   if (r.fault) return describeFault(r.fault, node.name, node.files);
   if (r.reason === 'aborted') return { message: `${node.name}: stopped waiting (cancelled)`, hint: 'deploy again' };
   return {

@@ -4,7 +4,8 @@ import { QmpClient } from '../../qemu/qmp.js';
 import type { LabState } from '../state/labState.js';
 
 /** Is this node's QEMU up according to the state? */
-const running = (state: LabState, node: string) => state.nodes[node]?.status === 'running' || state.nodes[node]?.status === 'starting';
+const running = (state: LabState, node: string) =>
+  state.nodes[node]?.status === 'running' || state.nodes[node]?.status === 'starting';
 
 /**
  * The argv to start `node` with now: a TCP link whose listening peer is
@@ -18,7 +19,10 @@ export function argvForStart(plan: LabPlan, node: NodePlan, state: LabState): st
     const peer = nic.peer.split(':')[0]!;
     return running(state, peer) ? nic : { ...nic, backend: { kind: 'unwired' as const } };
   });
-  return buildQemuArgv({ ...node, nics }, { lab: plan.name, accel: plan.accel, qemuBinary: plan.qemuBinary, authorizedKeys: plan.files.labKeyPub });
+  return buildQemuArgv(
+    { ...node, nics },
+    { lab: plan.name, accel: plan.accel, qemuBinary: plan.qemuBinary, authorizedKeys: plan.files.labKeyPub },
+  );
 }
 
 export interface PeerNic {
@@ -28,7 +32,11 @@ export interface PeerNic {
 }
 
 /** The running peers' NICs that face `node` over TCP (IP or UNIX stream), split by whether the peer listens. */
-export function tcpPeersOf(plan: LabPlan, node: string, state: LabState): { listeners: PeerNic[]; connectors: PeerNic[] } {
+export function tcpPeersOf(
+  plan: LabPlan,
+  node: string,
+  state: LabState,
+): { listeners: PeerNic[]; connectors: PeerNic[] } {
   const listeners: PeerNic[] = [];
   const connectors: PeerNic[] = [];
   for (const peer of plan.nodes) {
@@ -58,7 +66,12 @@ export async function relinkNic(peer: PeerNic, state: LabState): Promise<void> {
     const next = gen + 1;
     const socket = linkNetdevOptions(peer.backend, linkNetdevId(peer.nic, next))!;
     await qmp.execute('netdev_add', socket);
-    await qmp.execute('netdev_add', { type: 'hubport', id: linkHubportId(peer.nic, next), hubid: peer.nic, netdev: linkNetdevId(peer.nic, next) });
+    await qmp.execute('netdev_add', {
+      type: 'hubport',
+      id: linkHubportId(peer.nic, next),
+      hubid: peer.nic,
+      netdev: linkNetdevId(peer.nic, next),
+    });
     ns.link_generation[peer.nic] = next;
   } finally {
     qmp.close();

@@ -22,7 +22,8 @@ const RETRY_MS = 500;
 const SETTLE_MS = 200;
 
 /** The node's TCP links that connect to a listener on another host. */
-export const remoteListenersOf = (node: NodePlan): NicPlan[] => node.nics.filter((n) => n.peerHost && n.backend.kind === 'tcp-connect');
+export const remoteListenersOf = (node: NodePlan): NicPlan[] =>
+  node.nics.filter((n) => n.peerHost && n.backend.kind === 'tcp-connect');
 
 /**
  * QEMU's `-netdev socket,connect=` fails at once when nobody listens, and a
@@ -31,7 +32,12 @@ export const remoteListenersOf = (node: NodePlan): NicPlan[] => node.nics.filter
  * shrugs off: it re-arms its listener on EOF) until `deadline`, then fail
  * naming the peer host and port. `cancelled` ends the wait early.
  */
-export async function waitForRemoteListeners(node: NodePlan, deadline: number, cancelled: () => boolean, log: (m: string) => void): Promise<void> {
+export async function waitForRemoteListeners(
+  node: NodePlan,
+  deadline: number,
+  cancelled: () => boolean,
+  log: (m: string) => void,
+): Promise<void> {
   for (const nic of remoteListenersOf(node)) {
     const { host, port } = nic.backend as { host: string; port: number };
     let said = false;

@@ -60,11 +60,19 @@ export async function waitForSession(
   wait: SessionWait,
 ): Promise<{ ok: true; warning?: string } | { ok: false; error: string }> {
   const refused = (x: RunResult) => x.exitCode === 255 && /Permission denied/.test(x.stderr);
-  const r = await retrySsh(state, node, ['true'], wait, (x) => (x.exitCode === 0 ? 'ok' : refused(x) ? 'refused' : undefined));
+  const r = await retrySsh(state, node, ['true'], wait, (x) =>
+    x.exitCode === 0 ? 'ok' : refused(x) ? 'refused' : undefined,
+  );
   if ('verdict' in r) {
     if (r.verdict === 'ok') return { ok: true };
     const how = node.credentials.pass ? 'its password' : 'the lab key (no password is set)';
-    return { ok: true, warning: `its SSH server refused ${node.credentials.user}'s login with ${how}: vmlab ssh will not log in until the platform's vm_credentials (or the profile's ssh_user/ssh_pass) name an account of the image` };
+    return {
+      ok: true,
+      warning: `its SSH server refused ${node.credentials.user}'s login with ${how}: vmlab ssh will not log in until the platform's vm_credentials (or the profile's ssh_user/ssh_pass) name an account of the image`,
+    };
   }
-  return { ok: false, error: `SSH answered but no session ran within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}` };
+  return {
+    ok: false,
+    error: `SSH answered but no session ran within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}`,
+  };
 }

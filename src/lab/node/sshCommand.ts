@@ -20,7 +20,13 @@ export interface SshInvocation {
  * `connectTimeoutS` bounds the TCP connect and the handshake (banner and
  * key exchange) together.
  */
-export function sshInvocation(state: LabState, node: string, command: string[], env: NodeJS.ProcessEnv, connectTimeoutS = 10): SshInvocation {
+export function sshInvocation(
+  state: LabState,
+  node: string,
+  command: string[],
+  env: NodeJS.ProcessEnv,
+  connectTimeoutS = 10,
+): SshInvocation {
   const n = nodeOf(state, node);
   // VMLAB_SSH: another OpenSSH-compatible client (as VMLAB_QEMU names another QEMU).
   const argv = [env.VMLAB_SSH || 'ssh', '-F', state.plan.files.sshConfig, '-o', `ConnectTimeout=${connectTimeoutS}`];

@@ -11,15 +11,18 @@ export async function generateKey(path: string, comment: string): Promise<void> 
   if (existsSync(path)) return;
   const argv = ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path];
   const r = await run(argv, { timeoutMs: 30_000 });
-  if (r.exitCode !== 0) throw new QemuError('qemu_failed', 'ssh-keygen failed', { argv, logTail: tailLines(r.stderr, 3), hint: 'install openssh-client' });
+  if (r.exitCode !== 0)
+    throw new QemuError('qemu_failed', 'ssh-keygen failed', {
+      argv,
+      logTail: tailLines(r.stderr, 3),
+      hint: 'install openssh-client',
+    });
 }
 
 const unsafe = (what: string, value: string, hint: string) =>
-  new LabError(
-  'unsafe_ssh_config',
-  `refusing to write ${what} ${JSON.stringify(value)} into the lab's ssh_config`,
-  { hint },
-    );
+  new LabError('unsafe_ssh_config', `refusing to write ${what} ${JSON.stringify(value)} into the lab's ssh_config`, {
+    hint,
+  });
 
 /**
  * One ssh_config value, checked where it is written (the spec was checked
@@ -89,7 +92,9 @@ export function writeSshConfig(plan: LabPlan): void {
   writeFileAtomic(plan.files.sshConfig, sshConfigText(plan), 0o600);
   const known = plan.nodes
     .filter((n) => n.seed)
-    .map((n) => `[${n.mgmtIp}]:${n.sshPort} ${readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`);
+    .map(
+      (n) =>
+        `[${n.mgmtIp}]:${n.sshPort} ${readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`,
+    );
   if (!existsSync(plan.files.knownHosts) || known.length) writeFileAtomic(plan.files.knownHosts, known.join(''), 0o600);
 }
-

@@ -29,7 +29,11 @@ export const stopRelay = (relay: SshRelay): Promise<void> =>
 export async function qemuForwardPort(node: Pick<NodePlan, 'name' | 'files'>): Promise<number> {
   const info = await qmpCommand(node.files.qmp, 'human-monitor-command', { 'command-line': 'info usernet' });
   const port = forwardedPort(String(info));
-  if (!port) throw new QemuError('qemu_failed', `QEMU for ${node.name} shows no SSH forward on 127.0.0.1`, { argv: ['info usernet'], logTail: String(info) });
+  if (!port)
+    throw new QemuError('qemu_failed', `QEMU for ${node.name} shows no SSH forward on 127.0.0.1`, {
+      argv: ['info usernet'],
+      logTail: String(info),
+    });
   return port;
 }
 
@@ -46,7 +50,16 @@ export async function startRelay(
 ): Promise<void> {
   await stopRelay(relay);
   const { port, target } = ports;
-  const argv = [process.execPath, MAIN, relay.listen, String(port), String(target), String(qemuPid), node.files.qmp, relay.pidFile];
+  const argv = [
+    process.execPath,
+    MAIN,
+    relay.listen,
+    String(port),
+    String(target),
+    String(qemuPid),
+    node.files.qmp,
+    relay.pidFile,
+  ];
   log(`exec ${argv.join(' ')}`);
   const child = startDetached(argv, { log: relay.log });
   const ended = () => child.exited() !== undefined || child.spawnError() !== undefined;
@@ -54,13 +67,9 @@ export async function startRelay(
     if (existsSync(relay.pidFile)) return;
   }
   if (!ended() && child.pid) await terminate(child.pid);
-  throw new QemuError(
-    'qemu_failed',
-    `the SSH relay of ${node.name} did not start on ${relay.listen}:${port}`,
-    {
-      argv,
-      logTail: tailLines(existsSync(relay.log) ? readFileSync(relay.log, 'utf8') : '', 8),
-      hint: `free ${relay.listen}:${port} (the node's SSH port), or give the lab another ssh_port_base`,
-    },
-  );
+  throw new QemuError('qemu_failed', `the SSH relay of ${node.name} did not start on ${relay.listen}:${port}`, {
+    argv,
+    logTail: tailLines(existsSync(relay.log) ? readFileSync(relay.log, 'utf8') : '', 8),
+    hint: `free ${relay.listen}:${port} (the node's SSH port), or give the lab another ssh_port_base`,
+  });
 }

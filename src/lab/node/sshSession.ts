@@ -19,7 +19,11 @@ export interface SessionIo {
 }
 
 /** One ssh run with the terminal's stdin/stdout; stderr lines saying the session never started are held back. */
-async function attempt(argv: string[], env: NodeJS.ProcessEnv, io: SessionIo): Promise<{ code: number; held: string[] }> {
+async function attempt(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: SessionIo,
+): Promise<{ code: number; held: string[] }> {
   const held: string[] = [];
   let partial = '';
   let flush: NodeJS.Timeout | undefined;
@@ -33,7 +37,12 @@ async function attempt(argv: string[], env: NodeJS.ProcessEnv, io: SessionIo): P
     partial = lines.at(-1)!.endsWith('\n') ? '' : lines.pop()!;
     lines.forEach(pass);
     // A prompt or progress text with no newline yet: show it soon rather than never.
-    if (partial) flush = setTimeout(() => (io.stderr.write(partial), (partial = '')), 100);
+    if (partial) {
+      flush = setTimeout(() => {
+        io.stderr.write(partial);
+        partial = '';
+      }, 100);
+    }
   };
   const r = await run(argv, { env, interactive: true, onChunk, keepChars: 0 });
   clearTimeout(flush);
@@ -48,16 +57,24 @@ async function attempt(argv: string[], env: NodeJS.ProcessEnv, io: SessionIo): P
  * time: that is retried within the node's boot timeout, saying why, instead
  * of failing with OpenSSH's raw message.
  */
-export async function runSshSession(state: LabState, node: string, command: string[], io: SessionIo, env: NodeJS.ProcessEnv): Promise<number> {
+export async function runSshSession(
+  state: LabState,
+  node: string,
+  command: string[],
+  io: SessionIo,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const deadline = Date.now() + nodeOf(state, node).bootTimeoutS * 1000;
   const { argv, env: childEnv } = sshInvocation(state, node, command, env);
   for (;;) {
     const r = await attempt(argv, childEnv, io);
     const left = Math.round((deadline - Date.now()) / 1000);
     if (r.code !== 255 || r.held.length === 0 || left <= 0) {
-      r.held.forEach((l) => io.stderr.write(l));
+      for (const l of r.held) io.stderr.write(l);
       return r.code;
     }
-    io.waiting(`${node} is running but its SSH server did not answer in time (${loadText()}); trying again for up to ${left} s`);
+    io.waiting(
+      `${node} is running but its SSH server did not answer in time (${loadText()}); trying again for up to ${left} s`,
+    );
   }
 }

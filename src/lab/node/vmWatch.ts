@@ -73,11 +73,15 @@ export function watchVm(qmpPath: string, pid: number, startedAt: number, signal:
         if (done) return client.close();
         qmp = client;
         client.onEvent((e: QmpEvent) => {
-          if (e.event === 'GUEST_PANICKED') fault('guest-panicked', `QMP event GUEST_PANICKED ${JSON.stringify(e.data ?? {})}`);
-          else if (e.event === 'SHUTDOWN' && GUEST_SHUTDOWN.has(String(e.data?.reason))) fault('shutdown', `QMP event SHUTDOWN (${String(e.data?.reason)})`);
+          if (e.event === 'GUEST_PANICKED')
+            fault('guest-panicked', `QMP event GUEST_PANICKED ${JSON.stringify(e.data ?? {})}`);
+          else if (e.event === 'SHUTDOWN' && GUEST_SHUTDOWN.has(String(e.data?.reason)))
+            fault('shutdown', `QMP event SHUTDOWN (${String(e.data?.reason)})`);
           else if (e.event === 'STOP') checkStatus();
         });
-        client.onClose(() => setTimeout(() => !done && !isAlive(pid) && fault('exited', 'the QEMU process is gone'), POLL_MS));
+        client.onClose(() =>
+          setTimeout(() => !done && !isAlive(pid) && fault('exited', 'the QEMU process is gone'), POLL_MS),
+        );
         checkStatus();
       })
       .catch(() => {
@@ -87,7 +91,11 @@ export function watchVm(qmpPath: string, pid: number, startedAt: number, signal:
 }
 
 /** A fault in words, with the next step. */
-export function describeFault(f: VmFault, node: string, files: { log: string; serialLog: string }): { message: string; hint: string } {
+export function describeFault(
+  f: VmFault,
+  node: string,
+  files: { log: string; serialLog: string },
+): { message: string; hint: string } {
   const at = `${(f.afterMs / 1000).toFixed(1)} s into its boot`;
   switch (f.kind) {
     case 'internal-error':
@@ -96,9 +104,15 @@ export function describeFault(f: VmFault, node: string, files: { log: string; se
         hint: 'this accelerator cannot run this guest; VMLAB_ACCEL=tcg forces software emulation, and `vmlab doctor` shows what vmlab found',
       };
     case 'guest-panicked':
-      return { message: `${node}: the guest kernel panicked ${at}`, hint: `read the end of ${files.serialLog}, or watch the next boot with: vmlab console ${node}` };
+      return {
+        message: `${node}: the guest kernel panicked ${at}`,
+        hint: `read the end of ${files.serialLog}, or watch the next boot with: vmlab console ${node}`,
+      };
     case 'shutdown':
-      return { message: `${node}: the guest shut itself down ${at} (${f.detail})`, hint: `read the end of ${files.serialLog}` };
+      return {
+        message: `${node}: the guest shut itself down ${at} (${f.detail})`,
+        hint: `read the end of ${files.serialLog}`,
+      };
     case 'exited':
       return { message: `${node}: QEMU exited ${at}`, hint: `read ${files.log}` };
   }

@@ -31,21 +31,16 @@ export interface OpenedArchive {
 }
 
 const corrupt = (file: string, why: string) =>
-  new LabError(
-    'snapshot_archive_invalid',
-    `${file} is not a usable vmlab snapshot: ${why}`,
-    { hint: 'export it again: vmlab snapshot --name <name> --export FILE' },
-  );
+  new LabError('snapshot_archive_invalid', `${file} is not a usable vmlab snapshot: ${why}`, {
+    hint: 'export it again: vmlab snapshot --name <name> --export FILE',
+  });
 /** What only a crafted archive holds: refused as unsafe, whoever made it. */
 const unsafe = (file: string, why: string) =>
-  new LabError(
-    'snapshot_archive_unsafe',
-    `${file} is not a safe vmlab snapshot: ${why}`,
-    {
-      hint: 'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; ' +
-        'do not use this file, and export the snapshot again from its lab',
-    },
-  );
+  new LabError('snapshot_archive_unsafe', `${file} is not a safe vmlab snapshot: ${why}`, {
+    hint:
+      'vmlab takes only what it exported: the manifest and the plain files it lists, each of its listed size; ' +
+      'do not use this file, and export the snapshot again from its lab',
+  });
 
 /**
  * The unpacked file of a part the manifest lists, and only that: a regular
@@ -84,7 +79,10 @@ function manifestProblem(m: ArchiveManifest): string | undefined {
  */
 function referencesProblem(m: ArchiveManifest): string | undefined {
   const listed = new Map(m.parts.map((p) => [p.path, p]));
-  const refs: Array<[string, unknown]> = [['lab_key', m.lab_key], ['lab_key\'s .pub', `${m.lab_key}.pub`]];
+  const refs: Array<[string, unknown]> = [
+    ['lab_key', m.lab_key],
+    ["lab_key's .pub", `${m.lab_key}.pub`],
+  ];
   const moved = new Set<unknown>();
   for (const [node, n] of Object.entries(m.nodes)) {
     if (!isValidName(node)) return `a node is named ${JSON.stringify(node)}`;
@@ -149,7 +147,7 @@ async function unpackPart(tar: FileHandle, m: TarMember, to: string): Promise<st
 
 async function readManifest(file: string, members: readonly TarMember[]): Promise<ArchiveManifest> {
   const entry = members.find((m) => m.name.replace(/^(\.\/)+/, '') === MANIFEST);
-  if (!entry || entry.kind !== 'file') throw corrupt(file, `it holds no ${MANIFEST}`);
+  if (entry?.kind !== 'file') throw corrupt(file, `it holds no ${MANIFEST}`);
   if (entry.size > MANIFEST_MAX_BYTES) {
     throw unsafe(file, `member ${MANIFEST} is ${entry.size} bytes, more than a manifest's ${MANIFEST_MAX_BYTES}`);
   }

@@ -128,7 +128,8 @@ export function checkCheckpoints(plan: LabPlan, qemuVersion: string): void {
       'checkpoint_mismatch',
       `lab "${plan.name}" cannot start from its checkpoints: ${diffs.join('; ')}`,
       {
-        hint: 'give those nodes the memory, CPUs, NIC model and NIC count the checkpoint was saved with ' +
+        hint:
+          'give those nodes the memory, CPUs, NIC model and NIC count the checkpoint was saved with ' +
           '(a checkpoint saved under KVM does not load under TCG, nor the other way round), ' +
           'or save a new checkpoint on this host',
       },
@@ -208,10 +209,12 @@ export function identityScript(id: Identity): string {
 
 /** The data NICs' MAC changes: by index, saved → planned. */
 export function macChanges(saved: SnapshotNode, n: NodePlan): Array<{ from: string; to: string }> {
-  return n.nics.filter((nic) => nic.index > 0).flatMap((nic) => {
-    const from = saved.nics.find((s) => s.index === nic.index)?.mac;
-    return from && from !== nic.mac ? [{ from, to: nic.mac }] : [];
-  });
+  return n.nics
+    .filter((nic) => nic.index > 0)
+    .flatMap((nic) => {
+      const from = saved.nics.find((s) => s.index === nic.index)?.mac;
+      return from && from !== nic.mac ? [{ from, to: nic.mac }] : [];
+    });
 }
 
 /**
@@ -244,7 +247,8 @@ export async function giveIdentity(state: LabState, n: NodePlan, timeoutMs = 60_
     'checkpoint_identity_failed',
     `${n.name}: could not give it its own identity after starting from checkpoint "${cp.name}" (${last})`,
     {
-      hint: `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; ` +
+      hint:
+        `the checkpoint's guest must accept the key it was saved with for ${cp.user} and have a POSIX shell; ` +
         `see ${n.files.serialLog}`,
     },
   );

@@ -11,7 +11,12 @@ import { sshInvocation } from '../node/sshCommand.js';
  * Set a guest's clock to the host's: the command connects, says "ready",
  * and only then is sent the time, so SSH's own set-up does not skew it.
  */
-export async function setGuestClock(state: LabState, node: string, sshEnv: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<void> {
+export async function setGuestClock(
+  state: LabState,
+  node: string,
+  sshEnv: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<void> {
   const script =
     'echo ready; read t; if [ "$(id -u)" = 0 ]; then date -s "@$t"; else sudo -n date -s "@$t"; fi >/dev/null';
   const { argv, env } = sshInvocation(state, node, ['sh', '-c', script], sshEnv);

@@ -43,7 +43,12 @@ export interface RestoreResult {
  * lab as it is (accelerator, machine, QEMU, memory, devices) is refused
  * before anything stops.
  */
-export async function restoreSnapshot(ref: LabRef, name: string, reporter: Reporter, env: NodeJS.ProcessEnv): Promise<RestoreResult> {
+export async function restoreSnapshot(
+  ref: LabRef,
+  name: string,
+  reporter: Reporter,
+  env: NodeJS.ProcessEnv,
+): Promise<RestoreResult> {
   checkSnapshotName(name);
   return withLab(ref, { refuseInterrupted: true }, async (state) => {
     const t0 = Date.now();
@@ -82,7 +87,8 @@ async function checkFits(state: LabState, rec: SnapshotRecord, up: NodePlan[], e
       'snapshot_mismatch',
       `snapshot "${rec.name}" does not fit lab "${state.name}" as it is now (nothing was stopped): ${diffs.join('; ')}`,
       {
-        hint: 'restore it on the same host and QEMU, under the same accelerator and devices it was taken with, ' +
+        hint:
+          'restore it on the same host and QEMU, under the same accelerator and devices it was taken with, ' +
           'or take a new snapshot',
       },
     );
@@ -141,14 +147,11 @@ async function loadAll(
     reporter.info(`Lab "${state.name}" paused; loading "${name}" on ${up.length} running node(s)${starting}`);
     const loadFailed = await onEach(up, (n) => hmpCommand(n.files.qmp, `loadvm ${name}`));
     if (loadFailed.length) {
-      throw new LabError(
-        'restore_failed',
-        `loading snapshot "${name}" failed on ${failureList(loadFailed)}`,
-        {
-          hint: 'the lab was resumed; those nodes may be in an undefined state: ' +
-            'restart them (vmlab stop/start) or restore again',
-        },
-      );
+      throw new LabError('restore_failed', `loading snapshot "${name}" failed on ${failureList(loadFailed)}`, {
+        hint:
+          'the lab was resumed; those nodes may be in an undefined state: ' +
+          'restart them (vmlab stop/start) or restore again',
+      });
     }
     const order = plan.startOrder.map((s) => plan.nodes.find((n) => n.name === s)!).filter((n) => down.includes(n));
     for (const n of order) {
@@ -179,7 +182,10 @@ async function startFrom(state: LabState, n: NodePlan, name: string, reporter: R
 
 /** Every TCP link gets a fresh pair of sockets: listening ends first, then connecting ends. */
 async function relinkTcp(state: LabState, reporter: Reporter): Promise<void> {
-  for (const [role, is] of [['listen', listens], ['connect', connects]] as const) {
+  for (const [role, is] of [
+    ['listen', listens],
+    ['connect', connects],
+  ] as const) {
     for (const node of state.plan.nodes) {
       for (const nic of node.nics) {
         if (!is(nic.backend) || !nic.peer) continue;

@@ -89,7 +89,8 @@ async function takeDiskOnly({ state, opts, up, replace, env }: Take): Promise<Sn
       'node_running',
       `--disk-only needs every node stopped; running: ${up.map((n) => n.name).join(', ')}`,
       {
-        hint: 'stop them first (vmlab stop <node>), or take a full snapshot of the running lab: ' +
+        hint:
+          'stop them first (vmlab stop <node>), or take a full snapshot of the running lab: ' +
           `vmlab snapshot --name ${opts.name} ${state.name}`,
       },
     );
@@ -128,7 +129,8 @@ async function takeFull({ state, opts, up, replace, reporter }: Take): Promise<S
       'node_not_running',
       `a snapshot with RAM needs every node running; stopped: ${down.map((n) => n.name).join(', ')}`,
       {
-        hint: `start them (vmlab start ${down[0]!.name}), or stop every node and take a disk snapshot: ` +
+        hint:
+          `start them (vmlab start ${down[0]!.name}), or stop every node and take a disk snapshot: ` +
           `vmlab snapshot --disk-only --name ${opts.name} ${state.name}`,
       },
     );

@@ -36,13 +36,18 @@ export function findArchive(root: string, lab: string, fileOrName: string): stri
   if (isStoreName(fileOrName) && existsSync(stored)) return stored;
   if (!isStoreName(fileOrName) && existsSync(fileOrName)) return resolve(fileOrName);
   const dir = dirname(stored);
-  const have = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tar')).map((f) => f.slice(0, -4)) : [];
+  const have = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.tar'))
+        .map((f) => f.slice(0, -4))
+    : [];
   throw new LabError(
     'snapshot_not_found',
     `no snapshot file "${fileOrName}", and lab "${lab}" has no exported snapshot of that name` +
       (have.length ? ` (it has: ${have.join(', ')})` : ''),
     {
-      hint: 'export one from the running lab: ' +
+      hint:
+        'export one from the running lab: ' +
         `vmlab snapshot --name <snapshot> --export ${isStoreName(fileOrName) ? fileOrName : 'FILE'} ${lab}`,
     },
   );
@@ -79,7 +84,8 @@ export async function checkWarmStart(plan: LabPlan, archive: OpenedArchive, qemu
       'snapshot_mismatch',
       `snapshot "${rec.name}" (${archive.file}) cannot start lab "${plan.name}": ${diffs.join('; ')}`,
       {
-        hint: 'deploy it with the spec, images, QEMU and accelerator it was taken with ' +
+        hint:
+          'deploy it with the spec, images, QEMU and accelerator it was taken with ' +
           '(a snapshot taken under KVM does not load under TCG, nor the other way round); ' +
           'export with --with-base to carry the base images',
       },

@@ -28,7 +28,9 @@ export function findSnapshot(state: LabState, name: string): SnapshotRecord {
     'snapshot_not_found',
     `lab "${state.name}" has no snapshot "${name}"; ${have.length ? `it has: ${have.join(', ')}` : 'it has none'}`,
     {
-      hint: have.length ? `vmlab snapshot --list ${state.name}` : `take one: vmlab snapshot --name <name> ${state.name}`,
+      hint: have.length
+        ? `vmlab snapshot --list ${state.name}`
+        : `take one: vmlab snapshot --name <name> ${state.name}`,
     },
   );
 }

@@ -25,7 +25,11 @@ export function processesOf(program: RegExp): Array<{ pid: number; argv: string[
 export const qemuProcesses = () => processesOf(/qemu-system/);
 
 /** Live helpers of a lab (passt, SSH relays): `program` matches, `is` agrees, and an argument lies in its qemu/ dir. */
-export function scanLabHelpers(labDir: string, program: RegExp, is: (argv: string[]) => boolean = () => true): number[] {
+export function scanLabHelpers(
+  labDir: string,
+  program: RegExp,
+  is: (argv: string[]) => boolean = () => true,
+): number[] {
   const prefix = join(labDir, 'qemu') + '/';
   return processesOf(program)
     .filter(({ argv }) => is(argv) && argv.some((a) => a.startsWith(prefix)))

@@ -83,17 +83,22 @@ export function readState(path: string): LabState {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new LabError('lab_not_found', `no lab state at ${path}`, { hint: 'deploy the lab first: vmlab deploy -S <spec dir>' });
+    throw new LabError('lab_not_found', `no lab state at ${path}`, {
+      hint: 'deploy the lab first: vmlab deploy -S <spec dir>',
+    });
   }
   try {
     return JSON.parse(text) as LabState;
   } catch {
-    throw new LabError('state_unreadable', `lab state ${path} is not valid JSON`, { hint: `remove the lab with: vmlab destroy --force ${basename(dirname(path))}` });
+    throw new LabError('state_unreadable', `lab state ${path} is not valid JSON`, {
+      hint: `remove the lab with: vmlab destroy --force ${basename(dirname(path))}`,
+    });
   }
 }
 
 /** state.json holds SSH passwords: owner-only. */
-export const writeState = (path: string, state: LabState) => writeFileAtomic(path, JSON.stringify(state, null, 2) + '\n', 0o600);
+export const writeState = (path: string, state: LabState) =>
+  writeFileAtomic(path, JSON.stringify(state, null, 2) + '\n', 0o600);
 
 /** Names of labs with a state directory under the root. */
 export function listLabs(root: string): string[] {

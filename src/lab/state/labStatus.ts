@@ -85,14 +85,19 @@ function cost(pid: number | null): Pick<NodeRow, 'rss_bytes' | 'cpu_seconds'> {
   return { rss_bytes: c?.rss_bytes ?? null, cpu_seconds: c?.cpu_seconds ?? null };
 }
 
-async function nodeRow(state: LabState, node: LabState['plan']['nodes'][number], scan: Map<string, number>): Promise<NodeRow> {
+async function nodeRow(
+  state: LabState,
+  node: LabState['plan']['nodes'][number],
+  scan: Map<string, number>,
+): Promise<NodeRow> {
   const ns = state.nodes[node.name]!;
   const pid = livePid(state, node.name, scan);
   let status: string;
   if (pid) {
     const qmp = await runState(node.files.qmp);
     status = qmp ? (RUN_STATE[qmp] ?? qmp) : ns.status === 'starting' ? 'starting' : 'running';
-    if (status === 'running' && ns.status === 'starting' && state.status === 'deploying' && !deployInterrupted(state)) status = 'starting';
+    if (status === 'running' && ns.status === 'starting' && state.status === 'deploying' && !deployInterrupted(state))
+      status = 'starting';
   } else {
     status = ns.status === 'running' || ns.status === 'starting' ? 'exited' : ns.status;
   }
@@ -144,7 +149,19 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
     }
   }
   if (!state) {
-    const nodes = [...scan].map(([node, pid]) => ({ node, status: 'running', pid, mgmt_ip: null, ssh_port: null, console_port: null, console_socket: null, platform: null, image: null, accel: null, ...cost(pid) }));
+    const nodes = [...scan].map(([node, pid]) => ({
+      node,
+      status: 'running',
+      pid,
+      mgmt_ip: null,
+      ssh_port: null,
+      console_port: null,
+      console_socket: null,
+      platform: null,
+      image: null,
+      accel: null,
+      ...cost(pid),
+    }));
     return {
       name: ref.name,
       status: unreadable ? 'unreadable' : 'state-lost',

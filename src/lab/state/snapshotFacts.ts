@@ -50,7 +50,7 @@ export interface SnapshotRecord {
 /** The machine type from a QEMU argv (`-machine q35,mem-merge=on` → "q35"). */
 export function machineOf(argv: readonly string[]): string {
   const i = argv.indexOf('-machine');
-  const value = i >= 0 ? argv[i + 1] ?? '' : '';
+  const value = i >= 0 ? (argv[i + 1] ?? '') : '';
   const first = value.split(',')[0] ?? '';
   return first.startsWith('type=') ? first.slice(5) : first || 'default';
 }
@@ -87,14 +87,20 @@ export interface CurrentNode {
   qemu_version: string;
 }
 
-const nicsText = (nics: SnapshotDevices['nics']) => (nics.length ? nics.map((n) => `${n.index}=${n.mac}`).join(' ') : 'none');
+const nicsText = (nics: SnapshotDevices['nics']) =>
+  nics.length ? nics.map((n) => `${n.index}=${n.mac}`).join(' ') : 'none';
 
 /**
  * Every way one node as planned now differs from the saved one, in words
  * ("r1 memory: expected 512 MiB, got 256 MiB"). `macs: false` compares the
  * NICs by count only (a library checkpoint gives each node its own MACs).
  */
-export function nodeMismatches(label: string, saved: SnapshotNode, c: CurrentNode, opts: { macs: boolean } = { macs: true }): string[] {
+export function nodeMismatches(
+  label: string,
+  saved: SnapshotNode,
+  c: CurrentNode,
+  opts: { macs: boolean } = { macs: true },
+): string[] {
   const out: string[] = [];
   const d = devicesOf(c.plan);
   const check = (what: string, expected: string | number, got: string | number, unit = '') => {
@@ -122,7 +128,8 @@ export function snapshotMismatches(rec: SnapshotRecord, current: CurrentNode[]):
   const out: string[] = [];
   const recorded = Object.keys(rec.nodes).sort();
   const now = current.map((c) => c.plan.name).sort();
-  if (recorded.join(',') !== now.join(',')) out.push(`nodes: expected ${recorded.join(', ') || 'none'}, got ${now.join(', ') || 'none'}`);
+  if (recorded.join(',') !== now.join(','))
+    out.push(`nodes: expected ${recorded.join(', ') || 'none'}, got ${now.join(', ') || 'none'}`);
   for (const c of current) {
     const r = rec.nodes[c.plan.name];
     if (r) out.push(...nodeMismatches(c.plan.name, r, c));
@@ -131,4 +138,5 @@ export function snapshotMismatches(rec: SnapshotRecord, current: CurrentNode[]):
 }
 
 /** Sum of what a snapshot holds on disk. */
-export const snapshotBytes = (rec: SnapshotRecord) => Object.values(rec.nodes).reduce((s, n) => s + n.vm_state_bytes, 0);
+export const snapshotBytes = (rec: SnapshotRecord) =>
+  Object.values(rec.nodes).reduce((s, n) => s + n.vm_state_bytes, 0);

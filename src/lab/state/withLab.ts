@@ -36,10 +36,8 @@ export const withLabDir = <T>(ref: LabRef, fn: () => Promise<T>): Promise<T> =>
 
 function refuseInterrupted(state: LabState): void {
   if (deployInterrupted(state)) {
-    throw new LabError(
-      'lab_interrupted',
-      `the deploy of lab "${state.name}" was interrupted before it finished`,
-      { hint: `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})` },
-    );
+    throw new LabError('lab_interrupted', `the deploy of lab "${state.name}" was interrupted before it finished`, {
+      hint: `deploy it again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`,
+    });
   }
 }

@@ -29,18 +29,32 @@ Successfully tagged vrnetlab/juniper_vjunos-router:23.2R1.15
 `;
 
 describe('builds/vrnetlab/buildOutput', () => {
-  it('reads the tag BuildKit names (docker.io/ dropped)', () => assert.equal(parseBuiltTag(BUILDKIT), 'vrnetlab/cisco_c8000v:17.11.01a'));
-  it('reads the tag the classic builder names', () => assert.equal(parseBuiltTag(CLASSIC), 'vrnetlab/juniper_vjunos-router:23.2R1.15'));
-  it('nothing tagged: undefined', () => assert.equal(parseBuiltTag('Making x\nERROR: Incorrect version string (x.qcow2)\n'), undefined));
+  it('reads the tag BuildKit names (docker.io/ dropped)', () =>
+    assert.equal(parseBuiltTag(BUILDKIT), 'vrnetlab/cisco_c8000v:17.11.01a'));
+  it('reads the tag the classic builder names', () =>
+    assert.equal(parseBuiltTag(CLASSIC), 'vrnetlab/juniper_vjunos-router:23.2R1.15'));
+  it('nothing tagged: undefined', () =>
+    assert.equal(parseBuiltTag('Making x\nERROR: Incorrect version string (x.qcow2)\n'), undefined));
 
   it('a registry override and colours survive', () => {
-    assert.equal(tagInLine('#9 naming to registry.example.com:5000/lab/cisco_n9kv:9300-10.5.2 done'), 'registry.example.com:5000/lab/cisco_n9kv:9300-10.5.2');
-    assert.equal(tagInLine('\x1b[32mSuccessfully tagged vrnetlab/nokia_sros:23.3.R1\x1b[0m'), 'vrnetlab/nokia_sros:23.3.R1');
+    assert.equal(
+      tagInLine('#9 naming to registry.example.com:5000/lab/cisco_n9kv:9300-10.5.2 done'),
+      'registry.example.com:5000/lab/cisco_n9kv:9300-10.5.2',
+    );
+    assert.equal(
+      tagInLine('\x1b[32mSuccessfully tagged vrnetlab/nokia_sros:23.3.R1\x1b[0m'),
+      'vrnetlab/nokia_sros:23.3.R1',
+    );
     assert.equal(tagInLine('#7 naming to docker.io/library/busybox:local done'), 'busybox:local');
   });
 
   it('the last tag wins (an install phase commits the same name again)', () => {
-    assert.equal(parseBuiltTag('Successfully tagged vrnetlab/a:1\nSuccessfully tagged vrnetlab/a:1-previous-build\nSuccessfully tagged vrnetlab/a:1\n'), 'vrnetlab/a:1');
+    assert.equal(
+      parseBuiltTag(
+        'Successfully tagged vrnetlab/a:1\nSuccessfully tagged vrnetlab/a:1-previous-build\nSuccessfully tagged vrnetlab/a:1\n',
+      ),
+      'vrnetlab/a:1',
+    );
   });
 
   it('steps: make, copy, docker build n/m (both builders), install, commit, clean', () => {
@@ -49,8 +63,14 @@ describe('builds/vrnetlab/buildOutput', () => {
     assert.deepEqual(stepOf('#5 [2/4] COPY c8000v.qcow2* /'), { step: 'docker build', n: 2, of: 4 });
     assert.deepEqual(stepOf('#6 [stage-1 3/5] RUN true'), { step: 'docker build', n: 3, of: 5 });
     assert.deepEqual(stepOf('Building docker image using a.qcow2 as vrnetlab/x:1'), { step: 'docker build' });
-    assert.deepEqual(stepOf('docker run --cidfile cidfile --privileged vrnetlab/cisco_c8000v:17.11.01a --trace --install'), { step: 'install (VM boots under KVM)' });
-    assert.deepEqual(stepOf("docker commit --change='ENTRYPOINT [\"/launch.py\"]' 0a1b vrnetlab/cisco_c8000v:17.11.01a"), { step: 'commit' });
+    assert.deepEqual(
+      stepOf('docker run --cidfile cidfile --privileged vrnetlab/cisco_c8000v:17.11.01a --trace --install'),
+      { step: 'install (VM boots under KVM)' },
+    );
+    assert.deepEqual(
+      stepOf('docker commit --change=\'ENTRYPOINT ["/launch.py"]\' 0a1b vrnetlab/cisco_c8000v:17.11.01a'),
+      { step: 'commit' },
+    );
     assert.deepEqual(stepOf('--> Cleaning docker build context'), { step: 'clean' });
     assert.equal(stepOf(' ---> 1f2e3d4c5b6a'), undefined);
   });

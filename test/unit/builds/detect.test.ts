@@ -70,7 +70,9 @@ describe('builds/vrnetlab/detect', () => {
   });
 
   it('install-phase families are the ones vrnetlab boots under KVM', () => {
-    const install = FAMILIES.filter((f) => f.installPhase).map((f) => f.id).sort();
+    const install = FAMILIES.filter((f) => f.installPhase)
+      .map((f) => f.id)
+      .sort();
     assert.deepEqual(install, ['asav', 'c8000v', 'csr1000v', 'ftdv', 'vmx', 'xrv9k']);
     assert.equal(detectDevice('c8000v-universalk9_16G_serial.17.11.01a.qcow2')!.install_phase, true);
     assert.equal(detectDevice('vJunos-router-23.2R1.15.qcow2')!.install_phase, false);
@@ -85,7 +87,13 @@ describe('builds/vrnetlab/detect', () => {
 
   it('ignores directories and knows nothing of cloud images', () => {
     assert.equal(detectDevice('/srv/images/vJunos-router-23.2R1.15.qcow2')?.file, 'vJunos-router-23.2R1.15.qcow2');
-    for (const n of ['debian-12-genericcloud-amd64.qcow2', 'vmlab-tiny.qcow2', 'disk.qcow2', 'ubuntu-24.04-server-cloudimg-amd64.img']) assert.equal(detectDevice(n), undefined, n);
+    for (const n of [
+      'debian-12-genericcloud-amd64.qcow2',
+      'vmlab-tiny.qcow2',
+      'disk.qcow2',
+      'ubuntu-24.04-server-cloudimg-amd64.img',
+    ])
+      assert.equal(detectDevice(n), undefined, n);
   });
 
   it('every family has an id, a label, an example its own patterns match, and a reason when not buildable', () => {
@@ -95,7 +103,8 @@ describe('builds/vrnetlab/detect', () => {
       ids.add(f.id);
       assert.equal(detectDevice(f.example)?.device, f.id, `${f.id}: example ${f.example}`);
       if (!f.dir) assert.ok(f.reason, `${f.id}: no reason`);
-      if (f.dir && f.canonical && f.version) assert.equal(detectDevice(f.canonical(f.version(f.example) ?? 'x'))?.device, f.id, `${f.id}: canonical name`);
+      if (f.dir && f.canonical && f.version)
+        assert.equal(detectDevice(f.canonical(f.version(f.example) ?? 'x'))?.device, f.id, `${f.id}: canonical name`);
     }
   });
 });

@@ -12,7 +12,10 @@ const input = {
   hostname: 'c1',
   user: 'debian',
   authorizedKeys: ['ssh-ed25519 AAAA lab'],
-  hostKey: { private: '-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n', public: 'ssh-ed25519 BBBB host' },
+  hostKey: {
+    private: '-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n',
+    public: 'ssh-ed25519 BBBB host',
+  },
   instanceId: 'lab-c1-1',
   mgmtMac: '52:54:00:aa:bb:cc',
   packages: ['tcpdump'],
@@ -34,9 +37,11 @@ describe('cloud-init seed', () => {
     assert.deepEqual(parse(f['network-config']).ethernets.eth0.match, { macaddress: '52:54:00:aa:bb:cc' });
   });
 
-  it('names a host device\'s management NIC mgmt0, leaving eth0 to its first data port', () => {
+  it("names a host device's management NIC mgmt0, leaving eth0 to its first data port", () => {
     const f = cloudInitFiles({ ...input, host: true });
-    assert.deepEqual(parse(f['network-config']).ethernets, { mgmt0: { match: { macaddress: '52:54:00:aa:bb:cc' }, 'set-name': 'mgmt0', dhcp4: true } });
+    assert.deepEqual(parse(f['network-config']).ethernets, {
+      mgmt0: { match: { macaddress: '52:54:00:aa:bb:cc' }, 'set-name': 'mgmt0', dhcp4: true },
+    });
   });
 
   it('writes an ISO labelled cidata holding the three files', async () => {

@@ -58,8 +58,13 @@ describe('error shape', () => {
         if (m[1] === 'SpecError') continue;
         const params = m[2]!
           .replace(/<[^>]*>/g, '')
-          .split(',').map((p) => p.trim().split(/[?:]/)[0]);
-        assert.deepEqual(params.slice(0, 2), ['code', params[1] === 'reason' ? 'reason' : 'message'], `${file}: ${m[1]}`);
+          .split(',')
+          .map((p) => p.trim().split(/[?:]/)[0]);
+        assert.deepEqual(
+          params.slice(0, 2),
+          ['code', params[1] === 'reason' ? 'reason' : 'message'],
+          `${file}: ${m[1]}`,
+        );
         assert.ok(params.length === 3, `${file}: ${m[1]}(${m[2]}) takes its options as one object`);
       }
     }

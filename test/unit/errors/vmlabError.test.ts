@@ -15,11 +15,26 @@ describe('one error base', () => {
 
   it('each family is a VmlabError with a code and a kind to branch on', () => {
     const cases: Array<[VmlabError, string, string]> = [
-      [new SpecError([{ file: 'topology.json', path: 'links[0].a', message: 'expected "node:iface", got "r1"' }]), 'spec_invalid', 'input'],
-      [new LabError('lab_not_found', 'lab "x" is not deployed', { hint: 'see vmlab status' }), 'lab_not_found', 'not_found'],
+      [
+        new SpecError([{ file: 'topology.json', path: 'links[0].a', message: 'expected "node:iface", got "r1"' }]),
+        'spec_invalid',
+        'input',
+      ],
+      [
+        new LabError('lab_not_found', 'lab "x" is not deployed', { hint: 'see vmlab status' }),
+        'lab_not_found',
+        'not_found',
+      ],
       [new ImageError('in_use', 'image "d" is used by lab(s) l1'), 'in_use', 'conflict'],
       [new ImageError('checksum_mismatch', 'sha256 differs'), 'checksum_mismatch', 'input'],
-      [new QemuError('qemu_failed', 'QEMU for r1 stopped at start-up (exit code 1)', { argv: ['qemu-system-x86_64', '-m', '1'], logTail: 'tail' }), 'qemu_failed', 'failure'],
+      [
+        new QemuError('qemu_failed', 'QEMU for r1 stopped at start-up (exit code 1)', {
+          argv: ['qemu-system-x86_64', '-m', '1'],
+          logTail: 'tail',
+        }),
+        'qemu_failed',
+        'failure',
+      ],
       [new StoreError('store_newer', 'written by a newer vmlab', { hint: 'upgrade vmlab' }), 'store_newer', 'failure'],
     ];
     for (const [err, code, kind] of cases) {

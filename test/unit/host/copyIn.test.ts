@@ -17,7 +17,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('copyHashed', () => {
   it('copies and hashes in one pass: the copy is identical, private, and its digests are right', async () => {
     const seen: number[] = [];
-    const r = await copyHashed(join(dir, 'src'), join(dir, 'a'), ['sha256', 'sha512'], { onProgress: (b) => seen.push(b) });
+    const r = await copyHashed(join(dir, 'src'), join(dir, 'a'), ['sha256', 'sha512'], {
+      onProgress: (b) => seen.push(b),
+    });
     assert.ok(readFileSync(join(dir, 'a')).equals(data));
     assert.equal(statSync(join(dir, 'a')).mode & 0o777, 0o600);
     assert.equal(r.digests.sha256, createHash('sha256').update(data).digest('hex'));

@@ -12,7 +12,7 @@ describe('hostCapacity', () => {
     assert.match(loadText({ cores: 2, load: [23.1, 1, 1] }), /^host load 23.1 on 2 cores$/);
   });
 
-  it('reads a process\'s RSS and CPU time from /proc; null once it is gone', async () => {
+  it("reads a process's RSS and CPU time from /proc; null once it is gone", async () => {
     // A child that burns 300 ms of its own CPU time (not wall time: a loaded
     // host stretches that) and holds 64 MiB, then says so.
     const burn =

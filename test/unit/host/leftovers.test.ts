@@ -18,7 +18,10 @@ describe('removeLeftByDead', () => {
     writeFileSync(join(dir, 'lab.tar'), 'the export');
     writeFileSync(join(dir, `lab.tar.parts-${dead}x`), 'not a pid name');
     for (const kind of ['parts', 'tmp']) removeLeftByDead(dir, pidAfter(`lab.tar.${kind}-`));
-    assert.deepEqual(readdirSync(dir).sort(), ['lab.tar', `lab.tar.parts-${dead}x`, 'lab.tar.parts-1', `lab.tar.parts-${process.pid}`].sort());
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      ['lab.tar', `lab.tar.parts-${dead}x`, 'lab.tar.parts-1', `lab.tar.parts-${process.pid}`].sort(),
+    );
     removeLeftByDead(join(dir, 'absent'), pidAfter('x-')); // no dir: nothing to do
   });
 });

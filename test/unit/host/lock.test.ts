@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { VmlabError } from '../../../src/errors/vmlabError.js';
+import type { VmlabError } from '../../../src/errors/vmlabError.js';
 import { withLock } from '../../../src/host/lock.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +44,9 @@ describe('withLock', () => {
     writeFileSync(lock, '999999999');
     assert.equal(await withLock(lock, 'lab', async () => 1, 300), 1);
     writeFileSync(lock, String(process.ppid));
-    await assert.rejects(withLock(lock, 'lab "y"', async () => 1, 200), /lab "y" is busy: another vmlab \(pid \d+\)/);
+    await assert.rejects(
+      withLock(lock, 'lab "y"', async () => 1, 200),
+      /lab "y" is busy: another vmlab \(pid \d+\)/,
+    );
   });
 });

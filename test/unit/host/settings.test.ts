@@ -55,9 +55,28 @@ describe('loadSettings', () => {
 
   it('names the variable, what was expected and what was given', () => {
     const check = (env: NodeJS.ProcessEnv, message: string, name: string) =>
-      assert.throws(() => loadSettings(env), (e: VmlabError) => e.code === 'bad_environment' && e.kind === 'input' && e.message === message && e.hint === `fix or unset ${name}`);
-    check({ VMLAB_JOB_CONCURRENCY: 'lots' }, 'VMLAB_JOB_CONCURRENCY="lots": expected a whole number ≥ 1', 'VMLAB_JOB_CONCURRENCY');
-    check({ VMLAB_BUILD_TIMEOUT_S: '0' }, 'VMLAB_BUILD_TIMEOUT_S="0": expected a whole number ≥ 1', 'VMLAB_BUILD_TIMEOUT_S');
-    check({ VMLAB_REDIS_URL: 'q:6379' }, 'VMLAB_REDIS_URL="q:6379": expected redis://host:port or rediss://…', 'VMLAB_REDIS_URL');
+      assert.throws(
+        () => loadSettings(env),
+        (e: VmlabError) =>
+          e.code === 'bad_environment' &&
+          e.kind === 'input' &&
+          e.message === message &&
+          e.hint === `fix or unset ${name}`,
+      );
+    check(
+      { VMLAB_JOB_CONCURRENCY: 'lots' },
+      'VMLAB_JOB_CONCURRENCY="lots": expected a whole number ≥ 1',
+      'VMLAB_JOB_CONCURRENCY',
+    );
+    check(
+      { VMLAB_BUILD_TIMEOUT_S: '0' },
+      'VMLAB_BUILD_TIMEOUT_S="0": expected a whole number ≥ 1',
+      'VMLAB_BUILD_TIMEOUT_S',
+    );
+    check(
+      { VMLAB_REDIS_URL: 'q:6379' },
+      'VMLAB_REDIS_URL="q:6379": expected redis://host:port or rediss://…',
+      'VMLAB_REDIS_URL',
+    );
   });
 });

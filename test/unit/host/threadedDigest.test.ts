@@ -19,7 +19,16 @@ describe('ThreadedDigest', () => {
       const whole = Buffer.concat(chunks);
       const digest = new ThreadedDigest('sha256');
       let passed = 0;
-      await pipeline(Readable.from(chunks), digest, new Writable({ write: (c: Buffer, _e, done) => ((passed += c.length), done()) }));
+      await pipeline(
+        Readable.from(chunks),
+        digest,
+        new Writable({
+          write: (c: Buffer, _e, done) => {
+            passed += c.length;
+            done();
+          },
+        }),
+      );
       assert.equal(passed, whole.length, 'every byte passes through');
       assert.equal(await digest.digest(), createHash('sha256').update(whole).digest('hex'), `chunks of ${size}`);
     }
@@ -59,7 +68,10 @@ describe('GrowingFileDigest', () => {
       d.advance(1 << 20); // going back is ignored
       closeSync(fd);
       const got = await d.finish(data.length);
-      assert.deepEqual(got, { sha256: createHash('sha256').update(data).digest('hex'), sha512: createHash('sha512').update(data).digest('hex') });
+      assert.deepEqual(got, {
+        sha256: createHash('sha256').update(data).digest('hex'),
+        sha512: createHash('sha512').update(data).digest('hex'),
+      });
       d.stop();
 
       const short = new GrowingFileDigest(path, ['sha256']);

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BUILTIN_CATALOG, findCatalogEntry, mergeCatalog, validateCatalogEntries, type CatalogEntry, type ChecksumStyle } from '../../../src/images/catalog.js';
+import {
+  BUILTIN_CATALOG,
+  findCatalogEntry,
+  mergeCatalog,
+  validateCatalogEntries,
+  type CatalogEntry,
+  type ChecksumStyle,
+} from '../../../src/images/catalog.js';
 import { assertSafeImageName } from '../../../src/images/inspect.js';
 import { detectOs } from '../../../src/images/detect.js';
 import { ImageError } from '../../../src/images/imageError.js';
@@ -53,7 +60,19 @@ describe('images/catalog', () => {
     });
 
     it('covers every distro version on both archs', () => {
-      for (const id of ['ubuntu-22.04', 'ubuntu-24.04', 'debian-12', 'debian-13', 'rocky-9', 'almalinux-9', 'fedora-43', 'fedora-44', 'centos-stream-9', 'opensuse-leap-15.6', 'alpine-3.23']) {
+      for (const id of [
+        'ubuntu-22.04',
+        'ubuntu-24.04',
+        'debian-12',
+        'debian-13',
+        'rocky-9',
+        'almalinux-9',
+        'fedora-43',
+        'fedora-44',
+        'centos-stream-9',
+        'opensuse-leap-15.6',
+        'alpine-3.23',
+      ]) {
         assert.ok(entry(id), id);
         assert.equal(entry(id).arch, 'x86_64');
         assert.equal(entry(`${id}-aarch64`)?.arch, 'aarch64', `${id}-aarch64`);
@@ -89,12 +108,24 @@ describe('images/catalog', () => {
     });
 
     it('puts checksum files where the reference says', () => {
-      assert.equal(entry('ubuntu-24.04').checksum.url, 'https://cloud-images.ubuntu.com/releases/noble/release/SHA256SUMS');
-      assert.equal(entry('debian-12-aarch64').url, 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-arm64.qcow2');
+      assert.equal(
+        entry('ubuntu-24.04').checksum.url,
+        'https://cloud-images.ubuntu.com/releases/noble/release/SHA256SUMS',
+      );
+      assert.equal(
+        entry('debian-12-aarch64').url,
+        'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-arm64.qcow2',
+      );
       assert.equal(entry('debian-13').checksum.url, 'https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS');
       assert.equal(entry('rocky-9').checksum.url, `${entry('rocky-9').url}.CHECKSUM`);
-      assert.equal(entry('almalinux-9').checksum.url, 'https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/CHECKSUM');
-      assert.equal(entry('fedora-43').checksum.url, 'https://download.fedoraproject.org/pub/fedora/linux/releases/43/Cloud/x86_64/images/Fedora-Cloud-43-1.6-x86_64-CHECKSUM');
+      assert.equal(
+        entry('almalinux-9').checksum.url,
+        'https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/CHECKSUM',
+      );
+      assert.equal(
+        entry('fedora-43').checksum.url,
+        'https://download.fedoraproject.org/pub/fedora/linux/releases/43/Cloud/x86_64/images/Fedora-Cloud-43-1.6-x86_64-CHECKSUM',
+      );
       assert.equal(entry('centos-stream-9').checksum.url, `${entry('centos-stream-9').url}.SHA256SUM`);
       assert.equal(entry('opensuse-leap-15.6').checksum.url, `${entry('opensuse-leap-15.6').url}.sha256`);
       assert.equal(entry('alpine-3.23').checksum.url, `${entry('alpine-3.23').url}.sha512`);
@@ -106,20 +137,37 @@ describe('images/catalog', () => {
   describe('mergeCatalog', () => {
     it('overrides only the given fields of a built-in id (a mirror)', () => {
       const user = validateCatalogEntries(
-        [{ id: 'debian-12', url: 'https://mirror.example/debian-12.qcow2', checksum: { url: 'https://mirror.example/SHA512SUMS' } }],
+        [
+          {
+            id: 'debian-12',
+            url: 'https://mirror.example/debian-12.qcow2',
+            checksum: { url: 'https://mirror.example/SHA512SUMS' },
+          },
+        ],
         'catalog.json',
       );
       const merged = mergeCatalog(BUILTIN_CATALOG, user);
       assert.equal(merged.length, BUILTIN_CATALOG.length);
       const d = merged.find((e) => e.id === 'debian-12')!;
-      assert.deepEqual(d, { ...entry('debian-12'), url: 'https://mirror.example/debian-12.qcow2', checksum: { url: 'https://mirror.example/SHA512SUMS', style: 'gnu' } });
+      assert.deepEqual(d, {
+        ...entry('debian-12'),
+        url: 'https://mirror.example/debian-12.qcow2',
+        checksum: { url: 'https://mirror.example/SHA512SUMS', style: 'gnu' },
+      });
       // The built-in catalog itself is untouched.
-      assert.equal(entry('debian-12').url, 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2');
+      assert.equal(
+        entry('debian-12').url,
+        'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2',
+      );
       assert.equal(entry('debian-12').checksum.url, 'https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS');
     });
 
     it('appends complete new entries and refuses incomplete ones', () => {
-      const fresh: CatalogEntry = { ...entry('debian-12'), id: 'debian-12-dated', url: 'https://cloud.debian.org/images/cloud/bookworm/20250101-1/debian-12-genericcloud-amd64-20250101-1.qcow2' };
+      const fresh: CatalogEntry = {
+        ...entry('debian-12'),
+        id: 'debian-12-dated',
+        url: 'https://cloud.debian.org/images/cloud/bookworm/20250101-1/debian-12-genericcloud-amd64-20250101-1.qcow2',
+      };
       const merged = mergeCatalog(BUILTIN_CATALOG, validateCatalogEntries({ images: [fresh] }, 'c.json'));
       assert.deepEqual(merged.at(-1), fresh);
       assert.equal(findCatalogEntry(merged, 'debian-12-dated'), merged.at(-1));
@@ -162,14 +210,19 @@ describe('images/catalog', () => {
     });
 
     it('paths point inside {"images": [...]} and report duplicate ids', () => {
-      const e = badInput(() => validateCatalogEntries({ images: [{ id: 'a' }, { id: 'a' }, { id: 'b', arch: 'riscv64' }] }, 'c.json'));
+      const e = badInput(() =>
+        validateCatalogEntries({ images: [{ id: 'a' }, { id: 'a' }, { id: 'b', arch: 'riscv64' }] }, 'c.json'),
+      );
       assertIncludes(e.message, 'c.json: images[2].arch:');
       const dup = badInput(() => validateCatalogEntries({ images: [{ id: 'a' }, { id: 'a' }] }, 'c.json'));
       assertIncludes(dup.message, 'c.json: images[1].id: duplicate id "a" (also at images[0])');
     });
 
     it('rejects a file that is not a list', () => {
-      assertIncludes(badInput(() => validateCatalogEntries('hello', 'c.json')).message, 'c.json: expected a JSON array');
+      assertIncludes(
+        badInput(() => validateCatalogEntries('hello', 'c.json')).message,
+        'c.json: expected a JSON array',
+      );
       assertIncludes(badInput(() => validateCatalogEntries({ entries: [] }, 'c.json')).message, 'c.json');
     });
   });

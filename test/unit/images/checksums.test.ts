@@ -19,7 +19,9 @@ describe('parseChecksums', () => {
   });
 
   it('unescapes GNU names marked with a backslash', () => {
-    assert.deepEqual(parseChecksums(`\\${A}  dir\\\\odd\\nname.img\n`), [{ file: 'dir\\odd\nname.img', algo: 'sha256', hex: A }]);
+    assert.deepEqual(parseChecksums(`\\${A}  dir\\\\odd\\nname.img\n`), [
+      { file: 'dir\\odd\nname.img', algo: 'sha256', hex: A },
+    ]);
   });
 
   it('reads BSD tagged lines and takes the algorithm from the tag', () => {
@@ -99,7 +101,8 @@ describe('parseChecksumArg', () => {
   const bad = (arg: string, part: RegExp) =>
     assert.throws(
       () => parseChecksumArg(arg),
-      (e: unknown) => e instanceof ImageError && e.code === 'bad_input' && e.exitCode === 2 && part.test(e.message) && !!e.hint,
+      (e: unknown) =>
+        e instanceof ImageError && e.code === 'bad_input' && e.exitCode === 2 && part.test(e.message) && !!e.hint,
     );
 
   it('rejects a missing prefix, an unknown algorithm, non-hex and a wrong length', () => {

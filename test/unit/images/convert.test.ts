@@ -10,7 +10,8 @@ import { ImageError } from '../../../src/images/imageError.js';
 
 const qemuImg = (...args: string[]) => execFileSync('qemu-img', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 /** `qemu-img compare` exit code: 0 = same guest-visible content. */
-const compare = (a: string, fa: string, b: string, fb: string) => spawnSync('qemu-img', ['compare', '-f', fa, '-F', fb, a, b]).status;
+const compare = (a: string, fa: string, b: string, fb: string) =>
+  spawnSync('qemu-img', ['compare', '-f', fa, '-F', fb, a, b]).status;
 
 const isImageError = (code: string) => (e: unknown) => e instanceof ImageError && e.code === code;
 
@@ -23,7 +24,12 @@ describe('images/convert', () => {
     // 32 MiB raw disk with a few MiB of random data in three places.
     qemuImg('create', '-q', '-f', 'raw', at('disk.raw'), '32M');
     const fd = openSync(at('disk.raw'), 'r+');
-    for (const [offset, size] of [[0, 1 << 20], [5 << 20, 2 << 20], [31 << 20, 1 << 20]] as const) writeSync(fd, randomBytes(size), 0, size, offset);
+    for (const [offset, size] of [
+      [0, 1 << 20],
+      [5 << 20, 2 << 20],
+      [31 << 20, 1 << 20],
+    ] as const)
+      writeSync(fd, randomBytes(size), 0, size, offset);
     closeSync(fd);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,17 +42,27 @@ describe('images/convert', () => {
   it('converts raw -> vmdk -> qcow2 with the same content', async () => {
     qemuImg('convert', '-f', 'raw', '-O', 'vmdk', at('disk.raw'), at('disk.vmdk'));
     const seen: number[] = [];
-    const info = await convertToQcow2(at('disk.vmdk'), 'vmdk', at('from-vmdk.qcow2'), { onProgress: (p) => seen.push(p) });
+    const info = await convertToQcow2(at('disk.vmdk'), 'vmdk', at('from-vmdk.qcow2'), {
+      onProgress: (p) => seen.push(p),
+    });
     assert.equal(info.format, 'qcow2');
     assert.equal(info.virtualSize, 32 << 20);
     assert.equal(compare(at('disk.raw'), 'raw', at('from-vmdk.qcow2'), 'qcow2'), 0);
     assert.ok(seen.length > 0, 'progress was reported');
     assert.equal(seen.at(-1), 100);
-    assert.ok(seen.every((p, i) => i === 0 || p >= seen[i - 1]!), `progress only goes up: ${seen.join(',')}`);
+    assert.ok(
+      seen.every((p, i) => i === 0 || p >= seen[i - 1]!),
+      `progress only goes up: ${seen.join(',')}`,
+    );
     assert.ok(!existsSync(at('from-vmdk.qcow2.part')));
   });
 
-  for (const [fmt, opts] of [['vpc', []], ['vhdx', []], ['raw', []], ['vpc', ['-o', 'subformat=fixed']]] as const) {
+  for (const [fmt, opts] of [
+    ['vpc', []],
+    ['vhdx', []],
+    ['raw', []],
+    ['vpc', ['-o', 'subformat=fixed']],
+  ] as const) {
     it(`converts ${fmt}${opts.length ? ' ' + opts[1] : ''} to qcow2`, async () => {
       const src = fmt === 'raw' ? at('disk.raw') : at(`disk-${fmt}-${opts.length}.${fmt}`);
       if (fmt !== 'raw') qemuImg('convert', '-f', 'raw', '-O', fmt, ...opts, at('disk.raw'), src);
@@ -81,11 +97,17 @@ describe('images/convert', () => {
     );
     assert.ok(!existsSync(dest));
     assert.ok(!existsSync(`${dest}.part`));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.part')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.part')),
+      [],
+    );
   });
 
   it('does nothing when already aborted', async () => {
-    await assert.rejects(convertToQcow2(at('disk.raw'), 'raw', at('never.qcow2'), { signal: AbortSignal.abort() }), isImageError('cancelled'));
+    await assert.rejects(
+      convertToQcow2(at('disk.raw'), 'raw', at('never.qcow2'), { signal: AbortSignal.abort() }),
+      isImageError('cancelled'),
+    );
     assert.ok(!existsSync(at('never.qcow2')));
   });
 });

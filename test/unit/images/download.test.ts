@@ -40,13 +40,20 @@ async function rejectsWith(p: Promise<unknown>, code: ImageErrorCode, ...parts: 
 }
 
 /** Answer with the first `bytes` of the body, then drop the connection. */
-function dropAfter(res: http.ServerResponse, bytes: number, headers: http.OutgoingHttpHeaders = { etag: '"v1"' }): void {
+function dropAfter(
+  res: http.ServerResponse,
+  bytes: number,
+  headers: http.OutgoingHttpHeaders = { etag: '"v1"' },
+): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length, ...headers });
   res.write(BODY.subarray(0, bytes), () => setTimeout(() => res.socket?.destroy(), 20));
 }
 
 const servers: TestServer[] = [];
-async function server(handler: Parameters<typeof startServer>[0], tls?: Parameters<typeof startServer>[1]): Promise<TestServer> {
+async function server(
+  handler: Parameters<typeof startServer>[0],
+  tls?: Parameters<typeof startServer>[1],
+): Promise<TestServer> {
   const s = await startServer(handler, tls);
   servers.push(s);
   return s;
@@ -78,8 +85,25 @@ describe('downloadFile', () => {
       execFileSync('mkdir', ['-p', tlsDir]);
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-          '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(tlsDir, 'key.pem'),
+          '-out',
+          join(tlsDir, 'cert.pem'),
+        ],
         { stdio: 'ignore' },
       );
     } catch {
@@ -87,9 +111,15 @@ describe('downloadFile', () => {
       return;
     }
     const cert = readFileSync(join(tlsDir, 'cert.pem'));
-    const s = await server((req, res) => serveBytes(res, req, BODY), { key: readFileSync(join(tlsDir, 'key.pem')), cert });
+    const s = await server((req, res) => serveBytes(res, req, BODY), {
+      key: readFileSync(join(tlsDir, 'key.pem')),
+      cert,
+    });
     const { dest } = destIn();
-    const r = await downloadFile(`${s.url}/disk.img`, dest, { ca: cert, expected: { algo: 'sha256', hex: BODY_SHA256 } });
+    const r = await downloadFile(`${s.url}/disk.img`, dest, {
+      ca: cert,
+      expected: { algo: 'sha256', hex: BODY_SHA256 },
+    });
     assert.equal(r.sha256, BODY_SHA256);
     // Without the CA the certificate is refused: a network error naming the URL.
     await rejectsWith(downloadFile(`${s.url}/disk.img`, destIn().dest), 'network', s.url);
@@ -99,24 +129,37 @@ describe('downloadFile', () => {
     const s = await server((req, res) => {
       const to = (status: number, location: string) => res.writeHead(status, { location }).end();
       switch (req.url) {
-        case '/a': return to(301, `http://${req.headers.host}/b`);
-        case '/b': return to(302, 'dir/c');
-        case '/dir/c': return to(303, '/dir/sub/d');
-        case '/dir/sub/d': return to(307, '../e');
-        case '/dir/e': return to(308, '/file.img');
-        case '/file.img': return serveBytes(res, req, BODY);
-        default: res.writeHead(404).end();
+        case '/a':
+          return to(301, `http://${req.headers.host}/b`);
+        case '/b':
+          return to(302, 'dir/c');
+        case '/dir/c':
+          return to(303, '/dir/sub/d');
+        case '/dir/sub/d':
+          return to(307, '../e');
+        case '/dir/e':
+          return to(308, '/file.img');
+        case '/file.img':
+          return serveBytes(res, req, BODY);
+        default:
+          res.writeHead(404).end();
       }
     });
     const lines: string[] = [];
     const r = await downloadFile(`${s.url}/a`, destIn().dest, { log: (l) => lines.push(l) });
     assert.equal(r.sha256, BODY_SHA256);
-    assert.deepEqual(s.requests.map((q) => q.url), ['/a', '/b', '/dir/c', '/dir/sub/d', '/dir/e', '/file.img']);
-    assert.ok(lines.some((l) => l.startsWith('followed 5 redirect(s)') && l.endsWith('/file.img')), lines.join('\n'));
+    assert.deepEqual(
+      s.requests.map((q) => q.url),
+      ['/a', '/b', '/dir/c', '/dir/sub/d', '/dir/e', '/file.img'],
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('followed 5 redirect(s)') && l.endsWith('/file.img')),
+      lines.join('\n'),
+    );
   });
 
   it('gives up after 10 redirects', async () => {
-    const s = await server((req, res) => res.writeHead(302, { location: `/loop${s.requests.length}` }).end());
+    const s = await server((_req, res) => res.writeHead(302, { location: `/loop${s.requests.length}` }).end());
     const { dir, dest } = destIn();
     await rejectsWith(downloadFile(`${s.url}/start`, dest), 'http', 'more than 10 redirects');
     assert.equal(s.requests.length, 11);
@@ -153,7 +196,9 @@ describe('downloadFile', () => {
 
   it('starts over when the server answers a Range request with 200', async () => {
     const s = await server((req, res) =>
-      s.requests.length === 1 ? dropAfter(res, 500_000, { 'last-modified': 'Tue, 02 Jan 2024 00:00:00 GMT' }) : serveBytes(res, req, BODY, { ranges: false }),
+      s.requests.length === 1
+        ? dropAfter(res, 500_000, { 'last-modified': 'Tue, 02 Jan 2024 00:00:00 GMT' })
+        : serveBytes(res, req, BODY, { ranges: false }),
     );
     const { dir, dest } = destIn();
     await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { attempts: 1 }), 'network');
@@ -178,13 +223,20 @@ describe('downloadFile', () => {
     const s = await server((req, res) => serveBytes(res, req, BODY));
     const { dir, dest } = destIn();
     const wrong = 'ab'.repeat(32);
-    const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { expected: { algo: 'sha256', hex: wrong } }), 'checksum_mismatch', wrong, BODY_SHA256);
+    const e = await rejectsWith(
+      downloadFile(`${s.url}/disk.img`, dest, { expected: { algo: 'sha256', hex: wrong } }),
+      'checksum_mismatch',
+      wrong,
+      BODY_SHA256,
+    );
     assert.equal(e.exitCode, 2);
     assert.deepEqual(files(dir), []);
   });
 
   it('maps 404 to not_found and other statuses to http with the status, without retrying', async () => {
-    const s = await server((req, res) => res.writeHead(req.url === '/missing' ? 404 : 403, { 'content-type': 'text/plain' }).end('no'));
+    const s = await server((req, res) =>
+      res.writeHead(req.url === '/missing' ? 404 : 403, { 'content-type': 'text/plain' }).end('no'),
+    );
     const { dir, dest } = destIn();
     await rejectsWith(downloadFile(`${s.url}/missing`, dest), 'not_found', `${s.url}/missing`, '404');
     await rejectsWith(downloadFile(`${s.url}/private`, dest), 'http', '403');
@@ -193,7 +245,9 @@ describe('downloadFile', () => {
   });
 
   it('refuses a text/html response and leaves nothing behind', async () => {
-    const s = await server((req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<p>Please log in</p>'));
+    const s = await server((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<p>Please log in</p>'),
+    );
     const { dir, dest } = destIn();
     await rejectsWith(downloadFile(`${s.url}/disk.img`, dest), 'not_an_image', 'text/html');
     assert.deepEqual(files(dir), []);
@@ -245,18 +299,28 @@ describe('downloadFile', () => {
     const first = downloadFile(url, dest, { shareInProcess: false });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(readFileSync(`${dest}.part.lock`, 'utf8').trim(), String(process.pid));
-    const second = downloadFile(url, dest, { shareInProcess: false, lockPollMs: 20, log: (l) => lines.push(l), expected: { algo: 'sha256', hex: BODY_SHA256 } });
+    const second = downloadFile(url, dest, {
+      shareInProcess: false,
+      lockPollMs: 20,
+      log: (l) => lines.push(l),
+      expected: { algo: 'sha256', hex: BODY_SHA256 },
+    });
     const [a, b] = await Promise.all([first, second]);
     assert.equal(s.requests.length, 1);
     assert.deepEqual(b, a);
-    assert.ok(lines.some((l) => l.startsWith('waiting for another download')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('waiting for another download')),
+      lines.join('\n'),
+    );
     assert.deepEqual(files(dir), ['disk.img']);
   });
 
   it('takes over a lock file left by a process that is gone', async () => {
     const s = await server((req, res) => serveBytes(res, req, BODY));
     const { dir, dest } = destIn();
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     writeFileSync(`${dest}.part.lock`, `${gone}\n`);
     const r = await downloadFile(`${s.url}/disk.img`, dest, { shareInProcess: false, lockPollMs: 20 });
     assert.equal(r.sha256, BODY_SHA256);
@@ -290,7 +354,7 @@ describe('downloadFile', () => {
 
   it('reports progress at most about 10 times a second with total, speed and ETA', async () => {
     const piece = 64 * 1024;
-    const s = await server(async (req, res) => {
+    const s = await server(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length });
       for (let i = 0; i < BODY.length; i += piece) {
         res.write(BODY.subarray(i, i + piece));
@@ -300,7 +364,9 @@ describe('downloadFile', () => {
     });
     const seen: Array<DownloadProgress & { at: number }> = [];
     const t0 = Date.now();
-    const r = await downloadFile(`${s.url}/disk.img`, destIn().dest, { onProgress: (p) => seen.push({ ...p, at: Date.now() }) });
+    const r = await downloadFile(`${s.url}/disk.img`, destIn().dest, {
+      onProgress: (p) => seen.push({ ...p, at: Date.now() }),
+    });
     const elapsed = Date.now() - t0;
     assert.equal(r.sha256, BODY_SHA256);
     assert.ok(seen.length >= 3, `${seen.length} reports`);
@@ -319,18 +385,32 @@ describe('downloadFile', () => {
     await s.close();
     const { dir, dest } = destIn();
     const lines: string[] = [];
-    const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 5, log: (l) => lines.push(l) }), 'network', `${s.url}/disk.img`, 'ECONNREFUSED', 'after 5 attempts');
+    const e = await rejectsWith(
+      downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 5, log: (l) => lines.push(l) }),
+      'network',
+      `${s.url}/disk.img`,
+      'ECONNREFUSED',
+      'after 5 attempts',
+    );
     assertIncludes(e.hint ?? '', 'check the network');
     assert.equal(lines.filter((l) => l.includes('attempt')).length, 4, lines.join('\n'));
     assert.deepEqual(files(dir), []);
   });
 
   it('with no validator, starts each retry over, and after its attempts removes the part', async () => {
-    const s = await server((req, res) => dropAfter(res, 100_000, {}));
+    const s = await server((_req, res) => dropAfter(res, 100_000, {}));
     const { dir, dest } = destIn();
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 5 }), 'network', `${s.url}/disk.img`, 'after 5 attempts');
+    await rejectsWith(
+      downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 5 }),
+      'network',
+      `${s.url}/disk.img`,
+      'after 5 attempts',
+    );
     assert.equal(s.requests.length, 5);
-    assert.ok(s.requests.every((q) => q.headers.range === undefined), 'no Range without a validator');
+    assert.ok(
+      s.requests.every((q) => q.headers.range === undefined),
+      'no Range without a validator',
+    );
     assert.deepEqual(files(dir), []);
   });
 
@@ -340,15 +420,27 @@ describe('downloadFile', () => {
       const i = s.requests.length - 1;
       if (i >= drops.length) return serveBytes(res, req, BODY);
       const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
-      const headers = { 'content-type': 'application/octet-stream', etag: '"v1"', 'content-length': BODY.length - start };
-      res.writeHead(start ? 206 : 200, start ? { ...headers, 'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}` } : headers);
+      const headers = {
+        'content-type': 'application/octet-stream',
+        etag: '"v1"',
+        'content-length': BODY.length - start,
+      };
+      res.writeHead(
+        start ? 206 : 200,
+        start ? { ...headers, 'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}` } : headers,
+      );
       res.write(BODY.subarray(start, start + drops[i]!), () => setTimeout(() => res.socket?.destroy(), 20));
     });
     const { dir, dest } = destIn();
     const lines: string[] = [];
     const seen: DownloadProgress[] = [];
     const t0 = Date.now();
-    const r = await downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 40, log: (l) => lines.push(l), onProgress: (p) => seen.push(p), expected: { algo: 'sha256', hex: BODY_SHA256 } });
+    const r = await downloadFile(`${s.url}/disk.img`, dest, {
+      retryDelayMs: 40,
+      log: (l) => lines.push(l),
+      onProgress: (p) => seen.push(p),
+      expected: { algo: 'sha256', hex: BODY_SHA256 },
+    });
     // Each attempt got further, so the wait never grows past the first step.
     assert.ok(Date.now() - t0 >= 3 * 40, 'waits between attempts');
     assert.equal(r.sha256, BODY_SHA256);
@@ -362,20 +454,36 @@ describe('downloadFile', () => {
       assert.equal(q.headers['if-range'], i === 0 ? undefined : '"v1"');
       at += drops[i] ?? 0;
     }
-    assert.equal(lines.filter((l) => /dropped.*resuming at byte \d+ in 0\.\d s \(attempt 2 of 5\)/.test(l)).length, 3, lines.join('\n'));
-    assert.ok(seen.every((p, i) => i === 0 || p.bytes >= seen[i - 1]!.bytes), 'progress never goes back');
+    assert.equal(
+      lines.filter((l) => /dropped.*resuming at byte \d+ in 0\.\d s \(attempt 2 of 5\)/.test(l)).length,
+      3,
+      lines.join('\n'),
+    );
+    assert.ok(
+      seen.every((p, i) => i === 0 || p.bytes >= seen[i - 1]!.bytes),
+      'progress never goes back',
+    );
   });
 
   it('retries 503 (honouring Retry-After) and gives up on a persistent one naming the status', async () => {
     let healthy = false;
-    const s = await server((req, res) => (healthy && s.requests.length > 2 ? serveBytes(res, req, BODY) : res.writeHead(503, { 'retry-after': '0' }).end('busy')));
+    const s = await server((req, res) =>
+      healthy && s.requests.length > 2
+        ? serveBytes(res, req, BODY)
+        : res.writeHead(503, { 'retry-after': '0' }).end('busy'),
+    );
     const { dest } = destIn();
     healthy = true;
     const r = await downloadFile(`${s.url}/disk.img`, dest, { retryDelayMs: 10_000 }); // Retry-After: 0 wins over the delay
     assert.equal(r.sha256, BODY_SHA256);
     assert.equal(s.requests.length, 3);
     healthy = false;
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, destIn().dest, { attempts: 3 }), 'network', 'HTTP 503', 'after 3 attempts');
+    await rejectsWith(
+      downloadFile(`${s.url}/disk.img`, destIn().dest, { attempts: 3 }),
+      'network',
+      'HTTP 503',
+      'after 3 attempts',
+    );
   });
 
   it('gives up after its attempts with URL, bytes received and the next step; the next run resumes', async () => {
@@ -384,17 +492,31 @@ describe('downloadFile', () => {
     const s = await server((req, res) => {
       if (healthy) return serveBytes(res, req, BODY);
       if (s.requests.length === 1) return dropAfter(res, N);
-      res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': BODY.length - N, 'content-range': `bytes ${N}-${BODY.length - 1}/${BODY.length}`, etag: '"v1"' });
+      res.writeHead(206, {
+        'content-type': 'application/octet-stream',
+        'content-length': BODY.length - N,
+        'content-range': `bytes ${N}-${BODY.length - 1}/${BODY.length}`,
+        etag: '"v1"',
+      });
       res.flushHeaders();
       setTimeout(() => res.socket?.destroy(), 10); // headers, then nothing
     });
     const { dir, dest } = destIn();
     const url = `${s.url}/disk.img`;
-    const e = await rejectsWith(downloadFile(url, dest, { retryDelayMs: 5 }), 'network', url, 'after 5 attempts', `${N} of ${BODY.length} bytes received`);
+    const e = await rejectsWith(
+      downloadFile(url, dest, { retryDelayMs: 5 }),
+      'network',
+      url,
+      'after 5 attempts',
+      `${N} of ${BODY.length} bytes received`,
+    );
     assertIncludes(e.hint ?? '', `${N} bytes are kept in ${dest}.part`);
     assertIncludes(e.hint ?? '', 'run the same command again to resume');
     assert.equal(s.requests.length, 5);
-    assert.deepEqual(s.requests.slice(1).map((q) => q.headers.range), Array(4).fill(`bytes=${N}-`));
+    assert.deepEqual(
+      s.requests.slice(1).map((q) => q.headers.range),
+      Array(4).fill(`bytes=${N}-`),
+    );
     assert.deepEqual(files(dir), ['disk.img.part', 'disk.img.part.json']);
     assert.equal(statSync(`${dest}.part`).size, N);
 
@@ -407,11 +529,14 @@ describe('downloadFile', () => {
 
   it('cancels while waiting to retry', async () => {
     const ac = new AbortController();
-    const s = await server((req, res) => res.writeHead(503).end());
+    const s = await server((_req, res) => res.writeHead(503).end());
     const { dest } = destIn();
     const t0 = Date.now();
     setTimeout(() => ac.abort(), 100);
-    await rejectsWith(downloadFile(`${s.url}/disk.img`, dest, { signal: ac.signal, retryDelayMs: 20_000 }), 'cancelled');
+    await rejectsWith(
+      downloadFile(`${s.url}/disk.img`, dest, { signal: ac.signal, retryDelayMs: 20_000 }),
+      'cancelled',
+    );
     assert.ok(Date.now() - t0 < 2000, 'did not wait out the backoff');
     assert.equal(s.requests.length, 1);
   });
@@ -451,7 +576,10 @@ describe('downloadFile', () => {
 
       const r = await downloadFile(url, destIn().dest, { env: { HTTP_PROXY: proxy.url } });
       assert.equal(r.sha256, BODY_SHA256);
-      assert.deepEqual(proxy.requests.map((q) => `${q.method} ${q.url}`), [`GET ${url}`]);
+      assert.deepEqual(
+        proxy.requests.map((q) => `${q.method} ${q.url}`),
+        [`GET ${url}`],
+      );
       assert.equal(s.requests.length, 1, 'the origin served it (through the proxy)');
 
       // Lower case wins over upper case, as curl reads them.
@@ -470,7 +598,15 @@ describe('downloadFile', () => {
       const gone = await startServer(() => {});
       await gone.close();
       const s = await server((req, res) => serveBytes(res, req, BODY));
-      const e = await rejectsWith(downloadFile(`${s.url}/disk.img`, destIn().dest, { env: { http_proxy: gone.url }, attempts: 2, retryDelayMs: 5 }), 'network', `${s.url}/disk.img`);
+      const e = await rejectsWith(
+        downloadFile(`${s.url}/disk.img`, destIn().dest, {
+          env: { http_proxy: gone.url },
+          attempts: 2,
+          retryDelayMs: 5,
+        }),
+        'network',
+        `${s.url}/disk.img`,
+      );
       assertIncludes(e.hint ?? '', 'proxy');
       assert.equal(s.requests.length, 0);
     });

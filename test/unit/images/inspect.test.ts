@@ -1,10 +1,27 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, symlinkSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync, fstatSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  symlinkSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  fstatSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertSafeImageName, detectFormatByMagic, inspectImage, resetPrlimitCache } from '../../../src/images/inspect.js';
+import {
+  assertSafeImageName,
+  detectFormatByMagic,
+  inspectImage,
+  resetPrlimitCache,
+} from '../../../src/images/inspect.js';
 import { ImageError } from '../../../src/images/imageError.js';
 import { assertIncludes } from '../../helpers/assertions.js';
 
@@ -84,11 +101,19 @@ describe('images/inspect', () => {
       const e = await rejectsWith(() => detectFormatByMagic(at('page.qcow2')), 'not_an_image', 'page.qcow2');
       assert.ok(e.hint);
       await rejectsWith(() => detectFormatByMagic(at('page2.img')), 'not_an_image', 'HTML');
-      const empty = await rejectsWith(() => detectFormatByMagic(at('empty.qcow2')), 'not_an_image', 'empty.qcow2 is empty (0 bytes): expected a disk image');
+      const empty = await rejectsWith(
+        () => detectFormatByMagic(at('empty.qcow2')),
+        'not_an_image',
+        'empty.qcow2 is empty (0 bytes): expected a disk image',
+      );
       assert.doesNotMatch(empty.hint ?? '', /download/, 'a local empty file is not a failed download');
       assert.equal(empty.exitCode, 2);
       await rejectsWith(() => detectFormatByMagic(at('missing.qcow2')), 'not_found', 'missing.qcow2');
-      const d = await rejectsWith(() => detectFormatByMagic(dir), 'not_an_image', `${dir} is a directory, not a disk image`);
+      const d = await rejectsWith(
+        () => detectFormatByMagic(dir),
+        'not_an_image',
+        `${dir} is a directory, not a disk image`,
+      );
       assertIncludes(d.hint ?? '', `vmlab images scan ${dir}`);
       assert.equal(d.exitCode, 2);
     });
@@ -96,17 +121,29 @@ describe('images/inspect', () => {
     it('refuses data with no image header unless it can be a raw disk', async () => {
       // 19 bytes of text named .qcow2: neither a qcow2 nor a raw disk.
       writeFileSync(at('x.qcow2'), 'this is not a disk\n');
-      const e = await rejectsWith(() => detectFormatByMagic(at('x.qcow2')), 'not_an_image', 'x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header, starting with the text "this is not a disk\\n"');
+      const e = await rejectsWith(
+        () => detectFormatByMagic(at('x.qcow2')),
+        'not_an_image',
+        'x.qcow2 is not a qcow2 image: expected a qcow2 header (the name ends in .qcow2), got 19 bytes with no image header, starting with the text "this is not a disk\\n"',
+      );
       assert.equal(e.exitCode, 2);
       assertIncludes(e.hint ?? '', '.img or .raw');
       // The same 19 bytes under a name that claims nothing: not whole 512-byte sectors.
       writeFileSync(at('x.img'), 'this is not a disk\n');
-      await rejectsWith(() => detectFormatByMagic(at('x.img')), 'not_an_image', 'x.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 19 bytes');
+      await rejectsWith(
+        () => detectFormatByMagic(at('x.img')),
+        'not_an_image',
+        'x.img is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got 19 bytes',
+      );
       // Whole sectors of data with no header, named as a format they are not.
       writeFileSync(at('zeros.vmdk'), Buffer.alloc(4096));
       writeFileSync(at('zeros.vhd'), Buffer.alloc(4096));
       writeFileSync(at('zeros.vhdx'), Buffer.alloc(4096));
-      await rejectsWith(() => detectFormatByMagic(at('zeros.vmdk')), 'not_an_image', 'expected a VMDK header (the name ends in .vmdk), got 4096 bytes with no image header');
+      await rejectsWith(
+        () => detectFormatByMagic(at('zeros.vmdk')),
+        'not_an_image',
+        'expected a VMDK header (the name ends in .vmdk), got 4096 bytes with no image header',
+      );
       await rejectsWith(() => detectFormatByMagic(at('zeros.vhd')), 'not_an_image', 'expected a VHD header');
       await rejectsWith(() => detectFormatByMagic(at('zeros.vhdx')), 'not_an_image', 'expected a VHDX header');
       // ...and named as nothing in particular they are a raw disk.
@@ -117,7 +154,11 @@ describe('images/inspect', () => {
       // A download is judged by its URL's name and named by its URL.
       copyFileSync(at('x.qcow2'), at('x.download'));
       const url = 'https://example.test/images/x.qcow2';
-      const u = await rejectsWith(() => detectFormatByMagic(at('x.download'), { name: 'x.qcow2', label: url }), 'not_an_image', `${url} is not a qcow2 image`);
+      const u = await rejectsWith(
+        () => detectFormatByMagic(at('x.download'), { name: 'x.qcow2', label: url }),
+        'not_an_image',
+        `${url} is not a qcow2 image`,
+      );
       assertIncludes(u.hint ?? '', 'check the URL');
       await rejectsWith(() => inspectImage(at('x.qcow2')), 'not_an_image', 'expected a qcow2 header');
     });
@@ -163,7 +204,16 @@ describe('images/inspect', () => {
     });
 
     it('rejects an external data file', async () => {
-      qemuImg('create', '-q', '-f', 'qcow2', '-o', `data_file=${at('data.raw')},data_file_raw=on`, at('datafile.qcow2'), '1M');
+      qemuImg(
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-o',
+        `data_file=${at('data.raw')},data_file_raw=on`,
+        at('datafile.qcow2'),
+        '1M',
+      );
       const e = await rejectsWith(() => inspectImage(at('datafile.qcow2')), 'unsafe', 'external data file');
       assertIncludes(e.message, 'data.raw');
     });
@@ -171,7 +221,10 @@ describe('images/inspect', () => {
     it('rejects VMDK descriptors whose extents are other files', async () => {
       qemuImg('create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicFlat', at('desc.vmdk'), '1M');
       await rejectsWith(() => inspectImage(at('desc.vmdk')), 'unsafe', 'desc-flat.vmdk');
-      writeFileSync(at('evil.vmdk'), '# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2048 FLAT "/etc/shadow" 0\n');
+      writeFileSync(
+        at('evil.vmdk'),
+        '# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2048 FLAT "/etc/shadow" 0\n',
+      );
       await rejectsWith(() => inspectImage(at('evil.vmdk')), 'unsafe', '/etc/shadow');
     });
 
@@ -219,7 +272,18 @@ describe('images/inspect', () => {
       for (const n of ['debian-12.qcow2', 'ubuntu-24.04-server-cloudimg-amd64.img', 'a_b.c']) assertSafeImageName(n);
     });
     it('rejects empty, separators, NUL, leading dot and ..', () => {
-      for (const n of ['', '../etc/passwd', 'a/b', 'a\\b', '..', 'x..y', '.hidden', 'a\0b', '/etc/passwd', 'ok/../..']) {
+      for (const n of [
+        '',
+        '../etc/passwd',
+        'a/b',
+        'a\\b',
+        '..',
+        'x..y',
+        '.hidden',
+        'a\0b',
+        '/etc/passwd',
+        'ok/../..',
+      ]) {
         assert.throws(
           () => assertSafeImageName(n),
           (e: unknown) => e instanceof ImageError && e.code === 'bad_input' && e.exitCode === 2 && !!e.hint,

@@ -35,7 +35,8 @@ const destIn = () => {
   return { dir, dest: join(dir, 'disk.img') };
 };
 /** The Range header of each request for a path, in order (undefined: a plain GET). */
-const ranges = (s: FileServer, path = '/disk.img') => s.requests.filter((q) => q.url === path).map((q) => q.headers.range);
+const ranges = (s: FileServer, path = '/disk.img') =>
+  s.requests.filter((q) => q.url === path).map((q) => q.headers.range);
 
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'vmlab-segmented-'));
@@ -53,14 +54,23 @@ describe('segmented downloads', () => {
   it('fetch a file from a server that takes ranges in 4 segments at once, checksum verified, nothing left but the file', async () => {
     const s = await serve();
     const { dir, dest } = destIn();
-    const got = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: sha256(BODY) } });
+    const got = await downloadFile(`${s.url}/disk.img`, dest, {
+      ...SEG,
+      expected: { algo: 'sha256', hex: sha256(BODY) },
+    });
     assert.equal(got.sha256, sha256(BODY));
     assert.equal(got.bytes, BODY.length);
     assert.ok(readFileSync(dest).equals(BODY));
-    assert.deepEqual(SEGMENTS.map((x) => [x.start, x.end]), [0, 2, 4, 6].map((m) => [m * MiB, (m + 2) * MiB]));
+    assert.deepEqual(
+      SEGMENTS.map((x) => [x.start, x.end]),
+      [0, 2, 4, 6].map((m) => [m * MiB, (m + 2) * MiB]),
+    );
     // The first plain GET says the server takes ranges; then one request per segment.
     assert.deepEqual(ranges(s), [undefined, ...SEGMENTS.map((x) => `bytes=${x.start}-${x.end - 1}`)]);
-    assert.ok(s.requests.slice(1).every((q) => q.headers['if-range'] !== undefined), 'every segment asks with If-Range');
+    assert.ok(
+      s.requests.slice(1).every((q) => q.headers['if-range'] !== undefined),
+      'every segment asks with If-Range',
+    );
     assert.deepEqual(readdirSync(dir), ['disk.img']);
   });
 
@@ -68,14 +78,25 @@ describe('segmented downloads', () => {
     const cut = SEGMENTS[2]!;
     const s = await serve({ cutRange: { '/disk.img': { start: cut.start, after: 700_000 } } });
     const { dest } = destIn();
-    const got = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: sha256(BODY) } });
+    const got = await downloadFile(`${s.url}/disk.img`, dest, {
+      ...SEG,
+      expected: { algo: 'sha256', hex: sha256(BODY) },
+    });
     assert.equal(got.sha256, sha256(BODY));
     const asked = ranges(s).slice(1);
-    for (const x of SEGMENTS.filter((x) => x !== cut)) assert.equal(asked.filter((r) => r === `bytes=${x.start}-${x.end - 1}`).length, 1, `segment ${x.start} asked once`);
+    for (const x of SEGMENTS.filter((x) => x !== cut))
+      assert.equal(
+        asked.filter((r) => r === `bytes=${x.start}-${x.end - 1}`).length,
+        1,
+        `segment ${x.start} asked once`,
+      );
     const again = asked.filter((r) => r?.endsWith(`-${cut.end - 1}`) && r !== `bytes=${cut.start}-${cut.end - 1}`);
     assert.equal(again.length, 1, `one resume of the cut segment: ${asked.join(', ')}`);
     const from = Number(/^bytes=(\d+)-/.exec(again[0]!)![1]);
-    assert.ok(from > cut.start && from <= cut.start + 700_000, `resumed at ${from}, after what it had (cut at ${cut.start + 700_000})`);
+    assert.ok(
+      from > cut.start && from <= cut.start + 700_000,
+      `resumed at ${from}, after what it had (cut at ${cut.start + 700_000})`,
+    );
     assert.equal(asked.length, SEGMENTS.length + 1);
   });
 
@@ -99,10 +120,17 @@ describe('segmented downloads', () => {
     assert.ok(kept > 0 && kept <= 300_000, `kept ${kept} bytes of the cut segment`);
 
     const before = s.requests.length;
-    const got = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: sha256(BODY) } });
+    const got = await downloadFile(`${s.url}/disk.img`, dest, {
+      ...SEG,
+      expected: { algo: 'sha256', hex: sha256(BODY) },
+    });
     assert.equal(got.sha256, sha256(BODY));
     assert.equal(got.resumed, true);
-    assert.deepEqual(ranges(s).slice(before), [`bytes=${cut.start + kept}-${cut.end - 1}`], 'only the rest of the cut segment');
+    assert.deepEqual(
+      ranges(s).slice(before),
+      [`bytes=${cut.start + kept}-${cut.end - 1}`],
+      'only the rest of the cut segment',
+    );
     assert.ok(!existsSync(`${dest}.part.json`));
   });
 
@@ -121,21 +149,31 @@ describe('segmented downloads', () => {
     let saved: PartMeta | undefined;
     for (let i = 0; i < 600 && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      saved = existsSync(`${dest}.part.json`) ? (JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta) : undefined;
+      saved = existsSync(`${dest}.part.json`)
+        ? (JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta)
+        : undefined;
       if (saved?.segments?.some((x) => x.done > 0)) break;
     }
     assert.equal(child.exitCode, null, `the download ended before it was killed (exit ${child.exitCode}): ${stderr}`);
     assert.ok(child.kill('SIGKILL'), 'killed while under way');
     await exited;
     saved = JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')) as PartMeta;
-    assert.ok(saved.segments!.some((x) => x.done > 0), 'the killed run saved progress');
+    assert.ok(
+      saved.segments!.some((x) => x.done > 0),
+      'the killed run saved progress',
+    );
     assert.ok(existsSync(`${dest}.part.lock`), 'the dead process left its lock');
 
     const before = s.requests.length;
-    const got = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: sha256(BODY) } });
+    const got = await downloadFile(`${s.url}/disk.img`, dest, {
+      ...SEG,
+      expected: { algo: 'sha256', hex: sha256(BODY) },
+    });
     assert.equal(got.sha256, sha256(BODY));
     assert.equal(got.resumed, true);
-    const want = saved.segments!.filter((x) => x.done < x.end - x.start).map((x) => `bytes=${x.start + x.done}-${x.end - 1}`);
+    const want = saved
+      .segments!.filter((x) => x.done < x.end - x.start)
+      .map((x) => `bytes=${x.start + x.done}-${x.end - 1}`);
     assert.deepEqual(ranges(s).slice(before).sort(), want.sort());
   });
 
@@ -143,30 +181,50 @@ describe('segmented downloads', () => {
     const s = await serve({ bytesPerSec: { '/disk.img': 4 * MiB } });
     const adaptive = { ...SEG, probeMs: 200, expected: { algo: 'sha256' as const, hex: sha256(BODY) } };
     // 4 MiB/s counts as fast here: one stream to the end.
-    const whole = await downloadFile(`${s.url}/disk.img`, destIn().dest, { ...adaptive, fastStreamBytesPerSec: 2 * MiB });
+    const whole = await downloadFile(`${s.url}/disk.img`, destIn().dest, {
+      ...adaptive,
+      fastStreamBytesPerSec: 2 * MiB,
+    });
     assert.equal(whole.sha256, sha256(BODY));
     assert.deepEqual(ranges(s), [undefined]);
     // 4 MiB/s counts as slow: after 200 ms the rest comes in segments, from where the stream stopped.
     const lines: string[] = [];
-    const split = await downloadFile(`${s.url}/disk.img`, destIn().dest, { ...adaptive, fastStreamBytesPerSec: 64 * MiB, log: (l) => lines.push(l) });
+    const split = await downloadFile(`${s.url}/disk.img`, destIn().dest, {
+      ...adaptive,
+      fastStreamBytesPerSec: 64 * MiB,
+      log: (l) => lines.push(l),
+    });
     assert.equal(split.sha256, sha256(BODY));
     assert.equal(split.resumed, false, 'nothing came from an earlier run');
     const asked = ranges(s).slice(1);
     assert.equal(asked[0], undefined, 'the split download also starts with one plain GET');
-    const spans = asked.slice(1).map((r) => /^bytes=(\d+)-(\d+)$/.exec(r ?? '')!.slice(1).map(Number) as [number, number]);
+    const spans = asked.slice(1).map(
+      (r) =>
+        /^bytes=(\d+)-(\d+)$/
+          .exec(r ?? '')!
+          .slice(1)
+          .map(Number) as [number, number],
+    );
     assert.ok(spans.length >= 2, `segments after the first stream: ${asked.join(', ')}`);
     const kept = Math.min(...spans.map(([a]) => a));
     assert.ok(kept > 0 && kept < BODY.length / 2, `the first stream's ${kept} bytes are not asked for again`);
     // The segments cover the rest exactly once.
-    spans.sort((a, b) => a[0] - b[0]).forEach(([a], i) => assert.equal(a, i === 0 ? kept : spans[i - 1]![1] + 1));
+    for (const [i, [a]] of spans.sort((x, y) => x[0] - y[0]).entries())
+      assert.equal(a, i === 0 ? kept : spans[i - 1]![1] + 1);
     assert.equal(spans.at(-1)![1], BODY.length - 1);
-    assert.ok(lines.some((l) => /one stream runs at [\d.]+ MiB\/s: the rest \(from byte \d+\) comes in segments/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /one stream runs at [\d.]+ MiB\/s: the rest \(from byte \d+\) comes in segments/.test(l)),
+      lines.join('\n'),
+    );
   });
 
   it('a server without Range support gets one plain stream', async () => {
     const s = await serve({ ranges: false });
     const { dest } = destIn();
-    const got = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: sha256(BODY) } });
+    const got = await downloadFile(`${s.url}/disk.img`, dest, {
+      ...SEG,
+      expected: { algo: 'sha256', hex: sha256(BODY) },
+    });
     assert.equal(got.sha256, sha256(BODY));
     assert.deepEqual(ranges(s), [undefined]);
   });
@@ -184,7 +242,10 @@ describe('segmented downloads', () => {
   it('a wrong checksum fails and leaves nothing behind', async () => {
     const s = await serve();
     const { dir, dest } = destIn();
-    const err = await downloadFile(`${s.url}/disk.img`, dest, { ...SEG, expected: { algo: 'sha256', hex: '0'.repeat(64) } }).catch((e: unknown) => e);
+    const err = await downloadFile(`${s.url}/disk.img`, dest, {
+      ...SEG,
+      expected: { algo: 'sha256', hex: '0'.repeat(64) },
+    }).catch((e: unknown) => e);
     assert.ok(err instanceof ImageError && err.code === 'checksum_mismatch', String(err));
     assert.deepEqual(readdirSync(dir), []);
   });
@@ -195,7 +256,8 @@ describe('segmented downloads', () => {
     const abort = new AbortController();
     const p = downloadFile(`${s.url}/disk.img`, dest, { ...SEG, signal: abort.signal });
     // Wait until every segment is sending, then cancel.
-    for (let i = 0; i < 100 && !(ranges(s).length === SEGMENTS.length + 1 && s.active() === SEGMENTS.length); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !(ranges(s).length === SEGMENTS.length + 1 && s.active() === SEGMENTS.length); i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.equal(s.active(), SEGMENTS.length, 'four segments under way');
     abort.abort();
     const err = await p.catch((e: unknown) => e);

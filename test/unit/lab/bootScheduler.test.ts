@@ -5,10 +5,16 @@ import { defaultMaxParallel, scheduleBoots, type BootNode } from '../../../src/l
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
 /** A ring of n nodes as the planner orders it: each after the one before (listeners first). */
-const ring = (n: number): BootNode[] => Array.from({ length: n }, (_, i) => ({ name: `n${i}`, after: i ? [`n${i - 1}`] : [] }));
+const ring = (n: number): BootNode[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `n${i}`, after: i ? [`n${i - 1}`] : [] }));
 
 /** Run a schedule where each node is ready after `readyTicks[name]` ticks; log every event and the most booting at once. */
-async function simulate(nodes: BootNode[], limit: number, readyTicks: (name: string) => number, opts: { failStart?: string; stop?: AbortController; stopAfterStarts?: number } = {}) {
+async function simulate(
+  nodes: BootNode[],
+  limit: number,
+  readyTicks: (name: string) => number,
+  opts: { failStart?: string; stop?: AbortController; stopAfterStarts?: number } = {},
+) {
   const events: string[] = [];
   let booting = 0;
   let most = 0;
@@ -43,7 +49,10 @@ describe('scheduleBoots', () => {
     const s = await simulate(ring(7), 2, (n) => (n === 'n0' ? 20 : 3));
     await s.run;
     assert.equal(s.most(), 2);
-    assert.deepEqual(s.events.filter((e) => e.startsWith('start')), ring(7).map((n) => `start ${n.name}`));
+    assert.deepEqual(
+      s.events.filter((e) => e.startsWith('start')),
+      ring(7).map((n) => `start ${n.name}`),
+    );
     // n0 is slow: n2 waits for a slot that n1 frees, not for n0.
     assert.ok(s.events.indexOf('start n2') > s.events.indexOf('ready n1'));
     assert.ok(s.events.indexOf('start n2') < s.events.indexOf('ready n0'));
@@ -52,16 +61,24 @@ describe('scheduleBoots', () => {
   });
 
   it('starts a node only after the nodes it connects to have started', async () => {
-    const nodes: BootNode[] = [{ name: 'a', after: [] }, { name: 'b', after: ['a'] }, { name: 'c', after: ['a', 'b'] }];
+    const nodes: BootNode[] = [
+      { name: 'a', after: [] },
+      { name: 'b', after: ['a'] },
+      { name: 'c', after: ['a', 'b'] },
+    ];
     const s = await simulate(nodes, 3, () => 2);
     await s.run;
-    assert.deepEqual(s.events.filter((e) => e.startsWith('start')), ['start a', 'start b', 'start c']);
+    assert.deepEqual(
+      s.events.filter((e) => e.startsWith('start')),
+      ['start a', 'start b', 'start c'],
+    );
   });
 
   it('a start that fails stops the schedule: what booted is waited for, then the error is thrown', async () => {
     const s = await simulate(ring(5), 2, () => 3, { failStart: 'n2' });
     await assert.rejects(s.run, /n2 did not start/);
-    for (const e of ['start n0', 'start n1', 'ready n0', 'ready n1']) assert.ok(s.events.includes(e), `${e} in ${s.events.join(', ')}`);
+    for (const e of ['start n0', 'start n1', 'ready n0', 'ready n1'])
+      assert.ok(s.events.includes(e), `${e} in ${s.events.join(', ')}`);
     assert.ok(!s.events.some((e) => /n[234]/.test(e)), s.events.join(', '));
   });
 
@@ -69,7 +86,10 @@ describe('scheduleBoots', () => {
     const stop = new AbortController();
     const s = await simulate(ring(6), 3, () => 2, { stop, stopAfterStarts: 2 });
     await s.run;
-    assert.deepEqual(s.events.filter((e) => e.startsWith('start')), ['start n0', 'start n1']);
+    assert.deepEqual(
+      s.events.filter((e) => e.startsWith('start')),
+      ['start n0', 'start n1'],
+    );
     assert.deepEqual(s.events.filter((e) => e.startsWith('ready')).sort(), ['ready n0', 'ready n1']);
   });
 

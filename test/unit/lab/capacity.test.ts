@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkMemory, nodeCostMb, nodesThatFit, plannedMemoryMb, QEMU_OVERHEAD_MB } from '../../../src/lab/lifecycle/capacity.js';
+import {
+  checkMemory,
+  nodeCostMb,
+  nodesThatFit,
+  plannedMemoryMb,
+  QEMU_OVERHEAD_MB,
+} from '../../../src/lab/lifecycle/capacity.js';
 import { LabError } from '../../../src/lab/labError.js';
 
-const lab = (sizes: number[], accel: 'tcg' | 'kvm' = 'tcg') => ({ name: 'big', accel, specDir: '/specs/big', nodes: sizes.map((memoryMb) => ({ memoryMb })) as never });
+const lab = (sizes: number[], accel: 'tcg' | 'kvm' = 'tcg') => ({
+  name: 'big',
+  accel,
+  specDir: '/specs/big',
+  nodes: sizes.map((memoryMb) => ({ memoryMb })) as never,
+});
 
 describe('capacity', () => {
   it('plans guest RAM plus QEMU overhead per node', () => {
@@ -22,7 +33,8 @@ describe('capacity', () => {
         e instanceof LabError &&
         e.code === 'insufficient_memory' &&
         e.kind === 'conflict' &&
-        e.message === `lab "big" needs ${need} MiB of memory (2 node(s): guest RAM + ${QEMU_OVERHEAD_MB.tcg} MiB of QEMU each) but this host has ${need - 300} MiB available: 300 MiB missing` &&
+        e.message ===
+          `lab "big" needs ${need} MiB of memory (2 node(s): guest RAM + ${QEMU_OVERHEAD_MB.tcg} MiB of QEMU each) but this host has ${need - 300} MiB available: 300 MiB missing` &&
         /--force/.test(e.hint ?? ''),
     );
     assert.doesNotThrow(() => checkMemory(lab([4096, 4096]), 1, true));

@@ -40,10 +40,16 @@ describe('withPaused', () => {
     const nodes = [node('p1'), node('p2')];
     const state = labState(nodes);
     try {
-      const got = await withPaused(state, nodes, reporter(), { hint: 'h', code: 'snapshot_failed' as const }, async () => {
-        assert.equal(stateOnDisk().paused_by, process.pid);
-        return 42;
-      });
+      const got = await withPaused(
+        state,
+        nodes,
+        reporter(),
+        { hint: 'h', code: 'snapshot_failed' as const },
+        async () => {
+          assert.equal(stateOnDisk().paused_by, process.pid);
+          return 42;
+        },
+      );
       assert.equal(got, 42);
       for (const s of socks) assert.deepEqual(s.seen, ['stop', 'cont']);
       assert.equal(stateOnDisk().paused_by, undefined);

@@ -6,7 +6,14 @@ import { describe, it } from 'node:test';
 import type { LabPlan, ProfilePatch } from '../../../src/plan/labPlan.js';
 import { applyProfilePatches, restoredProfileText, restoreProfiles } from '../../../src/lab/lifecycle/profiles.js';
 
-const patch = (before: string, after: string, set: Record<string, string | number>): ProfilePatch => ({ node: 'r1', path: '', label: 'profiles/r1.json', before, after, set });
+const patch = (before: string, after: string, set: Record<string, string | number>): ProfilePatch => ({
+  node: 'r1',
+  path: '',
+  label: 'profiles/r1.json',
+  before,
+  after,
+  set,
+});
 
 describe('restoring a profile undoes only what this lab wrote', () => {
   it('untouched since deploy: the original bytes come back', () => {
@@ -15,7 +22,10 @@ describe('restoring a profile undoes only what this lab wrote', () => {
   });
 
   it('a field another lab wrote since (same spec dir, another VMLAB_HOME) is left alone', () => {
-    const p = patch('{"platform": "vs"}\n', '{"platform": "vs", "ssh_port": 40000, "console_port": 30000}\n', { ssh_port: 40000, console_port: 30000 });
+    const p = patch('{"platform": "vs"}\n', '{"platform": "vs", "ssh_port": 40000, "console_port": 30000}\n', {
+      ssh_port: 40000,
+      console_port: 30000,
+    });
     // The other lab re-patched ssh_port; console_port still holds ours.
     const current = '{"platform": "vs", "ssh_port": 41000, "console_port": 30000}\n';
     const out = JSON.parse(restoredProfileText(current, p));
@@ -23,7 +33,9 @@ describe('restoring a profile undoes only what this lab wrote', () => {
   });
 
   it('a user edit elsewhere in the file survives', () => {
-    const p = patch('{"platform": "vs", "ssh_port": 1}\n', '{"platform": "vs", "ssh_port": 40000}\n', { ssh_port: 40000 });
+    const p = patch('{"platform": "vs", "ssh_port": 1}\n', '{"platform": "vs", "ssh_port": 40000}\n', {
+      ssh_port: 40000,
+    });
     const out = JSON.parse(restoredProfileText('{"platform": "vs", "ssh_port": 40000, "note": "mine"}\n', p));
     assert.deepEqual(out, { platform: 'vs', ssh_port: 1, note: 'mine' });
   });
@@ -34,7 +46,10 @@ describe('the lab keeps its own record of the patches', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmlab-prof-'));
     const path = join(dir, 'r1.json');
     writeFileSync(path, '{"platform": "vs"}\n');
-    const p = { ...patch('{"platform": "vs"}\n', '{"platform": "vs", "ssh_port": 40000}\n', { ssh_port: 40000 }), path };
+    const p = {
+      ...patch('{"platform": "vs"}\n', '{"platform": "vs", "ssh_port": 40000}\n', { ssh_port: 40000 }),
+      path,
+    };
     const files = { profileBackups: join(dir, 'lab', 'profiles.orig') };
     return { path, files, plan: { profiles: [p], files } as unknown as LabPlan };
   }

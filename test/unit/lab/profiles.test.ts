@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,8 +29,18 @@ function setup() {
   const profiles = join(root, 'spec', 'profiles');
   mkdirSync(profiles, { recursive: true });
   const path = join(profiles, 'r1.json');
-  const patch: ProfilePatch = { node: 'r1', path, label: 'profiles/r1.json', before: BEFORE, after: AFTER, set: { mgmt_ip: '10.0.0.1' } };
-  const plan = { files: { profileBackups: join(root, 'lab', 'profiles.orig') }, profiles: [patch] } as unknown as LabPlan;
+  const patch: ProfilePatch = {
+    node: 'r1',
+    path,
+    label: 'profiles/r1.json',
+    before: BEFORE,
+    after: AFTER,
+    set: { mgmt_ip: '10.0.0.1' },
+  };
+  const plan = {
+    files: { profileBackups: join(root, 'lab', 'profiles.orig') },
+    profiles: [patch],
+  } as unknown as LabPlan;
   return { root, profiles, path, plan };
 }
 

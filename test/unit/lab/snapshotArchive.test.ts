@@ -1,10 +1,24 @@
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openArchive, partFile } from '../../../src/lab/snapshot/archiveOpen.js';
-import { ARCHIVE_FORMAT, membersProblem, partNameProblem, partsProblem } from '../../../src/lab/snapshot/archiveParts.js';
+import {
+  ARCHIVE_FORMAT,
+  membersProblem,
+  partNameProblem,
+  partsProblem,
+} from '../../../src/lab/snapshot/archiveParts.js';
 import type { ImageFactsResolver } from '../../../src/lab/node/hostProbe.js';
 import { LabError } from '../../../src/lab/labError.js';
 import { headerNumber, tarMembers, type TarMember } from '../../../src/lab/snapshot/tarMembers.js';
@@ -23,11 +37,24 @@ describe('archive part names', () => {
     for (const p of names) assert.equal(partNameProblem(p), undefined, p);
   });
   it('refuses absolute, "..", hidden, nested, other-directory and non-string names', () => {
-    const names = ['/etc/passwd', '../x', 'keys/../../x', 'keys/..', 'keys/.hidden', 'keys/a/b', 'other/x', 'keys/', 'keys'];
+    const names = [
+      '/etc/passwd',
+      '../x',
+      'keys/../../x',
+      'keys/..',
+      'keys/.hidden',
+      'keys/a/b',
+      'other/x',
+      'keys/',
+      'keys',
+    ];
     for (const p of [...names, 'keys/a\nb', '', 7, null]) {
       assert.ok(partNameProblem(p), `${JSON.stringify(p)} taken`);
     }
-    assert.match(partNameProblem('../../home/u/.ssh/id_ed25519')!, /not allowed: expected disks\|seeds\|keys\|base\/<file>/);
+    assert.match(
+      partNameProblem('../../home/u/.ssh/id_ed25519')!,
+      /not allowed: expected disks\|seeds\|keys\|base\/<file>/,
+    );
   });
   it('refuses a parts list with a bad digest, size or a name twice', () => {
     assert.match(partsProblem([{ path: 'keys/a', sha256: 'x', bytes: 1 }])!, /keys\/a has sha256 "x"/);
@@ -41,14 +68,18 @@ describe('archive members against the manifest (headers only)', () => {
   const parts = [part('disks/r1.qcow2', 4096), part('keys/lab.key', 400)];
   const dir: TarMember = { name: 'disks/', kind: 'dir', size: 0, offset: 0 };
   const good = [file('manifest.json', 900), dir, file('disks/r1.qcow2', 4096), file('./keys/lab.key', 400)];
-  it('takes the manifest, listed parts and their directories', () => assert.equal(membersProblem(good, parts, 10_240), undefined));
+  it('takes the manifest, listed parts and their directories', () =>
+    assert.equal(membersProblem(good, parts, 10_240), undefined));
   it('refuses links, devices, sparse, unlisted, doubled, resized and missing members, and sizes past the archive', () => {
     const cases: Array<[TarMember[], RegExp]> = [
       [
         [...good, { name: 'keys/lab.key.pub', kind: 'symlink', size: 0, offset: 0, target: '/etc/passwd' }],
         /member "keys\/lab.key.pub" is a symbolic link \(to "\/etc\/passwd"\)/,
       ],
-      [[...good, { name: 'keys/x', kind: 'hardlink', size: 0, offset: 0, target: 'etc/shadow' }], /member "keys\/x" is a hard link/],
+      [
+        [...good, { name: 'keys/x', kind: 'hardlink', size: 0, offset: 0, target: 'etc/shadow' }],
+        /member "keys\/x" is a hard link/,
+      ],
       [[...good, { name: 'keys/tty', kind: 'device', size: 0, offset: 0 }], /member "keys\/tty" is a device/],
       [
         [good[0]!, { ...good[2]!, kind: 'sparse', size: 2 ** 34 }, good[3]!],
@@ -56,13 +87,22 @@ describe('archive members against the manifest (headers only)', () => {
       ],
       [[...good, file('keys/extra', 1)], /member "keys\/extra" is not a part the manifest lists/],
       [[...good, file('keys/lab.key', 400)], /member "keys\/lab.key" is in the archive twice/],
-      [[good[0]!, file('disks/r1.qcow2', 2 ** 34), good[3]!], /member "disks\/r1.qcow2" is 17179869184 bytes, the manifest lists 4096/],
+      [
+        [good[0]!, file('disks/r1.qcow2', 2 ** 34), good[3]!],
+        /member "disks\/r1.qcow2" is 17179869184 bytes, the manifest lists 4096/,
+      ],
       [[good[0]!, good[2]!], /part keys\/lab.key is listed in the manifest but not in the archive/],
-      [[...good, { name: 'etc/', kind: 'dir', size: 0, offset: 0 }], /member "etc\/" is a directory no listed part is in/],
+      [
+        [...good, { name: 'etc/', kind: 'dir', size: 0, offset: 0 }],
+        /member "etc\/" is a directory no listed part is in/,
+      ],
       [[file('manifest.json', 2 << 20), good[2]!, good[3]!], /member "manifest.json" is 2097152 bytes/],
     ];
     for (const [members, re] of cases) assert.match(membersProblem(members, parts, 10_240) ?? 'taken', re);
-    assert.match(membersProblem(good, parts, 4000)!, /the parts add up to 4496 bytes, more than the archive's own 4000/);
+    assert.match(
+      membersProblem(good, parts, 4000)!,
+      /the parts add up to 4496 bytes, more than the archive's own 4000/,
+    );
   });
 });
 
@@ -92,13 +132,17 @@ describe('tar headers', () => {
       const r = await run(['tar', `--format=${format}`, '--sparse', '-cf', out, '-C', d, ...members]);
       assert.equal(r.exitCode, 0, r.stderr);
       const got = (await tarMembers(out)).map((m) => [m.name, m.kind, m.size, m.target ?? '']);
-      assert.deepEqual(got, [
-        ['manifest.json', 'file', 3, ''],
-        [long, 'file', 1000, ''],
-        ['keys/sym', 'symlink', 0, '/etc/passwd'],
-        ['keys/hard', 'hardlink', 0, long],
-        ['keys/sparse', 'sparse', 2 ** 30, ''],
-      ], format);
+      assert.deepEqual(
+        got,
+        [
+          ['manifest.json', 'file', 3, ''],
+          [long, 'file', 1000, ''],
+          ['keys/sym', 'symlink', 0, '/etc/passwd'],
+          ['keys/hard', 'hardlink', 0, long],
+          ['keys/sparse', 'sparse', 2 ** 30, ''],
+        ],
+        format,
+      );
     }
   });
   it('refuses what is not a tar', async () => {
@@ -155,7 +199,10 @@ describe('openArchive on crafted archives', () => {
     const { err, left } = await refused(tar);
     assert.equal(err.code, 'snapshot_archive_unsafe');
     assert.equal(err.kind, 'input');
-    assert.match(err.message, /not a safe vmlab snapshot: lab_key "[./]+\/.*host-secret" is not among the listed, checked parts/);
+    assert.match(
+      err.message,
+      /not a safe vmlab snapshot: lab_key "[./]+\/.*host-secret" is not among the listed, checked parts/,
+    );
     assert.deepEqual(left, []);
   });
 
@@ -164,7 +211,10 @@ describe('openArchive on crafted archives', () => {
     mkdirSync(join(d, 'keys'), { recursive: true });
     writeFileSync(join(d, 'keys/k'), 'PRIVATE KEY\n');
     symlinkSync(join(work, 'host-secret'), join(d, 'keys/k.pub'));
-    const m = manifest({ lab_key: 'keys/k', parts: [partOf(d, 'keys/k'), { ...partOf(work, 'host-secret'), path: 'keys/k.pub' }] });
+    const m = manifest({
+      lab_key: 'keys/k',
+      parts: [partOf(d, 'keys/k'), { ...partOf(work, 'host-secret'), path: 'keys/k.pub' }],
+    });
     const { err, left } = await refused(await repack(d, join(work, 'sym.tar'), m, ['keys/k', 'keys/k.pub']));
     assert.equal(err.code, 'snapshot_archive_unsafe');
     assert.match(err.message, /member "keys\/k.pub" is a symbolic link \(to ".*host-secret"\)/);
@@ -177,8 +227,16 @@ describe('openArchive on crafted archives', () => {
     writeFileSync(join(d, 'base/big.raw'), '');
     truncateSync(join(d, 'base/big.raw'), 16 * 2 ** 30);
     for (const lie of [16 * 2 ** 30, 512]) {
-      const m = manifest({ parts: [...manifest().parts, { path: 'base/big.raw', sha256: 'b'.repeat(64), bytes: lie }] });
-      const tar = await repack(src, join(work, 'sparse.tar'), m, ['keys/lab.key', 'keys/lab.key.pub', '-C', d, 'base/big.raw'], { sparse: true });
+      const m = manifest({
+        parts: [...manifest().parts, { path: 'base/big.raw', sha256: 'b'.repeat(64), bytes: lie }],
+      });
+      const tar = await repack(
+        src,
+        join(work, 'sparse.tar'),
+        m,
+        ['keys/lab.key', 'keys/lab.key.pub', '-C', d, 'base/big.raw'],
+        { sparse: true },
+      );
       const t = Date.now();
       const { err, left } = await refused(tar);
       assert.ok(Date.now() - t < 2000, `refused after ${Date.now() - t} ms`);
@@ -193,12 +251,14 @@ describe('openArchive on crafted archives', () => {
     const a = await refused(await repack(src, join(work, 'big.tar'), big, ['keys/lab.key', 'keys/lab.key.pub']));
     assert.match(a.err.message, /member "keys\/lab.key.pub" is 21 bytes, the manifest lists 4/);
     writeFileSync(join(src, 'keys/extra'), 'x');
-    const b = await refused(await repack(src, join(work, 'extra.tar'), manifest(), ['keys/lab.key', 'keys/lab.key.pub', 'keys/extra']));
+    const b = await refused(
+      await repack(src, join(work, 'extra.tar'), manifest(), ['keys/lab.key', 'keys/lab.key.pub', 'keys/extra']),
+    );
     assert.match(b.err.message, /member "keys\/extra" is not a part the manifest lists/);
     assert.deepEqual([a.left, b.left], [[], []]);
   });
 
-  it('refuses a node whose files are not listed parts, or that shares another node\'s overlay', async () => {
+  it("refuses a node whose files are not listed parts, or that shares another node's overlay", async () => {
     const node = (over: Record<string, unknown> = {}) => ({
       overlay: 'keys/lab.key',
       host_key: 'keys/lab.key',
@@ -206,7 +266,10 @@ describe('openArchive on crafted archives', () => {
       ...over,
     });
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ r1: node({ host_key: '/etc/ssh/ssh_host_ed25519_key' }) }, /r1's host_key "\/etc\/ssh\/ssh_host_ed25519_key" is not among the listed/],
+      [
+        { r1: node({ host_key: '/etc/ssh/ssh_host_ed25519_key' }) },
+        /r1's host_key "\/etc\/ssh\/ssh_host_ed25519_key" is not among the listed/,
+      ],
       [{ r1: node({ seed: 'seeds/r1.iso' }) }, /r1's seed "seeds\/r1.iso" is not among the listed/],
       [{ r1: node(), r2: node() }, /r2's overlay "keys\/lab.key" is another node's too/],
       [{ '../r1': node() }, /a node is named "..\/r1"/],
@@ -222,7 +285,9 @@ describe('openArchive on crafted archives', () => {
   });
 
   it('a part whose bytes do not match its digest is damaged, not unsafe', async () => {
-    const m = manifest({ parts: [partOf(src, 'keys/lab.key'), { ...partOf(src, 'keys/lab.key.pub'), sha256: 'c'.repeat(64) }] });
+    const m = manifest({
+      parts: [partOf(src, 'keys/lab.key'), { ...partOf(src, 'keys/lab.key.pub'), sha256: 'c'.repeat(64) }],
+    });
     const { err } = await refused(await repack(src, join(work, 'digest.tar'), m, ['keys/lab.key', 'keys/lab.key.pub']));
     assert.equal(err.code, 'snapshot_archive_invalid');
     assert.match(err.message, /keys\/lab.key.pub has sha256 [0-9a-f]{64}, the manifest says c{64}/);

@@ -30,7 +30,10 @@ const option = (out: string, key: string) =>
     .map((l) => l.slice(key.length + 1));
 /** ssh fails with this message on stderr. */
 const sshRefuses = (args: string[], message: RegExp) =>
-  assert.throws(() => sshG(args), (e: { stderr?: string }) => message.test(e.stderr ?? ''));
+  assert.throws(
+    () => sshG(args),
+    (e: { stderr?: string }) => message.test(e.stderr ?? ''),
+  );
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -89,7 +92,7 @@ describe('the ssh_config writer with hostile strings', () => {
     refuses(() => sshConfigText(q), 'unsafe_ssh_config', 'refusing to write the address');
   });
 
-  it('writes one line per setting, and OpenSSH reads back exactly the paths given (spaces, %, #, \\, \')', async () => {
+  it("writes one line per setting, and OpenSSH reads back exactly the paths given (spaces, %, #, \\, ')", async () => {
     const dir = join(mkdtempSync('/tmp/vmlab-sshcfg-'), "my lab %h #1 \\ it's");
     mkdirSync(dir);
     const p = plan();

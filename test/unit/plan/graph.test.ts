@@ -12,8 +12,13 @@ const fixtures = join(packageRoot(), 'test', 'fixtures');
 describe('vmlab graph (golden)', () => {
   for (const dir of ['newtron-specs/2node-vs', 'newtron-specs/4node']) {
     const stem = dir.replace('/', '__');
-    it(`${dir}: mermaid`, () => assertGolden(toMermaid(graphOfPlan(planFor(join(fixtures, dir)))), join(fixtures, 'golden', `${stem}.graph.mmd`)));
-    it(`${dir}: dot`, () => assertGolden(toDot(graphOfPlan(planFor(join(fixtures, dir)))), join(fixtures, 'golden', `${stem}.graph.dot`)));
+    it(`${dir}: mermaid`, () =>
+      assertGolden(
+        toMermaid(graphOfPlan(planFor(join(fixtures, dir)))),
+        join(fixtures, 'golden', `${stem}.graph.mmd`),
+      ));
+    it(`${dir}: dot`, () =>
+      assertGolden(toDot(graphOfPlan(planFor(join(fixtures, dir)))), join(fixtures, 'golden', `${stem}.graph.dot`)));
   }
 });
 
@@ -31,7 +36,14 @@ describe('vmlab graph', () => {
   });
 
   it('escapes what would break the syntax', () => {
-    const g: TopologyGraph = { name: 'a"b\\c', nodes: [{ name: 'end', platform: 'x"y' }, { name: 'r2', platform: null }], links: [{ a: { node: 'end', iface: 'ge"0' }, z: { node: 'r2', iface: 'e1' } }] };
+    const g: TopologyGraph = {
+      name: 'a"b\\c',
+      nodes: [
+        { name: 'end', platform: 'x"y' },
+        { name: 'r2', platform: null },
+      ],
+      links: [{ a: { node: 'end', iface: 'ge"0' }, z: { node: 'r2', iface: 'e1' } }],
+    };
     assert.equal(toDot(g).split('\n')[0], 'graph "a\\"b\\\\c" {');
     assert.ok(toDot(g).includes('"end" [label="end\\nx\\"y"];'));
     // Mermaid: "end" is a keyword, so ids are n0, n1…; quotes become #quot;.

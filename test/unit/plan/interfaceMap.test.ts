@@ -13,7 +13,8 @@ describe('nicIndexOf', () => {
     ['linux', 'eth1', 1],
     ['linux', 'eth0', 0],
   ];
-  for (const [map, iface, nic] of good) it(`${map} ${iface} → NIC ${nic}`, () => assert.deepEqual(nicIndexOf(map, iface), { nic }));
+  for (const [map, iface, nic] of good)
+    it(`${map} ${iface} → NIC ${nic}`, () => assert.deepEqual(nicIndexOf(map, iface), { nic }));
 
   const bad: Array<[InterfaceMap, string, string]> = [
     ['stride-4', 'Ethernet2', 'not valid under the stride-4 map'],
@@ -37,14 +38,23 @@ describe('nicIndexOf', () => {
   });
 
   it('names NICs back', () => {
-    assert.deepEqual([0, 1, 2, 3].map((n) => interfaceNameOf('stride-4', n)), ['mgmt', 'Ethernet0', 'Ethernet4', 'Ethernet8']);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((n) => interfaceNameOf('stride-4', n)),
+      ['mgmt', 'Ethernet0', 'Ethernet4', 'Ethernet8'],
+    );
     assert.equal(interfaceNameOf('sequential', 2), 'Ethernet1');
     assert.equal(interfaceNameOf('linux', 2), 'eth2');
   });
 
-  it('numbers a host device\'s linux interfaces from eth0 (management is kept off it)', () => {
-    assert.deepEqual(['eth0', 'eth1', 'eth3'].map((i) => nicIndexOf('linux', i, undefined, true)), [{ nic: 1 }, { nic: 2 }, { nic: 4 }]);
-    assert.deepEqual([0, 1, 2].map((n) => interfaceNameOf('linux', n, undefined, true)), ['mgmt', 'eth0', 'eth1']);
+  it("numbers a host device's linux interfaces from eth0 (management is kept off it)", () => {
+    assert.deepEqual(
+      ['eth0', 'eth1', 'eth3'].map((i) => nicIndexOf('linux', i, undefined, true)),
+      [{ nic: 1 }, { nic: 2 }, { nic: 4 }],
+    );
+    assert.deepEqual(
+      [0, 1, 2].map((n) => interfaceNameOf('linux', n, undefined, true)),
+      ['mgmt', 'eth0', 'eth1'],
+    );
     const r = nicIndexOf('linux', 'Ethernet0', undefined, true);
     assert.ok('hint' in r && r.hint === 'use eth0, eth1, …');
   });

@@ -16,17 +16,31 @@ describe('inventory outputs (golden)', () => {
   for (const dir of ['newtron-specs/2node-vs', 'specs/sparse']) {
     const plan = () => planFor(join(fixtures, dir));
     const stem = dir.replace('/', '__');
-    it(`${dir}: Ansible inventory`, () => assertGolden(portable(ansibleInventory(plan())), golden(`${stem}.inventory.yml`)));
-    it(`${dir}: topology-data.json`, () => assertGolden(portable(topologyDataText(plan())), golden(`${stem}.topology-data.json`)));
+    it(`${dir}: Ansible inventory`, () =>
+      assertGolden(portable(ansibleInventory(plan())), golden(`${stem}.inventory.yml`)));
+    it(`${dir}: topology-data.json`, () =>
+      assertGolden(portable(topologyDataText(plan())), golden(`${stem}.topology-data.json`)));
   }
 });
 
 describe('Ansible inventory', () => {
   it('groups nodes by platform with ansible_host, ansible_port and ansible_user, and no passwords', () => {
     const plan = planFor(join(fixtures, 'newtron-specs/2node-vs'));
-    const inv = parse(ansibleInventory(plan)) as { all: { vars: Record<string, string>; children: Record<string, { hosts: Record<string, Record<string, unknown>> }> } };
+    const inv = parse(ansibleInventory(plan)) as {
+      all: {
+        vars: Record<string, string>;
+        children: Record<string, { hosts: Record<string, Record<string, unknown>> }>;
+      };
+    };
     assert.deepEqual(Object.keys(inv.all.children), ['alpine_host', 'sonic_vs']);
-    assert.deepEqual(Object.keys(inv.all.children.alpine_host!.hosts), ['host1', 'host2', 'host3', 'host4', 'host5', 'host6']);
+    assert.deepEqual(Object.keys(inv.all.children.alpine_host!.hosts), [
+      'host1',
+      'host2',
+      'host3',
+      'host4',
+      'host5',
+      'host6',
+    ]);
     const host1 = plan.nodes.find((n) => n.name === 'host1')!;
     assert.deepEqual(inv.all.children.alpine_host!.hosts.host1, {
       ansible_host: '127.0.0.1',
@@ -41,7 +55,12 @@ describe('Ansible inventory', () => {
   });
 
   it('makes group names Ansible accepts', () => {
-    assert.deepEqual(['sonic-vs', 'alpine.host', '9k', 'ok_1'].map(ansibleGroup), ['sonic_vs', 'alpine_host', '_9k', 'ok_1']);
+    assert.deepEqual(['sonic-vs', 'alpine.host', '9k', 'ok_1'].map(ansibleGroup), [
+      'sonic_vs',
+      'alpine_host',
+      '_9k',
+      'ok_1',
+    ]);
   });
 
   it('puts nodes without a platform under all.hosts', () => {
@@ -53,7 +72,7 @@ describe('Ansible inventory', () => {
 });
 
 describe('topology-data.json', () => {
-  it('has containerlab\'s shape: nodes by name with mgmt address and SSH port binding, links with a/z endpoints and MACs', () => {
+  it("has containerlab's shape: nodes by name with mgmt address and SSH port binding, links with a/z endpoints and MACs", () => {
     const plan = planFor(join(fixtures, 'newtron-specs/2node-vs'));
     const t = topologyData(plan) as any;
     assert.equal(t.name, '2node-vs');
@@ -62,11 +81,18 @@ describe('topology-data.json', () => {
     assert.equal(t.nodes.host1['mgmt-ipv4-address'], '127.0.0.1');
     assert.equal(t.nodes.host1['mgmt-intf'], 'mgmt0');
     assert.equal(t.nodes.switch1['mgmt-intf'], 'eth0');
-    assert.deepEqual(t.nodes.host1['port-bindings'], [{ 'host-ip': '127.0.0.1', 'host-port': host1.sshPort, port: 22, protocol: 'tcp' }]);
+    assert.deepEqual(t.nodes.host1['port-bindings'], [
+      { 'host-ip': '127.0.0.1', 'host-port': host1.sshPort, port: 22, protocol: 'tcp' },
+    ]);
     assert.equal(t.nodes.host1.labels.containerlab, '2node-vs');
     assert.equal(t.links.length, 9);
     assert.deepEqual(t.links[1], {
-      a: { node: 'switch1', interface: 'Ethernet4', mac: plan.nodes.find((n) => n.name === 'switch1')!.nics[5]!.mac, peer: 'z' },
+      a: {
+        node: 'switch1',
+        interface: 'Ethernet4',
+        mac: plan.nodes.find((n) => n.name === 'switch1')!.nics[5]!.mac,
+        peer: 'z',
+      },
       z: { node: 'host1', interface: 'eth0', mac: host1.nics[1]!.mac, peer: 'a' },
     });
   });

@@ -34,7 +34,8 @@ function spec(change: (s: SpecFiles & { topology: { vmlab: Record<string, unknow
   change(s);
   return s;
 }
-const platform = (s: SpecFiles, name: string) => (s.platforms as { platforms: Record<string, Record<string, unknown>> }).platforms[name]!;
+const platform = (s: SpecFiles, name: string) =>
+  (s.platforms as { platforms: Record<string, Record<string, unknown>> }).platforms[name]!;
 
 describe('management network', () => {
   it('is isolated by default: restrict=on with the SSH forward, and no warning', () => {
@@ -62,19 +63,32 @@ describe('management network', () => {
       s.profiles!.r3 = { platform: 'host', ssh_user: 'root', vm_mgmt_egress: false };
     });
     const p2 = plan(s2, { passt: '/usr/bin/passt' });
-    assert.deepEqual(['r1', 'r2', 'r3'].map((n) => netOf(p2, n).mode), ['isolated', 'isolated', 'isolated']);
+    assert.deepEqual(
+      ['r1', 'r2', 'r3'].map((n) => netOf(p2, n).mode),
+      ['isolated', 'isolated', 'isolated'],
+    );
     platform(s2, 'vs').vm_mgmt_egress = true;
-    assert.deepEqual(['r1', 'r2', 'r3'].map((n) => netOf(plan(s2, { passt: '/usr/bin/passt' }), n).mode), ['passt', 'passt', 'isolated']);
+    assert.deepEqual(
+      ['r1', 'r2', 'r3'].map((n) => netOf(plan(s2, { passt: '/usr/bin/passt' }), n).mode),
+      ['passt', 'passt', 'isolated'],
+    );
   });
 
   it('with egress and passt: a stream netdev to passt, which never maps the gateway to host loopback', () => {
-    const p = plan(spec((s) => (s.topology.vmlab.mgmt_egress = true)), { passt: '/usr/bin/passt' });
+    const p = plan(
+      spec((s) => (s.topology.vmlab.mgmt_egress = true)),
+      { passt: '/usr/bin/passt' },
+    );
     const net = netOf(p, 'r1');
     assert.equal(net.mode, 'passt');
     if (net.mode !== 'passt') return;
     const r1 = p.nodes.find((n) => n.name === 'r1')!;
     assert.equal(net.socket, '/home/user/.vmlab/labs/sparse/qemu/r1.net');
-    assert.equal(Buffer.byteLength(net.socket), Buffer.byteLength(r1.files.qmp), 'as long as the QMP path, which the planner checks');
+    assert.equal(
+      Buffer.byteLength(net.socket),
+      Buffer.byteLength(r1.files.qmp),
+      'as long as the QMP path, which the planner checks',
+    );
     assert.equal(net.argv[0], '/usr/bin/passt');
     for (const a of ['--no-map-gw', '--one-off', '--ipv4-only']) assert.ok(net.argv.includes(a), a);
     const arg = (flag: string) => net.argv[net.argv.indexOf(flag) + 1];
@@ -96,7 +110,10 @@ describe('management network', () => {
     assert.equal(netOf(p, 'r3').mode, 'nat');
     assert.match(argvOf(p, 'r3'), /-netdev user,id=mgmt,hostfwd=tcp:127\.0\.0\.1:\d+-:22/);
     assert.equal(p.warnings.length, 1);
-    assertIncludes(p.warnings[0]!, 'r3: management egress (platforms.json platforms.host.vm_mgmt_egress) without passt');
+    assertIncludes(
+      p.warnings[0]!,
+      'r3: management egress (platforms.json platforms.host.vm_mgmt_egress) without passt',
+    );
     assertIncludes(p.warnings[0]!, "reaches the host's loopback");
     assertIncludes(p.warnings[0]!, 'apt-get install passt');
   });

@@ -31,19 +31,28 @@ describe('qemu-img wrappers', () => {
     await createSnapshot(overlay, 'one');
     await createSnapshot(overlay, 'two');
     const info = await overlayInfo(overlay);
-    assert.deepEqual(info.snapshots.map((s) => s.name), ['one', 'two']);
+    assert.deepEqual(
+      info.snapshots.map((s) => s.name),
+      ['one', 'two'],
+    );
     assert.equal(info.snapshots[0]!['vm-state-size'], 0);
     assert.ok(info.bytes > 0);
     await applySnapshot(overlay, 'one');
     await deleteSnapshot(overlay, 'one');
-    assert.deepEqual((await overlayInfo(overlay)).snapshots.map((s) => s.name), ['two']);
+    assert.deepEqual(
+      (await overlayInfo(overlay)).snapshots.map((s) => s.name),
+      ['two'],
+    );
   });
 
   it('keeps only the one snapshot a travelling copy must hold', async () => {
     await createSnapshot(overlay, 'a');
     await createSnapshot(overlay, 'b');
     await keepOnlySnapshot(overlay, 'b');
-    assert.deepEqual((await overlayInfo(overlay)).snapshots.map((s) => s.name), ['b']);
+    assert.deepEqual(
+      (await overlayInfo(overlay)).snapshots.map((s) => s.name),
+      ['b'],
+    );
   });
 
   it('re-points the backing file without touching the data', async () => {

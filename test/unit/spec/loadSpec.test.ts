@@ -27,15 +27,26 @@ describe('loadSpec', () => {
 
   it('rejects interface links that do not name each other', () => {
     const dir = writeSpecDir({
-      topology: { devices: { a: { interfaces: { eth1: { link: 'b:eth1' } } }, b: { interfaces: { eth1: { link: 'a:eth2' } } } } },
+      topology: {
+        devices: { a: { interfaces: { eth1: { link: 'b:eth1' } } }, b: { interfaces: { eth1: { link: 'a:eth2' } } } },
+      },
     });
-    assertIncludes(planError(dir), 'topology.json: devices.b.interfaces.eth1.link: says b:eth1 links to a:eth2, but a:eth1 links to b:eth1');
+    assertIncludes(
+      planError(dir),
+      'topology.json: devices.b.interfaces.eth1.link: says b:eth1 links to a:eth2, but a:eth1 links to b:eth1',
+    );
   });
 
   it('reads the newtlab section and secrets, and ignores fields it does not use', () => {
     const dir = writeSpecDir({
-      topology: { devices: { s1: { steps: [{ url: '/x' }], ports: {} } }, newtlab: { ssh_port_base: 13000, servers: ['x'] } },
-      platforms: { version: '1.0', platforms: { p: { vm_image: 'img.qcow2', hwsku: 'Force10-S6000', dataplane: 'vpp' } } },
+      topology: {
+        devices: { s1: { steps: [{ url: '/x' }], ports: {} } },
+        newtlab: { ssh_port_base: 13000, servers: ['x'] },
+      },
+      platforms: {
+        version: '1.0',
+        platforms: { p: { vm_image: 'img.qcow2', hwsku: 'Force10-S6000', dataplane: 'vpp' } },
+      },
       profiles: { s1: { platform: 'p', ssh_pass: '${secret:s1_pass}', evpn: { peers: [] } } },
       raw: { 'secrets.json': '{"s1_pass": "hunter2"}', 'network.json': '{"anything": true}' },
     });

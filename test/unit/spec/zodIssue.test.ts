@@ -44,7 +44,9 @@ describe('zod issues say what was given', () => {
   it('values of password fields are never echoed', () => {
     const all = [
       ...messages(profileSchema, { ssh_pass: 987654 }),
-      ...messages(z.object({ vm_credentials: z.object({ pass: z.enum(['a', 'b']) }) }), { vm_credentials: { pass: 'hunter2' } }),
+      ...messages(z.object({ vm_credentials: z.object({ pass: z.enum(['a', 'b']) }) }), {
+        vm_credentials: { pass: 'hunter2' },
+      }),
     ].join('\n');
     assert.doesNotMatch(all, /987654|hunter2/);
     assert.match(all, /ssh_pass: expected string, got number \(value hidden\)/);
@@ -53,6 +55,9 @@ describe('zod issues say what was given', () => {
 
   it('without reportInput, messages still read well', () => {
     const r = profileSchema.safeParse({ vm_interface_map: 'zigzag' });
-    assert.deepEqual(zodIssueMessages(r.error!.issues).map((i) => i.message), ['expected one of sequential, stride-4, linux, custom']);
+    assert.deepEqual(
+      zodIssueMessages(r.error!.issues).map((i) => i.message),
+      ['expected one of sequential, stride-4, linux, custom'],
+    );
   });
 });

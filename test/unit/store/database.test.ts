@@ -35,7 +35,13 @@ describe('store', () => {
 
   it('adds, finds by name or id, updates and removes images', () => {
     const images = new ImageStore(openStore(tempDb()));
-    const a = images.add({ name: 'debian-12', source_type: 'catalog', source: 'debian-12', os_distro: 'debian', cloud_init: 1 });
+    const a = images.add({
+      name: 'debian-12',
+      source_type: 'catalog',
+      source: 'debian-12',
+      os_distro: 'debian',
+      cloud_init: 1,
+    });
     assert.equal(a.status, 'pending');
     assert.equal(images.find('debian-12')!.id, a.id);
     assert.equal(images.find(a.id)!.name, 'debian-12');
@@ -72,7 +78,9 @@ describe('store', () => {
     const db = openStore(tempDb());
     const images = new ImageStore(db);
     const jobs = new JobStore(db);
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     const owned = (name: string, status: 'downloading' | 'converting', pid: number) => {
       const img = images.add({ name, source_type: 'url', source: `http://x/${name}`, status });
       const job = jobs.create('download', img.id);
@@ -95,7 +103,10 @@ describe('store', () => {
     assert.equal(jobs.get(live.job.id)!.status, 'running');
     for (const n of ['a', 'b', 'd']) {
       assert.equal(images.find(n)!.status, 'failed', n);
-      assert.match(images.find(n)!.error!, /^interrupted while (downloading|converting|verifying): .*run the same command again to resume$/);
+      assert.match(
+        images.find(n)!.error!,
+        /^interrupted while (downloading|converting|verifying): .*run the same command again to resume$/,
+      );
     }
     assert.equal(images.find('c')!.status, 'downloading');
     assert.equal(images.get(ready.id)!.status, 'ready');
