@@ -15,13 +15,21 @@ while (queue.length) {
   if (first.has(f)) continue;
   first.add(f);
   // Static imports of an entry chunk load with it; dynamic import("…") ones do not.
-  if (f.endsWith('.js')) for (const m of readFileSync(join(root, f), 'utf8').matchAll(/(?:^|[;}\s])import\s*(?:[\w{},*\s]+from\s*)?["']\.\/([^"']+)["']/g)) queue.push(`assets/${m[1]}`);
+  if (f.endsWith('.js'))
+    for (const m of readFileSync(join(root, f), 'utf8').matchAll(
+      /(?:^|[;}\s])import\s*(?:[\w{},*\s]+from\s*)?["']\.\/([^"']+)["']/g,
+    ))
+      queue.push(`assets/${m[1]}`);
 }
 const kib = (n) => (n / 1024).toFixed(1);
 const firstBytes = [...first].reduce((s, f) => s + gz(f), 0);
-const lazy = readdirSync(join(root, 'assets')).map((f) => `assets/${f}`).filter((f) => !first.has(f));
+const lazy = readdirSync(join(root, 'assets'))
+  .map((f) => `assets/${f}`)
+  .filter((f) => !first.has(f));
 const lazyBytes = lazy.reduce((s, f) => s + gz(f), 0);
-console.log(`web app: first load ${kib(firstBytes)} KiB gzip (${[...first].length} files; goal < 400), lazy chunks ${kib(lazyBytes)} KiB gzip (${lazy.length} files)`);
+console.log(
+  `web app: first load ${kib(firstBytes)} KiB gzip (${[...first].length} files; goal < 400), lazy chunks ${kib(lazyBytes)} KiB gzip (${lazy.length} files)`,
+);
 if (firstBytes > 400 * 1024) {
   console.error('web app: the first load is over 400 KiB gzip: lazy-load the heavy views');
   process.exit(1);

@@ -10,26 +10,39 @@ import { ImageRecord, Name, SnapshotRecord, errors } from '../schemas.js';
 const LabParams = z.object({ lab: Name.describe('lab name') });
 const SnapParams = LabParams.extend({ name: Name.describe('snapshot name') });
 
-/** Whole-lab snapshots: the CLI's `vmlab snapshot` and `vmlab restore`. Each answers when the work is done (seconds). */
-const snapshots: FastifyPluginAsyncZod = async (app) => {
+type App = Parameters<FastifyPluginAsyncZod>[0];
+
+const TAKE_SUMMARY =
+  'Save the whole lab at one consistent point (every VM paused, saved, resumed); with export, also write it ' +
+  'into one file (an existing snapshot of that name is exported as it is unless force)';
+const EXPORT_DESCRIPTION =
+  'also write it into one file on the server (a bare name: into the store, for a warm deploy by that name); ' +
+  'a path must be inside VMLAB_HOME or an --allow-path root (403 otherwise)';
+const CHECKPOINT_SUMMARY =
+  "Save a running node's booted state as a library image; nodes whose vm_image names it start from it warm, " +
+  'each given its own identity';
+
+const op = (log: FastifyBaseLogger): { reporter: Reporter } => ({
+  reporter: { info: (m) => log.info(m), warn: (m) => log.warn(m), verbose: (m) => log.debug(m) },
+});
+
+/** A store name as it is (the store is vmlab's own); a path: confined to the roots, not over a file unless asked. */
+function exportTarget(app: App, value: string, overwrite: boolean): string {
+  if (isStoreName(value)) return value;
+  const real = app.paths.check('export', value);
+  if (existsSync(real) && !overwrite) {
+    throw new VmlabError('file_exists', `export: ${value} already exists`, {
+      kind: 'conflict',
+      hint: 'name a new file, or send "overwrite": true to replace it',
+    });
+  }
+  return real;
+}
+
+/** List and take (and export). */
+function takeRoutes(app: App): void {
   const labs = app.services.labs;
   const svc = app.services.snapshots;
-  /** A store name as it is (the store is vmlab's own); a path: confined to the roots, not over a file unless asked. */
-  const exportTarget = (value: string, overwrite: boolean): string => {
-    if (isStoreName(value)) return value;
-    const real = app.paths.check('export', value);
-    if (existsSync(real) && !overwrite) {
-      throw new VmlabError('file_exists', `export: ${value} already exists`, {
-        kind: 'conflict',
-        hint: 'name a new file, or send "overwrite": true to replace it',
-      });
-    }
-    return real;
-  };
-  const op = (log: FastifyBaseLogger): { reporter: Reporter } => ({
-    reporter: { info: (m) => log.info(m), warn: (m) => log.warn(m), verbose: (m) => log.debug(m) },
-  });
-
   app.get(
     '/labs/:lab/snapshots',
     {
@@ -50,21 +63,14 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'takeSnapshot',
         tags: ['snapshots'],
-        summary:
-          'Save the whole lab at one consistent point (every VM paused, saved, resumed); with export, also write it into one file (an existing snapshot of that name is exported as it is unless force)',
+        summary: TAKE_SUMMARY,
         params: LabParams,
         body: z
           .object({
             name: Name.describe('snapshot name'),
             force: z.boolean().optional().describe('replace a snapshot of the same name'),
             disk_only: z.boolean().optional().describe('disks only, no RAM state: every node must be stopped'),
-            export: z
-              .string()
-              .min(1)
-              .optional()
-              .describe(
-                'also write it into one file on the server (a bare name: into the store, for a warm deploy by that name); a path must be inside VMLAB_HOME or an --allow-path root (403 otherwise)',
-              ),
+            export: z.string().min(1).optional().describe(EXPORT_DESCRIPTION),
             overwrite: z
               .boolean()
               .optional()
@@ -81,7 +87,7 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const ref = labs.ref(req.params.lab);
       const b = req.body;
-      const target = b.export === undefined ? undefined : exportTarget(b.export, Boolean(b.overwrite));
+      const target = b.export === undefined ? undefined : exportTarget(app, b.export, Boolean(b.overwrite));
       const r = await svc.takeAndExport(
         ref,
         {
@@ -98,7 +104,12 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
         .send({ ...r.record, ...(r.exported ? { export: { file: r.exported.file, bytes: r.exported.bytes } } : {}) });
     },
   );
+}
 
+/** Use what was taken: restore a lab, checkpoint one node into the library, delete. */
+function useRoutes(app: App): void {
+  const labs = app.services.labs;
+  const svc = app.services.snapshots;
   app.post(
     '/labs/:lab/snapshots/:name/restore',
     {
@@ -139,8 +150,7 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'checkpointNode',
         tags: ['snapshots', 'images'],
-        summary:
-          "Save a running node's booted state as a library image; nodes whose vm_image names it start from it warm, each given its own identity",
+        summary: CHECKPOINT_SUMMARY,
         params: LabParams.extend({ node: Name.describe('node name') }),
         body: z.object({ name: Name.describe("the new image's name") }).strict(),
         response: { 201: ImageRecord, ...errors(404, 409, 422) },
@@ -167,5 +177,11 @@ const snapshots: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => svc.delete(labs.ref(req.params.lab), req.params.name, op(req.log)),
   );
+}
+
+/** Whole-lab snapshots: `vmlab snapshot` and `vmlab restore` over HTTP. Each answers when the work is done. */
+const snapshots: FastifyPluginAsyncZod = async (app) => {
+  takeRoutes(app);
+  useRoutes(app);
 };
 export default snapshots;

@@ -24,7 +24,10 @@ function makeClient(onUnauthorized: () => void): QueryClient {
     mutationCache: new MutationCache({ onError: on401 }),
     defaultOptions: {
       // A 4xx will not change by asking again; a dropped connection may.
-      queries: { retry: (n, e) => !(e instanceof ApiError && e.status >= 400 && e.status < 500) && n < 2, refetchOnWindowFocus: true },
+      queries: {
+        retry: (n, e) => !(e instanceof ApiError && e.status >= 400 && e.status < 500) && n < 2,
+        refetchOnWindowFocus: true,
+      },
     },
   });
 }
@@ -56,7 +59,11 @@ function Shell() {
   const route = matchRoute(path);
   // Asked first (a route that answers without the token): signed out shows the login help without a 401 in the console.
   const [hadToken] = useState(() => currentToken() !== null);
-  const session = useQuery({ queryKey: ['session'], queryFn: () => api<{ signed_in: boolean }>('/session'), staleTime: Infinity });
+  const session = useQuery({
+    queryKey: ['session'],
+    queryFn: () => api<{ signed_in: boolean }>('/session'),
+    staleTime: Infinity,
+  });
   if (session.data?.signed_in === false) {
     forgetToken();
     return <LoginHelp wrongToken={hadToken} />;

@@ -45,7 +45,12 @@ export default function LabPage({ name }: { name: string }) {
         <div>
           <nav className="node-list" aria-label="nodes">
             {l.nodes.map((n) => (
-              <button key={n.node} type="button" aria-pressed={n.node === node?.node} onClick={() => setSelected(n.node)}>
+              <button
+                key={n.node}
+                type="button"
+                aria-pressed={n.node === node?.node}
+                onClick={() => setSelected(n.node)}
+              >
                 <span className={`dot ${toneOf(n.status)}`} /> {n.node}
               </button>
             ))}

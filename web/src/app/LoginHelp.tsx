@@ -10,14 +10,18 @@ export function LoginHelp({ wrongToken = false }: { wrongToken?: boolean }) {
       </p>
       <ol>
         <li>
-          Find the line <code>login link: http://…/#token=…</code> that <code>vmlab serve</code> printed in its terminal, and open that link here.
+          Find the line <code>login link: http://…/#token=…</code> that <code>vmlab serve</code> printed in its
+          terminal, and open that link here.
         </li>
         <li>
-          Lost it? The token is in <code>~/.vmlab/api-token</code> (or <code>$VMLAB_HOME/api-token</code>) on the server: open <code>{location.origin}/#token=</code>
+          Lost it? The token is in <code>~/.vmlab/api-token</code> (or <code>$VMLAB_HOME/api-token</code>) on the
+          server: open <code>{location.origin}/#token=</code>
           <em>that token</em>.
         </li>
       </ol>
-      <p className="muted">The token stays in this tab (session storage) and is sent only to this server, as a header; no cookie is set.</p>
+      <p className="muted">
+        The token stays in this tab (session storage) and is sent only to this server, as a header; no cookie is set.
+      </p>
     </main>
   );
 }

@@ -5,13 +5,21 @@ export function ErrorBox({ error, onDismiss }: { error: unknown; onDismiss?: () 
   if (!error) return null;
   const message = error instanceof Error ? error.message : String(error);
   const hint = error instanceof ApiError ? error.hint : undefined;
+  // Each detail keyed by what it says (a repeated one by its repeat's number too).
+  const seen = new Map<string, number>();
+  const keyOf = (d: { path?: string; message: string }) => {
+    const base = `${d.path ?? ''}\n${d.message}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return `${base}\n${n}`;
+  };
   return (
     <div className="error" role="alert">
       <strong>{message}</strong>
       {error instanceof ApiError && error.details.length > 1 ? (
         <ul className="details">
-          {error.details.map((d, i) => (
-            <li key={i}>
+          {error.details.map((d) => (
+            <li key={keyOf(d)}>
               {d.path ? <code>{d.path}</code> : null} {d.message}
             </li>
           ))}

@@ -23,18 +23,40 @@ export const API = '/api/v1';
 function detailsOf(d: unknown): Array<{ path?: string; message: string }> {
   if (!Array.isArray(d)) return [];
   return d
-    .filter((x): x is { path?: unknown; file?: unknown; message: string } => Boolean(x) && typeof (x as { message?: unknown }).message === 'string')
-    .map((x) => ({ message: x.message, ...(typeof x.path === 'string' || typeof x.file === 'string' ? { path: [x.file, x.path].filter((v) => typeof v === 'string' && v).join(': ') } : {}) }));
+    .filter(
+      (x): x is { path?: unknown; file?: unknown; message: string } =>
+        Boolean(x) && typeof (x as { message?: unknown }).message === 'string',
+    )
+    .map((x) => ({
+      message: x.message,
+      ...(typeof x.path === 'string' || typeof x.file === 'string'
+        ? { path: [x.file, x.path].filter((v) => typeof v === 'string' && v).join(': ') }
+        : {}),
+    }));
 }
 
 export async function errorOf(res: Response): Promise<ApiError> {
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; hint?: string; details?: unknown } };
-    if (body.error?.message) return new ApiError(res.status, body.error.code ?? 'error', body.error.message, body.error.hint, detailsOf(body.error.details));
+    const body = (await res.json()) as {
+      error?: { code?: string; message?: string; hint?: string; details?: unknown };
+    };
+    if (body.error?.message)
+      return new ApiError(
+        res.status,
+        body.error.code ?? 'error',
+        body.error.message,
+        body.error.hint,
+        detailsOf(body.error.details),
+      );
   } catch {
     // not JSON: a proxy or a crash page
   }
-  return new ApiError(res.status, 'http_error', `the server answered ${res.status} ${res.statusText}`, 'is vmlab serve still running?');
+  return new ApiError(
+    res.status,
+    'http_error',
+    `the server answered ${res.status} ${res.statusText}`,
+    'is vmlab serve still running?',
+  );
 }
 
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
@@ -47,7 +69,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
   } catch {
-    throw new ApiError(0, 'unreachable', 'the vmlab server does not answer', 'is vmlab serve still running? Reload once it is.');
+    throw new ApiError(
+      0,
+      'unreachable',
+      'the vmlab server does not answer',
+      'is vmlab serve still running? Reload once it is.',
+    );
   }
   if (!res.ok) throw await errorOf(res);
   const text = await res.text();

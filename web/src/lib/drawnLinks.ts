@@ -13,13 +13,15 @@
 import { splitEndpoint } from './graphLayout.js';
 import { wire, type NodePair } from './wizardSpec.js';
 
-const valid = (count: number, l: NodePair) => l.a !== l.z && Number.isInteger(l.a) && Number.isInteger(l.z) && l.a >= 0 && l.z >= 0 && l.a < count && l.z < count;
+const valid = (count: number, l: NodePair) =>
+  l.a !== l.z && Number.isInteger(l.a) && Number.isInteger(l.z) && l.a >= 0 && l.z >= 0 && l.a < count && l.z < count;
 
 /** Why a link between nodes a and z (indices) cannot be drawn, or null when it can. */
 export function linkProblem(drawn: readonly NodePair[], names: readonly string[], a: number, z: number): string | null {
   if (a === z) return 'a link joins two different nodes';
   if (!valid(names.length, { a, z })) return 'pick two nodes of this lab';
-  if (drawn.some((l) => (l.a === a && l.z === z) || (l.a === z && l.z === a))) return `${names[a]} and ${names[z]} are already linked`;
+  if (drawn.some((l) => (l.a === a && l.z === z) || (l.a === z && l.z === a)))
+    return `${names[a]} and ${names[z]} are already linked`;
   return null;
 }
 
@@ -64,6 +66,14 @@ export function drawnLinks(names: readonly string[], drawn: readonly NodePair[])
   const spec = wire([...names], 'drawn', kept);
   return kept.map((l, i) => {
     const { a, z } = spec[i]!;
-    return { id: `${l.index}:${a}--${z}`, index: l.index, source: l.a, target: l.z, a, z, label: `${splitEndpoint(a)[1]} ↔ ${splitEndpoint(z)[1]}` };
+    return {
+      id: `${l.index}:${a}--${z}`,
+      index: l.index,
+      source: l.a,
+      target: l.z,
+      a,
+      z,
+      label: `${splitEndpoint(a)[1]} ↔ ${splitEndpoint(z)[1]}`,
+    };
   });
 }

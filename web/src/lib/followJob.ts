@@ -32,7 +32,9 @@ export function useFollowJob(jobId: string | undefined, invalidate: string[][] =
     const listen = (url: string) => {
       if (closed) return;
       source = new EventSource(url);
-      source.addEventListener('progress', (e) => on({ type: 'progress', data: JSON.parse((e as MessageEvent<string>).data) }));
+      source.addEventListener('progress', (e) =>
+        on({ type: 'progress', data: JSON.parse((e as MessageEvent<string>).data) }),
+      );
       source.addEventListener('log', (e) => on({ type: 'log', data: JSON.parse((e as MessageEvent<string>).data) }));
       source.addEventListener('end', (e) => {
         on({ type: 'end', data: JSON.parse((e as MessageEvent<string>).data) });

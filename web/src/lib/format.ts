@@ -44,7 +44,8 @@ export function percent(progress: number): number {
 /** "42 % · 21 MiB of 50 MiB · 5.0 MiB/s · 6 s left", leaving out what is unknown. */
 export function progressLine(t: Transfer): string {
   const parts = [`${percent(t.progress)} %`];
-  if (t.bytes !== null) parts.push(t.total ? `${formatBytes(t.bytes)} of ${formatBytes(t.total)}` : formatBytes(t.bytes));
+  if (t.bytes !== null)
+    parts.push(t.total ? `${formatBytes(t.bytes)} of ${formatBytes(t.total)}` : formatBytes(t.bytes));
   if (t.bytesPerSec !== null && t.bytesPerSec > 0) parts.push(`${formatBytes(t.bytesPerSec)}/s`);
   if (t.etaSec !== null && t.progress < 1) parts.push(`${formatDuration(t.etaSec)} left`);
   return parts.join(' · ');

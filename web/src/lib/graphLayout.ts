@@ -60,7 +60,13 @@ export function layoutLab(lab: LabLike): { nodes: GraphNode[]; edges: GraphEdge[
     const s = status.get(id) ?? 'unknown';
     if (count <= 2) return { id, x: i * SPACING * 1.5, y: 0, status: s, tone: toneOf(s) };
     const angle = -Math.PI / 2 + (2 * Math.PI * i) / count;
-    return { id, x: Math.round(radius * Math.cos(angle)), y: Math.round(radius * Math.sin(angle)), status: s, tone: toneOf(s) };
+    return {
+      id,
+      x: Math.round(radius * Math.cos(angle)),
+      y: Math.round(radius * Math.sin(angle)),
+      status: s,
+      tone: toneOf(s),
+    };
   });
   const known = new Set(names);
   const edges: GraphEdge[] = [];
@@ -68,7 +74,14 @@ export function layoutLab(lab: LabLike): { nodes: GraphNode[]; edges: GraphEdge[
     const [source, sourceIface] = splitEndpoint(l.a);
     const [target, targetIface] = splitEndpoint(l.z);
     if (!known.has(source) || !known.has(target)) continue;
-    edges.push({ id: `${l.a}--${l.z}`, source, target, sourceIface, targetIface, label: `${sourceIface} ↔ ${targetIface}` });
+    edges.push({
+      id: `${l.a}--${l.z}`,
+      source,
+      target,
+      sourceIface,
+      targetIface,
+      label: `${sourceIface} ↔ ${targetIface}`,
+    });
   }
   return { nodes, edges };
 }

@@ -24,8 +24,24 @@ export interface JobView extends Transfer {
 }
 
 export type JobAction =
-  | { type: 'snapshot'; job: { id: string; status: JobStatus; progress: number; detail: string; log: string; error: string | null } }
-  | { type: 'progress'; data: { status: JobStatus; progress: number; bytes: number | null; total: number | null; bytes_per_sec: number | null; eta_sec: number | null; step?: string | null; step_n?: number | null; step_of?: number | null } }
+  | {
+      type: 'snapshot';
+      job: { id: string; status: JobStatus; progress: number; detail: string; log: string; error: string | null };
+    }
+  | {
+      type: 'progress';
+      data: {
+        status: JobStatus;
+        progress: number;
+        bytes: number | null;
+        total: number | null;
+        bytes_per_sec: number | null;
+        eta_sec: number | null;
+        step?: string | null;
+        step_n?: number | null;
+        step_of?: number | null;
+      };
+    }
   | { type: 'log'; data: { line: string } }
   | { type: 'end'; data: { status: JobStatus; error: string | null } }
   | { type: 'lost' };
@@ -34,7 +50,20 @@ const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancel
 export const isOver = (s: JobStatus) => TERMINAL.has(s);
 
 export function initialJob(id: string): JobView {
-  return { id, status: 'queued', progress: 0, bytes: null, total: null, bytesPerSec: null, etaSec: null, log: [], error: null, step: '', over: false, lost: false };
+  return {
+    id,
+    status: 'queued',
+    progress: 0,
+    bytes: null,
+    total: null,
+    bytesPerSec: null,
+    etaSec: null,
+    log: [],
+    error: null,
+    step: '',
+    over: false,
+    lost: false,
+  };
 }
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -76,12 +105,30 @@ export function jobReducer(state: JobView, action: JobAction): JobView {
     case 'progress': {
       const d = action.data;
       // Progress never goes backwards within one job (a retry restarts bytes, not the bar).
-      return { ...state, status: d.status, progress: Math.max(state.progress, d.progress), bytes: d.bytes, total: d.total, bytesPerSec: d.bytes_per_sec, etaSec: d.eta_sec, step: d.step === undefined ? state.step : stepLabel(d.step, d.step_n, d.step_of), lost: false };
+      return {
+        ...state,
+        status: d.status,
+        progress: Math.max(state.progress, d.progress),
+        bytes: d.bytes,
+        total: d.total,
+        bytesPerSec: d.bytes_per_sec,
+        etaSec: d.eta_sec,
+        step: d.step === undefined ? state.step : stepLabel(d.step, d.step_n, d.step_of),
+        lost: false,
+      };
     }
     case 'log':
       return { ...state, log: [...state.log, action.data.line].slice(-500) };
     case 'end':
-      return { ...state, status: action.data.status, error: action.data.error, progress: action.data.status === 'succeeded' ? 1 : state.progress, etaSec: null, over: true, lost: false };
+      return {
+        ...state,
+        status: action.data.status,
+        error: action.data.error,
+        progress: action.data.status === 'succeeded' ? 1 : state.progress,
+        etaSec: null,
+        over: true,
+        lost: false,
+      };
     case 'lost':
       return { ...state, lost: true };
   }

@@ -3,7 +3,11 @@ import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/r
 import { api, enc } from './api.js';
 import type { Job } from './types.js';
 
-export const jobsQuery = queryOptions({ queryKey: ['jobs'], queryFn: () => api<Job[]>('/jobs?limit=200'), refetchInterval: 3000 });
+export const jobsQuery = queryOptions({
+  queryKey: ['jobs'],
+  queryFn: () => api<Job[]>('/jobs?limit=200'),
+  refetchInterval: 3000,
+});
 export const useJobs = () => useQuery(jobsQuery);
 
 export function useCancelJob() {

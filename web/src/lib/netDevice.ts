@@ -58,6 +58,11 @@ export function stepLabel(step: string | null | undefined, n?: number | null, of
 }
 
 /** The build job of a disk image still queued or running (so a reload follows it again). */
-export function activeBuild<J extends { kind: string; target: string | null; status: string }>(imageId: string, jobs: readonly J[] | undefined): J | undefined {
-  return jobs?.find((j) => j.kind === 'build' && j.target === imageId && (j.status === 'queued' || j.status === 'running'));
+export function activeBuild<J extends { kind: string; target: string | null; status: string }>(
+  imageId: string,
+  jobs: readonly J[] | undefined,
+): J | undefined {
+  return jobs?.find(
+    (j) => j.kind === 'build' && j.target === imageId && (j.status === 'queued' || j.status === 'running'),
+  );
 }

@@ -6,7 +6,9 @@ import { useSyncExternalStore } from 'react';
  */
 
 const listeners = new Set<() => void>();
-const notify = () => listeners.forEach((l) => l());
+const notify = () => {
+  for (const l of listeners) l();
+};
 window.addEventListener('popstate', notify);
 
 export function navigate(to: string): void {

@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import type { CatalogEntry as CatalogEntrySchema, ImageDetail as ImageDetailSchema, ImageRecord, JobRecord, LabReport, NodeRow } from '../../../src/api/schemas.js';
+import type {
+  CatalogEntry as CatalogEntrySchema,
+  ImageDetail as ImageDetailSchema,
+  ImageRecord,
+  JobRecord,
+  LabReport,
+  NodeRow,
+} from '../../../src/api/schemas.js';
 
 /*
  * What the API answers, as the UI reads it: inferred from the server's own

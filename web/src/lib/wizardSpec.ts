@@ -46,7 +46,10 @@ export type WizardProblems = Record<string, string>;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
 /** Interfaces for node pairs, in order: eth1, eth2… per node, as each link takes the next one on both ends. */
-export function numberLinks(names: string[], pairs: ReadonlyArray<readonly [string, string]>): Array<{ a: string; z: string }> {
+export function numberLinks(
+  names: string[],
+  pairs: ReadonlyArray<readonly [string, string]>,
+): Array<{ a: string; z: string }> {
   const next = new Map<string, number>(names.map((n) => [n, 1]));
   const port = (n: string) => {
     const i = next.get(n) ?? 1;
@@ -60,12 +63,17 @@ export function numberLinks(names: string[], pairs: ReadonlyArray<readonly [stri
  * Links of a wiring: chain n1–n2–n3…, star from the first node to each other one,
  * or the drawn links (those whose two nodes still exist). eth1, eth2… per node in order.
  */
-export function wire(names: string[], wiring: Wiring, drawn: readonly NodePair[] = []): Array<{ a: string; z: string }> {
+export function wire(
+  names: string[],
+  wiring: Wiring,
+  drawn: readonly NodePair[] = [],
+): Array<{ a: string; z: string }> {
   const pairs: Array<[string, string]> = [];
   if (wiring === 'chain') for (let i = 1; i < names.length; i++) pairs.push([names[i - 1]!, names[i]!]);
   if (wiring === 'star') for (let i = 1; i < names.length; i++) pairs.push([names[0]!, names[i]!]);
   if (wiring === 'drawn') {
-    for (const l of drawn) if (l.a !== l.z && names[l.a] !== undefined && names[l.z] !== undefined) pairs.push([names[l.a]!, names[l.z]!]);
+    for (const l of drawn)
+      if (l.a !== l.z && names[l.a] !== undefined && names[l.z] !== undefined) pairs.push([names[l.a]!, names[l.z]!]);
   }
   return numberLinks(names, pairs);
 }
@@ -85,8 +93,19 @@ export function checkWizard(w: WizardInput): WizardProblems {
     if (!Number.isInteger(n.cpus) || n.cpus < 1 || n.cpus > 64) p[`nodes.${i}.cpus`] = '1 to 64';
   });
   if (w.portBase !== undefined && w.portBase !== null) {
-    const top = w.portBase + 3 * portStride(w.nodes.length, wire(w.nodes.map((n) => n.name), w.wiring, w.drawn).length);
-    if (!Number.isInteger(w.portBase) || w.portBase < 1024 || top > 65535) p.portBase = `a port from 1024 to ${65535 - (top - w.portBase)}, or blank`;
+    const top =
+      w.portBase +
+      3 *
+        portStride(
+          w.nodes.length,
+          wire(
+            w.nodes.map((n) => n.name),
+            w.wiring,
+            w.drawn,
+          ).length,
+        );
+    if (!Number.isInteger(w.portBase) || w.portBase < 1024 || top > 65535)
+      p.portBase = `a port from 1024 to ${65535 - (top - w.portBase)}, or blank`;
   }
   return p;
 }
@@ -102,10 +121,15 @@ export function catalogPulls(w: WizardInput): string[] {
   return [...new Set(w.nodes.filter((n) => n.image.startsWith(CATALOG)).map((n) => libraryName(n.image)))];
 }
 
-const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 /** Ports each block (links, consoles, SSH) needs: UDP links take two a link; rounded up to tens. */
-export const portStride = (nodes: number, links: number) => Math.max(10, Math.ceil(Math.max(nodes, 2 * links) / 10) * 10);
+export const portStride = (nodes: number, links: number) =>
+  Math.max(10, Math.ceil(Math.max(nodes, 2 * links) / 10) * 10);
 
 /** Links, consoles and SSH forwards in three blocks from one base, so they never overlap. */
 export function portBases(base: number, nodes: number, links: number) {
@@ -137,5 +161,9 @@ export function buildSpec(w: WizardInput): InlineSpec {
     ]),
   );
   const ports = w.portBase ? portBases(w.portBase, names.length, links.length) : {};
-  return { name: w.lab, topology: { devices: Object.fromEntries(names.map((n) => [n, {}])), links, vmlab: { name: w.lab, ...ports } }, profiles };
+  return {
+    name: w.lab,
+    topology: { devices: Object.fromEntries(names.map((n) => [n, {}])), links, vmlab: { name: w.lab, ...ports } },
+    profiles,
+  };
 }

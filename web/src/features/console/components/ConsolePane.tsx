@@ -26,7 +26,12 @@ export function ConsolePane({ lab, node, onClose }: { lab: string; node: string;
   const box = useRef<HTMLDivElement>(null);
   const [link, setLink] = useState<Link>('connecting');
   useEffect(() => {
-    const term = new Terminal({ convertEol: false, fontSize: 13, scrollback: 5000, fontFamily: 'ui-monospace, Menlo, Consolas, monospace' });
+    const term = new Terminal({
+      convertEol: false,
+      fontSize: 13,
+      scrollback: 5000,
+      fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
+    });
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(box.current!);
@@ -48,14 +53,19 @@ export function ConsolePane({ lab, node, onClose }: { lab: string; node: string;
       ws = new WebSocket(url);
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => setLink('open');
-      ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) => term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
+      ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) =>
+        term.write(typeof e.data === 'string' ? e.data : new Uint8Array(e.data));
       ws.onclose = closed;
     };
     const connect = () => {
       setLink('connecting');
       // A node known to be down is asked again later, not dialled: a refused handshake is an error in the browser console.
       api<Lab>(`/labs/${encodeURIComponent(lab)}`)
-        .then((l) => (DOWN.has(l.nodes.find((n) => n.node === node)?.status ?? '') ? Promise.reject(new Error('down')) : consoleUrl(lab, node)))
+        .then((l) =>
+          DOWN.has(l.nodes.find((n) => n.node === node)?.status ?? '')
+            ? Promise.reject(new Error('down'))
+            : consoleUrl(lab, node),
+        )
         .then(open, closed);
     };
     const typed = term.onData((d) => {
@@ -75,7 +85,9 @@ export function ConsolePane({ lab, node, onClose }: { lab: string; node: string;
     <div className="console" data-testid={`console-${node}`}>
       <div className="console-head">
         <strong>{node}</strong>
-        <span className={`badge ${link === 'open' ? 'ok' : link === 'closed' ? 'bad' : 'busy'}`}>{link === 'open' ? 'connected' : link}</span>
+        <span className={`badge ${link === 'open' ? 'ok' : link === 'closed' ? 'bad' : 'busy'}`}>
+          {link === 'open' ? 'connected' : link}
+        </span>
         <button type="button" onClick={onClose} aria-label={`close the console of ${node}`}>
           Close
         </button>

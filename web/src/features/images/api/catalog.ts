@@ -2,7 +2,11 @@ import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/r
 import { api, enc } from '../../../lib/api.js';
 import type { CatalogEntry } from '../../../lib/types.js';
 
-export const catalogQuery = queryOptions({ queryKey: ['catalog'], queryFn: () => api<CatalogEntry[]>('/catalog'), staleTime: 5 * 60_000 });
+export const catalogQuery = queryOptions({
+  queryKey: ['catalog'],
+  queryFn: () => api<CatalogEntry[]>('/catalog'),
+  staleTime: 5 * 60_000,
+});
 export const useCatalog = () => useQuery(catalogQuery);
 
 export function usePull() {

@@ -2,7 +2,11 @@ import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/r
 import { api, enc } from '../../../lib/api.js';
 import type { Image, ImageDetail } from '../../../lib/types.js';
 
-export const imagesQuery = queryOptions({ queryKey: ['images'], queryFn: () => api<Image[]>('/images'), refetchInterval: 5000 });
+export const imagesQuery = queryOptions({
+  queryKey: ['images'],
+  queryFn: () => api<Image[]>('/images'),
+  refetchInterval: 5000,
+});
 export const useImages = () => useQuery(imagesQuery);
 
 /** The labs an image is used by (only the detail route knows). */
@@ -20,9 +24,14 @@ function useInvalidating<A, R>(fn: (a: A) => Promise<R>) {
   });
 }
 
-export const useDeleteImage = () => useInvalidating((ref: string) => api<Image>(`/images/${enc(ref)}`, { method: 'DELETE' }));
-export const useVerifyImage = () => useInvalidating((ref: string) => api<{ sha256: string }>(`/images/${enc(ref)}/verify`, { method: 'POST' }));
+export const useDeleteImage = () =>
+  useInvalidating((ref: string) => api<Image>(`/images/${enc(ref)}`, { method: 'DELETE' }));
+export const useVerifyImage = () =>
+  useInvalidating((ref: string) => api<{ sha256: string }>(`/images/${enc(ref)}/verify`, { method: 'POST' }));
 export const useImportImage = () =>
-  useInvalidating((b: { url: string; name?: string; checksum?: string }) => api<{ job_id: string }>('/images/import', { method: 'POST', body: b }));
+  useInvalidating((b: { url: string; name?: string; checksum?: string }) =>
+    api<{ job_id: string }>('/images/import', { method: 'POST', body: b }),
+  );
 /** Build the vrnetlab Docker image of a network-device disk: 202 with the build job, or the server's refusal. */
-export const useBuildDocker = () => useInvalidating((ref: string) => api<{ job_id: string }>(`/images/${enc(ref)}/build-docker`, { method: 'POST' }));
+export const useBuildDocker = () =>
+  useInvalidating((ref: string) => api<{ job_id: string }>(`/images/${enc(ref)}/build-docker`, { method: 'POST' }));

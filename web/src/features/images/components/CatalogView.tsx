@@ -11,7 +11,12 @@ import { ImageTabs } from './ImageTabs.js';
 
 /** The running download of an entry, found among the jobs by its URL: so a reload follows it again. */
 function activePull(entry: CatalogEntry, jobs: Job[] | undefined): Job | undefined {
-  return jobs?.find((j) => j.kind === 'download' && (j.status === 'queued' || j.status === 'running') && j.params.includes(JSON.stringify(entry.url).slice(1, -1)));
+  return jobs?.find(
+    (j) =>
+      j.kind === 'download' &&
+      (j.status === 'queued' || j.status === 'running') &&
+      j.params.includes(JSON.stringify(entry.url).slice(1, -1)),
+  );
 }
 
 export function matches(e: CatalogEntry, q: string): boolean {
@@ -27,7 +32,13 @@ export function CatalogView() {
     <section>
       <ImageTabs current="catalog" />
       <div className="toolbar">
-        <input type="search" placeholder="Search by name or distribution" aria-label="search the catalog" value={q} onChange={(e) => setQ(e.target.value)} autoFocus />
+        <input
+          type="search"
+          placeholder="Search by name or distribution"
+          aria-label="search the catalog"
+          value={q}
+          onChange={(e) => setQ(e.target.value)}
+        />
         <span className="muted">{catalog.data ? `${shown.length} of ${catalog.data.length}` : ''}</span>
       </div>
       <ErrorBox error={catalog.error} />
@@ -81,7 +92,13 @@ function CatalogCard({ entry }: { entry: CatalogEntry }) {
       {job ? <JobProgress job={job} {...(jobId ? { onCancel: () => cancel.mutate(jobId) } : {})} /> : null}
       <ErrorBox error={pull.error ?? cancel.error} />
       <div className="actions">
-        <button type="button" className="primary" disabled={busy || pull.isPending || Boolean(local)} onClick={() => pull.mutate(entry.id)} aria-label={`download ${entry.name}`}>
+        <button
+          type="button"
+          className="primary"
+          disabled={busy || pull.isPending || Boolean(local)}
+          onClick={() => pull.mutate(entry.id)}
+          aria-label={`download ${entry.name}`}
+        >
           {local ? 'Downloaded' : busy ? 'Downloading…' : 'Download'}
         </button>
       </div>

@@ -20,7 +20,15 @@ export function DistroMark({ distro }: { distro: string | null }) {
   return (
     <svg className="mark" viewBox="0 0 40 40" width="40" height="40" aria-hidden="true">
       <rect width="40" height="40" rx="9" fill={colour} />
-      <text x="20" y="26" textAnchor="middle" fontSize="16" fontWeight="700" fill="#fff" fontFamily="system-ui, sans-serif">
+      <text
+        x="20"
+        y="26"
+        textAnchor="middle"
+        fontSize="16"
+        fontWeight="700"
+        fill="#fff"
+        fontFamily="system-ui, sans-serif"
+      >
         {text}
       </text>
     </svg>

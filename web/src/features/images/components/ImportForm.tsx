@@ -16,14 +16,24 @@ export function ImportForm() {
   const job = useFollowJob(jobId, [['images']]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    imp.mutate({ url: url.trim(), ...(name.trim() ? { name: name.trim() } : {}), ...(checksum.trim() ? { checksum: checksum.trim() } : {}) });
+    imp.mutate({
+      url: url.trim(),
+      ...(name.trim() ? { name: name.trim() } : {}),
+      ...(checksum.trim() ? { checksum: checksum.trim() } : {}),
+    });
   };
   return (
     <form className="panel" onSubmit={submit}>
       <h3>Import from a URL</h3>
       <label>
         URL
-        <input type="url" required placeholder="https://…/disk.qcow2" value={url} onChange={(e) => setUrl(e.target.value)} />
+        <input
+          type="url"
+          required
+          placeholder="https://…/disk.qcow2"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+        />
       </label>
       <div className="row">
         <label>

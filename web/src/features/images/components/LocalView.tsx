@@ -25,7 +25,11 @@ export function LocalView() {
         <ImportForm />
       </div>
       <ErrorBox error={images.error} />
-      {images.data && images.data.length === 0 ? <p className="muted">The library is empty: download from the catalog, upload a file or import one from a URL.</p> : null}
+      {images.data && images.data.length === 0 ? (
+        <p className="muted">
+          The library is empty: download from the catalog, upload a file or import one from a URL.
+        </p>
+      ) : null}
       <div className="table-wrap">
         <table>
           <thead>
@@ -81,7 +85,9 @@ function ImageRow({ img, all }: { img: Image; all: Image[] }) {
   const [verified, setVerified] = useState<string>();
   const docker = img.kind === 'docker';
   const dev = docker ? undefined : netDeviceOf(img.net_device);
-  const os = docker ? [img.device, img.version].filter(Boolean).join(' ') : [img.os_distro, img.os_version, img.os_arch].filter(Boolean).join(' ');
+  const os = docker
+    ? [img.device, img.version].filter(Boolean).join(' ')
+    : [img.os_distro, img.os_version, img.os_arch].filter(Boolean).join(' ');
   const usedBy = detail.data?.used_by ?? [];
   return (
     <>
@@ -105,12 +111,19 @@ function ImageRow({ img, all }: { img: Image; all: Image[] }) {
           )}
         </td>
         <td>
-          <span className={`badge ${img.status === 'ready' ? 'ok' : img.status === 'failed' ? 'bad' : 'busy'}`} title={img.error ?? undefined}>
+          <span
+            className={`badge ${img.status === 'ready' ? 'ok' : img.status === 'failed' ? 'bad' : 'busy'}`}
+            title={img.error ?? undefined}
+          >
             {img.status}
           </span>
         </td>
         <td>{docker ? 'docker' : (img.format ?? '—')}</td>
-        <td>{docker ? `— / ${formatBytes(img.actual_size)}` : `${formatBytes(img.virtual_size)} / ${formatBytes(img.actual_size)}`}</td>
+        <td>
+          {docker
+            ? `— / ${formatBytes(img.actual_size)}`
+            : `${formatBytes(img.virtual_size)} / ${formatBytes(img.actual_size)}`}
+        </td>
         <td>{os || '—'}</td>
         <td>{img.default_user ?? '—'}</td>
         <td>
@@ -120,11 +133,20 @@ function ImageRow({ img, all }: { img: Image; all: Image[] }) {
         <td>{usedBy.length ? usedBy.join(', ') : '—'}</td>
         <td className="row-actions">
           {docker ? null : (
-            <button type="button" disabled={verify.isPending || img.status !== 'ready'} onClick={() => verify.mutate(img.name, { onSuccess: (r) => setVerified(r.sha256) })}>
+            <button
+              type="button"
+              disabled={verify.isPending || img.status !== 'ready'}
+              onClick={() => verify.mutate(img.name, { onSuccess: (r) => setVerified(r.sha256) })}
+            >
               {verify.isPending ? 'Verifying…' : 'Verify'}
             </button>
           )}
-          <ConfirmButton label="Delete" question={`Delete ${img.name}?`} disabled={del.isPending} onConfirm={() => del.mutate(img.name)} />
+          <ConfirmButton
+            label="Delete"
+            question={`Delete ${img.name}?`}
+            disabled={del.isPending}
+            onConfirm={() => del.mutate(img.name)}
+          />
         </td>
       </tr>
       {del.error || verify.error ? (
@@ -170,7 +192,13 @@ function BuildRow({ img }: { img: Image }) {
       <td colSpan={9}>
         <div className="build-panel">
           {offer.kind === 'button' ? (
-            <button type="button" className="primary" disabled={busy || img.status !== 'ready'} onClick={() => build.mutate(img.name)} aria-label={`Build Docker image of ${img.name}`}>
+            <button
+              type="button"
+              className="primary"
+              disabled={busy || img.status !== 'ready'}
+              onClick={() => build.mutate(img.name)}
+              aria-label={`Build Docker image of ${img.name}`}
+            >
               {busy ? 'Building…' : 'Build Docker image'}
             </button>
           ) : offer.kind === 'reason' ? (
@@ -190,11 +218,16 @@ function BuildRow({ img }: { img: Image }) {
             </div>
           ) : null}
         </div>
-        <ErrorBox error={build.error ?? cancel.error} onDismiss={() => {
+        <ErrorBox
+          error={build.error ?? cancel.error}
+          onDismiss={() => {
             build.reset();
             cancel.reset();
-          }} />
-        {job && showLog ? <pre className="log">{job.log.length ? job.log.join('\n') : '(no log lines yet)'}</pre> : null}
+          }}
+        />
+        {job && showLog ? (
+          <pre className="log">{job.log.length ? job.log.join('\n') : '(no log lines yet)'}</pre>
+        ) : null}
       </td>
     </tr>
   );

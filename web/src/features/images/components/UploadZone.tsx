@@ -1,4 +1,4 @@
-import { useRef, useState, type DragEvent } from 'react';
+import { useId, useRef, useState, type DragEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { ErrorBox } from '../../../components/ErrorBox.js';
 import { JobProgress } from '../../../components/JobProgress.js';
@@ -7,7 +7,12 @@ import { useFollowJob } from '../../../lib/followJob.js';
 import { formatBytes } from '../../../lib/format.js';
 import { uploadImage } from '../api/upload.js';
 
-type State = { phase: 'idle' } | { phase: 'sending'; name: string; sent: number; total: number } | { phase: 'done'; name: string } | { phase: 'job'; name: string; jobId: string } | { phase: 'error'; error: unknown };
+type State =
+  | { phase: 'idle' }
+  | { phase: 'sending'; name: string; sent: number; total: number }
+  | { phase: 'done'; name: string }
+  | { phase: 'job'; name: string; jobId: string }
+  | { phase: 'error'; error: unknown };
 
 /** Drop a disk image here, or pick one: sent with its progress shown, then inspected by the server. */
 export function UploadZone() {
@@ -16,14 +21,21 @@ export function UploadZone() {
   const input = useRef<HTMLInputElement>(null);
   const abort = useRef<AbortController | undefined>(undefined);
   const qc = useQueryClient();
+  const heading = useId();
   const job = useFollowJob(state.phase === 'job' ? state.jobId : undefined, [['images']]);
 
   const send = (file: File) => {
     abort.current = new AbortController();
     setState({ phase: 'sending', name: file.name, sent: 0, total: file.size });
-    uploadImage(file, (sent, total) => setState({ phase: 'sending', name: file.name, sent, total }), abort.current.signal)
+    uploadImage(
+      file,
+      (sent, total) => setState({ phase: 'sending', name: file.name, sent, total }),
+      abort.current.signal,
+    )
       .then((r) => {
-        setState('image' in r ? { phase: 'done', name: r.image.name } : { phase: 'job', name: file.name, jobId: r.jobId });
+        setState(
+          'image' in r ? { phase: 'done', name: r.image.name } : { phase: 'job', name: file.name, jobId: r.jobId },
+        );
         void qc.invalidateQueries({ queryKey: ['images'] });
       })
       .catch((error: unknown) => setState({ phase: 'error', error }));
@@ -36,8 +48,9 @@ export function UploadZone() {
   };
 
   return (
-    <div
+    <section
       className={`dropzone${over ? ' over' : ''}`}
+      aria-labelledby={heading}
       onDragOver={(e) => {
         e.preventDefault();
         setOver(true);
@@ -45,7 +58,7 @@ export function UploadZone() {
       onDragLeave={() => setOver(false)}
       onDrop={drop}
     >
-      <h3>Upload</h3>
+      <h3 id={heading}>Upload</h3>
       <p className="muted">Drop a qcow2, raw, vmdk, vhd(x) or vdi file here, or</p>
       <button type="button" onClick={() => input.current?.click()} disabled={state.phase === 'sending'}>
         Choose a file…
@@ -64,7 +77,10 @@ export function UploadZone() {
       />
       {state.phase === 'sending' ? (
         <>
-          <ProgressBar progress={state.total ? state.sent / state.total : 0} label={`${state.name}: ${formatBytes(state.sent)} of ${formatBytes(state.total)}`} />
+          <ProgressBar
+            progress={state.total ? state.sent / state.total : 0}
+            label={`${state.name}: ${formatBytes(state.sent)} of ${formatBytes(state.total)}`}
+          />
           <button type="button" onClick={() => abort.current?.abort()}>
             Cancel
           </button>
@@ -73,6 +89,6 @@ export function UploadZone() {
       {state.phase === 'done' ? <p className="ok-text">Uploaded as “{state.name}”.</p> : null}
       {state.phase === 'job' && job ? <JobProgress job={job} /> : null}
       {state.phase === 'error' ? <ErrorBox error={state.error} onDismiss={() => setState({ phase: 'idle' })} /> : null}
-    </div>
+    </section>
   );
 }

@@ -16,7 +16,13 @@ function transferOf(j: Job) {
     // no detail
   }
   const n = (v: unknown) => (typeof v === 'number' ? v : null);
-  return { progress: j.status === 'succeeded' ? 1 : j.progress, bytes: n(d.bytes), total: n(d.total), bytesPerSec: n(d.bytesPerSec), etaSec: n(d.etaSec) };
+  return {
+    progress: j.status === 'succeeded' ? 1 : j.progress,
+    bytes: n(d.bytes),
+    total: n(d.total),
+    bytesPerSec: n(d.bytesPerSec),
+    etaSec: n(d.etaSec),
+  };
 }
 
 /** Every job, newest first (the server's and the CLI's): progress, state, log, cancel. */
@@ -31,7 +37,9 @@ export function JobsView() {
     <section>
       <h2>Jobs</h2>
       <ErrorBox error={jobs.error ?? cancel.error} />
-      {jobs.data && jobs.data.length === 0 ? <p className="muted">No jobs yet: downloads, imports and deploys show here.</p> : null}
+      {jobs.data && jobs.data.length === 0 ? (
+        <p className="muted">No jobs yet: downloads, imports and deploys show here.</p>
+      ) : null}
       <div className="table-wrap">
         <table>
           <thead>
@@ -46,7 +54,14 @@ export function JobsView() {
           </thead>
           <tbody>
             {(jobs.data ?? []).map((j) => (
-              <JobRow key={j.id} job={j} target={nameOf(j.target)} open={open === j.id} onToggle={() => setOpen(open === j.id ? undefined : j.id)} onCancel={() => cancel.mutate(j.id)} />
+              <JobRow
+                key={j.id}
+                job={j}
+                target={nameOf(j.target)}
+                open={open === j.id}
+                onToggle={() => setOpen(open === j.id ? undefined : j.id)}
+                onCancel={() => cancel.mutate(j.id)}
+              />
             ))}
           </tbody>
         </table>
@@ -55,9 +70,22 @@ export function JobsView() {
   );
 }
 
-function JobRow({ job, target, open, onToggle, onCancel }: { job: Job; target: string; open: boolean; onToggle: () => void; onCancel: () => void }) {
+function JobRow({
+  job,
+  target,
+  open,
+  onToggle,
+  onCancel,
+}: {
+  job: Job;
+  target: string;
+  open: boolean;
+  onToggle: () => void;
+  onCancel: () => void;
+}) {
   const t = transferOf(job);
-  const tone = job.status === 'succeeded' ? 'ok' : job.status === 'failed' || job.status === 'cancelled' ? 'bad' : 'busy';
+  const tone =
+    job.status === 'succeeded' ? 'ok' : job.status === 'failed' || job.status === 'cancelled' ? 'bad' : 'busy';
   return (
     <>
       <tr>

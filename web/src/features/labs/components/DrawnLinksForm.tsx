@@ -7,7 +7,15 @@ import type { NodePair } from '../../../lib/wizardSpec.js';
  * links as the spec will have them, each with Remove. Beside the graph
  * (which is loaded lazily), so it works before and without it.
  */
-export function DrawnLinksForm({ names, drawn, onChange }: { names: string[]; drawn: NodePair[]; onChange: (drawn: NodePair[]) => void }) {
+export function DrawnLinksForm({
+  names,
+  drawn,
+  onChange,
+}: {
+  names: string[];
+  drawn: NodePair[];
+  onChange: (drawn: NodePair[]) => void;
+}) {
   const [from, setFrom] = useState(0);
   const [to, setTo] = useState(1);
   const a = Math.min(from, names.length - 1);
@@ -18,8 +26,15 @@ export function DrawnLinksForm({ names, drawn, onChange }: { names: string[]; dr
   const node = (value: number, set: (i: number) => void, label: string) => (
     <label>
       {label}
-      <select value={value} onChange={(e) => (set(Number(e.target.value)), setShown(null))}>
+      <select
+        value={value}
+        onChange={(e) => {
+          set(Number(e.target.value));
+          setShown(null);
+        }}
+      >
         {names.map((n, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: an option stands for the node at this index (its value is the index, and so is the select's state); names may repeat or be blank
           <option key={i} value={i}>
             {n || `(node ${i + 1})`}
           </option>
@@ -29,7 +44,7 @@ export function DrawnLinksForm({ names, drawn, onChange }: { names: string[]; dr
   );
   return (
     <div className="drawn-form">
-      <div className="add-link" role="group" aria-label="add a link">
+      <fieldset className="add-link" aria-label="add a link">
         {node(a, setFrom, 'Link from')}
         {node(z, setTo, 'Link to')}
         <button
@@ -41,7 +56,7 @@ export function DrawnLinksForm({ names, drawn, onChange }: { names: string[]; dr
         >
           Add link
         </button>
-      </div>
+      </fieldset>
       {shown ? (
         <div className="field-error" role="status">
           {shown}
@@ -54,14 +69,20 @@ export function DrawnLinksForm({ names, drawn, onChange }: { names: string[]; dr
               <code>
                 {l.a} ↔ {l.z}
               </code>
-              <button type="button" onClick={() => onChange(removeLink(drawn, l.index))} aria-label={`remove link ${l.a} – ${l.z}`}>
+              <button
+                type="button"
+                onClick={() => onChange(removeLink(drawn, l.index))}
+                aria-label={`remove link ${l.a} – ${l.z}`}
+              >
                 Remove
               </button>
             </li>
           ))}
         </ul>
       ) : (
-        <p className="muted">No link yet: drag from one node to another on the graph, or pick two nodes and Add link.</p>
+        <p className="muted">
+          No link yet: drag from one node to another on the graph, or pick two nodes and Add link.
+        </p>
       )}
     </div>
   );

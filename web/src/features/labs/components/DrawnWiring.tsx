@@ -54,9 +54,18 @@ function WizEdge({ id, sourceX, sourceY, targetX, targetY, data, selected }: Edg
       <BaseEdge id={id} path={path} className={selected ? 'drawn-selected' : undefined} />
       {data ? (
         <EdgeLabelRenderer>
-          <div className={`edge-label nodrag nopan${selected ? ' selected' : ''}`} style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }} data-testid={`drawn-link-${data.a}--${data.z}`}>
+          <div
+            className={`edge-label nodrag nopan${selected ? ' selected' : ''}`}
+            style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}
+            data-testid={`drawn-link-${data.a}--${data.z}`}
+          >
             <span>{data.label}</span>
-            <button type="button" onClick={data.remove} aria-label={`remove link ${data.a} – ${data.z} on the graph`} title="Remove this link">
+            <button
+              type="button"
+              onClick={data.remove}
+              aria-label={`remove link ${data.a} – ${data.z} on the graph`}
+              title="Remove this link"
+            >
               ×
             </button>
           </div>
@@ -69,21 +78,43 @@ function WizEdge({ id, sourceX, sourceY, targetX, targetY, data, selected }: Edg
 const nodeTypes = { wiz: WizNodeBox };
 const edgeTypes = { wiz: WizEdge };
 
-export default function DrawnWiring({ names, drawn, onChange }: { names: string[]; drawn: NodePair[]; onChange: (drawn: NodePair[]) => void }) {
+export default function DrawnWiring({
+  names,
+  drawn,
+  onChange,
+}: {
+  names: string[];
+  drawn: NodePair[];
+  onChange: (drawn: NodePair[]) => void;
+}) {
   const links = useMemo(() => drawnLinks(names, drawn), [names, drawn]);
   // Where the user moved nodes (by index); the layout again when nodes are added or removed.
-  const [moved, setMoved] = useState<{ count: number; at: Record<string, { x: number; y: number }> }>({ count: names.length, at: {} });
+  const [moved, setMoved] = useState<{ count: number; at: Record<string, { x: number; y: number }> }>({
+    count: names.length,
+    at: {},
+  });
   const at = moved.count === names.length ? moved.at : {};
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const count = names.length;
   const layout = useMemo(
     // layoutLab places by sorted id: zero-padded indices keep the wizard's order.
-    () => layoutLab({ nodes: names.map((_, i) => ({ node: String(i).padStart(3, '0'), status: 'new' })), links: [] }).nodes,
-    [names.length],
+    () =>
+      layoutLab({
+        nodes: Array.from({ length: count }, (_, i) => ({ node: String(i).padStart(3, '0'), status: 'new' })),
+        links: [],
+      }).nodes,
+    [count],
   );
   const degree = (i: number) => links.filter((l) => l.source === i || l.target === i).length;
   const nodes: Node<WizNodeData>[] = names.map((name, i) => {
     const p = layout.find((n) => Number(n.id) === i) ?? { x: 0, y: 0 };
-    return { id: nodeId(i), type: 'wiz', position: at[nodeId(i)] ?? { x: p.x, y: p.y }, data: { name, links: degree(i) }, deletable: false };
+    return {
+      id: nodeId(i),
+      type: 'wiz',
+      position: at[nodeId(i)] ?? { x: p.x, y: p.y },
+      data: { name, links: degree(i) },
+      deletable: false,
+    };
   });
   const edges: Edge<WizEdgeData>[] = links.map((l) => ({
     id: l.id,
@@ -98,7 +129,12 @@ export default function DrawnWiring({ names, drawn, onChange }: { names: string[
   const onNodesChange = (changes: NodeChange<Node<WizNodeData>>[]) => {
     const next = { ...at };
     let any = false;
-    for (const c of changes) if (c.type === 'position' && c.position) (next[c.id] = c.position), (any = true);
+    for (const c of changes) {
+      if (c.type === 'position' && c.position) {
+        next[c.id] = c.position;
+        any = true;
+      }
+    }
     if (any) setMoved({ count: names.length, at: next });
   };
   const onEdgesChange = (changes: EdgeChange<Edge<WizEdgeData>>[]) => {
@@ -111,10 +147,11 @@ export default function DrawnWiring({ names, drawn, onChange }: { names: string[
     onChange(drawn.filter((_, i) => !indices.has(i)));
   };
   const onConnect = (c: Connection) => onChange(addLink(drawn, names, indexOf(c.source), indexOf(c.target)));
-  const isValidConnection = (c: Connection | Edge) => linkProblem(drawn, names, indexOf(c.source), indexOf(c.target)) === null;
+  const isValidConnection = (c: Connection | Edge) =>
+    linkProblem(drawn, names, indexOf(c.source), indexOf(c.target)) === null;
 
   return (
-    <div className="graph wizard-graph" aria-label="the lab's nodes: drag from one node to another to link them">
+    <section className="graph wizard-graph" aria-label="the lab's nodes: drag from one node to another to link them">
       <ReactFlow
         nodes={nodes}
         edges={edges}
@@ -135,6 +172,6 @@ export default function DrawnWiring({ names, drawn, onChange }: { names: string[
         <Background />
         <Controls showInteractive={false} />
       </ReactFlow>
-    </div>
+    </section>
   );
 }

@@ -37,7 +37,12 @@ export function LabsView() {
           </thead>
           <tbody>
             {(labs.data ?? []).map((l) => (
-              <LabRow key={l.name} lab={l} busy={destroy.isPending && destroy.variables === l.name} onDestroy={() => destroy.mutate(l.name)} />
+              <LabRow
+                key={l.name}
+                lab={l}
+                busy={destroy.isPending && destroy.variables === l.name}
+                onDestroy={() => destroy.mutate(l.name)}
+              />
             ))}
           </tbody>
         </table>
@@ -63,7 +68,17 @@ function LabRow({ lab, busy, onDestroy }: { lab: Lab; busy: boolean; onDestroy: 
       </td>
       <td>{lab.links.length}</td>
       <td>{lab.created ? new Date(lab.created).toLocaleString() : '—'}</td>
-      <td className="row-actions">{busy ? <span className="muted">destroying…</span> : <ConfirmButton label="Destroy" question={`Destroy lab ${lab.name}? Its VMs stop and their disks are removed.`} onConfirm={onDestroy} />}</td>
+      <td className="row-actions">
+        {busy ? (
+          <span className="muted">destroying…</span>
+        ) : (
+          <ConfirmButton
+            label="Destroy"
+            question={`Destroy lab ${lab.name}? Its VMs stop and their disks are removed.`}
+            onConfirm={onDestroy}
+          />
+        )}
+      </td>
     </tr>
   );
 }
@@ -87,7 +102,9 @@ function DeployFromDir() {
       </button>
       <ErrorBox error={deploy.error} />
       {job ? <JobProgress job={job} /> : null}
-      {job?.status === 'succeeded' && deploy.data ? <Link href={`/labs/${encodeURIComponent(deploy.data.lab)}`}>Open {deploy.data.lab}</Link> : null}
+      {job?.status === 'succeeded' && deploy.data ? (
+        <Link href={`/labs/${encodeURIComponent(deploy.data.lab)}`}>Open {deploy.data.lab}</Link>
+      ) : null}
     </form>
   );
 }

@@ -1,10 +1,19 @@
-import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useEffectEvent, useRef, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../../../components/ErrorBox.js';
 import { JobProgress } from '../../../components/JobProgress.js';
 import { Link } from '../../../components/Link.js';
 import { useFollowJob } from '../../../lib/followJob.js';
 import { dropNode } from '../../../lib/drawnLinks.js';
-import { buildSpec, catalogChoice, catalogPulls, checkWizard, libraryName, type WizardInput, type WizardNode, type Wiring } from '../../../lib/wizardSpec.js';
+import {
+  buildSpec,
+  catalogChoice,
+  catalogPulls,
+  checkWizard,
+  libraryName,
+  type WizardInput,
+  type WizardNode,
+  type Wiring,
+} from '../../../lib/wizardSpec.js';
 import { useCatalogEntries, useDeploy, usePullMany, useReadyImages } from '../api/labs.js';
 import { DrawnLinksForm } from './DrawnLinksForm.js';
 import { PullsFirst } from './PullsFirst.js';
@@ -23,8 +32,16 @@ export function NewLabWizard() {
   // Catalog pulls still running before the deploy, and any that did not succeed.
   const [waiting, setWaiting] = useState<Set<string>>(new Set());
   const [failedPulls, setFailedPulls] = useState<string[]>([]);
-  const [w, setW] = useState<WizardInput>({ lab: 'lab1', nodes: [newNode(1)], wiring: 'chain', cloudInit: { importSshKeys: false, packages: '', runcmd: '' } });
+  const [w, setW] = useState<WizardInput>({
+    lab: 'lab1',
+    nodes: [newNode(1)],
+    wiring: 'chain',
+    cloudInit: { importSshKeys: false, packages: '', runcmd: '' },
+  });
   const [tried, setTried] = useState(false);
+  // A stable key per node row (w.nodes[i] has keys[i]): rows keep their identity when one above is removed.
+  const [keys, setKeys] = useState<number[]>([1]);
+  const nextKey = useRef(2);
   const job = useFollowJob(deploy.data?.job_id, [['labs']]);
   const fromCatalog = (catalog.data ?? []).filter((c) => !images.data?.some((i) => i.name === c.id));
   const firstImage = images.data?.[0]?.name ?? (fromCatalog[0] ? catalogChoice(fromCatalog[0].id) : '');
@@ -32,7 +49,8 @@ export function NewLabWizard() {
   const input = { ...w, nodes };
   const shown = tried ? checkWizard(input) : {};
 
-  const setNode = (i: number, patch: Partial<WizardNode>) => setW({ ...w, nodes: nodes.map((n, j) => (j === i ? { ...n, ...patch } : n)) });
+  const setNode = (i: number, patch: Partial<WizardNode>) =>
+    setW({ ...w, nodes: nodes.map((n, j) => (j === i ? { ...n, ...patch } : n)) });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setTried(true);
@@ -53,11 +71,17 @@ export function NewLabWizard() {
   }, []);
   // Every pull over and none failed: now the deploy.
   const pullsDone = pull.isSuccess && waiting.size === 0;
+  // Reads the input as it is when the pulls end; not a reason to run the effect again.
+  const deployAfterPulls = useEffectEvent(() => {
+    if (failedPulls.length === 0 && !deploy.data && !deploy.isPending) deploy.mutate(buildSpec(input));
+  });
+  // Runs when the pulls end (pullsDone turns true).
   useEffect(() => {
-    if (pullsDone && failedPulls.length === 0 && !deploy.data && !deploy.isPending) deploy.mutate(buildSpec(input));
-    // Runs when the pulls end (pullsDone turns true), with the input as it was then.
+    if (pullsDone) deployAfterPulls();
   }, [pullsDone]);
-  const userOf = (name: string) => images.data?.find((i) => i.name === libraryName(name))?.default_user ?? catalog.data?.find((c) => c.id === libraryName(name))?.defaultUser;
+  const userOf = (name: string) =>
+    images.data?.find((i) => i.name === libraryName(name))?.default_user ??
+    catalog.data?.find((c) => c.id === libraryName(name))?.defaultUser;
 
   return (
     <section>
@@ -67,7 +91,11 @@ export function NewLabWizard() {
           <legend>1 · Name</legend>
           <label>
             Lab name
-            <input value={w.lab} onChange={(e) => setW({ ...w, lab: e.target.value })} aria-invalid={Boolean(shown.lab)} />
+            <input
+              value={w.lab}
+              onChange={(e) => setW({ ...w, lab: e.target.value })}
+              aria-invalid={Boolean(shown.lab)}
+            />
           </label>
           {shown.lab ? <div className="field-error">{shown.lab}</div> : null}
         </fieldset>
@@ -76,14 +104,19 @@ export function NewLabWizard() {
           <legend>2 · Nodes</legend>
           {images.data && images.data.length === 0 ? (
             <p className="muted">
-              The library has no ready image yet: pick a catalog image below (it is downloaded before the deploy), or <Link href="/images/local">upload one</Link>.
+              The library has no ready image yet: pick a catalog image below (it is downloaded before the deploy), or{' '}
+              <Link href="/images/local">upload one</Link>.
             </p>
           ) : null}
           {nodes.map((n, i) => (
-            <div className="node-row" key={i}>
+            <div className="node-row" key={keys[i]}>
               <label>
                 Name
-                <input value={n.name} onChange={(e) => setNode(i, { name: e.target.value })} aria-invalid={Boolean(shown[`nodes.${i}.name`])} />
+                <input
+                  value={n.name}
+                  onChange={(e) => setNode(i, { name: e.target.value })}
+                  aria-invalid={Boolean(shown[`nodes.${i}.name`])}
+                />
                 {shown[`nodes.${i}.name`] ? <span className="field-error">{shown[`nodes.${i}.name`]}</span> : null}
               </label>
               <label>
@@ -108,19 +141,46 @@ export function NewLabWizard() {
               </label>
               <label>
                 Memory (MiB)
-                <input type="number" min={64} step={64} value={n.memory} onChange={(e) => setNode(i, { memory: Number(e.target.value) })} />
+                <input
+                  type="number"
+                  min={64}
+                  step={64}
+                  value={n.memory}
+                  onChange={(e) => setNode(i, { memory: Number(e.target.value) })}
+                />
                 {shown[`nodes.${i}.memory`] ? <span className="field-error">{shown[`nodes.${i}.memory`]}</span> : null}
               </label>
               <label>
                 CPUs
-                <input type="number" min={1} max={64} value={n.cpus} onChange={(e) => setNode(i, { cpus: Number(e.target.value) })} />
+                <input
+                  type="number"
+                  min={1}
+                  max={64}
+                  value={n.cpus}
+                  onChange={(e) => setNode(i, { cpus: Number(e.target.value) })}
+                />
               </label>
-              <button type="button" disabled={nodes.length === 1} onClick={() => setW({ ...w, nodes: nodes.filter((_, j) => j !== i), drawn: dropNode(w.drawn ?? [], i) })} aria-label={`remove node ${n.name}`}>
+              <button
+                type="button"
+                disabled={nodes.length === 1}
+                onClick={() => {
+                  setW({ ...w, nodes: nodes.filter((_, j) => j !== i), drawn: dropNode(w.drawn ?? [], i) });
+                  setKeys((ks) => ks.filter((_, j) => j !== i));
+                }}
+                aria-label={`remove node ${n.name}`}
+              >
                 Remove
               </button>
             </div>
           ))}
-          <button type="button" onClick={() => setW({ ...w, nodes: [...nodes, newNode(nodes.length + 1, firstImage)] })}>
+          <button
+            type="button"
+            onClick={() => {
+              const key = nextKey.current++;
+              setW({ ...w, nodes: [...nodes, newNode(nodes.length + 1, firstImage)] });
+              setKeys((ks) => [...ks, key]);
+            }}
+          >
             Add a node
           </button>
         </fieldset>
@@ -131,17 +191,34 @@ export function NewLabWizard() {
             {(['none', 'chain', 'star', 'drawn'] as Wiring[]).map((k) => (
               <label key={k}>
                 <input type="radio" name="wiring" checked={w.wiring === k} onChange={() => setW({ ...w, wiring: k })} />
-                {k === 'none' ? 'None' : k === 'chain' ? 'Chain (vm1–vm2–vm3…)' : k === 'star' ? `Star (around ${nodes[0]?.name ?? 'the first node'})` : 'Drawn on the graph'}
+                {k === 'none'
+                  ? 'None'
+                  : k === 'chain'
+                    ? 'Chain (vm1–vm2–vm3…)'
+                    : k === 'star'
+                      ? `Star (around ${nodes[0]?.name ?? 'the first node'})`
+                      : 'Drawn on the graph'}
               </label>
             ))}
           </div>
           {w.wiring === 'drawn' ? (
             <div className="drawn-wiring">
-              <p className="muted">Drag from one node to another to link them; select a link and press Delete, or click its ×, to remove it. Interfaces are eth1, eth2… on each node in the order the links are drawn.</p>
+              <p className="muted">
+                Drag from one node to another to link them; select a link and press Delete, or click its ×, to remove
+                it. Interfaces are eth1, eth2… on each node in the order the links are drawn.
+              </p>
               <Suspense fallback={<p className="muted">Loading the graph…</p>}>
-                <DrawnWiring names={nodes.map((n) => n.name)} drawn={w.drawn ?? []} onChange={(drawn) => setW((cur) => ({ ...cur, drawn }))} />
+                <DrawnWiring
+                  names={nodes.map((n) => n.name)}
+                  drawn={w.drawn ?? []}
+                  onChange={(drawn) => setW((cur) => ({ ...cur, drawn }))}
+                />
               </Suspense>
-              <DrawnLinksForm names={nodes.map((n) => n.name)} drawn={w.drawn ?? []} onChange={(drawn) => setW((cur) => ({ ...cur, drawn }))} />
+              <DrawnLinksForm
+                names={nodes.map((n) => n.name)}
+                drawn={w.drawn ?? []}
+                onChange={(drawn) => setW((cur) => ({ ...cur, drawn }))}
+              />
             </div>
           ) : null}
         </fieldset>
@@ -150,23 +227,36 @@ export function NewLabWizard() {
           <legend>4 · Cloud-init (cloud images)</legend>
           <p className="muted">Default user: {[...new Set(nodes.map((n) => userOf(n.image) ?? '—'))].join(', ')}</p>
           <label className="check">
-            <input type="checkbox" checked={w.cloudInit.importSshKeys} onChange={(e) => setW({ ...w, cloudInit: { ...w.cloudInit, importSshKeys: e.target.checked } })} />
+            <input
+              type="checkbox"
+              checked={w.cloudInit.importSshKeys}
+              onChange={(e) => setW({ ...w, cloudInit: { ...w.cloudInit, importSshKeys: e.target.checked } })}
+            />
             Add the server user's SSH public keys (~/.ssh/*.pub)
           </label>
           <label>
             Packages <span className="muted">(space or comma separated)</span>
-            <input value={w.cloudInit.packages} placeholder="tcpdump iperf3" onChange={(e) => setW({ ...w, cloudInit: { ...w.cloudInit, packages: e.target.value } })} />
+            <input
+              value={w.cloudInit.packages}
+              placeholder="tcpdump iperf3"
+              onChange={(e) => setW({ ...w, cloudInit: { ...w.cloudInit, packages: e.target.value } })}
+            />
           </label>
           <label>
             Commands to run at first boot <span className="muted">(one a line)</span>
-            <textarea rows={3} value={w.cloudInit.runcmd} onChange={(e) => setW({ ...w, cloudInit: { ...w.cloudInit, runcmd: e.target.value } })} />
+            <textarea
+              rows={3}
+              value={w.cloudInit.runcmd}
+              onChange={(e) => setW({ ...w, cloudInit: { ...w.cloudInit, runcmd: e.target.value } })}
+            />
           </label>
         </fieldset>
 
         <fieldset>
           <legend>5 · Ports</legend>
           <label>
-            Port base <span className="muted">(optional: links, consoles and SSH forwards from here, in three blocks)</span>
+            Port base{' '}
+            <span className="muted">(optional: links, consoles and SSH forwards from here, in three blocks)</span>
             <input
               type="number"
               min={1024}
@@ -180,12 +270,27 @@ export function NewLabWizard() {
           {shown.portBase ? <div className="field-error">{shown.portBase}</div> : null}
         </fieldset>
 
-        <button type="submit" className="primary" disabled={deploy.isPending || pull.isPending || waiting.size > 0 || Boolean(job && !job.over)}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={deploy.isPending || pull.isPending || waiting.size > 0 || Boolean(job && !job.over)}
+        >
           Deploy
         </button>
-        {Object.keys(shown).length ? <div className="field-error">Fix the {Object.keys(shown).length === 1 ? 'field' : `${Object.keys(shown).length} fields`} marked above.</div> : null}
-        {pull.data && (waiting.size > 0 || failedPulls.length > 0) ? <PullsFirst pulls={pull.data} onOver={onPullOver} /> : null}
-        {failedPulls.length ? <div className="error">Not deployed: the download of {failedPulls.join(', ')} did not succeed (see Jobs). Pick another image or try again.</div> : null}
+        {Object.keys(shown).length ? (
+          <div className="field-error">
+            Fix the {Object.keys(shown).length === 1 ? 'field' : `${Object.keys(shown).length} fields`} marked above.
+          </div>
+        ) : null}
+        {pull.data && (waiting.size > 0 || failedPulls.length > 0) ? (
+          <PullsFirst pulls={pull.data} onOver={onPullOver} />
+        ) : null}
+        {failedPulls.length ? (
+          <div className="error">
+            Not deployed: the download of {failedPulls.join(', ')} did not succeed (see Jobs). Pick another image or try
+            again.
+          </div>
+        ) : null}
         <ErrorBox error={deploy.error ?? pull.error ?? images.error} />
         {job ? <JobProgress job={job} /> : null}
         {job?.log.length ? <pre className="log">{job.log.join('\n')}</pre> : null}

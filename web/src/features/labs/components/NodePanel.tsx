@@ -44,7 +44,11 @@ export function NodePanel({ lab, node, onConsole }: { lab: Lab; node: LabNode; o
         <dt>Accelerator</dt>
         <dd>{node.accel ?? '—'}</dd>
         <dt>Cost</dt>
-        <dd>{node.rss_bytes !== null ? `${Math.round(node.rss_bytes / 2 ** 20)} MiB RSS · ${node.cpu_seconds ?? 0} s CPU` : '—'}</dd>
+        <dd>
+          {node.rss_bytes !== null
+            ? `${Math.round(node.rss_bytes / 2 ** 20)} MiB RSS · ${node.cpu_seconds ?? 0} s CPU`
+            : '—'}
+        </dd>
       </dl>
       <div className="copy-row">
         <code>{ssh}</code>
@@ -58,11 +62,19 @@ export function NodePanel({ lab, node, onConsole }: { lab: Lab; node: LabNode; o
           Console
         </button>
         {running ? (
-          <button type="button" disabled={busy} onClick={() => action.mutate({ lab: lab.name, node: node.node, action: 'stop' })}>
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => action.mutate({ lab: lab.name, node: node.node, action: 'stop' })}
+          >
             {busy ? 'Stopping…' : 'Stop'}
           </button>
         ) : (
-          <button type="button" disabled={busy} onClick={() => action.mutate({ lab: lab.name, node: node.node, action: 'start' })}>
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => action.mutate({ lab: lab.name, node: node.node, action: 'start' })}
+          >
             {busy ? 'Starting… (until SSH answers)' : 'Start'}
           </button>
         )}

@@ -18,7 +18,13 @@ function PullRow({ id, jobId, onOver }: { id: string; jobId: string; onOver: (id
   );
 }
 
-export function PullsFirst({ pulls, onOver }: { pulls: Array<{ id: string; jobId: string }>; onOver: (id: string, ok: boolean) => void }) {
+export function PullsFirst({
+  pulls,
+  onOver,
+}: {
+  pulls: Array<{ id: string; jobId: string }>;
+  onOver: (id: string, ok: boolean) => void;
+}) {
   return (
     <div className="panel">
       <h3>Downloading the catalog images first</h3>
