@@ -40,10 +40,16 @@ export interface ApiOptions {
   logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
   /** How often the job event stream looks at the job record. */
   jobPollMs?: number;
-  /** An upload whose inspection finishes within this long answers 201 with the image; a longer one (a conversion) 202 with its job. */
+  /**
+   * An upload whose inspection finishes within this long answers 201 with the image; a longer one (a conversion) 202
+   * with its job.
+   */
   uploadWaitMs?: number;
   version?: string;
-  /** The address it listens on: a request's Host must name it, a loopback name with its port, or one of hostNames. Default 127.0.0.1. */
+  /**
+   * The address it listens on: a request's Host must name it, a loopback name with its port, or one of hostNames.
+   * Default 127.0.0.1.
+   */
   listenHost?: string;
   /** More names clients may use in Host (`--host-name`), any port. */
   hostNames?: string[];

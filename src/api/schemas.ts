@@ -64,7 +64,8 @@ export const ImageRecord = z
       .string()
       .nullable()
       .describe(
-        'JSON text: a booted node saved with `vmlab images checkpoint` (accelerator, machine, QEMU, devices, base image); labs start from it warm',
+        'JSON text: a booted node saved with `vmlab images checkpoint` ' +
+          '(accelerator, machine, QEMU, devices, base image); labs start from it warm',
       ),
     source_type: z.string(),
     source: z.string(),

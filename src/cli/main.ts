@@ -38,7 +38,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 process.stderr.on('error', (err: NodeJS.ErrnoException) => {
   if (!closedPipe(err)) unexpected(err);
 });
-// Errors thrown outside the command's own await (an event handler, a stray promise): the same one-line report as any other bug.
+// Errors thrown outside the command's own await (an event handler, a stray promise): the same one-line report as any
+// other bug.
 process.on('uncaughtException', (err) => unexpected(err));
 process.on('unhandledRejection', (err) => unexpected(err));
 

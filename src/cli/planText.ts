@@ -58,7 +58,8 @@ export function planText(plan: LabPlan, accelReason: string): string {
   const out: string[] = [];
   out.push(style.bold(`Lab "${plan.name}"`) + ` from ${plan.specDir}`);
   out.push(
-    `  ${plan.nodes.length} node(s), ${plan.links.length} link(s) over ${plan.transport.toUpperCase()}; accelerator ${plan.accel.toUpperCase()} (${accelReason})`,
+    `  ${plan.nodes.length} node(s), ${plan.links.length} link(s) over ${plan.transport.toUpperCase()}; ` +
+      `accelerator ${plan.accel.toUpperCase()} (${accelReason})`,
   );
   out.push(`  state dir ${plan.files.dir}`);
   out.push(`  start order: ${plan.startOrder.join(', ')}`);
@@ -67,12 +68,16 @@ export function planText(plan: LabPlan, accelReason: string): string {
   out.push('', style.bold('Nodes'));
   for (const n of plan.nodes) {
     out.push(
-      `  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}, boot timeout ${n.bootTimeoutS} s`,
+      `  ${style.bold(n.name)}  platform ${n.platform ?? '-'}, ${n.memoryMb} MiB, ${n.cpus} vCPU, ` +
+        `cpu ${[n.cpuModel, ...n.cpuFeatures].join(',')}, ${n.nicDriver}, map ${n.interfaceMap}` +
+        `${n.deviceType === 'host' ? ' (host device: management NIC last in PCI order, eth0 = first data port)' : ''}` +
+        `, boot timeout ${n.bootTimeoutS} s`,
     );
     out.push(`    image ${n.image.path} (${n.image.format}) → overlay ${n.files.overlay}`);
     const console = n.consolePort !== null ? `tcp 127.0.0.1:${n.consolePort} (open to local users)` : n.files.console;
     out.push(
-      `    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`,
+      `    ssh ${n.credentials.user}@${n.mgmtIp} -p ${n.sshPort}   console ${console}` +
+        `${n.after.length ? `   starts after ${n.after.join(', ')}` : ''}`,
     );
     for (const nic of n.nics) out.push(`    ${nicText(nic, plan.files.dir)}`);
     const b = n.nics[0]?.backend;

@@ -31,7 +31,11 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
   return {
     update(fraction: number, p: Progress = {}) {
       const pct = Math.max(0, Math.min(1, fraction));
-      const text = `${label} ${(pct * 100).toFixed(0).padStart(3)}%${p.bytes !== undefined ? ` ${formatBytes(p.bytes)}${p.total ? ` / ${formatBytes(p.total)}` : ''}` : ''}${p.bytesPerSec ? ` ${formatBytes(p.bytesPerSec)}/s` : ''}${p.etaSec !== undefined ? ` ETA ${eta(p.etaSec)}` : ''}`;
+      const text =
+        `${label} ${(pct * 100).toFixed(0).padStart(3)}%` +
+        `${p.bytes !== undefined ? ` ${formatBytes(p.bytes)}${p.total ? ` / ${formatBytes(p.total)}` : ''}` : ''}` +
+        `${p.bytesPerSec ? ` ${formatBytes(p.bytesPerSec)}/s` : ''}` +
+        `${p.etaSec !== undefined ? ` ETA ${eta(p.etaSec)}` : ''}`;
       if (stream.isTTY) {
         const now = Date.now();
         if (now - lastDraw < 100 && pct < 1) return;

@@ -161,7 +161,9 @@ export function probeKvm(qemuBinary: string, timeoutMs: number, env: NodeJS.Proc
       () =>
         finish({
           verdict: 'kvm-broken-at-run',
-          evidence: `the probe guest did not finish within ${timeoutMs / 1000} s under KVM (it takes well under a second where KVM works)`,
+          evidence:
+            `the probe guest did not finish within ${timeoutMs / 1000} s under KVM ` +
+            '(it takes well under a second where KVM works)',
         }),
       timeoutMs,
     );

@@ -35,7 +35,9 @@ export function copyIn(src: string, dest: string, opts: { allowHardLink: boolean
   return { method: 'copy', bytesCopied: statSync(dest).size };
 }
 
-/** How far a hashing thread may fall behind a copy: past this, the copy waits (the bytes are still in the page cache). */
+/**
+ * How far a hashing thread may fall behind a copy: past this, the copy waits (the bytes are still in the page cache).
+ */
 const HASH_LAG = 256 << 20;
 const COPY_CHUNK = 4 << 20;
 

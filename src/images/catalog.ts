@@ -34,7 +34,10 @@ export interface CatalogEntry {
 
 type Seed = Omit<CatalogEntry, 'id' | 'arch' | 'url' | 'checksum' | 'format' | 'cloudInit'>;
 
-/** One entry per arch; aarch64 gets the `-aarch64` id suffix and UEFI firmware (the QEMU virt machine boots disks through UEFI). */
+/**
+ * One entry per arch; aarch64 gets the `-aarch64` id suffix and UEFI firmware (the QEMU virt machine boots disks
+ * through UEFI).
+ */
 function entries(
   seed: Seed & { baseId: string },
   archs: Arch[],
@@ -72,7 +75,9 @@ function ubuntu(version: string, codename: string): CatalogEntry[] {
     both,
     (arch) => {
       // The .img is qcow2. Dated alternative: release-YYYYMMDD/ instead of release/.
-      const url = `https://cloud-images.ubuntu.com/releases/${codename}/release/ubuntu-${version}-server-cloudimg-${deb(arch)}.img`;
+      const url =
+        `https://cloud-images.ubuntu.com/releases/${codename}/release/` +
+        `ubuntu-${version}-server-cloudimg-${deb(arch)}.img`;
       return { url, checksum: { url: dir(url) + 'SHA256SUMS', style: 'gnu' } };
     },
   );
@@ -89,7 +94,9 @@ function debian(version: string, codename: string): CatalogEntry[] {
     },
     both,
     (arch) => {
-      const url = `https://cloud.debian.org/images/cloud/${codename}/latest/debian-${version}-genericcloud-${deb(arch)}.qcow2`;
+      const url =
+        `https://cloud.debian.org/images/cloud/${codename}/latest/` +
+        `debian-${version}-genericcloud-${deb(arch)}.qcow2`;
       return { url, checksum: { url: dir(url) + 'SHA512SUMS', style: 'gnu' } };
     },
   );
@@ -136,7 +143,9 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     { baseId: 'almalinux-9', name: 'AlmaLinux 9', distro: 'almalinux', version: '9', defaultUser: 'almalinux' },
     both,
     (arch) => {
-      const url = `https://repo.almalinux.org/almalinux/9/cloud/${arch}/images/AlmaLinux-9-GenericCloud-latest.${arch}.qcow2`;
+      const url =
+        `https://repo.almalinux.org/almalinux/9/cloud/${arch}/images/` +
+        `AlmaLinux-9-GenericCloud-latest.${arch}.qcow2`;
       return { url, checksum: { url: dir(url) + 'CHECKSUM', style: 'gnu' } };
     },
   ),
@@ -152,7 +161,9 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     },
     both,
     (arch) => {
-      const url = `https://cloud.centos.org/centos/9-stream/${arch}/images/CentOS-Stream-GenericCloud-9-latest.${arch}.qcow2`;
+      const url =
+        `https://cloud.centos.org/centos/9-stream/${arch}/images/` +
+        `CentOS-Stream-GenericCloud-9-latest.${arch}.qcow2`;
       return { url, checksum: { url: `${url}.SHA256SUM`, style: 'bsd' } };
     },
   ),
@@ -167,7 +178,9 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     },
     both,
     (arch) => {
-      const url = `https://download.opensuse.org/distribution/leap/15.6/appliances/openSUSE-Leap-15.6-Minimal-VM.${arch}-Cloud.qcow2`;
+      const url =
+        'https://download.opensuse.org/distribution/leap/15.6/appliances/' +
+        `openSUSE-Leap-15.6-Minimal-VM.${arch}-Cloud.qcow2`;
       return { url, checksum: { url: `${url}.sha256`, style: 'gnu' } };
     },
   ),
@@ -183,7 +196,9 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
     },
     both,
     (arch) => {
-      const url = `https://dl-cdn.alpinelinux.org/alpine/v3.23/releases/cloud/nocloud_alpine-3.23.4-${arch}-uefi-cloudinit-r0.qcow2`;
+      const url =
+        'https://dl-cdn.alpinelinux.org/alpine/v3.23/releases/cloud/' +
+        `nocloud_alpine-3.23.4-${arch}-uefi-cloudinit-r0.qcow2`;
       return { url, checksum: { url: `${url}.sha512`, style: 'bare' } };
     },
   ),
@@ -227,7 +242,10 @@ const REQUIRED_FIELDS = Object.keys(entrySchema.shape)
   .filter((k) => k !== 'firmware')
   .join(', ');
 
-/** A user catalog entry: a complete new image, or only the fields to change on a built-in id (e.g. `url` and `checksum.url` for a mirror). */
+/**
+ * A user catalog entry: a complete new image, or only the fields to change on a built-in id (e.g. `url` and
+ * `checksum.url` for a mirror).
+ */
 const userEntrySchema = entrySchema.partial().extend({
   id: idSchema,
   checksum: entrySchema.shape.checksum.partial().optional(),
@@ -250,7 +268,9 @@ export function validateCatalogEntries(data: unknown, file: string): UserCatalog
       'bad_input',
       formatIssue({ file, path: '', message: 'expected a JSON array of image entries or {"images": [...]}' }),
       {
-        hint: `fix ${file}: e.g. [{"id": "debian-12", "url": "https://mirror.example/debian-12-genericcloud-amd64.qcow2"}]`,
+        hint:
+          `fix ${file}: e.g. ` +
+          '[{"id": "debian-12", "url": "https://mirror.example/debian-12-genericcloud-amd64.qcow2"}]',
       },
     );
   }

@@ -10,7 +10,10 @@ import {
 } from './catalog.js';
 import { ImageError } from './imageError.js';
 
-/** User catalog files, in the order they apply: <root>/catalog.d/*.json|yaml (sorted), then $VMLAB_CATALOG (colon-separated). */
+/**
+ * User catalog files, in the order they apply: <root>/catalog.d/*.json|yaml (sorted), then $VMLAB_CATALOG
+ * (colon-separated).
+ */
 export function catalogFilePaths(root: string, env: NodeJS.ProcessEnv): string[] {
   const dir = join(root, 'catalog.d');
   const fromDir = existsSync(dir)

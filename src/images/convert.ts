@@ -101,7 +101,8 @@ export async function convertToQcow2(
     await rm(out, { force: true });
     throw new ImageError(
       'qemu_img',
-      `converting ${src} did not produce a clean qcow2 (${info.format}${info.warnings.length ? '; ' + info.warnings.join('; ') : ''})`,
+      `converting ${src} did not produce a clean qcow2 ` +
+        `(${info.format}${info.warnings.length ? '; ' + info.warnings.join('; ') : ''})`,
       { hint: 'report this: qemu-img convert output should always be clean' },
     );
   }

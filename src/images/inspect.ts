@@ -29,7 +29,8 @@ const PRLIMIT_ARGS = ['--as=1073741824', '--cpu=30', '--'];
 const INSPECT_TIMEOUT_MS = 60_000;
 
 const TRUST_HINT =
-  'if you trust the image and the files it names, flatten it yourself into a self-contained image: qemu-img convert -O qcow2 <image> <new>.qcow2';
+  'if you trust the image and the files it names, flatten it yourself into a self-contained image: ' +
+  'qemu-img convert -O qcow2 <image> <new>.qcow2';
 
 // ---------------------------------------------------------------- names
 
@@ -134,7 +135,9 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
       .toLowerCase();
     if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
       throw new ImageError('not_an_image', `${label} is an HTML page, not a disk image`, {
-        hint: 'the server sent an error or login page instead of the image: check the URL, delete the file and download again',
+        hint:
+          'the server sent an error or login page instead of the image: ' +
+          'check the URL, delete the file and download again',
       });
     }
     if (head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb)
@@ -143,7 +146,8 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
     if (ascii(head, 0, 21) === '# Disk DescriptorFile') return 'vmdk';
     if (ascii(head, 0, 8) === 'vhdxfile') return 'vhdx';
     if (ascii(head, 0, 8) === 'conectix') return 'vpc'; // dynamic VHD: footer copy at the start
-    if (size >= 512 && ascii(await readAt(fd, size - 512, 8), 0, 8) === 'conectix') return 'vpc'; // fixed VHD: footer only
+    // fixed VHD: footer only
+    if (size >= 512 && ascii(await readAt(fd, size - 512, 8), 0, 8) === 'conectix') return 'vpc';
     if (size >= 0x8001 + 5 && ascii(await readAt(fd, 0x8001, 5), 0, 5) === 'CD001') return 'iso';
 
     // No header: raw, but only if nothing says otherwise.
@@ -152,18 +156,21 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
     if (claimed !== undefined) {
       throw new ImageError(
         'not_an_image',
-        `${label} is not a ${FORMAT_NAME[claimed]} image: expected a ${FORMAT_NAME[claimed]} header (the name ends in ${extname(named)}), got ${describeBytes(head, size)}`,
+        `${label} is not a ${FORMAT_NAME[claimed]} image: expected a ${FORMAT_NAME[claimed]} header ` +
+          `(the name ends in ${extname(named)}), got ${describeBytes(head, size)}`,
         {
           hint: isUrl
             ? 'the URL does not point to the image it names: check the URL'
-            : 'check that it is the right file (a failed download, or a renamed file?); if it really is a raw disk image, give it a .img or .raw name',
+            : 'check that it is the right file (a failed download, or a renamed file?); ' +
+              'if it really is a raw disk image, give it a .img or .raw name',
         },
       );
     }
     if (size % 512 !== 0) {
       throw new ImageError(
         'not_an_image',
-        `${label} is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, or raw data in whole 512-byte sectors; got ${describeBytes(head, size)}`,
+        `${label} is not a disk image: expected a qcow2, VMDK, VHD, VHDX or ISO header, ` +
+          `or raw data in whole 512-byte sectors; got ${describeBytes(head, size)}`,
         {
           hint: isUrl
             ? 'check the URL: it should point to the image file itself'
@@ -282,7 +289,8 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
       const extents = descriptorExtents(head);
       throw new ImageError(
         'unsafe',
-        `${path} is a VMDK descriptor that names other files (${extents.length ? extents.join(', ') : 'its extents'}); vmlab only accepts self-contained images`,
+        `${path} is a VMDK descriptor that names other files ` +
+          `(${extents.length ? extents.join(', ') : 'its extents'}); vmlab only accepts self-contained images`,
         { hint: TRUST_HINT },
       );
     }
@@ -342,7 +350,8 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
     }
     if (r.exitCode === 3 || (check.leaks ?? 0) > 0) {
       warnings.push(
-        `${path}: ${check.leaks ?? 'some'} leaked cluster(s) (wasted space only; \`qemu-img check -r leaks\` reclaims them)`,
+        `${path}: ${check.leaks ?? 'some'} leaked cluster(s) ` +
+          '(wasted space only; `qemu-img check -r leaks` reclaims them)',
       );
     } else if (r.exitCode !== 0) {
       throw qemuImgFailure(path, 'check', r);

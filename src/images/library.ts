@@ -140,7 +140,8 @@ export class ImageLibrary {
     if (img.status !== 'ready' || !img.path) {
       const hint =
         img.status === 'failed'
-          ? `run the same vmlab images ${img.source_type === 'catalog' ? 'pull' : 'import'} again to resume it, or remove it: vmlab images rm ${img.name}`
+          ? `run the same vmlab images ${img.source_type === 'catalog' ? 'pull' : 'import'} again to resume it, ` +
+            `or remove it: vmlab images rm ${img.name}`
           : 'it is still being fetched: see vmlab jobs list';
       throw new ImageError('not_found', `image "${ref}" is ${img.status}${img.error ? ` (${img.error})` : ''}`, {
         hint,
@@ -404,7 +405,8 @@ export class ImageLibrary {
             expected = { algo: entry.algo, hex: entry.hex };
           }
           ctx.log(
-            `downloading ${url}${expected ? ` (${expected.algo} ${expected.hex.slice(0, 16)}…)` : ' (no checksum given)'}`,
+            `downloading ${url}` +
+              `${expected ? ` (${expected.algo} ${expected.hex.slice(0, 16)}…)` : ' (no checksum given)'}`,
           );
           const got = await downloadFile(url, download, {
             ...this.downloadOptions,
@@ -475,7 +477,8 @@ export class ImageLibrary {
               );
           };
           if (!known && o.copy && (o.convert === false || KEPT_AS_IS.has(await detectFormatByMagic(path)))) {
-            // One pass: copy into the library and hash the copy together (a reflink and one read where the file system can).
+            // One pass: copy into the library and hash the copy together (a reflink and one read where the file
+            // system can).
             const staged = importPartPath(imagesDir(this.root), name);
             rmSync(staged, { force: true });
             const copied = await copyHashed(path, staged, algos, {

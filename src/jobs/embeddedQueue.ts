@@ -45,7 +45,8 @@ export class EmbeddedQueue implements JobQueue {
       `UPDATE jobs SET status = 'running', pid = ?, started_at = ? WHERE id = ? AND status = 'queued'`,
     );
     const next = this.db.prepare(
-      `SELECT * FROM jobs WHERE status = 'queued' AND cancel_requested = 0 AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY created_at LIMIT 1`,
+      `SELECT * FROM jobs WHERE status = 'queued' AND cancel_requested = 0 ` +
+        `AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY created_at LIMIT 1`,
     );
     const tick = () => {
       while (!stopped && running.size < limit) {

@@ -79,7 +79,8 @@ export class JobStore {
   finish(id: string, status: Exclude<JobStatus, 'queued' | 'running'>, error: string | null = null): void {
     this.db
       .prepare(
-        "UPDATE jobs SET status = ?, error = ?, finished_at = ?, progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END WHERE id = ?",
+        'UPDATE jobs SET status = ?, error = ?, finished_at = ?, ' +
+          "progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END WHERE id = ?",
       )
       .run(status, error, now(), status, id);
   }
@@ -107,7 +108,8 @@ export class JobStore {
             : 'cancelled before it started';
           this.db
             .prepare(
-              "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, error = ?, finished_at = ? WHERE id = ? AND status = ?",
+              "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, error = ?, finished_at = ? " +
+                'WHERE id = ? AND status = ?',
             )
             .run(why, now(), id, j.status);
           return 'cancelled' as const;

@@ -43,7 +43,8 @@ export function toMermaid(g: TopologyGraph): string {
   const lines = [`%% vmlab lab "${mermaidText(g.name)}"`, 'graph LR'];
   for (const n of g.nodes)
     lines.push(
-      `  ${id.get(n.name)}["${mermaidText(n.name)}${n.platform ? `<br/><small>${mermaidText(n.platform)}</small>` : ''}"]`,
+      `  ${id.get(n.name)}["${mermaidText(n.name)}` +
+        `${n.platform ? `<br/><small>${mermaidText(n.platform)}</small>` : ''}"]`,
     );
   for (const l of g.links)
     lines.push(
@@ -64,11 +65,13 @@ export function toDot(g: TopologyGraph): string {
   ];
   for (const n of g.nodes)
     lines.push(
-      `  ${dotString(n.name)} [label=${dotString(n.platform ? `${n.name}\n${n.platform}` : n.name).replace(/\n/g, '\\n')}];`,
+      `  ${dotString(n.name)} ` +
+        `[label=${dotString(n.platform ? `${n.name}\n${n.platform}` : n.name).replace(/\n/g, '\\n')}];`,
     );
   for (const l of g.links)
     lines.push(
-      `  ${dotString(l.a.node)} -- ${dotString(l.z.node)} [taillabel=${dotString(l.a.iface)}, headlabel=${dotString(l.z.iface)}];`,
+      `  ${dotString(l.a.node)} -- ${dotString(l.z.node)} ` +
+        `[taillabel=${dotString(l.a.iface)}, headlabel=${dotString(l.z.iface)}];`,
     );
   lines.push('}');
   return lines.join('\n') + '\n';

@@ -52,7 +52,9 @@ export function nicIndexOf(map: InterfaceMap, iface: string, custom?: Record<str
       if (nic === undefined)
         return {
           error: `"${iface}" is not in vm_interface_map_custom`,
-          hint: `add "${iface}": <NIC index> to vm_interface_map_custom (known: ${Object.keys(custom).join(', ') || 'none'})`,
+          hint:
+            `add "${iface}": <NIC index> to vm_interface_map_custom ` +
+            `(known: ${Object.keys(custom).join(', ') || 'none'})`,
         };
       return { nic };
     }

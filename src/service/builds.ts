@@ -89,7 +89,9 @@ export class BuildService {
       return {
         ...dev,
         buildable: false,
-        reason: `the vrnetlab checkout ${checkout} has no ${dev.dir}/Makefile: update it (git -C ${checkout} pull) or point --vrnetlab at a newer one`,
+        reason:
+          `the vrnetlab checkout ${checkout} has no ${dev.dir}/Makefile: ` +
+          `update it (git -C ${checkout} pull) or point --vrnetlab at a newer one`,
       };
     }
     return resolveTag(dev, (name) => askMakefile(dir, name, this.env));
@@ -145,7 +147,9 @@ export class BuildService {
     if (!dev.buildable) throw new BuildError('not_buildable', `${fileName}: ${dev.reason}`);
     if (!existsSync(checkout)) {
       throw new BuildError('no_checkout', `no vrnetlab checkout at ${checkout}`, {
-        hint: `clone it (git clone https://github.com/srl-labs/vrnetlab ${checkout}), run ./install.sh --with-vrnetlab, or set VRNETLAB_PATH / --vrnetlab`,
+        hint:
+          `clone it (git clone https://github.com/srl-labs/vrnetlab ${checkout}), ` +
+          'run ./install.sh --with-vrnetlab, or set VRNETLAB_PATH / --vrnetlab',
       });
     }
     if (img.format !== dev.format) {
@@ -164,7 +168,8 @@ export class BuildService {
       if (accel.accel !== 'kvm') {
         throw new BuildError(
           'kvm_required',
-          `${facts.label}: vrnetlab's build boots the VM under KVM (install phase), and this host has no working KVM: ${accel.reason}`,
+          `${facts.label}: vrnetlab's build boots the VM under KVM (install phase), ` +
+            `and this host has no working KVM: ${accel.reason}`,
           { hint: 'build it on a host with KVM (vmlab doctor shows why not here)' },
         );
       }
@@ -314,9 +319,11 @@ export class BuildService {
   ): Promise<ImageRecord> {
     const p = prepared ?? (await this.prepare(img.id, opts.vrnetlab));
     log(
-      `building ${p.dev.tag} from ${p.img.name} (${p.dev.label}) with vrnetlab ${p.dev.dir}${p.dev.build_file ? `, copy named ${p.dev.build_file} (the name that directory reads a version from)` : ''}`,
+      `building ${p.dev.tag} from ${p.img.name} (${p.dev.label}) with vrnetlab ${p.dev.dir}` +
+        `${p.dev.build_file ? `, copy named ${p.dev.build_file} (the name that directory reads a version from)` : ''}`,
     );
-    // Progress writes are throttled (250 ms): a step reached just after another is written again shortly after, so the record never lags behind a long step.
+    // Progress writes are throttled (250 ms): a step reached just after another is written again shortly after, so the
+    // record never lags behind a long step.
     let trailing: NodeJS.Timeout | undefined;
     let last = 0;
     const out = await buildInDeviceDir(p.plan, {
@@ -348,7 +355,8 @@ export class BuildService {
       net_device: JSON.stringify(dev),
     });
     log(
-      `built ${out.tag} (${facts.id.slice(0, 19)}) in ${(out.make.durationMs / 1000).toFixed(1)} s; ${out.copy.method}, ${out.copy.bytesCopied} bytes copied; default for ${dev.device}`,
+      `built ${out.tag} (${facts.id.slice(0, 19)}) in ${(out.make.durationMs / 1000).toFixed(1)} s; ` +
+        `${out.copy.method}, ${out.copy.bytesCopied} bytes copied; default for ${dev.device}`,
     );
     ctx.progress(1, {
       step: 'done',

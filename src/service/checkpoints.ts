@@ -43,9 +43,12 @@ export async function checkpointNode(
   if (!base?.sha256 || !base.path) {
     throw new ImageError(
       'bad_input',
-      `${n.name} runs on ${basePath}, which is not in the image library: a checkpoint's disk must sit on a library image`,
+      `${n.name} runs on ${basePath}, which is not in the image library: ` +
+        "a checkpoint's disk must sit on a library image",
       {
-        hint: `import it (vmlab images import ${basePath} --name <name>), set the node's vm_image to that name, deploy again and checkpoint then`,
+        hint:
+          `import it (vmlab images import ${basePath} --name <name>), ` +
+          "set the node's vm_image to that name, deploy again and checkpoint then",
       },
     );
   }

@@ -51,9 +51,12 @@ export async function syncHostImages(
       if (theirs && mine?.sha256) {
         throw new LabError(
           'image_differs',
-          `host ${host} has a different image named "${name}" (sha256 ${theirs.slice(0, 12)}…, here ${mine.sha256.slice(0, 12)}…)`,
+          `host ${host} has a different image named "${name}" ` +
+            `(sha256 ${theirs.slice(0, 12)}…, here ${mine.sha256.slice(0, 12)}…)`,
           {
-            hint: `remove it there (vmlab images rm ${name}, on ${host}) and deploy again, or give the image another name`,
+            hint:
+              `remove it there (vmlab images rm ${name}, on ${host}) and deploy again, ` +
+              'or give the image another name',
           },
         );
       }
@@ -91,7 +94,8 @@ export async function syncHostImages(
       if (copy.code !== 0)
         throw new LabError(
           'image_copy_failed',
-          `copying image "${name}" to host ${host} failed (exit ${copy.code}): ${copy.stderr.trim().split('\n').pop() ?? ''}`,
+          `copying image "${name}" to host ${host} failed (exit ${copy.code}): ` +
+            `${copy.stderr.trim().split('\n').pop() ?? ''}`,
           { hint: `import it there yourself: vmlab images import <file> --name ${name} (on ${host})` },
         );
     }

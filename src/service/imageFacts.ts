@@ -27,7 +27,9 @@ async function fileFacts(path: string, record: ImageRecord | undefined): Promise
   if (!existsSync(path))
     return {
       problem: 'image file not found',
-      hint: 'point vm_image at an existing qcow2 file or a library image (build the test guest with `vmlab images build tiny`)',
+      hint:
+        'point vm_image at an existing qcow2 file or a library image ' +
+        '(build the test guest with `vmlab images build tiny`)',
     };
   try {
     const info = await inspectImage(path);
@@ -52,7 +54,9 @@ function checkpointFacts(img: ImageRecord, all: ImageRecord[]): ImageFacts {
   const base = all.find((i) => i.sha256 === f.base.sha256 && i.status === 'ready' && i.path && !i.checkpoint);
   if (!base)
     return {
-      problem: `checkpoint "${img.name}" sits on image ${f.base.name} (sha256 ${f.base.sha256.slice(0, 12)}…), which is no longer in the library`,
+      problem:
+        `checkpoint "${img.name}" sits on image ${f.base.name} (sha256 ${f.base.sha256.slice(0, 12)}…), ` +
+        'which is no longer in the library',
       hint: `import that image again, or save a new checkpoint`,
     };
   const key = checkpointKeyPath(img.path!);

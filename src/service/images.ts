@@ -264,7 +264,10 @@ export class ImageService {
     return this.afterImport(img, fileName, build);
   }
 
-  /** Register files already on disk; a network-device disk gets its `net_device` facts (no build: a scan may find many). */
+  /**
+   * Register files already on disk; a network-device disk gets its `net_device` facts (no build: a scan may find
+   * many).
+   */
   async scan(dir?: string): Promise<ScanResult> {
     const r = await this.library().scan(dir);
     const added = await Promise.all(

@@ -119,7 +119,9 @@ export class LabService {
     return loadLab(ref);
   }
 
-  /** Load, resolve, probe and plan: starts nothing (what --dry-run prints). Multi-host: `host` is this machine's entry. */
+  /**
+   * Load, resolve, probe and plan: starts nothing (what --dry-run prints). Multi-host: `host` is this machine's entry.
+   */
   plan(specDir: string, opts: { host?: string } = {}): Promise<PlannedLab> {
     return planDeploy(specDir, imageFactsResolver(this.store), this.env, opts);
   }
@@ -145,14 +147,18 @@ export class LabService {
     const undo = Object.fromEntries(Object.entries(hosts).filter(([h]) => codes[h] === 0 || codes[h] === 255));
     const names = Object.keys(undo);
     sinks.stderr(
-      `rolling back ${names.length ? `host(s) ${names.join(', ')}` : 'nothing'} (${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`,
+      `rolling back ${names.length ? `host(s) ${names.join(', ')}` : 'nothing'} ` +
+        `(${failed.length ? `failed: ${failed.map(([h]) => h).join(', ')}` : 'interrupted'})`,
     );
     if (names.length) await runOnAllHosts(undo, (h) => ['destroy', '-S', dir, '--host', h], opts, sinks);
     throw new LabError(
       'host_failed',
-      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; every host is as it was before`,
+      `deploy failed on ${failed.map(([h, c]) => `host ${h} (exit ${c})`).join(', ') || 'no host: interrupted'}; ` +
+        'every host is as it was before',
       {
-        hint: 'its output above is prefixed with its name; exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
+        hint:
+          'its output above is prefixed with its name; ' +
+          'exit 255 means ssh itself failed (VMLAB_SSH_CONFIG, keys, VMLAB_REMOTE_BIN)',
       },
     );
   }
@@ -182,7 +188,10 @@ export class LabService {
     return { dir: spec.dir, hosts: spec.hosts, spec };
   }
 
-  /** Multi-host: refuse to act on a lab this machine deployed for another host than `host` (none deployed: nothing to check). */
+  /**
+   * Multi-host: refuse to act on a lab this machine deployed for another host than `host` (none deployed: nothing to
+   * check).
+   */
   assertHost(ref: LabRef, host: string | undefined): void {
     if (host === undefined || !existsSync(labFiles(ref.dir).state)) return;
     const mine = loadLab(ref).plan.host;

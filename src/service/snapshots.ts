@@ -41,7 +41,10 @@ export class SnapshotService {
     return resumeLab(ref, op.reporter);
   }
 
-  /** Write a full snapshot into one portable file (a bare name: into the store, where a warm deploy finds it by that name). */
+  /**
+   * Write a full snapshot into one portable file (a bare name: into the store, where a warm deploy finds it by that
+   * name).
+   */
   export(ref: LabRef, name: string, file: string, opts: { withBase: boolean }, op: OpContext): Promise<ExportResult> {
     notAborted(op);
     return exportSnapshot(ref, name, file, opts, op.reporter);

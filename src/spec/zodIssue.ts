@@ -26,7 +26,9 @@ export function showValue(value: unknown): string {
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 2)}…${text.slice(-1)}` : text;
 }
 
-/** The JSON type of a value, with the value when it is short and useful: `string "abc"`, `number 3`, `null`, `array`. */
+/**
+ * The JSON type of a value, with the value when it is short and useful: `string "abc"`, `number 3`, `null`, `array`.
+ */
 function typeAndValue(value: unknown, hide: boolean): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
@@ -99,7 +101,10 @@ export function zodIssueMessage(issue: Issue, hidden: HideValue = () => false): 
     case 'invalid_type':
       if (has && issue.input === undefined)
         return `missing: expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}`;
-      return `expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}${got(`, got ${typeAndValue(issue.input, hide)}`)}`;
+      return (
+        `expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}` +
+        `${got(`, got ${typeAndValue(issue.input, hide)}`)}`
+      );
     case 'too_small':
     case 'too_big':
       return `${bound(issue)}${got(`, got ${value}`)}`;

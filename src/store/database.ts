@@ -49,13 +49,15 @@ export const MIGRATIONS: string[] = [
    );
    CREATE INDEX jobs_status ON jobs(status);`,
   // Docker images built from a library disk (vrnetlab): what containerlab runs, per device.
-  `ALTER TABLE images ADD COLUMN reference TEXT;            -- docker: the image reference (vrnetlab/cisco_c8000v:17.11.01a)
+  `ALTER TABLE images ADD COLUMN reference TEXT;            -- docker: the image reference ` +
+    `(vrnetlab/cisco_c8000v:17.11.01a)
    ALTER TABLE images ADD COLUMN device TEXT;               -- network device id (c8000v, vjunos-router, …)
    ALTER TABLE images ADD COLUMN version TEXT;              -- the device's software version
    ALTER TABLE images ADD COLUMN built_from TEXT;           -- docker: id of the disk image it was built from
    ALTER TABLE images ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0; -- docker: the image labs use for this device`,
   // A booted node's saved state published as a library image (vmlab images checkpoint).
-  `ALTER TABLE images ADD COLUMN checkpoint TEXT;           -- JSON: what it was saved with and on (lib/checkpointFacts)`,
+  `ALTER TABLE images ADD COLUMN checkpoint TEXT;           ` +
+    `-- JSON: what it was saved with and on (lib/checkpointFacts)`,
 ];
 
 /** Apply pending migrations; refuse a store written by a newer vmlab rather than guess. */
@@ -78,7 +80,9 @@ export function migrate(db: Db): void {
 
 export const storePath = (root: string) => join(root, 'vmlab.db');
 
-/** The store and its WAL files are private (0600): they name every image and job. Existing ones are tightened on open. */
+/**
+ * The store and its WAL files are private (0600): they name every image and job. Existing ones are tightened on open.
+ */
 const STORE_MODE = 0o600;
 
 function tighten(path: string): void {

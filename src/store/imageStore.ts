@@ -125,7 +125,9 @@ export class ImageStore {
       for (const img of stuck) {
         this.update(img.id, {
           status: 'failed',
-          error: `interrupted while ${img.status}: the vmlab process doing it is gone; run the same command again to resume`,
+          error:
+            `interrupted while ${img.status}: the vmlab process doing it is gone; ` +
+            'run the same command again to resume',
         });
       }
       return stuck;

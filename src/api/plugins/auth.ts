@@ -25,12 +25,16 @@ function sameOrigin(req: FastifyRequest): boolean {
 }
 
 /** What a browser gets for a wrong login link: how to get the right one, not a JSON error. */
-const WRONG_LINK = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>vmlab: wrong login link</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}code{background:#8882;padding:0 .3em}</style>
-<h1>This login link is not valid</h1>
-<p>The token in it does not match this server's. It changes when the server's token file is replaced.</p>
-<p>Get the current link from the terminal where <code>vmlab serve</code> runs (the line <code>login link: …/#token=…</code>), or build it from the token: <code>cat ~/.vmlab/api-token</code> (or <code>$VMLAB_HOME/api-token</code>).</p>
-`;
+const WRONG_LINK =
+  `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+  `<title>vmlab: wrong login link</title>\n` +
+  `<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}` +
+  `code{background:#8882;padding:0 .3em}</style>\n` +
+  `<h1>This login link is not valid</h1>\n` +
+  `<p>The token in it does not match this server's. It changes when the server's token file is replaced.</p>\n` +
+  `<p>Get the current link from the terminal where <code>vmlab serve</code> runs ` +
+  `(the line <code>login link: …/#token=…</code>), or build it from the token: ` +
+  `<code>cat ~/.vmlab/api-token</code> (or <code>$VMLAB_HOME/api-token</code>).</p>\n`;
 
 /** The cookie older versions set: expired wherever a browser still sends it (it went to every port of the host). */
 const OLD_COOKIE = 'vmlab_token';

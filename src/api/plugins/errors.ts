@@ -57,7 +57,9 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   if (e instanceof RequestInvalid) {
     const where = e.validationContext ?? 'body';
     const details = issuesAt(where, e.issues);
-    const message = `invalid ${where}: ${details.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
+    const message = `invalid ${where}: ${details
+      .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+      .join('; ')}`;
     return {
       status: 422,
       body: { code: 'invalid_request', message, hint: 'see the route in /api/v1/openapi.json', details },

@@ -18,7 +18,12 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
         title: 'vmlab API',
         version: opts.version,
         description:
-          'QEMU network labs and their image library. Every /api/v1 route needs the token from $VMLAB_HOME/api-token (Authorization: Bearer …); a WebSocket or event stream opened by a browser may carry a single-use ticket instead (POST /api/v1/tickets). The Host header must name this server. Errors are {"error":{"code","message","hint","details"}}; 422 details list each problem with its JSON path.',
+          'QEMU network labs and their image library. ' +
+          'Every /api/v1 route needs the token from $VMLAB_HOME/api-token (Authorization: Bearer …); ' +
+          'a WebSocket or event stream opened by a browser may carry a single-use ticket instead ' +
+          '(POST /api/v1/tickets). ' +
+          'The Host header must name this server. ' +
+          'Errors are {"error":{"code","message","hint","details"}}; 422 details list each problem with its JSON path.',
       },
       tags: [
         { name: 'meta', description: 'health and this document' },
@@ -46,7 +51,8 @@ export default fp(async function openapi(app: FastifyInstance, opts: { version: 
       security: [{ bearer: [] }, { ticket: [] }],
     },
     // @fastify/websocket hides its routes from the document; ours are part of the API.
-    // A multipart route states its form as plain JSON Schema in config.openapiBody (it is streamed, not validated as a whole).
+    // A multipart route states its form as plain JSON Schema in config.openapiBody (it is streamed, not validated as a
+    // whole).
     transform: (doc) => {
       const route = doc.route as { websocket?: boolean; config?: { openapiBody?: unknown } } | undefined;
       const schema = doc.schema as Record<string, unknown> | undefined;

@@ -17,7 +17,9 @@ const TYPES: Record<string, string> = {
 
 /** What `/` says when the package has no built web app (a checkout before `npm run build`). */
 const NO_APP =
-  '<!doctype html><title>vmlab</title><p>vmlab API: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (the web app is not built: run <code>npm run build</code>; log in with the link <code>vmlab serve</code> printed)</p>\n';
+  '<!doctype html><title>vmlab</title><p>vmlab API: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> ' +
+  '(the web app is not built: run <code>npm run build</code>; ' +
+  'log in with the link <code>vmlab serve</code> printed)</p>\n';
 
 /**
  * The built web app (vite's output): index.html for every app route (the

@@ -24,7 +24,8 @@ const catalog: FastifyPluginAsyncZod = async (app) => {
         tags: ['catalog'],
         summary: 'Download a catalog image into the library, as a job',
         description:
-          'Answers once the job exists; follow it with GET /api/v1/jobs/{id}/events. An image already in the library answers with a finished job.',
+          'Answers once the job exists; follow it with GET /api/v1/jobs/{id}/events. ' +
+          'An image already in the library answers with a finished job.',
         params: z.object({ id: Name }),
         response: { 202: JobAccepted, ...errors(404, 409, 422) },
       },

@@ -20,7 +20,14 @@ const consoleRoute: FastifyPluginAsyncZod = async (app) => {
         summary:
           'WebSocket: the raw serial console of a running node, both ways (binary frames); several viewers at once',
         description:
-          'Upgrade to a WebSocket. Frames from the server are what the guest printed; frames to it are typed into the guest. The server reaches the console through the node unix socket, which only the owner of the lab (the user the server runs as) can open; a lab with console_tcp listens on 127.0.0.1:<console_port> instead. Closed with 1011 when the node stops. 409 (as an HTTP answer before the upgrade) when the node is not running. While the server holds a console, `vmlab console` refuses with a clear error naming the server (a marker file beside the QMP socket).',
+          'Upgrade to a WebSocket. Frames from the server are what the guest printed; ' +
+          'frames to it are typed into the guest. ' +
+          'The server reaches the console through the node unix socket, ' +
+          'which only the owner of the lab (the user the server runs as) can open; ' +
+          'a lab with console_tcp listens on 127.0.0.1:<console_port> instead. Closed with 1011 when the node stops. ' +
+          '409 (as an HTTP answer before the upgrade) when the node is not running. ' +
+          'While the server holds a console, `vmlab console` refuses with a clear error naming the server ' +
+          '(a marker file beside the QMP socket).',
         params: z.object({ lab: Name, node: Name }),
         response: { 101: z.null().describe('switching to the WebSocket protocol'), ...errors(404, 409) },
       },

@@ -32,7 +32,8 @@ const ImportBody = z
       .max(16)
       .optional()
       .describe(
-        'parallel segments for a URL whose server takes ranges (default 4; 1: one stream); a stream at 128 MiB/s or more after its first second stays whole',
+        'parallel segments for a URL whose server takes ranges (default 4; 1: one stream); ' +
+          'a stream at 128 MiB/s or more after its first second stays whole',
       ),
   })
   .strict()
@@ -218,13 +219,17 @@ function buildRoutes(app: App): void {
         tags: ['images'],
         summary: 'Build the vrnetlab Docker image of a network-device disk, as a job',
         description:
-          'Checked first (device, checkout, tag, Docker, KVM for install-phase devices): a problem is an error here and nothing is copied. The job records a `docker` image, default for its device. Follow it with GET /api/v1/jobs/{id}/events; cancel stops make and docker.',
+          'Checked first (device, checkout, tag, Docker, KVM for install-phase devices): ' +
+          'a problem is an error here and nothing is copied. ' +
+          'The job records a `docker` image, default for its device. ' +
+          'Follow it with GET /api/v1/jobs/{id}/events; cancel stops make and docker.',
         params: Ref,
         response: { 202: JobAccepted, ...errors(404, 409, 422) },
       },
     },
     async (req, reply) => {
-      // The checkout is the server's (VRNETLAB_PATH): make runs its Makefiles, so a client does not get to name a directory.
+      // The checkout is the server's (VRNETLAB_PATH): make runs its Makefiles, so a client does not get to name a
+      // directory.
       const { job } = await app.services.builds.startBuild(req.params.ref);
       return reply.code(202).send({ job_id: job.id });
     },
@@ -242,7 +247,8 @@ function importRoutes(app: App): void {
         tags: ['images'],
         summary: 'Add an image from a URL or a file on the server, as a job',
         description:
-          'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events. A path outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed).',
+          'Inspected, converted to qcow2 and registered; follow the job with GET /api/v1/jobs/{id}/events. ' +
+          'A path outside VMLAB_HOME and the --allow-path roots is 403 (path_not_allowed).',
         body: ImportBody,
         response: { 202: JobAccepted, ...errors(403, 404, 409, 422) },
       },
@@ -293,7 +299,9 @@ function uploadRoute(app: App): void {
         tags: ['images'],
         summary: 'Upload an image file (multipart/form-data: file, and optional name, checksum, os)',
         description:
-          'Streamed to disk while hashed, then inspected as an import is. 201 with the image, or 202 with a job when the work (a conversion) takes longer. Over the size limit: 413 and nothing is kept; a refused file is deleted.',
+          'Streamed to disk while hashed, then inspected as an import is. ' +
+          '201 with the image, or 202 with a job when the work (a conversion) takes longer. ' +
+          'Over the size limit: 413 and nothing is kept; a refused file is deleted.',
         consumes: ['multipart/form-data'],
         response: { 201: Uploaded, 202: JobAccepted, ...errors(400, 409, 413, 422) },
       },

@@ -44,7 +44,8 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         tags: ['jobs'],
         summary: 'Cancel a queued or running job',
         description:
-          'A queued job, or one whose process is gone, is cancelled at once ("cancelled"); a running one stops within half a second ("requested"). 409 if it is over.',
+          'A queued job, or one whose process is gone, is cancelled at once ("cancelled"); ' +
+          'a running one stops within half a second ("requested"). 409 if it is over.',
         params: Id,
         response: {
           200: z.object({ outcome: z.enum(['cancelled', 'requested']), job: JobRecord }),
@@ -65,9 +66,14 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         operationId: 'followJob',
         tags: ['jobs'],
         summary:
-          'Server-Sent Events: progress (bytes, total, speed, ETA), log lines, and a final "end" event with the outcome',
+          'Server-Sent Events: progress (bytes, total, speed, ETA), log lines, ' +
+          'and a final "end" event with the outcome',
         description:
-          'text/event-stream. event: progress, data {status, progress, bytes, total, bytes_per_sec, eta_sec, step, step_n, step_of} (step: the step of a build, else null); event: log, data {line}; event: end, data {status, error, target, finished_at}, then the stream closes. Works for jobs started by the CLI too.',
+          'text/event-stream. ' +
+          'event: progress, data {status, progress, bytes, total, bytes_per_sec, eta_sec, step, step_n, step_of} ' +
+          '(step: the step of a build, else null); event: log, data {line}; ' +
+          'event: end, data {status, error, target, finished_at}, then the stream closes. ' +
+          'Works for jobs started by the CLI too.',
         params: Id,
         response: {
           200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } },

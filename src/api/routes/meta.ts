@@ -25,7 +25,8 @@ const meta: FastifyPluginAsyncZod = async (app) => {
         tags: ['meta'],
         summary: 'Does this request carry the token (no token needed to ask)',
         description:
-          'The web UI asks first: signed out, it shows how to get the login link (a 401 would be an error in the browser console). Says nothing else.',
+          'The web UI asks first: signed out, it shows how to get the login link ' +
+          '(a 401 would be an error in the browser console). Says nothing else.',
         security: [],
         response: { 200: z.object({ signed_in: z.boolean() }) },
       },
@@ -39,9 +40,11 @@ const meta: FastifyPluginAsyncZod = async (app) => {
         operationId: 'createTicket',
         tags: ['meta'],
         summary:
-          'A single-use ticket for a WebSocket or event-stream URL (?ticket=…), where a browser cannot send the token',
+          'A single-use ticket for a WebSocket or event-stream URL (?ticket=…), ' +
+          'where a browser cannot send the token',
         description:
-          'Worth one GET under /api/v1 within 30 s (the console WebSocket, GET /jobs/{id}/events), then spent. An Origin header sent with its use must name this server.',
+          'Worth one GET under /api/v1 within 30 s (the console WebSocket, GET /jobs/{id}/events), then spent. ' +
+          'An Origin header sent with its use must name this server.',
         response: { 201: z.object({ ticket: z.string(), expires_in_ms: z.number() }), ...errors() },
       },
     },

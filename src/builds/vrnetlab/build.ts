@@ -190,7 +190,10 @@ function failureHint(output: string): string {
       output,
     )
   ) {
-    return "the Dockerfile's FROM image is neither local nor pullable: pull or load it first (docker pull / docker load)";
+    return (
+      "the Dockerfile's FROM image is neither local nor pullable: " +
+      'pull or load it first (docker pull / docker load)'
+    );
   }
   if (/\/dev\/kvm|KVM/.test(output))
     return 'this device boots its VM under KVM during the build: build on a host with working KVM';

@@ -47,7 +47,9 @@ export function detectDevice(fileName: string): NetDevice | undefined {
     return {
       ...base,
       buildable: false,
-      reason: `vrnetlab's ${f.dir} builds from a .${f.format} file, got .${ext || '(none)'}: convert it (qemu-img convert -O ${f.format === 'tgz' ? 'qcow2' : f.format}) or use the vendor's .${f.format}`,
+      reason:
+        `vrnetlab's ${f.dir} builds from a .${f.format} file, got .${ext || '(none)'}: ` +
+        `convert it (qemu-img convert -O ${f.format === 'tgz' ? 'qcow2' : f.format}) or use the vendor's .${f.format}`,
     };
   }
   return { ...base, buildable: true };

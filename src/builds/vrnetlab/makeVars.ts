@@ -22,7 +22,8 @@ const VARS = [
 ] as const;
 
 /** The extra makefile's text: one printf per variable (values with quotes are refused before make runs). */
-export const PRINT_MAKEFILE = `${PRINT_TARGET}:\n${VARS.map((v) => `\t@printf '%s%s=%s\\n' '${PREFIX}' '${v}' '$(${v})'`).join('\n')}\n`;
+export const PRINT_MAKEFILE =
+  `${PRINT_TARGET}:\n` + `${VARS.map((v) => `\t@printf '%s%s=%s\\n' '${PREFIX}' '${v}' '$(${v})'`).join('\n')}\n`;
 
 export type MakeVars = Partial<Record<(typeof VARS)[number], string>>;
 
@@ -63,7 +64,9 @@ export function tagFromVars(v: MakeVars): TagAnswer {
   if (!name)
     return {
       ok: false,
-      why: 'IMG_NAME is empty (no NAME nor VR_NAME): not a vrnetlab device directory, or its ../../makefile.include is missing',
+      why:
+        'IMG_NAME is empty (no NAME nor VR_NAME): ' +
+        'not a vrnetlab device directory, or its ../../makefile.include is missing',
     };
   return { ok: true, version, tag: `${registry}${name}:${version}` };
 }

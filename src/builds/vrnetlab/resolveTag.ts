@@ -20,7 +20,9 @@ export async function resolveTag(dev: NetDevice, ask: AskMakefile): Promise<NetD
     return {
       ...dev,
       buildable: false,
-      reason: `the file name "${dev.file}" has characters vrnetlab's Makefile cannot take (letters, digits, ".", "_", "+", "-" only): rename it${example}`,
+      reason:
+        `the file name "${dev.file}" has characters vrnetlab's Makefile cannot take ` +
+        `(letters, digits, ".", "_", "+", "-" only): rename it${example}`,
     };
   }
   const asIs = await ask(dev.file);
@@ -35,7 +37,9 @@ export async function resolveTag(dev: NetDevice, ask: AskMakefile): Promise<NetD
     return {
       ...dev,
       buildable: false,
-      reason: `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"), nor from "${candidate}": rename the file to the form that directory expects${example}`,
+      reason:
+        `${dev.dir}/Makefile: ${asIs.why} ("${dev.file}"), nor from "${candidate}": ` +
+        `rename the file to the form that directory expects${example}`,
     };
   }
   const hint =

@@ -8,6 +8,13 @@ import { globals } from '../globals.js';
 import { OptionError, wholeNumberOption } from '../options.js';
 import { lineSinks } from '../output.js';
 
+const ALL_HOSTS_HELP =
+  "multi-host lab, from one machine: run each host's deploy over SSH (VMLAB_SSH_CONFIG, VMLAB_REMOTE_BIN), " +
+  'if one fails, roll back the hosts that deployed';
+const MAX_PARALLEL_HELP =
+  'boot at most n nodes at once; a node holds its slot until it is ready ' +
+  '(default: the number of cores under TCG, twice that under KVM)';
+
 export function register(program: Command): void {
   program
     .command('deploy')
@@ -19,21 +26,12 @@ export function register(program: Command): void {
       '--host <name>',
       'multi-host lab: start only the nodes whose vm_host is this vmlab.hosts entry (run it on each host)',
     )
-    .option(
-      '--all-hosts',
-      "multi-host lab, from one machine: run each host's deploy over SSH (VMLAB_SSH_CONFIG, VMLAB_REMOTE_BIN), if one fails, roll back the hosts that deployed",
-    )
+    .option('--all-hosts', ALL_HOSTS_HELP)
     .option(
       '--snapshot <file|name>',
       'start warm: every node resumes from an exported snapshot (vmlab snapshot --export) instead of booting',
     )
-    .addOption(
-      wholeNumberOption(
-        '--max-parallel <n>',
-        'boot at most n nodes at once; a node holds its slot until it is ready (default: the number of cores under TCG, twice that under KVM)',
-        { unit: 'nodes', min: 1, max: 1024 },
-      ),
-    )
+    .addOption(wholeNumberOption('--max-parallel <n>', MAX_PARALLEL_HELP, { unit: 'nodes', min: 1, max: 1024 }))
     .option('--force', 'deploy even when the lab needs more memory than the host has available')
     .addHelpText(
       'after',
@@ -64,7 +62,8 @@ Examples:
           if (opts.host !== undefined || opts.dryRun || opts.snapshot)
             throw new OptionError(
               'bad_option',
-              "option --all-hosts: runs each host's own deploy; it does not combine with --host, --dry-run or --snapshot",
+              "option --all-hosts: runs each host's own deploy; " +
+                'it does not combine with --host, --dry-run or --snapshot',
             );
           const stop = new AbortController();
           const onSignal = () => stop.abort();
@@ -111,7 +110,9 @@ Examples:
         const name = state.name;
         const remote = state.plan.remote ?? [];
         const where = state.plan.host
-          ? ` on host ${state.plan.host}${remote.length ? ` (${remote.length} more on ${[...new Set(remote.map((r) => r.host))].join(', ')})` : ''}`
+          ? ` on host ${state.plan.host}${
+              remote.length ? ` (${remote.length} more on ${[...new Set(remote.map((r) => r.host))].join(', ')})` : ''
+            }`
           : '';
         process.stdout.write(
           [

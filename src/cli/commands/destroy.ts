@@ -19,7 +19,8 @@ export function register(program: Command): void {
     .option('--all-hosts', 'multi-host lab (with -S): destroy on every host over SSH, output prefixed [host]')
     .addHelpText(
       'after',
-      "\nExamples:\n  vmlab destroy\n  vmlab destroy spine-leaf\n  vmlab destroy --force spine-leaf\n  vmlab destroy -S specs/ --host server-a     multi-host: stop this host's nodes, restore their profiles",
+      '\nExamples:\n  vmlab destroy\n  vmlab destroy spine-leaf\n  vmlab destroy --force spine-leaf\n' +
+        "  vmlab destroy -S specs/ --host server-a     multi-host: stop this host's nodes, restore their profiles",
     )
     .action(
       async (lab: string | undefined, opts: { specs?: string; force?: boolean; host?: string; allHosts?: boolean }) => {
@@ -28,7 +29,8 @@ export function register(program: Command): void {
           if (!opts.specs || opts.host !== undefined || opts.force)
             throw new OptionError(
               'bad_option',
-              'option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --host or --force',
+              'option --all-hosts: needs -S <spec dir> (the same path on every host); ' +
+                'it does not combine with --host or --force',
             );
           return labs.onAllHosts(opts.specs, 'destroy', lineSinks);
         }

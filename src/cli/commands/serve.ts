@@ -45,7 +45,8 @@ function banner(s: StartedServer, host: string, morePaths: boolean, hostNames: s
     ? []
     : [
         style.errYellow(
-          `warning: listening on ${host}: the API is reachable from the network${s.scheme === 'https' ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`,
+          `warning: listening on ${host}: the API is reachable from the network` +
+            `${s.scheme === 'https' ? '' : ' without TLS (the token travels in clear: use --tls-cert/--tls-key)'}`,
         ),
       ];
   return (
@@ -75,13 +76,15 @@ export function register(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option(
       '--allow-path <dir>',
-      'a directory (besides VMLAB_HOME) that paths in requests may name: spec dirs, imports, scans, exports; repeatable',
+      'a directory (besides VMLAB_HOME) that paths in requests may name: ' +
+        'spec dirs, imports, scans, exports; repeatable',
       collect,
       [],
     )
     .option(
       '--host-name <name>',
-      'a name (besides the listen address and localhost) clients may reach the server by, e.g. behind a reverse proxy; repeatable',
+      'a name (besides the listen address and localhost) clients may reach the server by, ' +
+        'e.g. behind a reverse proxy; repeatable',
       collect,
       [],
     )

@@ -46,9 +46,14 @@ function checkFlags(opts: SnapshotFlags): void {
 
 function printSnapshots(svc: Services, ref: Ref, json: boolean): void {
   const all = svc.snapshots.list(ref);
-  if (json) return printJson(all);
-  if (!all.length)
-    return void process.stdout.write(`lab ${ref.name} has no snapshots (vmlab snapshot --name <name>)\n`);
+  if (json) {
+    printJson(all);
+    return;
+  }
+  if (!all.length) {
+    process.stdout.write(`lab ${ref.name} has no snapshots (vmlab snapshot --name <name>)\n`);
+    return;
+  }
   const rows = all.map((s) => {
     const [nodes, vmState] = [Object.keys(s.nodes).join(','), mib(svc.snapshots.vmStateBytes(s))];
     return [s.name, s.created, s.kind, s.accel.toUpperCase(), s.machine, s.qemu_version, nodes, vmState];

@@ -30,7 +30,10 @@ export function register(program: Command): void {
       .passThroughOptions()
       .addHelpText(
         'after',
-        `\nExamples:\n  vmlab ${name} r1${name === 'exec' ? ' -- hostname' : ''}\n  vmlab ${name} r1 -- ip addr add 10.0.0.1/30 dev eth1\n  vmlab ${name} r1 -- sh -c 'ip a; ip r'\n  vmlab --lab spine-leaf ${name} leaf1 -- uptime`,
+        `\nExamples:\n  vmlab ${name} r1${name === 'exec' ? ' -- hostname' : ''}\n` +
+          `  vmlab ${name} r1 -- ip addr add 10.0.0.1/30 dev eth1\n` +
+          `  vmlab ${name} r1 -- sh -c 'ip a; ip r'\n` +
+          `  vmlab --lab spine-leaf ${name} leaf1 -- uptime`,
       )
       // With pass-through options commander keeps the `--` separator: it is ours, not the command's.
       .action((node: string, command: string[], opts: { specs?: string }) =>

@@ -9,7 +9,8 @@ export function register(program: Command): void {
     .command('status')
     .argument('[lab]', 'lab name (default: every deployed lab)')
     .description(
-      'show the nodes of deployed labs: state, pid, SSH ports, where each console is, and what each QEMU costs (RSS, CPU time)',
+      'show the nodes of deployed labs: state, pid, SSH ports, where each console is, ' +
+        'and what each QEMU costs (RSS, CPU time)',
     )
     .option('-S, --specs <dir>', 'spec directory naming the lab')
     .option('--host <name>', "multi-host lab: check that this machine runs that host's nodes")
@@ -17,7 +18,9 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json\n  vmlab status -S specs/ --host server-a     multi-host: this host\'s nodes live, the others "remote (host …)"',
+      '\nExamples:\n  vmlab status\n  vmlab status spine-leaf --json\n' +
+        '  vmlab status -S specs/ --host server-a     ' +
+        'multi-host: this host\'s nodes live, the others "remote (host …)"',
     )
     .action(
       async (lab: string | undefined, opts: { specs?: string; json?: boolean; host?: string; allHosts?: boolean }) => {
@@ -27,7 +30,8 @@ export function register(program: Command): void {
           if (!opts.specs || opts.json || opts.host !== undefined)
             throw new OptionError(
               'bad_option',
-              'option --all-hosts: needs -S <spec dir> (the same path on every host); it does not combine with --json or --host',
+              'option --all-hosts: needs -S <spec dir> (the same path on every host); ' +
+                'it does not combine with --json or --host',
             );
           return svc.onAllHosts(opts.specs, 'status', lineSinks);
         }
@@ -66,7 +70,9 @@ export function register(program: Command): void {
           const socket = l.nodes.find((n) => n.console_socket);
           if (socket)
             process.stdout.write(
-              `consoles: vmlab console <node> (a socket only you can open: ${socket.console_socket!.replace(/[^/]+\.console$/, '<node>.console')})\n`,
+              `consoles: vmlab console <node> ` +
+                `(a socket only you can open: ` +
+                `${socket.console_socket!.replace(/[^/]+\.console$/, '<node>.console')})\n`,
             );
           if (l.links.length) {
             const via = (k: (typeof l.links)[number]) =>

@@ -22,7 +22,12 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      "\nA worker shares the server's library (the same VMLAB_HOME: one machine, or a shared file system),\nstreams progress and logs back through the queue, and honours cancel. Stop it with Ctrl-C:\nrunning jobs finish first.\n\nExamples:\n  VMLAB_REDIS_URL=redis://queue.lab:6379 vmlab worker --kinds build\n  VMLAB_REDIS_URL=redis://127.0.0.1:6379 vmlab worker --kinds build,download --concurrency 2",
+      "\nA worker shares the server's library (the same VMLAB_HOME: one machine, or a shared file system),\n" +
+        'streams progress and logs back through the queue, and honours cancel. Stop it with Ctrl-C:\n' +
+        'running jobs finish first.\n' +
+        '\nExamples:\n' +
+        '  VMLAB_REDIS_URL=redis://queue.lab:6379 vmlab worker --kinds build\n' +
+        '  VMLAB_REDIS_URL=redis://127.0.0.1:6379 vmlab worker --kinds build,download --concurrency 2',
     )
     .action(async (opts: { kinds: string; concurrency: number }) => {
       const kinds = [

@@ -131,7 +131,9 @@ export async function finishPart(o: {
         'checksum_mismatch',
         `Checksum mismatch for ${url}: expected ${o.expected.algo}:${want}, got ${o.expected.algo}:${actual}.`,
         {
-          hint: 'the download is corrupt or the image was replaced upstream; check the published checksum and try again',
+          hint:
+            'the download is corrupt or the image was replaced upstream; ' +
+            'check the published checksum and try again',
         },
       );
     }

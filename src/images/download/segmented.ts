@@ -254,7 +254,8 @@ class SegmentedRun {
           `${errors.length} of ${this.segs.length} segments unfinished).`,
         {
           hint:
-            `${bytes} bytes are kept in ${settings.part}: run the same command again to resume the unfinished segments; ` +
+            `${bytes} bytes are kept in ${settings.part}: ` +
+            'run the same command again to resume the unfinished segments; ' +
             'check the network',
         },
       );

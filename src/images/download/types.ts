@@ -43,7 +43,10 @@ export interface DownloadOptions {
   attempts?: number;
   /** First wait between attempts, doubling up to 30 s (default 1000 ms); a Retry-After header wins. */
   retryDelayMs?: number;
-  /** Where http_proxy, https_proxy and no_proxy (or upper case) are read (none given: no proxy; the library passes settings.childEnv). */
+  /**
+   * Where http_proxy, https_proxy and no_proxy (or upper case) are read (none given: no proxy; the library passes
+   * settings.childEnv).
+   */
   env?: NodeJS.ProcessEnv;
   /**
    * Parallel connections for a server that accepts Range requests (default 4;

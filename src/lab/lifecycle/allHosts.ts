@@ -62,7 +62,10 @@ export interface LineSinks {
   stderr(line: string): void;
 }
 
-/** Run `vmlab …args` on one host, each line of its output prefixed `[host] `; resolves to its exit code (255: ssh failed). */
+/**
+ * Run `vmlab …args` on one host, each line of its output prefixed `[host] `; resolves to its exit code (255: ssh
+ * failed).
+ */
 export async function runOnHost(
   name: string,
   entry: HostEntry,
@@ -72,7 +75,8 @@ export async function runOnHost(
   signal?: AbortSignal,
 ): Promise<number> {
   const argv = remoteArgv(entry, args, opts);
-  // Interrupted: end the connection; the caller then rolls the hosts back (a remote deploy still running holds its lab lock until done).
+  // Interrupted: end the connection; the caller then rolls the hosts back (a remote deploy still running holds its lab
+  // lock until done).
   const r = await run(argv, {
     ...(signal ? { signal } : {}),
     kill: { signal: 'SIGTERM' },

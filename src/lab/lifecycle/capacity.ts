@@ -34,9 +34,13 @@ export function checkMemory(
   if (force || need <= availableMb) return;
   throw new LabError(
     'insufficient_memory',
-    `lab "${plan.name}" needs ${need} MiB of memory (${plan.nodes.length} node(s): guest RAM + ${QEMU_OVERHEAD_MB[plan.accel]} MiB of QEMU each) but this host has ${availableMb} MiB available: ${need - availableMb} MiB missing`,
+    `lab "${plan.name}" needs ${need} MiB of memory ` +
+      `(${plan.nodes.length} node(s): guest RAM + ${QEMU_OVERHEAD_MB[plan.accel]} MiB of QEMU each) ` +
+      `but this host has ${availableMb} MiB available: ${need - availableMb} MiB missing`,
     {
-      hint: `free memory, lower vm_memory or the node count, or deploy anyway with --force (vmlab deploy -S ${plan.specDir} --force)`,
+      hint:
+        'free memory, lower vm_memory or the node count, ' +
+        `or deploy anyway with --force (vmlab deploy -S ${plan.specDir} --force)`,
     },
   );
 }

@@ -141,7 +141,9 @@ async function refuseBusyPorts(plan: LabPlan): Promise<void> {
     'ports_in_use',
     `ports already in use: ${busy.map((b) => `${b.address}:${b.port} (${b.use})`).join(', ')}`,
     {
-      hint: 'stop what holds them, or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
+      hint:
+        'stop what holds them, ' +
+        'or move the port bases (link_port_base, console_port_base, ssh_port_base) in topology.json',
     },
   );
 }

@@ -75,7 +75,8 @@ export async function destroyLab(ref: LabRef, opts: { force: boolean }, reporter
     }
     // Keep the originals (and only them) where the user can find them.
     reporter.warn(
-      `profiles of lab "${ref.name}" not fully restored: ${profiles.problem}; originals kept in ${files.profileBackups}`,
+      `profiles of lab "${ref.name}" not fully restored: ${profiles.problem}; ` +
+        `originals kept in ${files.profileBackups}`,
     );
     for (const entry of readdirSync(ref.dir))
       if (join(ref.dir, entry) !== files.profileBackups) rmSync(join(ref.dir, entry), { recursive: true, force: true });

@@ -15,7 +15,8 @@ type CloudInitVerdict = { ok: true; warning?: string } | { ok: false; error: str
  * status command waits by itself, as before.
  */
 const WAIT_THEN_STATUS =
-  'while [ -e /run/cloud-init/enabled ] && [ ! -e /run/cloud-init/result.json ]; do sleep 1; done; exec cloud-init status --wait';
+  'while [ -e /run/cloud-init/enabled ] && [ ! -e /run/cloud-init/result.json ]; do sleep 1; done; ' +
+  'exec cloud-init status --wait';
 
 /**
  * Wait for cloud-init over SSH. cloud-init may restart sshd while it

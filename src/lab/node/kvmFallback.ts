@@ -26,10 +26,12 @@ export function fallBackToTcg(
   const at = (fault.afterMs / 1000).toFixed(1);
   recordKvmCrash(
     { qemuBinary: state.plan.qemuBinary, env },
-    `guest ${node} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot (register dump in its QEMU log)`,
+    `guest ${node} of lab ${state.name} stopped with internal-error ${at} s into its KVM boot ` +
+      '(register dump in its QEMU log)',
   );
   reporter.warn(
-    `KVM crashed ${node} ${at} s into its boot (VM state internal-error). KVM is now marked broken on this host (vmlab doctor shows why); starting ${restarting} again under TCG.`,
+    `KVM crashed ${node} ${at} s into its boot (VM state internal-error). ` +
+      `KVM is now marked broken on this host (vmlab doctor shows why); starting ${restarting} again under TCG.`,
   );
   switchToTcg(state);
 }

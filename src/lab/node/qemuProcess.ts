@@ -10,8 +10,10 @@ import { qemuForwardPort, relayOf, startRelay } from './sshRelay.js';
 export type Log = (line: string) => void;
 
 /** The CPU register dump QEMU prints after "KVM internal error": for the log, not the terminal. */
-const REGISTER_DUMP =
-  /^(extra data\[\d+\]|emulation failure|E?[A-Z]{2,3}=|[CDEFGS]S =|LDT=|TR =|[GI]DT=|CR\d=|DR\d=|EFER=|Code=|[XY]MM\d|FPR\d|FCW=|PDPTE|R\d+ +=)/;
+const REGISTER_DUMP = new RegExp(
+  String.raw`^(extra data\[\d+\]|emulation failure|E?[A-Z]{2,3}=|[CDEFGS]S =|LDT=|TR =|[GI]DT=|CR\d=|DR\d=|` +
+    String.raw`EFER=|Code=|[XY]MM\d|FPR\d|FCW=|PDPTE|R\d+ +=)`,
+);
 
 /** QEMU's own log without noise: the empty-hub warning of unwired NICs, register dumps. */
 export function qemuLogForPeople(text: string, logPath: string): string {

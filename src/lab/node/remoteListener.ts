@@ -47,9 +47,12 @@ export async function waitForRemoteListeners(
       if (Date.now() >= deadline) {
         throw new LabError(
           'peer_not_listening',
-          `${node.name}: its link ${nic.iface} ↔ ${nic.peer} connects to host ${nic.peerHost} at ${host}:${port}, where nothing listened within vm_boot_timeout (${node.bootTimeoutS} s)`,
+          `${node.name}: its link ${nic.iface} ↔ ${nic.peer} connects to host ${nic.peerHost} at ${host}:${port}, ` +
+            `where nothing listened within vm_boot_timeout (${node.bootTimeoutS} s)`,
           {
-            hint: `deploy host ${nic.peerHost} too (vmlab deploy -S <spec dir> --host ${nic.peerHost}, on that host); check its address in vmlab.hosts and that ${host}:${port} is reachable from here`,
+            hint:
+              `deploy host ${nic.peerHost} too (vmlab deploy -S <spec dir> --host ${nic.peerHost}, on that host); ` +
+              `check its address in vmlab.hosts and that ${host}:${port} is reachable from here`,
           },
         );
       }

@@ -35,7 +35,8 @@ export async function retrySsh<T>(
     if (pid && !isAlive(pid)) return { last: `${node.name}'s QEMU (pid ${pid}) exited` };
     // A booting guest (TCG, a loaded host) can take more than ssh's usual 10 s for the handshake. A client that gave up
     // would be retried at once while the guest's sshd still works on the abandoned connection: such connections pile up
-    // (seen: 10 at once, past MaxStartups, and 2 min 43 s of guest CPU in sshd during a cloud-init boot), and starve the boot.
+    // (seen: 10 at once, past MaxStartups, and 2 min 43 s of guest CPU in sshd during a cloud-init boot), and starve
+    // the boot.
     const { argv, env } = sshInvocation(state, node.name, command, wait.env, HANDSHAKE_TIMEOUT_S);
     const r = await run(argv, { env, timeoutMs: Math.max(1000, deadline - Date.now()) });
     const verdict = judge(r);
@@ -68,11 +69,16 @@ export async function waitForSession(
     const how = node.credentials.pass ? 'its password' : 'the lab key (no password is set)';
     return {
       ok: true,
-      warning: `its SSH server refused ${node.credentials.user}'s login with ${how}: vmlab ssh will not log in until the platform's vm_credentials (or the profile's ssh_user/ssh_pass) name an account of the image`,
+      warning:
+        `its SSH server refused ${node.credentials.user}'s login with ${how}: ` +
+        "vmlab ssh will not log in until the platform's vm_credentials (or the profile's ssh_user/ssh_pass) " +
+        'name an account of the image',
     };
   }
   return {
     ok: false,
-    error: `SSH answered but no session ran within vm_boot_timeout (${node.bootTimeoutS} s)${r.last ? `: ${r.last}` : ''}`,
+    error:
+      `SSH answered but no session ran within vm_boot_timeout (${node.bootTimeoutS} s)` +
+      `${r.last ? `: ${r.last}` : ''}`,
   };
 }

@@ -94,7 +94,8 @@ export function writeSshConfig(plan: LabPlan): void {
     .filter((n) => n.seed)
     .map(
       (n) =>
-        `[${n.mgmtIp}]:${n.sshPort} ${readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`,
+        `[${n.mgmtIp}]:${n.sshPort} ` +
+        `${readFileSync(`${n.files.hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`,
     );
   if (!existsSync(plan.files.knownHosts) || known.length) writeFileAtomic(plan.files.knownHosts, known.join(''), 0o600);
 }

@@ -100,8 +100,12 @@ export function describeFault(
   switch (f.kind) {
     case 'internal-error':
       return {
-        message: `${node}: the VM stopped with an emulation error ${at} (QMP status internal-error; QEMU's register dump is in ${files.log})`,
-        hint: 'this accelerator cannot run this guest; VMLAB_ACCEL=tcg forces software emulation, and `vmlab doctor` shows what vmlab found',
+        message:
+          `${node}: the VM stopped with an emulation error ${at} ` +
+          `(QMP status internal-error; QEMU's register dump is in ${files.log})`,
+        hint:
+          'this accelerator cannot run this guest; VMLAB_ACCEL=tcg forces software emulation, ' +
+          'and `vmlab doctor` shows what vmlab found',
       };
     case 'guest-panicked':
       return {

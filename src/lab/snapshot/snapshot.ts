@@ -162,7 +162,9 @@ async function takeFull({ state, opts, up, replace, reporter }: Take): Promise<S
         'snapshot_failed',
         `snapshot "${opts.name}" of lab "${state.name}" failed on ${failureList(failed)}`,
         {
-          hint: 'every VM was resumed and the partial snapshots deleted; internal snapshots need every writable disk in qcow2',
+          hint:
+            'every VM was resumed and the partial snapshots deleted; ' +
+            'internal snapshots need every writable disk in qcow2',
         },
       );
     }

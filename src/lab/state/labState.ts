@@ -41,7 +41,10 @@ export interface LabState {
   plan: LabPlan;
   /** Whole-lab snapshots (vmlab snapshot), oldest first: what makes each restorable. */
   snapshots?: SnapshotRecord[];
-  /** The vmlab process that has the lab's VMs paused (snapshot, restore, export); gone while it is set: they stay paused. */
+  /**
+   * The vmlab process that has the lab's VMs paused (snapshot, restore, export); gone while it is set: they stay
+   * paused.
+   */
   paused_by?: number;
 }
 

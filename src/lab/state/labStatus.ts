@@ -65,7 +65,10 @@ const RUN_STATE: Record<string, string> = {
   'finish-migrate': 'migrating',
 };
 
-/** The QMP run state of a live VM; null when QMP does not answer quickly (QEMU serves one client: a deploy may hold it). */
+/**
+ * The QMP run state of a live VM; null when QMP does not answer quickly (QEMU serves one client: a deploy may hold
+ * it).
+ */
 async function runState(qmpPath: string): Promise<string | null> {
   let qmp: QmpClient | undefined;
   try {
@@ -165,7 +168,10 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
     return {
       name: ref.name,
       status: unreadable ? 'unreadable' : 'state-lost',
-      hint: `${unreadable ? `${files.state} is corrupt` : 'its state.json is gone'}${nodes.length ? `; ${nodes.length} QEMU process(es) still run` : ''}: remove it with vmlab destroy${unreadable ? ' --force' : ''} ${ref.name}`,
+      hint:
+        `${unreadable ? `${files.state} is corrupt` : 'its state.json is gone'}` +
+        `${nodes.length ? `; ${nodes.length} QEMU process(es) still run` : ''}` +
+        `: remove it with vmlab destroy${unreadable ? ' --force' : ''} ${ref.name}`,
       spec_dir: null,
       created: null,
       accel: null,
@@ -178,9 +184,11 @@ export async function labReport(ref: LabRef): Promise<LabReport> {
   const interrupted = deployInterrupted(state);
   const leftPaused = state.paused_by !== undefined && state.paused_by !== process.pid && !isAlive(state.paused_by);
   const hint = interrupted
-    ? `its deploy (vmlab pid ${state.owner_pid ?? '?'}) was killed before it finished: deploy again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`
+    ? `its deploy (vmlab pid ${state.owner_pid ?? '?'}) was killed before it finished: ` +
+      `deploy again (vmlab deploy -S ${state.spec_dir}) or remove it (vmlab destroy ${state.name})`
     : leftPaused
-      ? `vmlab (pid ${state.paused_by}) was killed while the lab was paused for a snapshot: resume it with vmlab resume ${state.name}`
+      ? `vmlab (pid ${state.paused_by}) was killed while the lab was paused for a snapshot: ` +
+        `resume it with vmlab resume ${state.name}`
       : undefined;
   return {
     name: state.name,
