@@ -1,6 +1,6 @@
 import { chmod, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { run } from '../host/subprocess.js';
+import { qemuImgConvert } from '../qemu/untrustedImg.js';
 import { ImageError } from './imageError.js';
 import { inspectImage, type ImageFormat, type ImageInfo } from './inspect.js';
 
@@ -54,16 +54,12 @@ export async function convertToQcow2(
 
   const out = resolve(dest);
   const part = `${out}.part`;
-  // Absolute paths: qemu-img reads "proto:..." file names as protocols.
-  const argv = ['qemu-img', 'convert', '-p', '-f', srcFormat, '-O', 'qcow2', resolve(src), part];
   await rm(part, { force: true });
 
   let last = -1;
-  const r = await run(argv, {
+  const r = await qemuImgConvert(resolve(src), srcFormat, part, {
     ...(opts.signal ? { signal: opts.signal } : {}),
-    kill: { signal: 'SIGTERM', graceMs: 2000 },
-    onChunk: (text, stream) => {
-      if (stream !== 'stdout') return;
+    onStdout: (text) => {
       for (const p of parseProgress(text)) {
         if (p !== last) {
           last = p;

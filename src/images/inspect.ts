@@ -1,8 +1,8 @@
 import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { whichBinary } from '../host/which.js';
-import { run, tailLines, type RunResult } from '../host/subprocess.js';
+import { tailLines, type RunResult } from '../host/subprocess.js';
+import { INSPECT_TIMEOUT_MS, limitedQemuImg } from '../qemu/untrustedImg.js';
 import { ImageError } from './imageError.js';
 import { claimedFormat, type ImageFormat } from './imageFiles.js';
 
@@ -21,12 +21,6 @@ export interface ImageInfo {
   /** Not fatal, worth telling the user (e.g. leaked qcow2 clusters). */
   warnings: string[];
 }
-
-const QEMU_IMG = 'qemu-img';
-/** Limits for qemu-img on untrusted input, as OpenStack does: 1 GiB address space, 30 s of CPU. */
-const PRLIMIT_ARGS = ['--as=1073741824', '--cpu=30', '--'];
-/** Wall-clock limit on one qemu-img info/check of an untrusted image. */
-const INSPECT_TIMEOUT_MS = 60_000;
 
 const TRUST_HINT =
   'if you trust the image and the files it names, flatten it yourself into a self-contained image: ' +
@@ -184,25 +178,7 @@ export async function detectFormatByMagic(path: string, from: Provenance = {}): 
   }
 }
 
-// ---------------------------------------------------------------- qemu-img under limits
-
-let prlimitPath: string | null | undefined;
-
-/** Where prlimit (util-linux) is looked for: the system's own directories, not whatever PATH a caller set. */
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** prlimit, or null. Looked up once. */
-function findPrlimit(): string | null {
-  if (prlimitPath === undefined) prlimitPath = whichBinary('prlimit', { PATH: SYSTEM_PATH }) ?? null;
-  return prlimitPath;
-}
-
-/** qemu-img on an untrusted image: memory and CPU limited by prlimit when present, always under a timeout. */
-function limitedQemuImg(args: readonly string[]): Promise<RunResult> {
-  const prlimit = findPrlimit();
-  const argv = prlimit ? [prlimit, ...PRLIMIT_ARGS, QEMU_IMG, ...args] : [QEMU_IMG, ...args];
-  return run(argv, { timeoutMs: INSPECT_TIMEOUT_MS });
-}
+// ---------------------------------------------------------------- qemu-img failures
 
 function qemuImgFailure(path: string, what: string, r: RunResult): ImageError {
   const why = r.timedOut
@@ -367,9 +343,4 @@ export async function inspectImage(imagePath: string, from: Provenance = {}): Pr
   if (info['cluster-size'] !== undefined) result.clusterSize = info['cluster-size'];
   if (info['dirty-flag'] !== undefined) result.dirty = info['dirty-flag'];
   return result;
-}
-
-/** For tests: forget the cached prlimit lookup, or (null) act as if prlimit were not installed. */
-export function resetPrlimitCache(found?: null): void {
-  prlimitPath = found;
 }

@@ -16,12 +16,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  assertSafeImageName,
-  detectFormatByMagic,
-  inspectImage,
-  resetPrlimitCache,
-} from '../../../src/images/inspect.js';
+import { assertSafeImageName, detectFormatByMagic, inspectImage } from '../../../src/images/inspect.js';
+import { resetPrlimitCache } from '../../../src/qemu/untrustedImg.js';
 import { ImageError } from '../../../src/images/imageError.js';
 import { assertIncludes } from '../../helpers/assertions.js';
 
